@@ -1,0 +1,52 @@
+"""One hierarchy of errors. Each names the file, line and column of the
+construct, shows the source line with a caret, and says what to do instead."""
+from __future__ import annotations
+
+from .ir import Loc
+
+
+class AdjointcError(Exception):
+    """Base class of every error adjointc raises on purpose."""
+
+    def __init__(self, message: str, loc: Loc | None = None, hint: str = ""):
+        self.message, self.loc, self.hint = message, loc, hint
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = []
+        if self.loc is not None and self.loc.line:
+            parts.append(f"{self.loc.file}:{self.loc.line}:{self.loc.col + 1}: {self.message}")
+            if self.loc.text:
+                stripped = self.loc.text.rstrip()
+                indent = len(stripped) - len(stripped.lstrip())
+                parts.append(f"    {stripped.lstrip()}")
+                parts.append("    " + " " * max(0, self.loc.col - indent) + "^")
+        else:
+            parts.append(self.message)
+        if self.hint:
+            parts.append(f"hint: {self.hint}")
+        return "\n".join(parts)
+
+
+class UnsupportedSyntax(AdjointcError):
+    """A Python construct adjointc does not differentiate."""
+
+
+class NoAdjointRule(AdjointcError):
+    """A call to a function that has no derivative rule and whose source cannot be read."""
+
+
+class AliasingError(AdjointcError):
+    """An in-place update whose effect on other names adjointc cannot track."""
+
+
+class TypeMismatch(AdjointcError):
+    """A value whose type the generated adjoint cannot handle (e.g. changes across iterations)."""
+
+
+class CheckFailed(AdjointcError):
+    """`adjointc.check` found a gradient that disagrees with its reference."""
+
+
+class CacheError(AdjointcError):
+    """The disk cache could not be used (reported, then bypassed)."""

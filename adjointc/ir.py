@@ -1,0 +1,270 @@
+"""The adjointc intermediate representation.
+
+Grammar (every node is a frozen dataclass; statements carry a `Loc`)::
+
+    Function := name params:(Param...) body:Block file line
+    Param    := name default:(Expr | NO_DEFAULT)
+    Block    := tuple[Stmt, ...]
+    Stmt     := Assign(target:str, value:Expr)          x = e
+              | SetItem(target:str, index:Expr, value:Expr)   x[i] = e
+              | AugAssign(target:str, op:str, value:Expr)     x += e   (backward sweep only)
+              | AugSetItem(target:str, index:Expr, op:str, value:Expr)  x[i] += e  (backward only)
+              | ExprStmt(value:Expr)                    f(...)   (e.g. tape.append(x))
+              | For(target:str, iter:Expr, body:Block)
+              | While(test:Expr, body:Block)
+              | If(test:Expr, body:Block, orelse:Block)
+              | Break | Continue
+              | Return(value:Expr)
+              | Comment(text:str)
+    Expr     := Name(id:str) | Const(value) | Call(op:str, args:(Expr...), kwargs:((str, Expr)...))
+
+`Call.op` is the canonical name of a primitive: an operator (`add`, `mul`,
+`neg`, `lt`, ...), a piece of syntax (`getitem`, `slice`, `tuple`, `list`,
+`ifexp`, `attr:NAME`, `method:NAME`) or a dotted function name (`np.sin`,
+`math.exp`, `range`). The rule registry (`adjointc.rules`) is keyed by it.
+
+After the frontend, the forward program is in *three-address form*: the
+value of an `Assign` is one `Call` whose arguments are `Name`s or `Const`s
+(index expressions and other integer arithmetic may stay nested: they are
+never differentiated). Later passes may nest expressions again (the
+backward sweep's templates; codegen folds single-use temporaries).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterator, Union
+
+
+@dataclass(frozen=True)
+class Loc:
+    file: str
+    line: int
+    col: int = 0
+    text: str = ""  # the source line, stripped
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+NOLOC = Loc("<adjointc>", 0)
+
+
+# ---------------------------------------------------------------- expressions
+@dataclass(frozen=True)
+class Name:
+    id: str
+
+
+@dataclass(frozen=True)
+class Const:
+    value: Any
+
+    def __eq__(self, other: object) -> bool:  # 1 == 1.0 == True must not merge
+        return (
+            isinstance(other, Const)
+            and type(self.value) is type(other.value)
+            and repr(self.value) == repr(other.value)
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self.value).__name__, repr(self.value)))
+
+
+@dataclass(frozen=True)
+class Call:
+    op: str
+    args: tuple["Expr", ...] = ()
+    kwargs: tuple[tuple[str, "Expr"], ...] = ()
+
+
+Expr = Union[Name, Const, Call]
+
+
+# ----------------------------------------------------------------- statements
+@dataclass(frozen=True)
+class Assign:
+    target: str
+    value: Expr
+    loc: Loc = field(default=NOLOC, compare=False)
+
+
+@dataclass(frozen=True)
+class SetItem:
+    target: str
+    index: Expr
+    value: Expr
+    loc: Loc = field(default=NOLOC, compare=False)
+
+
+@dataclass(frozen=True)
+class AugAssign:
+    target: str
+    op: str  # "add" or "sub"
+    value: Expr
+    loc: Loc = field(default=NOLOC, compare=False)
+
+
+@dataclass(frozen=True)
+class AugSetItem:
+    target: str
+    index: Expr
+    op: str
+    value: Expr
+    loc: Loc = field(default=NOLOC, compare=False)
+
+
+@dataclass(frozen=True)
+class ExprStmt:
+    value: Expr
+    loc: Loc = field(default=NOLOC, compare=False)
+
+
+@dataclass(frozen=True)
+class For:
+    target: str
+    iter: Expr
+    body: tuple["Stmt", ...]
+    loc: Loc = field(default=NOLOC, compare=False)
+
+
+@dataclass(frozen=True)
+class While:
+    test: Expr
+    body: tuple["Stmt", ...]
+    loc: Loc = field(default=NOLOC, compare=False)
+
+
+@dataclass(frozen=True)
+class If:
+    test: Expr
+    body: tuple["Stmt", ...]
+    orelse: tuple["Stmt", ...] = ()
+    loc: Loc = field(default=NOLOC, compare=False)
+
+
+@dataclass(frozen=True)
+class Break:
+    loc: Loc = field(default=NOLOC, compare=False)
+
+
+@dataclass(frozen=True)
+class Continue:
+    loc: Loc = field(default=NOLOC, compare=False)
+
+
+@dataclass(frozen=True)
+class Return:
+    value: Expr
+    loc: Loc = field(default=NOLOC, compare=False)
+
+
+@dataclass(frozen=True)
+class Comment:
+    text: str
+    loc: Loc = field(default=NOLOC, compare=False)
+
+
+Stmt = Union[Assign, SetItem, AugAssign, AugSetItem, ExprStmt, For, While, If,
+             Break, Continue, Return, Comment]
+Block = tuple[Stmt, ...]
+
+NO_DEFAULT = object()
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Any = NO_DEFAULT  # an Expr (Const/Name) or NO_DEFAULT
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    params: tuple[Param, ...]
+    body: Block
+    file: str = "<unknown>"
+    line: int = 0
+
+
+# -------------------------------------------------------------------- helpers
+def names_in(e: Expr) -> Iterator[str]:
+    """Every variable name an expression reads."""
+    if isinstance(e, Name):
+        yield e.id
+    elif isinstance(e, Call):
+        for a in e.args:
+            yield from names_in(a)
+        for _, v in e.kwargs:
+            yield from names_in(v)
+
+
+def map_expr(e: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
+    """Rebuild `e` bottom-up; `fn` may return a replacement for a node or None."""
+    if isinstance(e, Call):
+        e = Call(e.op, tuple(map_expr(a, fn) for a in e.args),
+                 tuple((k, map_expr(v, fn)) for k, v in e.kwargs))
+    r = fn(e)
+    return e if r is None else r
+
+
+def substitute(e: Expr, env: dict[str, Expr]) -> Expr:
+    return map_expr(e, lambda n: env.get(n.id) if isinstance(n, Name) else None)
+
+
+def stmt_reads(s: Stmt) -> set[str]:
+    """Names read by one statement, not counting nested blocks' statements."""
+    if isinstance(s, Assign):
+        return set(names_in(s.value))
+    if isinstance(s, SetItem):
+        return set(names_in(s.index)) | set(names_in(s.value)) | {s.target}
+    if isinstance(s, AugAssign):
+        return set(names_in(s.value)) | {s.target}
+    if isinstance(s, AugSetItem):
+        return set(names_in(s.index)) | set(names_in(s.value)) | {s.target}
+    if isinstance(s, (ExprStmt, Return)):
+        return set(names_in(s.value))
+    if isinstance(s, For):
+        return set(names_in(s.iter))
+    if isinstance(s, (While, If)):
+        return set(names_in(s.test))
+    return set()
+
+
+def stmt_writes(s: Stmt) -> set[str]:
+    """Names (re)bound or mutated by one statement itself."""
+    if isinstance(s, (Assign, SetItem, AugAssign, AugSetItem)):
+        return {s.target}
+    if isinstance(s, For):
+        return {s.target}
+    if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op.startswith("method:") \
+            and s.value.args and isinstance(s.value.args[0], Name):
+        return {s.value.args[0].id}  # list.append(x) mutates the list
+    return set()
+
+
+def walk(block: Block) -> Iterator[Stmt]:
+    """Every statement of a block, nested ones included, in source order."""
+    for s in block:
+        yield s
+        if isinstance(s, (For, While)):
+            yield from walk(s.body)
+        elif isinstance(s, If):
+            yield from walk(s.body)
+            yield from walk(s.orelse)
+
+
+def all_reads(block: Block) -> set[str]:
+    out: set[str] = set()
+    for s in walk(block):
+        out |= stmt_reads(s)
+    return out
+
+
+def all_writes(block: Block) -> set[str]:
+    out: set[str] = set()
+    for s in walk(block):
+        out |= stmt_writes(s)
+    return out
+
+
+__all__ = [n for n in dir() if not n.startswith("_")] + ["replace"]

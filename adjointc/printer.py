@@ -1,0 +1,154 @@
+"""Print IR as Python source.
+
+`expr(e)` prints one expression with the fewest parentheses Python's
+precedence allows; `block(b)` prints statements. Codegen builds on both; the
+IR dump of `adjointc.passes` (debugging) uses them as is.
+"""
+from __future__ import annotations
+
+from .ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const,
+                 Continue, Expr, ExprStmt, For, If, Name, Return, SetItem, While)
+
+BINOPS = {
+    "add": ("+", 11), "sub": ("-", 11), "mul": ("*", 12), "truediv": ("/", 12),
+    "floordiv": ("//", 12), "mod": ("%", 12), "matmul": ("@", 12), "pow": ("**", 14),
+    "lt": ("<", 6), "le": ("<=", 6), "gt": (">", 6), "ge": (">=", 6), "eq": ("==", 6),
+    "ne": ("!=", 6), "is": ("is", 6), "isnot": ("is not", 6), "in": ("in", 6),
+    "notin": ("not in", 6), "and": ("and", 4), "or": ("or", 3),
+    "bitand": ("&", 9), "bitor": ("|", 7), "bitxor": ("^", 8),
+}
+UNOPS = {"neg": ("-", 13), "pos": ("+", 13), "invert": ("~", 13), "not": ("not ", 5)}
+ATOM = 16
+
+
+def _const(v: object) -> str:
+    if v is Ellipsis:
+        return "..."
+    if isinstance(v, float):
+        if v != v:
+            return "math.nan"
+        if v in (float("inf"), float("-inf")):
+            return "math.inf" if v > 0 else "-math.inf"
+    return repr(v)
+
+
+def _prec(e: Expr) -> int:
+    if isinstance(e, Call):
+        if e.op in BINOPS:
+            return BINOPS[e.op][1]
+        if e.op in UNOPS:
+            return UNOPS[e.op][1]
+        if e.op == "ifexp":
+            return 2
+        if e.op == "tuple":
+            return 1
+    if isinstance(e, Const) and isinstance(e.value, (int, float)) and not isinstance(e.value, bool) \
+            and (e.value < 0 or _const(e.value).startswith("-")):
+        return 13
+    return ATOM
+
+
+def _wrap(e: Expr, min_prec: int) -> str:
+    s = expr(e)
+    return f"({s})" if _prec(e) < min_prec else s
+
+
+def _index(e: Expr) -> str:
+    if isinstance(e, Call) and e.op == "tuple" and e.args:
+        return ", ".join(_index(a) if _is_slice(a) else _wrap(a, 2) for a in e.args)
+    if _is_slice(e):
+        lo, hi, st = (("" if isinstance(a, Const) and a.value is None else expr(a)) for a in e.args)
+        return f"{lo}:{hi}" + (f":{st}" if st else "")
+    return expr(e)
+
+
+def _is_slice(e: Expr) -> bool:
+    return isinstance(e, Call) and e.op == "slice"
+
+
+def expr(e: Expr) -> str:
+    if isinstance(e, Name):
+        return e.id
+    if isinstance(e, Const):
+        return _const(e.value)
+    op, a = e.op, e.args
+    if op in BINOPS:
+        sym, p = BINOPS[op]
+        if op == "pow":  # right-associative, binds tighter than unary on its left
+            return f"{_wrap(a[0], p + 1)} ** {_wrap(a[1], 13)}"
+        return f"{_wrap(a[0], p)} {sym} {_wrap(a[1], p + 1)}"
+    if op in UNOPS:
+        sym, p = UNOPS[op]
+        return f"{sym}{_wrap(a[0], p)}"
+    if op == "ifexp":  # args: test, body, orelse
+        return f"{_wrap(a[1], 3)} if {_wrap(a[0], 3)} else {_wrap(a[2], 2)}"
+    if op == "getitem":
+        return f"{_wrap(a[0], ATOM)}[{_index(a[1])}]"
+    if op == "slice":
+        return f"slice({', '.join(expr(x) for x in a)})"
+    if op == "tuple":
+        if len(a) == 1:
+            return f"({expr(a[0])},)"
+        return "(" + ", ".join(expr(x) for x in a) + ")"
+    if op == "list":
+        return "[" + ", ".join(expr(x) for x in a) + "]"
+    if op.startswith("attr:"):
+        return f"{_wrap(a[0], ATOM)}.{op[5:]}"
+    args = [expr(x) for x in (a[1:] if op.startswith("method:") else a)]
+    args += [f"{k}={expr(v)}" for k, v in e.kwargs]
+    if op.startswith("method:"):
+        return f"{_wrap(a[0], ATOM)}.{op[7:]}({', '.join(args)})"
+    return f"{op}({', '.join(args)})"
+
+
+def stmt_lines(s, indent: str = "") -> list[str]:
+    if isinstance(s, Assign):
+        return [f"{indent}{s.target} = {expr(s.value)}"]
+    if isinstance(s, SetItem):
+        return [f"{indent}{s.target}[{_index(s.index)}] = {expr(s.value)}"]
+    if isinstance(s, AugAssign):
+        return [f"{indent}{s.target} {BINOPS[s.op][0]}= {expr(s.value)}"]
+    if isinstance(s, AugSetItem):
+        return [f"{indent}{s.target}[{_index(s.index)}] {BINOPS[s.op][0]}= {expr(s.value)}"]
+    if isinstance(s, ExprStmt):
+        return [f"{indent}{expr(s.value)}"]
+    if isinstance(s, Return):
+        return [f"{indent}return {expr(s.value)}"]
+    if isinstance(s, Break):
+        return [f"{indent}break"]
+    if isinstance(s, Continue):
+        return [f"{indent}continue"]
+    if isinstance(s, Comment):
+        return [f"{indent}# {s.text}"]
+    inner = indent + "    "
+    if isinstance(s, For):
+        return [f"{indent}for {s.target} in {expr(s.iter)}:"] + _body(s.body, inner)
+    if isinstance(s, While):
+        return [f"{indent}while {expr(s.test)}:"] + _body(s.body, inner)
+    if isinstance(s, If):
+        out = [f"{indent}if {expr(s.test)}:"] + _body(s.body, inner)
+        orelse = s.orelse
+        while len(orelse) == 1 and isinstance(orelse[0], If):  # elif chains
+            e = orelse[0]
+            out += [f"{indent}elif {expr(e.test)}:"] + _body(e.body, inner)
+            orelse = e.orelse
+        if orelse:
+            out += [f"{indent}else:"] + _body(orelse, inner)
+        return out
+    raise TypeError(f"not a statement: {s!r}")
+
+
+def _body(b: Block, indent: str) -> list[str]:
+    lines = block_lines(b, indent)
+    return lines if any(not l.strip().startswith("#") for l in lines) else lines + [indent + "pass"]
+
+
+def block_lines(b: Block, indent: str = "") -> list[str]:
+    out: list[str] = []
+    for s in b:
+        out += stmt_lines(s, indent)
+    return out
+
+
+def block(b: Block, indent: str = "") -> str:
+    return "\n".join(block_lines(b, indent))

@@ -1,0 +1,275 @@
+"""The derivative-rule registry: one small readable template per primitive.
+
+A rule says, for `ans = f(x, y, ...)` with incoming adjoint `g`, what each
+differentiable argument's adjoint contribution is, as a Python expression
+over `g`, `ans` and the parameter names::
+
+    defvjp(np.sin, "x", x="g * np.cos(x)")
+    defvjp(np.arctan2, "y, x", y="g * x / (x * x + y * y)", x="-g * y / (x * x + y * y)")
+    defvjp(np.sum, "a, axis=None, dtype=None, out=None, keepdims=False",
+           a="unreduce(g, a, axis, keepdims)", result=REDUCE)
+
+Parameters without a template are not differentiable (their adjoint is
+zero). When the templates depend on constant options (an `axis`, an einsum
+subscript string) give a function instead; it receives the IR expressions of
+the bound arguments and returns the templates::
+
+    @defvjp(np.einsum, "subscripts, *operands")
+    def _einsum(subscripts, operands): return {"operands": [...]}
+
+Templates are parsed once, inlined into the generated adjoint with the
+actual argument names substituted, and simplified with the types known at
+transform time (`unbroadcast(g, x)` disappears when shapes provably agree).
+Built-in rules use this same public decorator; so do users registering the
+adjoint of their own opaque function. `nondiff(f)` marks a function whose
+output carries no derivative (rounding, comparisons, random draws).
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from .. import types as T
+from ..ir import Call, Const, Expr, Name
+
+Templates = Mapping[str, "str | list[str | None] | None"]
+
+
+@dataclass
+class Rule:
+    op: str                                   # canonical spelling in generated code
+    params: tuple[str, ...]                   # positional/keyword parameters in order
+    defaults: dict[str, Any]                  # default values (python constants)
+    varargs: str | None = None                # name of the *args parameter, if any
+    templates: dict[str, Any] | None = None   # param -> template (static rules)
+    fn: Callable[..., Templates] | None = None  # dynamic rules: bound args -> templates
+    nondiff: bool = False                     # output has no derivative at all
+    result: Callable[..., T.T] | str = "elementwise"
+    namespace: dict[str, Any] = field(default_factory=dict)  # names the templates use
+    objects: tuple[Any, ...] = ()             # the Python callables this rule is for
+    keyword_only: tuple[str, ...] = ()
+
+    def bind(self, args: tuple[Expr, ...], kwargs: tuple[tuple[str, Expr], ...]) -> dict[str, Any]:
+        """Bind call arguments to parameter names; fill defaults as Consts.
+
+        Raises TypeError (turned into an adjointc error by the caller) when
+        the call does not fit the signature."""
+        bound: dict[str, Any] = {}
+        pos = list(self.params)
+        args = list(args)
+        for p in pos:
+            if not args:
+                break
+            bound[p] = args.pop(0)
+        if args:
+            if self.varargs is None:
+                raise TypeError(f"{self.op}() takes at most {len(pos)} positional arguments")
+            bound[self.varargs] = tuple(args)
+        elif self.varargs:
+            bound[self.varargs] = ()
+        for k, v in kwargs:
+            if k not in self.params and k not in self.keyword_only:
+                raise TypeError(f"{self.op}() got an unexpected keyword argument {k!r}")
+            if k in bound:
+                raise TypeError(f"{self.op}() got multiple values for argument {k!r}")
+            bound[k] = v
+        for p in self.params + self.keyword_only:
+            if p not in bound:
+                if p not in self.defaults:
+                    raise TypeError(f"{self.op}() missing required argument {p!r}")
+                bound[p] = Const(self.defaults[p])
+        return bound
+
+    def templates_for(self, bound: dict[str, Any]) -> dict[str, Any]:
+        if self.nondiff:
+            return {}
+        if self.fn is not None:
+            return dict(self.fn(**bound))
+        return dict(self.templates or {})
+
+    @property
+    def differentiable_params(self) -> tuple[str, ...]:
+        if self.nondiff:
+            return ()
+        if self.templates is not None:
+            return tuple(self.templates)
+        return self.params + ((self.varargs,) if self.varargs else ())
+
+
+REGISTRY: dict[str, Rule] = {}      # canonical op name -> rule
+BY_OBJECT: dict[int, Rule] = {}     # id(python callable) -> rule
+_KEEP: list[Any] = []               # keep registered objects alive (ids stay valid)
+
+
+def _parse_signature(sig: str) -> tuple[tuple[str, ...], dict[str, Any], str | None, tuple[str, ...]]:
+    fn = ast.parse(f"def _({sig}): pass").body[0]
+    a = fn.args
+    names = tuple(x.arg for x in a.posonlyargs + a.args)
+    defaults = {}
+    for name, d in zip(names[len(names) - len(a.defaults):], a.defaults):
+        defaults[name] = ast.literal_eval(d)
+    kwonly = tuple(x.arg for x in a.kwonlyargs)
+    for x, d in zip(a.kwonlyargs, a.kw_defaults):
+        if d is not None:
+            defaults[x.arg] = ast.literal_eval(d)
+    return names, defaults, (a.vararg.arg if a.vararg else None), kwonly
+
+
+def _canonical_name(obj: Any) -> str:
+    import math
+
+    import numpy as np
+    name = getattr(obj, "__name__", None)
+    if name and getattr(np, name, None) is obj:
+        return f"np.{name}"
+    if name and getattr(np.linalg, name, None) is obj:
+        return f"np.linalg.{name}"
+    if name and getattr(math, name, None) is obj:
+        return f"math.{name}"
+    mod = getattr(obj, "__module__", None) or ""
+    return f"{mod}.{getattr(obj, '__qualname__', name)}".strip(".").replace("<locals>.", "")
+
+
+def register(rule: Rule) -> Rule:
+    REGISTRY[rule.op] = rule
+    for obj in rule.objects:
+        BY_OBJECT[id(obj)] = rule
+        _KEEP.append(obj)
+    return rule
+
+
+def defvjp(fn: Any, signature: str | None = None, *, name: str | None = None,
+           result: Callable[..., T.T] | str = "elementwise",
+           namespace: dict[str, Any] | None = None, **templates: str | None):
+    """Register the vector-Jacobian product of `fn` (a callable, or an op name
+    such as "add"). With templates given as keywords, registers them; with
+    none, returns a decorator for a function computing templates from the
+    bound arguments."""
+    op = name or (fn if isinstance(fn, str) else _canonical_name(fn))
+    if signature is None:
+        if templates:
+            signature = ", ".join(templates)
+        else:
+            signature = str(inspect.signature(fn))[1:-1]
+    params, defaults, varargs, kwonly = _parse_signature(signature)
+    objs = () if isinstance(fn, str) else (fn,)
+    for p in templates:
+        if p not in params and p != varargs:
+            raise ValueError(f"defvjp({op}): template for unknown parameter {p!r}")
+    for t in templates.values():  # fail at registration, not at use
+        if isinstance(t, str):
+            parse_template(t)
+
+    def make(fn_rule: Callable[..., Templates] | None) -> Rule:
+        return register(Rule(op, params, defaults, varargs,
+                             templates=None if fn_rule else {k: v for k, v in templates.items()},
+                             fn=fn_rule, result=result, namespace=dict(namespace or {}),
+                             objects=objs, keyword_only=kwonly))
+
+    if templates:
+        return make(None)
+
+    def deco(fn_rule: Callable[..., Templates]) -> Callable[..., Templates]:
+        make(fn_rule)
+        return fn_rule
+    return deco
+
+
+def nondiff(fn: Any, signature: str = "*args", *, name: str | None = None,
+            result: Callable[..., T.T] | str = "unknown") -> Rule:
+    """Mark `fn` as having no derivative: its output is a constant for AD."""
+    op = name or (fn if isinstance(fn, str) else _canonical_name(fn))
+    params, defaults, varargs, kwonly = _parse_signature(signature)
+    return register(Rule(op, params, defaults, varargs, templates={}, nondiff=True,
+                         result=result, objects=() if isinstance(fn, str) else (fn,),
+                         keyword_only=kwonly))
+
+
+def lookup(op: str) -> Rule | None:
+    return REGISTRY.get(op)
+
+
+def lookup_object(obj: Any) -> Rule | None:
+    return BY_OBJECT.get(id(obj))
+
+
+# ------------------------------------------------------------- template parse
+_BIN = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv",
+        ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.Pow: "pow", ast.MatMult: "matmul",
+        ast.BitAnd: "bitand", ast.BitOr: "bitor", ast.BitXor: "bitxor"}
+_CMP = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq", ast.NotEq: "ne",
+        ast.Is: "is", ast.IsNot: "isnot"}
+_UN = {ast.USub: "neg", ast.UAdd: "pos", ast.Not: "not", ast.Invert: "invert"}
+_cache: dict[str, Expr] = {}
+
+
+def _dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def _conv(n: ast.expr) -> Expr:
+    if isinstance(n, ast.Name):
+        return Name(n.id)
+    if isinstance(n, ast.Constant):
+        return Const(n.value)
+    if isinstance(n, ast.BinOp):
+        return Call(_BIN[type(n.op)], (_conv(n.left), _conv(n.right)))
+    if isinstance(n, ast.UnaryOp):
+        if isinstance(n.op, ast.USub) and isinstance(n.operand, ast.Constant) \
+                and isinstance(n.operand.value, (int, float)):
+            return Const(-n.operand.value)
+        return Call(_UN[type(n.op)], (_conv(n.operand),))
+    if isinstance(n, ast.Compare) and len(n.ops) == 1:
+        return Call(_CMP[type(n.ops[0])], (_conv(n.left), _conv(n.comparators[0])))
+    if isinstance(n, ast.BoolOp):
+        op = "and" if isinstance(n.op, ast.And) else "or"
+        out = _conv(n.values[0])
+        for v in n.values[1:]:
+            out = Call(op, (out, _conv(v)))
+        return out
+    if isinstance(n, ast.IfExp):
+        return Call("ifexp", (_conv(n.test), _conv(n.body), _conv(n.orelse)))
+    if isinstance(n, ast.Subscript):
+        return Call("getitem", (_conv(n.value), _conv(n.slice)))
+    if isinstance(n, ast.Slice):
+        return Call("slice", tuple(_conv(x) if x is not None else Const(None)
+                                   for x in (n.lower, n.upper, n.step)))
+    if isinstance(n, ast.Tuple):
+        return Call("tuple", tuple(_conv(x) for x in n.elts))
+    if isinstance(n, ast.List):
+        return Call("list", tuple(_conv(x) for x in n.elts))
+    if isinstance(n, ast.Attribute):
+        dotted = _dotted(n)
+        if dotted and dotted.split(".")[0] in ("np", "math"):
+            return Name(dotted)
+        return Call(f"attr:{n.attr}", (_conv(n.value),))
+    if isinstance(n, ast.Call):
+        kwargs = tuple((k.arg, _conv(k.value)) for k in n.keywords)
+        args = tuple(_conv(a) for a in n.args)
+        dotted = _dotted(n.func)
+        if isinstance(n.func, ast.Attribute) and (dotted is None or dotted.split(".")[0] not in ("np", "math")):
+            return Call(f"method:{n.func.attr}", (_conv(n.func.value),) + args, kwargs)
+        if dotted is None:
+            raise ValueError(f"template calls a non-name: {ast.unparse(n)}")
+        return Call(dotted, args, kwargs)
+    raise ValueError(f"unsupported template syntax: {ast.unparse(n)}")
+
+
+def parse_template(src: str) -> Expr:
+    """Parse a template expression into IR (cached)."""
+    if src not in _cache:
+        _cache[src] = _conv(ast.parse(src.strip(), mode="eval").body)
+    return _cache[src]
+
+
+# Register the built-in rules (they use the same public decorator).
+from . import operators as _operators  # noqa: E402,F401
+from . import math as _math  # noqa: E402,F401
+from . import numpy as _numpy  # noqa: E402,F401

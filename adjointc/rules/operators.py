@@ -1,0 +1,62 @@
+"""Rules for Python operators and syntax primitives (+ - * / ** @, indexing,
+tuples, builtins). Indexing's adjoint (`x_bar[i] += g`) is emitted by the
+reverse transform itself, since it updates the adjoint in place."""
+from __future__ import annotations
+
+import builtins
+
+from .. import types as T
+from . import defvjp, nondiff
+
+
+def _matmul_result(types, bound):
+    a, b = types["x"], types["y"]
+    if a.kind != "array" or b.kind != "array" or a.rank is None or b.rank is None:
+        return T.array(None)
+    if a.rank == 1 and b.rank == 1:
+        return T.FLOAT
+    rank = max(a.rank, b.rank) if min(a.rank, b.rank) >= 2 else max(a.rank, b.rank) - 1
+    return T.array(rank)
+
+
+defvjp("add", "x, y", x="unbroadcast(g, x)", y="unbroadcast(g, y)")
+defvjp("sub", "x, y", x="unbroadcast(g, x)", y="unbroadcast(-g, y)")
+defvjp("mul", "x, y", x="unbroadcast(g * y, x)", y="unbroadcast(g * x, y)")
+defvjp("truediv", "x, y", x="unbroadcast(g / y, x)", y="unbroadcast(-g * ans / y, y)")
+defvjp("pow", "x, y", x="unbroadcast(g * y * x ** (y - 1), x)",
+       y="unbroadcast(g * ans * np.log(x), y)")
+defvjp("neg", "x", x="-g", result="same")
+defvjp("pos", "x", x="g", result="same")
+defvjp("matmul", "x, y", x="matmul_lhs(g, x, y)", y="matmul_rhs(g, x, y)",
+       result=_matmul_result)
+defvjp("mod", "x, y", x="unbroadcast(g, x)", y="unbroadcast(-g * ((x - ans) / y), y)")
+nondiff("floordiv", "x, y", result="elementwise_int")
+for _op in ("lt", "le", "gt", "ge", "eq", "ne", "is", "isnot", "in", "notin", "not",
+            "and", "or", "bitand", "bitor", "bitxor", "invert"):
+    nondiff(_op, "*args", result="bool")
+
+# Containers: the adjoint of a tuple/list literal is split element by element.
+defvjp("tuple", "*elts", result="tuple")(lambda elts: {"elts": [f"g[{i}]" for i in range(len(elts))]})
+defvjp("list", "*elts", result="list")(lambda elts: {"elts": [f"g[{i}]" for i in range(len(elts))]})
+# getitem: special-cased in passes/reverse.py (scatter into the adjoint in place).
+defvjp("getitem", "x, index", x="g", result="getitem")
+nondiff("slice", "*args", result="object")
+
+# Attributes and methods every array has.
+defvjp("attr:T", "x", x="np.transpose(g)", result="transpose")
+defvjp("attr:real", "x", x="g", result="same")
+for _attr in ("shape", "ndim", "size", "dtype"):
+    nondiff(f"attr:{_attr}", "x", result="int" if _attr in ("ndim", "size") else "object")
+defvjp("method:copy", "x", x="g", result="same")
+
+# Builtins.
+defvjp(builtins.float, "x=0.0", name="float", x="g", result="float")
+nondiff(builtins.int, "x=0, base=10", name="int", result="int")
+nondiff(builtins.bool, "x=False", name="bool", result="bool")
+nondiff(builtins.len, "x", name="len", result="int")
+nondiff(builtins.range, "*args", name="range", result="object")
+nondiff(builtins.round, "x, ndigits=None", name="round", result="elementwise_int")
+defvjp(builtins.abs, "x", name="abs", x="g * np.sign(x)", result="same")
+defvjp(builtins.max, "x, y", name="max", x="g * (x >= y)", y="g * (x < y)", result="elementwise")
+defvjp(builtins.min, "x, y", name="min", x="g * (x <= y)", y="g * (x > y)", result="elementwise")
+defvjp(builtins.sum, "x", name="sum", x="[g] * len(x)", result="sum_list")
