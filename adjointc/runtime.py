@@ -35,14 +35,33 @@ def zeros_like(x):
     if isinstance(x, np.ndarray):
         return np.zeros(x.shape, dtype=x.dtype if x.dtype.kind in "fc" else float)
     if isinstance(x, (list, tuple)):
-        return type(x)(zeros_like(v) for v in x)
+        return [zeros_like(v) for v in x]
     return 0.0
 
 
-def add_at(g_full, index, g):
-    """Adjoint of `x[index]`: scatter-add `g` into a zero array shaped like x."""
-    np.add.at(g_full, index, g)
-    return g_full
+def as_adjoint(x_bar, x):
+    """`x_bar` as an array of x's shape that may be updated in place.
+
+    Adjoints start as the scalar 0.0 (a symbolic zero that costs nothing);
+    the first in-place update `x_bar[i] += g` needs a real array."""
+    if isinstance(x, np.ndarray):
+        if not isinstance(x_bar, np.ndarray) or x_bar.shape != x.shape:
+            return np.zeros_like(x, dtype=np.result_type(x.dtype, float)) + x_bar
+        return x_bar
+    if isinstance(x, (list, tuple)):
+        if isinstance(x_bar, list):
+            return x_bar
+        return [zeros_like(v) for v in x]
+    return x_bar
+
+
+def seed_adjoint(seed, y):
+    """The cotangent of the output as a fresh array the backward sweep may update."""
+    if isinstance(y, np.ndarray):
+        return np.array(np.broadcast_to(seed, y.shape), dtype=np.result_type(y.dtype, float))
+    if isinstance(y, (list, tuple)):
+        return [seed_adjoint(s, v) for s, v in zip(seed, y)]
+    return seed
 
 
 from .vjp_helpers import *  # noqa: E402,F401,F403  helpers that rule templates call

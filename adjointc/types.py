@@ -8,24 +8,16 @@ same `shape` token) lets the compiler drop `unbroadcast` calls.
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-_tokens = itertools.count(1)
-
-
-def fresh_shape() -> int:
-    return next(_tokens)
-
-
 @dataclass(frozen=True)
 class T:
     kind: str            # float int bool complex array list tuple none str object unknown
     rank: int | None = None      # arrays: number of dimensions (None: unknown)
-    shape: Any = None            # arrays: equal non-None tokens mean equal shapes
+    shape: Any = None            # arrays: a tuple of symbolic dims (see ONE), None or UNSTABLE
     elts: tuple["T", ...] = ()   # tuples / lists with known element types
     dtype: str | None = None     # arrays: 'f' float, 'i' int, 'b' bool, 'c' complex
 
@@ -55,10 +47,19 @@ class T:
 FLOAT, INT, BOOL, NONE, STR, UNKNOWN = T("float"), T("int"), T("bool"), T("none"), T("str"), T("unknown")
 
 
+UNSTABLE = "?"  # the shape of a variable whose shape may change between assignments
+ONE = (None, 1)  # a dimension of length 1
+# A known shape is a tuple of symbolic dims `(symbol, offset)`: the length is
+# symbol's length + offset (clamped at 0), symbol None meaning a constant.
+# `u[1:-1]`, `u[2:]` and `u[:-2]` all have dims ((u's axis 0, -2),): equal.
+
+
 def array(rank: int | None, shape: Any = None, dtype: str | None = "f") -> T:
+    """An array type. `shape` None means "a new shape": the type pass names it
+    after the variable it is assigned to."""
     if rank == 0:
         shape = ()
-    return T("array", rank, shape if shape is not None else fresh_shape(), dtype=dtype)
+    return T("array", rank, shape, dtype=dtype)
 
 
 def of_value(v: Any) -> T:
@@ -95,6 +96,21 @@ def signature_key(v: Any) -> str:
     return t.kind
 
 
+def _dims_broadcast(shapes: list[Any]) -> Any:
+    """numpy broadcasting on symbolic shapes (tuples of dims); None when unknown."""
+    if any(not isinstance(sh, tuple) for sh in shapes):
+        return None
+    rank = max(len(sh) for sh in shapes)
+    out = []
+    for axis in range(rank):
+        dims = {sh[len(sh) - rank + axis] for sh in shapes if len(sh) - rank + axis >= 0}
+        dims.discard(ONE)
+        if len(dims) > 1:
+            return None
+        out.append(dims.pop() if dims else ONE)
+    return tuple(out)
+
+
 def broadcast(*ts: T) -> T:
     """Result type of an elementwise operation."""
     arrays = [t for t in ts if t.kind == "array"]
@@ -111,15 +127,11 @@ def broadcast(*ts: T) -> T:
         "f" if any(t.dtype in ("f", None) for t in arrays) or any(t.kind == "float" for t in ts) else arrays[0].dtype)
     if None in ranks:
         return array(None, dtype=dtype)
-    rank = max(ranks)
-    full = [t for t in arrays if t.rank == rank]
-    shape = full[0].shape if all(t.shape == full[0].shape for t in full) and len(full) == len(arrays) else None
-    if shape is None and all(t.rank == 0 for t in arrays):
-        shape = ()
-    return array(rank, shape, dtype)
+    return array(max(ranks), _dims_broadcast([t.shape for t in arrays]), dtype)
 
 
 def same_shape(a: T, b: T) -> bool:
     if a.kind == "array" and b.kind == "array":
-        return a.rank is not None and a.rank == b.rank and (a.rank == 0 or (a.shape is not None and a.shape == b.shape))
+        return a.rank is not None and a.rank == b.rank and (
+            a.rank == 0 or (isinstance(a.shape, tuple) and a.shape == b.shape))
     return a.is_scalar and b.is_scalar and not (a.kind == "array" or b.kind == "array")

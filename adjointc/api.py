@@ -1,0 +1,321 @@
+"""Public entry points: grad, value_and_grad, vjp.
+
+source -> frontend -> passes -> codegen -> disk cache -> callable.
+
+The generated adjoint is specialised on the abstract signature of a call
+(which arguments are Python floats, ints, arrays of which rank and dtype),
+like a JIT: a new signature compiles a new adjoint, an old one is reused
+from memory, then from the disk cache (a second process does not
+transform again).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import cache, codegen, frontend, passes, rules
+from . import types as T
+from .errors import AdjointcError, TypeMismatch
+from .ir import SetItem, walk
+from .names import bar
+
+Wrt = "int | str | Sequence[int | str] | None"
+_STATS = {"transforms": 0}
+_lock = threading.Lock()
+
+
+@dataclass
+class Compiled:
+    fn: Callable                 # the generated f_grad(params..., result_bar=1.0) -> (value, grads)
+    source: str
+    global_names: tuple[str, ...]
+    path: str
+
+
+@functools.lru_cache(maxsize=1)
+def _package_fingerprint() -> str:
+    """Hash of adjointc's own source: a changed compiler never reuses old entries."""
+    import pathlib
+    h = hashlib.sha256()
+    root = pathlib.Path(__file__).parent
+    for p in sorted(root.rglob("*.py")):
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _registry_fingerprint() -> str:
+    h = hashlib.sha256()
+    for op in sorted(rules.REGISTRY):
+        r = rules.REGISTRY[op]
+        h.update(repr((op, r.params, r.varargs, sorted((r.templates or {}).items(), key=str),
+                       r.nondiff, r.result if isinstance(r.result, str) else getattr(r.result, "__name__", ""),
+                       _src(r.fn) if r.fn else "")).encode())
+    return h.hexdigest()
+
+
+def _src(fn: Callable) -> str:
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return getattr(fn, "__qualname__", "")
+
+
+class Gradient:
+    """The gradient of a Python function, compiled to adjoint source on first call."""
+
+    def __init__(self, fn: Callable, wrt: Any = None, *, with_value: bool = False):
+        if isinstance(fn, Gradient):
+            fn = fn.primal
+        if not callable(fn):
+            raise TypeError(f"grad expects a function, got {type(fn).__name__}")
+        self.primal = fn
+        self._sig = inspect.signature(fn)
+        self._names = tuple(self._sig.parameters)
+        self._single = wrt is None or isinstance(wrt, (int, str))
+        self.wrt = self._resolve_wrt(wrt)
+        self._with_value = with_value
+        self._compiled: dict[str, Compiled] = {}
+        self._last: Compiled | None = None
+        self._lowered: frontend.Lowered | None = None
+        functools.update_wrapper(self, fn)
+
+    def _resolve_wrt(self, wrt: Any) -> tuple[str, ...]:
+        items = [0] if wrt is None else ([wrt] if isinstance(wrt, (int, str)) else list(wrt))
+        out = []
+        for w in items:
+            if isinstance(w, int):
+                if not -len(self._names) <= w < len(self._names):
+                    raise ValueError(f"wrt={w} is out of range: {self.primal.__name__} has {len(self._names)} parameters")
+                out.append(self._names[w])
+            elif isinstance(w, str):
+                if w not in self._names:
+                    raise ValueError(f"wrt={w!r} is not a parameter of {self.primal.__name__}{self._sig}")
+                out.append(w)
+            else:
+                raise TypeError(f"wrt entries must be parameter positions or names, got {w!r}")
+        if len(set(out)) != len(out):
+            raise ValueError(f"wrt names a parameter twice: {out}")
+        return tuple(out)
+
+    # --------------------------------------------------------------- calling
+    def _bind(self, args: tuple, kwargs: dict) -> list[Any]:
+        try:
+            b = self._sig.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{self.primal.__name__}(): {e}") from None
+        b.apply_defaults()
+        return [b.arguments[n] for n in self._names]
+
+    def _check_inputs(self, values: list[Any]) -> None:
+        for w in self.wrt:
+            v = values[self._names.index(w)]
+            t = T.of_value(v)
+            ok = t.kind == "float" or (t.kind == "array" and t.dtype in ("f",)) or t.kind in ("tuple", "list")
+            if t.kind == "int":
+                raise TypeMismatch(f"cannot differentiate with respect to {w}={v!r}: it is an int",
+                                   hint="pass a float (e.g. 2.0) or a float array")
+            if not ok:
+                raise TypeMismatch(f"cannot differentiate with respect to {w} of type {type(v).__name__}"
+                                   + (f" (dtype {v.dtype})" if isinstance(v, np.ndarray) else ""),
+                                   hint="differentiable inputs are Python floats and float arrays")
+
+    def compiled_for(self, *args: Any, **kwargs: Any) -> Compiled:
+        values = self._bind(args, kwargs)
+        self._check_inputs(values)
+        return self._get(values)
+
+    def _signature(self, values: list[Any]) -> str:
+        return ";".join(f"{n}:{T.signature_key(v)}" for n, v in zip(self._names, values))
+
+    def _get(self, values: list[Any]) -> Compiled:
+        sig = self._signature(values)
+        c = self._compiled.get(sig)
+        if c is None:
+            with _lock:
+                c = self._compiled.get(sig) or self._compile(values, sig)
+                self._compiled[sig] = c
+        self._last = c
+        return c
+
+    def _compile(self, values: list[Any], sig: str) -> Compiled:
+        src = _src(self.primal)
+        consts = _global_types(self.primal)
+        parts = {"source": src, "name": self.primal.__qualname__, "module": str(self.primal.__module__),
+                 "file": inspect.getsourcefile(self.primal) or "", "wrt": ",".join(self.wrt),
+                 "signature": sig, "globals": consts, "rules": _registry_fingerprint(),
+                 "compiler": _package_fingerprint()}
+        key = cache.make_key(parts)
+        name = f"{self.primal.__name__}_grad"
+
+        def build() -> str:
+            return self._transform(values)
+        namespace: dict[str, Any] = {}
+        module, _hit = cache.load_or_build(key, build, name=name, namespace=namespace)
+        fn = getattr(module, name)
+        return Compiled(fn, _module_source(module), tuple(getattr(module, "__adjointc_globals__", ())),
+                        getattr(module, "__file__", ""))
+
+    def _transform(self, values: list[Any]) -> str:
+        _STATS["transforms"] += 1
+        if self._lowered is None:
+            self._lowered = frontend.lower(self.primal)
+        low = self._lowered
+        fn = low.function
+        arg_types = {n: T.of_value(v) for n, v in zip(self._names, values)}
+        result = _result_name(fn)
+        mutated = {s.target for s in walk(fn.body) if isinstance(s, SetItem)} & set(self._names)
+        from .names import Namer
+        namer = Namer(set(low.globals_read) | {s for st in walk(fn.body) for s in _targets(st)}
+                      | set(self._names) | {"np", "math"})
+        res = passes.run(fn, arg_types, low.globals_read, self.wrt, namer, result, mutated)
+        text = codegen.generate(res.adjoint, primal_name=fn.name, wrt=self.wrt, source_file=fn.file,
+                                line=fn.line, is_temp=_is_temp)
+        names = tuple(sorted(low.globals_read))
+        text += f"\n\n__adjointc_globals__ = {names!r}\n"
+        return text
+
+    def _run(self, args: tuple, kwargs: dict, seed: Any = 1.0) -> tuple[Any, tuple]:
+        values = self._bind(args, kwargs)
+        self._check_inputs(values)
+        c = self._get(values)
+        if c.global_names:
+            g = c.fn.__globals__
+            live = _live_globals(self.primal)
+            for n in c.global_names:
+                g[n] = live[n]
+        value, grads = c.fn(*values, seed)
+        grads = tuple(_like(gr, values[self._names.index(w)]) for gr, w in zip(grads, self.wrt))
+        return value, grads
+
+    def __call__(self, *args: Any, **kwargs: Any):
+        value, grads = self._run(args, kwargs)
+        if np.ndim(value) != 0:
+            raise TypeMismatch(f"grad of {self.primal.__name__} needs a scalar output, got an array of shape "
+                               f"{np.shape(value)}", hint="use adjointc.vjp for non-scalar outputs")
+        g = grads[0] if self._single else grads
+        return (value, g) if self._with_value else g
+
+    @property
+    def source(self) -> str:
+        """The generated adjoint of the most recent call's signature."""
+        if self._last is None:
+            raise AdjointcError(f"{self.primal.__name__} has not been called yet: the adjoint is specialised "
+                                "on the argument types", hint="call it once, or use .source_for(*args)")
+        return self._last.source
+
+    def source_for(self, *args: Any, **kwargs: Any) -> str:
+        return self.compiled_for(*args, **kwargs).source
+
+    def __repr__(self) -> str:
+        return f"<adjointc gradient of {self.primal.__qualname__} wrt {', '.join(self.wrt)}>"
+
+
+def _is_temp(n: str) -> bool:
+    """Temporaries codegen may fold away: _t3, _t3_bar, _cond2."""
+    core = n[:-4] if n.endswith("_bar") else n
+    return (core.startswith("_t") and core[2:].isdigit()) or (core.startswith("_cond") and core[5:].isdigit())
+
+
+def _targets(s) -> list[str]:
+    t = getattr(s, "target", None)
+    return [t] if isinstance(t, str) else []
+
+
+def _result_name(fn) -> str:
+    from .ir import Name, Return
+    rets = [s for s in walk(fn.body) if isinstance(s, Return)]
+    names = {r.value.id for r in rets if isinstance(r.value, Name)}
+    if len(names) == 1 and all(isinstance(r.value, Name) for r in rets):
+        return names.pop()
+    return "result"
+
+
+def _module_source(module) -> str:
+    path = getattr(module, "__file__", None)
+    text = getattr(module, "__adjointc_source__", None)
+    if text is None and path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError:
+            text = ""
+    lines = (text or "").splitlines()
+    if lines and lines[0].startswith("# adjointc cache entry"):
+        lines = lines[1:]
+    while lines and lines[-1].startswith("__adjointc_globals__") or lines and not lines[-1].strip():
+        lines.pop()
+    return "\n".join(lines) + "\n"
+
+
+def _live_globals(fn: Callable) -> dict[str, Any]:
+    g = dict(fn.__globals__)
+    if fn.__closure__:
+        for n, cell in zip(fn.__code__.co_freevars, fn.__closure__):
+            try:
+                g[n] = cell.cell_contents
+            except ValueError:
+                pass
+    return g
+
+
+def _global_types(fn: Callable) -> str:
+    """Types of the globals/closure values the function may read (part of the cache key)."""
+    names = set(fn.__code__.co_names) | set(fn.__code__.co_freevars)
+    g = _live_globals(fn)
+    return ",".join(f"{n}:{T.signature_key(g[n])}" for n in sorted(names) if n in g
+                    and isinstance(g[n], (int, float, complex, bool, np.ndarray, np.generic, tuple, str)))
+
+
+def _like(g: Any, x: Any) -> Any:
+    """Give a gradient the type of its input: float for float, array of x's dtype for arrays."""
+    if isinstance(x, np.ndarray):
+        g = np.asarray(g)
+        if g.shape != x.shape:
+            g = np.broadcast_to(g, x.shape).copy()
+        return g.astype(x.dtype, copy=False) if x.dtype.kind == "f" else g
+    if isinstance(x, float):
+        return float(np.real(g))
+    if isinstance(x, (tuple, list)):
+        return type(x)(_like(a, b) for a, b in zip(g, x))
+    return g
+
+
+# -------------------------------------------------------------- public API
+def grad(fn: Callable | None = None, wrt: Any = None):
+    """Gradient of a scalar function, as `jax.grad`: `grad(f)(x)`, `grad(f, wrt=(0, "k"))`,
+    or as a decorator `@grad` / `@grad(wrt=...)`."""
+    if fn is None:
+        return lambda f: Gradient(f, wrt)
+    return Gradient(fn, wrt)
+
+
+def value_and_grad(fn: Callable | None = None, wrt: Any = None):
+    """Like grad, but the result is `(value, gradient)`."""
+    if fn is None:
+        return lambda f: Gradient(f, wrt, with_value=True)
+    return Gradient(fn, wrt, with_value=True)
+
+
+def vjp(fn: Callable, *args: Any, wrt: Any = None, **kwargs: Any):
+    """`(value, pullback)`: `pullback(cotangent)` returns the cotangents of the `wrt`
+    inputs (a tuple when wrt names several). Works for non-scalar outputs."""
+    g = fn if isinstance(fn, Gradient) else Gradient(fn, wrt)
+    value = g.primal(*args, **kwargs)
+
+    def pullback(cotangent: Any):
+        _, grads = g._run(args, kwargs, seed=cotangent)
+        return grads[0] if g._single else grads
+    pullback.source = lambda: g.source  # type: ignore[attr-defined]
+    return value, pullback
+
+
+def stats() -> dict[str, int]:
+    """How many transforms this process ran (a cache hit runs none)."""
+    return dict(_STATS)

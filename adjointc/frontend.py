@@ -1,0 +1,708 @@
+"""libcst -> IR lowering. The only module that knows libcst's node types.
+
+Its allow-list is the fence: every construct not handled below raises
+`UnsupportedSyntax` naming file, line and column. While lowering it
+
+* resolves every name: parameter, local, temporary, `math`/`numpy`
+  attribute or builtin (-> a rule's canonical op), module global or closure
+  cell (-> an inactive constant, read at call time);
+* normalises to three-address form: one primitive per `Assign`, operands are
+  names or constants (conditions and index expressions stay nested: they are
+  never differentiated); `a += b` -> `a = a + b`; tuple assignment through
+  temporaries; a statement never reads its own target (`z = z * z` becomes
+  `_t = z * z; z = _t`), which the reverse transform relies on;
+* makes control flow explicit for the reverse transform: an `if` test is
+  stored in a `_cond` variable, a loop's range in a `_range` variable, loops
+  over arrays/enumerate/zip become index loops, `a if c else b` becomes an
+  `if` statement; statements after a `break`/`continue` move into the `else`
+  of the `if` that holds it, so both sweeps stay structured.
+"""
+from __future__ import annotations
+
+import builtins
+import inspect
+import math
+import textwrap
+import types as pytypes
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import libcst as cst
+import numpy as np
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from . import rules
+from .errors import NoAdjointRule, UnsupportedSyntax
+from .ir import (Assign, Block, Break, Call, Const, Continue, Expr, ExprStmt, For,
+                 Function, If, Loc, Name, Param, Return, SetItem, Stmt, While,
+                 NO_DEFAULT, names_in)
+from .names import Namer
+
+BINOPS = {cst.Add: "add", cst.Subtract: "sub", cst.Multiply: "mul", cst.Divide: "truediv",
+          cst.FloorDivide: "floordiv", cst.Modulo: "mod", cst.Power: "pow",
+          cst.MatrixMultiply: "matmul", cst.BitAnd: "bitand", cst.BitOr: "bitor",
+          cst.BitXor: "bitxor"}
+AUGOPS = {cst.AddAssign: "add", cst.SubtractAssign: "sub", cst.MultiplyAssign: "mul",
+          cst.DivideAssign: "truediv", cst.FloorDivideAssign: "floordiv",
+          cst.PowerAssign: "pow", cst.ModuloAssign: "mod", cst.MatrixMultiplyAssign: "matmul"}
+CMPOPS = {cst.LessThan: "lt", cst.LessThanEqual: "le", cst.GreaterThan: "gt",
+          cst.GreaterThanEqual: "ge", cst.Equal: "eq", cst.NotEqual: "ne", cst.Is: "is",
+          cst.IsNot: "isnot", cst.In: "in", cst.NotIn: "notin"}
+UNOPS = {cst.Minus: "neg", cst.Plus: "pos", cst.Not: "not", cst.BitInvert: "invert"}
+
+# Array methods and the NumPy function each one means (`x.sum(0)` is `np.sum(x, 0)`).
+ARRAY_METHODS = {m: getattr(np, m) for m in (
+    "sum", "mean", "prod", "max", "min", "std", "var", "reshape", "transpose", "ravel",
+    "squeeze", "cumsum", "cumprod", "clip", "dot", "trace", "diagonal", "round", "repeat",
+    "argmax", "argmin", "argsort", "any", "all", "conj", "nonzero", "swapaxes")}
+ARRAY_METHODS.update(flatten=np.ravel, copy=np.copy, conjugate=np.conj, astype=None)
+
+SUPPORTED = ("assignments (=, +=, tuple unpacking), arithmetic, comparisons, indexing and "
+             "slicing, calls to math/numpy functions, for/while loops, if/elif/else, "
+             "break/continue, return")
+
+
+@dataclass
+class Lowered:
+    """The frontend's product: the IR plus what it learnt about names."""
+    function: Function
+    globals_read: dict[str, Any] = field(default_factory=dict)   # constant name -> current value
+    param_names: tuple[str, ...] = ()
+    source: str = ""
+
+
+def _dotted(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
+class _Assigned(cst.CSTVisitor):
+    """Collect every name bound in the function body (Python's local-variable rule)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:  # only reached through targets below
+        pass
+
+    def _targets(self, t: cst.BaseExpression) -> None:
+        if isinstance(t, cst.Name):
+            self.names.add(t.value)
+        elif isinstance(t, (cst.Tuple, cst.List)):
+            for e in t.elements:
+                self._targets(e.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._targets(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._targets(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._targets(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._targets(node.target)
+
+
+class Lowerer:
+    def __init__(self, fn: Callable, src: str, first_line: int, file: str, col_offset: int):
+        self.fn = fn
+        self.file = file
+        self.first_line = first_line
+        self.col_offset = col_offset
+        self.src_lines = src.splitlines()
+        self.globals = dict(fn.__globals__)
+        if fn.__closure__:
+            for name, cell in zip(fn.__code__.co_freevars, fn.__closure__):
+                try:
+                    self.globals[name] = cell.cell_contents
+                except ValueError:  # empty cell
+                    pass
+        self.globals_read: dict[str, Any] = {}
+        self.namer: Namer | None = None
+        self.locals: set[str] = set()
+        self.positions: Any = None
+        self.loop_depth = 0
+        self._result: str | None = None
+
+    # ------------------------------------------------------------- utilities
+    def loc(self, node: cst.CSTNode) -> Loc:
+        p = self.positions.get(node)
+        if p is None:
+            return Loc(self.file, self.first_line)
+        line = p.start.line
+        text = self.src_lines[line - 1] if 0 < line <= len(self.src_lines) else ""
+        return Loc(self.file, self.first_line + line - 1, p.start.column + self.col_offset,
+                   " " * self.col_offset + text)
+
+    def unsupported(self, node: cst.CSTNode, what: str, hint: str = "") -> UnsupportedSyntax:
+        return UnsupportedSyntax(f"adjointc does not support {what}", self.loc(node),
+                                 hint or f"supported: {SUPPORTED}")
+
+    def result_name(self) -> str:
+        if self._result is None:
+            self._result = self.namer.exact("result")
+        return self._result
+
+    def tmp(self, hint: str = "t") -> str:
+        return self.namer.fresh(hint)
+
+    # ------------------------------------------------------------ entry point
+    def lower_function(self, node: cst.FunctionDef) -> Lowered:
+        params: list[Param] = []
+        p = node.params
+        if p.star_arg not in (cst.MaybeSentinel.DEFAULT, None) and not isinstance(p.star_arg, cst.ParamStar):
+            raise self.unsupported(p.star_arg, "*args parameters", "list the parameters explicitly")
+        if p.star_kwarg is not None:
+            raise self.unsupported(p.star_kwarg, "**kwargs parameters", "list the parameters explicitly")
+        for prm in list(p.posonly_params) + list(p.params) + list(p.kwonly_params):
+            default: Any = NO_DEFAULT
+            if prm.default is not None:
+                default = Const(self.const_value(prm.default))
+            params.append(Param(prm.name.value, default))
+        collector = _Assigned()
+        node.body.visit(collector)
+        self.locals = collector.names | {q.name for q in params}
+        self.namer = Namer(self.locals | set(self.globals) | set(dir(builtins)))
+        body = self.block(node.body.body)
+        if not body or not isinstance(body[-1], Return):
+            if not any(isinstance(s, Return) for s in body):
+                raise UnsupportedSyntax("the function has no return statement: nothing to differentiate",
+                                        Loc(self.file, self.first_line), "return the scalar to differentiate")
+        fn = Function(node.name.value, tuple(params), body, self.file, self.first_line)
+        return Lowered(fn, self.globals_read, tuple(q.name for q in params))
+
+    def const_value(self, node: cst.BaseExpression) -> Any:
+        e = self.expr(node, [], nested=True)
+        if isinstance(e, Const):
+            return e.value
+        raise self.unsupported(node, "a non-constant default value", "use a literal default")
+
+    # -------------------------------------------------------------- statements
+    def block(self, stmts) -> Block:
+        out: list[Stmt] = []
+        stmts = list(stmts)
+        for i, s in enumerate(stmts):
+            lowered = self.stmt(s)
+            out.extend(lowered)
+            if out and isinstance(out[-1], (Return, Break, Continue)):
+                if i + 1 < len(stmts):  # unreachable code after return/break
+                    pass
+                break
+            last = lowered[-1] if lowered else None
+            if isinstance(last, If) and _jumps(last) and i + 1 < len(stmts):
+                # statements after an `if` that breaks/continues/returns run only on the
+                # paths that fall through: move them into those branches.
+                rest = self.block(stmts[i + 1:])
+                out[-1] = _append_fallthrough(last, rest)
+                break
+        return tuple(out)
+
+    def stmt(self, node: cst.CSTNode) -> list[Stmt]:
+        if isinstance(node, cst.SimpleStatementLine):
+            out: list[Stmt] = []
+            for small in node.body:
+                out.extend(self.small_stmt(small))
+            return out
+        if isinstance(node, cst.If):
+            return self.if_stmt(node)
+        if isinstance(node, cst.For):
+            return self.for_stmt(node)
+        if isinstance(node, cst.While):
+            return self.while_stmt(node)
+        kind = {cst.FunctionDef: "nested function definitions", cst.ClassDef: "class definitions",
+                cst.Try: "try statements", cst.With: "with statements"}.get(type(node), type(node).__name__)
+        hint = ""
+        if isinstance(node, cst.FunctionDef):
+            hint = "define the helper at module level"
+        raise self.unsupported(node, kind, hint)
+
+    def small_stmt(self, node: cst.CSTNode) -> list[Stmt]:
+        loc = self.loc(node)
+        out: list[Stmt] = []
+        if isinstance(node, cst.Assign):
+            if len(node.targets) > 1:  # a = b = expr
+                val = self.expr(node.value, out)
+                for t in node.targets:
+                    self.assign_to(t.target, val, out, loc)
+                return out
+            self.assign(node.targets[0].target, node.value, out, loc)
+            return out
+        if isinstance(node, cst.AnnAssign):
+            if node.value is None:
+                return []
+            self.assign(node.target, node.value, out, loc)
+            return out
+        if isinstance(node, cst.AugAssign):
+            op = AUGOPS.get(type(node.operator))
+            if op is None:
+                raise self.unsupported(node, f"the augmented assignment {type(node.operator).__name__}")
+            if isinstance(node.target, cst.Name):
+                rhs = self.atom(self.expr(node.value, out), out, loc)
+                cur = self.read_name(node.target)
+                self.emit_assign(node.target.value, Call(op, (cur, rhs)), out, loc)
+                return out
+            if isinstance(node.target, cst.Subscript):
+                base, index = self.subscript_target(node.target, out)
+                rhs = self.atom(self.expr(node.value, out), out, loc)
+                cur = self.tmp()
+                out.append(Assign(cur, Call("getitem", (Name(base), index)), loc))
+                new = self.tmp()
+                out.append(Assign(new, Call(op, (Name(cur), rhs)), loc))
+                out.append(SetItem(base, index, Name(new), loc))
+                return out
+            raise self.unsupported(node.target, "this augmented-assignment target")
+        if isinstance(node, cst.Return):
+            if node.value is None:
+                raise self.unsupported(node, "a bare return", "return the value to differentiate")
+            val = self.expr(node.value, out, name_hint="result")
+            if not isinstance(val, Name) or val.id not in self.locals:
+                if not isinstance(val, Name) or not val.id.startswith("_"):
+                    res = self.result_name()
+                    self.emit_assign(res, val, out, loc)
+                    val = Name(res)
+            out.append(Return(val, loc))
+            return out
+        if isinstance(node, cst.Expr):
+            v = node.value
+            if isinstance(v, (cst.SimpleString, cst.ConcatenatedString)):  # docstring
+                return []
+            if isinstance(v, cst.Call) and isinstance(v.func, cst.Attribute) and v.func.attr.value == "append" \
+                    and isinstance(v.func.value, cst.Name):
+                raise self.unsupported(node, "list.append", "build the array with np.stack or np.array")
+            raise self.unsupported(node, "an expression statement (a call whose result is unused)",
+                                   "side effects are not differentiated; remove the call or assign its result")
+        if isinstance(node, cst.Break):
+            return [Break(loc)]
+        if isinstance(node, cst.Continue):
+            return [Continue(loc)]
+        if isinstance(node, cst.Pass):
+            return []
+        kind = {cst.Global: "global statements", cst.Nonlocal: "nonlocal statements",
+                cst.Del: "del statements", cst.Assert: "assert statements",
+                cst.Import: "imports inside the function", cst.ImportFrom: "imports inside the function",
+                cst.Raise: "raise statements"}.get(type(node), type(node).__name__)
+        raise self.unsupported(node, kind)
+
+    def assign(self, target: cst.BaseExpression, value: cst.BaseExpression, out: list[Stmt], loc: Loc) -> None:
+        if isinstance(target, cst.Name):
+            e = self.expr(value, out, name_hint=target.value)
+            self.emit_assign(target.value, e, out, loc)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            elts = [el.value for el in target.elements]
+            if any(isinstance(el, cst.StarredElement) for el in target.elements):
+                raise self.unsupported(target, "starred assignment")
+            if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == len(elts):
+                # a, b = b, a: evaluate every right-hand side before assigning any
+                vals = [self.atom(self.expr(v.value, out), out, loc) for v in value.elements]
+                vals = [self.snapshot(v, out, loc) for v in vals]
+                for t, v in zip(elts, vals):
+                    self.assign_to(t, v, out, loc)
+            else:
+                whole = self.atom(self.expr(value, out), out, loc)
+                for i, t in enumerate(elts):
+                    self.assign_to(t, Call("getitem", (whole, Const(i))), out, loc)
+        elif isinstance(target, cst.Subscript):
+            base, index = self.subscript_target(target, out)
+            val = self.atom(self.expr(value, out), out, loc)
+            out.append(SetItem(base, index, val, loc))
+        elif isinstance(target, cst.Attribute):
+            raise self.unsupported(target, "assignment to an attribute", "use local variables")
+        else:
+            raise self.unsupported(target, "this assignment target")
+
+    def assign_to(self, target: cst.BaseExpression, value: Expr, out: list[Stmt], loc: Loc) -> None:
+        if isinstance(target, cst.Name):
+            self.emit_assign(target.value, value, out, loc)
+        elif isinstance(target, cst.Subscript):
+            base, index = self.subscript_target(target, out)
+            out.append(SetItem(base, index, self.atom(value, out, loc), loc))
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            whole = self.atom(value, out, loc)
+            for i, el in enumerate(target.elements):
+                self.assign_to(el.value, Call("getitem", (whole, Const(i))), out, loc)
+        else:
+            raise self.unsupported(target, "this assignment target")
+
+    def snapshot(self, v: Expr, out: list[Stmt], loc: Loc) -> Expr:
+        if isinstance(v, Name) and v.id in self.locals:
+            t = self.tmp()
+            out.append(Assign(t, v, loc))
+            return Name(t)
+        return v
+
+    def emit_assign(self, target: str, value: Expr, out: list[Stmt], loc: Loc) -> None:
+        """Assign, keeping the invariant that a statement never reads its own target."""
+        if isinstance(value, Call) and target in set(names_in(value)):
+            t = self.tmp()
+            out.append(Assign(t, value, loc))
+            value = Name(t)
+        out.append(Assign(target, value, loc))
+
+    def subscript_target(self, node: cst.Subscript, out: list[Stmt]) -> tuple[str, Expr]:
+        if not isinstance(node.value, cst.Name) or node.value.value not in self.locals:
+            raise self.unsupported(node, "assignment into something other than a local array",
+                                   "copy it into a local first: u = u0.copy(); u[...] = ...")
+        return node.value.value, self.index(node, out)
+
+    def if_stmt(self, node: cst.If) -> list[Stmt]:
+        out: list[Stmt] = []
+        loc = self.loc(node)
+        test = self.expr(node.test, out, nested=True)
+        cond = self.tmp("cond")
+        out.append(Assign(cond, test, loc))
+        body = self.block(node.body.body)
+        orelse: Block = ()
+        if isinstance(node.orelse, cst.If):
+            orelse = tuple(self.if_stmt(node.orelse))
+        elif isinstance(node.orelse, cst.Else):
+            orelse = self.block(node.orelse.body.body)
+        out.append(If(Name(cond), body, orelse, loc))
+        return out
+
+    def for_stmt(self, node: cst.For) -> list[Stmt]:
+        loc = self.loc(node)
+        if node.orelse is not None:
+            raise self.unsupported(node.orelse, "for ... else", "use a flag variable")
+        if node.asynchronous is not None:
+            raise self.unsupported(node, "async for")
+        out: list[Stmt] = []
+        it = node.iter
+        targets = node.target
+        prologue: list[tuple[cst.BaseExpression, Expr]] = []  # loop targets bound from the index
+        call = it.func if isinstance(it, cst.Call) else None
+        fname = _dotted(call) if call is not None else None
+        if fname in ("enumerate", "zip") and self.resolve_callable(call) in (enumerate, zip):
+            args = [a.value for a in it.args]
+            if fname == "enumerate":
+                if len(args) != 1 or not isinstance(targets, cst.Tuple) or len(targets.elements) != 2:
+                    raise self.unsupported(it, "this form of enumerate", "use `for i, v in enumerate(seq):`")
+                seq = self.loop_sequence(args[0], out, loc)
+                index_target = targets.elements[0].value
+                prologue.append((targets.elements[1].value, seq))
+            else:
+                if not isinstance(targets, cst.Tuple) or len(targets.elements) != len(args):
+                    raise self.unsupported(it, "this form of zip", "unpack one target per sequence")
+                seqs = [self.loop_sequence(a, out, loc) for a in args]
+                index_target = None
+                for t, s in zip(targets.elements, seqs):
+                    prologue.append((t.value, s))
+            lengths = [s for _, s in prologue]
+            n = Call("len", (lengths[0],)) if len(lengths) == 1 else Call("min", tuple(Call("len", (s,)) for s in lengths))
+            rng: Expr = Call("range", (n,))
+        elif fname == "range" and self.resolve_callable(call) is range:
+            if it.keywords if hasattr(it, "keywords") else False:
+                raise self.unsupported(it, "keyword arguments to range")
+            rng = Call("range", tuple(self.expr(a.value, out, nested=True) for a in it.args))
+            index_target = targets
+        else:
+            seq = self.loop_sequence(it, out, loc)
+            rng = Call("range", (Call("len", (seq,)),))
+            index_target = None
+            prologue.append((targets, seq))
+        if index_target is not None and not isinstance(index_target, cst.Name):
+            raise self.unsupported(index_target, "this loop target", "loop over range(...) with a plain name")
+        rvar = self.tmp("range")
+        out.append(Assign(rvar, rng, loc))
+        ivar = index_target.value if index_target is not None else self.tmp("i")
+        body: list[Stmt] = []
+        for t, seq in prologue:
+            self.assign_to(t, Call("getitem", (seq, Name(ivar))), body, loc)
+        self.loop_depth += 1
+        inner = self.block(node.body.body)
+        self.loop_depth -= 1
+        out.append(For(ivar, Name(rvar), tuple(body) + inner, loc))
+        return out
+
+    def loop_sequence(self, node: cst.BaseExpression, out: list[Stmt], loc: Loc) -> Expr:
+        e = self.expr(node, out)
+        if isinstance(e, Call) and e.op == "range":
+            raise self.unsupported(node, "iterating a range inside enumerate/zip",
+                                   "loop over the index: for i in range(n)")
+        return self.atom(e, out, loc)
+
+    def while_stmt(self, node: cst.While) -> list[Stmt]:
+        if node.orelse is not None:
+            raise self.unsupported(node.orelse, "while ... else", "use a flag variable")
+        pre: list[Stmt] = []
+        test = self.expr(node.test, pre, nested=True)
+        if pre:
+            raise self.unsupported(node.test, "this loop condition")
+        self.loop_depth += 1
+        body = self.block(node.body.body)
+        self.loop_depth -= 1
+        return [While(test, body, self.loc(node))]
+
+    # ------------------------------------------------------------ expressions
+    def atom(self, e: Expr, out: list[Stmt], loc: Loc, hint: str = "t") -> Expr:
+        if isinstance(e, (Name, Const)):
+            return e
+        t = self.tmp(hint)
+        out.append(Assign(t, e, loc))
+        return Name(t)
+
+    def expr(self, node: cst.BaseExpression, out: list[Stmt], nested: bool = False,
+             name_hint: str = "") -> Expr:
+        """Lower an expression. In three-address mode (nested=False) the result is a
+        Name, a Const or one Call over atoms, with temporaries emitted to `out`;
+        in nested mode (conditions, indices) the whole tree is returned."""
+        loc = self.loc(node)
+
+        def sub(n: cst.BaseExpression) -> Expr:
+            e = self.expr(n, out, nested)
+            return e if nested else self.atom(e, out, loc)
+
+        if isinstance(node, cst.Name):
+            return self.read_name(node)
+        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary)):
+            return Const(node.evaluated_value)
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            return Const(node.evaluated_value)
+        if isinstance(node, cst.BinaryOperation):
+            op = BINOPS.get(type(node.operator))
+            if op is None:
+                raise self.unsupported(node, f"the operator {type(node.operator).__name__}")
+            return Call(op, (sub(node.left), sub(node.right)))
+        if isinstance(node, cst.UnaryOperation):
+            op = UNOPS[type(node.operator)]
+            operand = self.expr(node.expression, out, nested)
+            if op == "neg" and isinstance(operand, Const) and isinstance(operand.value, (int, float, complex)) \
+                    and not isinstance(operand.value, bool):
+                return Const(-operand.value)
+            if op == "pos" and isinstance(operand, Const):
+                return operand
+            return Call(op, (operand if nested else self.atom(operand, out, loc),))
+        if isinstance(node, cst.Comparison):
+            left = sub(node.left)
+            result: Expr | None = None
+            for c in node.comparisons:
+                op = CMPOPS.get(type(c.operator))
+                if op is None:
+                    raise self.unsupported(node, "this comparison")
+                right = sub(c.comparator)
+                part = Call(op, (left, right))
+                result = part if result is None else Call("and", (result, part))
+                left = right
+            return result if nested or len(node.comparisons) == 1 else self.atom(result, out, loc)
+        if isinstance(node, cst.BooleanOperation):
+            op = "and" if isinstance(node.operator, cst.And) else "or"
+            return Call(op, (self.expr(node.left, out, True), self.expr(node.right, out, True)))
+        if isinstance(node, cst.IfExp):
+            if nested:
+                return Call("ifexp", (self.expr(node.test, out, True), self.expr(node.body, out, True),
+                                      self.expr(node.orelse, out, True)))
+            return self.ifexp(node, out, loc, name_hint)
+        if isinstance(node, (cst.Tuple, cst.List)):
+            op = "tuple" if isinstance(node, cst.Tuple) else "list"
+            if any(isinstance(el, cst.StarredElement) for el in node.elements):
+                raise self.unsupported(node, "starred expressions")
+            return Call(op, tuple(sub(el.value) for el in node.elements))
+        if isinstance(node, cst.Subscript):
+            base = sub(node.value)
+            return Call("getitem", (base, self.index(node, out)))
+        if isinstance(node, cst.Attribute):
+            return self.attribute(node, out, nested)
+        if isinstance(node, cst.Call):
+            return self.call(node, out, nested)
+        kind = {cst.Lambda: "lambda expressions", cst.ListComp: "list comprehensions",
+                cst.GeneratorExp: "generator expressions", cst.DictComp: "dict comprehensions",
+                cst.SetComp: "set comprehensions", cst.Dict: "dict literals", cst.Set: "set literals",
+                cst.NamedExpr: "assignment expressions (:=)", cst.Yield: "yield",
+                cst.Await: "await", cst.FormattedString: "f-strings"}.get(type(node), type(node).__name__)
+        raise self.unsupported(node, kind)
+
+    def ifexp(self, node: cst.IfExp, out: list[Stmt], loc: Loc, name_hint: str) -> Expr:
+        test = self.expr(node.test, out, nested=True)
+        cond = self.tmp("cond")
+        out.append(Assign(cond, test, loc))
+        result = self.tmp(name_hint or "t")
+        body: list[Stmt] = []
+        self.emit_assign(result, self.expr(node.body, body), body, loc)
+        orelse: list[Stmt] = []
+        self.emit_assign(result, self.expr(node.orelse, orelse), orelse, loc)
+        out.append(If(Name(cond), tuple(body), tuple(orelse), loc))
+        return Name(result)
+
+    def index(self, node: cst.Subscript, out: list[Stmt]) -> Expr:
+        parts: list[Expr] = []
+        for el in node.slice:
+            s = el.slice
+            if isinstance(s, cst.Index):
+                if s.star is not None:
+                    raise self.unsupported(s, "starred index")
+                parts.append(self.expr(s.value, out, nested=True))
+            elif isinstance(s, cst.Slice):
+                parts.append(Call("slice", tuple(
+                    Const(None) if b is None else self.expr(b, out, nested=True)
+                    for b in (s.lower, s.upper, s.step))))
+            else:
+                raise self.unsupported(s, "this index")
+        if len(parts) == 1 and not (len(node.slice) == 1 and node.slice[0].comma not in (cst.MaybeSentinel.DEFAULT, None)):
+            return parts[0]
+        return Call("tuple", tuple(parts))
+
+    def read_name(self, node: cst.Name) -> Expr:
+        n = node.value
+        if n in self.locals:
+            return Name(n)
+        if n in ("True", "False", "None"):
+            return Const({"True": True, "False": False, "None": None}[n])
+        if n in self.globals:
+            v = self.globals[n]
+            if isinstance(v, (bool, int, float, complex, str, np.ndarray, np.generic, tuple)) or v is None:
+                self.globals_read[n] = v
+                return Name(n)
+            raise self.unsupported(node, f"reading the global {n!r} of type {type(v).__name__} as a value",
+                                   "module-level numbers, arrays and tuples can be read; pass other objects as arguments")
+        if hasattr(builtins, n):
+            raise self.unsupported(node, f"the builtin {n!r} used as a value")
+        raise UnsupportedSyntax(f"name {n!r} is not defined", self.loc(node))
+
+    def resolve(self, node: cst.BaseExpression) -> Any:
+        """The object a dotted name (`np.linalg.norm`, `math.pi`, `sin`) refers to, or a sentinel."""
+        dotted = _dotted(node)
+        if dotted is None:
+            return _UNRESOLVED
+        head, *rest = dotted.split(".")
+        if head in self.locals:
+            return _UNRESOLVED
+        if head in self.globals:
+            obj = self.globals[head]
+        elif hasattr(builtins, head):
+            obj = getattr(builtins, head)
+        else:
+            return _UNRESOLVED
+        for part in rest:
+            if not hasattr(obj, part):
+                return _UNRESOLVED
+            obj = getattr(obj, part)
+        return obj
+
+    def resolve_callable(self, node: cst.BaseExpression) -> Any:
+        return self.resolve(node)
+
+    def attribute(self, node: cst.Attribute, out: list[Stmt], nested: bool) -> Expr:
+        obj = self.resolve(node)
+        if obj is not _UNRESOLVED:
+            if isinstance(obj, (int, float, complex, bool)) or obj is None:
+                return Const(obj)
+            if isinstance(obj, (np.ndarray, np.generic, tuple, str)):
+                raise self.unsupported(node, "reading a module's array attribute",
+                                       "bind it to a module-level name first")
+            raise self.unsupported(node, f"using {_dotted(node)} as a value", "call it")
+        base = self.expr(node.value, out, nested)
+        if not nested:
+            base = self.atom(base, out, self.loc(node))
+        attr = node.attr.value
+        op = f"attr:{attr}"
+        if rules.lookup(op) is None:
+            raise self.unsupported(node, f"the attribute .{attr}",
+                                   "supported array attributes: " + ", ".join(
+                                       sorted(k[5:] for k in rules.REGISTRY if k.startswith("attr:"))))
+        return Call(op, (base,))
+
+    def call(self, node: cst.Call, out: list[Stmt], nested: bool) -> Expr:
+        loc = self.loc(node)
+
+        def arg(a: cst.Arg) -> Expr:
+            if a.star:
+                raise self.unsupported(a, "*args/**kwargs in a call", "pass the arguments explicitly")
+            e = self.expr(a.value, out, nested)
+            return e if nested else self.atom(e, out, loc)
+
+        args = tuple(arg(a) for a in node.args if a.keyword is None)
+        kwargs = tuple((a.keyword.value, arg(a)) for a in node.args if a.keyword is not None)
+        func = node.func
+        obj = self.resolve(func)
+        if obj is _UNRESOLVED and isinstance(func, cst.Attribute):
+            # a method call on a local value: x.sum(axis=0), x.copy(), x.reshape(...)
+            name = func.attr.value
+            receiver = self.expr(func.value, out, nested)
+            if not nested:
+                receiver = self.atom(receiver, out, loc)
+            if name == "astype":
+                raise self.unsupported(node, "x.astype(...)", "use np.asarray(x, dtype=...) or float(...)")
+            target = ARRAY_METHODS.get(name)
+            rule = rules.lookup_object(target) if target is not None else rules.lookup(f"method:{name}")
+            if rule is None:
+                raise self.unsupported(func, f"the method .{name}()",
+                                       "supported array methods: " + ", ".join(sorted(ARRAY_METHODS)))
+            if name in ("reshape", "transpose") and len(args) > 1:  # x.reshape(2, 3)
+                args = (Call("tuple", args),)
+            return self.bind_check(rule, (receiver,) + args, kwargs, node)
+        if obj is _UNRESOLVED:
+            raise self.unsupported(func, "calling this expression", "call functions by name")
+        rule = rules.lookup_object(obj)
+        if rule is None:
+            name = _dotted(func)
+            if isinstance(obj, (pytypes.FunctionType,)):
+                raise NoAdjointRule(
+                    f"call to the Python function {name!r}: calls to user functions are not supported yet",
+                    loc, "inline the helper, or register its adjoint with adjointc.defvjp")
+            raise NoAdjointRule(f"no derivative rule for {name!r}", loc,
+                                f"register one with adjointc.defvjp({name}, ...) or mark it with adjointc.nondiff")
+        return self.bind_check(rule, args, kwargs, node)
+
+    def bind_check(self, rule: rules.Rule, args: tuple, kwargs: tuple, node: cst.CSTNode) -> Expr:
+        try:
+            rule.bind(args, kwargs)
+        except TypeError as e:
+            raise UnsupportedSyntax(f"bad call: {e}", self.loc(node)) from None
+        return Call(rule.op, args, kwargs)
+
+
+_UNRESOLVED = object()
+
+
+def _jumps(s: Stmt) -> bool:
+    """Does this statement (an If) contain a break/continue/return on some path?"""
+    if isinstance(s, (Break, Continue, Return)):
+        return True
+    if isinstance(s, If):
+        return any(_jumps(x) for x in s.body) or any(_jumps(x) for x in s.orelse)
+    return False
+
+
+def _append_fallthrough(s: If, rest: Block) -> If:
+    """Append `rest` to every path through `s` that does not jump."""
+    def extend(b: Block) -> Block:
+        if b and isinstance(b[-1], (Break, Continue, Return)):
+            return b
+        if b and isinstance(b[-1], If) and _jumps(b[-1]):
+            return b[:-1] + (_append_fallthrough(b[-1], rest),)
+        return b + rest
+    return If(s.test, extend(s.body), extend(s.orelse), s.loc)
+
+
+def lower(fn: Callable) -> Lowered:
+    """Read the source of `fn` and lower it to IR."""
+    fn = inspect.unwrap(fn)
+    try:
+        lines, first = inspect.getsourcelines(fn)
+        file = inspect.getsourcefile(fn) or "<unknown>"
+    except (OSError, TypeError) as e:
+        raise UnsupportedSyntax(f"cannot read the source of {getattr(fn, '__name__', fn)!r}: {e}",
+                                hint="adjointc needs functions defined in a .py file (or a notebook cell)") from None
+    raw = "".join(lines)
+    src = textwrap.dedent(raw)
+    col_offset = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
+    try:
+        module = cst.parse_module(src)
+    except cst.ParserSyntaxError as e:
+        raise UnsupportedSyntax(f"cannot parse the source of {fn.__name__}: {e}") from None
+    wrapper = MetadataWrapper(module)
+    defs = [n for n in wrapper.module.body if isinstance(n, cst.FunctionDef)]
+    if not defs:
+        raise UnsupportedSyntax(f"{fn.__name__} is not a def statement (lambdas are not supported)",
+                                Loc(file, first), "define it with def")
+    lw = Lowerer(fn, src, first, file, col_offset)
+    lw.positions = wrapper.resolve(PositionProvider)
+    node = defs[0]
+    lowered = lw.lower_function(node)
+    lowered.source = src
+    return lowered

@@ -1,0 +1,34 @@
+"""Deterministic naming for generated code: `x` -> `x_bar`, temporaries `_t1`,
+tapes `_tape_x`. Never random: the same function always prints the same text
+(the disk cache and golden tests rely on it)."""
+from __future__ import annotations
+
+
+class Namer:
+    def __init__(self, taken: set[str]):
+        self.taken = set(taken)
+        self.counters: dict[str, int] = {}
+
+    def fresh(self, hint: str = "t") -> str:
+        """`_t1`, `_t2`, `_cond1`, ... never clashing with a taken name."""
+        while True:
+            n = self.counters.get(hint, 0) + 1
+            self.counters[hint] = n
+            name = f"_{hint}{n}"
+            if name not in self.taken:
+                self.taken.add(name)
+                return name
+
+    def exact(self, name: str) -> str:
+        """`name` itself if free, else name_2, name_3, ..."""
+        cand, k = name, 1
+        while cand in self.taken:
+            k += 1
+            cand = f"{name}_{k}"
+        self.taken.add(cand)
+        return cand
+
+
+def bar(name: str) -> str:
+    """The adjoint's name of a primal variable: x -> x_bar, _t3 -> _t3_bar."""
+    return f"{name}_bar"

@@ -1,0 +1,67 @@
+"""The pass pipeline: primal IR -> adjoint IR.
+
+    types      side table name -> T (passes/types.py)
+    activity   which names get adjoints (passes/activity.py)
+    reverse    forward sweep with recording + backward sweep (passes/reverse.py)
+    zeros      first accumulation is `=`, zero contributions vanish (passes/simplify.py)
+    dce        liveness over both sweeps: drops dead adjoints and unread recordings
+
+`run(...)` executes them in order; with `dump=True` (or ADJOINTC_DUMP=1) it
+prints the IR after each pass, which is how one debugs a transform.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from .. import printer
+from .. import types as T
+from ..ir import Function, walk
+from ..names import Namer
+from . import activity, reverse, simplify
+from . import types as typing_pass
+
+
+@dataclass
+class Result:
+    adjoint: Function
+    types: dict[str, T.T]
+    active: set[str]
+    result: str
+
+
+def _dump(title: str, fn: Function) -> None:
+    print(f"==== after {title} " + "=" * 40)
+    print(printer.block(fn.body))
+
+
+def run(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], wrt: tuple[str, ...],
+        namer: Namer, result: str, mutated_params: set[str], dump: bool | None = None) -> Result:
+    dump = bool(os.environ.get("ADJOINTC_DUMP")) if dump is None else dump
+    types = typing_pass.infer(fn, arg_types, consts)
+    active = activity.analyse(fn, wrt, types)
+    adj = reverse.transform(fn, active, types, wrt, namer, result, mutated_params, consts)
+    if dump:
+        _dump("reverse", adj)
+    adjoints = {s for st in walk(adj.body) for s in _adjoint_targets(st)} | {f"{result}_bar"}
+    adjoints = {a for a in adjoints if a.endswith("_bar") and a[:-4] in types}
+    inplace = simplify.inplace_targets(adj.body, adjoints)
+    body, _, _ = simplify.Zeros(adjoints, types, inplace).block(adj.body, set(), set())
+    adj = Function(adj.name, adj.params, tuple(body), adj.file, adj.line)
+    if dump:
+        _dump("zeros", adj)
+    keep = {id(s) for s in walk(fn.body)} | {id(s) for s in adj.body[:len(mutated_params)]}
+    bases = simplify.base_map(fn.body, types)
+    body = simplify.dce(adj.body, keep, bases)
+    body = simplify.dce(simplify.propagate_copies(body, adjoints), keep, bases)
+    body = simplify.merge_accumulations(body, adjoints)
+    adj = Function(adj.name, adj.params, body, adj.file, adj.line)
+    if dump:
+        _dump("dce + copies", adj)
+    return Result(adj, types, active, result)
+
+
+def _adjoint_targets(s):
+    t = getattr(s, "target", None)
+    return [t] if isinstance(t, str) else []

@@ -1,0 +1,67 @@
+"""Activity analysis: which variables need an adjoint.
+
+A variable is *varied* if its value depends differentiably on an input in
+`wrt`, and *useful* if the output depends differentiably on it; it is
+*active* if both hold and its type can carry a derivative (ints, bools,
+integer arrays never can). Only active variables get adjoints and only
+statements that write an active variable from an active operand get a
+backward counterpart. Flow-insensitive (per name), iterated to a fixpoint:
+conservative, never misses a dependence.
+"""
+from __future__ import annotations
+
+from .. import rules
+from .. import types as T
+from ..ir import Assign, Call, Const, Expr, Function, Name, Return, SetItem, walk
+
+
+def diff_operands(e: Expr) -> list[str]:
+    """Names whose adjoint receives a contribution from evaluating `e`."""
+    if isinstance(e, Name):
+        return [e.id]
+    if not isinstance(e, Call):
+        return []
+    rule = rules.lookup(e.op)
+    if rule is None or rule.nondiff:
+        return []
+    if e.op == "getitem":
+        return [e.args[0].id] if isinstance(e.args[0], Name) else []
+    bound = rule.bind(e.args, e.kwargs)
+    params = rule.differentiable_params
+    out: list[str] = []
+    for p in params:
+        v = bound.get(p)
+        vals = v if isinstance(v, tuple) else (v,)
+        out += [x.id for x in vals if isinstance(x, Name)]
+    return out
+
+
+def analyse(fn: Function, wrt: tuple[str, ...], types: dict[str, T.T]) -> set[str]:
+    def can_carry(n: str) -> bool:
+        t = types.get(n)
+        return t is None or t.differentiable
+
+    stmts = [s for s in walk(fn.body) if isinstance(s, (Assign, SetItem, Return))]
+    varied = {w for w in wrt if can_carry(w)}
+    changed = True
+    while changed:
+        changed = False
+        for s in stmts:
+            if isinstance(s, Return):
+                continue
+            src = diff_operands(s.value)
+            if s.target not in varied and can_carry(s.target) and any(x in varied for x in src):
+                varied.add(s.target)
+                changed = True
+    useful = {s.value.id for s in stmts if isinstance(s, Return) and isinstance(s.value, Name)}
+    changed = True
+    while changed:
+        changed = False
+        for s in reversed(stmts):
+            if isinstance(s, Return) or s.target not in useful:
+                continue
+            for x in diff_operands(s.value):
+                if x not in useful:
+                    useful.add(x)
+                    changed = True
+    return {n for n in varied & useful if can_carry(n)}

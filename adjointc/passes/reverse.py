@@ -1,0 +1,340 @@
+"""The reverse-mode core: forward sweep with recording, backward sweep with
+accumulation.
+
+Input: the normalised primal IR (three-address form; a statement never
+reads its own target), the set of active variables and the types. Output:
+one `Function` whose body is the forward sweep followed by the backward
+sweep. The two rules of backpropagation, per statement ``t = op(a, b)``:
+
+* backward: ``a_bar += vjp_a(t_bar)``, ``b_bar += vjp_b(t_bar)`` (templates
+  from `adjointc.rules`, fan-out is accumulation), then ``t_bar = 0`` (the
+  value of `t` before this statement has an adjoint of its own);
+* recording: before a statement overwrites a variable (or an array slice)
+  the backward sweep reads, the forward sweep saves the old value (`_tape_x`
+  lists inside loops, `_saved_x` variables outside), and the backward sweep
+  restores it right after the statement's adjoint. So every template reads
+  exactly the values the forward sweep saw.
+
+This pass records every overwrite of a variable the backward sweep reads;
+`simplify` then deletes the recordings whose restored value is never read
+(liveness over both sweeps). That deletion *is* the to-be-recorded analysis:
+what remains is exactly what the backward sweep needs.
+
+Control flow stays structured: an `if` replays its recorded test
+(`_cond` variables, recorded like any value), a `for` runs its recorded
+`range` reversed (cut to the recorded trip count when it can `break`), a
+`while` runs its recorded trip count.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import rules
+from .. import types as T
+from ..errors import UnsupportedSyntax
+from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue,
+                  Expr, ExprStmt, For, Function, If, Loc, Name, Param, Return, SetItem, Stmt,
+                  While, names_in, substitute, walk)
+from ..names import Namer, bar
+from . import simplify as S
+
+
+@dataclass
+class Context:
+    active: set[str]
+    types: dict[str, T.T]
+    namer: Namer
+    needed: set[str]                                  # primal names the backward sweep reads
+    prologue: list[Stmt] = field(default_factory=list)
+    backward_reads: set[str] = field(default_factory=set)
+    defined: set[str] = field(default_factory=set)   # definitely bound at this point
+    loop_depth: int = 0
+    trips: dict[int, str] = field(default_factory=dict)  # id(loop) -> trip counter
+    adjoints: set[str] = field(default_factory=set)
+    consts: dict = field(default_factory=dict)
+
+
+def _has_break(body: Block) -> bool:
+    for s in body:
+        if isinstance(s, Break):
+            return True
+        if isinstance(s, If) and (_has_break(s.body) or _has_break(s.orelse)):
+            return True
+    return False
+
+
+def _returns_in_loops(b: Block, in_loop: bool = False) -> Return | None:
+    for s in b:
+        if isinstance(s, Return) and in_loop:
+            return s
+        if isinstance(s, (For, While)):
+            r = _returns_in_loops(s.body, True)
+            if r:
+                return r
+        if isinstance(s, If):
+            r = _returns_in_loops(s.body, in_loop) or _returns_in_loops(s.orelse, in_loop)
+            if r:
+                return r
+    return None
+
+
+def instrument(body: Block, namer: Namer, trips: dict[int, str], result: str) -> Block:
+    """Returns become assignments to `result`; loops that can stop early count their trips."""
+    out: list[Stmt] = []
+    for s in body:
+        if isinstance(s, Return):
+            if not (isinstance(s.value, Name) and s.value.id == result):
+                out.append(Assign(result, s.value, s.loc))
+        elif isinstance(s, If):
+            out.append(If(s.test, instrument(s.body, namer, trips, result),
+                          instrument(s.orelse, namer, trips, result), s.loc))
+        elif isinstance(s, (For, While)):
+            inner = instrument(s.body, namer, trips, result)
+            if isinstance(s, While) or _has_break(s.body):
+                n = namer.fresh("trips")
+                out.append(Assign(n, Const(0), s.loc))
+                inner = (Assign(n, Call("add", (Name(n), Const(1))), s.loc),) + inner
+                loop = While(s.test, inner, s.loc) if isinstance(s, While) else For(s.target, s.iter, inner, s.loc)
+                trips[id(loop)] = n
+            else:
+                loop = For(s.target, s.iter, inner, s.loc)
+            out.append(loop)
+        else:
+            out.append(s)
+    return tuple(out)
+
+
+class Reverser:
+    def __init__(self, ctx: Context):
+        self.c = ctx
+
+    # ------------------------------------------------------------- recording
+    def _save_name(self, v: str) -> str:
+        base = v.lstrip("_")
+        if self.c.loop_depth:
+            return self.c.namer.exact(f"_tape_{base}")
+        return self.c.namer.exact(f"_saved_{base}")
+
+    def _maybe_undefined(self, v: str) -> None:
+        if v not in self.c.defined:
+            self.c.prologue.append(Assign(v, Const(None)))
+            self.c.defined.add(v)
+
+    def record(self, s: Stmt, v: str, whole: bool, loc: Loc) -> tuple[list[Stmt], list[Stmt]]:
+        """Save `v` (or the slice `s` overwrites) before `s`; restore after its adjoint."""
+        if v not in self.c.needed:
+            return [], []
+        self._maybe_undefined(v)
+        name = self._save_name(v)
+        value: Expr = Name(v) if whole else Call("method:copy", (Call("getitem", (Name(v), s.index)),))
+        if self.c.loop_depth:
+            self.c.prologue.append(Assign(name, Call("list")))
+            save: Stmt = ExprStmt(Call("method:append", (Name(name), value)), loc)
+            popped: Expr = Call("method:pop", (Name(name),))
+        else:
+            save, popped = Assign(name, value, loc), Name(name)
+        restore: Stmt = Assign(v, popped, loc) if whole else SetItem(v, s.index, popped, loc)
+        return [save], [restore]
+
+    # ---------------------------------------------------------------- blocks
+    def block(self, b: Block) -> tuple[list[Stmt], list[Stmt]]:
+        fwd: list[Stmt] = []
+        bwd: list[Stmt] = []
+        for s in b:
+            f, r = self.stmt(s)
+            fwd += f
+            bwd = r + bwd
+        return fwd, bwd
+
+    def stmt(self, s: Stmt) -> tuple[list[Stmt], list[Stmt]]:
+        c = self.c
+        if isinstance(s, Assign):
+            save, restore = self.record(s, s.target, True, s.loc)
+            c.defined.add(s.target)
+            adj = self.assign_adjoint(s) if s.target in c.active else []
+            return save + [s], _comment(s, adj) + restore
+        if isinstance(s, SetItem):
+            save, restore = self.record(s, s.target, False, s.loc)
+            adj = self.setitem_adjoint(s) if s.target in c.active else []
+            return save + [s], _comment(s, adj) + restore
+        if isinstance(s, If):
+            defined = set(c.defined)
+            f1, b1 = self.block(s.body)
+            d1, c.defined = c.defined, set(defined)
+            f2, b2 = self.block(s.orelse)
+            c.defined = d1 & c.defined
+            c.backward_reads |= set(names_in(s.test))
+            back = [If(s.test, tuple(b1), tuple(b2), s.loc)] if b1 or b2 else []
+            return [If(s.test, tuple(f1), tuple(f2), s.loc)], back
+        if isinstance(s, (For, While)):
+            return self.loop(s)
+        if isinstance(s, (Break, Continue, Comment)):
+            return [s], []
+        raise UnsupportedSyntax(f"cannot differentiate the statement {type(s).__name__}", s.loc)
+
+    def loop(self, s: For | While) -> tuple[list[Stmt], list[Stmt]]:
+        c = self.c
+        trips = c.trips.get(id(s))
+        save: list[Stmt] = []
+        restore: list[Stmt] = []
+        if isinstance(s, For):
+            save, restore = self.record(s, s.target, True, s.loc)
+        before = set(c.defined)
+        c.loop_depth += 1
+        if isinstance(s, For):
+            c.defined.add(s.target)
+        f, b = self.block(s.body)
+        c.loop_depth -= 1
+        c.defined = before
+        if isinstance(s, For):
+            fwd_loop: Stmt = For(s.target, s.iter, tuple(f), s.loc)
+            it: Expr = s.iter
+            if trips:
+                it = Call("getitem", (it, Call("slice", (Const(None), Name(trips), Const(None)))))
+            back_iter = Call("reversed", (it,))
+            target = s.target
+        else:
+            fwd_loop = While(s.test, tuple(f), s.loc)
+            back_iter = Call("range", (Name(trips),))
+            target = "_"
+        c.trips[id(fwd_loop)] = trips or ""
+        c.backward_reads |= set(names_in(back_iter))
+        back = [For(target, back_iter, tuple(b), s.loc)] + restore if b else restore
+        return save + [fwd_loop], back
+
+    # -------------------------------------------------------------- adjoints
+    def acc(self, v: str, e: Expr, loc: Loc) -> Stmt:
+        self.c.adjoints.add(bar(v))
+        self.c.backward_reads |= set(names_in(e))
+        return AugAssign(bar(v), "add", e, loc)
+
+    def materialize(self, v: str, loc: Loc) -> Stmt:
+        self.c.adjoints.add(bar(v))
+        self.c.backward_reads.add(v)
+        return Assign(bar(v), Call("as_adjoint", (Name(bar(v)), Name(v))), loc)
+
+    def assign_adjoint(self, s: Assign) -> list[Stmt]:
+        c = self.c
+        t, val, loc = s.target, s.value, s.loc
+        g = Name(bar(t))
+        c.adjoints.add(bar(t))
+        out: list[Stmt] = []
+        if isinstance(val, Name):
+            if val.id in c.active:
+                out.append(self.acc(val.id, g, loc))
+        elif isinstance(val, Call):
+            rule = rules.lookup(val.op)
+            if val.op == "getitem":
+                x = val.args[0]
+                if isinstance(x, Name) and x.id in c.active:
+                    out += self.scatter(x.id, val.args[1], g, loc)
+            elif rule is not None and not rule.nondiff:
+                bound = rule.bind(val.args, val.kwargs)
+                env = {k: (Call("tuple", v) if isinstance(v, tuple) else v) for k, v in bound.items()}
+                env["g"], env["ans"] = g, Name(t)
+                for p, tpl in rule.templates_for(bound).items():
+                    arg = bound.get(p)
+                    pairs = zip(arg, tpl) if isinstance(arg, tuple) else [(arg, tpl)]
+                    for a, tp in pairs:
+                        if tp is None or not (isinstance(a, Name) and a.id in c.active):
+                            continue
+                        e = substitute(rules.parse_template(tp), env)
+                        e = S.fold(e, S.TypeOracle(c.types, c.consts))
+                        out.append(self.acc(a.id, e, loc))
+        out.append(Assign(bar(t), Const(0.0), loc))  # the overwritten value's adjoint starts at zero
+        return out
+
+    def scatter(self, x: str, index: Expr, g: Expr, loc: Loc) -> list[Stmt]:
+        """Adjoint of reading x[index]: add g into x_bar[index]."""
+        c = self.c
+        c.backward_reads |= set(names_in(index))
+        out = [self.materialize(x, loc)]
+        if _advanced(index, c.types):
+            out.append(ExprStmt(Call("np.add.at", (Name(bar(x)), index, g)), loc))
+        else:
+            out.append(AugSetItem(bar(x), index, "add", g, loc))
+        return out
+
+    def setitem_adjoint(self, s: SetItem) -> list[Stmt]:
+        c = self.c
+        u, v = s.target, s.value
+        c.backward_reads |= set(names_in(s.index))
+        out = [self.materialize(u, s.loc)]
+        if isinstance(v, Name) and v.id in c.active:
+            e = S.fold(Call("unbroadcast", (Call("getitem", (Name(bar(u)), s.index)), v)),
+                       S.TypeOracle(c.types, c.consts))
+            out.append(self.acc(v.id, e, s.loc))
+        out.append(SetItem(bar(u), s.index, Const(0.0), s.loc))
+        return out
+
+
+def _advanced(index: Expr, types: dict[str, T.T]) -> bool:
+    """Could this index select an element twice (integer-array indexing)?"""
+    parts = index.args if isinstance(index, Call) and index.op == "tuple" else (index,)
+    for p in parts:
+        if isinstance(p, Const) or (isinstance(p, Call) and p.op == "slice"):
+            continue
+        t = S.TypeOracle(types).of(p)  # (global constants are never arrays of indices here)
+        if t.kind in ("int", "bool") or (t.kind == "array" and t.dtype == "b"):
+            continue
+        return True
+    return False
+
+
+def _comment(s: Stmt, adj: list[Stmt]) -> list[Stmt]:
+    if not adj:
+        return []
+    return [Comment(f"line {s.loc.line}: {s.loc.text.strip()}", s.loc)] + adj
+
+
+def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[str, ...],
+              namer: Namer, result: str, mutated_params: set[str], consts: dict) -> Function:
+    ret = _returns_in_loops(fn.body)
+    if ret is not None:
+        raise UnsupportedSyntax("return inside a loop is not supported yet", ret.loc,
+                                "assign the value to a variable, break, and return after the loop")
+    trips: dict[int, str] = {}
+    body = instrument(fn.body, namer, trips, result)
+
+    def run(needed: set[str]) -> tuple[Context, list[Stmt], list[Stmt]]:
+        ctx = Context(active, types, Namer(set(namer.taken)), needed, trips=dict(trips), consts=consts)
+        ctx.namer.counters = dict(namer.counters)
+        ctx.defined = {p.name for p in fn.params}
+        fwd, bwd = Reverser(ctx).block(body)
+        return ctx, fwd, bwd
+
+    probe, _, _ = run(set())
+    needed = probe.backward_reads - probe.adjoints
+    bases = S.base_map(body, types)
+    needed |= {b for n in needed for b in bases.get(n, ())}
+    ctx, fwd, bwd = run(needed)
+
+    loc = Loc(fn.file, fn.line)
+    seed = bar(result)
+    prologue: list[Stmt] = [Assign(p, Call("np.copy", (Name(p),)), loc) for p in sorted(mutated_params)]
+    seen: set[str] = set()
+    for st in ctx.prologue:  # tape/save initialisations, once each
+        key = st.target if isinstance(st, Assign) else id(st)
+        if key not in seen:
+            seen.add(key)
+            prologue.append(st)
+    zero_init = [Assign(a, Const(0.0)) for a in sorted(ctx.adjoints | {bar(w) for w in wrt if w in active})
+                 if a != seed]
+    grads: list[Expr] = []
+    for w in wrt:
+        t = types.get(w, T.UNKNOWN)
+        if w in active:
+            grads.append(Name(bar(w)) if t.is_scalar and t.kind != "array" else
+                         Call("as_adjoint", (Name(bar(w)), Name(w))))
+        else:
+            grads.append(Call("zeros_like", (Name(w),)))
+    out_t = types.get(result, T.UNKNOWN)
+    seed_copy: list[Stmt] = []
+    if result in active and not (out_t.is_scalar and out_t.kind != "array"):
+        seed_copy = [Assign(seed, Call("seed_adjoint", (Name(seed), Name(result))), loc)]
+    ret_stmt = Return(Call("tuple", (Name(result), Call("tuple", tuple(grads)))), loc)
+    full = (tuple(prologue) + (Comment("---- forward sweep ----"),) + tuple(fwd)
+            + (Comment("---- backward sweep ----"),) + tuple(seed_copy) + tuple(zero_init)
+            + tuple(bwd) + (ret_stmt,))
+    params = fn.params + (Param(seed, Const(1.0)),)
+    return Function(f"{fn.name}_grad", params, full, fn.file, fn.line)

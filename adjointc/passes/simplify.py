@@ -1,0 +1,473 @@
+"""Cleanup of the adjoint: what makes it read like a hand-written one.
+
+* `fold`: expression simplification with types (drops `unbroadcast` where
+  shapes provably agree, turns it into `np.sum` for a Python-scalar operand,
+  folds constants and `x ** 1`, `1.0 * g`, `(a, b)[0]`).
+* `zeros`: forward dataflow of adjoints known to be zero. The first
+  accumulation into a zero adjoint becomes `=` (not `+=` onto a zero array);
+  a contribution read from a zero adjoint is dropped. Array adjoints that are
+  updated in place (`x_bar[i] += g`) always own their buffer: an aliasing
+  first assignment is copied.
+* `dce`: liveness over both sweeps (loops to a fixpoint). Generated
+  statements whose target is dead are deleted, repeatedly; a recording
+  (`_tape_x.append`, `_saved_x = x`) dies with its last restore. The user's
+  own statements are never deleted.
+Invariants: never changes a value the program returns; deterministic.
+"""
+from __future__ import annotations
+
+import operator
+from typing import Iterable
+
+from .. import types as T
+from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue,
+                  Expr, ExprStmt, For, If, Name, Return, SetItem, Stmt, While, map_expr,
+                  names_in, stmt_reads)
+from .types import TypeEnv
+
+VIEW_OPS = {"getitem", "attr:T", "attr:real", "np.transpose", "np.reshape", "np.ravel", "np.squeeze",
+            "np.expand_dims", "np.broadcast_to", "np.asarray", "np.atleast_1d", "np.atleast_2d",
+            "np.swapaxes", "np.moveaxis", "np.diagonal", "tuple", "list", "method:view",
+            "np.flip", "np.fliplr", "np.flipud"}
+NONFRESH = VIEW_OPS | {"unbroadcast", "unreduce", "as_adjoint", "method:pop"}
+
+
+class TypeOracle(TypeEnv):
+    """Types of expressions in the adjoint: `x_bar` has the type of `x`."""
+
+    def __init__(self, types: dict[str, T.T], consts: dict | None = None):
+        super().__init__(types, consts or {})
+        self.types = types
+
+    def of(self, e: Expr) -> T.T:
+        if isinstance(e, Name) and e.id not in self.types and e.id.endswith("_bar"):
+            return self.types.get(e.id[:-4], T.UNKNOWN)
+        try:
+            return super().of(e)
+        except TypeError:
+            return T.UNKNOWN
+
+
+_ARITH = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
+          "truediv": operator.truediv, "pow": operator.pow}
+
+
+def _num(e: Expr) -> bool:
+    return isinstance(e, Const) and isinstance(e.value, (int, float)) and not isinstance(e.value, bool)
+
+
+def _is(e: Expr, *values: float) -> bool:
+    return _num(e) and any(e.value == v for v in values)
+
+
+def fold(e: Expr, types: TypeOracle) -> Expr:
+    def step(n: Expr) -> Expr | None:
+        if not isinstance(n, Call):
+            return None
+        a = n.args
+        if n.op == "unbroadcast" and len(a) == 2:
+            te, tx = types.of(a[0]), types.of(a[1])
+            if T.same_shape(te, tx):
+                return a[0]
+            if tx.kind in ("float", "int") and te.kind in ("float", "int"):
+                return a[0]
+            if tx.kind == "float" and te.kind == "array":
+                return Call("np.sum", (a[0],))
+            return None
+        if n.op in _ARITH and len(a) == 2:
+            x, y = a
+            if _num(x) and _num(y):
+                try:
+                    return Const(_ARITH[n.op](x.value, y.value))
+                except (ZeroDivisionError, OverflowError):
+                    return None
+            if n.op == "pow" and _is(y, 1):
+                return x
+            if n.op == "mul" and _is(x, 1):
+                return y
+            if n.op in ("mul", "truediv") and _is(y, 1):
+                return x
+            if n.op == "add" and _is(x, 0):
+                return y
+            if n.op in ("add", "sub") and _is(y, 0):
+                return x
+            if n.op == "mul" and _is(x, -1):
+                return Call("neg", (y,))
+            if n.op == "mul" and _is(y, -1):
+                return Call("neg", (x,))
+            if n.op == "sub" and _is(x, 0):
+                return Call("neg", (y,))
+            if n.op == "mul" and isinstance(x, Call) and x.op == "neg":  # -g * y -> -(g * y)
+                return Call("neg", (Call("mul", (x.args[0], y)),))
+        if n.op == "neg" and _num(a[0]):
+            return Const(-a[0].value)
+        if n.op == "neg" and isinstance(a[0], Call) and a[0].op == "neg":
+            return a[0].args[0]
+        if n.op == "getitem" and isinstance(a[0], Call) and a[0].op in ("tuple", "list") \
+                and isinstance(a[1], Const) and isinstance(a[1].value, int):
+            try:
+                return a[0].args[a[1].value]
+            except IndexError:
+                return None
+        return None
+    return map_expr(e, step)
+
+
+# ----------------------------------------------------------- zero adjoints
+class Zeros:
+    def __init__(self, adjoints: set[str], types: dict[str, T.T], inplace: set[str]):
+        self.adjoints = adjoints
+        self.types = TypeOracle(types)
+        self.inplace = inplace  # adjoints updated in place somewhere
+
+    def is_array(self, a: str) -> bool:
+        t = self.types.of(Name(a))
+        return not (t.is_scalar and t.kind != "array")
+
+    def reads_zero(self, e: Expr, Z: set[str]) -> bool:
+        return any(n in Z for n in names_in(e))
+
+    def fresh(self, e: Expr) -> bool:
+        return isinstance(e, Call) and e.op not in NONFRESH or isinstance(e, Const)
+
+    def own(self, target: str, e: Expr) -> Expr:
+        if self.fresh(e) or not self.is_array(target):
+            return e
+        if target in self.inplace or any(n in self.inplace for n in names_in(e)):
+            return Call("np.copy", (e,))
+        return e
+
+    def block(self, b: Block, Z: set[str], O: set[str]) -> tuple[list[Stmt], set[str], set[str]]:
+        out: list[Stmt] = []
+        for s in b:
+            r, Z, O = self.stmt(s, Z, O)
+            out += r
+        return out, Z, O
+
+    def stmt(self, s: Stmt, Z: set[str], O: set[str]) -> tuple[list[Stmt], set[str], set[str]]:
+        Z, O = set(Z), set(O)
+        A = self.adjoints
+        if isinstance(s, Assign) and s.target in A:
+            a, v = s.target, s.value
+            if isinstance(v, Const) and v.value == 0.0:
+                Z.add(a)
+                O.discard(a)
+                return [s], Z, O
+            if isinstance(v, Call) and v.op == "as_adjoint":
+                x = v.args[1]
+                if a in Z:
+                    O.add(a)
+                    return [Assign(a, Call("np.zeros_like", (x,)), s.loc)], Z, O
+                if a in O:
+                    return [], Z, O
+                O.add(a)
+                return [s], Z, O
+            if self.reads_zero(v, Z) and not isinstance(v, Name):
+                pass
+            Z.discard(a)
+            O.discard(a)
+            if self.fresh(v):
+                O.add(a)
+            return [s], Z, O
+        if isinstance(s, AugAssign) and s.target in A:
+            a = s.target
+            if self.reads_zero(s.value, Z):
+                return [], Z, O
+            if a in Z:
+                v = self.own(a, s.value)
+                Z.discard(a)
+                O.discard(a)
+                if self.fresh(v):
+                    O.add(a)
+                return [Assign(a, v, s.loc)], Z, O
+            if self.is_array(a):
+                O.add(a)
+                return [Assign(a, Call("add", (Name(a), s.value)), s.loc)], Z, O
+            return [s], Z, O
+        if isinstance(s, AugSetItem) and s.target in A:
+            if self.reads_zero(s.value, Z):
+                return [], Z, O
+            Z.discard(s.target)
+            return [s], Z, O
+        if isinstance(s, SetItem) and s.target in A:
+            if s.target in Z and isinstance(s.value, Const) and s.value.value == 0.0:
+                return [], Z, O
+            Z.discard(s.target)
+            return [s], Z, O
+        if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "np.add.at":
+            if self.reads_zero(s.value.args[2], Z):
+                return [], Z, O
+            Z.discard(s.value.args[0].id)
+            return [s], Z, O
+        if isinstance(s, If):
+            b1, Z1, O1 = self.block(s.body, Z, O)
+            b2, Z2, O2 = self.block(s.orelse, Z, O)
+            return [If(s.test, tuple(b1), tuple(b2), s.loc)], Z1 & Z2, O1 & O2
+        if isinstance(s, (For, While)):
+            Zh, Oh = Z, O
+            for _ in range(10):
+                _, Ze, Oe = self.block(s.body, Zh, Oh)
+                nZ, nO = Z & Ze, O & Oe
+                if nZ == Zh and nO == Oh:
+                    break
+                Zh, Oh = nZ, nO
+            body, Ze, Oe = self.block(s.body, Zh, Oh)
+            loop = For(s.target, s.iter, tuple(body), s.loc) if isinstance(s, For) \
+                else While(s.test, tuple(body), s.loc)
+            return [loop], Zh & Ze, Oh & Oe
+        if isinstance(s, Return):
+            def fix(e: Expr) -> Expr | None:
+                if isinstance(e, Call) and e.op == "as_adjoint" and isinstance(e.args[0], Name):
+                    a = e.args[0].id
+                    if a in Z:
+                        return Call("np.zeros_like", (e.args[1],))
+                    if a in O:
+                        return e.args[0]
+                if isinstance(e, Name) and e.id in Z and e.id in A:
+                    return Const(0.0)
+                return None
+            return [Return(map_expr(s.value, fix), s.loc)], Z, O
+        return [s], Z, O
+
+
+def inplace_targets(b: Block, adjoints: set[str]) -> set[str]:
+    from ..ir import walk
+    out = set()
+    for s in walk(b):
+        if isinstance(s, (AugSetItem, SetItem)) and s.target in adjoints:
+            out.add(s.target)
+        if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "np.add.at":
+            out.add(s.value.args[0].id)
+    return out
+
+
+# ------------------------------------------------------- copy propagation
+def _writes(s: Stmt) -> set[str]:
+    from ..ir import walk
+    out: set[str] = set()
+    for x in walk((s,)):
+        t = getattr(x, "target", None)
+        if isinstance(t, str):
+            out.add(t)
+        pt = _partial_target(x)
+        if pt:
+            out.add(pt)
+    return out
+
+
+def propagate_copies(b: Block, adjoints: set[str], copies: dict[str, str] | None = None) -> Block:
+    """After `a_bar = b_bar`, read b_bar where a_bar is read (until either changes);
+    `dce` then deletes the copy. Keeps the backward sweep free of adjoint relays."""
+    copies = dict(copies or {})
+    out: list[Stmt] = []
+
+    def sub(e: Expr) -> Expr:
+        return map_expr(e, lambda n: Name(copies[n.id]) if isinstance(n, Name) and n.id in copies else None)
+
+    for s in b:
+        if isinstance(s, (For, While, If)):
+            written = _writes(s)
+            copies = {k: v for k, v in copies.items() if k not in written and v not in written}
+            if isinstance(s, For):
+                s = For(s.target, sub(s.iter), propagate_copies(s.body, adjoints, copies), s.loc)
+            elif isinstance(s, While):
+                s = While(sub(s.test), propagate_copies(s.body, adjoints, copies), s.loc)
+            else:
+                s = If(sub(s.test), propagate_copies(s.body, adjoints, copies),
+                       propagate_copies(s.orelse, adjoints, copies), s.loc)
+            out.append(s)
+            continue
+        if isinstance(s, Assign):
+            s = Assign(s.target, sub(s.value), s.loc)
+        elif isinstance(s, AugAssign):
+            s = AugAssign(s.target, s.op, sub(s.value), s.loc)
+        elif isinstance(s, SetItem):
+            s = SetItem(s.target, sub(s.index), sub(s.value), s.loc)
+        elif isinstance(s, AugSetItem):
+            s = AugSetItem(s.target, sub(s.index), s.op, sub(s.value), s.loc)
+        elif isinstance(s, (ExprStmt, Return)):
+            s = type(s)(sub(s.value), s.loc)
+        if isinstance(s, Assign) and isinstance(s.value, Name) and s.value.id == s.target:
+            continue  # a_bar = a_bar
+        written = _writes(s)
+        copies = {k: v for k, v in copies.items() if k not in written and v not in written}
+        if isinstance(s, Assign) and isinstance(s.value, Name) and s.target in adjoints \
+                and s.value.id in adjoints:
+            copies[s.target] = s.value.id
+        out.append(s)
+    return tuple(out)
+
+
+def merge_accumulations(b: Block, adjoints: set[str]) -> Block:
+    """`a = E1` followed by `a += E2` (E2 not reading a) becomes `a = E1 + E2`."""
+    out: list[Stmt] = []
+    for s in b:
+        if isinstance(s, (For, While, If)):
+            if isinstance(s, For):
+                s = For(s.target, s.iter, merge_accumulations(s.body, adjoints), s.loc)
+            elif isinstance(s, While):
+                s = While(s.test, merge_accumulations(s.body, adjoints), s.loc)
+            else:
+                s = If(s.test, merge_accumulations(s.body, adjoints),
+                       merge_accumulations(s.orelse, adjoints), s.loc)
+        prev = out[-1] if out else None
+        if isinstance(prev, Assign) and prev.target in adjoints:
+            a = prev.target
+            e2 = None
+            if isinstance(s, AugAssign) and s.target == a and s.op == "add":
+                e2 = s.value
+            elif isinstance(s, Assign) and s.target == a and isinstance(s.value, Call) \
+                    and s.value.op == "add" and s.value.args[0] == Name(a):
+                e2 = s.value.args[1]
+            if e2 is not None and a not in set(names_in(e2)) and not (
+                    isinstance(prev.value, Call) and prev.value.op in ("np.copy", "as_adjoint", "np.zeros_like")):
+                out[-1] = Assign(a, Call("add", (prev.value, e2)), s.loc)
+                continue
+        out.append(s)
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- liveness
+def _partial_target(s: Stmt) -> str | None:
+    if isinstance(s, (SetItem, AugSetItem, AugAssign)):
+        return s.target
+    if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.args \
+            and isinstance(s.value.args[0], Name) and s.value.op in ("method:append", "np.add.at"):
+        return s.value.args[0].id
+    return None
+
+
+class DCE:
+    def __init__(self, keep: set[int], bases: dict[str, set[str]]):
+        self.keep = keep
+        self.bases = bases
+        self.changed = False
+
+    def live_add(self, L: set[str], names: Iterable[str]) -> None:
+        for n in names:
+            L.add(n)
+            L |= self.bases.get(n, set())
+
+    def block(self, b: Block, L: set[str]) -> tuple[list[Stmt], set[str]]:
+        out: list[Stmt] = []
+        for s in reversed(b):
+            r, L = self.stmt(s, L)
+            out = r + out
+        return out, L
+
+    def stmt(self, s: Stmt, L: set[str]) -> tuple[list[Stmt], set[str]]:
+        L = set(L)
+        removable = id(s) not in self.keep
+        if isinstance(s, Assign):
+            if removable and s.target not in L and not _aliased_live(s.target, L, self.bases):
+                self.changed = True
+                return [], L
+            L.discard(s.target)
+            self.live_add(L, names_in(s.value))
+            return [s], L
+        t = _partial_target(s)
+        if t is not None:
+            if removable and t not in L and not _aliased_live(t, L, self.bases):
+                self.changed = True
+                return [], L
+            self.live_add(L, stmt_reads(s))
+            return [s], L
+        if isinstance(s, If):
+            b1, L1 = self.block(s.body, L)
+            b2, L2 = self.block(s.orelse, L)
+            if removable and not b1 and not b2:
+                self.changed = True
+                return [], L
+            L = L1 | L2
+            self.live_add(L, names_in(s.test))
+            return [If(s.test, tuple(b1), tuple(b2), s.loc)], L
+        if isinstance(s, (For, While)):
+            Lh = set(L)
+            for _ in range(50):
+                body, Lb = self.block(s.body, Lh)
+                nL = L | Lb
+                if nL == Lh:
+                    break
+                Lh = nL
+            body, Lb = self.block(s.body, Lh)
+            if removable and not body:
+                self.changed = True
+                return [], L
+            if isinstance(s, For):  # the header binds the target before every iteration
+                L = L | (Lb - {s.target})
+                self.live_add(L, names_in(s.iter))
+                loop: Stmt = For(s.target, s.iter, tuple(body), s.loc)
+            else:
+                L = Lh | Lb
+                self.live_add(L, names_in(s.test))
+                loop = While(s.test, tuple(body), s.loc)
+            return [loop], L
+        if isinstance(s, Return):
+            L = set()
+            self.live_add(L, names_in(s.value))
+            return [s], L
+        if isinstance(s, ExprStmt):
+            self.live_add(L, names_in(s.value))
+            return [s], L
+        return [s], L
+
+
+def _aliased_live(t: str, L: set[str], bases: dict[str, set[str]]) -> bool:
+    """Is some live variable a view of `t` (so writing t's memory matters)?"""
+    return any(t in bases.get(n, ()) for n in L)
+
+
+def dce(body: Block, keep: set[int], bases: dict[str, set[str]]) -> Block:
+    """`bases`: the view/alias relation of the primal program (see `base_map`)."""
+    for _ in range(20):
+        d = DCE(keep, bases)
+        out, _ = d.block(body, set())
+        body = tuple(out)
+        if not d.changed:
+            break
+    return _drop_orphan_comments(body)
+
+
+def _drop_orphan_comments(b: Block) -> Block:
+    out: list[Stmt] = []
+    for i, s in enumerate(b):
+        if isinstance(s, Comment) and s.text.startswith("line "):
+            nxt = b[i + 1] if i + 1 < len(b) else None
+            if nxt is None or isinstance(nxt, Comment):
+                continue
+        if isinstance(s, If):
+            s = If(s.test, _drop_orphan_comments(s.body), _drop_orphan_comments(s.orelse), s.loc)
+        elif isinstance(s, For):
+            s = For(s.target, s.iter, _drop_orphan_comments(s.body), s.loc)
+        elif isinstance(s, While):
+            s = While(s.test, _drop_orphan_comments(s.body), s.loc)
+        out.append(s)
+    return tuple(out)
+
+
+def base_map(body: Block, types: dict[str, T.T]) -> dict[str, set[str]]:
+    """name -> every variable whose memory it may share (transitively).
+    Only mutable values (arrays, lists, unknown) can share memory."""
+    from ..ir import walk
+    direct: dict[str, set[str]] = {}
+    for s in walk(body):
+        t = types.get(getattr(s, "target", ""), T.UNKNOWN)
+        if isinstance(s, Assign) and not (t.is_scalar and t.kind != "array"):
+            v = s.value
+            srcs: list[str] = []
+            if isinstance(v, Name):
+                srcs = [v.id]
+            elif isinstance(v, Call) and v.op in VIEW_OPS:
+                srcs = [a.id for a in (v.args if v.op in ("tuple", "list") else v.args[:1]) if isinstance(a, Name)]
+            for x in srcs:
+                direct.setdefault(s.target, set()).add(x)
+    out: dict[str, set[str]] = {}
+    for n in direct:
+        todo, seen = list(direct[n]), set()
+        while todo:
+            b = todo.pop()
+            if b not in seen:
+                seen.add(b)
+                todo += direct.get(b, ())
+        out[n] = seen
+    return out

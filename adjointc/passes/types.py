@@ -1,0 +1,231 @@
+"""Type/rank inference: given the abstract call signature, the static type of
+every variable (`adjointc.types.T`).
+
+Flow-insensitive per name: a variable assigned several times gets the join
+of its assignments; a variable whose kind or rank differs between
+assignments becomes `unknown` (the generated code then stays generic, e.g.
+keeps `unbroadcast`). Loops are iterated to a fixpoint. The result is a
+side table `name -> T`; the IR is not changed.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import rules
+from .. import types as T
+from ..ir import Assign, Block, Call, Const, Expr, For, Function, If, Name, SetItem, While, walk
+
+ELEMENTWISE_EXCLUDE = {"axis", "dtype", "out", "keepdims", "where", "casting", "order", "subok", "ddof"}
+
+
+def join(a: T.T | None, b: T.T) -> T.T:
+    if a is None or a == b:
+        return b
+    if a.kind == b.kind:
+        if a.kind == "array":
+            if a.rank != b.rank:
+                return T.array(None, dtype=a.dtype if a.dtype == b.dtype else None)
+            shape = a.shape if a.shape == b.shape else T.UNSTABLE
+            if a.rank == 0:
+                shape = ()
+            return T.T("array", a.rank, shape, dtype=a.dtype if a.dtype == b.dtype else None)
+        if a.kind in ("tuple", "list"):
+            if len(a.elts) == len(b.elts):
+                return T.T(a.kind, elts=tuple(join(x, y) for x, y in zip(a.elts, b.elts)))
+            return T.T(a.kind)
+        return a
+    if {a.kind, b.kind} <= {"int", "float", "bool"}:
+        return T.FLOAT if "float" in (a.kind, b.kind) else T.INT
+    if a.kind == "array" and b.is_scalar or b.kind == "array" and a.is_scalar:
+        arr = a if a.kind == "array" else b
+        return T.array(None, dtype=arr.dtype)
+    return T.UNKNOWN
+
+
+class TypeEnv:
+    def __init__(self, env: dict[str, T.T], consts: dict[str, Any]):
+        self.env = env
+        self.consts = consts
+
+    def of(self, e: Expr) -> T.T:
+        if isinstance(e, Name):
+            if e.id in self.env:
+                return self.env[e.id]
+            if e.id in self.consts:
+                return T.of_value(self.consts[e.id])
+            return T.UNKNOWN
+        if isinstance(e, Const):
+            return T.of_value(e.value)
+        return self.call(e)
+
+    def call(self, e: Call) -> T.T:
+        rule = rules.lookup(e.op)
+        if rule is None:
+            return T.UNKNOWN
+        bound = rule.bind(e.args, e.kwargs)
+        types = {k: (tuple(self.of(x) for x in v) if isinstance(v, tuple) else self.of(v))
+                 for k, v in bound.items()}
+        return result_type(rule, types, bound, e)
+
+
+def result_type(rule: rules.Rule, types: dict[str, Any], bound: dict[str, Any], e: Call) -> T.T:
+    kind = rule.result
+    if callable(kind):
+        try:
+            return kind(types, bound)
+        except Exception:
+            return T.array(None)
+    first = types[rule.params[0]] if rule.params else (types[rule.varargs][0] if rule.varargs and types[rule.varargs] else T.UNKNOWN)
+    if kind == "same":
+        return first if not isinstance(first, tuple) else T.UNKNOWN
+    if kind in ("elementwise", "elementwise_int", "elementwise_bool"):
+        names = [p for p in rule.params if p not in ELEMENTWISE_EXCLUDE]
+        if rule.templates:
+            names = [p for p in names if p in rule.templates] or names
+        ts = [types[p] for p in names if not isinstance(types[p], tuple) and types[p].kind != "none"]
+        if not ts:
+            return T.UNKNOWN
+        r = T.broadcast(*ts)
+        if kind != "elementwise" and r.kind == "array":
+            return T.array(r.rank, r.shape, "i" if kind == "elementwise_int" else "b")
+        if kind == "elementwise_bool" and r.kind != "array":
+            return T.BOOL
+        if kind == "elementwise_int" and r.kind != "array":
+            return T.INT
+        return r
+    if kind == "reduce":
+        if isinstance(first, tuple) or first.kind != "array":
+            return T.FLOAT if not isinstance(first, tuple) and first.kind in ("float", "int", "bool") else T.UNKNOWN
+        axis, keep = bound.get("axis", Const(None)), bound.get("keepdims", Const(False))
+        if not isinstance(axis, Const) or not isinstance(keep, Const) or first.rank is None:
+            return T.array(None, dtype=first.dtype)
+        axes = tuple(range(first.rank)) if axis.value is None else (
+            axis.value if isinstance(axis.value, tuple) else (axis.value,))
+        if not all(isinstance(a, int) and -first.rank <= a < first.rank for a in axes):
+            return T.array(None, dtype=first.dtype)
+        axes = tuple(a % first.rank for a in axes)
+        dims = first.shape if isinstance(first.shape, tuple) else None
+        if keep.value:
+            shape = tuple(T.ONE if i in axes else d for i, d in enumerate(dims)) if dims else None
+            return T.array(first.rank, shape, dtype=first.dtype)
+        if len(axes) >= first.rank:
+            return T.FLOAT
+        shape = tuple(d for i, d in enumerate(dims) if i not in axes) if dims else None
+        return T.array(first.rank - len(axes), shape, dtype=first.dtype)
+    if kind == "getitem":
+        x = types["x"]
+        if x.kind in ("tuple", "list"):
+            idx = bound["index"]
+            if isinstance(idx, Const) and isinstance(idx.value, int) and x.elts and -len(x.elts) <= idx.value < len(x.elts):
+                return x.elts[idx.value]
+            if x.elts and all(el == x.elts[0] for el in x.elts):
+                return x.elts[0]
+            return T.UNKNOWN
+        if x.kind != "array" or x.rank is None:
+            return T.array(None) if x.kind == "array" else T.UNKNOWN
+        rank, shape = _index_shape(x, bound["index"], types["index"])
+        if rank is None:
+            return T.array(None, dtype=x.dtype)
+        if rank == 0:
+            return T.FLOAT if x.dtype in ("f", None) else (T.INT if x.dtype == "i" else (T.BOOL if x.dtype == "b" else T.T("complex")))
+        return T.array(rank, shape, dtype=x.dtype)
+    if kind == "transpose":
+        if first.kind != "array":
+            return first
+        shape = tuple(reversed(first.shape)) if isinstance(first.shape, tuple) else None
+        return T.array(first.rank, shape, dtype=first.dtype)
+    if kind == "tuple":
+        return T.T("tuple", elts=tuple(types[rule.varargs]))
+    if kind == "list":
+        return T.T("list", elts=tuple(types[rule.varargs]))
+    if kind == "sum_list":
+        x = first
+        return T.broadcast(*x.elts) if x.kind in ("list", "tuple") and x.elts else T.UNKNOWN
+    if kind == "unknown":
+        return T.array(None)
+    return {"float": T.FLOAT, "int": T.INT, "bool": T.BOOL, "object": T.T("object"),
+            "none": T.NONE, "array": T.array(None)}.get(kind, T.UNKNOWN)
+
+
+def _slice_dim(dim: Any, sl: Call) -> Any:
+    """The symbolic length of `dim` sliced by a:b (None: unknown)."""
+    lo, hi, step = sl.args
+    if not (isinstance(step, Const) and step.value in (None, 1)):
+        return None
+    a = 0 if isinstance(lo, Const) and lo.value is None else (lo.value if isinstance(lo, Const) else None)
+    b = 0 if isinstance(hi, Const) and hi.value is None else (hi.value if isinstance(hi, Const) else None)
+    if not (isinstance(a, int) and isinstance(b, int) and a >= 0 and b <= 0) or dim is None:
+        return None  # x[:3], x[-2:], x[i:j]: length depends on values we do not track
+    sym, off = dim
+    if sym is None:
+        return (None, max(0, off + b - a))
+    return (sym, off + b - a)
+
+
+def _index_shape(x: T.T, index: Expr, itype: T.T) -> tuple[int | None, Any]:
+    """Rank and symbolic shape of x[index] (basic indexing only)."""
+    parts = index.args if isinstance(index, Call) and index.op == "tuple" else (index,)
+    ptypes = itype.elts if isinstance(index, Call) and index.op == "tuple" else (itype,)
+    if len(ptypes) != len(parts):
+        return None, None
+    dims = list(x.shape) if isinstance(x.shape, tuple) else [None] * x.rank
+    if sum(1 for p in parts if not (isinstance(p, Const) and p.value is None)) > x.rank:
+        return None, None
+    if any(isinstance(p, Const) and p.value is Ellipsis for p in parts):
+        return None, None
+    out: list[Any] = []
+    i = 0
+    for p, pt in zip(parts, ptypes):
+        if isinstance(p, Const) and p.value is None:
+            out.append(T.ONE)
+            continue
+        if isinstance(p, Call) and p.op == "slice":
+            out.append(_slice_dim(dims[i], p))
+        elif pt.kind == "int" and not isinstance(p.value if isinstance(p, Const) else None, bool):
+            pass  # an integer index drops the axis
+        else:
+            return None, None
+        i += 1
+    out += dims[i:]
+    shape = tuple(out) if all(d is not None for d in out) else None
+    return len(out), shape
+
+
+def infer(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any]) -> dict[str, T.T]:
+    env: dict[str, T.T] = {k: (T.T("array", t.rank, tuple((("param", k, i), 0) for i in range(t.rank)),
+                                   dtype=t.dtype)
+                              if t.kind == "array" and t.rank else t) for k, t in arg_types.items()}
+    te = TypeEnv(env, consts)
+    for _ in range(20):  # fixpoint over loops; types only move up the lattice
+        before = dict(env)
+        _block(fn.body, te)
+        if env == before:
+            break
+    return env
+
+
+def _set(te: TypeEnv, name: str, t: T.T) -> None:
+    if t.kind == "array" and t.shape is None:  # a new shape: name it after the variable
+        shape = tuple((("var", name, i), 0) for i in range(t.rank)) if t.rank is not None else T.UNSTABLE
+        t = T.T("array", t.rank, shape, dtype=t.dtype)
+    te.env[name] = join(te.env.get(name), t)
+
+
+def _block(b: Block, te: TypeEnv) -> None:
+    for s in b:
+        if isinstance(s, Assign):
+            _set(te, s.target, te.of(s.value))
+        elif isinstance(s, SetItem):
+            cur = te.env.get(s.target)
+            v = te.of(s.value)
+            if cur is not None and cur.kind == "array" and cur.dtype in ("i", "b") and v.kind in ("float", "array") \
+                    and (v.kind == "float" or v.dtype == "f"):
+                pass  # numpy casts the value into the int array: stays int
+        elif isinstance(s, For):
+            _set(te, s.target, T.INT)
+            _block(s.body, te)
+        elif isinstance(s, While):
+            _block(s.body, te)
+        elif isinstance(s, If):
+            _block(s.body, te)
+            _block(s.orelse, te)
