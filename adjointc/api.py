@@ -36,6 +36,7 @@ class Compiled:
     source: str
     global_names: tuple[str, ...]
     path: str
+    mutated: tuple[str, ...] = ()  # parameters f modifies in place (copied on entry)
 
 
 @functools.lru_cache(maxsize=1)
@@ -160,7 +161,7 @@ class Gradient:
         module, _hit = cache.load_or_build(key, build, name=name, namespace=namespace)
         fn = getattr(module, name)
         return Compiled(fn, _module_source(module), tuple(getattr(module, "__adjointc_globals__", ())),
-                        getattr(module, "__file__", ""))
+                        getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())))
 
     def _transform(self, values: list[Any]) -> str:
         _STATS["transforms"] += 1
@@ -169,22 +170,25 @@ class Gradient:
         low = self._lowered
         fn = low.function
         arg_types = {n: T.of_value(v) for n, v in zip(self._names, values)}
-        result = _result_name(fn)
+        result = low.result
         mutated = {s.target for s in walk(fn.body) if isinstance(s, SetItem)} & set(self._names)
         from .names import Namer
         namer = Namer(set(low.globals_read) | {s for st in walk(fn.body) for s in _targets(st)}
                       | set(self._names) | {"np", "math"})
-        res = passes.run(fn, arg_types, low.globals_read, self.wrt, namer, result, mutated)
+        res = passes.run(fn, arg_types, low.globals_read, self.wrt, namer, result, mutated,
+                         user_names=low.user_names)
         text = codegen.generate(res.adjoint, primal_name=fn.name, wrt=self.wrt, source_file=fn.file,
                                 line=fn.line, is_temp=_is_temp)
         names = tuple(sorted(low.globals_read))
-        text += f"\n\n__adjointc_globals__ = {names!r}\n"
+        text += f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(mutated))!r}\n"
         return text
 
     def _run(self, args: tuple, kwargs: dict, seed: Any = 1.0) -> tuple[Any, tuple]:
         values = self._bind(args, kwargs)
         self._check_inputs(values)
         c = self._get(values)
+        if c.mutated:
+            _check_arg_aliasing(self._names, values, c.mutated)
         if c.global_names:
             g = c.fn.__globals__
             live = _live_globals(self.primal)
@@ -217,6 +221,18 @@ class Gradient:
         return f"<adjointc gradient of {self.primal.__qualname__} wrt {', '.join(self.wrt)}>"
 
 
+def _check_arg_aliasing(names: tuple[str, ...], values: list[Any], mutated: tuple[str, ...]) -> None:
+    arrays = [(n, v) for n, v in zip(names, values) if isinstance(v, np.ndarray)]
+    for m in mutated:
+        mv = values[names.index(m)]
+        for n, v in arrays:
+            if n != m and isinstance(mv, np.ndarray) and np.may_share_memory(mv, v):
+                from .errors import AliasingError
+                raise AliasingError(f"arguments '{m}' and '{n}' share memory and the function modifies '{m}' "
+                                    "in place: the gradient would not match the function",
+                                    hint="pass a copy of one of them")
+
+
 def _is_temp(n: str) -> bool:
     """Temporaries codegen may fold away: _t3, _t3_bar, _cond2."""
     core = n[:-4] if n.endswith("_bar") else n
@@ -226,15 +242,6 @@ def _is_temp(n: str) -> bool:
 def _targets(s) -> list[str]:
     t = getattr(s, "target", None)
     return [t] if isinstance(t, str) else []
-
-
-def _result_name(fn) -> str:
-    from .ir import Name, Return
-    rets = [s for s in walk(fn.body) if isinstance(s, Return)]
-    names = {r.value.id for r in rets if isinstance(r.value, Name)}
-    if len(names) == 1 and all(isinstance(r.value, Name) for r in rets):
-        return names.pop()
-    return "result"
 
 
 def _module_source(module) -> str:
@@ -249,7 +256,7 @@ def _module_source(module) -> str:
     lines = (text or "").splitlines()
     if lines and lines[0].startswith("# adjointc cache entry"):
         lines = lines[1:]
-    while lines and lines[-1].startswith("__adjointc_globals__") or lines and not lines[-1].strip():
+    while lines and (lines[-1].startswith("__adjointc_") or not lines[-1].strip()):
         lines.pop()
     return "\n".join(lines) + "\n"
 

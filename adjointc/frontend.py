@@ -35,7 +35,7 @@ from . import rules
 from .errors import NoAdjointRule, UnsupportedSyntax
 from .ir import (Assign, Block, Break, Call, Const, Continue, Expr, ExprStmt, For,
                  Function, If, Loc, Name, Param, Return, SetItem, Stmt, While,
-                 NO_DEFAULT, names_in)
+                 NO_DEFAULT, names_in, walk)
 from .names import Namer
 
 BINOPS = {cst.Add: "add", cst.Subtract: "sub", cst.Multiply: "mul", cst.Divide: "truediv",
@@ -69,6 +69,8 @@ class Lowered:
     globals_read: dict[str, Any] = field(default_factory=dict)   # constant name -> current value
     param_names: tuple[str, ...] = ()
     source: str = ""
+    result: str = "result"  # the variable holding the returned value
+    user_names: set[str] = field(default_factory=set)  # parameters and locals the user wrote
 
 
 def _dotted(node: cst.BaseExpression) -> str | None:
@@ -160,10 +162,17 @@ class Lowerer:
             raise self.unsupported(p.star_arg, "*args parameters", "list the parameters explicitly")
         if p.star_kwarg is not None:
             raise self.unsupported(p.star_kwarg, "**kwargs parameters", "list the parameters explicitly")
+        live = inspect.signature(self.fn).parameters
+        printable = True
         for prm in list(p.posonly_params) + list(p.params) + list(p.kwonly_params):
             default: Any = NO_DEFAULT
-            if prm.default is not None:
-                default = Const(self.const_value(prm.default))
+            d = live[prm.name.value].default if prm.name.value in live else inspect.Parameter.empty
+            if d is not inspect.Parameter.empty and printable:
+                # the generated adjoint shows the default when it prints as a literal
+                if (isinstance(d, (int, float, bool, str)) or d is None) and repr(d) == repr(eval(repr(d))):
+                    default = Const(d)
+                else:
+                    printable = False
             params.append(Param(prm.name.value, default))
         collector = _Assigned()
         node.body.visit(collector)
@@ -171,11 +180,21 @@ class Lowerer:
         self.namer = Namer(self.locals | set(self.globals) | set(dir(builtins)))
         body = self.block(node.body.body)
         if not body or not isinstance(body[-1], Return):
-            if not any(isinstance(s, Return) for s in body):
+            if not any(isinstance(s, Return) for s in walk(body)):
                 raise UnsupportedSyntax("the function has no return statement: nothing to differentiate",
                                         Loc(self.file, self.first_line), "return the scalar to differentiate")
+        rets = [r for r in walk(body) if isinstance(r, Return)]
+        names = {r.value.id for r in rets if isinstance(r.value, Name)}
+        if len(names) == 1 and all(isinstance(r.value, Name) for r in rets) and not names <= set(self.globals_read):
+            result = names.pop()
+        else:
+            result = self.result_name()
+        if _returns_in_loop(body):
+            flag = self.tmp("returned")
+            body = (Assign(flag, Const(False)),) + _lower_loop_returns(body, result, flag, False)
         fn = Function(node.name.value, tuple(params), body, self.file, self.first_line)
-        return Lowered(fn, self.globals_read, tuple(q.name for q in params))
+        return Lowered(fn, self.globals_read, tuple(q.name for q in params), result=result,
+                       user_names=set(self.locals))
 
     def const_value(self, node: cst.BaseExpression) -> Any:
         e = self.expr(node, [], nested=True)
@@ -273,8 +292,12 @@ class Lowerer:
             if isinstance(v, (cst.SimpleString, cst.ConcatenatedString)):  # docstring
                 return []
             if isinstance(v, cst.Call) and isinstance(v.func, cst.Attribute) and v.func.attr.value == "append" \
-                    and isinstance(v.func.value, cst.Name):
-                raise self.unsupported(node, "list.append", "build the array with np.stack or np.array")
+                    and isinstance(v.func.value, cst.Name) and v.func.value.value in self.locals:
+                if len(v.args) != 1 or v.args[0].keyword is not None or v.args[0].star:
+                    raise self.unsupported(node, "this form of list.append", "append one value")
+                item = self.atom(self.expr(v.args[0].value, out), out, loc)
+                out.append(ExprStmt(Call("method:append", (Name(v.func.value.value), item)), loc))
+                return out
             raise self.unsupported(node, "an expression statement (a call whose result is unused)",
                                    "side effects are not differentiated; remove the call or assign its result")
         if isinstance(node, cst.Break):
@@ -348,7 +371,19 @@ class Lowerer:
         if not isinstance(node.value, cst.Name) or node.value.value not in self.locals:
             raise self.unsupported(node, "assignment into something other than a local array",
                                    "copy it into a local first: u = u0.copy(); u[...] = ...")
-        return node.value.value, self.index(node, out)
+        base = node.value.value
+        index = self.index(node, out)
+        # The backward sweep re-reads the index after the write: an index that
+        # reads the array itself (u[u > 0] = ...) or computes a mask is evaluated once.
+        parts = index.args if isinstance(index, Call) and index.op == "tuple" else (index,)
+        loc = self.loc(node)
+        hoisted = []
+        for part in parts:
+            if base in set(names_in(part)) or _computes(part):
+                part = self.atom(part, out, loc, "idx")
+            hoisted.append(part)
+        index = Call("tuple", tuple(hoisted)) if isinstance(index, Call) and index.op == "tuple" else hoisted[0]
+        return base, index
 
     def if_stmt(self, node: cst.If) -> list[Stmt]:
         out: list[Stmt] = []
@@ -657,6 +692,50 @@ class Lowerer:
 
 
 _UNRESOLVED = object()
+_INT_OPS = {"slice", "add", "sub", "mul", "floordiv", "mod", "neg", "attr:shape", "getitem", "len"}
+
+
+def _computes(e: Expr) -> bool:
+    """Does an index part compute something beyond integer arithmetic (a mask, a call)?"""
+    return isinstance(e, Call) and (e.op not in _INT_OPS or any(_computes(a) for a in e.args))
+
+
+def _returns_in_loop(b: Block, in_loop: bool = False) -> bool:
+    for s in b:
+        if isinstance(s, Return) and in_loop:
+            return True
+        if isinstance(s, (For, While)) and _returns_in_loop(s.body, True):
+            return True
+        if isinstance(s, If) and (_returns_in_loop(s.body, in_loop) or _returns_in_loop(s.orelse, in_loop)):
+            return True
+    return False
+
+
+def _lower_loop_returns(b: Block, result: str, flag: str, in_loop: bool) -> Block:
+    """`return v` inside a loop -> `result = v; flag = True; break`; after the loop,
+    `if flag: break` (in an outer loop), and the rest of the block runs only if not flag."""
+    out: list[Stmt] = []
+    for i, s in enumerate(b):
+        if isinstance(s, Return) and in_loop:
+            if s.value != Name(result):
+                out.append(Assign(result, s.value, s.loc))
+            out += [Assign(flag, Const(True), s.loc), Break(s.loc)]
+            return tuple(out)
+        if isinstance(s, If):
+            out.append(If(s.test, _lower_loop_returns(s.body, result, flag, in_loop),
+                          _lower_loop_returns(s.orelse, result, flag, in_loop), s.loc))
+            continue
+        if isinstance(s, (For, While)) and _returns_in_loop(s.body, True):
+            body = _lower_loop_returns(s.body, result, flag, True)
+            out.append(For(s.target, s.iter, body, s.loc) if isinstance(s, For) else While(s.test, body, s.loc))
+            rest = _lower_loop_returns(b[i + 1:], result, flag, in_loop)
+            if in_loop:
+                out.append(If(Name(flag), (Break(s.loc),), rest, s.loc))
+            else:
+                out.append(If(Name(flag), (Return(Name(result), s.loc),), rest, s.loc))
+            return tuple(out)
+        out.append(s)
+    return tuple(out)
 
 
 def _jumps(s: Stmt) -> bool:

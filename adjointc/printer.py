@@ -126,6 +126,8 @@ def stmt_lines(s, indent: str = "") -> list[str]:
     if isinstance(s, While):
         return [f"{indent}while {expr(s.test)}:"] + _body(s.body, inner)
     if isinstance(s, If):
+        if not s.body and s.orelse:  # if c: pass / else: ... reads better as `if not c:`
+            return stmt_lines(If(Call("not", (s.test,)), s.orelse, (), s.loc), indent)
         out = [f"{indent}if {expr(s.test)}:"] + _body(s.body, inner)
         orelse = s.orelse
         while len(orelse) == 1 and isinstance(orelse[0], If):  # elif chains

@@ -55,6 +55,15 @@ def as_adjoint(x_bar, x):
     return x_bar
 
 
+def list_adjoint(vals_bar, vals):
+    """The adjoint of a Python list as a list of per-element adjoints."""
+    if isinstance(vals_bar, list):
+        return vals_bar
+    if isinstance(vals_bar, np.ndarray) and vals_bar.ndim:
+        return list(vals_bar)
+    return [zeros_like(v) for v in vals]
+
+
 def seed_adjoint(seed, y):
     """The cotangent of the output as a fresh array the backward sweep may update."""
     if isinstance(y, np.ndarray):

@@ -19,7 +19,7 @@ from .. import printer
 from .. import types as T
 from ..ir import Function, walk
 from ..names import Namer
-from . import activity, reverse, simplify
+from . import activity, aliasing, reverse, simplify
 from . import types as typing_pass
 
 
@@ -37,9 +37,11 @@ def _dump(title: str, fn: Function) -> None:
 
 
 def run(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], wrt: tuple[str, ...],
-        namer: Namer, result: str, mutated_params: set[str], dump: bool | None = None) -> Result:
+        namer: Namer, result: str, mutated_params: set[str], dump: bool | None = None,
+        user_names: set[str] | None = None) -> Result:
     dump = bool(os.environ.get("ADJOINTC_DUMP")) if dump is None else dump
     types = typing_pass.infer(fn, arg_types, consts)
+    aliasing.check(fn, types, user_names or set())
     active = activity.analyse(fn, wrt, types)
     adj = reverse.transform(fn, active, types, wrt, namer, result, mutated_params, consts)
     if dump:

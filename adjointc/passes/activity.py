@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from .. import rules
 from .. import types as T
-from ..ir import Assign, Call, Const, Expr, Function, Name, Return, SetItem, walk
+from ..ir import Assign, Call, Const, Expr, ExprStmt, Function, Name, Return, SetItem, walk
+
+
+class _Append:
+    """`vals.append(v)` seen as a write of v into vals (like SetItem)."""
+    def __init__(self, s: ExprStmt):
+        self.target, self.value = s.value.args[0].id, s.value.args[1]
 
 
 def diff_operands(e: Expr) -> list[str]:
@@ -41,7 +47,9 @@ def analyse(fn: Function, wrt: tuple[str, ...], types: dict[str, T.T]) -> set[st
         t = types.get(n)
         return t is None or t.differentiable
 
-    stmts = [s for s in walk(fn.body) if isinstance(s, (Assign, SetItem, Return))]
+    stmts = [s if not isinstance(s, ExprStmt) else _Append(s) for s in walk(fn.body)
+             if isinstance(s, (Assign, SetItem, Return)) or (
+                 isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append")]
     varied = {w for w in wrt if can_carry(w)}
     changed = True
     while changed:
@@ -50,7 +58,7 @@ def analyse(fn: Function, wrt: tuple[str, ...], types: dict[str, T.T]) -> set[st
             if isinstance(s, Return):
                 continue
             src = diff_operands(s.value)
-            if s.target not in varied and can_carry(s.target) and any(x in varied for x in src):
+            if s.target not in varied and can_carry(s.target) and any(x in varied for x in src):  # noqa
                 varied.add(s.target)
                 changed = True
     useful = {s.value.id for s in stmts if isinstance(s, Return) and isinstance(s.value, Name)}

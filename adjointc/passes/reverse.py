@@ -63,21 +63,6 @@ def _has_break(body: Block) -> bool:
     return False
 
 
-def _returns_in_loops(b: Block, in_loop: bool = False) -> Return | None:
-    for s in b:
-        if isinstance(s, Return) and in_loop:
-            return s
-        if isinstance(s, (For, While)):
-            r = _returns_in_loops(s.body, True)
-            if r:
-                return r
-        if isinstance(s, If):
-            r = _returns_in_loops(s.body, in_loop) or _returns_in_loops(s.orelse, in_loop)
-            if r:
-                return r
-    return None
-
-
 def instrument(body: Block, namer: Namer, trips: dict[int, str], result: str) -> Block:
     """Returns become assignments to `result`; loops that can stop early count their trips."""
     out: list[Stmt] = []
@@ -168,6 +153,8 @@ class Reverser:
             return [If(s.test, tuple(f1), tuple(f2), s.loc)], back
         if isinstance(s, (For, While)):
             return self.loop(s)
+        if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append":
+            return self.append(s)
         if isinstance(s, (Break, Continue, Comment)):
             return [s], []
         raise UnsupportedSyntax(f"cannot differentiate the statement {type(s).__name__}", s.loc)
@@ -201,6 +188,21 @@ class Reverser:
         c.backward_reads |= set(names_in(back_iter))
         back = [For(target, back_iter, tuple(b), s.loc)] + restore if b else restore
         return save + [fwd_loop], back
+
+    def append(self, s: ExprStmt) -> tuple[list[Stmt], list[Stmt]]:
+        """`vals.append(v)`: undone by `vals.pop()`; v's adjoint is popped off vals_bar."""
+        c = self.c
+        vals, v = s.value.args[0].id, s.value.args[1]
+        undo: list[Stmt] = []
+        if vals in c.needed:
+            undo = [ExprStmt(Call("method:pop", (Name(vals),)), s.loc)]
+        adj: list[Stmt] = []
+        if vals in c.active and isinstance(v, Name) and v.id in c.active:
+            c.adjoints.add(bar(vals))
+            c.backward_reads.add(vals)
+            adj = [Assign(bar(vals), Call("list_adjoint", (Name(bar(vals)), Name(vals))), s.loc),
+                   self.acc(v.id, Call("method:pop", (Name(bar(vals)),)), s.loc)]
+        return [s], _comment(s, adj) + undo
 
     # -------------------------------------------------------------- adjoints
     def acc(self, v: str, e: Expr, loc: Loc) -> Stmt:
@@ -289,10 +291,6 @@ def _comment(s: Stmt, adj: list[Stmt]) -> list[Stmt]:
 
 def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[str, ...],
               namer: Namer, result: str, mutated_params: set[str], consts: dict) -> Function:
-    ret = _returns_in_loops(fn.body)
-    if ret is not None:
-        raise UnsupportedSyntax("return inside a loop is not supported yet", ret.loc,
-                                "assign the value to a variable, break, and return after the loop")
     trips: dict[int, str] = {}
     body = instrument(fn.body, namer, trips, result)
 

@@ -332,7 +332,7 @@ def _partial_target(s: Stmt) -> str | None:
     if isinstance(s, (SetItem, AugSetItem, AugAssign)):
         return s.target
     if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.args \
-            and isinstance(s.value.args[0], Name) and s.value.op in ("method:append", "np.add.at"):
+            and isinstance(s.value.args[0], Name) and s.value.op in ("method:append", "method:pop", "np.add.at"):
         return s.value.args[0].id
     return None
 

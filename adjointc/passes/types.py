@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import rules
 from .. import types as T
-from ..ir import Assign, Block, Call, Const, Expr, For, Function, If, Name, SetItem, While, walk
+from ..ir import Assign, Block, Call, Const, Expr, ExprStmt, For, Function, If, Name, SetItem, While, walk
 
 ELEMENTWISE_EXCLUDE = {"axis", "dtype", "out", "keepdims", "where", "casting", "order", "subok", "ddof"}
 
@@ -221,6 +221,8 @@ def _block(b: Block, te: TypeEnv) -> None:
             if cur is not None and cur.kind == "array" and cur.dtype in ("i", "b") and v.kind in ("float", "array") \
                     and (v.kind == "float" or v.dtype == "f"):
                 pass  # numpy casts the value into the int array: stays int
+        elif isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append":
+            _set(te, s.value.args[0].id, T.T("list", elts=(te.of(s.value.args[1]),)))
         elif isinstance(s, For):
             _set(te, s.target, T.INT)
             _block(s.body, te)

@@ -1,0 +1,42 @@
+"""Refuse in-place updates the transform cannot track through aliases.
+
+NumPy views share memory: after `a = u[1:]`, writing `u[0:2] = ...` also
+changes `a`. The reverse transform reasons about values by name, so a
+user variable that may share memory with an array that is modified in
+place (either side of the alias) is rejected with an `AliasingError`
+naming both lines, rather than risking a wrong gradient. Temporaries
+created by the frontend are consumed before the write and are safe.
+"""
+from __future__ import annotations
+
+from .. import types as T
+from ..errors import AliasingError
+from ..ir import Assign, Function, SetItem, walk
+from .simplify import base_map
+
+
+def check(fn: Function, types: dict[str, T.T], user_names: set[str]) -> None:
+    mutated: dict[str, SetItem] = {}
+    for s in walk(fn.body):
+        if isinstance(s, SetItem) and s.target not in mutated:
+            mutated[s.target] = s
+    if not mutated:
+        return
+    bases = base_map(fn.body, types)
+    defs = {s.target: s for s in walk(fn.body) if isinstance(s, Assign)}
+    for v in sorted(user_names):
+        shared = bases.get(v, set())
+        if not shared:
+            continue
+        culprit = v if v in mutated else next((b for b in sorted(shared) if b in mutated), None)
+        if culprit is None:
+            continue
+        others = sorted(b for b in shared if b in user_names and b != culprit) or sorted(shared)
+        other = others[0] if culprit == v else culprit
+        d, w = defs.get(v), mutated[culprit]
+        raise AliasingError(
+            f"'{v}' may share memory with '{other if culprit == v else culprit}' "
+            f"(assigned at line {d.loc.line if d else '?'}), and '{culprit}' is modified in place "
+            f"at line {w.loc.line}: adjointc cannot track an in-place update through an alias",
+            d.loc if d else w.loc,
+            "make the copy explicit, e.g. `a = u[1:].copy()` or `u = u0.copy()`")
