@@ -145,7 +145,24 @@ class Gradient:
         self._last = c
         return c
 
-    def _compile(self, values: list[Any], sig: str) -> Compiled:
+    def tape_bytes(self, *args: Any, **kwargs: Any) -> dict[str, int]:
+        """Run the gradient once and report what the forward sweep recorded for the
+        backward sweep: bytes per tape/saved value, and "total". Uses a statistics
+        build of the same adjoint (the normal one carries no instrumentation)."""
+        from . import runtime
+        values = self._bind(args, kwargs)
+        self._check_inputs(values)
+        sig = self._signature(values) + ";stats"
+        c = self._compiled.get(sig)
+        if c is None:
+            c = self._compiled[sig] = self._compile(values, sig, stats=True)
+        runtime.LAST_TAPE.clear()
+        self._invoke(c, values, 1.0)
+        report = dict(runtime.LAST_TAPE)
+        report["total"] = sum(report.values())
+        return report
+
+    def _compile(self, values: list[Any], sig: str, stats: bool = False) -> Compiled:
         src = _src(self.primal)
         consts = _global_types(self.primal)
         parts = {"source": src, "name": self.primal.__qualname__, "module": str(self.primal.__module__),
@@ -156,14 +173,14 @@ class Gradient:
         name = f"{self.primal.__name__}_grad"
 
         def build() -> str:
-            return self._transform(values)
+            return self._transform(values, stats)
         namespace: dict[str, Any] = {}
         module, _hit = cache.load_or_build(key, build, name=name, namespace=namespace)
         fn = getattr(module, name)
         return Compiled(fn, _module_source(module), tuple(getattr(module, "__adjointc_globals__", ())),
                         getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())))
 
-    def _transform(self, values: list[Any]) -> str:
+    def _transform(self, values: list[Any], stats: bool = False) -> str:
         _STATS["transforms"] += 1
         if self._lowered is None:
             self._lowered = frontend.lower(self.primal)
@@ -178,7 +195,7 @@ class Gradient:
         res = passes.run(fn, arg_types, low.globals_read, self.wrt, namer, result, mutated,
                          user_names=low.user_names)
         text = codegen.generate(res.adjoint, primal_name=fn.name, wrt=self.wrt, source_file=fn.file,
-                                line=fn.line, is_temp=_is_temp)
+                                line=fn.line, is_temp=_is_temp, tape_report=stats)
         names = tuple(sorted(low.globals_read))
         text += f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(mutated))!r}\n"
         return text
@@ -186,7 +203,9 @@ class Gradient:
     def _run(self, args: tuple, kwargs: dict, seed: Any = 1.0) -> tuple[Any, tuple]:
         values = self._bind(args, kwargs)
         self._check_inputs(values)
-        c = self._get(values)
+        return self._invoke(self._get(values), values, seed)
+
+    def _invoke(self, c: Compiled, values: list[Any], seed: Any) -> tuple[Any, tuple]:
         if c.mutated:
             _check_arg_aliasing(self._names, values, c.mutated)
         if c.global_names:

@@ -15,6 +15,7 @@ from .ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, Const, Exp
                  Function, If, Name, Return, SetItem, Stmt, While, map_expr, names_in,
                  stmt_reads, stmt_writes, walk)
 from . import runtime
+from .passes.simplify import merge_accumulations
 
 RUNTIME_NAMES = sorted(n for n in dir(runtime) if not n.startswith("_") and callable(getattr(runtime, n))
                        and getattr(getattr(runtime, n), "__module__", "").startswith("adjointc"))
@@ -59,7 +60,7 @@ def fold_temporaries(body: Block, is_temp) -> Block:
 
     def candidates(s: Stmt) -> bool:
         return (isinstance(s, Assign) and is_temp(s.target) and defs[s.target] == 1
-                and uses[s.target] == 1 and isinstance(s.value, Call)
+                and uses[s.target] == 1 and (isinstance(s.value, Call) or s.target.endswith("_bar"))
                 and not s.value.op.startswith("method:pop") and s.value.op != "list")
 
     def block(b: Block) -> Block:
@@ -98,7 +99,7 @@ def fold_temporaries(body: Block, is_temp) -> Block:
                         if reads & _all_writes(u) or s.target in {n for x in walk((u,)) for n in _reads_all(x)}:
                             break
                         continue
-                    if reads & stmt_writes(u) or isinstance(u, ExprStmt):
+                    if reads & stmt_writes(u):
                         break
                 if changed:
                     break
@@ -170,9 +171,38 @@ def dedupe_comments(b: Block) -> Block:
     return tuple(out)
 
 
+def recordings(body: Block) -> list[str]:
+    """Names of the tapes and saved values the forward sweep fills."""
+    out: list[str] = []
+    for s in body:
+        if isinstance(s, Assign) and (s.target.startswith("_tape_") or s.target.startswith("_saved_")):
+            if s.target not in out:
+                out.append(s.target)
+    for s in walk(body):
+        if isinstance(s, Assign) and s.target.startswith("_saved_") and s.target not in out:
+            out.append(s.target)
+    return out
+
+
+def with_tape_report(body: Block) -> Block:
+    """Insert `tape_report(...)` where the backward sweep starts (statistics builds only)."""
+    names = recordings(body)
+    out: list[Stmt] = []
+    for s in body:
+        if isinstance(s, Comment) and s.text.startswith("---- backward"):
+            out.append(ExprStmt(Call("tape_report", (), tuple((n, Name(n)) for n in names))))
+        out.append(s)
+    return tuple(out)
+
+
 def generate(fn: Function, *, primal_name: str, wrt: tuple[str, ...], source_file: str,
-             line: int, is_temp) -> str:
-    body = dedupe_comments(fold_temporaries(fn.body, is_temp))
+             line: int, is_temp, tape_report: bool = False) -> str:
+    body = fold_temporaries(fn.body, is_temp)
+    adjoints = {s.target for s in walk(body) if isinstance(getattr(s, "target", None), str)
+                and s.target.endswith("_bar")}
+    body = merge_accumulations(dedupe_comments(body), adjoints)
+    if tape_report:
+        body = with_tape_report(body)
     used = _call_names(body)
     helpers = [n for n in RUNTIME_NAMES if n in used]
     header = [

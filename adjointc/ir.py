@@ -236,9 +236,9 @@ def stmt_writes(s: Stmt) -> set[str]:
         return {s.target}
     if isinstance(s, For):
         return {s.target}
-    if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op.startswith("method:") \
-            and s.value.args and isinstance(s.value.args[0], Name):
-        return {s.value.args[0].id}  # list.append(x) mutates the list
+    if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.args \
+            and isinstance(s.value.args[0], Name):
+        return {s.value.args[0].id}  # list.append(x), np.add.at(a, ...) mutate their first argument
     return set()
 
 

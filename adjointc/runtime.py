@@ -74,3 +74,31 @@ def seed_adjoint(seed, y):
 
 
 from .vjp_helpers import *  # noqa: E402,F401,F403  helpers that rule templates call
+
+
+LAST_TAPE: dict[str, int] = {}
+
+
+def nbytes(v) -> int:
+    """Bytes of the data in a recorded value (what a C implementation would store)."""
+    if v is None:
+        return 0
+    if isinstance(v, (list, tuple)):
+        return sum(nbytes(x) for x in v)
+    if isinstance(v, (np.ndarray, np.generic)):
+        return int(v.nbytes)
+    if isinstance(v, bool):
+        return 1
+    if isinstance(v, (int, float)):
+        return 8
+    if isinstance(v, complex):
+        return 16
+    if isinstance(v, range):
+        return 24
+    return 8
+
+
+def tape_report(**recordings) -> None:
+    """Statistics builds call this where the backward sweep starts."""
+    LAST_TAPE.clear()
+    LAST_TAPE.update({k: nbytes(v) for k, v in recordings.items()})

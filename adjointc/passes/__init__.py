@@ -57,7 +57,6 @@ def run(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], wrt: tu
     bases = simplify.base_map(fn.body, types)
     body = simplify.dce(adj.body, keep, bases)
     body = simplify.dce(simplify.propagate_copies(body, adjoints), keep, bases)
-    body = simplify.merge_accumulations(body, adjoints)
     adj = Function(adj.name, adj.params, body, adj.file, adj.line)
     if dump:
         _dump("dce + copies", adj)

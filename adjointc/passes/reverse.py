@@ -34,7 +34,7 @@ from .. import types as T
 from ..errors import UnsupportedSyntax
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue,
                   Expr, ExprStmt, For, Function, If, Loc, Name, Param, Return, SetItem, Stmt,
-                  While, names_in, substitute, walk)
+                  While, all_writes, names_in, substitute, walk)
 from ..names import Namer, bar
 from . import simplify as S
 
@@ -52,6 +52,8 @@ class Context:
     trips: dict[int, str] = field(default_factory=dict)  # id(loop) -> trip counter
     adjoints: set[str] = field(default_factory=set)
     consts: dict = field(default_factory=dict)
+    loop_writes: list[set[str]] = field(default_factory=list)  # names written by each enclosing loop
+    assign_count: dict[str, int] = field(default_factory=dict)
 
 
 def _has_break(body: Block) -> bool:
@@ -92,8 +94,18 @@ def instrument(body: Block, namer: Namer, trips: dict[int, str], result: str) ->
 class Reverser:
     def __init__(self, ctx: Context):
         self.c = ctx
+        self.cheap: dict[str, Expr] = {}  # temporaries the backward sweep recomputes
 
     # ------------------------------------------------------------- recording
+    def invariant(self, s: Stmt) -> bool:
+        """A loop statement that recomputes the same value every iteration (`_t = -k`,
+        inputs not written in the loop, its only assignment) needs no recording."""
+        c = self.c
+        if not (isinstance(s, Assign) and c.loop_writes and c.assign_count.get(s.target) == 1):
+            return False
+        written = set().union(*c.loop_writes)
+        return not (set(names_in(s.value)) & written)
+
     def _save_name(self, v: str) -> str:
         base = v.lstrip("_")
         if self.c.loop_depth:
@@ -108,6 +120,8 @@ class Reverser:
     def record(self, s: Stmt, v: str, whole: bool, loc: Loc) -> tuple[list[Stmt], list[Stmt]]:
         """Save `v` (or the slice `s` overwrites) before `s`; restore after its adjoint."""
         if v not in self.c.needed:
+            return [], []
+        if self.invariant(s):
             return [], []
         self._maybe_undefined(v)
         name = self._save_name(v)
@@ -125,11 +139,30 @@ class Reverser:
     def block(self, b: Block) -> tuple[list[Stmt], list[Stmt]]:
         fwd: list[Stmt] = []
         bwd: list[Stmt] = []
+        outer, self.cheap = self.cheap, {}
         for s in b:
             f, r = self.stmt(s)
             fwd += f
             bwd = r + bwd
+            written = all_writes((s,))
+            self.cheap = {k: v for k, v in self.cheap.items()
+                          if k not in written and not (set(names_in(v)) & written)}
+            if isinstance(s, Assign) and self.is_cheap(s):
+                self.cheap[s.target] = substitute(s.value, self.cheap)
+        self.cheap = outer
         return fwd, bwd
+
+    def is_cheap(self, s: Assign) -> bool:
+        """A temporary the backward sweep can recompute where it is read instead of
+        recording it: an element/slice read, a transpose, or scalar arithmetic."""
+        t = s.target
+        if not (t.startswith("_t") and t[2:].isdigit()) or not isinstance(s.value, Call):
+            return False
+        op = s.value.op
+        if op in ("getitem", "attr:T"):
+            return True
+        scalar = self.c.types.get(t, T.UNKNOWN)
+        return op in ("neg", "add", "sub", "mul", "truediv") and scalar.kind == "float"
 
     def stmt(self, s: Stmt) -> tuple[list[Stmt], list[Stmt]]:
         c = self.c
@@ -168,10 +201,12 @@ class Reverser:
             save, restore = self.record(s, s.target, True, s.loc)
         before = set(c.defined)
         c.loop_depth += 1
+        c.loop_writes.append(all_writes(s.body) | ({s.target} if isinstance(s, For) else set()))
         if isinstance(s, For):
             c.defined.add(s.target)
         f, b = self.block(s.body)
         c.loop_depth -= 1
+        c.loop_writes.pop()
         c.defined = before
         if isinstance(s, For):
             fwd_loop: Stmt = For(s.target, s.iter, tuple(f), s.loc)
@@ -240,7 +275,7 @@ class Reverser:
                     for a, tp in pairs:
                         if tp is None or not (isinstance(a, Name) and a.id in c.active):
                             continue
-                        e = substitute(rules.parse_template(tp), env)
+                        e = substitute(substitute(rules.parse_template(tp), env), self.cheap)
                         e = S.fold(e, S.TypeOracle(c.types, c.consts))
                         out.append(self.acc(a.id, e, loc))
         out.append(Assign(bar(t), Const(0.0), loc))  # the overwritten value's adjoint starts at zero
@@ -298,6 +333,9 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
         ctx = Context(active, types, Namer(set(namer.taken)), needed, trips=dict(trips), consts=consts)
         ctx.namer.counters = dict(namer.counters)
         ctx.defined = {p.name for p in fn.params}
+        for st in walk(body):
+            for w in ([st.target] if isinstance(st, (Assign, SetItem, For)) else []):
+                ctx.assign_count[w] = ctx.assign_count.get(w, 0) + (1 if isinstance(st, Assign) else 2)
         fwd, bwd = Reverser(ctx).block(body)
         return ctx, fwd, bwd
 

@@ -204,6 +204,15 @@ class Zeros:
             b2, Z2, O2 = self.block(s.orelse, Z, O)
             return [If(s.test, tuple(b1), tuple(b2), s.loc)], Z1 & Z2, O1 & O2
         if isinstance(s, (For, While)):
+            pre: list[Stmt] = []
+            from ..ir import all_writes, walk
+            written = all_writes(s.body) | ({s.target} if isinstance(s, For) else set())
+            for x in walk(s.body):  # hoist `a = as_adjoint(a, x)` out of the loop
+                if isinstance(x, Assign) and isinstance(x.value, Call) and x.value.op == "as_adjoint" \
+                        and x.target in Z and x.target not in O and isinstance(x.value.args[1], Name) \
+                        and x.value.args[1].id not in written:
+                    pre.append(Assign(x.target, Call("np.zeros_like", (x.value.args[1],)), s.loc))
+                    O = O | {x.target}
             Zh, Oh = Z, O
             for _ in range(10):
                 _, Ze, Oe = self.block(s.body, Zh, Oh)
@@ -214,7 +223,7 @@ class Zeros:
             body, Ze, Oe = self.block(s.body, Zh, Oh)
             loop = For(s.target, s.iter, tuple(body), s.loc) if isinstance(s, For) \
                 else While(s.test, tuple(body), s.loc)
-            return [loop], Zh & Ze, Oh & Oe
+            return pre + [loop], Zh & Ze, Oh & Oe
         if isinstance(s, Return):
             def fix(e: Expr) -> Expr | None:
                 if isinstance(e, Call) and e.op == "as_adjoint" and isinstance(e.args[0], Name):
