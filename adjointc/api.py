@@ -140,10 +140,23 @@ class Gradient:
         c = self._compiled.get(sig)
         if c is None:
             with _lock:
-                c = self._compiled.get(sig) or self._compile(values, sig)
+                c = self._compiled.get(sig) or self._compile([T.of_value(v) for v in values], sig)
                 self._compiled[sig] = c
         self._last = c
         return c
+
+    def get_abstract(self, arg_types: list[T.T]) -> Compiled:
+        """The adjoint for an abstract signature (used for calls between user functions)."""
+        sig = "abstract;" + ";".join(f"{n}:{T.encode(t)}" for n, t in zip(self._names, arg_types))
+        c = self._compiled.get(sig)
+        if c is None:
+            c = self._compiled[sig] = self._compile(list(arg_types), sig)
+        return c
+
+    def lowered(self) -> frontend.Lowered:
+        if self._lowered is None:
+            self._lowered = frontend.lower(self.primal)
+        return self._lowered
 
     def tape_bytes(self, *args: Any, **kwargs: Any) -> dict[str, int]:
         """Run the gradient once and report what the forward sweep recorded for the
@@ -155,15 +168,15 @@ class Gradient:
         sig = self._signature(values) + ";stats"
         c = self._compiled.get(sig)
         if c is None:
-            c = self._compiled[sig] = self._compile(values, sig, stats=True)
+            c = self._compiled[sig] = self._compile([T.of_value(v) for v in values], sig, stats=True)
         runtime.LAST_TAPE.clear()
         self._invoke(c, values, 1.0)
         report = dict(runtime.LAST_TAPE)
         report["total"] = sum(report.values())
         return report
 
-    def _compile(self, values: list[Any], sig: str, stats: bool = False) -> Compiled:
-        src = _src(self.primal)
+    def _compile(self, arg_types: list[T.T], sig: str, stats: bool = False) -> Compiled:
+        src = _call_tree_source(self.primal)
         consts = _global_types(self.primal)
         parts = {"source": src, "name": self.primal.__qualname__, "module": str(self.primal.__module__),
                  "file": inspect.getsourcefile(self.primal) or "", "wrt": ",".join(self.wrt),
@@ -173,31 +186,41 @@ class Gradient:
         name = f"{self.primal.__name__}_grad"
 
         def build() -> str:
-            return self._transform(values, stats)
+            return self._transform(arg_types, stats)
         namespace: dict[str, Any] = {}
+        for r in rules.REGISTRY.values():  # names user rules' templates refer to
+            namespace.update(r.namespace)
         module, _hit = cache.load_or_build(key, build, name=name, namespace=namespace)
         fn = getattr(module, name)
-        return Compiled(fn, _module_source(module), tuple(getattr(module, "__adjointc_globals__", ())),
-                        getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())))
+        c = Compiled(fn, _module_source(module), tuple(getattr(module, "__adjointc_globals__", ())),
+                     getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())))
+        live = _live_globals(self.primal)
+        for n in c.global_names:  # the values the primal reads right now (refreshed per call)
+            if n in live:
+                fn.__globals__[n] = live[n]
+        for gname, (spelling, wrt, types) in getattr(module, "__adjointc_callees__", {}).items():
+            callee = _resolve(spelling, live)
+            fn.__globals__[gname] = _CalleeAdjoint(_gradient_of(callee, wrt), [T.decode(t) for t in types])
+        return c
 
-    def _transform(self, values: list[Any], stats: bool = False) -> str:
+    def _transform(self, types: list[T.T], stats: bool = False) -> str:
         _STATS["transforms"] += 1
-        if self._lowered is None:
-            self._lowered = frontend.lower(self.primal)
-        low = self._lowered
+        low = self.lowered()
         fn = low.function
-        arg_types = {n: T.of_value(v) for n, v in zip(self._names, values)}
+        arg_types = dict(zip(self._names, types))
+        calls = Calls(low.callees)
         result = low.result
         mutated = {s.target for s in walk(fn.body) if isinstance(s, SetItem)} & set(self._names)
         from .names import Namer
         namer = Namer(set(low.globals_read) | {s for st in walk(fn.body) for s in _targets(st)}
                       | set(self._names) | {"np", "math"})
         res = passes.run(fn, arg_types, low.globals_read, self.wrt, namer, result, mutated,
-                         user_names=low.user_names)
+                         user_names=low.user_names, calls=calls)
         text = codegen.generate(res.adjoint, primal_name=fn.name, wrt=self.wrt, source_file=fn.file,
                                 line=fn.line, is_temp=_is_temp, tape_report=stats)
         names = tuple(sorted(low.globals_read))
-        text += f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(mutated))!r}\n"
+        text += (f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(mutated))!r}\n"
+                 f"__adjointc_callees__ = {calls.manifest!r}\n")
         return text
 
     def _run(self, args: tuple, kwargs: dict, seed: Any = 1.0) -> tuple[Any, tuple]:
@@ -238,6 +261,120 @@ class Gradient:
 
     def __repr__(self) -> str:
         return f"<adjointc gradient of {self.primal.__qualname__} wrt {', '.join(self.wrt)}>"
+
+
+_GRADIENTS: dict[tuple[int, tuple[str, ...]], "Gradient"] = {}
+_IN_PROGRESS: set[tuple] = set()
+
+
+def _gradient_of(fn: Callable, wrt: tuple[str, ...]) -> "Gradient":
+    key = (id(fn), wrt)
+    g = _GRADIENTS.get(key)
+    if g is None or g.primal is not fn:
+        g = _GRADIENTS[key] = Gradient(fn, wrt)
+    return g
+
+
+class _CalleeAdjoint:
+    """What a caller's backward sweep calls for a user function: its compiled adjoint,
+    compiled on first use (so recursive functions can refer to themselves)."""
+
+    def __init__(self, gradient: "Gradient", types: list[T.T]):
+        self.gradient, self.types, self.compiled = gradient, types, None
+
+    def __call__(self, seed, *args, **kwargs):
+        """The adjoints of the `wrt` inputs of one call, given the output's cotangent."""
+        if self.compiled is None:
+            self.compiled = self.gradient.get_abstract(self.types)
+        c = self.compiled
+        if c.global_names:
+            live = _live_globals(self.gradient.primal)
+            for n in c.global_names:
+                c.fn.__globals__[n] = live[n]
+        values = self.gradient._bind(args, kwargs)
+        return c.fn(*values, seed)[1]
+
+
+class Calls:
+    """Answers the passes' questions about calls to user functions: the type of the
+    result, and the name under which the caller reaches the callee's adjoint."""
+
+    def __init__(self, callees: dict[str, Callable]):
+        self.callees = callees
+        self.manifest: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
+
+    def result_type(self, name: str, arg_types: list[T.T]) -> T.T:
+        fn = self.callees[name]
+        key = (id(fn), tuple(T.encode(t) for t in arg_types))
+        if key in _IN_PROGRESS:  # recursion: the result type of the inner call is not known yet
+            return T.UNKNOWN
+        _IN_PROGRESS.add(key)
+        try:
+            g = _gradient_of(fn, ())
+            low = g.lowered()
+            from .passes import types as tp
+            env = tp.infer(low.function, dict(zip(g._names, arg_types)), low.globals_read, Calls(low.callees))
+            t = env.get(low.result, T.UNKNOWN)
+            return T.decode(T.encode(t))  # the caller must not share the callee's shape symbols
+        finally:
+            _IN_PROGRESS.discard(key)
+
+    def full_args(self, name: str, args: tuple, kwargs: tuple) -> list:
+        """The arguments of a call in parameter order, literal defaults filled in."""
+        from .ir import Const
+        sig = inspect.signature(self.callees[name])
+        bound = sig.bind(*args, **dict(kwargs))
+        return [bound.arguments[p] if p in bound.arguments else Const(sig.parameters[p].default)
+                for p in sig.parameters]
+
+    def adjoint(self, name: str, arg_types: list[T.T], positions: list[int]) -> str:
+        fn = self.callees[name]
+        names = tuple(inspect.signature(fn).parameters)
+        wrt = tuple(names[i] for i in positions)
+        entry = (name, wrt, tuple(T.encode(t) for t in arg_types))
+        for gname, e in self.manifest.items():
+            if e == entry:
+                return gname
+        base = name.replace(".", "_") + "_vjp"
+        gname, k = base, 1
+        while gname in self.manifest:
+            k += 1
+            gname = f"{base}{k}"
+        self.manifest[gname] = entry
+        return gname
+
+
+def _resolve(spelling: str, live: dict[str, Any]) -> Any:
+    head, *rest = spelling.split(".")
+    obj = live[head]
+    for part in rest:
+        obj = getattr(obj, part)
+    return obj
+
+
+def _call_tree_source(fn: Callable) -> str:
+    """The source of `fn` and of every Python function it may call (found by name
+    through globals and closures, transitively): all of it determines the adjoint."""
+    import types as pytypes
+    seen: dict[int, str] = {}
+    todo = [fn]
+    while todo:
+        f = todo.pop()
+        if id(f) in seen:
+            continue
+        seen[id(f)] = f"# {getattr(f, '__module__', '')}.{f.__qualname__}\n{_src(f)}"
+        live = _live_globals(f)
+        names = set(f.__code__.co_names) | set(f.__code__.co_freevars)
+        for n in names:
+            v = live.get(n)
+            if isinstance(v, pytypes.ModuleType):
+                for attr in f.__code__.co_names:
+                    w = getattr(v, attr, None)
+                    if isinstance(w, pytypes.FunctionType):
+                        todo.append(w)
+            elif isinstance(v, pytypes.FunctionType):
+                todo.append(v)
+    return "\n".join(seen[k] for k in sorted(seen, key=lambda k: seen[k]))
 
 
 def _check_arg_aliasing(names: tuple[str, ...], values: list[Any], mutated: tuple[str, ...]) -> None:

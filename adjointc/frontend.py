@@ -71,6 +71,7 @@ class Lowered:
     source: str = ""
     result: str = "result"  # the variable holding the returned value
     user_names: set[str] = field(default_factory=set)  # parameters and locals the user wrote
+    callees: dict[str, Any] = field(default_factory=dict)  # "rhs" -> the user function it calls
 
 
 def _dotted(node: cst.BaseExpression) -> str | None:
@@ -126,6 +127,7 @@ class Lowerer:
                 except ValueError:  # empty cell
                     pass
         self.globals_read: dict[str, Any] = {}
+        self.callees: dict[str, Callable] = {}  # spelling -> user function called
         self.namer: Namer | None = None
         self.locals: set[str] = set()
         self.positions: Any = None
@@ -194,7 +196,7 @@ class Lowerer:
             body = (Assign(flag, Const(False)),) + _lower_loop_returns(body, result, flag, False)
         fn = Function(node.name.value, tuple(params), body, self.file, self.first_line)
         return Lowered(fn, self.globals_read, tuple(q.name for q in params), result=result,
-                       user_names=set(self.locals))
+                       user_names=set(self.locals), callees=dict(self.callees))
 
     def const_value(self, node: cst.BaseExpression) -> Any:
         e = self.expr(node, [], nested=True)
@@ -673,15 +675,47 @@ class Lowerer:
         if obj is _UNRESOLVED:
             raise self.unsupported(func, "calling this expression", "call functions by name")
         rule = rules.lookup_object(obj)
+        name = _dotted(func)
         if rule is None:
-            name = _dotted(func)
-            if isinstance(obj, (pytypes.FunctionType,)):
-                raise NoAdjointRule(
-                    f"call to the Python function {name!r}: calls to user functions are not supported yet",
-                    loc, "inline the helper, or register its adjoint with adjointc.defvjp")
+            if isinstance(obj, pytypes.FunctionType) and _has_source(obj):
+                return self.user_call(obj, name, args, kwargs, node, nested)
             raise NoAdjointRule(f"no derivative rule for {name!r}", loc,
-                                f"register one with adjointc.defvjp({name}, ...) or mark it with adjointc.nondiff")
+                                f"register one with adjointc.defvjp({name}, ...) or mark it "
+                                "with adjointc.nondiff (see the README, 'Custom rules')")
+        if not rule.op.startswith(("np.", "math.")) and rule.op not in BUILTIN_OPS:
+            # a user-registered rule: call it the way the user spelled it
+            head = name.split(".")[0]
+            self.globals_read[head] = self.globals[head]
+            rules.alias(name, rule)
+            call = self.bind_check(rule, args, kwargs, node)
+            return Call(name, call.args, call.kwargs)
         return self.bind_check(rule, args, kwargs, node)
+
+    def user_call(self, fn: Callable, name: str, args: tuple, kwargs: tuple, node: cst.CSTNode,
+                  nested: bool) -> Expr:
+        """A call to a user function: its adjoint is compiled separately and called
+        from the backward sweep (see passes/reverse.py)."""
+        if nested:
+            raise self.unsupported(node, f"a call to the Python function {name!r} inside a condition or index",
+                                   "assign its result to a variable first")
+        sig = inspect.signature(fn)
+        params = list(sig.parameters.values())
+        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+            raise self.unsupported(node, f"calling {name!r}, which takes *args/**kwargs",
+                                   "give the helper explicit parameters")
+        try:
+            bound = sig.bind(*args, **dict(kwargs))
+        except TypeError as e:
+            raise UnsupportedSyntax(f"bad call to {name}: {e}", self.loc(node)) from None
+        for p in params:
+            if p.name not in bound.arguments and not (
+                    isinstance(p.default, (int, float, bool, str)) or p.default is None):
+                raise self.unsupported(node, f"relying on the non-literal default of {name}({p.name}=...)",
+                                       f"pass {p.name} explicitly")
+        head = name.split(".")[0]
+        self.globals_read[head] = self.globals[head]
+        self.callees[name] = fn
+        return Call(f"call:{name}", args, kwargs)
 
     def bind_check(self, rule: rules.Rule, args: tuple, kwargs: tuple, node: cst.CSTNode) -> Expr:
         try:
@@ -692,6 +726,15 @@ class Lowerer:
 
 
 _UNRESOLVED = object()
+BUILTIN_OPS = {"float", "int", "bool", "len", "range", "round", "abs", "max", "min", "sum"}
+
+
+def _has_source(fn: Callable) -> bool:
+    try:
+        inspect.getsourcelines(fn)
+        return True
+    except (OSError, TypeError):
+        return False
 _INT_OPS = {"slice", "add", "sub", "mul", "floordiv", "mod", "neg", "attr:shape", "getitem", "len"}
 
 

@@ -135,3 +135,24 @@ def same_shape(a: T, b: T) -> bool:
         return a.rank is not None and a.rank == b.rank and (
             a.rank == 0 or (isinstance(a.shape, tuple) and a.shape == b.shape))
     return a.is_scalar and b.is_scalar and not (a.kind == "array" or b.kind == "array")
+
+
+def encode(t: T) -> str:
+    """A compact, literal-evaluable text form of a type (shapes dropped)."""
+    return repr(_enc(t))
+
+
+def _enc(t: T) -> tuple:
+    return (t.kind, t.rank, t.dtype, tuple(_enc(e) for e in t.elts))
+
+
+def decode(text: str) -> T:
+    import ast
+    return _dec(ast.literal_eval(text))
+
+
+def _dec(v: tuple) -> T:
+    kind, rank, dtype, elts = v
+    if kind == "array":
+        return array(rank, dtype=dtype)
+    return T(kind, rank, None, tuple(_dec(e) for e in elts), dtype)

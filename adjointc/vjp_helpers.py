@@ -1,4 +1,535 @@
-"""Runtime helpers used by rule templates (owned by the rules work)."""
+"""Runtime helpers that rule templates call (`from adjointc.runtime import *`).
+
+Every helper computes one adjoint (or a piece of one) that is too long to
+inline as a template. Naming conventions, so generated code reads well:
+
+* `un<op>(g, ...)`   adjoint of a structural op (`unsort`, `untile`, `unpad`):
+                     route the output adjoint `g` back to the input's layout.
+* `<op>_lhs/_rhs`    adjoints of the two operands of a bilinear op (`dot_lhs`).
+* `<op>_vjp`         adjoint of a nonlinear op (`norm_vjp`, `eigh_vjp`).
+
+Helpers take the primal values they need and return an array shaped like the
+corresponding input (a list of them for list inputs). They are kept small and
+NumPy-only; each handles the options its rule declares, nothing more.
+"""
 from __future__ import annotations
 
+import string
+from typing import Any, Sequence
+
 import numpy as np
+
+_NUMPY2 = int(np.__version__.split(".")[0]) >= 2
+
+
+# ------------------------------------------------------------------- basics
+def _sum_to(g: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a broadcast adjoint down to `shape` (like `unbroadcast`, by shape)."""
+    g = np.asarray(g)
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return g.sum(axis=axes, keepdims=True) if axes else g
+
+
+def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    """Normalise an `axis` argument (None, int or tuple) to sorted non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    return tuple(sorted(int(a) % max(ndim, 1) for a in axes))
+
+
+def _float_zeros(shape: tuple[int, ...], *like: Any) -> np.ndarray:
+    return np.zeros(shape, dtype=np.result_type(float, *like))
+
+
+def mT(x: Any) -> np.ndarray:
+    """Matrix transpose: swap the last two axes (NumPy 2's `x.mT`)."""
+    return np.swapaxes(x, -1, -2)
+
+
+# ------------------------------------------------------- products / matmul
+def _matmul_promote(g: Any, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Promote 1-D operands to matrices the way `@` does, and the adjoint with them."""
+    g, x, y = np.asarray(g), np.asarray(x), np.asarray(y)
+    if y.ndim == 1:            # (..., m, k) @ (k,) dropped the trailing n axis
+        g, y = g[..., None], y[:, None]
+    if x.ndim == 1:            # (k,) @ (..., k, n) dropped the m axis
+        g, x = g[..., None, :], x[None, :]
+    return g, x, y
+
+
+def matmul_lhs(g: Any, x: Any, y: Any) -> np.ndarray:
+    """Adjoint of `x` in `x @ y` (1-D promotion, broadcast batch dimensions)."""
+    g2, x2, y2 = _matmul_promote(g, x, y)
+    return _sum_to(g2 @ mT(y2), x2.shape).reshape(np.shape(x))
+
+
+def matmul_rhs(g: Any, x: Any, y: Any) -> np.ndarray:
+    """Adjoint of `y` in `x @ y` (1-D promotion, broadcast batch dimensions)."""
+    g2, x2, y2 = _matmul_promote(g, x, y)
+    return _sum_to(mT(x2) @ g2, y2.shape).reshape(np.shape(y))
+
+
+def dot_lhs(g: Any, a: Any, b: Any) -> Any:
+    """Adjoint of `a` in `np.dot(a, b)` for every rank combination."""
+    g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
+    if a.ndim == 0 or b.ndim == 0:      # dot with a scalar is multiplication
+        return _sum_to(g * b, a.shape)[()]
+    if b.ndim == 1:                     # (..., k) . (k,): outer product back
+        return np.multiply.outer(g, b)
+    # (..., k) . (..., k, m): contract with every axis of b except k
+    g_axes = list(range(a.ndim - 1, g.ndim))
+    b_axes = list(range(b.ndim - 2)) + [b.ndim - 1]
+    return np.tensordot(g, b, axes=(g_axes, b_axes))
+
+
+def dot_rhs(g: Any, a: Any, b: Any) -> Any:
+    """Adjoint of `b` in `np.dot(a, b)` for every rank combination."""
+    g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return _sum_to(g * a, b.shape)[()]
+    lead = list(range(a.ndim - 1))      # a's non-contracted axes lead g
+    if b.ndim == 1:
+        return np.tensordot(g, a, axes=(lead, lead))
+    return np.moveaxis(np.tensordot(a, g, axes=(lead, lead)), 0, -2)
+
+
+def inner_lhs(g: Any, a: Any, b: Any) -> Any:
+    """Adjoint of `a` in `np.inner(a, b)` (contracts the last axes)."""
+    g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return _sum_to(g * b, a.shape)[()]
+    g_axes = list(range(a.ndim - 1, g.ndim))
+    return np.tensordot(g, b, axes=(g_axes, list(range(b.ndim - 1))))
+
+
+def inner_rhs(g: Any, a: Any, b: Any) -> Any:
+    """Adjoint of `b` in `np.inner(a, b)`."""
+    g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return _sum_to(g * a, b.shape)[()]
+    lead = list(range(a.ndim - 1))
+    return np.tensordot(g, a, axes=(lead, lead))
+
+
+def _tensordot_axes(axes: Any, na: int, nb: int) -> tuple[list[int], list[int]]:
+    if np.ndim(axes) == 0:
+        n = int(axes)
+        return list(range(na - n, na)), list(range(n))
+    ax_a, ax_b = axes
+    ax_a = [ax_a] if np.ndim(ax_a) == 0 else list(ax_a)
+    ax_b = [ax_b] if np.ndim(ax_b) == 0 else list(ax_b)
+    return [int(i) % na for i in ax_a], [int(i) % nb for i in ax_b]
+
+
+def tensordot_lhs(g: Any, a: Any, b: Any, axes: Any = 2) -> np.ndarray:
+    """Adjoint of `a` in `np.tensordot(a, b, axes)`."""
+    g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
+    ax_a, ax_b = _tensordot_axes(axes, a.ndim, b.ndim)
+    free_a = [i for i in range(a.ndim) if i not in ax_a]
+    free_b = [i for i in range(b.ndim) if i not in ax_b]
+    out = np.tensordot(g, b, axes=(list(range(len(free_a), g.ndim)), free_b))
+    # out's axes: a's free axes, then b's contracted axes in b's order
+    order = free_a + [ax_a[ax_b.index(j)] for j in sorted(ax_b)]
+    return np.transpose(out, np.argsort(order))
+
+
+def tensordot_rhs(g: Any, a: Any, b: Any, axes: Any = 2) -> np.ndarray:
+    """Adjoint of `b` in `np.tensordot(a, b, axes)`."""
+    g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
+    ax_a, ax_b = _tensordot_axes(axes, a.ndim, b.ndim)
+    free_a = [i for i in range(a.ndim) if i not in ax_a]
+    free_b = [i for i in range(b.ndim) if i not in ax_b]
+    out = np.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))
+    order = [ax_b[ax_a.index(i)] for i in sorted(ax_a)] + free_b
+    return np.transpose(out, np.argsort(order))
+
+
+# ------------------------------------------------------------------ einsum
+def einsum_split(subscripts: str) -> tuple[list[str], str]:
+    """Split einsum subscripts into input terms and the output term, making
+    the implicit output explicit ('...' first, then the letters used once)."""
+    subs = subscripts.replace(" ", "")
+    if "->" in subs:
+        lhs, out = subs.split("->")
+        return lhs.split(","), out
+    ins = subs.split(",")
+    letters = [c for c in subs if c.isalpha()]
+    once = sorted((c for c in set(letters) if letters.count(c) == 1),
+                  key=lambda c: (c.islower(), c))  # NumPy sorts uppercase first
+    return ins, ("..." if "..." in subs else "") + "".join(once)
+
+
+def _einsum_explicit(subscripts: str, ndims: Sequence[int]) -> tuple[list[str], str]:
+    """Like `einsum_split`, with every '...' replaced by fresh letters."""
+    ins, out = einsum_split(subscripts)
+    used = set(c for c in subscripts if c.isalpha())
+    fresh = [c for c in string.ascii_letters if c not in used]
+    width = [nd - (len(s) - 3) if "..." in s else 0 for s, nd in zip(ins, ndims)]
+    n_ell = max(width, default=0)
+    ell = "".join(fresh[:n_ell])
+    ins = [s.replace("...", ell[n_ell - w:]) for s, w in zip(ins, width)]
+    return ins, out.replace("...", ell)
+
+
+def einsum_vjp(g: Any, subscripts: str, operands: Sequence[Any], i: int) -> np.ndarray:
+    """Adjoint of operand `i` of `np.einsum(subscripts, *operands)`.
+
+    The general case (the rule inlines a plain `np.einsum` when it can): an
+    einsum of `g` with the other operands, broadcast along letters only
+    operand `i` sums over, written back onto the diagonal for repeated letters."""
+    ops = [np.asarray(o) for o in operands]
+    ins, out = _einsum_explicit(subscripts, [o.ndim for o in ops])
+    x, s = ops[i], ins[i]
+    others = [(t, o) for j, (t, o) in enumerate(zip(ins, ops)) if j != i]
+    avail = set(out).union(*(set(t) for t, _ in others))
+    uniq = "".join(dict.fromkeys(s))
+    target = "".join(c for c in uniq if c in avail)
+    spec = ",".join([out] + [t for t, _ in others]) + "->" + target
+    val = np.einsum(spec, g, *[o for _, o in others])
+    val = np.expand_dims(val, tuple(k for k, c in enumerate(uniq) if c not in avail))
+    sizes = dict(zip(s, x.shape))
+    full = tuple(sizes[c] for c in uniq)
+    val = np.broadcast_to(_sum_to(val, full), full)
+    if uniq == s:
+        return val
+    res = _float_zeros(x.shape, val)
+    np.einsum(f"{s}->{uniq}", res)[...] = val   # a writeable view of the diagonal
+    return res
+
+
+# -------------------------------------------------------------- reductions
+def unreduce_minmax(g: Any, a: Any, ans: Any, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    """Adjoint of max/min: `g` goes to the elements equal to the result,
+    split evenly among ties (JAX's convention)."""
+    a = np.asarray(a)
+    hit = a == unreduce(ans, a, axis, keepdims)
+    count = np.sum(hit, axis=_axes(axis, a.ndim), keepdims=True)
+    return unreduce(g, a, axis, keepdims) * hit / count
+
+
+def prod_of_others(a: Any, axis: Any = None) -> np.ndarray:
+    """For each element, the product of the *other* elements reduced with it
+    along `axis`: d prod / d a, exact when some elements are zero."""
+    a = np.asarray(a)
+    axes = _axes(axis, a.ndim)
+    keep = [d for d in range(a.ndim) if d not in axes]
+    b = np.transpose(a, keep + list(axes))
+    shape = b.shape
+    n = int(np.prod(shape[len(keep):], dtype=int))
+    if n == 0:
+        return np.zeros(a.shape, dtype=a.dtype)
+    b = b.reshape(shape[:len(keep)] + (n,))
+    one = np.ones(b.shape[:-1] + (1,), dtype=b.dtype)
+    before = np.cumprod(np.concatenate([one, b[..., :-1]], -1), -1)           # prod of b[:j]
+    after = np.cumprod(np.concatenate([one, b[..., :0:-1]], -1), -1)[..., ::-1]  # prod of b[j+1:]
+    return np.transpose((before * after).reshape(shape), np.argsort(keep + list(axes)))
+
+
+def unreduce_var(g: Any, a: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> np.ndarray:
+    """Adjoint of `np.var(a, axis, ddof=ddof, keepdims=keepdims)`."""
+    a = np.asarray(a)
+    axes = _axes(axis, a.ndim)
+    n = int(np.prod([a.shape[d] for d in axes], dtype=int))
+    centred = a - a.mean(axis=axes, keepdims=True)
+    return unreduce(g, a, axis, keepdims) * (2 / (n - ddof)) * centred
+
+
+def norm_vjp(g: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None,
+             keepdims: bool = False) -> np.ndarray:
+    """Adjoint of `np.linalg.norm(x, ord, axis, keepdims)`.
+
+    Vector norms: any `ord` (p-norms, inf, -inf). Matrix norms (2-D x with
+    axis None, or a 2-tuple axis): 'fro', 'nuc', 1, -1, 2, -2, inf, -inf.
+    Ties (inf-norms, max column sums) split `g` evenly."""
+    x = np.asarray(x, dtype=np.result_type(x, float))
+    if axis is None:
+        axes = tuple(range(x.ndim))
+        matrix = ord is not None and x.ndim == 2
+    else:
+        axes = _axes(axis, x.ndim)
+        matrix = len(axes) == 2
+    gk = unreduce(g, x, axis, keepdims)
+    nk = unreduce(ans, x, axis, keepdims)
+    if ord is None or ord == "fro" or (ord == 2 and not matrix):
+        return gk * x / nk
+    if not matrix:
+        if ord in (np.inf, -np.inf):
+            hit = np.abs(x) == nk
+            return gk * np.sign(x) * hit / np.sum(hit, axis=axes, keepdims=True)
+        if ord == 0:
+            return np.zeros_like(x)
+        return gk * np.sign(x) * (np.abs(x) / nk) ** (ord - 1)
+    xm = np.moveaxis(x, axes, (-2, -1))
+    gm = np.moveaxis(gk, axes, (-2, -1))
+    if ord in ("nuc", 2, -2):
+        u, _, vt = np.linalg.svd(xm, full_matrices=False)
+        if ord == "nuc":
+            d = u @ vt
+        else:
+            k = 0 if ord == 2 else -1
+            d = u[..., :, k:k + 1 or None] @ vt[..., k:k + 1 or None, :]
+    else:  # 1/-1: column sums (reduce rows), inf/-inf: row sums
+        over = -2 if ord in (1, -1) else -1
+        sums = np.sum(np.abs(xm), axis=over, keepdims=True)
+        pick = np.max if ord in (1, np.inf) else np.min
+        hit = sums == pick(sums, axis=-1 if over == -2 else -2, keepdims=True)
+        d = np.sign(xm) * hit / np.sum(hit, axis=(-2, -1), keepdims=True)
+    return np.moveaxis(gm * d, (-2, -1), axes)
+
+
+# --------------------------------------------------------- scans / sorting
+def uncumsum(g: Any, a: Any, axis: Any = None) -> np.ndarray:
+    """Adjoint of `np.cumsum(a, axis)`: a cumulative sum from the end."""
+    g = np.asarray(g)
+    if axis is None:
+        return uncumsum(g, np.ravel(a), 0).reshape(np.shape(a))
+    return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+
+
+def cumprod_vjp(g: Any, a: Any, ans: Any, axis: Any = None) -> np.ndarray:
+    """Adjoint of `np.cumprod(a, axis)`, exact when `a` contains zeros."""
+    a, g = np.asarray(a), np.asarray(g)
+    if axis is None:
+        return cumprod_vjp(g, a.ravel(), np.ravel(ans), 0).reshape(a.shape)
+    if np.all(a != 0):
+        return uncumsum(g * ans, a, axis) / a
+    # With zeros: d ans[i] / d a[j] = prod(a[k] for k <= i, k != j) for i >= j.
+    am, gm = np.moveaxis(a, axis, -1), np.moveaxis(g, axis, -1)
+    n = am.shape[-1]
+    skip_j = np.where(np.eye(n, dtype=bool), 1, am[..., None, :])   # row j: a with a[j] = 1
+    partial = np.triu(np.cumprod(skip_j, axis=-1))                  # [j, i] for i >= j
+    return np.moveaxis(np.sum(partial * gm[..., None, :], axis=-1), -1, axis)
+
+
+def unsort(g: Any, a: Any, axis: Any = -1) -> np.ndarray:
+    """Adjoint of `np.sort(a, axis)`: send each sorted slot back where it came from."""
+    a, g = np.asarray(a), np.asarray(g)
+    if axis is None:
+        return unsort(g, a.ravel(), 0).reshape(a.shape)
+    out = _float_zeros(a.shape, g)
+    np.put_along_axis(out, np.argsort(a, axis=axis, kind="stable"), g, axis)
+    return out
+
+
+def undiff(g: Any, n: int = 1, axis: int = -1) -> np.ndarray:
+    """Adjoint of `np.diff(a, n, axis)`: a negated difference of the zero-padded `g`."""
+    for _ in range(n):
+        g = -np.diff(g, axis=axis, prepend=0, append=0)
+    return g
+
+
+# ------------------------------------------------------- shape / selection
+def unpad(g: Any, pad_width: Any) -> np.ndarray:
+    """Adjoint of `np.pad(a, pad_width)` w.r.t. `a`: cut the padding off."""
+    g = np.asarray(g)
+    width = np.broadcast_to(np.asarray(pad_width, dtype=int), (g.ndim, 2))
+    return g[tuple(slice(lo, n - hi) for n, (lo, hi) in zip(g.shape, width))]
+
+
+def untake(g: Any, a: Any, indices: Any, axis: Any = None) -> np.ndarray:
+    """Adjoint of `np.take(a, indices, axis)`: scatter-add `g` (repeats add up)."""
+    out = _float_zeros(np.shape(a), g)
+    if axis is None:
+        np.add.at(out.reshape(-1), indices, g)
+    else:
+        np.add.at(out, (slice(None),) * (axis % out.ndim) + (indices,), g)
+    return out
+
+
+def unrepeat(g: Any, a: Any, repeats: Any, axis: Any = None) -> np.ndarray:
+    """Adjoint of `np.repeat(a, repeats, axis)`: sum each element's copies."""
+    a, g = np.asarray(a), np.asarray(g)
+    if axis is None:
+        return unrepeat(g, a.ravel(), repeats, 0).reshape(a.shape)
+    axis %= a.ndim
+    source = np.repeat(np.arange(a.shape[axis]), repeats)  # which element each copy is of
+    out = _float_zeros(a.shape, g)
+    np.add.at(out, (slice(None),) * axis + (source,), g)
+    return out
+
+
+def untile(g: Any, a: Any, reps: Any) -> np.ndarray:
+    """Adjoint of `np.tile(a, reps)`: sum the tiles."""
+    shape = np.shape(a)
+    reps = (int(reps),) if np.ndim(reps) == 0 else tuple(reps)
+    d = max(len(shape), len(reps))
+    full = (1,) * (d - len(shape)) + shape
+    reps = (1,) * (d - len(reps)) + reps
+    g = np.reshape(g, [n for pair in zip(reps, full) for n in pair])  # (r0, s0, r1, s1, ...)
+    return g.sum(axis=tuple(range(0, 2 * d, 2))).reshape(shape)
+
+
+def undiagonal(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> np.ndarray:
+    """Adjoint of `np.diagonal(a, offset, axis1, axis2)`: `g` on a zero diagonal."""
+    g = np.asarray(g)
+    out = _float_zeros(np.shape(a), g)
+    view = np.moveaxis(out, (axis1, axis2), (-2, -1))  # a view: writes go to out
+    k = np.arange(g.shape[-1])
+    view[..., k + max(-offset, 0), k + max(offset, 0)] = g
+    return out
+
+
+def untrace(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> np.ndarray:
+    """Adjoint of `np.trace(a, offset, axis1, axis2)`: `g` on every diagonal element."""
+    k = np.diagonal(np.broadcast_to(0.0, np.shape(a)), offset, axis1, axis2).shape[-1]
+    g = np.asarray(g)
+    return undiagonal(np.broadcast_to(g[..., None], g.shape + (k,)), a, offset, axis1, axis2)
+
+
+def undiag(g: Any, v: Any, k: int = 0) -> np.ndarray:
+    """Adjoint of `np.diag(v, k)`, which builds (1-D v) or extracts (2-D v) a diagonal."""
+    return np.diag(g, k) if np.ndim(v) == 1 else undiagonal(g, v, k, 0, 1)
+
+
+def unconcatenate(g: Any, arrays: Sequence[Any], axis: Any = 0) -> list[np.ndarray]:
+    """Adjoint of `np.concatenate(arrays, axis)`: split `g` into pieces shaped like `arrays`."""
+    shapes = [np.shape(x) for x in arrays]
+    if axis is None:
+        cuts = np.cumsum([int(np.prod(s, dtype=int)) for s in shapes])[:-1]
+        return [p.reshape(s) for p, s in zip(np.split(np.ravel(g), cuts), shapes)]
+    return np.split(g, np.cumsum([s[axis] for s in shapes])[:-1], axis=axis)
+
+
+def unstack(g: Any, axis: int = 0) -> list[np.ndarray]:
+    """Adjoint of `np.stack(arrays, axis)`: the slices of `g` along `axis`."""
+    return list(np.moveaxis(np.asarray(g), axis, 0))
+
+
+def _split_promoted(g: Any, arrays: Sequence[Any], promoted: list[tuple[int, ...]], axis: int) -> list[np.ndarray]:
+    pieces = np.split(g, np.cumsum([s[axis] for s in promoted])[:-1], axis=axis)
+    return [p.reshape(np.shape(x)) for p, x in zip(pieces, arrays)]
+
+
+def unhstack(g: Any, tup: Sequence[Any]) -> list[np.ndarray]:
+    """Adjoint of `np.hstack(tup)` (axis 0 for 1-D inputs, else axis 1)."""
+    shapes = [np.shape(np.atleast_1d(x)) for x in tup]
+    return _split_promoted(g, tup, shapes, 0 if len(shapes[0]) == 1 else 1)
+
+
+def unvstack(g: Any, tup: Sequence[Any]) -> list[np.ndarray]:
+    """Adjoint of `np.vstack(tup)` (inputs promoted to 2-D, stacked on axis 0)."""
+    return _split_promoted(g, tup, [np.shape(np.atleast_2d(x)) for x in tup], 0)
+
+
+def unarray(g: Any, obj: Any) -> Any:
+    """Adjoint of `np.array(obj)`: split `g` into the (nested) list structure of `obj`."""
+    if isinstance(obj, (list, tuple)):
+        return [unarray(g[i], o) for i, o in enumerate(obj)]
+    return g
+
+
+# ------------------------------------------------------------ elementwise
+def dsinc(x: Any) -> np.ndarray:
+    """Derivative of `np.sinc` (0 at 0; a Taylor series near 0 avoids cancellation)."""
+    x = np.asarray(x, dtype=np.result_type(x, float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = (np.cos(np.pi * x) - np.sinc(x)) / x
+    return np.where(np.abs(x) < 1e-4, -np.pi ** 2 / 3 * x, d)
+
+
+def interp_slope(x: Any, xp: Any, fp: Any) -> np.ndarray:
+    """d np.interp(x, xp, fp) / dx: the slope of the segment holding x (0 outside xp)."""
+    x, xp, fp = np.asarray(x), np.asarray(xp), np.asarray(fp)
+    if len(xp) < 2:
+        return np.zeros(x.shape)
+    i = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
+    slope = (fp[i + 1] - fp[i]) / (xp[i + 1] - xp[i])
+    return np.where((x >= xp[0]) & (x < xp[-1]), slope, 0.0)
+
+
+def interp_vjp(g: Any, x: Any, xp: Any, left: Any = None, right: Any = None) -> np.ndarray:
+    """Adjoint of `fp` in `np.interp(x, xp, fp, left, right)`: each x spreads
+    its `g` over the two knots around it (the end knot outside, unless
+    `left`/`right` replace the value there)."""
+    x, xp = np.asarray(x), np.asarray(xp)
+    g = np.broadcast_to(g, x.shape)
+    keep = np.ones(x.shape, dtype=bool)
+    if left is not None:
+        keep &= x >= xp[0]
+    if right is not None:
+        keep &= x <= xp[-1]
+    g = g * keep
+    out = _float_zeros(xp.shape, g)
+    if len(xp) == 1:
+        out[0] = np.sum(g)
+        return out
+    i = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
+    t = np.clip((x - xp[i]) / (xp[i + 1] - xp[i]), 0.0, 1.0)
+    np.add.at(out, i, g * (1 - t))
+    np.add.at(out, i + 1, g * t)
+    return out
+
+
+# ----------------------------------------------------------- linear algebra
+def _solve_is_vector(a: np.ndarray, b: np.ndarray) -> bool:
+    # NumPy 2 treats b as a vector only when it is 1-D; NumPy 1 when b.ndim == a.ndim - 1.
+    return b.ndim == 1 if _NUMPY2 else b.ndim == a.ndim - 1
+
+
+def solve_rhs(g: Any, a: Any, b: Any) -> np.ndarray:
+    """Adjoint of `b` in `np.linalg.solve(a, b)`: solve with the transposed matrix."""
+    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if _solve_is_vector(a, b):
+        return _sum_to(np.linalg.solve(mT(a), g[..., None])[..., 0], b.shape)
+    return _sum_to(np.linalg.solve(mT(a), g), b.shape)
+
+
+def solve_lhs(g: Any, a: Any, b: Any, ans: Any) -> np.ndarray:
+    """Adjoint of `a` in `x = np.linalg.solve(a, b)`: `-solve(a.T, g) @ x.T`."""
+    a, b, g, x = np.asarray(a), np.asarray(b), np.asarray(g), np.asarray(ans)
+    if _solve_is_vector(a, b):
+        g, x = g[..., None], x[..., None]
+    return _sum_to(-np.linalg.solve(mT(a), g) @ mT(x), a.shape)
+
+
+def _from_triangle(s: np.ndarray, uplo: str) -> np.ndarray:
+    """Gradient w.r.t. the matrix whose `uplo` triangle a symmetric routine reads,
+    given the gradient `s` w.r.t. the symmetric matrix it stands for."""
+    s = (s + mT(s)) / 2
+    off = np.tril(2 * s, -1) if uplo.upper() == "L" else np.triu(2 * s, 1)
+    return off + s * np.eye(s.shape[-1])
+
+
+def eigh_vjp(g: Any, a: Any, ans: Any, UPLO: str = "L") -> np.ndarray:
+    """Adjoint of `w, v = np.linalg.eigh(a)` (eigenvalues distinct).
+
+    `g` is the pair of adjoints (w_bar, v_bar); either may be None or zero."""
+    w, v = ans
+    gw, gv = g
+    inner = np.zeros(v.shape) if gv is None else mT(v) @ gv
+    with np.errstate(divide="ignore"):
+        f = 1 / (w[..., None, :] - w[..., :, None])     # f[i, j] = 1 / (w_j - w_i)
+    f[..., np.arange(w.shape[-1]), np.arange(w.shape[-1])] = 0
+    mid = f * inner
+    if gw is not None:
+        mid = mid + np.asarray(gw)[..., None] * np.eye(w.shape[-1])
+    return _from_triangle(v @ mid @ mT(v), UPLO)
+
+
+def eigvalsh_vjp(g: Any, a: Any, UPLO: str = "L") -> np.ndarray:
+    """Adjoint of `np.linalg.eigvalsh(a)`: `V diag(g) V.T` for the eigenvectors V."""
+    _, v = np.linalg.eigh(a, UPLO)
+    return _from_triangle((v * np.asarray(g)[..., None, :]) @ mT(v), UPLO)
+
+
+def cholesky_vjp(g: Any, a: Any, ans: Any) -> np.ndarray:
+    """Adjoint of `L = np.linalg.cholesky(a)` (which reads the lower triangle of a).
+
+    With Phi = lower triangle with the diagonal halved (Murray 2016):
+    a_bar = L^-T Phi(L^T g) L^-1, symmetrised."""
+    ell = np.asarray(ans)
+    phi = np.tril(mT(ell) @ g)
+    phi = phi - 0.5 * phi * np.eye(ell.shape[-1])
+    linv = np.linalg.inv(ell)
+    return _from_triangle(mT(linv) @ phi @ linv, "L")
+
+
+from .runtime import unreduce  # noqa: E402  (runtime re-exports this module; import last)
+
+# What `from adjointc.runtime import *` exports: the helpers, not our imports.
+__all__ = [n for n, v in list(globals().items())
+           if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == __name__]

@@ -27,6 +27,8 @@ def diff_operands(e: Expr) -> list[str]:
         return [e.id]
     if not isinstance(e, Call):
         return []
+    if e.op.startswith("call:"):  # a user function: every argument may carry a derivative
+        return [a.id for a in e.args if isinstance(a, Name)]
     rule = rules.lookup(e.op)
     if rule is None or rule.nondiff:
         return []

@@ -28,6 +28,7 @@ Control flow stays structured: an `if` replays its recorded test
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .. import rules
 from .. import types as T
@@ -52,6 +53,7 @@ class Context:
     trips: dict[int, str] = field(default_factory=dict)  # id(loop) -> trip counter
     adjoints: set[str] = field(default_factory=set)
     consts: dict = field(default_factory=dict)
+    calls: Any = None                                 # compiles adjoints of user functions
     loop_writes: list[set[str]] = field(default_factory=list)  # names written by each enclosing loop
     assign_count: dict[str, int] = field(default_factory=dict)
 
@@ -261,7 +263,9 @@ class Reverser:
                 out.append(self.acc(val.id, g, loc))
         elif isinstance(val, Call):
             rule = rules.lookup(val.op)
-            if val.op == "getitem":
+            if val.op.startswith("call:"):
+                out += self.call_adjoint(s, g)
+            elif val.op == "getitem":
                 x = val.args[0]
                 if isinstance(x, Name) and x.id in c.active:
                     out += self.scatter(x.id, val.args[1], g, loc)
@@ -279,6 +283,28 @@ class Reverser:
                         e = S.fold(e, S.TypeOracle(c.types, c.consts))
                         out.append(self.acc(a.id, e, loc))
         out.append(Assign(bar(t), Const(0.0), loc))  # the overwritten value's adjoint starts at zero
+        return out
+
+    def call_adjoint(self, s: Assign, g: Expr) -> list[Stmt]:
+        """`y = h(a, b)` with h a user function: `h_vjp(y_bar, a, b)` reruns h with its
+        own adjoint (each call is a checkpoint: its tape lives only during its own
+        backward sweep) and returns the adjoints of the active arguments."""
+        c = self.c
+        call = s.value
+        name = call.op[5:]
+        full = c.calls.full_args(name, call.args, call.kwargs)
+        pos = [i for i, a in enumerate(full) if isinstance(a, Name) and a.id in c.active]
+        if not pos:
+            return []
+        oracle = S.TypeOracle(c.types, c.consts)
+        vjp = c.calls.adjoint(name, [oracle.of(a) for a in full], pos)
+        tmp = c.namer.exact(f"_{name.split('.')[-1]}_bars")
+        args = tuple(substitute(a, self.cheap) for a in call.args)
+        kwargs = tuple((k, substitute(v, self.cheap)) for k, v in call.kwargs)
+        c.backward_reads |= {n for a in args + tuple(v for _, v in kwargs) for n in names_in(a)}
+        out: list[Stmt] = [Assign(tmp, Call(vjp, (g,) + args, kwargs), s.loc)]
+        for k, i in enumerate(pos):
+            out.append(self.acc(full[i].id, Call("getitem", (Name(tmp), Const(k))), s.loc))
         return out
 
     def scatter(self, x: str, index: Expr, g: Expr, loc: Loc) -> list[Stmt]:
@@ -325,12 +351,13 @@ def _comment(s: Stmt, adj: list[Stmt]) -> list[Stmt]:
 
 
 def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[str, ...],
-              namer: Namer, result: str, mutated_params: set[str], consts: dict) -> Function:
+              namer: Namer, result: str, mutated_params: set[str], consts: dict,
+              calls: Any = None) -> Function:
     trips: dict[int, str] = {}
     body = instrument(fn.body, namer, trips, result)
 
     def run(needed: set[str]) -> tuple[Context, list[Stmt], list[Stmt]]:
-        ctx = Context(active, types, Namer(set(namer.taken)), needed, trips=dict(trips), consts=consts)
+        ctx = Context(active, types, Namer(set(namer.taken)), needed, trips=dict(trips), consts=consts, calls=calls)
         ctx.namer.counters = dict(namer.counters)
         ctx.defined = {p.name for p in fn.params}
         for st in walk(body):

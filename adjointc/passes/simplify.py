@@ -124,6 +124,15 @@ class Zeros:
         t = self.types.of(Name(a))
         return not (t.is_scalar and t.kind != "array")
 
+    def zeros(self, x: Expr) -> Expr:
+        """A fresh zero adjoint for x: an array for arrays, a list for tuples/lists."""
+        t = self.types.of(x)
+        if t.kind in ("tuple", "list") and t.elts and all(e.kind == "float" for e in t.elts):
+            return Call("list", tuple(Const(0.0) for _ in t.elts))
+        if t.kind == "array":
+            return Call("np.zeros_like", (x,))
+        return Call("zeros_like", (x,))
+
     def reads_zero(self, e: Expr, Z: set[str]) -> bool:
         return any(n in Z for n in names_in(e))
 
@@ -157,7 +166,7 @@ class Zeros:
                 x = v.args[1]
                 if a in Z:
                     O.add(a)
-                    return [Assign(a, Call("np.zeros_like", (x,)), s.loc)], Z, O
+                    return [Assign(a, self.zeros(x), s.loc)], Z, O
                 if a in O:
                     return [], Z, O
                 O.add(a)
@@ -211,7 +220,7 @@ class Zeros:
                 if isinstance(x, Assign) and isinstance(x.value, Call) and x.value.op == "as_adjoint" \
                         and x.target in Z and x.target not in O and isinstance(x.value.args[1], Name) \
                         and x.value.args[1].id not in written:
-                    pre.append(Assign(x.target, Call("np.zeros_like", (x.value.args[1],)), s.loc))
+                    pre.append(Assign(x.target, self.zeros(x.value.args[1]), s.loc))
                     O = O | {x.target}
             Zh, Oh = Z, O
             for _ in range(10):
@@ -229,7 +238,7 @@ class Zeros:
                 if isinstance(e, Call) and e.op == "as_adjoint" and isinstance(e.args[0], Name):
                     a = e.args[0].id
                     if a in Z:
-                        return Call("np.zeros_like", (e.args[1],))
+                        return self.zeros(e.args[1])
                     if a in O:
                         return e.args[0]
                 if isinstance(e, Name) and e.id in Z and e.id in A:

@@ -43,9 +43,10 @@ def join(a: T.T | None, b: T.T) -> T.T:
 
 
 class TypeEnv:
-    def __init__(self, env: dict[str, T.T], consts: dict[str, Any]):
+    def __init__(self, env: dict[str, T.T], consts: dict[str, Any], calls: Any = None):
         self.env = env
         self.consts = consts
+        self.calls = calls  # resolves the result type of calls to user functions
 
     def of(self, e: Expr) -> T.T:
         if isinstance(e, Name):
@@ -59,6 +60,11 @@ class TypeEnv:
         return self.call(e)
 
     def call(self, e: Call) -> T.T:
+        if e.op.startswith("call:"):
+            if self.calls is None:
+                return T.UNKNOWN
+            full = self.calls.full_args(e.op[5:], e.args, e.kwargs)
+            return self.calls.result_type(e.op[5:], [self.of(a) for a in full])
         rule = rules.lookup(e.op)
         if rule is None:
             return T.UNKNOWN
@@ -191,11 +197,11 @@ def _index_shape(x: T.T, index: Expr, itype: T.T) -> tuple[int | None, Any]:
     return len(out), shape
 
 
-def infer(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any]) -> dict[str, T.T]:
+def infer(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], calls: Any = None) -> dict[str, T.T]:
     env: dict[str, T.T] = {k: (T.T("array", t.rank, tuple((("param", k, i), 0) for i in range(t.rank)),
                                    dtype=t.dtype)
                               if t.kind == "array" and t.rank else t) for k, t in arg_types.items()}
-    te = TypeEnv(env, consts)
+    te = TypeEnv(env, consts, calls)
     for _ in range(20):  # fixpoint over loops; types only move up the lattice
         before = dict(env)
         _block(fn.body, te)

@@ -187,6 +187,11 @@ def nondiff(fn: Any, signature: str = "*args", *, name: str | None = None,
                          keyword_only=kwonly))
 
 
+def alias(spelling: str, rule: Rule) -> None:
+    """Let generated code call a rule's function by the user's own spelling."""
+    REGISTRY.setdefault(spelling, rule)
+
+
 def lookup(op: str) -> Rule | None:
     return REGISTRY.get(op)
 

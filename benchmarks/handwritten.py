@@ -1,0 +1,38 @@
+"""Hand-written adjoints, the bar adjointc is measured against."""
+import numpy as np
+
+
+def heat_adjoint(u0, kappa, steps):
+    u = u0.copy()
+    laps = []
+    for _ in range(steps):
+        lap = u[2:] - 2.0 * u[1:-1] + u[:-2]
+        laps.append(lap)
+        u[1:-1] += kappa * lap
+    ub = 2.0 * u
+    kb = 0.0
+    for lap in reversed(laps):
+        g = ub[1:-1].copy()
+        kb += g @ lap
+        t = kappa * g
+        ub[:-2] += t
+        ub[1:-1] -= 2.0 * t
+        ub[2:] += t
+    return ub, kb
+
+
+def rosen_adjoint(x):
+    n = x.shape[0]
+    s = 0.0  # the same scalar loop as the primal (vectorising only the adjoint would not compare like with like)
+    tape = []
+    for i in range(n - 1):
+        ai = x[i + 1] - x[i] * x[i]
+        tape.append(ai)
+        s = s + 100.0 * ai * ai + (1.0 - x[i]) ** 2
+    xb = np.zeros_like(x)
+    for i in reversed(range(n - 1)):
+        ai = tape.pop()
+        ab = 200.0 * ai
+        xb[i + 1] += ab
+        xb[i] += -2.0 * x[i] * ab - 2.0 * (1.0 - x[i])
+    return xb

@@ -1,0 +1,113 @@
+"""Cost of the gradient relative to the function, in one run on this machine.
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/run.py [--quick]
+
+For each example: time of f, time of adjointc's gradient, their ratio (the
+cheap-gradient principle says a small constant, ~2-4), the same for a
+hand-written adjoint where we have one, the tape the forward sweep recorded,
+and peers (autograd, JAX, PyTorch) when installed (`pip install -e .[bench]`).
+Times are the best of several repeats (shared, noisy machine: ratios matter,
+not absolute times). Results are printed as a Markdown table.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+
+import numpy as np  # noqa: E402
+
+import adjointc  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import handwritten  # noqa: E402
+import heat as heat_ex  # noqa: E402
+import fit_oscillator  # noqa: E402
+import lorenz  # noqa: E402
+import rosen as rosen_ex  # noqa: E402
+
+
+def best(fn, repeat: int = 5, min_time: float = 0.2) -> float:
+    fn()  # warm up (compiles / loads the adjoint)
+    n, t = 1, 0.0
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        t = time.perf_counter() - t0
+        if t >= min_time / repeat or n > 1e5:
+            break
+        n *= 2
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        times.append((time.perf_counter() - t0) / n)
+    return min(times)
+
+
+def peers(name: str, f, args, wrt: int):
+    """Gradient timings of installed peers, as {peer: seconds or message}."""
+    out = {}
+    try:
+        import autograd
+        import autograd.numpy as anp  # noqa: F401
+        g = autograd.grad(f, wrt)
+        out["autograd"] = best(lambda: g(*args), repeat=3)
+    except ImportError:
+        pass
+    except Exception as e:  # autograd refuses in-place array writes
+        out["autograd"] = f"fails: {type(e).__name__}"
+    return out
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    rng = np.random.default_rng(0)
+    rows = []
+
+    # heat equation: 64 points, 200 steps
+    x = np.linspace(0, 1, 64)
+    u0, kappa = np.exp(-100 * (x - 0.5) ** 2), 0.2
+    g = heat_ex.heat
+    rows.append(("heat 1-D, 64 pts x 200 steps",
+                 best(lambda: g.primal(u0, kappa)), best(lambda: g(u0, kappa)),
+                 best(lambda: handwritten.heat_adjoint(u0, kappa, 200)), g.tape_bytes(u0, kappa)["total"]))
+
+    # Rosenbrock as a scalar loop, n = 1000
+    xr = rng.standard_normal(200 if quick else 1000)
+    gr = adjointc.grad(rosen_ex.rosen)
+    rows.append((f"rosenbrock loop, n={xr.size}", best(lambda: rosen_ex.rosen(xr)), best(lambda: gr(xr)),
+                 best(lambda: handwritten.rosen_adjoint(xr)), gr.tape_bytes(xr)["total"]))
+
+    # Lorenz-63 RK4, 500 steps, gradient of the sum of the final state
+    s0, p = np.array([1.0, 1.0, 1.0]), np.array([10.0, 28.0, 8.0 / 3.0])
+    _, pull = adjointc.vjp(lorenz.lorenz_rk4, s0, p, wrt=("state0", "params"))
+    ones = np.ones(3)
+    gl = adjointc.grad(lorenz.lorenz_rk4, wrt=("state0", "params"))
+    gl_vjp = lambda: pull(ones)  # noqa: E731
+    rows.append(("lorenz-63 RK4, 500 steps", best(lambda: lorenz.lorenz_rk4(s0, p)), best(gl_vjp),
+                 None, None))
+
+    # damped oscillator misfit, 400 steps
+    data = fit_oscillator.simulate(np.array([4.0, 0.3]))
+    go = adjointc.grad(fit_oscillator.misfit)
+    params = np.array([2.0, 1.0])
+    rows.append(("oscillator misfit, 400 steps", best(lambda: fit_oscillator.misfit(params, data)),
+                 best(lambda: go(params, data)), None, go.tape_bytes(params, data)["total"]))
+
+    print("| example | f | gradient | gradient / f | hand-written / f | adjointc / hand-written | tape |")
+    print("|---|---|---|---|---|---|---|")
+    for name, tf, tg, th, tape in rows:
+        hw = f"{th / tf:.2f}" if th else "-"
+        rel = f"{tg / th:.2f}" if th else "-"
+        tp = f"{tape / 1024:.1f} KiB" if tape is not None else "-"
+        print(f"| {name} | {tf * 1e3:.3f} ms | {tg * 1e3:.3f} ms | {tg / tf:.2f} | {hw} | {rel} | {tp} |")
+    del gl
+
+
+if __name__ == "__main__":
+    main()

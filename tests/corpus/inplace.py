@@ -1,0 +1,158 @@
+"""In-place array updates: element and slice assignment, augmented updates,
+stencils, arrays allocated then filled, functions that modify their arguments."""
+import math
+
+import numpy as np
+
+from . import Case, rng_for
+
+
+def fill_from_zeros(x):
+    u = np.zeros(x.shape[0])
+    for i in range(x.shape[0]):
+        u[i] = math.sin(x[i]) * (i + 1)
+    return np.sum(u * u)
+
+
+def augmented_element_updates(x):
+    u = np.zeros(3)
+    for i in range(x.shape[0]):
+        u[i % 3] += x[i] * x[i]
+    u[0] -= x[0]
+    u[1] *= 2.0
+    return np.sum(u * x[:3])
+
+
+def heat_equation(u0, kappa, steps=10):
+    u = u0.copy()
+    for _ in range(steps):
+        u[1:-1] = u[1:-1] + kappa * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+    return np.sum(u * u)
+
+
+def heat_equation_2d(u0, kappa):
+    u = u0.copy()
+    for _ in range(4):
+        lap = u[2:, 1:-1] + u[:-2, 1:-1] + u[1:-1, 2:] + u[1:-1, :-2] - 4.0 * u[1:-1, 1:-1]
+        u[1:-1, 1:-1] = u[1:-1, 1:-1] + kappa * lap
+    return np.sum(u ** 2)
+
+
+def scale_columns(X, s):
+    Y = X.copy()
+    for j in range(Y.shape[1]):
+        Y[:, j] *= s[j]
+    return np.sum(Y * Y)
+
+
+def cumulative_sum_empty_like(x):
+    c = np.empty_like(x)
+    c[0] = x[0]
+    for i in range(1, x.shape[0]):
+        c[i] = c[i - 1] + x[i]
+    return np.sum(c * c)
+
+
+def recurrence_zeros_like(x, a):
+    y = np.zeros_like(x)
+    y[0] = x[0]
+    for i in range(1, len(x)):
+        y[i] = a * y[i - 1] + (1.0 - a) * x[i]
+    return np.sum(y ** 2)
+
+
+def copy_then_modify(x):
+    y = x.copy()
+    y[0] = y[0] * 3.0
+    y[-1] += y[1]
+    y[1:3] = np.exp(y[1:3])
+    return np.sum(y * x)
+
+
+def mutates_argument(x):
+    x[0] = x[0] * 2.0
+    x[1:] = x[1:] + x[0]
+    return np.sum(x * x)
+
+
+def mutates_argument_augmented(x, w):
+    for i in range(x.shape[0]):
+        x[i] *= w[i]
+    return np.sum(np.sin(x))
+
+
+def overwrite_row(A, v):
+    B = A.copy()
+    B[0] = v * 2.0
+    B[1, :] += v
+    return np.sum(B @ v)
+
+
+def strided_slice_update(x):
+    y = x.copy()
+    y[::2] = y[::2] * y[1::2]
+    return np.sum(y ** 2)
+
+
+def masked_update(x):
+    y = x.copy()
+    y[y < 0.0] = 0.1 * y[y < 0.0]
+    return np.sum(y * y)
+
+
+def matrix_fill_nested(x):
+    n = x.shape[0]
+    K = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            d = x[i] - x[j]
+            K[i, j] = math.exp(-d * d)
+    return np.sum(K)
+
+
+def prefix_product(x):
+    p = np.ones(x.shape[0] + 1)
+    for i in range(x.shape[0]):
+        p[i + 1] = p[i] * x[i]
+    return np.sum(p)
+
+
+def time_series_ode(y0, k, dt):
+    n = 12
+    ys = np.zeros(n)
+    ys[0] = y0
+    for i in range(n - 1):
+        ys[i + 1] = ys[i] + dt * (-k * ys[i] * ys[i])
+    return np.sum(ys) * dt
+
+
+_r = rng_for(__name__)
+
+
+def _n(*shape):
+    return _r.normal(size=shape)
+
+
+def _bump(n):
+    s = np.linspace(0.0, 1.0, n)
+    return np.exp(-30.0 * (s - 0.5) ** 2) + 0.1 * _r.normal(size=n)
+
+
+CASES = [
+    Case(fill_from_zeros, 0, [(_n(4),), (_n(7),)]),
+    Case(augmented_element_updates, 0, [(_n(5),), (_n(3),)]),
+    Case(heat_equation, (0, 1), [(_bump(12), 0.2), (_bump(8), 0.1, 25)]),
+    Case(heat_equation_2d, (0, 1), [(_n(5, 5), 0.1), (_n(4, 6), 0.2)]),
+    Case(scale_columns, (0, 1), [(_n(3, 2), _n(2)), (_n(2, 4), _n(4))]),
+    Case(cumulative_sum_empty_like, 0, [(_n(5),), (_n(2),)]),
+    Case(recurrence_zeros_like, (0, 1), [(_n(6), 0.3), (_n(3), 0.8)]),
+    Case(copy_then_modify, 0, [(_n(4),), (_n(6),)]),
+    Case(mutates_argument, 0, [(_n(4),), (_n(3),)]),
+    Case(mutates_argument_augmented, (0, 1), [(_n(4), _n(4)), (_n(2), _n(2))]),
+    Case(overwrite_row, (0, 1), [(_n(3, 3), _n(3)), (_n(2, 2), _n(2))]),
+    Case(strided_slice_update, 0, [(_n(6),), (_n(4),)]),
+    Case(masked_update, 0, [(_n(6),), (_n(3, 2),)]),
+    Case(matrix_fill_nested, 0, [(_n(3),), (_n(4),)]),
+    Case(prefix_product, 0, [(_n(4),), (_n(2),)]),
+    Case(time_series_ode, (0, 1, 2), [(1.0, 0.5, 0.1), (0.4, 1.3, 0.05)]),
+]

@@ -1,0 +1,273 @@
+"""Loops: for over ranges, rows, enumerate and zip; while loops with counters and
+data-dependent conditions; loop-carried state; break/continue; branches inside loops."""
+import math
+
+import numpy as np
+
+from . import Case, rng_for
+
+
+def exp_taylor(x, n=12):
+    term = 1.0
+    total = 1.0
+    for k in range(1, n):
+        term = term * x / k
+        total = total + term
+    return total
+
+
+def strided_range(x, start, stop, step):
+    s = 0.0
+    for k in range(start, stop, step):
+        s = s + math.sin(k * x) / k
+    return s
+
+
+def reversed_range(x, n):
+    p = 1.0
+    for k in range(n, 0, -1):
+        p = p * (x + k) / (k + 1.0)
+    return p
+
+
+def path_length(x, y):
+    total = 0.0
+    for i in range(x.shape[0] - 1):
+        dx = x[i + 1] - x[i]
+        dy = y[i + 1] - y[i]
+        total = total + math.sqrt(dx * dx + dy * dy)
+    return total
+
+
+def nested_loops(A, w):
+    s = 0.0
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            s = s + A[i, j] * w[j] * (i + 1)
+    return s * s
+
+
+def triangular_nested(x):
+    s = 0.0
+    for i in range(len(x)):
+        for j in range(i):
+            s += x[i] * x[j] / (1.0 + j)
+    return s
+
+
+def loop_over_rows(X, w):
+    loss = 0.0
+    for row in X:
+        pred = np.dot(row, w)
+        loss = loss + (pred - 1.0) ** 2
+    return loss
+
+
+def enumerate_weights(x):
+    s = 0.0
+    for i, v in enumerate(x):
+        s += v * v * (i + 1)
+    return s
+
+
+def zip_pairs(x, y):
+    s = 0.0
+    for a, b in zip(x, y):
+        s = s + a * math.exp(b)
+    return s
+
+
+def while_counter(x, n):
+    i = 0
+    y = x
+    while i < n:
+        y = 0.5 * y + math.sin(y)
+        i += 1
+    return y
+
+
+def newton_sqrt(a):
+    r = a
+    while abs(r * r - a) > 1e-14 * a:
+        r = 0.5 * (r + a / r)
+    return r
+
+
+def newton_cube_root_then_scale(a, c):
+    r = 1.0 + a / 3.0
+    it = 0
+    while it < 50 and abs(r * r * r - a) > 1e-13 * a:
+        r = r - (r * r * r - a) / (3.0 * r * r)
+        it = it + 1
+    return c * r + r * r
+
+
+def interpolate_bisection(xs, ys, x):
+    """Piecewise-linear interpolation; the interval is found by bisection."""
+    lo = 0
+    hi = xs.shape[0] - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if xs[mid] > x:
+            hi = mid
+        else:
+            lo = mid
+    t = (x - xs[lo]) / (xs[hi] - xs[lo])
+    return ys[lo] * (1.0 - t) + ys[hi] * t
+
+
+def logistic_map(x0, r, n):
+    x = x0
+    for _ in range(n):
+        x = r * x * (1.0 - x)
+    return x
+
+
+def harmonic_oscillator(q0, p0, omega, dt, steps):
+    q = q0
+    p = p0
+    for _ in range(steps):
+        p = p - dt * omega * omega * q
+        q = q + dt * p
+    return q * q + p * p / (omega * omega)
+
+
+def euler_decay(y0, k, steps=50):
+    y = y0
+    h = 1.0 / steps
+    for _ in range(steps):
+        y = y + h * (-k * y + math.sin(y))
+    return y
+
+
+def series_with_break(x):
+    term = x
+    total = 0.0
+    for k in range(1, 200):
+        total = total + term
+        term = -term * x * x / ((2 * k) * (2 * k + 1))
+        if abs(term) < 1e-17:
+            break
+    return total
+
+
+def skip_with_continue(x, n):
+    s = 0.0
+    for k in range(n):
+        if k % 2 == 0:
+            continue
+        s = s + x ** k / k
+    return s
+
+
+def branches_in_loop(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        v = x[i]
+        if v > 0.5:
+            s = s + v * v
+        elif v < -0.5:
+            s = s - math.sin(v)
+        else:
+            s = s + 2.0 * v
+    return s
+
+
+def break_on_data(x, threshold):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + x[i] * x[i]
+        if s > threshold:
+            break
+    return s
+
+
+def horner(coeffs, x):
+    acc = 0.0
+    for c in coeffs:
+        acc = acc * x + c
+    return acc
+
+
+def fixed_point_kepler(M, e):
+    E = M
+    dE = 1.0
+    while abs(dE) > 1e-15:
+        E_new = M + e * math.sin(E)
+        dE = E_new - E
+        E = E_new
+    return E
+
+
+def gradient_descent_steps(a, b, lr, steps):
+    x = 0.0
+    for _ in range(steps):
+        g = 2.0 * a * (a * x - b)
+        x = x - lr * g
+    return x * x + a
+
+
+def accumulate_arrays(X, w):
+    acc = np.zeros(X.shape[1])
+    for i in range(X.shape[0]):
+        acc = acc + np.tanh(X[i] * w)
+    return np.sum(acc * acc)
+
+
+def running_max_loop(x):
+    m = x[0]
+    for i in range(1, x.shape[0]):
+        m = max(m, x[i])
+    return m * m
+
+
+def nested_while_for(x, n):
+    total = 0.0
+    i = 0
+    while i < n:
+        for j in range(i + 1):
+            total = total + x ** j / (j + 1.0)
+        i = i + 1
+    return total
+
+
+_r = rng_for(__name__)
+
+
+def _u(lo, hi):
+    return float(_r.uniform(lo, hi))
+
+
+def _n(*shape):
+    return _r.normal(size=shape)
+
+
+CASES = [
+    Case(exp_taylor, 0, [(_u(-1, 1),), (_u(-2, 2), 20)]),
+    Case(strided_range, 0, [(_u(-1, 1), 1, 10, 3), (_u(-1, 1), 2, 9, 2), (0.4, 5, 1, -1)]),
+    Case(reversed_range, 0, [(_u(0, 1), 5), (_u(-0.5, 0.5), 3)]),
+    Case(path_length, (0, 1), [(_n(5), _n(5)), (_n(3), _n(3))]),
+    Case(nested_loops, (0, 1), [(_n(2, 3), _n(3)), (_n(3, 2), _n(2))]),
+    Case(triangular_nested, 0, [(_n(4),), (_n(6),)]),
+    Case(loop_over_rows, (0, 1), [(_n(4, 3), _n(3)), (_n(2, 2), _n(2))]),
+    Case(enumerate_weights, 0, [(_n(4),), (_n(2, 3),)]),
+    Case(zip_pairs, (0, 1), [(_n(4), _n(4)), (_n(3), _n(5))]),
+    Case(while_counter, 0, [(_u(-1, 1), 5), (_u(0, 2), 12)]),
+    Case(newton_sqrt, 0, [(_u(0.5, 4),), (_u(10, 100),)], rtol=1e-6),
+    Case(newton_cube_root_then_scale, (0, 1), [(_u(0.5, 4), _u(-1, 1)), (_u(5, 30), _u(-1, 1))], rtol=1e-6),
+    Case(interpolate_bisection, ("ys", "x"), [(np.linspace(0, 1, 9), _n(9), 0.37),
+                                              (np.array([0.0, 0.2, 0.5, 1.1, 2.0]), _n(5), 1.6)]),
+    Case(logistic_map, (0, 1), [(_u(0.2, 0.8), _u(2.5, 3.2), 6), (_u(0.2, 0.8), _u(1.5, 2.5), 10)]),
+    Case(harmonic_oscillator, (0, 1, 2, 3), [(1.0, 0.0, 2.0, 0.01, 20), (_u(-1, 1), _u(-1, 1), _u(0.5, 2), 0.05, 7)]),
+    Case(euler_decay, (0, 1), [(_u(0, 2), _u(0, 2)), (_u(-1, 1), _u(0, 2), 10)]),
+    Case(series_with_break, 0, [(_u(-1, 1),), (_u(1, 3),)]),
+    Case(skip_with_continue, 0, [(_u(0.2, 1), 7), (_u(-1, -0.2), 10)]),
+    Case(branches_in_loop, 0, [(np.array([0.9, -0.8, 0.1, 1.4, -0.2]),), (np.array([-1.2, 0.3, 0.7]),)]),
+    Case(break_on_data, 0, [(np.array([0.5, 1.0, -1.5, 2.0, 0.3]), 3.0), (np.array([0.1, 0.2, 0.1]), 10.0)]),
+    Case(horner, (0, 1), [(_n(4), _u(-1, 1)), (_n(6), _u(-2, 2))]),
+    Case(fixed_point_kepler, (0, 1), [(_u(0, 3), _u(0, 0.5)), (_u(3, 6), _u(0, 0.3))], rtol=1e-6),
+    Case(gradient_descent_steps, (0, 1, 2), [(_u(0.5, 1), _u(-1, 1), 0.1, 10), (_u(1, 2), _u(-1, 1), 0.05, 4)]),
+    Case(accumulate_arrays, (0, 1), [(_n(3, 2), _n(2)), (_n(2, 4), _n(4))]),
+    Case(running_max_loop, 0, [(np.array([0.3, 1.2, -0.5, 0.9]),), (np.array([-2.0, -0.4, -1.0]),)]),
+    Case(nested_while_for, 0, [(_u(0, 1), 3), (_u(-1, 0), 5)]),
+]

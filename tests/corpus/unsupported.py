@@ -1,0 +1,167 @@
+"""Constructs adjointc does not differentiate. Each must raise UnsupportedSyntax or
+NoAdjointRule naming this file and the line marked `# <- unsupported`, with a hint."""
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.special
+
+from adjointc import NoAdjointRule, UnsupportedSyntax
+
+COUNTER = 0
+
+
+@dataclass
+class Unsupported:
+    fn: Any
+    args: tuple
+    error: type
+    wrt: Any = 0
+
+
+def uses_lambda(x):
+    y = x * 2.0
+    square = lambda t: t * t  # <- unsupported  # noqa: E731
+    return square(y)
+
+
+def uses_list_comprehension(x):
+    total = 0.0
+    terms = [x ** k for k in range(4)]  # <- unsupported
+    for t in terms:
+        total = total + t
+    return total
+
+
+def uses_generator_expression(x):
+    s = x * x
+    s = s + sum(x ** k for k in range(3))  # <- unsupported
+    return s
+
+
+def uses_try_except(x):
+    y = x + 1.0
+    try:  # <- unsupported
+        y = math.log(y)
+    except ValueError:
+        y = 0.0
+    return y
+
+
+def uses_with(x):
+    y = x * 3.0
+    with np.errstate(all="ignore"):  # <- unsupported
+        y = np.log(y)
+    return y
+
+
+def defines_class(x):
+    y = x
+
+    class Point:  # <- unsupported
+        pass
+    return y * y
+
+
+def uses_global(x):
+    global COUNTER  # <- unsupported
+    COUNTER = COUNTER + 1
+    return x * x
+
+
+def uses_nested_def(x):
+    y = x + 1.0
+
+    def helper(t):  # <- unsupported
+        return t * t
+    return y * 2.0
+
+
+def uses_del(x):
+    y = x * x
+    z = y + 1.0
+    del y  # <- unsupported
+    return z
+
+
+def calls_scipy_without_rule(x):
+    y = x * 0.5
+    z = scipy.special.struve(0.0, y)  # <- unsupported
+    return z * x
+
+
+def calls_stdlib_without_rule(x, y):
+    m = statistics.fmean([x, y])  # <- unsupported
+    return m * m
+
+
+def uses_walrus(x):
+    y = x * 2.0
+    z = (w := y + 1.0) * y  # <- unsupported
+    return z + w
+
+
+def uses_dict_literal(x):
+    params = {"a": x}  # <- unsupported
+    return x * 2.0
+
+
+def uses_assert(x):
+    assert x > 0.0  # <- unsupported
+    return math.sqrt(x)
+
+
+def uses_for_else(x):
+    s = 0.0
+    for k in range(3):
+        s = s + x * k
+    else:  # <- unsupported
+        s = s + 1.0
+    return s
+
+
+def uses_fstring(x):
+    label = f"{x}"  # <- unsupported
+    return x * x
+
+
+def assigns_attribute(x):
+    y = np.zeros(2)
+    y.flags.writeable = False  # <- unsupported
+    return x * x
+
+
+def imports_inside(x):
+    import cmath  # <- unsupported
+    return x * x
+
+
+def calls_print(x):
+    y = x * x
+    print(y)  # <- unsupported
+    return y
+
+
+CASES = [
+    Unsupported(uses_lambda, (1.5,), UnsupportedSyntax),
+    Unsupported(uses_list_comprehension, (1.5,), UnsupportedSyntax),
+    Unsupported(uses_generator_expression, (1.5,), UnsupportedSyntax),
+    Unsupported(uses_try_except, (1.5,), UnsupportedSyntax),
+    Unsupported(uses_with, (1.5,), UnsupportedSyntax),
+    Unsupported(defines_class, (1.5,), UnsupportedSyntax),
+    Unsupported(uses_global, (1.5,), UnsupportedSyntax),
+    Unsupported(uses_nested_def, (1.5,), UnsupportedSyntax),
+    Unsupported(uses_del, (1.5,), UnsupportedSyntax),
+    Unsupported(calls_scipy_without_rule, (1.5,), NoAdjointRule),
+    Unsupported(calls_stdlib_without_rule, (1.5, 0.5), NoAdjointRule, (0, 1)),
+    Unsupported(uses_walrus, (1.5,), UnsupportedSyntax),
+    Unsupported(uses_dict_literal, (1.5,), UnsupportedSyntax),
+    Unsupported(uses_assert, (1.5,), UnsupportedSyntax),
+    Unsupported(uses_for_else, (1.5,), UnsupportedSyntax),
+    Unsupported(uses_fstring, (1.5,), UnsupportedSyntax),
+    Unsupported(assigns_attribute, (1.5,), UnsupportedSyntax),
+    Unsupported(imports_inside, (1.5,), UnsupportedSyntax),
+    Unsupported(calls_print, (1.5,), UnsupportedSyntax),
+]
