@@ -10,10 +10,13 @@ transform again).
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import functools
 import hashlib
 import inspect
 import threading
+import types as types_mod
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -118,14 +121,16 @@ class Gradient:
         for w in self.wrt:
             v = values[self._names.index(w)]
             t = T.of_value(v)
-            ok = t.kind == "float" or (t.kind == "array" and t.dtype in ("f",)) or t.kind in ("tuple", "list")
+            ok = t.kind == "float" or (t.kind == "array" and t.dtype in ("f",)) or (
+                t.kind in ("tuple", "list", "struct") and t.differentiable)
             if t.kind == "int":
                 raise TypeMismatch(f"cannot differentiate with respect to {w}={v!r}: it is an int",
                                    hint="pass a float (e.g. 2.0) or a float array")
             if not ok:
                 raise TypeMismatch(f"cannot differentiate with respect to {w} of type {type(v).__name__}"
                                    + (f" (dtype {v.dtype})" if isinstance(v, np.ndarray) else ""),
-                                   hint="differentiable inputs are Python floats and float arrays")
+                                   hint="differentiable inputs are Python floats, float arrays, and "
+                                   "tuples, lists, dicts, dataclasses or objects holding them")
 
     def compiled_for(self, *args: Any, **kwargs: Any) -> Compiled:
         values = self._bind(args, kwargs)
@@ -319,6 +324,19 @@ class Calls:
         finally:
             _IN_PROGRESS.discard(key)
 
+    def callee(self, call: Any, receiver: T.T) -> str | None:
+        """The key of the function a call/method call reaches ("rhs", "pkg.mod:Model.step")."""
+        if call.op.startswith("call:"):
+            return call.op[5:]
+        method = call.op.split(":", 1)[1]
+        cls = T.CLASSES.get(receiver.cls) if receiver.kind == "struct" else None
+        fn = getattr(cls, method, None) if cls is not None else None
+        if not isinstance(fn, types_mod.FunctionType):
+            return None
+        key = f"{receiver.cls}.{method}"
+        self.callees[key] = fn
+        return key
+
     def full_args(self, name: str, args: tuple, kwargs: tuple) -> list:
         """The arguments of a call in parameter order, literal defaults filled in."""
         from .ir import Const
@@ -335,7 +353,7 @@ class Calls:
         for gname, e in self.manifest.items():
             if e == entry:
                 return gname
-        base = name.replace(".", "_") + "_vjp"
+        base = name.split(":")[-1].replace(".", "_") + "_vjp"
         gname, k = base, 1
         while gname in self.manifest:
             k += 1
@@ -345,6 +363,15 @@ class Calls:
 
 
 def _resolve(spelling: str, live: dict[str, Any]) -> Any:
+    """The function a manifest entry names: "rhs", "mod.rhs" (through the caller's
+    globals) or "package.module:Class.method" (imported)."""
+    if ":" in spelling:
+        import importlib
+        module, qual = spelling.split(":", 1)
+        obj = importlib.import_module(module)
+        for part in qual.split("."):
+            obj = getattr(obj, part)
+        return obj
     head, *rest = spelling.split(".")
     obj = live[head]
     for part in rest:
@@ -446,7 +473,22 @@ def _like(g: Any, x: Any) -> Any:
     if isinstance(x, float):
         return float(np.real(g))
     if isinstance(x, (tuple, list)):
+        g = g if isinstance(g, (list, tuple)) else [g] * len(x)
         return type(x)(_like(a, b) for a, b in zip(g, x))
+    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+        return 0.0 if isinstance(g, (int, float)) else g
+    if isinstance(x, dict) or T.struct_fields(x) is not None:
+        fields = x if isinstance(x, dict) else T.struct_fields(x)
+        g = g if isinstance(g, dict) else {}
+        grads = {k: _like(g.get(k, 0.0), v) for k, v in fields.items() if T.of_value(v).differentiable}
+        if isinstance(x, dict):
+            return {k: grads.get(k, v) for k, v in x.items()}
+        if dataclasses.is_dataclass(x):
+            return dataclasses.replace(x, **grads)  # same class; non-differentiable fields copied
+        out = copy.copy(x)
+        for k, v in grads.items():
+            setattr(out, k, v)
+        return out
     return g
 
 

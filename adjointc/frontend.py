@@ -635,13 +635,9 @@ class Lowerer:
         base = self.expr(node.value, out, nested)
         if not nested:
             base = self.atom(base, out, self.loc(node))
-        attr = node.attr.value
-        op = f"attr:{attr}"
-        if rules.lookup(op) is None:
-            raise self.unsupported(node, f"the attribute .{attr}",
-                                   "supported array attributes: " + ", ".join(
-                                       sorted(k[5:] for k in rules.REGISTRY if k.startswith("attr:"))))
-        return Call(op, (base,))
+        # array attributes (.T, .shape) have rules; on a parameter object or dataclass
+        # it is a field read (checked against the argument's type by the type pass)
+        return Call(f"attr:{node.attr.value}", (base,))
 
     def call(self, node: cst.Call, out: list[Stmt], nested: bool) -> Expr:
         loc = self.loc(node)
@@ -667,8 +663,11 @@ class Lowerer:
             target = ARRAY_METHODS.get(name)
             rule = rules.lookup_object(target) if target is not None else rules.lookup(f"method:{name}")
             if rule is None:
-                raise self.unsupported(func, f"the method .{name}()",
-                                       "supported array methods: " + ", ".join(sorted(ARRAY_METHODS)))
+                if nested:
+                    raise self.unsupported(node, f"a method call .{name}() inside a condition or index",
+                                           "assign its result to a variable first")
+                # a method of a user object: resolved from the argument's class by the type pass
+                return Call(f"callmethod:{name}", (receiver,) + args, kwargs)
             if name in ("reshape", "transpose") and len(args) > 1:  # x.reshape(2, 3)
                 args = (Call("tuple", args),)
             return self.bind_check(rule, (receiver,) + args, kwargs, node)

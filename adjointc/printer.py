@@ -96,10 +96,11 @@ def expr(e: Expr) -> str:
         return f"{_wrap(a[0], ATOM)}.{op[5:]}"
     if op.startswith("call:"):
         op = op[5:]
-    args = [expr(x) for x in (a[1:] if op.startswith("method:") else a)]
+    method = op.startswith(("method:", "callmethod:"))
+    args = [expr(x) for x in (a[1:] if method else a)]
     args += [f"{k}={expr(v)}" for k, v in e.kwargs]
-    if op.startswith("method:"):
-        return f"{_wrap(a[0], ATOM)}.{op[7:]}({', '.join(args)})"
+    if method:
+        return f"{_wrap(a[0], ATOM)}.{op.split(':', 1)[1]}({', '.join(args)})"
     return f"{op}({', '.join(args)})"
 
 

@@ -36,7 +36,38 @@ def zeros_like(x):
         return np.zeros(x.shape, dtype=x.dtype if x.dtype.kind in "fc" else float)
     if isinstance(x, (list, tuple)):
         return [zeros_like(v) for v in x]
+    if isinstance(x, dict):
+        return {k: zeros_like(v) for k, v in x.items()}
+    fields = _struct_fields(x)
+    if fields is not None:
+        return {k: zeros_like(v) for k, v in fields.items()}
     return 0.0
+
+
+def _struct_fields(x):
+    from .types import struct_fields
+    return struct_fields(x) if not isinstance(x, (int, float, complex, str, bytes, type(None))) else None
+
+
+def add_adjoint(a, b):
+    """a + b for adjoints of any structure: arrays and floats add; lists, tuples and
+    dicts (adjoints of containers and parameter objects) add element by element."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        if not isinstance(a, dict):
+            return b
+        if not isinstance(b, dict):
+            return a
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = add_adjoint(out[k], v) if k in out else v
+        return out
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        if not isinstance(a, (list, tuple)):
+            return list(b)
+        if not isinstance(b, (list, tuple)):
+            return list(a)
+        return [add_adjoint(x, y) for x, y in zip(a, b)]
+    return a + b
 
 
 def as_adjoint(x_bar, x):
@@ -52,6 +83,8 @@ def as_adjoint(x_bar, x):
         if isinstance(x_bar, list):
             return x_bar
         return [zeros_like(v) for v in x]
+    if isinstance(x, dict) or _struct_fields(x) is not None:
+        return x_bar if isinstance(x_bar, dict) else zeros_like(x)
     return x_bar
 
 

@@ -20,6 +20,8 @@ class T:
     shape: Any = None            # arrays: a tuple of symbolic dims (see ONE), None or UNSTABLE
     elts: tuple["T", ...] = ()   # tuples / lists with known element types
     dtype: str | None = None     # arrays: 'f' float, 'i' int, 'b' bool, 'c' complex
+    fields: tuple[tuple[str, "T"], ...] = ()  # structs: attribute/key -> type
+    cls: str = ""                # structs: "dict" or "module:QualName" of the class
 
     @property
     def is_scalar(self) -> bool:
@@ -36,7 +38,15 @@ class T:
             return self.dtype in (None, "f", "c")
         if self.kind in ("tuple", "list"):
             return not self.elts or any(e.differentiable for e in self.elts)
+        if self.kind == "struct":
+            return any(t.differentiable for _, t in self.fields)
         return self.kind in ("float", "complex", "unknown", "object")
+
+    def field(self, name: Any) -> "T":
+        for k, t in self.fields:
+            if k == name:
+                return t
+        return UNKNOWN
 
     def __str__(self) -> str:
         if self.kind == "array":
@@ -83,7 +93,33 @@ def of_value(v: Any) -> T:
         return T("tuple", elts=tuple(of_value(x) for x in v))
     if isinstance(v, list):
         return T("list", elts=tuple(of_value(x) for x in v))
+    if isinstance(v, dict) and all(isinstance(k, str) for k in v):
+        return T("struct", fields=tuple((k, of_value(x)) for k, x in v.items()), cls="dict")
+    attrs = struct_fields(v)
+    if attrs is not None:
+        return T("struct", fields=tuple((k, of_value(x)) for k, x in attrs.items()), cls=class_key(type(v)))
     return T("object")
+
+
+CLASSES: dict[str, type] = {}  # class_key -> class, for methods called on parameter objects
+
+
+def class_key(cls: type) -> str:
+    key = f"{cls.__module__}:{cls.__qualname__}"
+    CLASSES[key] = cls
+    return key
+
+
+def struct_fields(v: Any) -> dict[str, Any] | None:
+    """The data attributes of a dataclass or plain object (None for other values)."""
+    import dataclasses
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {f.name: getattr(v, f.name) for f in dataclasses.fields(v)}
+    d = getattr(v, "__dict__", None)
+    if isinstance(d, dict) and not isinstance(v, type) and type(v).__module__ not in ("builtins",) \
+            and not callable(v) and not hasattr(v, "__array__"):
+        return {k: x for k, x in d.items() if not k.startswith("_")}
+    return None
 
 
 def signature_key(v: Any) -> str:
@@ -93,6 +129,9 @@ def signature_key(v: Any) -> str:
         return f"array{t.rank}{v.dtype.str}"
     if t.kind in ("tuple", "list"):
         return t.kind + "(" + ",".join(signature_key(x) for x in v) + ")"
+    if t.kind == "struct":
+        items = v.items() if isinstance(v, dict) else struct_fields(v).items()
+        return t.cls + "{" + ",".join(f"{k}:{signature_key(x)}" for k, x in items) + "}"
     return t.kind
 
 
@@ -143,7 +182,8 @@ def encode(t: T) -> str:
 
 
 def _enc(t: T) -> tuple:
-    return (t.kind, t.rank, t.dtype, tuple(_enc(e) for e in t.elts))
+    return (t.kind, t.rank, t.dtype, tuple(_enc(e) for e in t.elts),
+            tuple((k, _enc(f)) for k, f in t.fields), t.cls)
 
 
 def decode(text: str) -> T:
@@ -152,7 +192,8 @@ def decode(text: str) -> T:
 
 
 def _dec(v: tuple) -> T:
-    kind, rank, dtype, elts = v
+    kind, rank, dtype, elts, fields, cls = v
     if kind == "array":
         return array(rank, dtype=dtype)
-    return T(kind, rank, None, tuple(_dec(e) for e in elts), dtype)
+    return T(kind, rank, None, tuple(_dec(e) for e in elts), dtype,
+             tuple((k, _dec(f)) for k, f in fields), cls)

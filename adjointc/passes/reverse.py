@@ -263,8 +263,13 @@ class Reverser:
                 out.append(self.acc(val.id, g, loc))
         elif isinstance(val, Call):
             rule = rules.lookup(val.op)
-            if val.op.startswith("call:"):
+            if val.op.startswith(("call:", "callmethod:")):
                 out += self.call_adjoint(s, g)
+            elif val.op.startswith("attr:") and (rule is None or c.types.get(
+                    getattr(val.args[0], "id", ""), T.UNKNOWN).kind == "struct"):
+                x = val.args[0]  # a field of a parameter object: x_bar is a dict of field adjoints
+                if isinstance(x, Name) and x.id in c.active:
+                    out += self.scatter(x.id, Const(val.op[5:]), g, s.loc)
             elif val.op == "getitem":
                 x = val.args[0]
                 if isinstance(x, Name) and x.id in c.active:
@@ -291,14 +296,14 @@ class Reverser:
         backward sweep) and returns the adjoints of the active arguments."""
         c = self.c
         call = s.value
-        name = call.op[5:]
+        oracle = S.TypeOracle(c.types, c.consts)
+        name = c.calls.callee(call, oracle.of(call.args[0]) if call.args else T.UNKNOWN)
         full = c.calls.full_args(name, call.args, call.kwargs)
         pos = [i for i, a in enumerate(full) if isinstance(a, Name) and a.id in c.active]
         if not pos:
             return []
-        oracle = S.TypeOracle(c.types, c.consts)
         vjp = c.calls.adjoint(name, [oracle.of(a) for a in full], pos)
-        tmp = c.namer.exact(f"_{name.split('.')[-1]}_bars")
+        tmp = c.namer.exact(f"_{name.split('.')[-1].split(':')[-1]}_bars")
         args = tuple(substitute(a, self.cheap) for a in call.args)
         kwargs = tuple((k, substitute(v, self.cheap)) for k, v in call.kwargs)
         c.backward_reads |= {n for a in args + tuple(v for _, v in kwargs) for n in names_in(a)}

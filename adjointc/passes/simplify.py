@@ -131,7 +131,7 @@ class Zeros:
             return Call("list", tuple(Const(0.0) for _ in t.elts))
         if t.kind == "array":
             return Call("np.zeros_like", (x,))
-        return Call("zeros_like", (x,))
+        return Call("zeros_like", (x,))  # lists, tuples, structs: runtime.zeros_like
 
     def reads_zero(self, e: Expr, Z: set[str]) -> bool:
         return any(n in Z for n in names_in(e))
@@ -189,10 +189,15 @@ class Zeros:
                 if self.fresh(v):
                     O.add(a)
                 return [Assign(a, v, s.loc)], Z, O
-            if self.is_array(a):
+            t = self.types.of(Name(a))
+            if t.kind == "array":
                 O.add(a)
                 return [Assign(a, Call("add", (Name(a), s.value)), s.loc)], Z, O
-            return [s], Z, O
+            if t.kind in ("float", "complex"):
+                return [s], Z, O
+            # lists, tuples, structs, unknown: add element by element, not `+` (concatenation)
+            O.discard(a)
+            return [Assign(a, Call("add_adjoint", (Name(a), s.value)), s.loc)], Z, O
         if isinstance(s, AugSetItem) and s.target in A:
             if self.reads_zero(s.value, Z):
                 return [], Z, O

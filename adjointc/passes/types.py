@@ -60,11 +60,29 @@ class TypeEnv:
         return self.call(e)
 
     def call(self, e: Call) -> T.T:
-        if e.op.startswith("call:"):
+        if e.op.startswith(("call:", "callmethod:")):
             if self.calls is None:
                 return T.UNKNOWN
-            full = self.calls.full_args(e.op[5:], e.args, e.kwargs)
-            return self.calls.result_type(e.op[5:], [self.of(a) for a in full])
+            name = self.calls.callee(e, self.of(e.args[0]) if e.args else T.UNKNOWN)
+            if name is None:
+                raise TypeProblem(f"cannot resolve the method .{e.op.split(':')[1]}() of a value of type "
+                                  f"{self.of(e.args[0])}", "methods can be called on dataclass or object arguments")
+            full = self.calls.full_args(name, e.args, e.kwargs)
+            return self.calls.result_type(name, [self.of(a) for a in full])
+        if e.op.startswith("attr:"):
+            base = self.of(e.args[0])
+            attr = e.op[5:]
+            if base.kind == "struct":
+                t = base.field(attr)
+                if t is T.UNKNOWN and not any(k == attr for k, _ in base.fields):
+                    raise TypeProblem(f"the argument has no field .{attr}", "")
+                return t
+            if rules.lookup(e.op) is None:
+                if base.kind in ("unknown", "object"):
+                    return T.UNKNOWN
+                raise TypeProblem(f"a value of type {base} has no attribute .{attr} adjointc knows",
+                                  "supported array attributes: " + ", ".join(
+                                      sorted(k[5:] for k in rules.REGISTRY if k.startswith("attr:"))))
         rule = rules.lookup(e.op)
         if rule is None:
             return T.UNKNOWN
@@ -72,6 +90,12 @@ class TypeEnv:
         types = {k: (tuple(self.of(x) for x in v) if isinstance(v, tuple) else self.of(v))
                  for k, v in bound.items()}
         return result_type(rule, types, bound, e)
+
+
+class TypeProblem(Exception):
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.message, self.hint = message, hint
 
 
 def result_type(rule: rules.Rule, types: dict[str, Any], bound: dict[str, Any], e: Call) -> T.T:
@@ -120,6 +144,9 @@ def result_type(rule: rules.Rule, types: dict[str, Any], bound: dict[str, Any], 
         return T.array(first.rank - len(axes), shape, dtype=first.dtype)
     if kind == "getitem":
         x = types["x"]
+        if x.kind == "struct":
+            idx = bound["index"]
+            return x.field(idx.value) if isinstance(idx, Const) else T.UNKNOWN
         if x.kind in ("tuple", "list"):
             idx = bound["index"]
             if isinstance(idx, Const) and isinstance(idx.value, int) and x.elts and -len(x.elts) <= idx.value < len(x.elts):
@@ -219,21 +246,25 @@ def _set(te: TypeEnv, name: str, t: T.T) -> None:
 
 def _block(b: Block, te: TypeEnv) -> None:
     for s in b:
-        if isinstance(s, Assign):
-            _set(te, s.target, te.of(s.value))
-        elif isinstance(s, SetItem):
-            cur = te.env.get(s.target)
-            v = te.of(s.value)
-            if cur is not None and cur.kind == "array" and cur.dtype in ("i", "b") and v.kind in ("float", "array") \
-                    and (v.kind == "float" or v.dtype == "f"):
-                pass  # numpy casts the value into the int array: stays int
-        elif isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append":
-            _set(te, s.value.args[0].id, T.T("list", elts=(te.of(s.value.args[1]),)))
-        elif isinstance(s, For):
-            _set(te, s.target, T.INT)
-            _block(s.body, te)
-        elif isinstance(s, While):
-            _block(s.body, te)
-        elif isinstance(s, If):
-            _block(s.body, te)
-            _block(s.orelse, te)
+        try:
+            _stmt(s, te)
+        except TypeProblem as e:
+            from ..errors import UnsupportedSyntax
+            raise UnsupportedSyntax(e.message, s.loc, e.hint) from None
+
+
+def _stmt(s, te: TypeEnv) -> None:
+    if isinstance(s, Assign):
+        _set(te, s.target, te.of(s.value))
+    elif isinstance(s, SetItem):
+        te.of(s.value)  # (an int array stays int: numpy casts the value; activity sees the dtype)
+    elif isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append":
+        _set(te, s.value.args[0].id, T.T("list", elts=(te.of(s.value.args[1]),)))
+    elif isinstance(s, For):
+        _set(te, s.target, T.INT)
+        _block(s.body, te)
+    elif isinstance(s, While):
+        _block(s.body, te)
+    elif isinstance(s, If):
+        _block(s.body, te)
+        _block(s.orelse, te)

@@ -1,0 +1,278 @@
+"""Evaluate a derivative rule numerically, outside the compiler.
+
+`eval_rule` binds concrete arguments to a rule, prints its templates the way
+the compiler would inline them and evaluates them; `check_vjp` compares the
+result with central finite differences through the inner-product test
+
+    < J u, v >  ==  < u, J^T v >
+
+for random input directions `u` and output cotangents `v`. Together they make
+"adding an op" = one `defvjp` line plus one test case::
+
+    from adjointc.rules.testing import check_vjp
+    check_vjp(np.sinh, (np.linspace(-1, 1, 5),))
+"""
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import printer, runtime
+from .. import types as T
+from ..ir import Call, Const, Expr, Name, map_expr, substitute
+from . import Rule, lookup, lookup_object, parse_template
+
+# Python callables for the operator rules (registered by op name).
+OPERATORS: dict[str, Callable[..., Any]] = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
+    "floordiv": operator.floordiv, "mod": operator.mod, "pow": operator.pow,
+    "matmul": operator.matmul, "neg": operator.neg, "pos": operator.pos,
+}
+
+
+def find_rule(fn_or_op: Any) -> Rule:
+    rule = lookup(fn_or_op) if isinstance(fn_or_op, str) else lookup_object(fn_or_op)
+    if rule is None:
+        raise LookupError(f"no rule registered for {fn_or_op!r}")
+    return rule
+
+
+def primal(fn_or_op: Any) -> Callable[..., Any]:
+    return OPERATORS[fn_or_op] if isinstance(fn_or_op, str) else fn_or_op
+
+
+def is_differentiable_value(v: Any) -> bool:
+    """Values that carry a derivative: floats, float arrays, and lists of them."""
+    if isinstance(v, (bool, np.bool_)):
+        return False
+    if isinstance(v, np.ndarray):
+        return v.dtype.kind in "fc"
+    if isinstance(v, (float, complex, np.floating)):
+        return True
+    if isinstance(v, (list, tuple)):
+        return any(is_differentiable_value(x) for x in v)
+    return False
+
+
+def _ir_arg(v: Any, name: str, values: dict[str, Any]) -> Expr:
+    """A Name for an array/float/list-of-them argument, a Const for options."""
+    if isinstance(v, np.ndarray) or is_differentiable_value(v):
+        values[name] = v
+        return Name(name)
+    return Const(v)
+
+
+def bind(fn_or_op: Any, args: tuple, kwargs: dict) -> tuple[Rule, dict[str, Any], dict[str, Any]]:
+    """Bind concrete arguments: (rule, bound IR args, values of the Names)."""
+    rule = find_rule(fn_or_op)
+    values: dict[str, Any] = {}
+    n = len(rule.params)
+    ir_args = tuple(_ir_arg(v, rule.params[i] if i < n else f"{rule.varargs}{i - n}", values)
+                    for i, v in enumerate(args))
+    ir_kwargs = tuple((k, _ir_arg(v, k, values)) for k, v in kwargs.items())
+    return rule, rule.bind(ir_args, ir_kwargs), values
+
+
+def _simplify(e: Expr) -> Expr:
+    """`(a, b)[1]` -> `b`: how `operands[i]` reads once the tuple is substituted."""
+    def fold(n: Expr) -> Expr | None:
+        if isinstance(n, Call) and n.op == "getitem" and isinstance(n.args[0], Call) \
+                and n.args[0].op == "tuple" and isinstance(n.args[1], Const) \
+                and isinstance(n.args[1].value, int):
+            return n.args[0].args[n.args[1].value]
+        return None
+    return map_expr(e, fold)
+
+
+def render(template: str, bound: dict[str, Any]) -> str:
+    """The template with the bound arguments substituted, printed as source."""
+    env = {k: (Call("tuple", v) if isinstance(v, tuple) else v) for k, v in bound.items()}
+    return printer.expr(_simplify(substitute(parse_template(template), env)))
+
+
+def rendered_templates(fn_or_op: Any, args: tuple, kwargs: dict | None = None) -> dict[str, Any]:
+    """param -> printed adjoint expression (a list for *varargs params)."""
+    rule, bound, _ = bind(fn_or_op, args, kwargs or {})
+    out: dict[str, Any] = {}
+    for p, t in rule.templates_for(bound).items():
+        if isinstance(t, list):
+            out[p] = [None if x is None else render(x, bound) for x in t]
+        elif t is not None:
+            out[p] = render(t, bound)
+    return out
+
+
+def namespace() -> dict[str, Any]:
+    """What generated code sees: np, math and the public names of adjointc.runtime."""
+    ns = {k: v for k, v in vars(runtime).items() if not k.startswith("_")}
+    ns.update(np=np, math=math)
+    return ns
+
+
+def eval_rule(fn_or_op: Any, args: tuple, kwargs: dict | None, g: Any, *,
+              ans: Any = None) -> dict[str, Any]:
+    """Evaluate a rule's adjoints for concrete arguments and output adjoint `g`.
+
+    Returns param -> adjoint value (a list, one per operand, for *varargs).
+    Parameters whose argument is a constant (an int option, a string, None)
+    get no entry; neither do parameters without a template."""
+    kwargs = kwargs or {}
+    rule, bound, values = bind(fn_or_op, args, kwargs)
+    if ans is None:
+        ans = primal(fn_or_op)(*args, **kwargs)
+    ns = namespace()
+    ns.update(values, g=g, ans=ans)
+    out: dict[str, Any] = {}
+    for p, t in rule.templates_for(bound).items():
+        arg = bound.get(p)
+        if isinstance(t, list):
+            out[p] = [None if x is None or not isinstance(a, Name) else eval(render(x, bound), ns)
+                      for x, a in zip(t, arg)]
+        elif t is not None and isinstance(arg, Name):
+            out[p] = eval(render(t, bound), ns)
+    return out
+
+
+# ------------------------------------------------------- the inner-product test
+def _leaves(v: Any) -> list[Any]:
+    if isinstance(v, (list, tuple)):
+        return [x for e in v for x in _leaves(e)]
+    return [v]
+
+
+def _like(v: Any, rng: np.random.Generator) -> Any:
+    """A random value with v's structure (floats stay floats)."""
+    if isinstance(v, (list, tuple)):
+        return type(v)(_like(e, rng) for e in v)
+    if isinstance(v, np.ndarray):
+        return rng.standard_normal(v.shape) if v.dtype.kind in "fc" else np.zeros(v.shape)
+    return float(rng.standard_normal()) if is_differentiable_value(v) else 0.0
+
+
+def _axpy(x: Any, t: float, u: Any) -> Any:
+    """x + t * u over matching nested structures (non-float leaves unchanged)."""
+    if isinstance(x, (list, tuple)):
+        return type(x)(_axpy(a, t, b) for a, b in zip(x, u))
+    if isinstance(x, np.ndarray) and x.dtype.kind not in "fc":
+        return x
+    if not is_differentiable_value(x):
+        return x
+    y = x + t * u
+    return float(y) if isinstance(x, float) and not isinstance(x, np.ndarray) else y
+
+
+def vdot(a: Any, b: Any) -> float:
+    """Sum of elementwise products over matching nested structures."""
+    if a is None or b is None:
+        return 0.0
+    if isinstance(a, (list, tuple)):
+        return sum(vdot(x, y) for x, y in zip(a, b))
+    return float(np.sum(np.asarray(a, dtype=float) * np.asarray(b, dtype=float)))
+
+
+def _check_shapes(adj: Any, x: Any, where: str) -> None:
+    if isinstance(x, (list, tuple)):
+        assert isinstance(adj, (list, tuple)) and len(adj) == len(x), \
+            f"{where}: adjoint of a list must be a list of {len(x)} pieces, got {type(adj).__name__}"
+        for i, (a, e) in enumerate(zip(adj, x)):
+            _check_shapes(a, e, f"{where}[{i}]")
+        return
+    assert np.shape(adj) == np.shape(x), \
+        f"{where}: adjoint has shape {np.shape(adj)}, the input {np.shape(x)}"
+
+
+def check_vjp(fn_or_op: Any, args: tuple, kwargs: dict | None = None, *,
+              seed: int = 0, h: float = 1e-4, rtol: float = 1e-6, atol: float = 1e-8,
+              wrt: tuple[str, ...] | None = None) -> dict[str, float]:
+    """Inner-product test of a rule against finite differences.
+
+    For random directions u (one per differentiable argument) and a random
+    cotangent v, compares <(f(x + h u) - f(x - h u)) / 2h, v> (a 4-point
+    stencil, error O(h^4)) with <u, rule(v)>. Also checks every adjoint has its
+    input's shape. Returns {"fd": ..., "rule": ...}; raises AssertionError."""
+    kwargs = dict(kwargs or {})
+    rng = np.random.default_rng(seed)
+    f = primal(fn_or_op)
+    rule, bound, _ = bind(fn_or_op, args, kwargs)
+    assert not rule.nondiff, f"{rule.op} is marked nondiff"
+    ans = f(*args, **kwargs)
+    v = _like(ans, rng)
+    adj = eval_rule(fn_or_op, args, kwargs, v, ans=ans)
+
+    # Which arguments to perturb: positional slots and keywords with an adjoint.
+    n = len(rule.params)
+    slots: list[tuple[str, Any, Any, Any]] = []   # (label, key, value, adjoint)
+    for i, x in enumerate(args):
+        p = rule.params[i] if i < n else rule.varargs
+        a = adj.get(p)
+        if i >= n and a is not None:
+            a = a[i - n]
+        if a is not None and (wrt is None or p in wrt):
+            slots.append((f"{p}" if i < n else f"{p}[{i - n}]", i, x, a))
+    for k, x in kwargs.items():
+        if adj.get(k) is not None and (wrt is None or k in wrt):
+            slots.append((k, k, x, adj[k]))
+    assert slots, f"{rule.op}: no differentiable argument in this case"
+
+    dirs = []
+    for label, _, x, a in slots:
+        _check_shapes(a, x, f"{rule.op}: adjoint of {label}")
+        dirs.append(_like(x, rng))
+
+    def along(t: float) -> Any:
+        a2, k2 = list(args), dict(kwargs)
+        for (_, key, x, _), u in zip(slots, dirs):
+            if isinstance(key, int):
+                a2[key] = _axpy(x, t, u)
+            else:
+                k2[key] = _axpy(x, t, u)
+        return f(*a2, **k2)
+
+    fd = (8 * (vdot(along(h), v) - vdot(along(-h), v))
+          - (vdot(along(2 * h), v) - vdot(along(-2 * h), v))) / (12 * h)
+    by_rule = sum(vdot(u, a) for u, (_, _, _, a) in zip(dirs, slots))
+    assert abs(fd - by_rule) <= atol + rtol * max(abs(fd), abs(by_rule), 1.0), \
+        f"{rule.op}: finite differences give {fd!r}, the rule {by_rule!r}\n" \
+        + "\n".join(f"  {p}: {s}" for p, s in rendered_templates(fn_or_op, args, kwargs).items())
+    return {"fd": fd, "rule": by_rule}
+
+
+# ------------------------------------------------------------- result types
+def claimed_type(fn_or_op: Any, args: tuple, kwargs: dict | None = None) -> T.T | None:
+    """The output type a rule claims for these arguments (None: not checkable here).
+
+    Strings are interpreted as documented in the rules' `result=` keyword;
+    "elementwise" broadcasts the differentiable inputs."""
+    rule, bound, _ = bind(fn_or_op, args, kwargs or {})
+    values = dict(zip(rule.params, args))
+    values.update(kwargs or {})
+    types: dict[str, Any] = {}
+    for p, e in bound.items():
+        if isinstance(e, tuple):
+            types[p] = tuple(T.of_value(x) for x in args[len(rule.params):])
+        else:
+            types[p] = T.of_value(values[p] if p in values else e.value)
+    res = rule.result
+    if callable(res):
+        return res(types, bound)
+    if res == "float":
+        return T.FLOAT
+    if res == "same":
+        return types[rule.params[0]]
+    if res == "elementwise" and not rule.nondiff:
+        ts = [types[p] for p in rule.differentiable_params]
+        flat = [x for t in ts for x in (t if isinstance(t, tuple) else (t,))]
+        return T.broadcast(*flat)
+    if res == "reduce":
+        t = types[rule.params[0]]
+        axis, keep = bound.get("axis"), bound.get("keepdims", Const(False))
+        if t.kind != "array" or not isinstance(axis, Const) or not isinstance(keep, Const):
+            return None
+        if keep.value:
+            return t
+        n = t.rank if axis.value is None else (1 if np.ndim(axis.value) == 0 else len(axis.value))
+        return T.array(t.rank - n) if t.rank - n else T.FLOAT
+    return None
