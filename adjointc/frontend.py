@@ -300,8 +300,16 @@ class Lowerer:
                 item = self.atom(self.expr(v.args[0].value, out), out, loc)
                 out.append(ExprStmt(Call("method:append", (Name(v.func.value.value), item)), loc))
                 return out
+            if isinstance(v, cst.Call):
+                obj = self.resolve(v.func)
+                rule = rules.lookup_object(obj) if obj is not _UNRESOLVED else None
+                if rule is not None and rule.nondiff:  # print(...), a diagnostic: runs in the forward sweep
+                    e = self.expr(v, out)
+                    out.append(ExprStmt(e, loc))
+                    return out
             raise self.unsupported(node, "an expression statement (a call whose result is unused)",
-                                   "side effects are not differentiated; remove the call or assign its result")
+                                   "side effects are not differentiated; assign the result, or mark the "
+                                   "function with adjointc.nondiff if it is a diagnostic")
         if isinstance(node, cst.Break):
             return [Break(loc)]
         if isinstance(node, cst.Continue):
@@ -725,7 +733,7 @@ class Lowerer:
 
 
 _UNRESOLVED = object()
-BUILTIN_OPS = {"float", "int", "bool", "len", "range", "round", "abs", "max", "min", "sum"}
+BUILTIN_OPS = {"float", "int", "bool", "len", "range", "round", "abs", "max", "min", "sum", "print"}
 
 
 def _has_source(fn: Callable) -> bool:

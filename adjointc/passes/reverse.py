@@ -190,8 +190,9 @@ class Reverser:
             return self.loop(s)
         if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append":
             return self.append(s)
-        if isinstance(s, (Break, Continue, Comment)):
-            return [s], []
+        if isinstance(s, (Break, Continue, Comment)) or (
+                isinstance(s, ExprStmt) and isinstance(s.value, Call) and getattr(rules.lookup(s.value.op), "nondiff", False)):
+            return [s], []  # control transfer, or a non-differentiable call (print): forward only
         raise UnsupportedSyntax(f"cannot differentiate the statement {type(s).__name__}", s.loc)
 
     def loop(self, s: For | While) -> tuple[list[Stmt], list[Stmt]]:
