@@ -61,7 +61,7 @@ def fold_temporaries(body: Block, is_temp) -> Block:
     def candidates(s: Stmt) -> bool:
         return (isinstance(s, Assign) and is_temp(s.target) and defs[s.target] == 1
                 and uses[s.target] == 1 and (isinstance(s.value, Call) or s.target.endswith("_bar"))
-                and not s.value.op.startswith("method:pop") and s.value.op != "list")
+                and not (isinstance(s.value, Call) and (s.value.op == "method:pop" or s.value.op == "list")))
 
     def block(b: Block) -> Block:
         stmts = list(b)

@@ -70,50 +70,49 @@ for _mod, _table in ((math, _MATH), (np, _NUMPY)):
             _BY_ID[id(_obj)] = _sym
 
 
-def _shim_value(v: Any, orig_globals: dict, new_globals: dict) -> Any:
-    if v is math:
-        return _MATH_SHIM
-    if v is np:
-        return _NUMPY_SHIM
-    if callable(v) and id(v) in _BY_ID:
-        return _BY_ID[id(v)]
-    if isinstance(v, types.FunctionType) and v.__globals__ is orig_globals:
-        return _rebind(v, new_globals, orig_globals)  # same-module helper: shim it too
-    return v
+class _Rebinder:
+    """Copies functions of one module onto shimmed globals; memoised so that
+    recursion (also through closure cells) terminates and maps to the copies."""
 
+    def __init__(self, orig_globals: dict):
+        self.orig = orig_globals
+        self.globals: dict = dict(orig_globals)
+        self.memo: dict[int, types.FunctionType] = {}
+        for name, v in orig_globals.items():
+            self.globals[name] = self.shim(v)
 
-def _rebind(fn: types.FunctionType, new_globals: dict, orig_globals: dict) -> types.FunctionType:
-    closure = None
-    if fn.__closure__ is not None:
-        cells = []
-        for cell in fn.__closure__:
+    def shim(self, v: Any) -> Any:
+        if v is math:
+            return _MATH_SHIM
+        if v is np:
+            return _NUMPY_SHIM
+        if callable(v) and id(v) in _BY_ID:
+            return _BY_ID[id(v)]
+        if isinstance(v, types.FunctionType) and v.__globals__ is self.orig:
+            return self.rebind(v)  # same-module helper: shim it too
+        return v
+
+    def rebind(self, fn: types.FunctionType) -> types.FunctionType:
+        if id(fn) in self.memo:
+            return self.memo[id(fn)]
+        cells = None if fn.__closure__ is None else tuple(types.CellType() for _ in fn.__closure__)
+        new = types.FunctionType(fn.__code__, self.globals, fn.__name__, fn.__defaults__, cells)
+        new.__kwdefaults__ = fn.__kwdefaults__
+        self.memo[id(fn)] = new
+        for old, cell in zip(fn.__closure__ or (), cells or ()):
             try:
-                content = cell.cell_contents
-            except ValueError:  # empty cell (e.g. a not-yet-assigned recursive name)
-                cells.append(cell)
+                content = old.cell_contents
+            except ValueError:  # empty cell: leave the copy empty too
                 continue
-            cells.append(types.CellType(_shim_value(content, orig_globals, new_globals)))
-        closure = tuple(cells)
-    new = types.FunctionType(fn.__code__, new_globals, fn.__name__, fn.__defaults__, closure)
-    new.__kwdefaults__ = fn.__kwdefaults__
-    return new
+            cell.cell_contents = self.shim(content)
+        return new
 
 
 def symbolic_copy(fn: types.FunctionType) -> types.FunctionType:
     """A copy of `fn` that sees SymPy-backed `math`/`numpy` (also in same-module helpers)."""
     if not isinstance(fn, types.FunctionType):
         raise SympyUnavailable(f"{fn!r} is not a plain Python function")
-    orig = fn.__globals__
-    new_globals: dict = {}
-    new_globals.update(orig)
-    for name, v in orig.items():
-        # Plain functions are rebound lazily by _shim_value below; modules/functions here.
-        if v is math or v is np or (callable(v) and id(v) in _BY_ID):
-            new_globals[name] = _shim_value(v, orig, new_globals)
-    for name, v in orig.items():
-        if isinstance(v, types.FunctionType) and v.__globals__ is orig:
-            new_globals[name] = _rebind(v, new_globals, orig)
-    return _rebind(fn, new_globals, orig)
+    return _Rebinder(fn.__globals__).rebind(fn)
 
 
 def _to_float(value: Any, what: str) -> float:
@@ -134,8 +133,8 @@ def sympy_gradient(fn: types.FunctionType, args: Sequence[Any], kwargs: dict[str
     point: dict[sympy.Symbol, Any] = {}
     for key, s in zip(keys, symbols):
         value = a[key] if isinstance(key, int) else kw[key]
-        point[s] = sympy.Float(float(value), 30) if isinstance(value, float) else sympy.Integer(int(value)) \
-            if isinstance(value, (int, np.integer)) else sympy.Float(float(value), 30)
+        exact_int = isinstance(value, (int, np.integer))
+        point[s] = sympy.Integer(int(value)) if exact_int else sympy.Float(float(value), 30)
         if isinstance(key, int):
             a[key] = s
         else:

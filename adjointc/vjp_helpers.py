@@ -249,8 +249,9 @@ def norm_vjp(g: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None,
     if axis is None:
         axes = tuple(range(x.ndim))
         matrix = ord is not None and x.ndim == 2
-    else:
-        axes = _axes(axis, x.ndim)
+    else:   # keep the order: (row axis, column axis) for matrix norms
+        axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+        axes = tuple(int(a) % x.ndim for a in axes)
         matrix = len(axes) == 2
     gk = unreduce(g, x, axis, keepdims)
     nk = unreduce(ans, x, axis, keepdims)

@@ -57,6 +57,7 @@ def run(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], wrt: tu
     bases = simplify.base_map(fn.body, types)
     body = simplify.dce(adj.body, keep, bases)
     body = simplify.dce(simplify.propagate_copies(body, adjoints), keep, bases)
+    body = reverse.drop_value_copy(body, result)
     adj = Function(adj.name, adj.params, body, adj.file, adj.line)
     if dump:
         _dump("dce + copies", adj)

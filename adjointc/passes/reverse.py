@@ -35,7 +35,7 @@ from .. import types as T
 from ..errors import UnsupportedSyntax
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue,
                   Expr, ExprStmt, For, Function, If, Loc, Name, Param, Return, SetItem, Stmt,
-                  While, all_writes, names_in, substitute, walk)
+                  While, all_writes, map_expr, names_in, substitute, walk)
 from ..names import Namer, bar
 from . import simplify as S
 
@@ -401,9 +401,26 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
     seed_copy: list[Stmt] = []
     if result in active and not (out_t.is_scalar and out_t.kind != "array"):
         seed_copy = [Assign(seed, Call("seed_adjoint", (Name(seed), Name(result))), loc)]
-    ret_stmt = Return(Call("tuple", (Name(result), Call("tuple", tuple(grads)))), loc)
+    # The backward sweep restores overwritten values, the output's included: keep the
+    # value in its own name (`drop_value_copy` removes it again when nothing restores it).
+    value = ctx.namer.exact(f"{result}_value")
+    ret_stmt = Return(Call("tuple", (Name(value), Call("tuple", tuple(grads)))), loc)
     full = (tuple(prologue) + (Comment("---- forward sweep ----"),) + tuple(fwd)
-            + (Comment("---- backward sweep ----"),) + tuple(seed_copy) + tuple(zero_init)
+            + (Assign(value, Name(result), loc), Comment("---- backward sweep ----"),) + tuple(seed_copy) + tuple(zero_init)
             + tuple(bwd) + (ret_stmt,))
     params = fn.params + (Param(seed, Const(1.0)),)
     return Function(f"{fn.name}_grad", params, full, fn.file, fn.line)
+
+
+def drop_value_copy(body: tuple, result: str) -> tuple:
+    """Undo the `result_value = result` copy when the backward sweep never rebinds result."""
+    i = next(k for k, s in enumerate(body) if isinstance(s, Comment) and s.text.startswith("---- backward"))
+    copy = body[i - 1]
+    if not (isinstance(copy, Assign) and isinstance(copy.value, Name) and copy.value.id == result):
+        return body
+    if result in all_writes(body[i:]):
+        return body
+    ret = body[-1]
+    value = Name(copy.target)
+    new_ret = Return(map_expr(ret.value, lambda e: Name(result) if e == value else None), ret.loc)
+    return body[:i - 1] + body[i:-1] + (new_ret,)

@@ -280,36 +280,43 @@ def _writes(s: Stmt) -> set[str]:
 
 def propagate_copies(b: Block, adjoints: set[str], copies: dict[str, str] | None = None) -> Block:
     """After `a_bar = b_bar`, read b_bar where a_bar is read (until either changes);
-    `dce` then deletes the copy. Keeps the backward sweep free of adjoint relays."""
+    `dce` then deletes the copy. Keeps the backward sweep free of adjoint relays.
+    Statements that do not change keep their identity (dce never deletes the user's)."""
     copies = dict(copies or {})
     out: list[Stmt] = []
 
     def sub(e: Expr) -> Expr:
         return map_expr(e, lambda n: Name(copies[n.id]) if isinstance(n, Name) and n.id in copies else None)
 
+    def rebuilt(s: Stmt) -> Stmt:
+        if isinstance(s, Assign):
+            new = Assign(s.target, sub(s.value), s.loc)
+        elif isinstance(s, AugAssign):
+            new = AugAssign(s.target, s.op, sub(s.value), s.loc)
+        elif isinstance(s, SetItem):
+            new = SetItem(s.target, sub(s.index), sub(s.value), s.loc)
+        elif isinstance(s, AugSetItem):
+            new = AugSetItem(s.target, sub(s.index), s.op, sub(s.value), s.loc)
+        elif isinstance(s, (ExprStmt, Return)):
+            new = type(s)(sub(s.value), s.loc)
+        else:
+            return s
+        return s if new == s else new
+
     for s in b:
         if isinstance(s, (For, While, If)):
             written = _writes(s)
             copies = {k: v for k, v in copies.items() if k not in written and v not in written}
             if isinstance(s, For):
-                s = For(s.target, sub(s.iter), propagate_copies(s.body, adjoints, copies), s.loc)
+                new: Stmt = For(s.target, sub(s.iter), propagate_copies(s.body, adjoints, copies), s.loc)
             elif isinstance(s, While):
-                s = While(sub(s.test), propagate_copies(s.body, adjoints, copies), s.loc)
+                new = While(sub(s.test), propagate_copies(s.body, adjoints, copies), s.loc)
             else:
-                s = If(sub(s.test), propagate_copies(s.body, adjoints, copies),
-                       propagate_copies(s.orelse, adjoints, copies), s.loc)
-            out.append(s)
+                new = If(sub(s.test), propagate_copies(s.body, adjoints, copies),
+                         propagate_copies(s.orelse, adjoints, copies), s.loc)
+            out.append(new)
             continue
-        if isinstance(s, Assign):
-            s = Assign(s.target, sub(s.value), s.loc)
-        elif isinstance(s, AugAssign):
-            s = AugAssign(s.target, s.op, sub(s.value), s.loc)
-        elif isinstance(s, SetItem):
-            s = SetItem(s.target, sub(s.index), sub(s.value), s.loc)
-        elif isinstance(s, AugSetItem):
-            s = AugSetItem(s.target, sub(s.index), s.op, sub(s.value), s.loc)
-        elif isinstance(s, (ExprStmt, Return)):
-            s = type(s)(sub(s.value), s.loc)
+        s = rebuilt(s)
         if isinstance(s, Assign) and isinstance(s.value, Name) and s.value.id == s.target:
             continue  # a_bar = a_bar
         written = _writes(s)
@@ -405,10 +412,12 @@ class DCE:
             self.live_add(L, names_in(s.test))
             return [If(s.test, tuple(b1), tuple(b2), s.loc)], L
         if isinstance(s, (For, While)):
-            Lh = set(L)
+            # live after an iteration: after the loop, or the next iteration (and a while's test)
+            test = set(names_in(s.test)) if isinstance(s, While) else set()
+            Lh = set(L) | test
             for _ in range(50):
                 body, Lb = self.block(s.body, Lh)
-                nL = L | Lb
+                nL = L | Lb | test
                 if nL == Lh:
                     break
                 Lh = nL

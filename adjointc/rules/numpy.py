@@ -460,7 +460,7 @@ defvjp(np.trace, "a, offset=0, axis1=0, axis2=1, dtype=None",
 defvjp(np.linalg.inv, "a", a="-mT(ans) @ g @ mT(ans)", result="same")
 defvjp(np.linalg.det, "a", a="(g * ans)[..., None, None] * mT(np.linalg.inv(a))",
        result=_det_result)
-defvjp(np.linalg.slogdet, "a", a="g[1][..., None, None] * mT(np.linalg.inv(a))",
+defvjp(np.linalg.slogdet, "a", a="np.expand_dims(g[1], (-2, -1)) * mT(np.linalg.inv(a))",
        result=_pair(_det_result, _det_result))   # g = (sign_bar, logabsdet_bar)
 defvjp(np.linalg.solve, "a, b", a="solve_lhs(g, a, b, ans)", b="solve_rhs(g, a, b)",
        result=_solve_result)

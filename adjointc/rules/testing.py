@@ -143,10 +143,15 @@ def _leaves(v: Any) -> list[Any]:
     return [v]
 
 
+def _rebuild(v: Any, items: list) -> Any:
+    """A list/tuple/namedtuple like `v` holding `items`."""
+    return type(v)(*items) if hasattr(v, "_fields") else type(v)(items)
+
+
 def _like(v: Any, rng: np.random.Generator) -> Any:
     """A random value with v's structure (floats stay floats)."""
     if isinstance(v, (list, tuple)):
-        return type(v)(_like(e, rng) for e in v)
+        return _rebuild(v, [_like(e, rng) for e in v])
     if isinstance(v, np.ndarray):
         return rng.standard_normal(v.shape) if v.dtype.kind in "fc" else np.zeros(v.shape)
     return float(rng.standard_normal()) if is_differentiable_value(v) else 0.0
@@ -155,7 +160,7 @@ def _like(v: Any, rng: np.random.Generator) -> Any:
 def _axpy(x: Any, t: float, u: Any) -> Any:
     """x + t * u over matching nested structures (non-float leaves unchanged)."""
     if isinstance(x, (list, tuple)):
-        return type(x)(_axpy(a, t, b) for a, b in zip(x, u))
+        return _rebuild(x, [_axpy(a, t, b) for a, b in zip(x, u)])
     if isinstance(x, np.ndarray) and x.dtype.kind not in "fc":
         return x
     if not is_differentiable_value(x):
@@ -174,6 +179,11 @@ def vdot(a: Any, b: Any) -> float:
 
 
 def _check_shapes(adj: Any, x: Any, where: str) -> None:
+    if isinstance(x, (list, tuple)) and isinstance(adj, np.ndarray):
+        # An array adjoint for a list of numbers is fine (runtime.list_adjoint splits it).
+        assert adj.shape == np.asarray(x).shape, \
+            f"{where}: adjoint has shape {adj.shape}, the input list {np.asarray(x).shape}"
+        return
     if isinstance(x, (list, tuple)):
         assert isinstance(adj, (list, tuple)) and len(adj) == len(x), \
             f"{where}: adjoint of a list must be a list of {len(x)} pieces, got {type(adj).__name__}"

@@ -1,0 +1,655 @@
+"""Every derivative rule, checked numerically.
+
+* `math.*` rules against `sympy.diff` at several points of each domain.
+* NumPy (and operator) rules with the inner-product test against finite
+  differences: <J u, v> == <u, J^T v> for random u, v (adjointc.rules.testing).
+* Coverage: every registered math / NumPy rule must have a sympy entry, a
+  test case, or be listed as nondiff, so a new rule cannot go untested.
+* The tester is tested: deliberately wrong rules must be caught.
+* The subgradient conventions at kinks and ties are pinned down.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from adjointc import runtime
+from adjointc import types as T
+from adjointc.ir import Const
+from adjointc.rules import BY_OBJECT, REGISTRY, Rule, lookup_object
+from adjointc.rules.testing import (check_vjp, claimed_type, eval_rule, find_rule, primal,
+                                    rendered_templates)
+from adjointc.vjp_helpers import einsum_vjp
+
+RNG = np.random.default_rng(20240611)
+
+
+def A(*shape: int, lo: float = -1.0, hi: float = 1.0) -> np.ndarray:
+    """A random float64 array with entries in [lo, hi)."""
+    return RNG.uniform(lo, hi, shape)
+
+
+def P(*shape: int) -> np.ndarray:
+    """Positive entries, away from 0."""
+    return A(*shape, lo=0.5, hi=2.0)
+
+
+def away(x: np.ndarray, gap: float = 0.2) -> np.ndarray:
+    """Entries at least `gap` away from 0 (for kinks at 0: abs, sign)."""
+    return np.sign(x) * (gap + np.abs(x))
+
+
+def spd(n: int, *batch: int) -> np.ndarray:
+    """A well-conditioned symmetric positive definite matrix."""
+    m = A(*batch, n, n)
+    return m @ np.swapaxes(m, -1, -2) + n * np.eye(n)
+
+
+def sym(n: int) -> np.ndarray:
+    """A symmetric matrix with well-separated eigenvalues."""
+    q, _ = np.linalg.qr(A(n, n))
+    return q @ np.diag(np.arange(1.0, n + 1) * 1.5) @ q.T
+
+
+def frac_pairs(*shape: int) -> tuple[np.ndarray, np.ndarray]:
+    """x, y with x / y well inside (k, k+1): away from mod's jumps."""
+    y = P(*shape)
+    k = RNG.integers(-3, 4, shape)
+    return y * (k + RNG.uniform(0.2, 0.8, shape)), y
+
+
+def case(fn, *args, id: str | None = None, wrt=None, **kwargs):
+    name = fn if isinstance(fn, str) else getattr(fn, "__name__", str(fn))
+    return pytest.param(fn, args, kwargs, wrt, id=id or name)
+
+
+# ---------------------------------------------------------------------------
+# The case table: (function, args, kwargs) for the inner-product test.
+# ---------------------------------------------------------------------------
+X34 = A(3, 4)
+UNARY = [  # (function, input)
+    (np.sin, X34), (np.cos, X34), (np.tan, X34), (np.arcsin, 0.9 * X34), (np.arccos, 0.9 * X34),
+    (np.arctan, 2 * X34), (np.sinh, X34), (np.cosh, X34), (np.tanh, X34), (np.arcsinh, 2 * X34),
+    (np.arccosh, 1 + P(3, 4)), (np.arctanh, 0.9 * X34), (np.exp, X34), (np.expm1, X34),
+    (np.exp2, X34), (np.log, P(3, 4)), (np.log1p, P(3, 4) - 0.4), (np.log2, P(3, 4)),
+    (np.log10, P(3, 4)), (np.sqrt, P(3, 4)), (np.cbrt, away(X34)), (np.square, X34),
+    (np.reciprocal, away(X34)), (np.negative, X34), (np.positive, X34), (np.absolute, away(X34)),
+    (np.fabs, away(X34)), (np.sinc, 2 * X34), (np.deg2rad, X34), (np.radians, X34),
+    (np.rad2deg, X34), (np.degrees, X34), (np.real, X34), (np.conjugate, X34),
+]
+CASES = [case(f, x) for f, x in UNARY]
+CASES += [case(np.sin, 0.3, id="sin-float"), case(np.exp, A(), id="exp-0d"),
+          case(np.sinc, np.array([0.0, 1e-6, 0.5, 2.5]), id="sinc-near-0")]
+
+BROADCAST = [((3, 4), (3, 4)), ((3, 1), (4,)), ((2, 3, 4), (3, 1)), ((), (3,)), ((3, 4), ())]
+
+
+def _pair(f, sx, sy):
+    if f in (np.power, "pow"):
+        return P(*sx), A(*sy)
+    if f in (np.mod, np.fmod, "mod"):
+        x, y = frac_pairs(*np.broadcast_shapes(sx, sy))
+        return x[(0,) * (x.ndim - len(sx))].reshape(sx) if sx == sy else x, y
+    if f in (np.divide, "truediv"):
+        return A(*sx), away(A(*sy))
+    return A(*sx), A(*sy)
+
+
+BINARY = [np.add, np.subtract, np.multiply, np.divide, np.power, np.arctan2, np.hypot,
+          np.logaddexp, np.logaddexp2, np.maximum, np.minimum, np.fmax, np.fmin,
+          "add", "sub", "mul", "truediv", "pow"]
+for f in BINARY:
+    for sx, sy in BROADCAST:
+        x, y = _pair(f, sx, sy)
+        x = float(x) if sx == () else x
+        y = float(y) if sy == () else y
+        CASES.append(case(f, x, y, id=f"{getattr(f, '__name__', f)}-{sx}-{sy}"))
+for f in (np.mod, np.fmod, "mod"):
+    x, y = frac_pairs(3, 4)
+    CASES.append(case(f, x, y, id=f"{getattr(f, '__name__', f)}"))
+    CASES.append(case(f, x, 1.7 if f is not np.fmod else 1.7, id=f"{getattr(f, '__name__', f)}-scalar-y"))
+CASES += [
+    case(np.power, P(3, 4), 3, id="power-int-exponent"),
+    case(np.power, P(3, 4), 2.5, id="power-float-exponent"),
+    case("pow", P(3), 2, id="pow-int-exponent"),
+    case("neg", X34), case("pos", X34),
+]
+
+# where / clip
+COND = A(3, 4) > 0
+CASES += [
+    case(np.where, COND, A(3, 4), A(3, 4)),
+    case(np.where, COND, A(4), 0.5, id="where-broadcast"),
+    case(np.where, A(3, 1) > 0, A(4), A(), id="where-cond-wider"),
+    case(np.clip, X34, -0.5, 0.5),
+    case(np.clip, X34, None, 0.3, id="clip-no-lo"),
+    case(np.clip, X34, A(4, lo=-0.8, hi=-0.2), 0.4, id="clip-array-bound"),
+    case(np.clip, X34, min=-0.4, id="clip-min-kw"),
+]
+
+# Reductions over every axis option.
+X234 = A(2, 3, 4)
+P234 = P(2, 3, 4)
+WITH_NAN = X234.copy()
+WITH_NAN[0, 1, 2] = np.nan
+AXES = [None, 0, 1, -1, (0, 2)]
+for f, x in [(np.sum, X234), (np.mean, X234), (np.prod, P234), (np.var, X234), (np.std, X234),
+             (np.max, X234), (np.amax, X234), (np.min, X234), (np.amin, X234),
+             (np.nanmax, WITH_NAN), (np.nanmin, WITH_NAN), (np.nansum, WITH_NAN),
+             (np.nanmean, WITH_NAN)]:
+    for axis in AXES:
+        for keepdims in (False, True):
+            CASES.append(case(f, x, axis=axis, keepdims=keepdims,
+                              id=f"{f.__name__}-axis={axis}-keepdims={keepdims}"))
+CASES += [
+    case(np.sum, [1.5, 2.5, -0.5], id="sum-list"),
+    case(np.sum, X34, 1, id="sum-positional-axis"),
+    case(np.prod, np.array([[2.0, 0.0, 3.0], [1.5, -2.0, 0.5]]), axis=1, id="prod-with-zero"),
+    case(np.prod, np.array([0.0, 2.0, 0.0]), id="prod-two-zeros"),
+    case(np.var, X234, axis=1, ddof=1, id="var-ddof"),
+    case(np.std, X234, axis=(0, 1), ddof=1, keepdims=True, id="std-ddof"),
+]
+
+# Norms: vector, Frobenius, matrix.
+V5 = away(A(5))
+for kw in [{}, {"axis": 0}, {"axis": 1, "keepdims": True}, {"ord": 1, "axis": 1}, {"ord": 2, "axis": 0},
+           {"ord": np.inf, "axis": 1}, {"ord": -np.inf, "axis": 1}, {"ord": 3, "axis": -1},
+           {"ord": "fro"}, {"ord": "nuc"}, {"ord": 1}, {"ord": -1}, {"ord": 2}, {"ord": -2},
+           {"ord": np.inf}, {"ord": -np.inf}, {"axis": (0, 1), "keepdims": True}]:
+    CASES.append(case(np.linalg.norm, away(X34), id=f"norm-{kw}", **kw))
+CASES += [case(np.linalg.norm, V5, id="norm-vector"),
+          case(np.linalg.norm, V5, 1, id="norm-vector-1"),
+          case(np.linalg.norm, V5, np.inf, id="norm-vector-inf"),
+          case(np.linalg.norm, V5, 0.5, id="norm-vector-0.5"),
+          case(np.linalg.norm, X234, "nuc", (1, 2), id="norm-batched-nuc"),
+          case(np.linalg.norm, X234, 1, (2, 1), id="norm-batched-1-swapped")]
+
+# Scans and sorting.
+for axis in (None, 0, 1, -1):
+    CASES += [case(np.cumsum, X34, axis=axis, id=f"cumsum-{axis}"),
+              case(np.cumprod, away(X34), axis=axis, id=f"cumprod-{axis}"),
+              case(np.sort, X34, axis=axis, id=f"sort-{axis}")]
+CASES += [case(np.sort, X34, id="sort-default"),
+          case(np.cumprod, np.array([[1.5, 0.0, 2.0, -1.0], [0.0, 0.0, 3.0, 2.0]]), axis=1,
+               id="cumprod-zeros"),
+          case(np.diff, X34), case(np.diff, X34, 2, id="diff-n2"),
+          case(np.diff, X234, axis=0, id="diff-axis0"), case(np.diff, A(6), n=3, id="diff-1d-n3")]
+
+# Products: every rank combination.
+RANKS = [((), (3,)), ((3,), ()), ((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)),
+         ((2, 2, 3), (3,)), ((2, 2, 3), (3, 4)), ((2, 3), (2, 3, 4)), ((2, 2, 3), (2, 3, 4))]
+for sa, sb in RANKS:
+    a = float(A()) if sa == () else A(*sa)
+    b = float(A()) if sb == () else A(*sb)
+    CASES.append(case(np.dot, a, b, id=f"dot-{sa}-{sb}"))
+INNER = [((), (3,)), ((3,), (3,)), ((2, 3), (3,)), ((3,), (2, 3)), ((2, 3), (4, 3)), ((2, 2, 3), (4, 3))]
+for sa, sb in INNER:
+    a = float(A()) if sa == () else A(*sa)
+    CASES.append(case(np.inner, a, A(*sb), id=f"inner-{sa}-{sb}"))
+MATMUL = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)), ((5, 2, 3), (3, 4)),
+          ((2, 3), (5, 3, 4)), ((5, 2, 3), (5, 3, 4)), ((2, 1, 2, 3), (5, 3, 4)), ((3,), (5, 3, 4)),
+          ((5, 2, 3), (3,)), ((1, 2, 3), (5, 3, 2))]
+for f in (np.matmul, "matmul"):
+    for sa, sb in MATMUL:
+        CASES.append(case(f, A(*sa), A(*sb), id=f"{getattr(f, '__name__', f)}-{sa}-{sb}"))
+CASES += [
+    case(np.outer, A(3), A(4)), case(np.outer, A(2, 2), A(3), id="outer-flattens"),
+    case(np.vdot, A(3, 4), A(12)),
+    case(np.tensordot, A(2, 3, 4), A(3, 4, 5), id="tensordot-2"),
+    case(np.tensordot, A(2, 3), A(3, 4), 1, id="tensordot-1"),
+    case(np.tensordot, A(2), A(3), 0, id="tensordot-0"),
+    case(np.tensordot, A(3, 2, 4), A(2, 3, 5), ([1, 0], [0, 1]), id="tensordot-pairs"),
+    case(np.tensordot, A(3, 2, 4), A(4, 5), axes=([2], [0]), id="tensordot-lists"),
+]
+
+# einsum: 1, 2, 3 operands; explicit, implicit, ellipsis, traces, sums.
+EINSUM = [
+    ("ij,jk->ik", (2, 3), (3, 4)), ("ij,jk", (2, 3), (3, 4)), ("i,i->", (3,), (3,)), ("i,i", (3,), (3,)),
+    ("i,j->ij", (3,), (4,)), ("ij,ij->ij", (2, 3), (2, 3)), ("bij,bj->bi", (2, 3, 4), (2, 4)),
+    ("ijk,ikl->ijl", (2, 3, 4), (2, 4, 5)), ("ij,jk,kl->il", (2, 3), (3, 4), (4, 2)),
+    ("ij->ji", (2, 3)), ("ij->i", (2, 3)), ("ij->", (2, 3)), ("ii->i", (3, 3)), ("ii", (3, 3)),
+    ("ij,j", (2, 3), (3,)), ("...ij,...jk->...ik", (5, 2, 3), (3, 4)),
+    ("...ij,...jk", (2, 1, 2, 3), (5, 3, 4)), ("i...,i...->...", (3, 2), (3, 2)),
+    ("ij,kj->ik", (2, 3), (4, 3)), ("Ab,bc", (2, 3), (3, 4)), ("ii,ij->j", (3, 3), (3, 4)), ("Ab,bA->", (2, 3), (3, 2)),
+]
+for subs, *shapes in EINSUM:
+    CASES.append(case(np.einsum, subs, *[A(*s) for s in shapes], id=f"einsum-{subs}"))
+
+# Interpolation.
+XP = np.array([-1.0, -0.2, 0.5, 1.3, 2.0])
+FP = A(5)
+XQ = np.array([-0.7, 0.1, 0.45, 0.9, 1.9, -0.55])
+CASES += [case(np.interp, XQ, XP, FP),
+          case(np.interp, 0.3, XP, FP, id="interp-float"),
+          case(np.interp, np.array([-1.5, 0.2, 2.5]), XP, FP, id="interp-outside"),
+          case(np.interp, np.array([-1.5, 0.2, 2.5, 3.0]), XP, FP, -0.3, 0.8, id="interp-left-right")]
+
+# Linear algebra.
+M33 = A(3, 3) + 3 * np.eye(3)
+M233 = A(2, 3, 3) + 3 * np.eye(3)
+CASES += [
+    case(np.trace, A(3, 3)), case(np.trace, A(3, 4), 1, id="trace-offset"),
+    case(np.trace, A(2, 3, 3), -1, 1, 2, id="trace-3d-axes"),
+    case(np.linalg.inv, M33), case(np.linalg.inv, M233, id="inv-batched"),
+    case(np.linalg.det, M33), case(np.linalg.det, M233, id="det-batched"),
+    case(np.linalg.det, -M33, id="det-negative"),
+    case(np.linalg.slogdet, M33), case(np.linalg.slogdet, M233, id="slogdet-batched"),
+    case(np.linalg.slogdet, -M33, id="slogdet-negative"),
+    case(np.linalg.solve, M33, A(3)), case(np.linalg.solve, M33, A(3, 2), id="solve-matrix-b"),
+    case(np.linalg.solve, M233, A(2, 3, 2), id="solve-batched"),
+    case(np.linalg.solve, M233, A(3), id="solve-batched-vector-b"),
+    case(np.linalg.solve, M233, A(3, 2), id="solve-broadcast-b"),
+    case(np.linalg.eigh, sym(4)), case(np.linalg.eigh, sym(3), "U", id="eigh-upper"),
+    case(np.linalg.eigvalsh, sym(4)), case(np.linalg.eigvalsh, sym(3), UPLO="U", id="eigvalsh-upper"),
+    case(np.linalg.cholesky, spd(3)), case(np.linalg.cholesky, spd(3, 2), id="cholesky-batched"),
+]
+if hasattr(np.linalg, "trace"):
+    CASES += [case(np.linalg.trace, A(3, 3), id="linalg.trace"),
+              case(np.linalg.trace, A(2, 3, 4), offset=1, id="linalg.trace-batched")]
+
+# Shapes and rearrangements.
+X1314 = A(1, 3, 1, 4)
+L23, L13, L22 = A(2, 3), A(1, 3), A(2, 2)
+CASES += [
+    case(np.reshape, X34, (12,)), case(np.reshape, X34, (-1, 2), id="reshape-minus1"),
+    case(np.reshape, X34, shape=(2, 6), id="reshape-kw"), case(np.reshape, X34, -1, id="reshape-int"),
+    case(np.ravel, X234), case(np.squeeze, X1314), case(np.squeeze, X1314, 0, id="squeeze-0"),
+    case(np.squeeze, X1314, axis=(0, 2), id="squeeze-tuple"),
+    case(np.expand_dims, X34, 0), case(np.expand_dims, X34, (0, 2), id="expand_dims-tuple"),
+    case(np.expand_dims, X34, -1, id="expand_dims-neg"),
+    case(np.transpose, X234), case(np.transpose, X234, (2, 0, 1), id="transpose-axes"),
+    case(np.transpose, X234, axes=(1, 2, 0), id="transpose-axes-kw"),
+    case(np.swapaxes, X234, 0, 2), case(np.moveaxis, X234, 0, -1),
+    case(np.moveaxis, X234, [0, 1], [2, 0], id="moveaxis-lists"),
+    case(np.broadcast_to, A(4), (3, 4)), case(np.broadcast_to, A(3, 1), (2, 3, 4), id="broadcast_to-3d"),
+    case(np.broadcast_to, 0.7, (2, 2), id="broadcast_to-float"),
+    case(np.copy, X34), case(np.flip, X34), case(np.flip, X34, 0, id="flip-0"),
+    case(np.flip, X234, (0, 2), id="flip-tuple"), case(np.fliplr, X34), case(np.flipud, X34),
+    case(np.roll, X34, 2), case(np.roll, X34, 1, axis=0, id="roll-axis"),
+    case(np.roll, X34, (1, -2), (0, 1), id="roll-tuple"),
+    case(np.tril, A(3, 4)), case(np.tril, A(3, 4), -1, id="tril-k"), case(np.tril, A(3), id="tril-1d"),
+    case(np.triu, A(3, 4)), case(np.triu, A(2, 3, 3), 1, id="triu-3d"), case(np.triu, A(4), id="triu-1d"),
+    case(np.diagonal, A(3, 4)), case(np.diagonal, A(3, 4), 1, id="diagonal-offset"),
+    case(np.diagonal, A(4, 3), -1, id="diagonal-negative-offset"),
+    case(np.diagonal, A(2, 3, 4), 0, 2, 1, id="diagonal-axes"),
+    case(np.diag, A(3)), case(np.diag, A(3), 1, id="diag-build-k"), case(np.diag, A(3), -2, id="diag-build-neg"),
+    case(np.diag, A(3, 4), id="diag-extract"), case(np.diag, A(3, 4), 1, id="diag-extract-k"),
+    case(np.tile, A(3), 2), case(np.tile, A(2, 3), (2, 1, 2), id="tile-promote"),
+    case(np.tile, A(2, 3), 2, id="tile-int-2d"), case(np.tile, A(2, 3), (3, 2), id="tile-2d"),
+    case(np.repeat, A(3), 2), case(np.repeat, A(2, 3), [1, 0, 2], axis=1, id="repeat-axis"),
+    case(np.repeat, A(2, 3), 2, id="repeat-flat"),
+    case(np.take, A(5), [0, 2, 2, 4]), case(np.take, X34, np.array([[0, 1], [3, 3]]), axis=1, id="take-axis"),
+    case(np.take, X34, 2, axis=0, id="take-scalar-index"),
+    case(np.take, X34, np.array([[0, 11], [5, -1]]), id="take-flat"),
+    case(np.pad, X34, 1), case(np.pad, X34, ((1, 2), (0, 3)), id="pad-widths"),
+    case(np.pad, X34, (2, 1), "constant", id="pad-mode"),
+    case(np.concatenate, [L23, L13]), case(np.concatenate, [L23, L22], 1, id="concatenate-1"),
+    case(np.concatenate, [L23, L13], axis=None, id="concatenate-none"),
+    case(np.concatenate, (L23, L22, A(2, 1)), axis=-1, id="concatenate-tuple-neg"),
+    case(np.stack, [A(3), A(3)]), case(np.stack, [A(2, 3), A(2, 3)], axis=1, id="stack-1"),
+    case(np.stack, [A(2, 3), A(2, 3), A(2, 3)], -1, id="stack-neg"),
+    case(np.stack, [0.5, -1.5, 2.0], id="stack-floats"),
+    case(np.hstack, [A(3), A(2)]), case(np.hstack, [L23, A(2, 1)], id="hstack-2d"),
+    case(np.vstack, [A(3), A(3)]), case(np.vstack, [L23, L13], id="vstack-2d"),
+    case(np.vstack, [A(3), L23], id="vstack-mixed"),
+    case(np.array, [1.5, -0.5, 2.0]), case(np.array, [[1.0, 2.0], [3.0, -4.0]], id="array-nested"),
+    case(np.array, [A(3), A(3)], id="array-of-arrays"), case(np.array, X34, id="array-copy"),
+    case(np.asarray, [0.5, 1.5]), case(np.asarray, X34, id="asarray-array"),
+    case(np.atleast_1d, 0.5), case(np.atleast_1d, A(3), id="atleast_1d-1d"),
+    case(np.atleast_1d, 0.5, A(2, 3), id="atleast_1d-many"),
+    case(np.atleast_2d, A(3)), case(np.atleast_2d, X34, id="atleast_2d-2d"),
+    case(np.atleast_3d, A(3)), case(np.atleast_3d, X34, id="atleast_3d-2d"),
+    case(np.full, (3, 4), 0.5), case(np.full, (3, 4), A(4), id="full-array-fill"),
+    case(np.full_like, X34, 0.5),
+    case(np.linspace, 0.5, 2.0, 5), case(np.linspace, -1.0, 1.0, 4, False, id="linspace-no-endpoint"),
+    case(np.linspace, A(2), 1.5, 3, id="linspace-array-start"),
+]
+
+# Rules with no derivative: (function, a sample call's args).
+NONDIFF = [
+    (np.floor, (X34,)), (np.ceil, (X34,)), (np.trunc, (X34,)), (np.rint, (X34,)), (np.fix, (X34,)),
+    (np.round, (X34, 2)), (np.around, (X34,)), (np.sign, (X34,)), (np.signbit, (X34,)),
+    (np.heaviside, (X34, 0.5)), (np.floor_divide, (X34, 0.3)),
+    (np.isnan, (X34,)), (np.isinf, (X34,)), (np.isfinite, (X34,)), (np.isneginf, (X34,)),
+    (np.isposinf, (X34,)), (np.logical_not, (COND,)), (np.greater, (X34, 0.0)),
+    (np.greater_equal, (X34, 0.0)), (np.less, (X34, A(4))), (np.less_equal, (X34, 0.0)),
+    (np.equal, (X34, X34)), (np.not_equal, (X34, 0.0)), (np.logical_and, (COND, COND)),
+    (np.logical_or, (COND, COND)), (np.logical_xor, (COND, COND)), (np.isclose, (X34, X34)),
+    (np.allclose, (X34, X34)), (np.array_equal, (X34, X34)), (np.all, (COND,)), (np.any, (COND, 0)),
+    (np.count_nonzero, (COND,)), (np.argmax, (X34,)), (np.argmin, (X34, 1)), (np.argsort, (X34,)),
+    (np.nonzero, (COND,)), (np.argwhere, (COND,)), (np.flatnonzero, (COND,)),
+    (np.searchsorted, (XP, XQ)), (np.digitize, (XQ, XP)), (np.unique, (np.array([1, 2, 2]),)),
+    (np.zeros, ((3, 4),)), (np.ones, (3,)), (np.empty, ((2, 2),)), (np.zeros_like, (X34,)),
+    (np.ones_like, (X34,)), (np.empty_like, (X34,)), (np.arange, (5,)), (np.eye, (3,)),
+    (np.identity, (3,)), (np.shape, (X34,)), (np.ndim, (X34,)), (np.size, (X34,)),
+]
+
+
+# ---------------------------------------------------------------------------
+# NumPy rules: inner-product test, adjoint shapes, result types.
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("fn, args, kwargs, wrt", CASES)
+def test_vjp(fn, args, kwargs, wrt):
+    with np.errstate(invalid="ignore"):   # nan* cases
+        check_vjp(fn, args, kwargs, wrt=wrt)
+
+
+def _check_claim(claim: T.T | None, ans, args) -> None:
+    """The static type a rule claims must agree with the value produced."""
+    if claim is None or claim.kind in ("unknown", "object"):
+        return
+    if claim.kind == "tuple":
+        assert isinstance(ans, tuple) and len(ans) == len(claim.elts)
+        for c, a in zip(claim.elts, ans):
+            _check_claim(c, a, args)
+        return
+    if claim.kind in ("float", "int", "bool"):
+        assert np.ndim(ans) == 0, f"claims a scalar, got shape {np.shape(ans)}"
+    else:
+        assert claim.kind == "array", claim
+        if claim.rank is not None:
+            assert np.ndim(ans) == claim.rank, f"claims rank {claim.rank}, got {np.ndim(ans)}"
+    # Claiming an integer/bool result for a float output would drop its derivative.
+    if claim.dtype in ("i", "b") or claim.kind in ("int", "bool"):
+        assert np.asarray(ans).dtype.kind in "iub", f"claims {claim}, got {np.asarray(ans).dtype}"
+
+
+@pytest.mark.parametrize("fn, args, kwargs, wrt", CASES)
+def test_result_type(fn, args, kwargs, wrt):
+    claim = claimed_type(fn, args, kwargs)
+    with np.errstate(invalid="ignore"):
+        ans = primal(fn)(*args, **kwargs)
+    _check_claim(claim, ans, args)
+    # "same" promises the first argument's shape (the compiler drops unbroadcasts on it).
+    rule = find_rule(fn)
+    if rule.result == "same" or (claim is not None and claim.kind == "array" and claim.shape is not None
+                                 and claim.shape == T.of_value(args[0]).shape):
+        assert np.shape(ans) == np.shape(args[0])
+
+
+@pytest.mark.parametrize("fn, args", NONDIFF, ids=lambda v: getattr(v, "__name__", ""))
+def test_nondiff(fn, args):
+    rule = lookup_object(fn)
+    assert rule is not None and rule.nondiff
+    ans = fn(*args)
+    assert eval_rule(fn, args, {}, g=None, ans=ans) == {}
+    _check_claim(claimed_type(fn, args, {}), ans, args)
+
+
+def _covered() -> set[int]:
+    out = {id(find_rule(p.values[0])) for p in CASES}
+    out |= {id(lookup_object(f)) for f, _ in NONDIFF}
+    return out
+
+
+def untested_numpy_rules() -> list[str]:
+    """Registered np.* rules with no test case (and not listed as nondiff)."""
+    covered = _covered()
+    return sorted(r.op for r in REGISTRY.values() if r.op.startswith("np.") and id(r) not in covered)
+
+
+def test_every_numpy_rule_is_tested():
+    assert untested_numpy_rules() == []
+
+
+# ---------------------------------------------------------------------------
+# math rules against sympy.
+# ---------------------------------------------------------------------------
+S = sympy
+_x, _y, _z = S.symbols("x y z", real=True)
+
+
+def _at(builder, *points):
+    return [(builder, p) for p in points]
+
+
+SYMPY: dict = {
+    math.sin: _at(S.sin, (-2.0,), (0.3,), (1.2,)),
+    math.cos: _at(S.cos, (-2.0,), (0.3,), (1.2,)),
+    math.tan: _at(S.tan, (-1.0,), (0.3,), (1.2,)),
+    math.asin: _at(S.asin, (-0.7,), (0.1,), (0.9,)),
+    math.acos: _at(S.acos, (-0.7,), (0.1,), (0.9,)),
+    math.atan: _at(S.atan, (-3.0,), (0.1,), (2.0,)),
+    math.atan2: _at(S.atan2, (0.5, 1.2), (-0.7, -0.4), (1.0, -2.0)),
+    math.degrees: _at(lambda x: x * 180 / S.pi, (0.5,), (-2.0,)),
+    math.radians: _at(lambda x: x * S.pi / 180, (30.0,), (-200.0,)),
+    math.sinh: _at(S.sinh, (-1.5,), (0.2,), (2.0,)),
+    math.cosh: _at(S.cosh, (-1.5,), (0.2,), (2.0,)),
+    math.tanh: _at(S.tanh, (-1.5,), (0.2,), (2.0,)),
+    math.asinh: _at(S.asinh, (-1.5,), (0.2,), (3.0,)),
+    math.acosh: _at(S.acosh, (1.2,), (2.0,), (5.0,)),
+    math.atanh: _at(S.atanh, (-0.8,), (0.1,), (0.6,)),
+    math.exp: _at(S.exp, (-1.0,), (0.0,), (2.5,)),
+    math.expm1: _at(lambda x: S.exp(x) - 1, (-1.0,), (1e-3,), (2.5,)),
+    math.log: _at(S.log, (0.2,), (1.0,), (7.0,)) + _at(lambda x, b: S.log(x) / S.log(b), (3.0, 2.0), (0.5, 10.0)),
+    math.log1p: _at(lambda x: S.log(1 + x), (-0.5,), (0.0,), (3.0,)),
+    math.log2: _at(lambda x: S.log(x) / S.log(2), (0.3,), (8.0,)),
+    math.log10: _at(lambda x: S.log(x) / S.log(10), (0.3,), (50.0,)),
+    math.sqrt: _at(S.sqrt, (0.1,), (2.0,), (9.0,)),
+    math.pow: _at(lambda x, y: x ** y, (1.5, 2.3), (0.7, -1.2), (3.0, 0.5)),
+    math.hypot: _at(lambda x, y: S.sqrt(x * x + y * y), (3.0, -4.0), (0.5, 1.5))
+    + _at(lambda x, y, z: S.sqrt(x * x + y * y + z * z), (1.0, 2.0, -2.0)),
+    math.fabs: _at(S.Abs, (-1.5,), (0.4,)),
+    math.copysign: _at(lambda x, y: S.Abs(x) * S.sign(y), (1.5, -2.0), (-0.5, 3.0), (-2.0, -1.0)),
+    math.fmod: [(lambda x, y, k=int(a / b): x - k * y, (a, b)) for a, b in [(7.3, 2.0), (-5.5, 1.5), (0.4, -3.0)]],
+    math.erf: _at(S.erf, (-1.0,), (0.0,), (0.7,)),
+    math.erfc: _at(S.erfc, (-1.0,), (0.0,), (0.7,)),
+}
+if hasattr(math, "cbrt"):
+    SYMPY[math.cbrt] = _at(lambda x: S.sign(x) * S.Abs(x) ** S.Rational(1, 3), (-8.0,), (0.5,), (27.0,))
+if hasattr(math, "exp2"):
+    SYMPY[math.exp2] = _at(lambda x: 2 ** x, (-1.0,), (0.5,), (3.0,))
+
+MATH_NONDIFF = {math.floor: (2.5,), math.ceil: (2.5,), math.trunc: (-2.5,), math.factorial: (5,),
+                math.gcd: (12, 18), math.lcm: (4, 6), math.comb: (5, 2), math.perm: (5, 2),
+                math.isnan: (1.0,), math.isinf: (1.0,), math.isfinite: (1.0,), math.isclose: (1.0, 1.0)}
+
+
+def sympy_mismatches(fn, builder, point, g: float = 0.7) -> list[str]:
+    """Compare a math rule's adjoints with g * sympy.diff at `point`."""
+    syms = (_x, _y, _z)[:len(point)]
+    expr = builder(*syms)
+    subs = dict(zip(syms, point))
+    got = eval_rule(fn, point, {}, g)
+    rule = find_rule(fn)
+    flat: list = []   # adjoints in argument order
+    for i in range(len(point)):
+        p = rule.params[i] if i < len(rule.params) else rule.varargs
+        a = got.get(p)
+        a = a[i - len(rule.params)] if isinstance(a, list) else a
+        flat.append(0.0 if a is None else a)   # no template: zero derivative
+    bad = []
+    for s, a in zip(syms, flat):
+        want = g * float(S.diff(expr, s).subs(subs).evalf())
+        if not math.isclose(float(a), want, rel_tol=1e-9, abs_tol=1e-12):
+            bad.append(f"{rule.op}{point} d/d{s}: rule {a}, sympy {want}")
+    return bad
+
+
+MATH_POINTS = [pytest.param(f, b, p, id=f"{f.__name__}{p}") for f, entries in SYMPY.items() for b, p in entries]
+
+
+@pytest.mark.parametrize("fn, builder, point", MATH_POINTS)
+def test_math_rule_against_sympy(fn, builder, point):
+    assert sympy_mismatches(fn, builder, point) == []
+    assert find_rule(fn).result == "float"
+
+
+def untested_math_rules() -> list[str]:
+    rules = [r for r in REGISTRY.values() if r.op.startswith("math.")]
+    covered = {id(find_rule(f)) for f in SYMPY} | {id(find_rule(f)) for f in MATH_NONDIFF}
+    return sorted(r.op for r in rules if id(r) not in covered)
+
+
+def test_every_math_rule_has_a_sympy_counterpart():
+    assert untested_math_rules() == []
+
+
+@pytest.mark.parametrize("fn", list(MATH_NONDIFF), ids=lambda f: f.__name__)
+def test_math_nondiff(fn):
+    rule = find_rule(fn)
+    assert rule.nondiff
+    rule.bind(tuple(Const(v) for v in MATH_NONDIFF[fn]), ())
+    fn(*MATH_NONDIFF[fn])
+
+
+# ---------------------------------------------------------------------------
+# The tester catches wrong rules.
+# ---------------------------------------------------------------------------
+def _swap_rule(monkeypatch, fn, signature_params, templates, op=None):
+    old = lookup_object(fn)
+    bad = Rule(op or old.op, signature_params, {}, templates=templates, objects=(fn,),
+               result=old.result)
+    monkeypatch.setitem(REGISTRY, bad.op, bad)
+    monkeypatch.setitem(BY_OBJECT, id(fn), bad)
+
+
+def test_inner_product_test_catches_a_wrong_rule(monkeypatch):
+    check_vjp(np.sin, (X34,))
+    _swap_rule(monkeypatch, np.sin, ("x",), {"x": "g * np.sin(x)"})
+    with pytest.raises(AssertionError, match="finite differences"):
+        check_vjp(np.sin, (X34,))
+
+
+def test_inner_product_test_catches_a_missing_unbroadcast(monkeypatch):
+    _swap_rule(monkeypatch, np.multiply, ("x", "y"), {"x": "g * y", "y": "unbroadcast(g * x, y)"})
+    check_vjp(np.multiply, (X34, X34))           # same shapes: the bug does not show
+    with pytest.raises(AssertionError, match="shape"):
+        check_vjp(np.multiply, (A(3, 1), A(4)))
+
+
+def test_inner_product_test_catches_a_wrong_reduction(monkeypatch):
+    _swap_rule(monkeypatch, np.mean, ("a", "axis", "dtype"),
+               {"a": "unreduce(g, a, axis, keepdims)"})   # forgot the 1/n
+    bad = lookup_object(np.mean)
+    monkeypatch.setattr(bad, "keyword_only", ("keepdims",))
+    monkeypatch.setattr(bad, "defaults", {"axis": None, "dtype": None, "keepdims": False})
+    with pytest.raises(AssertionError, match="finite differences"):
+        check_vjp(np.mean, (X34,), {"axis": 1})
+
+
+def test_sympy_test_catches_a_wrong_rule(monkeypatch):
+    assert sympy_mismatches(math.sin, S.sin, (0.3,)) == []
+    _swap_rule(monkeypatch, math.sin, ("x",), {"x": "g * math.sin(x)"})
+    assert sympy_mismatches(math.sin, S.sin, (0.3,)) != []
+
+
+def test_coverage_tests_catch_an_untested_rule(monkeypatch):
+    for fn, op in ((np.i0, "np.i0"), (math.lgamma, "math.lgamma")):
+        rule = Rule(op, ("x",), {}, templates={"x": "g"}, objects=(fn,))
+        monkeypatch.setitem(REGISTRY, op, rule)
+        monkeypatch.setitem(BY_OBJECT, id(fn), rule)
+    assert untested_numpy_rules() == ["np.i0"]
+    assert untested_math_rules() == ["math.lgamma"]
+
+
+# ---------------------------------------------------------------------------
+# Conventions at kinks and ties (JAX's), and other exact values.
+# ---------------------------------------------------------------------------
+def test_abs_at_zero_is_zero():
+    assert eval_rule(np.abs, (np.array([0.0, -2.0]),), {}, np.ones(2))["x"].tolist() == [0.0, -1.0]
+    assert eval_rule(math.fabs, (0.0,), {}, 1.0)["x"] == 0.0
+
+
+def test_maximum_minimum_split_ties():
+    for f in (np.maximum, np.minimum, np.fmax, np.fmin):
+        assert eval_rule(f, (1.0, 1.0), {}, 1.0) == {"x": 0.5, "y": 0.5}
+
+
+def test_fmax_ignores_nan():
+    got = eval_rule(np.fmax, (np.array([np.nan, 1.0]), np.array([2.0, np.nan])), {}, np.ones(2))
+    assert got["x"].tolist() == [0.0, 1.0] and got["y"].tolist() == [1.0, 0.0]
+
+
+def test_max_reduction_splits_ties():
+    a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
+    assert eval_rule(np.max, (a,), {}, 1.0)["a"].tolist() == [[0, 0.5, 0.5], [0, 0, 0]]
+    got = eval_rule(np.max, (a,), {"axis": 1}, np.array([1.0, 3.0]))["a"]
+    assert np.allclose(got, [[0, 0.5, 0.5], [1, 1, 1]])
+
+
+def test_clip_passes_gradient_on_the_boundary():
+    got = eval_rule(np.clip, (np.array([-1.0, -0.5, 0.0, 0.5, 1.0]), -0.5, 0.5), {}, np.ones(5))
+    assert got["a"].tolist() == [0, 1, 1, 1, 0]
+    assert got["a_min"] == 1.0 and got["a_max"] == 1.0
+
+
+def test_prod_and_cumprod_with_zeros_are_exact():
+    a = np.array([2.0, 0.0, 3.0])
+    assert eval_rule(np.prod, (a,), {}, 1.0)["a"].tolist() == [0.0, 6.0, 0.0]
+    assert eval_rule(np.prod, (np.array([0.0, 2.0, 0.0]),), {}, 1.0)["a"].tolist() == [0, 0, 0]
+    got = eval_rule(np.cumprod, (a,), {}, np.ones(3))["a"]
+    assert got.tolist() == [1.0, 2.0 + 6.0, 0.0]   # d/da1 (a0 + a0 a1 + a0 a1 a2) = a0 + a0 a2
+
+
+def test_sinc_derivative_at_zero():
+    assert eval_rule(np.sinc, (np.array([0.0]),), {}, np.ones(1))["x"].tolist() == [0.0]
+    x = S.Symbol("x")
+    exact = S.diff(S.sin(S.pi * x) / (S.pi * x), x)
+    for v in (1e-6, 0.99e-4, 1.01e-4, 1e-3, 0.3):   # both sides of the series cut-off
+        assert math.isclose(runtime.dsinc(v), float(exact.subs(x, S.Float(v, 50)).evalf(30)), rel_tol=1e-7)
+
+
+def test_where_with_one_argument_has_no_derivative():
+    assert eval_rule(np.where, (COND,), {}, None) == {}
+
+
+def test_pad_rejects_other_modes():
+    with pytest.raises(TypeError, match="constant"):
+        eval_rule(np.pad, (X34, 1, "reflect"), {}, None)
+
+
+# ---------------------------------------------------------------------------
+# The inlined templates read like hand-written adjoints.
+# ---------------------------------------------------------------------------
+def test_templates_read_well():
+    assert rendered_templates(np.exp, (X34,)) == {"x": "g * ans"}
+    assert rendered_templates(np.einsum, ("ij,jk->ik", L23, A(3, 4))) == {
+        "operands": ["np.einsum('ik,jk->ij', g, operands1)", "np.einsum('ij,ik->jk', operands0, g)"]}
+    assert rendered_templates(np.einsum, ("ii", A(3, 3))) == {
+        "operands": ["einsum_vjp(g, 'ii', (operands0,), 0)"]}
+    assert rendered_templates(np.transpose, (X234, (2, 0, 1))) == {"a": "np.transpose(g, (1, 2, 0))"}
+    assert rendered_templates(np.roll, (X34, (1, -2), (0, 1))) == {"a": "np.roll(g, (-1, 2), (0, 1))"}
+    assert rendered_templates(np.sum, (X34,), {"axis": 1}) == {"a": "unreduce(g, a, 1, False)"}
+    assert rendered_templates(math.log, (2.0,)) == {"x": "g / x"}
+    assert rendered_templates(np.clip, (X34, None, 0.3)) == {
+        "a": "g * (a <= a_max)", "a_max": "unbroadcast(g * (a > a_max), a_max)"}
+
+
+@pytest.mark.parametrize("subs, shapes", [(e[0], e[1:]) for e in EINSUM], ids=[e[0] for e in EINSUM])
+def test_einsum_helper_agrees_with_inlined_einsum(subs, shapes):
+    """The general helper (used for non-constant subscripts) matches the rule."""
+    ops = [A(*s) for s in shapes]
+    g = RNG.standard_normal(np.shape(np.einsum(subs, *ops)))
+    inlined = eval_rule(np.einsum, (subs, *ops), {}, g)["operands"]
+    for i, want in enumerate(inlined):
+        assert np.allclose(einsum_vjp(g, subs, ops, i), want)
+
+
+# ---------------------------------------------------------------------------
+# Random shapes: broadcasting and batched products beyond the table.
+# ---------------------------------------------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3),
+       fn=st.sampled_from([np.add, np.subtract, np.multiply, np.hypot, np.logaddexp, np.arctan2]),
+       seed=st.integers(0, 2 ** 16))
+def test_broadcasting_binary_rules(shapes, fn, seed):
+    rng = np.random.default_rng(seed)
+    x, y = (rng.uniform(0.5, 1.5, s) for s in shapes.input_shapes)
+    check_vjp(fn, (x, y), seed=seed)
+
+
+@settings(max_examples=40, deadline=None)
+@given(batch=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3),
+       ranks=st.sampled_from([(1, 1), (1, 2), (2, 1), (2, 2)]), seed=st.integers(0, 2 ** 16))
+def test_matmul_random_batches(batch, ranks, seed):
+    rng = np.random.default_rng(seed)
+    sa = (batch.input_shapes[0] + (2,) if ranks[0] == 2 else ()) + (3,)
+    sb = (batch.input_shapes[1] if ranks[1] == 2 else ()) + ((3, 4) if ranks[1] == 2 else (3,))
+    check_vjp(np.matmul, (rng.standard_normal(sa), rng.standard_normal(sb)), seed=seed)
