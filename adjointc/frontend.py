@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import builtins
 import inspect
+import os
+import sysconfig
 import math
 import textwrap
 import types as pytypes
@@ -737,11 +739,18 @@ BUILTIN_OPS = {"float", "int", "bool", "len", "range", "round", "abs", "max", "m
 
 
 def _has_source(fn: Callable) -> bool:
+    """Is `fn` user code adjointc should transform? Library code (the standard
+    library, site-packages) is opaque: it needs a rule."""
     try:
         inspect.getsourcelines(fn)
-        return True
+        path = os.path.realpath(inspect.getsourcefile(fn) or "")
     except (OSError, TypeError):
         return False
+    return not any(path.startswith(root + os.sep) for root in _LIBRARY_ROOTS)
+
+
+_LIBRARY_ROOTS = tuple({os.path.realpath(p) for p in (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"],
+                                                        sysconfig.get_paths()["platlib"])})
 _INT_OPS = {"slice", "add", "sub", "mul", "floordiv", "mod", "neg", "attr:shape", "getitem", "len"}
 
 

@@ -154,6 +154,12 @@ class Reverser:
         self.cheap = outer
         return fwd, bwd
 
+    def cheap_for(self, s: Stmt) -> dict[str, Expr]:
+        """Recomputable temporaries valid while the backward sweep handles `s`: the
+        statement's own target still holds its new value then, so none may read it."""
+        w = all_writes((s,))
+        return {k: v for k, v in self.cheap.items() if k not in w and not (set(names_in(v)) & w)}
+
     def is_cheap(self, s: Assign) -> bool:
         """A temporary the backward sweep can recompute where it is read instead of
         recording it: an element/slice read, a transpose, or scalar arithmetic."""
@@ -285,7 +291,7 @@ class Reverser:
                     for a, tp in pairs:
                         if tp is None or not (isinstance(a, Name) and a.id in c.active):
                             continue
-                        e = substitute(substitute(rules.parse_template(tp), env), self.cheap)
+                        e = substitute(substitute(rules.parse_template(tp), env), self.cheap_for(s))
                         e = S.fold(e, S.TypeOracle(c.types, c.consts))
                         out.append(self.acc(a.id, e, loc))
         out.append(Assign(bar(t), Const(0.0), loc))  # the overwritten value's adjoint starts at zero
@@ -305,8 +311,9 @@ class Reverser:
             return []
         vjp = c.calls.adjoint(name, [oracle.of(a) for a in full], pos)
         tmp = c.namer.exact(f"_{name.split('.')[-1].split(':')[-1]}_bars")
-        args = tuple(substitute(a, self.cheap) for a in call.args)
-        kwargs = tuple((k, substitute(v, self.cheap)) for k, v in call.kwargs)
+        cheap = self.cheap_for(s)
+        args = tuple(substitute(a, cheap) for a in call.args)
+        kwargs = tuple((k, substitute(v, cheap)) for k, v in call.kwargs)
         c.backward_reads |= {n for a in args + tuple(v for _, v in kwargs) for n in names_in(a)}
         out: list[Stmt] = [Assign(tmp, Call(vjp, (g,) + args, kwargs), s.loc)]
         for k, i in enumerate(pos):

@@ -103,7 +103,7 @@ def bind(fn: Callable, a: A) -> inspect.BoundArguments:
     return b
 
 
-def call(fn: Callable, a: A, **replace: Any) -> Any:
+def call(fn: Callable, a: A, /, **replace: Any) -> Any:
     """fn(*a.args, **a.kwargs) on copies, with some parameters replaced by name."""
     b = bind(fn, a)
     for k, v in replace.items():
@@ -129,8 +129,8 @@ def fd_gradient(fn: Callable, a: A, names: Sequence[str], rel_step: float = 1e-6
                 xp, xm = x.copy(), x.copy()
                 xp[idx] += h
                 xm[idx] -= h
-                fp = float(call(fn, a, **{name: xp}))
-                fm = float(call(fn, a, **{name: xm}))
+                fp = float(call(fn, a, **{name: xp.copy()}))
+                fm = float(call(fn, a, **{name: xm.copy()}))
                 g[idx] = (fp - fm) / (xp[idx] - xm[idx])
             out.append(g)
         else:
