@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 import adjointc  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
 import handwritten  # noqa: E402
+from peers import peer_times  # noqa: E402
 import heat as heat_ex  # noqa: E402
 import fit_oscillator  # noqa: E402
 import lorenz  # noqa: E402
@@ -49,30 +50,17 @@ def best(fn, repeat: int = 5, min_time: float = 0.2) -> float:
     return min(times)
 
 
-def peers(name: str, f, args, wrt: int):
-    """Gradient timings of installed peers, as {peer: seconds or message}."""
-    out = {}
-    try:
-        import autograd
-        import autograd.numpy as anp  # noqa: F401
-        g = autograd.grad(f, wrt)
-        out["autograd"] = best(lambda: g(*args), repeat=3)
-    except ImportError:
-        pass
-    except Exception as e:  # autograd refuses in-place array writes
-        out["autograd"] = f"fails: {type(e).__name__}"
-    return out
-
-
 def main() -> None:
     quick = "--quick" in sys.argv
     rng = np.random.default_rng(0)
     rows = []
+    peer_rows = []
 
     # heat equation: 64 points, 200 steps
     x = np.linspace(0, 1, 64)
     u0, kappa = np.exp(-100 * (x - 0.5) ** 2), 0.2
     g = heat_ex.heat
+    peer_rows.append(("heat 1-D, 64 pts x 200 steps", peer_times(heat_ex.heat.primal, (u0, kappa, 200))))
     rows.append(("heat 1-D, 64 pts x 200 steps",
                  best(lambda: g.primal(u0, kappa)), best(lambda: g(u0, kappa)),
                  best(lambda: handwritten.heat_adjoint(u0, kappa, 200)), g.tape_bytes(u0, kappa)["total"]))
@@ -80,6 +68,7 @@ def main() -> None:
     # Rosenbrock as a scalar loop, n = 1000
     xr = rng.standard_normal(200 if quick else 1000)
     gr = adjointc.grad(rosen_ex.rosen)
+    peer_rows.append((f"rosenbrock loop, n={xr.size}", peer_times(rosen_ex.rosen, (xr,))))
     rows.append((f"rosenbrock loop, n={xr.size}", best(lambda: rosen_ex.rosen(xr)), best(lambda: gr(xr)),
                  best(lambda: handwritten.rosen_adjoint(xr)), gr.tape_bytes(xr)["total"]))
 
@@ -89,6 +78,8 @@ def main() -> None:
     ones = np.ones(3)
     gl = adjointc.grad(lorenz.lorenz_rk4, wrt=("state0", "params"))
     gl_vjp = lambda: pull(ones)  # noqa: E731
+    peer_rows.append(("lorenz-63 RK4, 500 steps (sum of final state)",
+                      peer_times(lorenz.final_sum, (s0, p))))
     rows.append(("lorenz-63 RK4, 500 steps", best(lambda: lorenz.lorenz_rk4(s0, p)), best(gl_vjp),
                  None, None))
 
@@ -107,6 +98,12 @@ def main() -> None:
         tp = f"{tape / 1024:.1f} KiB" if tape is not None else "-"
         print(f"| {name} | {tf * 1e3:.3f} ms | {tg * 1e3:.3f} ms | {tg / tf:.2f} | {hw} | {rel} | {tp} |")
     del gl
+    if any(p for _, p in peer_rows):
+        names = sorted({k for _, p in peer_rows for k in p})
+        print("\n| example (gradient time) | adjointc | " + " | ".join(names) + " |")
+        print("|---|---|" + "---|" * len(names))
+        for (name, p), row in zip(peer_rows, rows):
+            print(f"| {name} | {row[2] * 1e3:.2f} ms | " + " | ".join(p.get(n, "-") for n in names) + " |")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import pytest
 from adjointc import AdjointcError, NoAdjointRule, UnsupportedSyntax, grad, value_and_grad
 from corpus import A, Case, bind, call, copy_value, fd_gradient, sympy_gradient, wrt_names
 
-MODULES = ("straight_line", "numpy_ops", "loops", "branches", "inplace")
+MODULES = ("straight_line", "numpy_ops", "numpy_more", "loops", "branches", "inplace", "edge_cases")
 CASES: list[Case] = [c for m in MODULES for c in importlib.import_module(f"corpus.{m}").CASES]
 UNSUPPORTED = importlib.import_module("corpus.unsupported").CASES
 
@@ -25,6 +25,12 @@ def _ids(cases: list[Case]) -> list[str]:
     for c in cases:
         names, _ = wrt_names(c.fn, c.wrt)
         out.append(c.name if counts[c.name] == 1 else f"{c.name}[wrt={','.join(names)}]")
+    seen = collections.Counter(out)
+    taken: collections.Counter = collections.Counter()
+    for k, i in enumerate(out):
+        if seen[i] > 1:
+            taken[i] += 1
+            out[k] = f"{i}#{taken[i]}"
     return out
 
 
@@ -129,6 +135,21 @@ def test_sympy_helper_agrees_with_finite_differences():
         fd = fd_gradient(case.fn, a, names)
         assert ref is not None, case.name
         assert _max_rel_err(ref, fd) < 1e-6, (case.name, ref, fd)
+
+
+def test_module_constants_and_closures_are_read_at_call_time(monkeypatch):
+    """A changed module constant, or another closure from the same factory, is used
+    by the already compiled gradient (nothing is baked into the cached adjoint)."""
+    from corpus import straight_line as sl
+    g = grad(sl.projectile, wrt=1)
+    v, theta = 10.0, 0.4
+    first = g(v, theta)
+    monkeypatch.setattr(sl, "G", 2.0 * sl.G)
+    second = g(v, theta)
+    assert abs(second - first / 2.0) <= 1e-12 * abs(first)
+    ref = fd_gradient(sl.projectile, A(v, theta), ("theta",))[0]
+    assert abs(second - ref) <= 1e-6 * max(1.0, abs(ref))
+    assert abs(grad(sl.make_scaled(7.0))(0.3) - (7.0 * np.cos(0.3) + 49.0)) < 1e-12
 
 
 # ------------------------------------------------------- unsupported constructs

@@ -105,7 +105,7 @@ def _reshape_result(types, bound):
     return _arr(_ndim_of_const(shape), _dtype(_t(types, "a")))
 
 
-def _rank_plus(delta: int, name: str = "a", axis: str | None = None, floor: int = 0):
+def _rank_plus(delta: int, name: str = "a", axis: str | None = None):
     """Rank of `name` plus `delta` (times the number of constant axes, if given)."""
     def result(types, bound):
         r = _rank(_t(types, name))
@@ -116,7 +116,7 @@ def _rank_plus(delta: int, name: str = "a", axis: str | None = None, floor: int 
             n = _ndim_of_const(bound[axis])
             if n is None:
                 return T.UNKNOWN
-        return _arr(max(r + delta * n, floor), _dtype(_t(types, name)))
+        return _arr(r + delta * n, _dtype(_t(types, name)))
     return result
 
 

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from . import Case, rng_for
+from . import Case, bug, rng_for
 
 
 def fill_from_zeros(x):
@@ -126,6 +126,126 @@ def time_series_ode(y0, k, dt):
     return np.sum(ys) * dt
 
 
+def normalize_rows(X):
+    Y = X.copy()
+    for i in range(Y.shape[0]):
+        Y[i] = Y[i] / np.sum(Y[i])
+    return np.sum(Y * Y * np.arange(1.0, Y.shape[1] + 1.0))
+
+
+def swap_elements(x):
+    u = x.copy()
+    u[0], u[1] = u[1], u[0] * 2.0
+    return np.sum(u * np.arange(1.0, u.shape[0] + 1.0) * x)
+
+
+def slice_augmented(x):
+    u = x * 1.0
+    u[1:-1] += 0.5 * x[2:] * x[:-2]
+    u[::2] -= x[::2] ** 2
+    u[-1] /= 1.0 + x[0] * x[0]
+    return np.sum(u * u)
+
+
+def broadcast_into_slices(a, b, v):
+    U = np.zeros((3, 4))
+    U[0, :] = a
+    U[:, 0] = v
+    U[1:, 1:] = a * b
+    U[:, 3:4] = v[:, None] * b
+    return np.sum(U * U) + np.sum(U[:, 1])
+
+
+def write_then_read(x):
+    u = np.zeros_like(x)
+    s = 0.0
+    u[0] = x[0]
+    for i in range(1, x.shape[0]):
+        u[i] = u[i - 1] * 0.5 + x[i]
+        s = s + u[i] * u[i]
+    return s
+
+
+def square_argument_in_place(x):
+    for i in range(x.shape[0]):
+        x[i] = x[i] ** 2
+    return np.sum(x * np.arange(x.shape[0]))
+
+
+def jacobi_two_buffers(u0, f):
+    u = u0.copy()
+    v = u0.copy()
+    for _ in range(5):
+        v[1:-1] = 0.5 * (u[2:] + u[:-2] - f[1:-1])
+        u = v.copy()
+    return np.sum(u * u)
+
+
+def conditional_update_in_loop(x):
+    y = x.copy()
+    for i in range(y.shape[0]):
+        if y[i] > 0.0:
+            y[i] = y[i] * y[i]
+        else:
+            y[i] *= -0.5
+    return np.sum(y * x)
+
+
+def zero_the_largest(x):
+    y = x * 2.0
+    i = np.argmax(y)
+    y[i] = 0.0
+    return np.sum(y * y)
+
+
+def fill_matrix_rows(x):
+    n = x.shape[0]
+    M = np.empty((n, 3))
+    for i in range(n):
+        M[i] = x[i] * np.array([1.0, 2.0, 3.0]) + x
+    return np.sum(M ** 2)
+
+
+def augmented_through_alias(x):
+    u = x
+    u += 1.0
+    return np.sum(x * x)
+
+
+def augmented_through_view(x):
+    u = x.copy()
+    v = u[1:]
+    v *= 2.0
+    return np.sum(u * u)
+
+
+def chained_zeros_alias(x):
+    a = b = np.zeros(3)
+    a[0] = x
+    a[2] = x * x
+    return np.sum(b) * x
+
+
+def reassigned_parameter_then_setitem(x):
+    x = x * 2.0
+    x[0] = 1.0
+    return np.sum(x * x)
+
+
+def reverse_2d_target(X):
+    Y = np.zeros_like(X)
+    Y[::-1, :] = X * 2.0
+    Y[:, ::2] += X[:, ::2]
+    return np.sum(Y * X)
+
+
+def zeros_shape_from_arg(x):
+    out = np.zeros((x.shape[0], 2))
+    out[:, 0] = x
+    out[:, 1] = x ** 2
+    return np.sum(out @ np.array([1.0, -0.5]))
+
+
 _r = rng_for(__name__)
 
 
@@ -154,5 +274,27 @@ CASES = [
     Case(masked_update, 0, [(_n(6),), (_n(3, 2),)]),
     Case(matrix_fill_nested, 0, [(_n(3),), (_n(4),)]),
     Case(prefix_product, 0, [(_n(4),), (_n(2),)]),
+    Case(normalize_rows, 0, [(_r.uniform(0.5, 2.0, size=(3, 4)),), (_r.uniform(0.5, 2.0, size=(2, 2)),)]),
+    Case(swap_elements, 0, [(_n(3),), (_n(5),)]),
+    Case(slice_augmented, 0, [(_n(5),), (_n(6),)]),
+    Case(broadcast_into_slices, (0, 1, 2), [(0.7, -1.2, _n(3)), (-0.4, 0.3, _n(3))]),
+    Case(write_then_read, 0, [(_n(4),), (_n(6),)]),
+    Case(square_argument_in_place, 0, [(_n(4),), (_n(6),)]),
+    Case(jacobi_two_buffers, (0, 1), [(_n(6), _n(6)), (_n(4), _n(4))]),
+    Case(conditional_update_in_loop, 0, [(_n(5),), (_n(4),)]),
+    Case(zero_the_largest, 0, [(_n(5),), (_n(3),)]),
+    Case(fill_matrix_rows, 0, [(_n(3),), (_n(3),)]),
+    Case(augmented_through_alias, 0, [(_n(3),), (_n(2, 2),)],
+         bugs=bug("`u = x; u += 1.0` mutates x through the alias; adjointc treats it as a rebinding "
+                  "(silently wrong value and gradient, no AliasingError)")),
+    Case(augmented_through_view, 0, [(_n(3),), (_n(5),)],
+         bugs=bug("`v = u[1:]; v *= 2.0` updates u through a view; silently ignored "
+                  "(wrong value and gradient, no AliasingError)")),
+    Case(chained_zeros_alias, 0, [(0.7,), (-1.3,)],
+         bugs=bug("`a = b = np.zeros(3); a[0] = x`: b aliases a; silently wrong value and gradient")),
+    Case(reassigned_parameter_then_setitem, 0, [(_n(3),), (_n(2, 2),)],
+         bugs=bug("spurious AliasingError: `x = x * 2.0` makes a fresh array, then `x[0] = 1.0`")),
+    Case(reverse_2d_target, 0, [(_n(3, 4),), (_n(2, 2),)]),
+    Case(zeros_shape_from_arg, 0, [(_n(3),), (_n(5),)]),
     Case(time_series_ode, (0, 1, 2), [(1.0, 0.5, 0.1), (0.4, 1.3, 0.05)]),
 ]

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from . import Case, rng_for
+from . import Case, bug, rng_for
 
 
 def exp_taylor(x, n=12):
@@ -231,6 +231,22 @@ def nested_while_for(x, n):
     return total
 
 
+def odd_powers_reassigned_index(x):
+    s = 0.0
+    for i in range(3):
+        j = i * 2
+        i = j + 1
+        s = s + x ** i
+    return s
+
+
+def loop_index_shadows_variable(x):
+    i = 10.0 * x
+    for i in range(3):
+        x = x * 1.5
+    return i * x
+
+
 _r = rng_for(__name__)
 
 
@@ -250,7 +266,7 @@ CASES = [
     Case(nested_loops, (0, 1), [(_n(2, 3), _n(3)), (_n(3, 2), _n(2))]),
     Case(triangular_nested, 0, [(_n(4),), (_n(6),)]),
     Case(loop_over_rows, (0, 1), [(_n(4, 3), _n(3)), (_n(2, 2), _n(2))]),
-    Case(enumerate_weights, 0, [(_n(4),), (_n(2, 3),)]),
+    Case(enumerate_weights, 0, [(_n(4),), (_n(7),)]),
     Case(zip_pairs, (0, 1), [(_n(4), _n(4)), (_n(3), _n(5))]),
     Case(while_counter, 0, [(_u(-1, 1), 5), (_u(0, 2), 12)]),
     Case(newton_sqrt, 0, [(_u(0.5, 4),), (_u(10, 100),)], rtol=1e-6),
@@ -269,5 +285,9 @@ CASES = [
     Case(gradient_descent_steps, (0, 1, 2), [(_u(0.5, 1), _u(-1, 1), 0.1, 10), (_u(1, 2), _u(-1, 1), 0.05, 4)]),
     Case(accumulate_arrays, (0, 1), [(_n(3, 2), _n(2)), (_n(2, 4), _n(4))]),
     Case(running_max_loop, 0, [(np.array([0.3, 1.2, -0.5, 0.9]),), (np.array([-2.0, -0.4, -1.0]),)]),
+    Case(odd_powers_reassigned_index, 0, [(_u(0.5, 1),), (_u(-1, -0.5),)],
+         bugs=bug("the loop variable reassigned in the body: the backward sweep uses the range value", "grad")),
+    Case(loop_index_shadows_variable, 0, [(_u(0.5, 1),), (_u(-1, -0.5),)],
+         bugs=bug("a for-loop variable that shadows an earlier active variable", "grad")),
     Case(nested_while_for, 0, [(_u(0, 1), 3), (_u(-1, 0), 5)]),
 ]

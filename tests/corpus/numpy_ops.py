@@ -102,7 +102,7 @@ def einsum_forms(A, x, B):
 
 
 def transposes(A, B):
-    return np.sum(A.T @ B) + np.sum(np.transpose(A) * B.T.T)
+    return np.sum(A.T @ B) + np.sum(np.transpose(A) * B.T)
 
 
 def reshaped(x):
@@ -208,6 +208,59 @@ def inactive_int_array(x, idx):
     return np.sum(x[idx] ** 2) + x[idx[0]]
 
 
+def mixed_index(X):
+    return np.sum(X[1:, 0] * X[::2, ::-1][1, :2]) + np.sum(X[-1, 1:] ** 2)
+
+
+def stack_axes(x, y):
+    S = np.stack([x, y], axis=-1)
+    C = np.concatenate([S, S * 2.0], axis=1)
+    return np.sum(C ** 2) + np.sum(S[:, 0] * S[:, 1])
+
+
+def transpose_3d(X):
+    Y = np.transpose(X, (1, 0, 2))
+    Z = X.transpose(2, 1, 0)
+    return np.sum(Y[0] * Y[1]) + np.sum(Z ** 2 * np.arange(Z.shape[2]))
+
+
+def keepdims_variants(X):
+    a = np.sum(X, keepdims=True)
+    b = np.mean(X, axis=0, keepdims=True)
+    c = X.max(axis=1, keepdims=True)
+    return np.sum(a * X) + np.sum(b * X) + np.sum(c * X)
+
+
+def clip_array_bounds(x, lo, hi):
+    return np.sum(np.clip(x, lo, hi) ** 2)
+
+
+def where_broadcast(a, b):
+    c = np.array([True, False, True, False])
+    return np.sum(np.where(c, a, b) ** 2)
+
+
+def maximum_broadcast(x, y):
+    return np.sum(np.maximum(x, y) ** 2)
+
+
+def power_broadcast(x, y):
+    return np.sum(np.power(x, y))
+
+
+def vector_matrix(x, A):
+    return np.sum((x @ A) ** 2) + np.sum(np.dot(x, A)) + np.sum(np.dot(A.T, x))
+
+
+def einsum_more(A, B, x):
+    return (np.einsum("ij,kj->ik", A, B).sum() + np.einsum("i,i->", x, x)
+            + np.einsum("ii->", A @ A.T) + np.sum(np.einsum("ij->ji", A) * B.T) + np.sum(np.einsum("i,j->ij", x, x)))
+
+
+def sum_axis_tuple_method(X):
+    return X.sum(axis=(0, 1)) + X.mean(0).sum() + X.prod(axis=1).sum()
+
+
 _r = rng_for(__name__)
 
 
@@ -259,5 +312,16 @@ CASES = [
     Case(quadratic_form, (0, 1), [(_n(3, 3), _n(3)), (_n(2, 2), _n(2))]),
     Case(gaussian_log_likelihood, (0, 1, 2), [(_n(5), 0.3, -0.2), (_n(3), -1.0, 0.4)]),
     Case(scalar_numpy_calls, 0, [(0.3,), (-1.1,), (2.0,)], sympy=True),
+    Case(mixed_index, 0, [(_n(3, 3),), (_n(3, 4),)]),
+    Case(stack_axes, (0, 1), [(_n(3), _n(3)), (_n(2), _n(2))]),
+    Case(transpose_3d, 0, [(_n(2, 3, 4),), (_n(3, 2, 2),)]),
+    Case(keepdims_variants, 0, [(_n(2, 3),), (_n(4, 1),)]),
+    Case(clip_array_bounds, (0, 1, 2), [(_n(4), -np.abs(_n(4)), np.abs(_n(4))), (_n(2, 3), -np.abs(_n(3)), np.abs(_n(2, 1)))]),
+    Case(where_broadcast, (0, 1), [(_n(3, 1), _n(4)), (_n(4), _n(2, 4))]),
+    Case(maximum_broadcast, (0, 1), [(_n(3, 1), _n(4)), (_n(2), _n(3, 2))]),
+    Case(power_broadcast, (0, 1), [(_r.uniform(0.5, 2, size=3), _n(2, 1)), (_r.uniform(0.5, 2, size=(2, 2)), _n(2))]),
+    Case(vector_matrix, (0, 1), [(_n(3), _n(3, 2)), (_n(2), _n(2, 4))]),
+    Case(einsum_more, (0, 1, 2), [(_n(3, 3), _n(3, 3), _n(3)), (_n(2, 2), _n(2, 2), _n(2))]),
+    Case(sum_axis_tuple_method, 0, [(_n(2, 3),), (_n(4, 2),)]),
     Case(inactive_int_array, 0, [(_n(5), np.array([0, 2, 4])), (_n(4), np.array([3, 1, 3]))]),
 ]

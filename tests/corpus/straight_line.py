@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from . import A, Case, rng_for
+from . import A, Case, bug, rng_for
 
 G = 9.81
 OFFSET = 0.25
@@ -172,6 +172,7 @@ def make_quadratic(a, b):
 
 
 scaled = make_scaled(3.0)
+scaled_five = make_scaled(5.0)  # same source and name, another closure value
 quadratic = make_quadratic(0.5, -1.25)
 
 
@@ -217,6 +218,12 @@ def np_on_scalars(x, y):
 
 def integer_coefficients(x):
     return 2 * x + 1 - 3 * x * x
+
+
+def midpoint_named_x_bar(x, y):
+    """A user variable called x_bar (the usual name for a mean)."""
+    x_bar = 0.5 * (x + y)
+    return (x - x_bar) ** 2 + x_bar * y
 
 
 _r = rng_for(__name__)
@@ -267,6 +274,7 @@ CASES = [
     Case(tuple_constants, 0, _singles(2, -2, 2), sympy=True),
     Case(math_constants, 0, _singles(2, -1, 2), sympy=True),
     Case(scaled, 0, _singles(3, -2, 2), sympy=True),
+    Case(scaled_five, 0, _singles(2, -2, 2), sympy=True),
     Case(quadratic, (0, 1), _pairs(3, -1, 1, -1, 1), sympy=True),
     Case(conditional_expression, (0, 1), [(1.5, 0.3), (-0.4, 0.9), (0.2, -1.1)]),
     Case(conditional_flag, 0, [(_u(-1, 1), True), (_u(-1, 1), False)], sympy=True),
@@ -277,4 +285,6 @@ CASES = [
     Case(kepler_unrolled, (0, 1), _pairs(3, 0, 3, 0, 0.6), sympy=True),
     Case(np_on_scalars, (0, 1), _pairs(3, -2, 2, -2, 2), sympy=True),
     Case(integer_coefficients, 0, _singles(2, -2, 2), sympy=True),
+    Case(midpoint_named_x_bar, (0, 1), _pairs(2, -2, 2, -2, 2), sympy=True,
+         bugs=bug("a user variable named x_bar collides with the adjoint of x", "grad", "sympy")),
 ]

@@ -138,10 +138,36 @@ def imports_inside(x):
     return x * x
 
 
-def calls_print(x):
-    y = x * x
-    print(y)  # <- unsupported
-    return y
+def uses_raise(x):
+    if x < 0.0:
+        raise ValueError("negative")  # <- unsupported
+    return math.sqrt(x)
+
+
+def uses_while_else(x):
+    k = 0
+    while k < 3:
+        x = x * 0.5
+        k = k + 1
+    else:  # <- unsupported
+        x = x + 1.0
+    return x
+
+
+def uses_starred_assignment(x, y):
+    first, *rest = (x, y, x * y)  # <- unsupported
+    return first * 2.0
+
+
+def uses_set_literal(x):
+    seen = {1, 2}  # <- unsupported
+    return x * x
+
+
+def calls_unknown_method(x):
+    y = np.sin(x)
+    z = y.tobytes()  # <- unsupported
+    return np.sum(y)
 
 
 CASES = [
@@ -163,5 +189,9 @@ CASES = [
     Unsupported(uses_fstring, (1.5,), UnsupportedSyntax),
     Unsupported(assigns_attribute, (1.5,), UnsupportedSyntax),
     Unsupported(imports_inside, (1.5,), UnsupportedSyntax),
-    Unsupported(calls_print, (1.5,), UnsupportedSyntax),
+    Unsupported(uses_raise, (1.5,), UnsupportedSyntax),
+    Unsupported(uses_while_else, (1.5,), UnsupportedSyntax),
+    Unsupported(uses_starred_assignment, (1.5, 0.5), UnsupportedSyntax),
+    Unsupported(uses_set_literal, (1.5,), UnsupportedSyntax),
+    Unsupported(calls_unknown_method, (np.array([0.5, 1.0]),), UnsupportedSyntax),
 ]

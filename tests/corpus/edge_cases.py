@@ -1,0 +1,152 @@
+"""Corner cases of the calling convention and of ordinary code: unused and
+reassigned parameters, keyword-only parameters, empty loops, float32 inputs,
+negative wrt positions, lists, loop variables used after the loop."""
+import math
+
+import numpy as np
+
+from . import A, Case, rng_for
+
+
+def unused_parameter(x, y, z):
+    return x * x + math.sin(x)
+
+
+def unused_array_parameter(x, w):
+    return math.exp(x)
+
+
+def reassigned_parameter(x, y):
+    x = x * 2.0
+    y = y + x
+    x = math.sin(x) * y
+    return x + y
+
+
+def reassigned_array_parameter(x):
+    x = x * x
+    x = np.sin(x) + x
+    return np.sum(x)
+
+
+def keyword_only(x, *, scale=2.0, shift=0.5):
+    return scale * x * x + shift * math.cos(x)
+
+
+def empty_loop(x, n):
+    s = x * x
+    for k in range(n):
+        s = s * math.cos(k * x)
+    return s
+
+
+def empty_while(x, n):
+    i = 0
+    y = x
+    while i < n:
+        y = y * y
+        i = i + 1
+    return y + x
+
+
+def loop_variable_after_loop(x, n):
+    s = 0.0
+    for k in range(n):
+        s = s + x * k
+    return s * k
+
+
+def list_accumulation(x, n):
+    terms = []
+    for k in range(n):
+        terms.append(x ** k / (k + 1.0))
+    return sum(terms)
+
+
+def list_literal_sum(x, y):
+    parts = [x * y, math.sin(x), y * y]
+    return sum(parts) + parts[0] * parts[2]
+
+
+def float32_input(x):
+    return np.sum(np.sin(x) * x)
+
+
+def scalar_broadcast_into_array(a, b):
+    v = np.ones(4) * a
+    v = v + np.arange(4.0) * b
+    return np.sum(v ** 3)
+
+
+def zero_dim_array(x, y):
+    return np.sum(x * y) + np.sum(np.exp(x))
+
+
+def constant_output(x):
+    c = 2.0
+    return c * 3.0 + 0.0 * x
+
+
+def same_value_twice(x):
+    y = x
+    z = x
+    return y * z + y
+
+
+def deep_chain(x):
+    y = x
+    for _ in range(60):
+        y = math.sin(y) + 0.5 * y
+    return y
+
+
+def index_with_loop_counter_expression(x):
+    n = x.shape[0]
+    s = 0.0
+    for i in range(n // 2):
+        s = s + x[2 * i] * x[2 * i + 1] - x[n - 1 - i]
+    return s
+
+
+def early_return_before_loop(x, quick):
+    if quick:
+        return x * x
+    s = 0.0
+    for k in range(4):
+        s = s + x ** k
+    return s
+
+
+_r = rng_for(__name__)
+
+
+def _u(lo, hi):
+    return float(_r.uniform(lo, hi))
+
+
+def _n(*shape):
+    return _r.normal(size=shape)
+
+
+CASES = [
+    Case(unused_parameter, (0, 1, 2), [(_u(-1, 1), 0.5, 2.0), (_u(-1, 1), -1.0, 3.0)], sympy=True),
+    Case(unused_array_parameter, (0, 1), [(_u(-1, 1), _n(3)), (_u(-1, 1), _n(2, 2))]),
+    Case(reassigned_parameter, (0, 1), [(_u(-1, 1), _u(-1, 1)), (_u(-1, 1), _u(-1, 1))], sympy=True),
+    Case(reassigned_array_parameter, 0, [(_n(4),), (_n(2, 3),)]),
+    Case(keyword_only, ("x", "scale", "shift"), [A(_u(-1, 1)), A(_u(-1, 1), scale=_u(0, 2), shift=_u(-1, 1))],
+         sympy=True),
+    Case(empty_loop, 0, [(_u(-1, 1), 0), (_u(-1, 1), 3)]),
+    Case(empty_while, 0, [(_u(-1, 1), 0), (_u(-1, 1), 2)]),
+    Case(loop_variable_after_loop, 0, [(_u(-1, 1), 3), (_u(-1, 1), 5)]),
+    Case(list_accumulation, 0, [(_u(-1, 1), 4), (_u(-1, 1), 1)]),
+    Case(list_literal_sum, (0, 1), [(_u(-1, 1), _u(-1, 1)), (_u(-1, 1), _u(-1, 1))], sympy=True),
+    Case(float32_input, 0, [(_n(4).astype(np.float32),), (_n(2, 2).astype(np.float32),)], rtol=1e-4),
+    Case(scalar_broadcast_into_array, (0, 1), [(_u(-1, 1), _u(-1, 1)), (_u(-1, 1), _u(-1, 1))]),
+    Case(zero_dim_array, (0, 1), [(np.array(0.3), np.array(-1.2)), (np.array(1.1), _n(3))]),
+    Case(constant_output, 0, [(1.5,), (-0.5,)], sympy=True),
+    Case(same_value_twice, 0, [(_u(-1, 1),), (_u(-1, 1),)], sympy=True),
+    Case(deep_chain, 0, [(_u(-1, 1),), (_u(1, 3),)]),
+    Case(index_with_loop_counter_expression, 0, [(_n(6),), (_n(5),)]),
+    Case(early_return_before_loop, 0, [(_u(-1, 1), True), (_u(-1, 1), False)]),
+    Case(reassigned_parameter, -1, [(0.3, -0.7), A(x=1.1, y=0.4)]),
+]
