@@ -212,16 +212,18 @@ class Gradient:
         _STATS["transforms"] += 1
         low = self.lowered()
         fn = low.function
-        arg_types = dict(zip(self._names, types))
+        names = tuple(low.renamed.get(n, n) for n in self._names)
+        wrt = tuple(low.renamed.get(w, w) for w in self.wrt)
+        arg_types = dict(zip(names, types))
         calls = Calls(low.callees)
         result = low.result
-        mutated = {s.target for s in walk(fn.body) if isinstance(s, SetItem)} & set(self._names)
+        mutated = {s.target for s in walk(fn.body) if isinstance(s, SetItem)} & set(names)
         from .names import Namer
         namer = Namer(set(low.globals_read) | {s for st in walk(fn.body) for s in _targets(st)}
-                      | set(self._names) | {"np", "math"})
-        res = passes.run(fn, arg_types, low.globals_read, self.wrt, namer, result, mutated,
-                         user_names=low.user_names, calls=calls)
-        text = codegen.generate(res.adjoint, primal_name=fn.name, wrt=self.wrt, source_file=fn.file,
+                      | set(names) | {"np", "math"})
+        res = passes.run(fn, arg_types, low.globals_read, wrt, namer, result, mutated,
+                         user_names=low.user_names, calls=calls, augmented=low.augmented)
+        text = codegen.generate(res.adjoint, primal_name=fn.name, wrt=wrt, source_file=fn.file,
                                 line=fn.line, is_temp=_is_temp, tape_report=stats)
         names = tuple(sorted(low.globals_read))
         text += (f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(mutated))!r}\n"

@@ -37,7 +37,7 @@ from . import rules
 from .errors import NoAdjointRule, UnsupportedSyntax
 from .ir import (Assign, Block, Break, Call, Const, Continue, Expr, ExprStmt, For,
                  Function, If, Loc, Name, Param, Return, SetItem, Stmt, While,
-                 NO_DEFAULT, names_in, walk)
+                 NO_DEFAULT, names_in, rename, walk)
 from .names import Namer
 
 BINOPS = {cst.Add: "add", cst.Subtract: "sub", cst.Multiply: "mul", cst.Divide: "truediv",
@@ -74,6 +74,8 @@ class Lowered:
     result: str = "result"  # the variable holding the returned value
     user_names: set[str] = field(default_factory=set)  # parameters and locals the user wrote
     callees: dict[str, Any] = field(default_factory=dict)  # "rhs" -> the user function it calls
+    augmented: list = field(default_factory=list)  # the Assigns that came from `x += e`
+    renamed: dict[str, str] = field(default_factory=dict)  # user name -> name in generated code
 
 
 def _dotted(node: cst.BaseExpression) -> str | None:
@@ -90,6 +92,7 @@ class _Assigned(cst.CSTVisitor):
 
     def __init__(self) -> None:
         self.names: set[str] = set()
+        self.count: dict[str, int] = {}  # binding sites per name
 
     def visit_Name(self, node: cst.Name) -> None:  # only reached through targets below
         pass
@@ -97,6 +100,7 @@ class _Assigned(cst.CSTVisitor):
     def _targets(self, t: cst.BaseExpression) -> None:
         if isinstance(t, cst.Name):
             self.names.add(t.value)
+            self.count[t.value] = self.count.get(t.value, 0) + 1
         elif isinstance(t, (cst.Tuple, cst.List)):
             for e in t.elements:
                 self._targets(e.value)
@@ -135,6 +139,8 @@ class Lowerer:
         self.positions: Any = None
         self.loop_depth = 0
         self._result: str | None = None
+        self.bindings: dict[str, int] = {}
+        self.augmented: list[Assign] = []  # `x += e` lowered to `x = x + e`
 
     # ------------------------------------------------------------- utilities
     def loc(self, node: cst.CSTNode) -> Loc:
@@ -181,6 +187,9 @@ class Lowerer:
         collector = _Assigned()
         node.body.visit(collector)
         self.locals = collector.names | {q.name for q in params}
+        self.bindings = dict(collector.count)
+        for q in params:
+            self.bindings[q.name] = self.bindings.get(q.name, 0) + 1
         self.namer = Namer(self.locals | set(self.globals) | set(dir(builtins)))
         body = self.block(node.body.body)
         if not body or not isinstance(body[-1], Return):
@@ -196,9 +205,29 @@ class Lowerer:
         if _returns_in_loop(body):
             flag = self.tmp("returned")
             body = (Assign(flag, Const(False)),) + _lower_loop_returns(body, result, flag, False)
+        # `x_bar` is the adjoint of `x` in generated code: a user variable of that
+        # name is renamed (x_bar -> x_bar_) so the two never collide
+        taken = set(self.locals) | set(self.globals_read)
+        renamed: dict[str, str] = {}
+        for n in sorted(self.locals):
+            if n.endswith("_bar"):
+                new = n + "_"
+                while new in taken:
+                    new += "_"
+                taken.add(new)
+                renamed[n] = new
+        if renamed:
+            body = rename(body, renamed)
+            params = [Param(renamed.get(q.name, q.name), q.default) for q in params]
+            result = renamed.get(result, result)
+            self.augmented = [st for st in walk(body) if isinstance(st, Assign) and any(
+                st.target == renamed.get(a.target, a.target) and st.loc == a.loc for a in self.augmented)]
+            self.locals = {renamed.get(n, n) for n in self.locals}
         fn = Function(node.name.value, tuple(params), body, self.file, self.first_line)
+        self.renamed = renamed
         return Lowered(fn, self.globals_read, tuple(q.name for q in params), result=result,
-                       user_names=set(self.locals), callees=dict(self.callees))
+                       user_names=set(self.locals), callees=dict(self.callees),
+                       augmented=list(self.augmented), renamed=renamed)
 
     def const_value(self, node: cst.BaseExpression) -> Any:
         e = self.expr(node, [], nested=True)
@@ -249,8 +278,8 @@ class Lowerer:
         loc = self.loc(node)
         out: list[Stmt] = []
         if isinstance(node, cst.Assign):
-            if len(node.targets) > 1:  # a = b = expr
-                val = self.expr(node.value, out)
+            if len(node.targets) > 1:  # a = b = expr: one value, bound to every target
+                val = self.atom(self.expr(node.value, out), out, loc)
                 for t in node.targets:
                     self.assign_to(t.target, val, out, loc)
                 return out
@@ -269,6 +298,7 @@ class Lowerer:
                 rhs = self.atom(self.expr(node.value, out), out, loc)
                 cur = self.read_name(node.target)
                 self.emit_assign(node.target.value, Call(op, (cur, rhs)), out, loc)
+                self.augmented.append(out[-1])  # in place if an array: the aliasing check looks
                 return out
             if isinstance(node.target, cst.Subscript):
                 base, index = self.subscript_target(node.target, out)
@@ -458,6 +488,11 @@ class Lowerer:
         out.append(Assign(rvar, rng, loc))
         ivar = index_target.value if index_target is not None else self.tmp("i")
         body: list[Stmt] = []
+        if index_target is not None and self.bindings.get(ivar, 0) > 1:
+            # the loop variable is also assigned elsewhere: the header binds a fresh index
+            # (the reversed loop rebinds it) and the user's variable is an ordinary assignment
+            body.append(Assign(ivar, Name(self.tmp("i")), loc))
+            ivar = body[-1].value.id
         for t, seq in prologue:
             self.assign_to(t, Call("getitem", (seq, Name(ivar))), body, loc)
         self.loop_depth += 1

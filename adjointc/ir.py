@@ -267,4 +267,29 @@ def all_writes(block: Block) -> set[str]:
     return out
 
 
+def rename(block: Block, mapping: dict[str, str]) -> Block:
+    """Rename variables (reads and writes) throughout a block."""
+    def e(x: Expr) -> Expr:
+        return map_expr(x, lambda n: Name(mapping[n.id]) if isinstance(n, Name) and n.id in mapping else None)
+
+    def t(name: str) -> str:
+        return mapping.get(name, name)
+    out: list[Stmt] = []
+    for s in block:
+        if isinstance(s, Assign):
+            s = Assign(t(s.target), e(s.value), s.loc)
+        elif isinstance(s, SetItem):
+            s = SetItem(t(s.target), e(s.index), e(s.value), s.loc)
+        elif isinstance(s, (ExprStmt, Return)):
+            s = type(s)(e(s.value), s.loc)
+        elif isinstance(s, For):
+            s = For(t(s.target), e(s.iter), rename(s.body, mapping), s.loc)
+        elif isinstance(s, While):
+            s = While(e(s.test), rename(s.body, mapping), s.loc)
+        elif isinstance(s, If):
+            s = If(e(s.test), rename(s.body, mapping), rename(s.orelse, mapping), s.loc)
+        out.append(s)
+    return tuple(out)
+
+
 __all__ = [n for n in dir() if not n.startswith("_")] + ["replace"]

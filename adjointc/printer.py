@@ -94,8 +94,8 @@ def expr(e: Expr) -> str:
         return "[" + ", ".join(expr(x) for x in a) + "]"
     if op.startswith("attr:"):
         return f"{_wrap(a[0], ATOM)}.{op[5:]}"
-    if op.startswith("call:"):
-        op = op[5:]
+    if op.startswith(("call:", "py:")):
+        op = op.split(":", 1)[1]
     method = op.startswith(("method:", "callmethod:"))
     args = [expr(x) for x in (a[1:] if method else a)]
     args += [f"{k}={expr(v)}" for k, v in e.kwargs]

@@ -78,6 +78,8 @@ def as_adjoint(x_bar, x):
     if isinstance(x, np.ndarray):
         if not isinstance(x_bar, np.ndarray) or x_bar.shape != x.shape:
             return np.zeros_like(x, dtype=np.result_type(x.dtype, float)) + x_bar
+        if not x_bar.flags.writeable or x_bar.base is not None:
+            return x_bar.copy()  # a view (of another adjoint, or broadcast): own it first
         return x_bar
     if isinstance(x, (list, tuple)):
         if isinstance(x_bar, list):

@@ -38,10 +38,10 @@ def _dump(title: str, fn: Function) -> None:
 
 def run(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], wrt: tuple[str, ...],
         namer: Namer, result: str, mutated_params: set[str], dump: bool | None = None,
-        user_names: set[str] | None = None, calls: Any = None) -> Result:
+        user_names: set[str] | None = None, calls: Any = None, augmented: list | None = None) -> Result:
     dump = bool(os.environ.get("ADJOINTC_DUMP")) if dump is None else dump
     types = typing_pass.infer(fn, arg_types, consts, calls)
-    aliasing.check(fn, types, user_names or set())
+    aliasing.check(fn, types, user_names or set(), augmented)
     active = activity.analyse(fn, wrt, types)
     adj = reverse.transform(fn, active, types, wrt, namer, result, mutated_params, consts, calls)
     if dump:

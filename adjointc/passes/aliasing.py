@@ -11,18 +11,29 @@ from __future__ import annotations
 
 from .. import types as T
 from ..errors import AliasingError
-from ..ir import Assign, Function, SetItem, walk
+from collections import Counter
+
+from ..ir import Assign, Function, SetItem, Stmt, names_in, stmt_reads, walk
 from .simplify import base_map
 
 
-def check(fn: Function, types: dict[str, T.T], user_names: set[str]) -> None:
-    mutated: dict[str, SetItem] = {}
+def check(fn: Function, types: dict[str, T.T], user_names: set[str],
+          augmented: list[Assign] | None = None) -> None:
+    """`augmented`: assignments lowered from `x += e`, which NumPy performs in place."""
+    mutated: dict[str, Stmt] = {}
     for s in walk(fn.body):
         if isinstance(s, SetItem) and s.target not in mutated:
             mutated[s.target] = s
+    for s in augmented or ():
+        t = types.get(s.target, T.UNKNOWN)
+        if not (t.is_scalar and t.kind != "array") and s.target not in mutated:
+            mutated[s.target] = s
     if not mutated:
         return
-    bases = base_map(fn.body, types)
+    uses = Counter(n for s in walk(fn.body) for n in stmt_reads(s))
+    raw = base_map(fn.body, types)
+    # a temporary read once (`_t = x * 2; x = _t`) cannot be observed after the write
+    bases = {v: {b for b in bs if b in user_names or uses[b] > 1} for v, bs in raw.items()}
     defs = {s.target: s for s in walk(fn.body) if isinstance(s, Assign)}
     for v in sorted(user_names):
         shared = bases.get(v, set())

@@ -29,7 +29,8 @@ VIEW_OPS = {"getitem", "attr:T", "attr:real", "np.transpose", "np.reshape", "np.
             "np.expand_dims", "np.broadcast_to", "np.asarray", "np.atleast_1d", "np.atleast_2d",
             "np.swapaxes", "np.moveaxis", "np.diagonal", "tuple", "list", "method:view",
             "np.flip", "np.fliplr", "np.flipud"}
-NONFRESH = VIEW_OPS | {"unbroadcast", "unreduce", "as_adjoint", "method:pop"}
+FRESH = {"add", "sub", "mul", "truediv", "pow", "neg", "matmul", "np.copy", "np.zeros_like",
+         "zeros_like", "list", "np.sum", "np.exp", "np.sin", "np.cos", "np.sqrt", "np.log"}
 
 
 class TypeOracle(TypeEnv):
@@ -137,7 +138,9 @@ class Zeros:
         return any(n in Z for n in names_in(e))
 
     def fresh(self, e: Expr) -> bool:
-        return isinstance(e, Call) and e.op not in NONFRESH or isinstance(e, Const)
+        """Is e certainly a new array no other name refers to? Arithmetic is; a rule's
+        helper might return a view, so it is not assumed to be."""
+        return isinstance(e, Const) or isinstance(e, Call) and e.op in FRESH
 
     def own(self, target: str, e: Expr) -> Expr:
         if self.fresh(e) or not self.is_array(target):

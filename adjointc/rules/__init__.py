@@ -50,6 +50,7 @@ class Rule:
     namespace: dict[str, Any] = field(default_factory=dict)  # names the templates use
     objects: tuple[Any, ...] = ()             # the Python callables this rule is for
     keyword_only: tuple[str, ...] = ()
+    varkw: bool = False                       # accepts any keyword (**kwargs)
 
     def bind(self, args: tuple[Expr, ...], kwargs: tuple[tuple[str, Expr], ...]) -> dict[str, Any]:
         """Bind call arguments to parameter names; fill defaults as Consts.
@@ -70,7 +71,7 @@ class Rule:
         elif self.varargs:
             bound[self.varargs] = ()
         for k, v in kwargs:
-            if k not in self.params and k not in self.keyword_only:
+            if k not in self.params and k not in self.keyword_only and not self.varkw:
                 raise TypeError(f"{self.op}() got an unexpected keyword argument {k!r}")
             if k in bound:
                 raise TypeError(f"{self.op}() got multiple values for argument {k!r}")
@@ -104,6 +105,7 @@ _KEEP: list[Any] = []               # keep registered objects alive (ids stay va
 
 
 def _parse_signature(sig: str) -> tuple[tuple[str, ...], dict[str, Any], str | None, tuple[str, ...]]:
+    """(parameters, defaults, *args name, keyword-only names); see `_accepts_kwargs`."""
     fn = ast.parse(f"def _({sig}): pass").body[0]
     a = fn.args
     names = tuple(x.arg for x in a.posonlyargs + a.args)
@@ -166,7 +168,7 @@ def defvjp(fn: Any, signature: str | None = None, *, name: str | None = None,
         return register(Rule(op, params, defaults, varargs,
                              templates=None if fn_rule else {k: v for k, v in templates.items()},
                              fn=fn_rule, result=result, namespace=dict(namespace or {}),
-                             objects=objs, keyword_only=kwonly))
+                             objects=objs, keyword_only=kwonly, varkw=_accepts_kwargs(signature)))
 
     if templates:
         return make(None)
@@ -177,14 +179,18 @@ def defvjp(fn: Any, signature: str | None = None, *, name: str | None = None,
     return deco
 
 
-def nondiff(fn: Any, signature: str = "*args", *, name: str | None = None,
+def nondiff(fn: Any, signature: str = "*args, **kwargs", *, name: str | None = None,
             result: Callable[..., T.T] | str = "unknown") -> Rule:
     """Mark `fn` as having no derivative: its output is a constant for AD."""
     op = name or (fn if isinstance(fn, str) else _canonical_name(fn))
     params, defaults, varargs, kwonly = _parse_signature(signature)
     return register(Rule(op, params, defaults, varargs, templates={}, nondiff=True,
                          result=result, objects=() if isinstance(fn, str) else (fn,),
-                         keyword_only=kwonly))
+                         keyword_only=kwonly, varkw=_accepts_kwargs(signature)))
+
+
+def _accepts_kwargs(sig: str) -> bool:
+    return ast.parse(f"def _({sig}): pass").body[0].args.kwarg is not None
 
 
 def alias(spelling: str, rule: Rule) -> None:
@@ -263,6 +269,8 @@ def _conv(n: ast.expr) -> Expr:
             return Call(f"method:{n.func.attr}", (_conv(n.func.value),) + args, kwargs)
         if dotted is None:
             raise ValueError(f"template calls a non-name: {ast.unparse(n)}")
+        if dotted in ("list", "tuple", "dict", "set"):  # the builtins, not the literal syntax ops
+            return Call(f"py:{dotted}", args, kwargs)
         return Call(dotted, args, kwargs)
     raise ValueError(f"unsupported template syntax: {ast.unparse(n)}")
 

@@ -58,6 +58,9 @@ nondiff(builtins.range, "*args", name="range", result="object")
 nondiff(builtins.print, "*args, sep=' ', end='\\n', file=None, flush=False", name="print", result="none")
 nondiff(builtins.round, "x, ndigits=None", name="round", result="elementwise_int")
 defvjp(builtins.abs, "x", name="abs", x="g * np.sign(x)", result="same")
-defvjp(builtins.max, "x, y", name="max", x="g * (x >= y)", y="g * (x < y)", result="elementwise")
-defvjp(builtins.min, "x, y", name="min", x="g * (x <= y)", y="g * (x > y)", result="elementwise")
+# ties split the adjoint in halves, as np.maximum/np.minimum (and JAX) do
+defvjp(builtins.max, "x, y", name="max", x="g * ((x > y) + 0.5 * (x == y))",
+       y="g * ((y > x) + 0.5 * (x == y))", result="elementwise")
+defvjp(builtins.min, "x, y", name="min", x="g * ((x < y) + 0.5 * (x == y))",
+       y="g * ((y < x) + 0.5 * (x == y))", result="elementwise")
 defvjp(builtins.sum, "x", name="sum", x="[g] * len(x)", result="sum_list")

@@ -285,9 +285,7 @@ CASES = [
     Case(gradient_descent_steps, (0, 1, 2), [(_u(0.5, 1), _u(-1, 1), 0.1, 10), (_u(1, 2), _u(-1, 1), 0.05, 4)]),
     Case(accumulate_arrays, (0, 1), [(_n(3, 2), _n(2)), (_n(2, 4), _n(4))]),
     Case(running_max_loop, 0, [(np.array([0.3, 1.2, -0.5, 0.9]),), (np.array([-2.0, -0.4, -1.0]),)]),
-    Case(odd_powers_reassigned_index, 0, [(_u(0.5, 1),), (_u(-1, -0.5),)],
-         bugs=bug("the loop variable reassigned in the body: the backward sweep uses the range value", "grad")),
-    Case(loop_index_shadows_variable, 0, [(_u(0.5, 1),), (_u(-1, -0.5),)],
-         bugs=bug("a for-loop variable that shadows an earlier active variable", "grad")),
+    Case(odd_powers_reassigned_index, 0, [(_u(0.5, 1),), (_u(-1, -0.5),)]),
+    Case(loop_index_shadows_variable, 0, [(_u(0.5, 1),), (_u(-1, -0.5),)]),
     Case(nested_while_for, 0, [(_u(0, 1), 3), (_u(-1, 0), 5)]),
 ]

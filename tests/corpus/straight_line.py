@@ -285,6 +285,5 @@ CASES = [
     Case(kepler_unrolled, (0, 1), _pairs(3, 0, 3, 0, 0.6), sympy=True),
     Case(np_on_scalars, (0, 1), _pairs(3, -2, 2, -2, 2), sympy=True),
     Case(integer_coefficients, 0, _singles(2, -2, 2), sympy=True),
-    Case(midpoint_named_x_bar, (0, 1), _pairs(2, -2, 2, -2, 2), sympy=True,
-         bugs=bug("a user variable named x_bar collides with the adjoint of x", "grad", "sympy")),
+    Case(midpoint_named_x_bar, (0, 1), _pairs(2, -2, 2, -2, 2), sympy=True),
 ]
