@@ -38,8 +38,23 @@ def timed(fn: Callable, repeat: int = 3) -> float:
     return best
 
 
-def peer_times(f: Callable, args: tuple, argnum: int = 0) -> dict[str, str]:
-    """Gradient time of each installed peer, formatted, or why it failed."""
+def peer_times(f: Callable, args: tuple, argnum: int = 0, timeout: float = 180.0) -> dict[str, str]:
+    """Gradient time of each installed peer, formatted, or why it failed. Runs in a
+    child process so that a peer that takes too long (JAX compiling an unrolled
+    loop) is reported as such instead of stalling the benchmark."""
+    import multiprocessing as mp
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=lambda: q.put(_peer_times(f, args, argnum)))
+    p.start()
+    p.join(timeout)
+    if p.is_alive():
+        p.kill()
+        return {"autograd/jax": f"no result within {timeout:.0f} s"}
+    return q.get() if not q.empty() else {}
+
+
+def _peer_times(f: Callable, args: tuple, argnum: int = 0) -> dict[str, str]:
     out: dict[str, str] = {}
     try:
         import autograd

@@ -170,7 +170,9 @@ class Reverser:
         if op in ("getitem", "attr:T"):
             return True
         scalar = self.c.types.get(t, T.UNKNOWN)
-        return op in ("neg", "add", "sub", "mul", "truediv") and scalar.kind == "float"
+        # scalar arithmetic and math functions cost about what a tape push and pop cost
+        return scalar.kind == "float" and (op in ("neg", "add", "sub", "mul", "truediv", "pow")
+                                           or op.startswith("math."))
 
     def stmt(self, s: Stmt) -> tuple[list[Stmt], list[Stmt]]:
         c = self.c

@@ -45,7 +45,15 @@ nondiff("slice", "*args", result="object")
 # Attributes and methods every array has.
 defvjp("attr:T", "x", x="np.transpose(g)", result="transpose")
 defvjp("attr:real", "x", x="g", result="same")
-for _attr in ("shape", "ndim", "size", "dtype"):
+def _shape_result(types, bound):
+    x = types["x"]
+    if x.kind == "array" and x.rank is not None:
+        return T.T("tuple", elts=(T.INT,) * x.rank)
+    return T.T("object")
+
+
+nondiff("attr:shape", "x", result=_shape_result)
+for _attr in ("ndim", "size", "dtype"):
     nondiff(f"attr:{_attr}", "x", result="int" if _attr in ("ndim", "size") else "object")
 defvjp("method:copy", "x", x="g", result="same")
 

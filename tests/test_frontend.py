@@ -1,0 +1,72 @@
+"""The frontend: source -> three-address IR, and its error messages."""
+import inspect
+import math
+
+import numpy as np
+import pytest
+
+import adjointc
+from adjointc.frontend import lower
+from adjointc.printer import block
+
+
+def swap_and_accumulate(a, b):
+    a, b = b, a
+    a += b * 2.0
+    return a
+
+
+def condition(x):
+    y = math.exp(x) if x > 0 else -x
+    return y * y
+
+
+def loops(x, n):
+    s = 0.0
+    for i in range(n):
+        if i == 3:
+            break
+        s = s + x[i]
+    return s
+
+
+def lambdas(x):
+    f = lambda t: t * t  # noqa: E731
+    return f(x)
+
+
+def test_tuple_swap_uses_temporaries_and_augmented_assignment_expands():
+    text = block(lower(swap_and_accumulate).function.body)
+    assert text.splitlines() == [
+        "_t1 = b", "_t2 = a", "a = _t1", "b = _t2", "_t3 = b * 2.0", "_t4 = a + _t3", "a = _t4", "return a"]
+
+
+def test_conditional_expression_becomes_a_recorded_branch():
+    text = block(lower(condition).function.body)
+    assert "_cond1 = x > 0" in text and "if _cond1:" in text and "math.exp(x)" in text
+
+
+def test_break_moves_the_rest_of_the_body_into_the_else_branch():
+    text = block(lower(loops).function.body)
+    assert "_range1 = range(n)" in text and "for i in _range1:" in text
+    body = text.split("for i in _range1:")[1]
+    assert body.index("break") < body.index("else:") < body.index("s = _t")
+
+
+def test_unsupported_construct_names_file_line_column_and_hint():
+    with pytest.raises(adjointc.UnsupportedSyntax) as info:
+        lower(lambdas)
+    lines, first = inspect.getsourcelines(lambdas)
+    msg = str(info.value)
+    assert f"test_frontend.py:{first + 1}:9:" in msg
+    assert "lambda" in msg and "^" in msg and "hint:" in msg
+
+
+def test_unknown_library_call_points_to_custom_rules():
+    import statistics
+
+    def uses_stats(x):
+        return statistics.fmean([x, x])
+    with pytest.raises(adjointc.NoAdjointRule, match="defvjp"):
+        adjointc.grad(uses_stats)(1.0)
+    assert np.isfinite(1.0)
