@@ -11,6 +11,8 @@ import os
 import numpy as np
 import pytest
 
+import adjointc
+
 from adjointc import AdjointcError, NoAdjointRule, UnsupportedSyntax, grad, value_and_grad
 from corpus import A, Case, bind, call, copy_value, fd_gradient, sympy_gradient, wrt_names
 
@@ -174,3 +176,14 @@ def test_unsupported_construct_is_reported_with_location_and_hint(case):
     assert where in message, f"expected {where!r} in the message:\n{message}"
     assert any(line.startswith("hint:") for line in message.splitlines()), f"no 'hint:' line in:\n{message}"
     assert _same(a.args, snapshot)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.fn.__name__)
+def test_generated_adjoint_has_no_dead_assignments(case):
+    """Readable output: every name the generated adjoint assigns is read later."""
+    from adjointc.frontend import lower
+    from test_api import assert_no_dead_assignments
+    a = case.inputs[0]
+    args, kwargs = (a.args, a.kwargs) if hasattr(a, "kwargs") else (a, {})
+    source = adjointc.grad(case.fn, wrt=case.wrt).source_for(*args, **kwargs)
+    assert_no_dead_assignments(source, allowed=lower(case.fn).user_names)  # the user's own may be dead

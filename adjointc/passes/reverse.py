@@ -97,6 +97,7 @@ class Reverser:
     def __init__(self, ctx: Context):
         self.c = ctx
         self.cheap: dict[str, Expr] = {}  # temporaries the backward sweep recomputes
+        self.defs: dict[str, Expr] = {}   # values assigned earlier in the current block
 
     # ------------------------------------------------------------- recording
     def invariant(self, s: Stmt) -> bool:
@@ -142,6 +143,7 @@ class Reverser:
         fwd: list[Stmt] = []
         bwd: list[Stmt] = []
         outer, self.cheap = self.cheap, {}
+        outer_defs, self.defs = self.defs, {}
         for s in b:
             f, r = self.stmt(s)
             fwd += f
@@ -151,7 +153,10 @@ class Reverser:
                           if k not in written and not (set(names_in(v)) & written)}
             if isinstance(s, Assign) and self.is_cheap(s):
                 self.cheap[s.target] = substitute(s.value, self.cheap)
+            if isinstance(s, Assign):
+                self.defs[s.target] = s.value
         self.cheap = outer
+        self.defs = outer_defs
         return fwd, bwd
 
     def cheap_for(self, s: Stmt) -> dict[str, Expr]:
@@ -333,10 +338,32 @@ class Reverser:
             out.append(AugSetItem(bar(x), index, "add", g, loc))
         return out
 
+    def increment(self, s: SetItem) -> Expr | None:
+        """`u[i] = u[i] + d` (also `u[i] += d`): the d of an in-place increment."""
+        v = s.value
+        t = self.defs.get(v.id) if isinstance(v, Name) and _is_temp(v.id) else None
+        if not (isinstance(t, Call) and t.op == "add"):
+            return None
+        for a, d in (t.args, t.args[::-1]):
+            old = self.defs.get(a.id) if isinstance(a, Name) and _is_temp(a.id) else None
+            if old == Call("getitem", (Name(s.target), s.index)) and not (
+                    isinstance(d, Name) and d.id == a.id):
+                return d
+        return None
+
     def setitem_adjoint(self, s: SetItem) -> list[Stmt]:
         c = self.c
         u, v = s.target, s.value
         c.backward_reads |= set(names_in(s.index))
+        d = self.increment(s)
+        if d is not None:
+            # the old u[i] flows through unchanged: u_bar[i] stays, d receives a copy of it
+            if not (isinstance(d, Name) and d.id in c.active):
+                return []
+            out = [self.materialize(u, s.loc)]
+            e = S.fold(Call("unbroadcast", (Call("getitem", (Name(bar(u)), s.index)), d)),
+                       S.TypeOracle(c.types, c.consts))
+            return out + [self.acc(d.id, e, s.loc)]
         out = [self.materialize(u, s.loc)]
         if isinstance(v, Name) and v.id in c.active:
             e = S.fold(Call("unbroadcast", (Call("getitem", (Name(bar(u)), s.index)), v)),
@@ -344,6 +371,10 @@ class Reverser:
             out.append(self.acc(v.id, e, s.loc))
         out.append(SetItem(bar(u), s.index, Const(0.0), s.loc))
         return out
+
+
+def _is_temp(n: str) -> bool:
+    return n.startswith("_t") and n[2:].isdigit()
 
 
 def _advanced(index: Expr, types: dict[str, T.T]) -> bool:
