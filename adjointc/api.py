@@ -18,7 +18,7 @@ import inspect
 import threading
 import types as types_mod
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -26,9 +26,7 @@ from . import cache, codegen, frontend, passes, rules
 from . import types as T
 from .errors import AdjointcError, TypeMismatch
 from .ir import SetItem, walk
-from .names import bar
 
-Wrt = "int | str | Sequence[int | str] | None"
 _STATS = {"transforms": 0}
 _lock = threading.Lock()
 

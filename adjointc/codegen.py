@@ -13,7 +13,7 @@ from collections import Counter
 from . import printer
 from .ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, Const, Expr, ExprStmt, For,
                  Function, If, Name, Return, SetItem, Stmt, While, map_expr, names_in,
-                 stmt_reads, stmt_writes, walk)
+                 stmt_writes, walk)
 from . import runtime
 from .passes.simplify import merge_accumulations
 

@@ -23,7 +23,6 @@ import builtins
 import inspect
 import os
 import sysconfig
-import math
 import textwrap
 import types as pytypes
 from dataclasses import dataclass, field

@@ -3,7 +3,6 @@ transforming; a corrupt entry is rebuilt; an edited source gets a new entry."""
 import os
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 

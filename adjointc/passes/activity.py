@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .. import rules
 from .. import types as T
-from ..ir import Assign, Call, Const, Expr, ExprStmt, Function, Name, Return, SetItem, walk
+from ..ir import Assign, Call, Expr, ExprStmt, Function, Name, Return, SetItem, walk
 
 
 class _Append:

@@ -13,7 +13,7 @@ from .. import types as T
 from ..errors import AliasingError
 from collections import Counter
 
-from ..ir import Assign, Function, SetItem, Stmt, names_in, stmt_reads, walk
+from ..ir import Assign, Function, SetItem, Stmt, stmt_reads, walk
 from .simplify import base_map
 
 

@@ -20,8 +20,7 @@ import operator
 from typing import Iterable
 
 from .. import types as T
-from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue,
-                  Expr, ExprStmt, For, If, Name, Return, SetItem, Stmt, While, map_expr,
+from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, Const, Expr, ExprStmt, For, If, Name, Return, SetItem, Stmt, While, map_expr,
                   names_in, stmt_reads)
 from .types import TypeEnv
 

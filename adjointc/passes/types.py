@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import rules
 from .. import types as T
-from ..ir import Assign, Block, Call, Const, Expr, ExprStmt, For, Function, If, Name, SetItem, While, walk
+from ..ir import Assign, Block, Call, Const, Expr, ExprStmt, For, Function, If, Name, SetItem, While
 
 ELEMENTWISE_EXCLUDE = {"axis", "dtype", "out", "keepdims", "where", "casting", "order", "subok", "ddof"}
 

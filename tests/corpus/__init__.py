@@ -76,6 +76,12 @@ def rng_for(name: str) -> np.random.Generator:
     return np.random.default_rng(sum(map(ord, name)) * 7919)
 
 
+def samplers(name: str):
+    """`_u(lo, hi)` (a float) and `_n(*shape)` (a normal array) drawing from rng_for(name)."""
+    r = rng_for(name)
+    return (lambda lo, hi: float(r.uniform(lo, hi))), (lambda *shape: r.normal(size=shape))
+
+
 # ----------------------------------------------------------------- plumbing
 def copy_value(v: Any) -> Any:
     if isinstance(v, np.ndarray):

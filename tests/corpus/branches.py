@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from . import Case, rng_for
+from . import Case, samplers
 
 THRESHOLD = 1.0
 
@@ -123,11 +123,7 @@ def sign_switch(x, y):
     return s * x * y + x
 
 
-_r = rng_for(__name__)
-
-
-def _u(lo, hi):
-    return float(_r.uniform(lo, hi))
+_u, _ = samplers(__name__)
 
 
 CASES = [

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from . import A, Case, rng_for
+from . import A, Case, samplers
 
 
 def unused_parameter(x, y, z):
@@ -117,15 +117,7 @@ def early_return_before_loop(x, quick):
     return s
 
 
-_r = rng_for(__name__)
-
-
-def _u(lo, hi):
-    return float(_r.uniform(lo, hi))
-
-
-def _n(*shape):
-    return _r.normal(size=shape)
+_u, _n = samplers(__name__)
 
 
 CASES = [

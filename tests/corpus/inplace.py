@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from . import Case, bug, rng_for
+from . import Case, rng_for
 
 
 def fill_from_zeros(x):

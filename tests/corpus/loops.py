@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from . import Case, bug, rng_for
+from . import Case, samplers
 
 
 def exp_taylor(x, n=12):
@@ -247,15 +247,7 @@ def loop_index_shadows_variable(x):
     return i * x
 
 
-_r = rng_for(__name__)
-
-
-def _u(lo, hi):
-    return float(_r.uniform(lo, hi))
-
-
-def _n(*shape):
-    return _r.normal(size=shape)
+_u, _n = samplers(__name__)
 
 
 CASES = [

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from . import A, Case, bug, rng_for
+from . import A, Case, rng_for, samplers
 
 G = 9.81
 OFFSET = 0.25
@@ -227,10 +227,7 @@ def midpoint_named_x_bar(x, y):
 
 
 _r = rng_for(__name__)
-
-
-def _u(lo, hi):
-    return float(_r.uniform(lo, hi))
+_u, _ = samplers(__name__)
 
 
 def _pairs(n, lo1, hi1, lo2, hi2):
