@@ -20,6 +20,7 @@ Its allow-list is the fence: every construct not handled below raises
 from __future__ import annotations
 
 import builtins
+import copy
 import inspect
 import os
 import sysconfig
@@ -140,6 +141,8 @@ class Lowerer:
         self._result: str | None = None
         self.bindings: dict[str, int] = {}
         self.augmented: list[Assign] = []  # `x += e` lowered to `x = x + e`
+        self.nested: dict[str, cst.FunctionDef] = {}  # nested defs, inlined at their calls
+        self.inline_depth = 0
 
     # ------------------------------------------------------------- utilities
     def loc(self, node: cst.CSTNode) -> Loc:
@@ -266,11 +269,14 @@ class Lowerer:
             return self.for_stmt(node)
         if isinstance(node, cst.While):
             return self.while_stmt(node)
+        if isinstance(node, cst.FunctionDef) and not node.decorators and node.asynchronous is None:
+            self.nested[node.name.value] = node  # inlined where it is called
+            return []
         kind = {cst.FunctionDef: "nested function definitions", cst.ClassDef: "class definitions",
                 cst.Try: "try statements", cst.With: "with statements"}.get(type(node), type(node).__name__)
         hint = ""
         if isinstance(node, cst.FunctionDef):
-            hint = "define the helper at module level"
+            hint = "define the helper without decorators, or at module level"
         raise self.unsupported(node, kind, hint)
 
     def small_stmt(self, node: cst.CSTNode) -> list[Stmt]:
@@ -695,6 +701,8 @@ class Lowerer:
         args = tuple(arg(a) for a in node.args if a.keyword is None)
         kwargs = tuple((a.keyword.value, arg(a)) for a in node.args if a.keyword is not None)
         func = node.func
+        if isinstance(func, cst.Name) and func.value in self.nested:
+            return self.inline(self.nested[func.value], args, kwargs, out, node, nested)
         obj = self.resolve(func)
         if obj is _UNRESOLVED and isinstance(func, cst.Attribute):
             # a method call on a local value: x.sum(axis=0), x.copy(), x.reshape(...)
@@ -759,6 +767,64 @@ class Lowerer:
         self.globals_read[head] = self.globals[head]
         self.callees[name] = fn
         return Call(f"call:{name}", args, kwargs)
+
+    def inline(self, fdef: cst.FunctionDef, args: tuple, kwargs: tuple, out: list[Stmt],
+               node: cst.CSTNode, nested: bool) -> Expr:
+        """A call to a function defined inside the differentiated one: its body is
+        inlined here (it may read the enclosing function's variables); its own
+        variables are renamed `name_helper` so they never clash."""
+        name = fdef.name.value
+        loc = self.loc(node)
+        if nested:
+            raise self.unsupported(node, f"a call to the nested function {name!r} inside a condition or index",
+                                   "assign its result to a variable first")
+        if self.inline_depth > 20:
+            raise self.unsupported(node, f"recursion of the nested function {name!r}",
+                                   "define the recursive function at module level")
+        p = fdef.params
+        if p.star_kwarg is not None or isinstance(p.star_arg, cst.Param) or p.posonly_params:
+            raise self.unsupported(fdef, "*args/**kwargs in a nested function", "list the parameters")
+        params = list(p.params) + list(p.kwonly_params)
+        bound: dict[str, Expr] = {}
+        for prm, a in zip(p.params, args):
+            bound[prm.name.value] = a
+        if len(args) > len(p.params):
+            raise UnsupportedSyntax(f"bad call to {name}: too many arguments", loc)
+        for k, v in kwargs:
+            if k in bound or k not in {q.name.value for q in params}:
+                raise UnsupportedSyntax(f"bad call to {name}: argument {k!r}", loc)
+            bound[k] = v
+        for prm in params:
+            if prm.name.value not in bound:
+                if prm.default is None:
+                    raise UnsupportedSyntax(f"bad call to {name}: missing argument {prm.name.value!r}", loc)
+                bound[prm.name.value] = self.expr(prm.default, out, nested=True)
+        collector = _Assigned()
+        fdef.body.visit(collector)
+        inner = collector.names | set(bound)
+        sub = copy.copy(self)
+        sub.locals = self.locals | inner
+        sub.bindings = dict(collector.count)
+        sub._result = None
+        sub.inline_depth = self.inline_depth + 1
+        body = sub.block(fdef.body.body)
+        rets = [r.value for r in walk(body) if isinstance(r, Return)]
+        if rets and all(isinstance(r, Name) and r == rets[0] and r.id in inner for r in rets):
+            result = rets[0].id  # `return v` everywhere: v is the value (no copy, no alias)
+        else:
+            result = sub._result or self.namer.fresh(f"{name}_ret")
+        if _returns_in_loop(body):
+            flag = self.tmp("returned")
+            body = (Assign(flag, Const(False)),) + _lower_loop_returns(body, result, flag, False)
+        body = _returns_to_assign(body, result)
+        mapping = {n: self.namer.exact(f"{n.lstrip('_')}_{name}") for n in sorted(inner | {result})
+                   if not (n.startswith("_") and n != result)}
+        self.locals |= set(mapping.values()) | inner
+        for prm in params:
+            pn = prm.name.value
+            out.append(Assign(mapping.get(pn, pn), bound[pn], loc))
+        out.extend(rename(body, mapping))
+        return Name(mapping.get(result, result))
 
     def bind_check(self, rule: rules.Rule, args: tuple, kwargs: tuple, node: cst.CSTNode) -> Expr:
         try:
@@ -827,6 +893,24 @@ def _lower_loop_returns(b: Block, result: str, flag: str, in_loop: bool) -> Bloc
             else:
                 out.append(If(Name(flag), (Return(Name(result), s.loc),), rest, s.loc))
             return tuple(out)
+        out.append(s)
+    return tuple(out)
+
+
+def _returns_to_assign(b: Block, result: str) -> Block:
+    """An inlined body's `return v` (at the end of a branch) becomes `result = v`."""
+    out: list[Stmt] = []
+    for s in b:
+        if isinstance(s, Return):
+            if s.value != Name(result):
+                out.append(Assign(result, s.value, s.loc))
+            break
+        if isinstance(s, If):
+            s = If(s.test, _returns_to_assign(s.body, result), _returns_to_assign(s.orelse, result), s.loc)
+        elif isinstance(s, For):
+            s = For(s.target, s.iter, _returns_to_assign(s.body, result), s.loc)
+        elif isinstance(s, While):
+            s = While(s.test, _returns_to_assign(s.body, result), s.loc)
         out.append(s)
     return tuple(out)
 

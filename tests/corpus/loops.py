@@ -281,3 +281,43 @@ CASES = [
     Case(loop_index_shadows_variable, 0, [(_u(0.5, 1),), (_u(-1, -0.5),)]),
     Case(nested_while_for, 0, [(_u(0, 1), 3), (_u(-1, 0), 5)]),
 ]
+
+
+# Nested helper functions (inlined where they are called; they may read the enclosing variables)
+def nested_rhs_euler(x, k, n=6):
+    def rhs(u):
+        return -k * u + math.sin(u)
+
+    def step(u, dt=0.1):
+        v = u + dt * rhs(u)
+        return v
+    for _ in range(n):
+        x = step(x)
+    return x
+
+
+def nested_flux_stencil(u0, c):
+    def flux(u):
+        f = np.zeros_like(u)
+        for i in range(1, u.shape[0]):
+            f[i] = c * (u[i] - u[i - 1])
+        return f
+    u = u0.copy()
+    for _ in range(3):
+        u = u - 0.1 * flux(u)
+    return np.sum(u * u)
+
+
+def nested_early_return(x):
+    def clipped(t):
+        if t > 1.0:
+            return 1.0 + 0.1 * (t - 1.0)
+        return t * t
+    return clipped(x) + clipped(2.0 * x)
+
+
+CASES += [
+    Case(nested_rhs_euler, (0, 1), [(0.5, 0.3), (-1.2, 0.8)]),
+    Case(nested_flux_stencil, (0, 1), [(_n(5), 0.4), (_n(7), -0.3)]),
+    Case(nested_early_return, 0, [(0.3,), (0.8,), (1.4,)]),
+]

@@ -74,6 +74,7 @@ def uses_global(x):
 def uses_nested_def(x):
     y = x + 1.0
 
+    @staticmethod
     def helper(t):  # <- unsupported
         return t * t
     return y * 2.0
