@@ -9,14 +9,16 @@ in tests/test_calls.py. Registrations (defvjp/nondiff) are global: they are made
 here, at import, for functions that exist only in this module (and for
 scipy.special.i0, which nothing else registers)."""
 import math
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 import scipy.special as special
 
 import adjointc
 from corpus import helpers_mod
-from corpus.helpers_mod import euler_step, flux, rhs
+from corpus.helpers_mod import euler_step, flux, helper_with_lambda, rhs
 
 from . import A, Case, bug, samplers
 
@@ -212,6 +214,61 @@ def moments(x):
     return m, v
 
 
+def scale_in_place(u, c):
+    """A helper that mutates its argument (common in legacy code) and returns a reduction."""
+    u *= c
+    return np.sum(u)
+
+
+def helper_mutates_argument(u0, c):
+    u = u0.copy()
+    s = scale_in_place(u, c)
+    return s
+
+
+def helper_mutates_parameter(u0, c):
+    """The helper scales the caller's own argument in place (the gradient must not)."""
+    s = scale_in_place(u0, c)
+    return s * c
+
+
+def set_boundary(u, value):
+    u[0] = value
+    u[-1] = value
+    return u[1] * value
+
+
+def helper_sets_boundary_of_argument(u0, c):
+    u = u0.copy()
+    s = set_boundary(u, c)
+    return s * np.sum(u * u)
+
+
+def overwrite_first(v, c):
+    v[0] = c
+    return v
+
+
+def helper_returns_its_mutated_argument(x, c):
+    u = x * 1.0
+    y = overwrite_first(u, c)
+    return np.sum(y * u)
+
+
+def apply_bc(u, left):
+    u[0] = left
+    u[-1] = 0.0
+    return u
+
+
+def heat_with_boundary_helper(u0, k, left):
+    u = u0.copy()
+    for _ in range(3):
+        u[1:-1] = u[1:-1] + k * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+        u = apply_bc(u, left)
+    return np.sum(u * u)
+
+
 def diffuse(u0, kappa, steps=4):
     u = u0.copy()
     for _ in range(steps):
@@ -368,6 +425,10 @@ class Spring:
     def potential(self, x):
         return 0.5 * self.k * x * x + 0.25 * self.c * x ** 4
 
+    def step(self, x, v, h):
+        v = v + h * self.force(x)
+        return x + h * v, v
+
 
 @dataclass
 class Params:
@@ -398,6 +459,13 @@ def spring_trajectory(spring, x0, v0):
     return x * x + v * v
 
 
+def spring_symplectic(spring, x0, v0):
+    x, v = x0, v0
+    for _ in range(8):
+        x, v = spring.step(x, v, 0.1)
+    return x * x + 0.5 * v * v
+
+
 def params_predict_loss(params, x, y):
     pred = params.predict(x)
     return np.sum((pred - y) ** 2)
@@ -423,11 +491,63 @@ def list_loss(p, x):
     return p[0] * np.sum(x * p[1]) + p[2] ** 2
 
 
+def mlp_loss(weights, x):
+    h = x
+    for W in weights:
+        h = np.tanh(W @ h)
+    return np.sum(h * h)
+
+
+def _dict_term(p, x):
+    return p["a"] * np.sum(p["w"] * x)
+
+
+def dict_passed_to_helper_in_loop(p, x):
+    s = 0.0
+    for i in range(3):
+        s = s + _dict_term(p, x * (i + 1.0)) ** 2
+    return s
+
+
+def _layer(W, h):
+    return np.tanh(W @ h)
+
+
+def layers_through_helper(weights, x):
+    h = x
+    for W in weights:
+        h = _layer(W, h)
+    return np.sum(h * h)
+
+
+def _penalty(p, x):
+    return p.k * np.sum(p.w * p.w) * x[0]
+
+
+def struct_passed_to_helper(p, x):
+    return _penalty(p, x) + np.sum(p.predict(x))
+
+
+def dict_of_tuple_loss(p, x):
+    a, b = p["t"]
+    return a * np.sum(b) * x + p["s"] * x * x
+
+
+def dict_of_dataclass_loss(p, x):
+    s = p["spring"]
+    return s.potential(x - p["x0"])
+
+
+def tuple_of_dataclasses_loss(p, x):
+    first, second = p
+    return first.a * np.sum(first.b * x) + second.a * np.sum(np.exp(second.b * x))
+
+
 def object_loss(spring, x):
     return spring.potential(x) ** 2 + spring.k * spring.c
 
 
-def nested_dataclass_loss(p, x):
+def small_dataclass_loss(p, x):
     return p.a * np.sum(np.exp(p.b * x))
 
 
@@ -444,8 +564,9 @@ def besseli0_scalar(x, y):
 
 
 def my_solve(A, b):
-    """A user's own solver (a stand-in for an LU or CG routine with a hand-written adjoint)."""
-    return np.linalg.solve(A, b)
+    """A user's own solver through LU factors, with a hand-written adjoint (below)."""
+    lu, piv = scipy.linalg.lu_factor(A)
+    return scipy.linalg.lu_solve((lu, piv), b)
 
 
 adjointc.defvjp(my_solve, "A, b",
@@ -469,6 +590,14 @@ adjointc.nondiff(_jitter)
 def noisy_loss(x, w):
     y = x + _jitter(x)
     return np.sum((y * w) ** 2)
+
+
+def _noisy_energy(x):
+    return np.sum((x + _jitter(x)) ** 2)
+
+
+def nondiff_inside_helper(x):
+    return _noisy_energy(2.0 * x)
 
 
 def noisy_loss_frozen(x, w, noise):
@@ -564,11 +693,56 @@ def nondiff_ops(x):
     return np.sum(y + z) + x[np.argmax(x)] ** 2
 
 
+def only_nondiff(x):
+    """Every path to the output goes through a piecewise-constant function: gradient exactly 0."""
+    k = np.argmax(x)
+    return np.sum(np.floor(x) * np.sign(x)) + np.round(x[k]) + sq(np.sign(x[0]))
+
+
 def linalg_in_helper_loop(A, b):
     x = b.copy()
     for _ in range(3):
         x = my_solve(A, x) + 0.1 * b
     return np.sum(x ** 2)
+
+
+# ======================================== errors (the marked line is reported)
+def log_gamma_without_rule(x):
+    y = x * x + 1.0
+    z = special.gammaln(y)  # <- unsupported
+    return z * x
+
+
+def fmean_without_rule(x, y):
+    m = statistics.fmean([x, y])  # <- unsupported
+    return m * m
+
+
+def _log_beta(a, b):
+    s = a + b
+    return special.gammaln(a) + special.gammaln(b) - special.gammaln(s)  # <- unsupported
+
+
+def no_rule_inside_helper(a, b):
+    return _log_beta(a * a + 1.0, b) * 2.0
+
+
+def helper_with_unsupported_syntax(x):
+    return helper_with_lambda(x) + 1.0
+
+
+def module_helper_with_unsupported_syntax(x):
+    return helpers_mod.helper_with_lambda(x * 2.0)
+
+
+# (function, args, error class, the function holding the line marked `# <- unsupported`)
+ERROR_CASES = [
+    (log_gamma_without_rule, (1.3,), adjointc.NoAdjointRule, log_gamma_without_rule),
+    (fmean_without_rule, (1.3, 0.2), adjointc.NoAdjointRule, fmean_without_rule),
+    (no_rule_inside_helper, (1.3, 0.7), adjointc.NoAdjointRule, _log_beta),
+    (helper_with_unsupported_syntax, (0.4,), adjointc.UnsupportedSyntax, helper_with_lambda),
+    (module_helper_with_unsupported_syntax, (0.4,), adjointc.UnsupportedSyntax, helper_with_lambda),
+]
 
 
 # ================================================================== cases
@@ -608,6 +782,19 @@ CASES = [
                                               (np.array([-0.3, 0.8]), _u(-1, 1))]),
     Case(helper_decides_loop_exit, 0, [(_u(0.2, 1),), (_u(2, 4),)]),
     # helpers that loop, mutate local arrays, return tuples
+    Case(helper_mutates_argument, (0, 1), [(_n(3), 1.5), (_n(4), -0.7)],
+         bugs=bug("a helper that mutates its argument in place: the callee's adjoint is re-run on the "
+                  "already-mutated argument (d/dc is c times too large)", "grad")),
+    Case(helper_mutates_parameter, (0, 1), [(_n(3), 1.5), (_n(4), -0.7)],
+         bugs=bug("a helper mutating the caller's parameter: the gradient call modifies the user's array "
+                  "(no defensive copy) and d/dc is wrong (callee re-run on the mutated array)", "grad", "value")),
+    Case(helper_sets_boundary_of_argument, (0, 1), [(_n(3), 1.5), (_n(5), -0.7)],
+         bugs=bug("a helper that assigns into its argument: the caller's adjoint ignores the "
+                  "overwrite (d/du0[0] nonzero) and the re-run callee sees mutated values", "grad")),
+    Case(helper_returns_its_mutated_argument, (0, 1), [(_n(3), 1.5), (_n(4), -0.7)],
+         bugs=bug("a helper that mutates its argument and returns it: the caller's adjoint misses the "
+                  "overwrite of `u` (d/dx[0] = c instead of 0)", "grad")),
+    Case(heat_with_boundary_helper, (0, 1, 2), [(_n(6), 0.2, 0.3), (_n(4), 0.1, -1.0)]),
     Case(diffuse, (0, 1), [(_n(6), 0.2), A(_n(8), 0.1, steps=2)]),
     Case(uses_filled_helper, (0, 1), [(_n(3), _n(5)), (_n(5), _n(5))]),
     Case(uses_horner, (0, 1), [(_n(4), _u(-1, 1)), (_n(2), _u(-2, 2))]),
@@ -631,6 +818,8 @@ CASES = [
     # methods of parameter objects, differentiated w.r.t. the other inputs
     Case(spring_energy, 1, [(Spring(2.0, 0.3), _u(-1, 1)), (Spring(0.5, 1.5), _u(-2, 2))]),
     Case(spring_trajectory, (1, 2), [(Spring(2.0, 0.3), _u(-1, 1), _u(-1, 1)),
+                                     (Spring(0.5, 1.5), _u(-1, 1), _u(-1, 1))]),
+    Case(spring_symplectic, (1, 2), [(Spring(2.0, 0.3), _u(-1, 1), _u(-1, 1)),
                                      (Spring(0.5, 1.5), _u(-1, 1), _u(-1, 1))]),
     Case(params_predict_loss, (1, 2), [(Params(1.3, _n(4)), _n(4), _n(4)),
                                        (Params(-0.4, _n(2), n=2), _n(2), _n(2))]),
@@ -657,18 +846,38 @@ CASES = [
 
 
 # ============================================ structures (checked leaf by leaf)
+_NESTED_BUG = "a structure nested in a structure: the generated adjoint does `p_bar[k] += <dict/list>`"
+
+
 STRUCT_CASES = [
-    # (function, wrt, inputs)
-    (params_loss, "params", [(Params(0.7, _n(3), n=3, label="a"), _n(3)),
-                             (Params(-1.2, _n(2), n=2, label="b"), _n(2))]),
-    (params_predict_loss, "params", [(Params(1.3, _n(4)), _n(4), _n(4)),
-                                     (Params(-0.4, _n(2), n=2), _n(2), _n(2))]),
-    (object_loss, "spring", [(Spring(2.0, 0.3, name="s1"), _u(-1, 1)), (Spring(0.5, 1.5), _u(-2, 2))]),
-    (spring_trajectory, "spring", [(Spring(2.0, 0.3), _u(-1, 1), _u(-1, 1)),
-                                   (Spring(0.5, 1.5), _u(-1, 1), _u(-1, 1))]),
-    (dict_loss, "p", [({"a": 0.5, "b": _n(3), "c": -1.0, "w": _n(3)}, _n(3)),
-                      ({"a": -1.5, "b": _n(2), "c": 2.0, "w": _n(2)}, _n(2))]),
-    (tuple_loss, "p", [((0.8, _n(4)), _n(4)), ((-1.1, _n(2)), _n(2))]),
-    (list_loss, "p", [([0.8, _n(4), 1.5], _n(4)), ([-2.0, _n(2), 0.1], _n(2))]),
-    (nested_dataclass_loss, "p", [(Inner(0.5, _n(3)), _n(3)), (Inner(-0.2, _n(4)), _n(4))]),
+    Case(params_loss, "params", [(Params(0.7, _n(3), n=3, label="a"), _n(3)),
+                                 (Params(-1.2, _n(2), n=2, label="b"), _n(2))]),
+    Case(params_predict_loss, "params", [(Params(1.3, _n(4)), _n(4), _n(4)),
+                                         (Params(-0.4, _n(2), n=2), _n(2), _n(2))]),
+    Case(params_loss, ("params", "x"), [(Params(0.3, _n(4), n=2, label="c"), _n(4)),
+                                        (Params(1.1, _n(2), n=4), _n(2))]),
+    Case(object_loss, "spring", [(Spring(2.0, 0.3, name="s1"), _u(-1, 1)), (Spring(0.5, 1.5), _u(-2, 2))]),
+    Case(spring_trajectory, "spring", [(Spring(2.0, 0.3), _u(-1, 1), _u(-1, 1)),
+                                       (Spring(0.5, 1.5), _u(-1, 1), _u(-1, 1))]),
+    Case(spring_symplectic, "spring", [(Spring(2.0, 0.3), _u(-1, 1), _u(-1, 1)),
+                                       (Spring(0.5, 1.5, name="soft"), _u(-1, 1), _u(-1, 1))]),
+    Case(struct_passed_to_helper, "p", [(Params(0.8, _n(3)), _n(3)), (Params(-0.5, _n(2), n=1), _n(2))]),
+    Case(dict_loss, "p", [({"a": 0.5, "b": _n(3), "c": -1.0, "w": _n(3)}, _n(3)),
+                          ({"a": -1.5, "b": _n(2), "c": 2.0, "w": _n(2)}, _n(2))]),
+    Case(tuple_loss, "p", [((0.8, _n(4)), _n(4)), ((-1.1, _n(2)), _n(2))]),
+    Case(list_loss, "p", [([0.8, _n(4), 1.5], _n(4)), ([-2.0, _n(2), 0.1], _n(2))]),
+    Case(small_dataclass_loss, "p", [(Inner(0.5, _n(3)), _n(3)), (Inner(-0.2, _n(4)), _n(4))]),
+    Case(mlp_loss, "weights", [([_n(3, 3), _n(2, 3)], _n(3)), ([_n(2, 4)], _n(4))]),
+    Case(dict_passed_to_helper_in_loop, "p", [({"a": 0.5, "w": _n(2)}, _n(2)), ({"a": -1.3, "w": _n(4)}, _n(4))]),
+    Case(layers_through_helper, "weights", [([_n(3, 2), _n(1, 3)], _n(2)), ([_n(2, 2)], _n(2))]),
+    Case(mlp_loss, ("weights", "x"), [([_n(3, 2), _n(3, 3)], _n(2)), ([_n(1, 2)], _n(2))]),
+    Case(dict_of_tuple_loss, "p", [({"t": (1.5, _n(2)), "s": 0.3}, 0.4), ({"t": (-0.5, _n(3)), "s": 1.0}, 1.2)],
+         bugs=bug("a tuple inside a dict: the gradient is silently zero (list `+=` concatenates "
+                  "in `p_bar['t'] += _t_bar`)", "grad")),
+    Case(dict_of_dataclass_loss, "p", [({"spring": Spring(2.0, 0.3), "x0": 0.5}, 0.4),
+                                       ({"spring": Spring(0.7, 1.0), "x0": -0.2}, 1.1)],
+         bugs=bug(_NESTED_BUG + " -> TypeError", "grad")),
+    Case(tuple_of_dataclasses_loss, "p", [((Inner(0.5, _n(2)), Inner(1.5, _n(2))), _n(2)),
+                                          ((Inner(-0.5, _n(3)), Inner(0.2, _n(3))), _n(3))],
+         bugs=bug(_NESTED_BUG + " -> TypeError", "grad")),
 ]
