@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import cache, codegen, frontend, passes, rules
+from . import cache, codegen, frontend, passes, rules, runtime
 from . import types as T
 from .errors import AdjointcError, TypeMismatch
 from .ir import SetItem, walk
@@ -72,7 +72,11 @@ def _src(fn: Callable) -> str:
 class Gradient:
     """The gradient of a Python function, compiled to adjoint source on first call."""
 
-    def __init__(self, fn: Callable, wrt: Any = None, *, with_value: bool = False):
+    def __init__(self, fn: Callable, wrt: Any = None, *, with_value: bool = False,
+                 outputs: tuple[str, ...] = ()):
+        """`outputs` (internal): parameters fn modifies in place whose final values
+        are outputs too; the adjoint then takes one cotangent per output after the
+        result's (used when fn is called by a function being differentiated)."""
         if isinstance(fn, Gradient):
             fn = fn.primal
         if not callable(fn):
@@ -83,6 +87,7 @@ class Gradient:
         self._single = wrt is None or isinstance(wrt, (int, str))
         self.wrt = self._resolve_wrt(wrt)
         self._with_value = with_value
+        self.outputs = tuple(outputs)
         self._compiled: dict[str, Compiled] = {}
         self._last: Compiled | None = None
         self._lowered: frontend.Lowered | None = None
@@ -183,6 +188,7 @@ class Gradient:
         consts = _global_types(self.primal)
         parts = {"source": src, "name": self.primal.__qualname__, "module": str(self.primal.__module__),
                  "file": inspect.getsourcefile(self.primal) or "", "wrt": ",".join(self.wrt),
+                 "outputs": ",".join(self.outputs),
                  "signature": sig, "globals": consts, "rules": _registry_fingerprint(),
                  "compiler": _package_fingerprint()}
         key = cache.make_key(parts)
@@ -201,9 +207,12 @@ class Gradient:
         for n in c.global_names:  # the values the primal reads right now (refreshed per call)
             if n in live:
                 fn.__globals__[n] = live[n]
-        for gname, (spelling, wrt, types) in getattr(module, "__adjointc_callees__", {}).items():
+        for gname, (spelling, wrt, types, outputs) in getattr(module, "__adjointc_callees__", {}).items():
             callee = _resolve(spelling, live)
-            fn.__globals__[gname] = _CalleeAdjoint(_gradient_of(callee, wrt), [T.decode(t) for t in types])
+            fn.__globals__[gname] = _CalleeAdjoint(_gradient_of(callee, wrt, outputs),
+                                                   [T.decode(t) for t in types])
+        for wname, (spelling, outputs) in getattr(module, "__adjointc_wrappers__", {}).items():
+            fn.__globals__[wname] = runtime.Returning(_resolve(spelling, live), outputs)
         return c
 
     def _transform(self, types: list[T.T], stats: bool = False) -> str:
@@ -215,17 +224,18 @@ class Gradient:
         arg_types = dict(zip(names, types))
         calls = Calls(low.callees)
         result = low.result
-        mutated = {s.target for s in walk(fn.body) if isinstance(s, SetItem)} & set(names)
         from .names import Namer
         namer = Namer(set(low.globals_read) | {s for st in walk(fn.body) for s in _targets(st)}
                       | set(names) | {"np", "math"})
-        res = passes.run(fn, arg_types, low.globals_read, wrt, namer, result, mutated,
-                         user_names=low.user_names, calls=calls, augmented=low.augmented)
+        outputs = tuple(low.renamed.get(o, o) for o in self.outputs)
+        res = passes.run(fn, arg_types, low.globals_read, wrt, namer, result, user_names=low.user_names,
+                         calls=calls, augmented=low.augmented, outputs=outputs)
+        mutated = res.mutated
         text = codegen.generate(res.adjoint, primal_name=fn.name, wrt=wrt, source_file=fn.file,
                                 line=fn.line, is_temp=_is_temp, tape_report=stats)
         names = tuple(sorted(low.globals_read))
         text += (f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(mutated))!r}\n"
-                 f"__adjointc_callees__ = {calls.manifest!r}\n")
+                 f"__adjointc_callees__ = {calls.manifest!r}\n__adjointc_wrappers__ = {calls.wrappers!r}\n")
         return text
 
     def _run(self, args: tuple, kwargs: dict, seed: Any = 1.0) -> tuple[Any, tuple]:
@@ -272,11 +282,11 @@ _GRADIENTS: dict[tuple[int, tuple[str, ...]], "Gradient"] = {}
 _IN_PROGRESS: set[tuple] = set()
 
 
-def _gradient_of(fn: Callable, wrt: tuple[str, ...]) -> "Gradient":
-    key = (id(fn), wrt)
+def _gradient_of(fn: Callable, wrt: tuple[str, ...], outputs: tuple[str, ...] = ()) -> "Gradient":
+    key = (id(fn), wrt, outputs)
     g = _GRADIENTS.get(key)
     if g is None or g.primal is not fn:
-        g = _GRADIENTS[key] = Gradient(fn, wrt)
+        g = _GRADIENTS[key] = Gradient(fn, wrt, outputs=outputs)
     return g
 
 
@@ -297,32 +307,69 @@ class _CalleeAdjoint:
             for n in c.global_names:
                 c.fn.__globals__[n] = live[n]
         values = self.gradient._bind(args, kwargs)
+        if self.gradient.outputs:  # seed: the cotangents of (the result, *the modified arguments)
+            return c.fn(*values, *seed)[1]
         return c.fn(*values, seed)[1]
 
 
 class Calls:
     """Answers the passes' questions about calls to user functions: the type of the
-    result, and the name under which the caller reaches the callee's adjoint."""
+    result, what the call does to its arguments, and the names under which the
+    caller reaches the callee's adjoint (and its argument-returning wrapper)."""
 
     def __init__(self, callees: dict[str, Callable]):
         self.callees = callees
-        self.manifest: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
+        self.manifest: dict[str, tuple] = {}     # h_vjp -> (spelling, wrt, types, outputs)
+        self.wrappers: dict[str, tuple] = {}     # h_returning_u -> (spelling, modified parameters)
 
     def result_type(self, name: str, arg_types: list[T.T]) -> T.T:
+        if name in self.wrappers:  # (the result, the modified copies)
+            spelling, outputs = self.wrappers[name]
+            params = self.param_names(name)
+            inner = self.effects(spelling, arg_types).result
+            return T.T("tuple", elts=(inner,) + tuple(arg_types[params.index(p)] for p in outputs))
+        return self.effects(name, arg_types).result
+
+    def effects(self, name: str, arg_types: list[T.T]):
+        """What calling `name` with these argument types does (passes/mutation.Effects)."""
+        from .passes import mutation
         fn = self.callees[name]
         key = (id(fn), tuple(T.encode(t) for t in arg_types))
-        if key in _IN_PROGRESS:  # recursion: the result type of the inner call is not known yet
-            return T.UNKNOWN
-        _IN_PROGRESS.add(key)
-        try:
+        hit = _EFFECTS.get(key)
+        if hit is not None and hit[0] is fn:
+            return hit[1]
+        if key in _IN_PROGRESS:  # recursion: the inner call's result type is not known yet
             g = _gradient_of(fn, ())
             low = g.lowered()
-            from .passes import types as tp
-            env = tp.infer(low.function, dict(zip(g._names, arg_types)), low.globals_read, Calls(low.callees))
-            t = env.get(low.result, T.UNKNOWN)
-            return T.decode(T.encode(t))  # the caller must not share the callee's shape symbols
+            local = tuple(p for p, t in zip(g._names, arg_types) if t.kind == "array" and any(
+                mutation.modifies(s, low.renamed.get(p, p), {low.renamed.get(p, p): t}, low.augmented)
+                for s in walk(low.function.body)))
+            return mutation.Effects(T.UNKNOWN, local)
+        _IN_PROGRESS.add(key)
+        try:
+            eff = _analyse_callee(fn, arg_types)
         finally:
             _IN_PROGRESS.discard(key)
+        _EFFECTS[key] = (fn, eff)
+        return eff
+
+    def param_names(self, name: str) -> list[str]:
+        return list(inspect.signature(self.callees[name]).parameters)
+
+    def returning(self, name: str, outputs: tuple[str, ...]) -> str:
+        """The name of `name`'s wrapper that runs it on copies of the `outputs`
+        arguments and returns (its result, *the modified copies)."""
+        for w, entry in self.wrappers.items():
+            if entry == (name, outputs):
+                return w
+        base = name.split(":")[-1].replace(".", "_") + "_returning_" + "_".join(outputs)
+        w, k = base, 1
+        while w in self.wrappers or w in self.callees:
+            k += 1
+            w = f"{base}{k}"
+        self.wrappers[w] = (name, outputs)
+        self.callees[w] = runtime.Returning(self.callees[name], outputs)
+        return w
 
     def callee(self, call: Any, receiver: T.T) -> str | None:
         """The key of the function a call/method call reaches ("rhs", "pkg.mod:Model.step")."""
@@ -346,20 +393,48 @@ class Calls:
                 for p in sig.parameters]
 
     def adjoint(self, name: str, arg_types: list[T.T], positions: list[int]) -> str:
-        fn = self.callees[name]
-        names = tuple(inspect.signature(fn).parameters)
+        spelling, outputs = self.wrappers.get(name, (name, ()))
+        names = tuple(self.param_names(name))
         wrt = tuple(names[i] for i in positions)
-        entry = (name, wrt, tuple(T.encode(t) for t in arg_types))
+        entry = (spelling, wrt, tuple(T.encode(t) for t in arg_types), outputs)
         for gname, e in self.manifest.items():
             if e == entry:
                 return gname
-        base = name.split(":")[-1].replace(".", "_") + "_vjp"
+        base = spelling.split(":")[-1].replace(".", "_") + "_vjp"
         gname, k = base, 1
         while gname in self.manifest:
             k += 1
             gname = f"{base}{k}"
         self.manifest[gname] = entry
         return gname
+
+
+def _analyse_callee(fn: Callable, arg_types: list[T.T]):
+    """Lower a callee, type it for these arguments, put its own calls in
+    functional form, and report its effects (result type, modified parameters)."""
+    from .names import Namer
+    from .passes import aliasing, mutation
+    from .passes import types as tp
+    g = _gradient_of(fn, ())
+    low = g.lowered()
+    f = low.function
+    names = [low.renamed.get(n, n) for n in g._names]
+    calls = Calls(dict(low.callees))
+    env = tp.infer(f, dict(zip(names, arg_types)), low.globals_read, calls)
+    namer = Namer({s for st in walk(f.body) for s in _targets(st)} | set(names))
+    f2, _ = mutation.rewrite(f, env, calls, namer, low.user_names)
+    if f2 is not f:
+        env = tp.infer(f2, dict(zip(names, arg_types)), low.globals_read, calls)
+    aliasing.check(f2, env, low.user_names, low.augmented)
+    eff = mutation.effects(f2, env, low.augmented, low.result)
+    back = {v: k for k, v in low.renamed.items()}
+    t = T.decode(T.encode(eff.result))  # the caller must not share the callee's shape symbols
+    return mutation.Effects(t, tuple(back.get(p, p) for p in eff.mutated),
+                            back.get(eff.result_param, eff.result_param) if eff.result_param else None,
+                            tuple(back.get(p, p) for p in eff.result_views))
+
+
+_EFFECTS: dict[tuple, tuple] = {}
 
 
 def _resolve(spelling: str, live: dict[str, Any]) -> Any:

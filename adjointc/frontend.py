@@ -344,6 +344,16 @@ class Lowerer:
                     e = self.expr(v, out)
                     out.append(ExprStmt(e, loc))
                     return out
+                nested = isinstance(v.func, cst.Name) and v.func.value in self.nested
+                user = rule is None and (nested or (isinstance(obj, pytypes.FunctionType) and _has_source(obj))
+                                         or (obj is _UNRESOLVED and isinstance(v.func, cst.Attribute)
+                                             and v.func.attr.value not in ARRAY_METHODS
+                                             and rules.lookup(f"method:{v.func.attr.value}") is None))
+                if user:  # `apply_bc(u)`: run for its effect on the arguments (passes/mutation.py)
+                    e = self.expr(v, out)
+                    if isinstance(e, Call):
+                        out.append(Assign(self.tmp(), e, loc))
+                    return out
             raise self.unsupported(node, "an expression statement (a call whose result is unused)",
                                    "side effects are not differentiated; assign the result, or mark the "
                                    "function with adjointc.nondiff if it is a diagnostic")

@@ -108,6 +108,39 @@ def seed_adjoint(seed, y):
     return seed
 
 
+class Returning:
+    """`h_returning_u(u, c)`: call the user function h, which modifies its array
+    argument u in place, on a copy of u; return (h's result, the modified copy).
+    The generated code then writes the copy back into the caller's u, a step its
+    backward sweep can reverse (see adjointc/passes/mutation.py)."""
+
+    def __init__(self, fn, params):
+        import inspect
+        self.fn, self.params = fn, tuple(params)
+        self.__signature__ = inspect.signature(fn)
+        names = list(self.__signature__.parameters)
+        self._positions = [names.index(p) for p in self.params]
+        self.__name__ = f"{getattr(fn, '__name__', 'fn')}_returning_{'_'.join(self.params)}"
+
+    def __call__(self, *args, **kwargs):
+        if all(i < len(args) for i in self._positions):
+            args = list(args)
+            copies = []
+            for i in self._positions:
+                args[i] = np.array(args[i], copy=True)
+                copies.append(args[i])
+            return (self.fn(*args, **kwargs),) + tuple(copies)
+        b = self.__signature__.bind(*args, **kwargs)
+        copies = []
+        for p in self.params:
+            b.arguments[p] = np.array(b.arguments[p], copy=True)
+            copies.append(b.arguments[p])
+        return (self.fn(*b.args, **b.kwargs),) + tuple(copies)
+
+    def __repr__(self) -> str:
+        return f"<adjointc wrapper {self.__name__}>"
+
+
 from .vjp_helpers import *  # noqa: E402,F401,F403  helpers that rule templates call
 
 

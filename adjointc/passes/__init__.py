@@ -1,6 +1,7 @@
 """The pass pipeline: primal IR -> adjoint IR.
 
     types      side table name -> T (passes/types.py)
+    mutation   calls that modify an argument in place -> functional form (passes/mutation.py)
     activity   which names get adjoints (passes/activity.py)
     reverse    forward sweep with recording + backward sweep (passes/reverse.py)
     zeros      first accumulation is `=`, zero contributions vanish (passes/simplify.py)
@@ -17,9 +18,9 @@ from typing import Any
 
 from .. import printer
 from .. import types as T
-from ..ir import Function, walk
+from ..ir import Function, SetItem, walk
 from ..names import Namer
-from . import activity, aliasing, reverse, simplify
+from . import activity, aliasing, mutation, reverse, simplify
 from . import types as typing_pass
 
 
@@ -29,6 +30,7 @@ class Result:
     types: dict[str, T.T]
     active: set[str]
     result: str
+    mutated: set[str]  # parameters modified in place (copied on entry)
 
 
 def _dump(title: str, fn: Function) -> None:
@@ -37,13 +39,23 @@ def _dump(title: str, fn: Function) -> None:
 
 
 def run(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], wrt: tuple[str, ...],
-        namer: Namer, result: str, mutated_params: set[str], dump: bool | None = None,
-        user_names: set[str] | None = None, calls: Any = None, augmented: list | None = None) -> Result:
+        namer: Namer, result: str, dump: bool | None = None, user_names: set[str] | None = None,
+        calls: Any = None, augmented: list | None = None, outputs: tuple[str, ...] = ()) -> Result:
+    """`outputs`: parameters whose final value is an output too (a callee that
+    modifies them in place): the adjoint takes a cotangent for each."""
     dump = bool(os.environ.get("ADJOINTC_DUMP")) if dump is None else dump
     types = typing_pass.infer(fn, arg_types, consts, calls)
+    primal = fn
+    fn, hazards = mutation.rewrite(fn, types, calls, namer, user_names or set())
+    if fn is not primal:
+        types = typing_pass.infer(fn, arg_types, consts, calls)
+        if dump:
+            _dump("mutation", fn)
+    mutation.check_views(fn, types, augmented or [], hazards)
+    mutated_params = {s.target for s in walk(fn.body) if isinstance(s, SetItem)} & {p.name for p in fn.params}
     aliasing.check(fn, types, user_names or set(), augmented)
-    active = activity.analyse(fn, wrt, types)
-    adj = reverse.transform(fn, active, types, wrt, namer, result, mutated_params, consts, calls)
+    active = activity.analyse(fn, wrt, types, outputs)
+    adj = reverse.transform(fn, active, types, wrt, namer, result, mutated_params, consts, calls, outputs)
     if dump:
         _dump("reverse", adj)
     adjoints = {s for st in walk(adj.body) for s in _adjoint_targets(st)} | {f"{result}_bar"}
@@ -61,7 +73,7 @@ def run(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], wrt: tu
     adj = Function(adj.name, adj.params, body, adj.file, adj.line)
     if dump:
         _dump("dce + copies", adj)
-    return Result(adj, types, active, result)
+    return Result(adj, types, active, result, mutated_params)
 
 
 def _adjoint_targets(s):

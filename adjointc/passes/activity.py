@@ -46,7 +46,8 @@ def diff_operands(e: Expr) -> list[str]:
     return out
 
 
-def analyse(fn: Function, wrt: tuple[str, ...], types: dict[str, T.T]) -> set[str]:
+def analyse(fn: Function, wrt: tuple[str, ...], types: dict[str, T.T], outputs: tuple[str, ...] = ()) -> set[str]:
+    """`outputs`: further names whose final value is an output (besides the returned one)."""
     def can_carry(n: str) -> bool:
         t = types.get(n)
         return t is None or t.differentiable
@@ -65,7 +66,7 @@ def analyse(fn: Function, wrt: tuple[str, ...], types: dict[str, T.T]) -> set[st
             if s.target not in varied and can_carry(s.target) and any(x in varied for x in src):  # noqa
                 varied.add(s.target)
                 changed = True
-    useful = {s.value.id for s in stmts if isinstance(s, Return) and isinstance(s.value, Name)}
+    useful = {s.value.id for s in stmts if isinstance(s, Return) and isinstance(s.value, Name)} | set(outputs)
     changed = True
     while changed:
         changed = False

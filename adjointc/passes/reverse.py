@@ -398,7 +398,9 @@ def _comment(s: Stmt, adj: list[Stmt]) -> list[Stmt]:
 
 def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[str, ...],
               namer: Namer, result: str, mutated_params: set[str], consts: dict,
-              calls: Any = None) -> Function:
+              calls: Any = None, outputs: tuple[str, ...] = ()) -> Function:
+    """`outputs`: parameters whose final values are outputs too; the adjoint
+    function takes a cotangent `{p}_out_bar` for each, after the result's."""
     trips: dict[int, str] = {}
     body = instrument(fn.body, namer, trips, result)
 
@@ -427,7 +429,9 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
         if key not in seen:
             seen.add(key)
             prologue.append(st)
-    zero_init = [Assign(a, Const(0.0)) for a in sorted(ctx.adjoints | {bar(w) for w in wrt if w in active})
+    out_seeds = {bar(p): ctx.namer.exact(f"{p}_out_bar") for p in outputs}
+    zero_init = [Assign(a, Call("seed_adjoint", (Name(out_seeds[a]), Name(a[:-4]))) if a in out_seeds
+                        else Const(0.0)) for a in sorted(ctx.adjoints | {bar(w) for w in wrt if w in active})
                  if a != seed]
     grads: list[Expr] = []
     for w in wrt:
@@ -441,6 +445,8 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
     seed_copy: list[Stmt] = []
     if result in active and not (out_t.is_scalar and out_t.kind != "array"):
         seed_copy = [Assign(seed, Call("seed_adjoint", (Name(seed), Name(result))), loc)]
+    if result in outputs and result in active:  # `return u` of a modified u: one value, two cotangents
+        seed_copy.append(AugAssign(seed, "add", Name(out_seeds[seed]), loc))
     # The backward sweep restores overwritten values, the output's included: keep the
     # value in its own name (`drop_value_copy` removes it again when nothing restores it).
     value = ctx.namer.exact(f"{result}_value")
@@ -448,7 +454,7 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
     full = (tuple(prologue) + (Comment("---- forward sweep ----"),) + tuple(fwd)
             + (Assign(value, Name(result), loc), Comment("---- backward sweep ----"),) + tuple(seed_copy) + tuple(zero_init)
             + tuple(bwd) + (ret_stmt,))
-    params = fn.params + (Param(seed, Const(1.0)),)
+    params = fn.params + (Param(seed, Const(1.0)),) + tuple(Param(out_seeds[bar(p)], Const(0.0)) for p in outputs)
     return Function(f"{fn.name}_grad", params, full, fn.file, fn.line)
 
 

@@ -1,0 +1,262 @@
+"""Calls to user functions that modify an array argument in place.
+
+`s = scale_in_place(u, c)` with `def scale_in_place(u, c): u *= c; ...` changes
+the caller's `u` behind the IR's back: the transform reasons about values by
+name. So before anything else runs, such a call is rewritten into a
+functional form (`rewrite`)::
+
+    _t3 = scale_in_place_returning_u(u, c)   # runs the helper on a copy of u and
+    s = _t3[0]                               #   returns (its result, the modified copy)
+    u[:] = _t3[1]                            # or `u = _t3[1]` when nothing else sees u
+
+The in-place write is then an ordinary SetItem of the caller (taped and
+reversed like any other), and the callee's adjoint receives a cotangent for
+the modified copy as well as for its result (`Gradient(outputs=...)` seeds the
+final value of the parameter). Applied recursively this composes: a function
+that passes its parameter to a mutating helper is itself mutating, because
+the write-back into a parameter is a SetItem on it.
+
+`effects` is the callee's side: which array parameters it modifies (the
+object the caller passed, not merely the name), whether it returns one of
+them, and which parameters its result may be a view of.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from .. import types as T
+from ..errors import AliasingError, UnsupportedSyntax
+from ..ir import (Assign, Block, Call, Const, ExprStmt, For, Function, If, Name, SetItem, Stmt, While,
+                  stmt_reads, walk)
+from .simplify import base_map
+
+
+@dataclass(frozen=True)
+class Effects:
+    result: T.T
+    mutated: tuple[str, ...] = ()       # array parameters whose object the function modifies
+    result_param: str | None = None     # the function returns that modified parameter itself
+    result_views: tuple[str, ...] = ()  # (unmodified) parameters its result may share memory with
+
+
+def _is_temp(n: str) -> bool:
+    return n.startswith("_t") and n[2:].isdigit()
+
+
+def modifies(s: Stmt, p: str, types: dict[str, T.T], augmented: list) -> bool:
+    """Does `s` change the object `p` refers to (rather than rebind the name)?"""
+    if isinstance(s, SetItem):
+        return s.target == p
+    if isinstance(s, Assign) and s.target == p and any(s is a for a in augmented):
+        return types.get(p, T.UNKNOWN).kind == "array"  # `u *= c` on an array works in place
+    if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append":
+        return isinstance(s.value.args[0], Name) and s.value.args[0].id == p
+    return False
+
+
+def _rebinds(s: Stmt, p: str, types: dict[str, T.T], augmented: list) -> bool:
+    return (isinstance(s, (Assign, For)) and s.target == p and not modifies(s, p, types, augmented))
+
+
+def effects(fn: Function, types: dict[str, T.T], augmented: list, result: str) -> Effects:
+    """What a call of `fn` does to its arguments (see the module docstring). A
+    parameter that is both modified in place and rebound in a way the analysis
+    cannot order, or a non-array parameter modified in place, is refused."""
+    params = [p.name for p in fn.params]
+    mutated: list[str] = []
+    for p in params:
+        muts = [s for s in walk(fn.body) if modifies(s, p, types, augmented)]
+        if not muts:
+            continue
+        kind = types.get(p, T.UNKNOWN).kind
+        if kind != "array":
+            raise UnsupportedSyntax(
+                f"{fn.name} modifies its argument '{p}' (a {kind}) in place: adjointc follows in-place "
+                "changes of array arguments only", muts[0].loc,
+                f"build a new value and return it from {fn.name} instead")
+        if _modifies_original(fn.body, p, types, augmented, fn.name, muts[0]):
+            mutated.append(p)
+    bases = base_map(fn.body, types)
+    shared = ({result} | bases.get(result, set())) & set(params)
+    result_param = result if result in mutated else None
+    for p in sorted(shared & set(mutated)):
+        if p != result_param:
+            raise AliasingError(
+                f"{fn.name} returns a view of its argument '{p}', which it also modifies in place: "
+                "adjointc cannot follow both through the call", None,
+                f"return a copy from {fn.name} (e.g. `.copy()`), or return '{p}' itself")
+    views = tuple(sorted(p for p in shared - set(mutated) if types.get(p, T.UNKNOWN).kind in ("array", "unknown")))
+    return Effects(types.get(result, T.UNKNOWN), tuple(mutated), result_param, views)
+
+
+def _modifies_original(body: Block, p: str, types, augmented, fname: str, first_mut: Stmt) -> bool:
+    """Is the object passed as `p` modified, given that `p` is modified somewhere?
+    True unless the name is first rebound by a plain top-level assignment
+    (`u = u.copy()`) before any modification; refused when it cannot tell."""
+    rebinds = [s for s in walk(body) if _rebinds(s, p, types, augmented)]
+    if not rebinds:
+        return True
+    for s in body:
+        sub = list(walk((s,)))
+        if any(modifies(x, p, types, augmented) for x in sub):
+            break
+        if any(_rebinds(x, p, types, augmented) for x in sub):
+            if isinstance(s, Assign):
+                return False  # rebound to a new object before any modification
+            break
+    r = next(s for s in rebinds)
+    raise UnsupportedSyntax(
+        f"{fname} modifies its argument '{p}' in place (line {first_mut.loc.line}) and also assigns a new "
+        f"value to the name '{p}' (line {r.loc.line}): adjointc cannot tell which object a caller sees "
+        "modified", first_mut.loc,
+        f"use a new name for the new value, or start {fname} with `{p} = {p}.copy()`")
+
+
+class _Rewriter:
+    def __init__(self, fn: Function, types: dict[str, T.T], calls: Any, namer: Any, user_names: set[str]):
+        from .types import TypeEnv
+        self.fn, self.types, self.calls, self.namer = fn, types, calls, namer
+        self.user_names = user_names
+        self.te = TypeEnv(types, {}, calls)
+        self.params = {p.name for p in fn.params}
+        self.defs: dict[str, list[Assign]] = {}
+        for s in walk(fn.body):
+            if isinstance(s, Assign):
+                self.defs.setdefault(s.target, []).append(s)
+        uses = Counter(n for s in walk(fn.body) for n in stmt_reads(s))
+        self.uses = uses
+        # a temporary read once (`_t = h(u); u = _t`) is not another view of an array
+        self.bases = {v: {b for b in bs if not _is_temp(b) or uses[b] > 1}
+                      for v, bs in base_map(fn.body, types).items()}
+        self.hazards: list[tuple[Stmt, str, str]] = []  # (call, argument, callee): result may view argument
+        self.changed = False
+
+    def block(self, body: Block) -> tuple:
+        out: list[Stmt] = []
+        skip = False
+        for i, s in enumerate(body):
+            if skip:
+                skip = False
+                continue
+            if isinstance(s, For):
+                out.append(For(s.target, s.iter, self.block(s.body), s.loc))
+            elif isinstance(s, While):
+                out.append(While(s.test, self.block(s.body), s.loc))
+            elif isinstance(s, If):
+                out.append(If(s.test, self.block(s.body), self.block(s.orelse), s.loc))
+            elif isinstance(s, Assign) and isinstance(s.value, Call) and s.value.op.startswith(
+                    ("call:", "callmethod:")):
+                nxt = body[i + 1] if i + 1 < len(body) else None
+                stmts, skip = self.call(s, nxt)
+                out += stmts
+            else:
+                out.append(s)
+        return tuple(out)
+
+    def call(self, s: Assign, nxt: Stmt | None) -> tuple[list[Stmt], bool]:
+        """The statements replacing `s`, and whether they replace `nxt` too."""
+        call = s.value
+        receiver = self.te.of(call.args[0]) if call.args else T.UNKNOWN
+        name = self.calls.callee(call, receiver)
+        if name is None:
+            return [s], False  # the type pass reports the unresolvable method
+        full = self.calls.full_args(name, call.args, call.kwargs)
+        eff = self.calls.effects(name, [self.te.of(a) for a in full])
+        params = self.calls.param_names(name)
+        for p in eff.result_views:
+            a = full[params.index(p)]
+            if isinstance(a, Name):
+                self.hazards.append((s, a.id, name))
+        if not eff.mutated:
+            return [s], False
+        self.changed = True
+        loc = s.loc
+        args = {p: full[params.index(p)] for p in eff.mutated}
+        for p, a in args.items():
+            others = [q for q, b in zip(params, full) if q != p and b == a]
+            if isinstance(a, Name) and others:
+                raise AliasingError(f"'{a.id}' is passed to {name} as both '{p}' and '{others[0]}', and "
+                                    f"{name} modifies '{p}' in place", loc, "pass a copy for one of them")
+        wrapper = self.calls.returning(name, eff.mutated)
+        r = self.namer.fresh("t")
+        out: list[Stmt] = [Assign(r, Call(f"call:{wrapper}", call.args, call.kwargs), loc)]
+        back = args.get(eff.result_param)
+        # `u = apply_bc(u)` (lowered `_t = apply_bc(u); u = _t`): the write-back is the assignment
+        rebound = (isinstance(back, Name) and isinstance(nxt, Assign) and nxt.target == back.id
+                   and nxt.value == Name(s.target) and self.uses[s.target] == 1)
+        if eff.result_param is None:
+            out.append(Assign(s.target, Call("getitem", (Name(r), Const(0))), loc))
+        for k, p in enumerate(eff.mutated, start=1):
+            a = args[p]
+            if isinstance(a, Name):
+                out += self.write_back(a.id, Call("getitem", (Name(r), Const(k))), name, p, loc)
+        if eff.result_param is not None and not rebound:
+            out.append(Assign(s.target, back if isinstance(back, Name) else Call("getitem", (Name(r), Const(0))), loc))
+        return out, rebound
+
+    def write_back(self, a: str, new: Call, callee: str, p: str, loc) -> list[Stmt]:
+        """Make the caller's `a` hold the modified copy, in place when other names may see it."""
+        from .reverse import _advanced
+        if _is_temp(a):
+            d = self.defs.get(a, [])
+            v = d[0].value if len(d) == 1 else None
+            if isinstance(v, Call) and v.op == "getitem" and isinstance(v.args[0], Name) \
+                    and not _advanced(v.args[1], self.types):
+                tmp = self.namer.fresh("t")  # `smooth(u[1:-1])`: write through into u
+                return [Assign(tmp, new, loc), SetItem(v.args[0].id, v.args[1], Name(tmp), loc)]
+            if not (self.bases.get(a, set()) - {x for x in self.bases.get(a, set()) if _is_temp(x)}):
+                return []  # a fresh temporary: nobody else sees the change
+            raise AliasingError(f"{callee} modifies its argument '{p}' in place, and the value passed here "
+                                "may be a view of another array: adjointc cannot follow the change", loc,
+                                "pass a whole array variable (or a copy and assign the result back)")
+        t = self.types.get(a, T.UNKNOWN)
+        # Other names that may see a's object: rebinding `a` to the modified copy would
+        # hide the change from them. A temporary belongs to one source statement, so
+        # only temporaries of the call's own line can still be read after it.
+        others = set(self.bases.get(a, ())) | {n for n, bs in self.bases.items() if a in bs and n != a}
+        others = {n for n in others if not _is_temp(n)
+                  or any(d.loc.line == loc.line for d in self.defs.get(n, []))}
+        seen_by_others = a in self.params or bool(others)
+        if not seen_by_others:
+            return [Assign(a, new, loc)]
+        if t.kind == "array" and t.rank == 0:
+            raise UnsupportedSyntax(f"{callee} modifies the 0-d array '{a}' in place", loc,
+                                    f"return the new value from {callee} instead")
+        tmp = self.namer.fresh("t")
+        return [Assign(tmp, new, loc),
+                SetItem(a, Call("slice", (Const(None), Const(None), Const(None))), Name(tmp), loc)]
+
+
+def rewrite(fn: Function, types: dict[str, T.T], calls: Any, namer: Any,
+            user_names: set[str]) -> tuple[Function, list[tuple[Stmt, str, str]]]:
+    """`fn` with every call to an argument-modifying user function in functional
+    form, and the calls whose result may be a view of an argument (for
+    `check_views`)."""
+    if calls is None:
+        return fn, []
+    rw = _Rewriter(fn, types, calls, namer, user_names)
+    body = rw.block(fn.body)
+    if not rw.changed:
+        return fn, rw.hazards
+    return Function(fn.name, fn.params, body, fn.file, fn.line), rw.hazards
+
+
+def check_views(fn: Function, types: dict[str, T.T], augmented: list,
+                hazards: list[tuple[Stmt, str, str]]) -> None:
+    """A user function whose result may be a view of its argument `u`: refuse
+    when the caller also modifies `u` (or an alias of it) in place."""
+    if not hazards:
+        return
+    bases = base_map(fn.body, types)
+    for call, a, callee in hazards:
+        related = {a} | bases.get(a, set()) | {n for n, bs in bases.items() if a in bs}
+        for s in walk(fn.body):
+            hit = next((n for n in sorted(related) if modifies(s, n, types, augmented)), None)
+            if hit is not None:
+                raise AliasingError(
+                    f"{callee} may return a view of '{a}' (line {call.loc.line}), and '{hit}' is modified "
+                    f"in place at line {s.loc.line}: adjointc cannot track an in-place update through "
+                    "an alias", call.loc, f"return a copy from {callee}, or copy the result: "
+                    f"`{call.target} = {callee.split(':')[-1]}(...).copy()`")
