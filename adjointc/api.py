@@ -88,6 +88,7 @@ class Gradient:
         self.wrt = self._resolve_wrt(wrt)
         self._with_value = with_value
         self.outputs = tuple(outputs)
+        self._callee = False  # compiled for a call from another differentiated function
         self._compiled: dict[str, Compiled] = {}
         self._last: Compiled | None = None
         self._lowered: frontend.Lowered | None = None
@@ -218,6 +219,10 @@ class Gradient:
     def _transform(self, types: list[T.T], stats: bool = False) -> str:
         _STATS["transforms"] += 1
         low = self.lowered()
+        if low.no_return is not None and not self._callee:
+            from .errors import UnsupportedSyntax
+            raise UnsupportedSyntax("the function has no return statement: nothing to differentiate",
+                                    low.no_return, "return the scalar to differentiate")
         fn = low.function
         names = tuple(low.renamed.get(n, n) for n in self._names)
         wrt = tuple(low.renamed.get(w, w) for w in self.wrt)
@@ -287,6 +292,7 @@ def _gradient_of(fn: Callable, wrt: tuple[str, ...], outputs: tuple[str, ...] = 
     g = _GRADIENTS.get(key)
     if g is None or g.primal is not fn:
         g = _GRADIENTS[key] = Gradient(fn, wrt, outputs=outputs)
+        g._callee = True
     return g
 
 

@@ -76,6 +76,7 @@ class Lowered:
     callees: dict[str, Any] = field(default_factory=dict)  # "rhs" -> the user function it calls
     augmented: list = field(default_factory=list)  # the Assigns that came from `x += e`
     renamed: dict[str, str] = field(default_factory=dict)  # user name -> name in generated code
+    no_return: Loc | None = None  # the function has no return statement (it returns None)
 
 
 def _dotted(node: cst.BaseExpression) -> str | None:
@@ -194,10 +195,13 @@ class Lowerer:
             self.bindings[q.name] = self.bindings.get(q.name, 0) + 1
         self.namer = Namer(self.locals | set(self.globals) | set(dir(builtins)))
         body = self.block(node.body.body)
-        if not body or not isinstance(body[-1], Return):
-            if not any(isinstance(s, Return) for s in walk(body)):
-                raise UnsupportedSyntax("the function has no return statement: nothing to differentiate",
-                                        Loc(self.file, self.first_line), "return the scalar to differentiate")
+        no_return = None
+        if not any(isinstance(s, Return) for s in walk(body)):
+            # a helper run for its effect on its arguments (`set_ends(u, a, b)`) returns None;
+            # differentiating such a function itself is refused by the caller (api.Gradient)
+            no_return = Loc(self.file, self.first_line)
+            res = self.result_name()
+            body = body + (Assign(res, Const(None), no_return), Return(Name(res), no_return))
         rets = [r for r in walk(body) if isinstance(r, Return)]
         names = {r.value.id for r in rets if isinstance(r.value, Name)}
         if len(names) == 1 and all(isinstance(r.value, Name) for r in rets) and not names <= set(self.globals_read):
@@ -229,7 +233,7 @@ class Lowerer:
         self.renamed = renamed
         return Lowered(fn, self.globals_read, tuple(q.name for q in params), result=result,
                        user_names=set(self.locals), callees=dict(self.callees),
-                       augmented=list(self.augmented), renamed=renamed)
+                       augmented=list(self.augmented), renamed=renamed, no_return=no_return)
 
     def const_value(self, node: cst.BaseExpression) -> Any:
         e = self.expr(node, [], nested=True)

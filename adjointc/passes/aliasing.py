@@ -32,8 +32,10 @@ def check(fn: Function, types: dict[str, T.T], user_names: set[str],
         return
     uses = Counter(n for s in walk(fn.body) for n in stmt_reads(s))
     raw = base_map(fn.body, types)
-    # a temporary read once (`_t = x * 2; x = _t`) cannot be observed after the write
-    bases = {v: {b for b in bs if b in user_names or uses[b] > 1} for v, bs in raw.items()}
+    # a temporary read once (`_t = x * 2; x = _t`) cannot be observed after the write, nor
+    # can a tuple (immutable: its arrays are reached by indexing it, which records the alias)
+    bases = {v: {b for b in bs if (b in user_names or uses[b] > 1) and types.get(b, T.UNKNOWN).kind != "tuple"}
+             for v, bs in raw.items()}
     defs = {s.target: s for s in walk(fn.body) if isinstance(s, Assign)}
     for v in sorted(user_names):
         shared = bases.get(v, set())

@@ -148,15 +148,16 @@ class _Rewriter:
                 out.append(If(s.test, self.block(s.body), self.block(s.orelse), s.loc))
             elif isinstance(s, Assign) and isinstance(s.value, Call) and s.value.op.startswith(
                     ("call:", "callmethod:")):
-                nxt = body[i + 1] if i + 1 < len(body) else None
-                stmts, skip = self.call(s, nxt)
+                stmts, skip = self.call(s, body[i + 1:])
                 out += stmts
             else:
                 out.append(s)
         return tuple(out)
 
-    def call(self, s: Assign, nxt: Stmt | None) -> tuple[list[Stmt], bool]:
-        """The statements replacing `s`, and whether they replace `nxt` too."""
+    def call(self, s: Assign, rest: Block) -> tuple[list[Stmt], bool]:
+        """The statements replacing `s`, and whether they replace the next statement too."""
+        nxt = rest[0] if rest else None
+        self.rest = rest
         call = s.value
         receiver = self.te.of(call.args[0]) if call.args else T.UNKNOWN
         name = self.calls.callee(call, receiver)
@@ -170,6 +171,8 @@ class _Rewriter:
             if isinstance(a, Name):
                 self.hazards.append((s, a.id, name))
         if not eff.mutated:
+            if self.uses[s.target] == 0:  # `log_state(u)`: run for its side effects only
+                return [ExprStmt(call, s.loc)], False
             return [s], False
         self.changed = True
         loc = s.loc
@@ -186,13 +189,13 @@ class _Rewriter:
         # `u = apply_bc(u)` (lowered `_t = apply_bc(u); u = _t`): the write-back is the assignment
         rebound = (isinstance(back, Name) and isinstance(nxt, Assign) and nxt.target == back.id
                    and nxt.value == Name(s.target) and self.uses[s.target] == 1)
-        if eff.result_param is None:
+        if eff.result_param is None and self.uses[s.target]:
             out.append(Assign(s.target, Call("getitem", (Name(r), Const(0))), loc))
         for k, p in enumerate(eff.mutated, start=1):
             a = args[p]
             if isinstance(a, Name):
                 out += self.write_back(a.id, Call("getitem", (Name(r), Const(k))), name, p, loc)
-        if eff.result_param is not None and not rebound:
+        if eff.result_param is not None and not rebound and self.uses[s.target]:
             out.append(Assign(s.target, back if isinstance(back, Name) else Call("getitem", (Name(r), Const(0))), loc))
         return out, rebound
 
@@ -216,9 +219,12 @@ class _Rewriter:
         # hide the change from them. A temporary belongs to one source statement, so
         # only temporaries of the call's own line can still be read after it.
         others = set(self.bases.get(a, ())) | {n for n, bs in self.bases.items() if a in bs and n != a}
-        others = {n for n in others if not _is_temp(n)
-                  or any(d.loc.line == loc.line for d in self.defs.get(n, []))}
-        seen_by_others = a in self.params or bool(others)
+        for n in sorted(others):
+            if _is_temp(n) and any(n in stmt_reads(x) for x in self.rest if x.loc.line == loc.line):
+                raise AliasingError(f"part of '{a}' is read before {callee} modifies '{a}' in place and used "
+                                    "after it, in the same statement: adjointc cannot follow that order", loc,
+                                    f"call {callee} in a statement of its own")
+        seen_by_others = a in self.params or any(not _is_temp(n) for n in others)
         if not seen_by_others:
             return [Assign(a, new, loc)]
         if t.kind == "array" and t.rank == 0:

@@ -269,6 +269,98 @@ def heat_with_boundary_helper(u0, k, left):
     return np.sum(u * u)
 
 
+def set_ends(u, left, right):
+    """Boundary conditions in place, returning nothing: the legacy style."""
+    u[0] = left
+    u[-1] = right
+
+
+def heat_with_bc_statement(u0, k, left):
+    u = u0.copy()
+    for _ in range(3):
+        set_ends(u, left, -left)
+        u[1:-1] = u[1:-1] + k * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+    return np.sum(u * u)
+
+
+def relax_interior(v, w):
+    """Modifies (a view passed as) its argument and also reads it."""
+    v *= w
+    v += 0.1 * v * v
+
+
+def relax_view_of_state(u0, w):
+    u = u0 * 1.0
+    relax_interior(u[1:-1], w)
+    return np.sum(np.sin(u))
+
+
+def scale_then_set(u, c):
+    """Passes its own parameter on to helpers that modify it: it modifies it too."""
+    s = scale_in_place(u, c)
+    set_ends(u, s, c)
+    return s
+
+
+def two_levels_of_mutation(u0, c):
+    u = u0.copy()
+    total = scale_then_set(u, c)
+    return total * np.sum(u ** 3)
+
+
+def copies_before_modifying(u, c):
+    """Rebinds the name to a copy first: the caller's array is not modified."""
+    u = u.copy()
+    u[0] = c
+    return np.sum(u * u)
+
+
+def caller_keeps_its_array(u0, c):
+    u = u0 * 2.0
+    a = copies_before_modifying(u, c)
+    return a + np.sum(u * c)
+
+
+def keyword_mutating_call(u0, c):
+    u = u0 * 1.0
+    s = scale_in_place(c=c, u=u)
+    return s + np.sum(u * u0)
+
+
+def modifies_in_branch(u, c):
+    if c > 0.0:
+        u[0] = c * u[0]
+    else:
+        u *= c
+    return 0.0
+
+
+def mutation_in_branch_and_loop(u0, c):
+    u = u0 * 1.0
+    for i in range(3):
+        modifies_in_branch(u, c - i)
+    return np.sum(u ** 2)
+
+
+class Integrator:
+    """A parameter object whose method advances a state array in place."""
+
+    def __init__(self, dt):
+        self.dt = dt
+
+    def advance(self, u, k):
+        u[1:-1] = u[1:-1] + self.dt * k * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+        return np.sum(u)
+
+
+def method_modifies_argument_with(integ, u0, k):
+    u = u0 * 1.0
+    mass = 0.0
+    for _ in range(2):
+        mass = mass + integ.advance(u, k)
+    return mass + np.sum(u * u)
+
+
 def diffuse(u0, kappa, steps=4):
     u = u0.copy()
     for _ in range(steps):
@@ -735,6 +827,64 @@ def module_helper_with_unsupported_syntax(x):
     return helpers_mod.helper_with_lambda(x * 2.0)
 
 
+def modify_and_rebind(u, c):
+    u[0] = c  # <- unsupported
+    u = u * 2.0
+    return np.sum(u)
+
+
+def calls_modify_and_rebind(u0, c):
+    u = u0 * 1.0
+    return modify_and_rebind(u, c)
+
+
+def interior_view(u):
+    return u[1:-1]
+
+
+def view_then_modify(u0, c):
+    u = u0 * 1.0
+    inner = interior_view(u)  # <- unsupported
+    u[2] = c
+    return np.sum(inner * inner)
+
+
+def same_array_twice(u0, c):
+    u = u0 * 1.0
+    s = add_into(u, u, c)  # <- unsupported
+    return s
+
+
+def add_into(out, a, c):
+    out += c * a
+    return np.sum(out)
+
+
+def set_key(p, c):
+    p["a"] = c  # <- unsupported
+    return c
+
+
+def modifies_dict_argument(x, p, c):
+    set_key(p, c)
+    return p["a"] * x
+
+
+def mutation_visible_through_alias(u0, c):
+    """`v` is the same array as `u`: the helper's change shows through both."""
+    u = u0 * 1.0
+    v = u  # <- unsupported
+    set_ends(u, c, c * c)
+    return np.sum(v * u0)
+
+
+def read_before_and_after(u0, c):
+    """`u[1:]` is read before the call on the same line, and used after it."""
+    u = u0 * 1.0
+    y = np.sum(u[1:] * scale_in_place(u, c))  # <- unsupported
+    return y + np.sum(u)
+
+
 # (function, args, error class, the function holding the line marked `# <- unsupported`)
 ERROR_CASES = [
     (log_gamma_without_rule, (1.3,), adjointc.NoAdjointRule, log_gamma_without_rule),
@@ -742,6 +892,12 @@ ERROR_CASES = [
     (no_rule_inside_helper, (1.3, 0.7), adjointc.NoAdjointRule, _log_beta),
     (helper_with_unsupported_syntax, (0.4,), adjointc.UnsupportedSyntax, helper_with_lambda),
     (module_helper_with_unsupported_syntax, (0.4,), adjointc.UnsupportedSyntax, helper_with_lambda),
+    (calls_modify_and_rebind, (np.ones(3), 0.5), adjointc.UnsupportedSyntax, modify_and_rebind),
+    (view_then_modify, (np.ones(4), 0.5), adjointc.AliasingError, view_then_modify),
+    (same_array_twice, (np.ones(3), 0.5), adjointc.AliasingError, same_array_twice),
+    (modifies_dict_argument, (0.3, {"a": 1.0}, 0.5), adjointc.UnsupportedSyntax, set_key),
+    (read_before_and_after, (np.ones(3), 0.5), adjointc.AliasingError, read_before_and_after),
+    (mutation_visible_through_alias, (np.ones(3), 0.5), adjointc.AliasingError, mutation_visible_through_alias),
 ]
 
 
@@ -787,6 +943,13 @@ CASES = [
     Case(helper_sets_boundary_of_argument, (0, 1), [(_n(3), 1.5), (_n(5), -0.7)]),
     Case(helper_returns_its_mutated_argument, (0, 1), [(_n(3), 1.5), (_n(4), -0.7)]),
     Case(heat_with_boundary_helper, (0, 1, 2), [(_n(6), 0.2, 0.3), (_n(4), 0.1, -1.0)]),
+    Case(heat_with_bc_statement, (0, 1, 2), [(_n(6), 0.2, 0.3), (_n(4), 0.1, -1.0)]),
+    Case(relax_view_of_state, (0, 1), [(_n(5), 0.7), (_n(4), _n(2))]),
+    Case(two_levels_of_mutation, (0, 1), [(_n(4), 0.8), (_n(3), -1.2)]),
+    Case(caller_keeps_its_array, (0, 1), [(_n(4), 0.8), (_n(3), -1.2)]),
+    Case(keyword_mutating_call, (0, 1), [(_n(4), 0.8), (_n(3), -1.2)]),
+    Case(mutation_in_branch_and_loop, (0, 1), [(_n(4), 0.5), (_n(3), 2.5), (_n(3), 1.5)]),
+    Case(method_modifies_argument_with, (1, 2), [(Integrator(0.1), _n(5), 0.8), (Integrator(0.3), _n(4), 0.3)]),
     Case(diffuse, (0, 1), [(_n(6), 0.2), A(_n(8), 0.1, steps=2)]),
     Case(uses_filled_helper, (0, 1), [(_n(3), _n(5)), (_n(5), _n(5))]),
     Case(uses_horner, (0, 1), [(_n(4), _u(-1, 1)), (_n(2), _u(-2, 2))]),

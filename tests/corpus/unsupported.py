@@ -171,7 +171,20 @@ def calls_unknown_method(x):
     return np.sum(y)
 
 
+def computes_but_returns_nothing(x):  # <- unsupported
+    y = x * 2.0
+    y = y + 1.0
+
+
+def library_call_as_statement(x):
+    v = np.array([x, 2.0 * x, 3.0])
+    np.random.shuffle(v)  # <- unsupported
+    return np.sum(v * v)
+
+
 CASES = [
+    Unsupported(computes_but_returns_nothing, (1.5,), UnsupportedSyntax),
+    Unsupported(library_call_as_statement, (1.5,), UnsupportedSyntax),
     Unsupported(uses_lambda, (1.5,), UnsupportedSyntax),
     Unsupported(uses_list_comprehension, (1.5,), UnsupportedSyntax),
     Unsupported(uses_generator_expression, (1.5,), UnsupportedSyntax),
