@@ -25,7 +25,7 @@ import numpy as np
 from . import cache, codegen, frontend, passes, rules, runtime
 from . import types as T
 from .errors import AdjointcError, TypeMismatch
-from .ir import SetItem, walk
+from .ir import walk
 
 _STATS = {"transforms": 0}
 _lock = threading.Lock()

@@ -283,11 +283,11 @@ class Reverser:
                     getattr(val.args[0], "id", ""), T.UNKNOWN).kind == "struct"):
                 x = val.args[0]  # a field of a parameter object: x_bar is a dict of field adjoints
                 if isinstance(x, Name) and x.id in c.active:
-                    out += self.scatter(x.id, Const(val.op[5:]), g, s.loc)
+                    out += self.scatter(x.id, Const(val.op[5:]), g, s.loc, c.types.get(t))
             elif val.op == "getitem":
                 x = val.args[0]
                 if isinstance(x, Name) and x.id in c.active:
-                    out += self.scatter(x.id, val.args[1], g, loc)
+                    out += self.scatter(x.id, val.args[1], g, loc, c.types.get(t))
             elif rule is not None and not rule.nondiff:
                 bound = rule.bind(val.args, val.kwargs)
                 env = {k: (Call("tuple", v) if isinstance(v, tuple) else v) for k, v in bound.items()}
@@ -327,12 +327,18 @@ class Reverser:
             out.append(self.acc(full[i].id, Call("getitem", (Name(tmp), Const(k))), s.loc))
         return out
 
-    def scatter(self, x: str, index: Expr, g: Expr, loc: Loc) -> list[Stmt]:
+    def scatter(self, x: str, index: Expr, g: Expr, loc: Loc, elem: T.T | None = None) -> list[Stmt]:
         """Adjoint of reading x[index]: add g into x_bar[index]."""
         c = self.c
         c.backward_reads |= set(names_in(index))
         out = [self.materialize(x, loc)]
-        if _advanced(index, c.types):
+        container = c.types.get(x, T.UNKNOWN).kind in ("tuple", "list", "struct")
+        if container and (elem is None or elem.kind in ("tuple", "list", "struct", "unknown", "object")):
+            # an element that is itself a structure: its adjoint is a list/dict, which `+=` would
+            # concatenate or reject; add element by element instead
+            old = Call("getitem", (Name(bar(x)), index))
+            out.append(SetItem(bar(x), index, Call("add_adjoint", (old, g)), loc))
+        elif _advanced(index, c.types):
             out.append(ExprStmt(Call("np.add.at", (Name(bar(x)), index, g)), loc))
         else:
             out.append(AugSetItem(bar(x), index, "add", g, loc))
