@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import cache, codegen, frontend, passes, rules, runtime
+from .passes import inline as inline_pass
 from . import types as T
 from .errors import AdjointcError, TypeMismatch
 from .ir import walk
@@ -189,7 +190,7 @@ class Gradient:
         consts = _global_types(self.primal)
         parts = {"source": src, "name": self.primal.__qualname__, "module": str(self.primal.__module__),
                  "file": inspect.getsourcefile(self.primal) or "", "wrt": ",".join(self.wrt),
-                 "outputs": ",".join(self.outputs),
+                 "outputs": ",".join(self.outputs), "inline": str(inline_pass.ENABLED),
                  "signature": sig, "globals": consts, "rules": _registry_fingerprint(),
                  "compiler": _package_fingerprint()}
         key = cache.make_key(parts)
@@ -227,7 +228,7 @@ class Gradient:
         names = tuple(low.renamed.get(n, n) for n in self._names)
         wrt = tuple(low.renamed.get(w, w) for w in self.wrt)
         arg_types = dict(zip(names, types))
-        calls = Calls(low.callees)
+        calls = Calls(low.callees, _live_globals(self.primal))
         result = low.result
         from .names import Namer
         namer = Namer(set(low.globals_read) | {s for st in walk(fn.body) for s in _targets(st)}
@@ -236,9 +237,10 @@ class Gradient:
         res = passes.run(fn, arg_types, low.globals_read, wrt, namer, result, user_names=low.user_names,
                          calls=calls, augmented=low.augmented, outputs=outputs)
         mutated = res.mutated
+        globals_read = {**low.globals_read, **res.globals_read}
         text = codegen.generate(res.adjoint, primal_name=fn.name, wrt=wrt, source_file=fn.file,
                                 line=fn.line, is_temp=_is_temp, tape_report=stats)
-        names = tuple(sorted(low.globals_read))
+        names = tuple(sorted(globals_read))
         text += (f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(mutated))!r}\n"
                  f"__adjointc_callees__ = {calls.manifest!r}\n__adjointc_wrappers__ = {calls.wrappers!r}\n")
         return text
@@ -323,8 +325,9 @@ class Calls:
     result, what the call does to its arguments, and the names under which the
     caller reaches the callee's adjoint (and its argument-returning wrapper)."""
 
-    def __init__(self, callees: dict[str, Callable]):
+    def __init__(self, callees: dict[str, Callable], caller_globals: dict[str, Any] | None = None):
         self.callees = callees
+        self.caller_globals = caller_globals  # what names mean where the generated code runs
         self.manifest: dict[str, tuple] = {}     # h_vjp -> (spelling, wrt, types, outputs)
         self.wrappers: dict[str, tuple] = {}     # h_returning_u -> (spelling, modified parameters)
 
@@ -358,6 +361,13 @@ class Calls:
             _IN_PROGRESS.discard(key)
         _EFFECTS[key] = (fn, eff)
         return eff
+
+    def lowered(self, name: str):
+        """The callee's IR (for inlining), or None for wrappers and non-Python callables."""
+        fn = self.callees.get(name)
+        if not isinstance(fn, types_mod.FunctionType):
+            return None
+        return _gradient_of(fn, ()).lowered()
 
     def param_names(self, name: str) -> list[str]:
         return list(inspect.signature(self.callees[name]).parameters)

@@ -17,11 +17,16 @@ def helper(u, c):
 def set_bc(u, left):
     u[0] = left
 
+def relax(u, c):
+    for _ in range(2):
+        u[1:-1] = u[1:-1] + 0.1 * helper(u, c)
+
 def simulate(u0, c, steps=5):
     u = u0.copy()
     for _ in range(steps):
         u[1:-1] = u[1:-1] + helper(u, c)
         set_bc(u, 0.5 * c)
+        relax(u, c)
     return np.sum(u ** 2)
 '''
 
@@ -51,7 +56,7 @@ def test_second_process_does_not_transform(tmp_path):
     (tmp_path / "model.py").write_text(MODULE)
     cache_dir = tmp_path / "cache"
     first = run_child(tmp_path, cache_dir)
-    assert first["transforms"] >= 3  # simulate and its two helpers
+    assert first["transforms"] >= 2  # simulate and relax (it loops: called; the others are inlined)
     second = run_child(tmp_path, cache_dir)
     assert second["transforms"] == 0 and second["hits"] >= 2
     np.testing.assert_allclose(second["grad"], first["grad"], rtol=0, atol=0)

@@ -59,6 +59,25 @@ def test_value_and_grad_returns_the_primal_value(case: Case):
     tc.test_value_and_grad_returns_the_primal_value(case)
 
 
+@pytest.fixture
+def joint_mode(monkeypatch):
+    """No inlining: every call goes through the callee's own adjoint (a checkpoint)."""
+    from adjointc.passes import inline
+    monkeypatch.setattr(inline, "ENABLED", False)
+
+
+@pytest.mark.parametrize("case", tc._params("grad", CASES))
+def test_joint_mode_matches_finite_differences(case: Case, joint_mode):
+    """The same corpus with small helpers called, not inlined (the path large,
+    looping and recursive helpers always take)."""
+    tc.test_gradient_matches_finite_differences(case)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.fn.__name__)
+def test_joint_mode_has_no_dead_assignments(case: Case, joint_mode):
+    tc.test_generated_adjoint_has_no_dead_assignments(case)
+
+
 def _symbolic(fn: types.FunctionType, memo: dict | None = None) -> types.FunctionType:
     """A copy of `fn` evaluable on SymPy symbols: in its globals, and in those of every
     corpus function or corpus module it reaches, `np`/`math` are the SymPy shims."""
@@ -99,14 +118,33 @@ def test_sympy_reference_agrees_with_finite_differences():
         assert tc._max_rel_err(ref, fd_gradient(case.fn, a, names)) < 1e-6, case.name
 
 
-def test_callees_get_their_own_adjoints():
-    """Helpers are called from the backward sweep through their own adjoints (checkpoints)."""
+def test_small_helpers_are_inlined():
+    """A helper without loops is spliced into the caller: no call in either sweep."""
+    g = grad(calls.rk4_integrate, wrt=(0, 1))
+    g(np.ones(3), 0.5)
+    code = [line for line in g.source.splitlines() if not line.strip().startswith("#")]
+    assert not any("rk4_step(" in line or "rk4_step_vjp" in line for line in code), g.source
+    assert "(rk4_step)" in g.source  # its lines keep their numbers, marked with the helper's name
+
+
+def test_looping_helpers_get_their_own_adjoints():
+    """A helper with a loop is called from the backward sweep through its own adjoint
+    (a checkpoint: its tape exists only while its own backward sweep runs)."""
+    g = grad(calls.diffuse, wrt=(0, 1))
+    g(np.ones(5), 0.2)
+    assert "laplacian_vjp" not in g.source  # (laplacian is small: inlined)
+    g = grad(calls.deep_loss, wrt=(0, 1))
+    g(np.array([1.0, -0.5]), 1.3, np.array([0.2, 0.1]))
+    assert "simulate_vjp(" in g.source
+
+
+def test_joint_mode_calls_adjoints(joint_mode):
     g = grad(calls.rk4_integrate, wrt=(0, 1))
     g(np.ones(3), 0.5)
     assert "rk4_step_vjp" in g.source
-    g = grad(calls.imported_via_module, wrt=(0, 1))
-    g(np.ones(3), 0.5)
-    assert "_vjp" in g.source
+    g = grad(calls.heat_with_bc_statement, wrt=(0, 1, 2))
+    g(np.ones(5), 0.2, 0.3)
+    assert "set_ends_returning_u(u, left, -left)" in g.source
 
 
 # ------------------------------------------- module globals and closures in helpers
@@ -376,7 +414,7 @@ def test_cache_key_covers_an_edited_helper(tmp_path, monkeypatch):
     before, entries = adjointc.api.stats()["transforms"], _caller_entries()
     second_mod = _import_fresh(tmp_path, "b", 0.3)
     second = grad(second_mod.acall_loss, wrt=(0, 1))(u0, c)
-    assert adjointc.api.stats()["transforms"] >= before + 2  # the caller and the helper
+    assert adjointc.api.stats()["transforms"] >= before + 1  # the caller (the helper is inlined)
     assert len(_caller_entries() - entries) == 1
     assert not np.allclose(second[0], first[0])
     for mod, got in ((first_mod, first), (second_mod, second)):
@@ -399,7 +437,7 @@ def test_cache_key_covers_a_reloaded_helper(tmp_path, monkeypatch):
     importlib.reload(helper)
     caller = importlib.reload(caller)  # the caller's source is unchanged
     second = grad(caller.acall_loss, wrt=(0, 1))(u0, c)
-    assert adjointc.api.stats()["transforms"] >= before + 2  # the caller and the helper
+    assert adjointc.api.stats()["transforms"] >= before + 1  # the caller (the helper is inlined)
     assert len(_caller_entries() - entries) == 1
     ref = fd_gradient(caller.acall_loss, A(u0, c), ("u0", "c"))
     assert not np.allclose(second[0], first[0])
@@ -430,7 +468,7 @@ def _child(cache_dir) -> dict:
 
 def test_second_process_loads_the_call_tree_from_disk(tmp_path):
     first = _child(tmp_path)
-    assert first["transforms"] >= 4  # deep_loss, simulate, leapfrog_step, oscillator_rhs
+    assert first["transforms"] >= 2  # deep_loss and simulate (which loops); its helpers are inlined
     second = _child(tmp_path)
     assert second["transforms"] == 0
     assert second["grad"] == first["grad"]

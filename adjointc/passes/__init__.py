@@ -1,6 +1,7 @@
 """The pass pipeline: primal IR -> adjoint IR.
 
     types      side table name -> T (passes/types.py)
+    inline     small user functions spliced into the caller (passes/inline.py)
     mutation   calls that modify an argument in place -> functional form (passes/mutation.py)
     activity   which names get adjoints (passes/activity.py)
     reverse    forward sweep with recording + backward sweep (passes/reverse.py)
@@ -20,7 +21,7 @@ from .. import printer
 from .. import types as T
 from ..ir import Function, SetItem, walk
 from ..names import Namer
-from . import activity, aliasing, mutation, reverse, simplify
+from . import activity, aliasing, inline, mutation, reverse, simplify
 from . import types as typing_pass
 
 
@@ -31,6 +32,7 @@ class Result:
     active: set[str]
     result: str
     mutated: set[str]  # parameters modified in place (copied on entry)
+    globals_read: dict[str, Any]  # module globals the inlined callees read
 
 
 def _dump(title: str, fn: Function) -> None:
@@ -45,6 +47,13 @@ def run(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], wrt: tu
     modifies them in place): the adjoint takes a cotangent for each."""
     dump = bool(os.environ.get("ADJOINTC_DUMP")) if dump is None else dump
     types = typing_pass.infer(fn, arg_types, consts, calls)
+    fn, augmented, inlined_globals, inlined_names = inline.inline(fn, types, calls, namer, augmented or [])
+    user_names = (user_names or set()) | inlined_names
+    if inlined_globals or inlined_names:
+        consts = {**consts, **inlined_globals}
+        types = typing_pass.infer(fn, arg_types, consts, calls)
+        if dump:
+            _dump("inline", fn)
     primal = fn
     fn, hazards = mutation.rewrite(fn, types, calls, namer, user_names or set())
     if fn is not primal:
@@ -73,7 +82,7 @@ def run(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], wrt: tu
     adj = Function(adj.name, adj.params, body, adj.file, adj.line)
     if dump:
         _dump("dce + copies", adj)
-    return Result(adj, types, active, result, mutated_params)
+    return Result(adj, types, active, result, mutated_params, inlined_globals)
 
 
 def _adjoint_targets(s):

@@ -38,7 +38,7 @@ def check(fn: Function, types: dict[str, T.T], user_names: set[str],
              for v, bs in raw.items()}
     defs = {s.target: s for s in walk(fn.body) if isinstance(s, Assign)}
     for v in sorted(user_names):
-        shared = bases.get(v, set())
+        shared = bases.get(v, set()) - {v}  # (`u = _t; _t = u`-like cycles: u shares with itself)
         if not shared:
             continue
         culprit = v if v in mutated else next((b for b in sorted(shared) if b in mutated), None)

@@ -218,7 +218,7 @@ class _Rewriter:
         # Other names that may see a's object: rebinding `a` to the modified copy would
         # hide the change from them. A temporary belongs to one source statement, so
         # only temporaries of the call's own line can still be read after it.
-        others = set(self.bases.get(a, ())) | {n for n, bs in self.bases.items() if a in bs and n != a}
+        others = (set(self.bases.get(a, ())) | {n for n, bs in self.bases.items() if a in bs}) - {a}
         for n in sorted(others):
             if _is_temp(n) and any(n in stmt_reads(x) for x in self.rest if x.loc.line == loc.line):
                 raise AliasingError(f"part of '{a}' is read before {callee} modifies '{a}' in place and used "

@@ -361,6 +361,29 @@ def method_modifies_argument_with(integ, u0, k):
     return mass + np.sum(u * u)
 
 
+def bump(x, d):
+    """Rebinds its scalar parameter: the caller's variable must not change."""
+    x += d
+    t = x * x
+    return t
+
+
+def scalar_param_rebound(x, d):
+    t = bump(x, d) + x
+    return t * bump(t, x)
+
+
+def shift_window(u, k):
+    """Returns a view of its argument (not modified)."""
+    return u[k:]
+
+
+def view_result_in_caller(u0, c):
+    u = u0 * c
+    w = shift_window(u, 1)
+    return np.sum(w * w) + np.sum(shift_window(w, 1) * c)
+
+
 def diffuse(u0, kappa, steps=4):
     u = u0.copy()
     for _ in range(steps):
@@ -893,7 +916,8 @@ def same_array_twice(u0, c):
 
 
 def add_into(out, a, c):
-    out += c * a
+    for _ in range(2):  # (a loop: called, not inlined)
+        out += c * a
     return np.sum(out)
 
 
@@ -980,6 +1004,8 @@ CASES = [
     Case(helper_sets_boundary_of_argument, (0, 1), [(_n(3), 1.5), (_n(5), -0.7)]),
     Case(helper_returns_its_mutated_argument, (0, 1), [(_n(3), 1.5), (_n(4), -0.7)]),
     Case(heat_with_boundary_helper, (0, 1, 2), [(_n(6), 0.2, 0.3), (_n(4), 0.1, -1.0)]),
+    Case(scalar_param_rebound, (0, 1), _pairs(3, -1, 1, -1, 1), sympy=True),
+    Case(view_result_in_caller, (0, 1), [(_n(5), 0.7), (_n(3), -1.3)]),
     Case(heat_with_bc_statement, (0, 1, 2), [(_n(6), 0.2, 0.3), (_n(4), 0.1, -1.0)]),
     Case(relax_view_of_state, (0, 1), [(_n(5), 0.7), (_n(4), _n(2))]),
     Case(two_levels_of_mutation, (0, 1), [(_n(4), 0.8), (_n(3), -1.2)]),

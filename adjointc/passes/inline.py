@@ -1,0 +1,211 @@
+"""Inline small user functions into their callers.
+
+A call to a user function normally goes through the callee's own adjoint
+(joint mode: `rhs_vjp(...)` re-runs the callee in the caller's backward sweep,
+see api.Calls). For a small helper without loops — a right-hand side, a flux,
+a boundary condition — the overhead of that path (binding arguments, a second
+Python function, the re-run) dominates, where a hand-written adjoint would
+simply have the helper's statements in place. Such callees are spliced into
+the caller: their variables renamed `name_callee` (temporaries get fresh
+temporaries), their parameters replaced by the arguments, so a helper that
+writes into its array argument (`u[0] = left`) writes into the caller's array,
+exactly as Python does.
+
+Kept as calls (joint mode): callees with loops (a checkpoint per call bounds
+the memory of long inner loops), recursion, more than MAX_STATEMENTS
+statements, a return that is not the last statement, globals that mean
+something else in the caller's module, and parameters that are modified in
+place while the argument is not a plain variable (those go through
+passes/mutation.py).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+from .. import types as T
+from ..ir import (Assign, Block, Call, Expr, ExprStmt, For, Function, If, Name, Return, SetItem, Stmt, While,
+                  map_expr, stmt_reads, walk)
+
+MAX_STATEMENTS = 60
+MAX_DEPTH = 4
+ENABLED = True  # tests switch it off to exercise the joint-mode call path on the same corpus
+
+_TEMP = re.compile(r"^_([a-z]+)(\d+)$")
+
+
+def inline(fn: Function, types: dict[str, T.T], calls: Any, namer: Any,
+           augmented: list) -> tuple[Function, list, dict[str, Any], set[str]]:
+    """`fn` with small callees inlined; the augmented-assignment list extended by
+    the inlined ones; the globals the inlined code reads; the callees' own
+    variables under their new names (user variables, for the aliasing check)."""
+    if not ENABLED or calls is None or getattr(calls, "caller_globals", None) is None:
+        return fn, augmented, {}, set()
+    uses = Counter(n for s in walk(fn.body) for n in stmt_reads(s))
+    il = _Inliner(types, calls, namer, list(augmented), uses)
+    body = il.block(fn.body, ())
+    if not il.changed:
+        return fn, augmented, {}, set()
+    body = _drop_dead(body, il.inlined)
+    return Function(fn.name, fn.params, body, fn.file, fn.line), il.augmented, il.globals_read, il.user_locals
+
+
+def _drop_dead(body: Block, inlined: set[int]) -> Block:
+    """Remove inlined assignments nobody reads (`scale_in_place(u, c)` as a statement
+    computes a result the caller discards). User-function calls stay: they may
+    modify their arguments."""
+    while True:
+        reads = Counter(n for s in walk(body) for n in stmt_reads(s))
+        dead = {id(s) for s in walk(body) if id(s) in inlined and isinstance(s, Assign) and not reads[s.target]
+                and not (isinstance(s.value, Call) and s.value.op.startswith(("call:", "callmethod:")))}
+        if not dead:
+            return body
+        body = _without(body, dead)
+
+
+def _without(body: Block, dead: set[int]) -> Block:
+    out: list[Stmt] = []
+    for s in body:
+        if id(s) in dead:
+            continue
+        if isinstance(s, For):
+            s = For(s.target, s.iter, _without(s.body, dead), s.loc)
+        elif isinstance(s, While):
+            s = While(s.test, _without(s.body, dead), s.loc)
+        elif isinstance(s, If):
+            s = If(s.test, _without(s.body, dead), _without(s.orelse, dead), s.loc)
+        out.append(s)
+    return tuple(out)
+
+
+class _Inliner:
+    def __init__(self, types, calls, namer, augmented, uses):
+        from .types import TypeEnv
+        self.te = TypeEnv(types, {}, calls)
+        self.uses = uses
+        self.inlined: set[int] = set()  # ids of the statements inlining created
+        self.user_locals: set[str] = set()
+        self.types, self.calls, self.namer, self.augmented = types, calls, namer, augmented
+        self.globals_read: dict[str, Any] = {}
+        self.changed = False
+
+    def block(self, body: Block, stack: tuple) -> tuple:
+        out: list[Stmt] = []
+        for i, s in enumerate(body):
+            if isinstance(s, For):
+                out.append(For(s.target, s.iter, self.block(s.body, stack), s.loc))
+            elif isinstance(s, While):
+                out.append(While(s.test, self.block(s.body, stack), s.loc))
+            elif isinstance(s, If):
+                out.append(If(s.test, self.block(s.body, stack), self.block(s.orelse, stack), s.loc))
+            elif isinstance(s, Assign) and isinstance(s.value, Call) and s.value.op.startswith(
+                    ("call:", "callmethod:")):
+                later = [x for x in body[i + 1:] if x.loc.line == s.loc.line and x.loc.file == s.loc.file]
+                out += self.call(s, stack, later)
+            else:
+                out.append(s)
+        return tuple(out)
+
+    def call(self, s: Assign, stack: tuple, later: list[Stmt]) -> list[Stmt]:
+        """`later`: the rest of the call's source statement (`y = u[1:] * h(u)`)."""
+        call = s.value
+        try:
+            receiver = self.te.of(call.args[0]) if call.args else T.UNKNOWN
+            name = self.calls.callee(call, receiver)
+        except Exception:  # noqa: BLE001 - the type pass reports unresolvable calls properly
+            return [s]
+        if name is None or name in stack or len(stack) >= MAX_DEPTH or name in self.calls.wrappers:
+            return [s]
+        low = self.calls.lowered(name)
+        if low is None or not self.inlinable(low):
+            return [s]
+        full = self.calls.full_args(name, call.args, call.kwargs)
+        params = [p.name for p in low.function.params]
+        body = low.function.body
+        ret = body[-1]
+        aug_ids = {id(a) for a in low.augmented}
+        env: dict[str, Expr] = {}
+        binds: list[Stmt] = []
+        short = name.split(":")[-1].split(".")[-1]
+        for p, a in zip(params, full):
+            modified = any(_modifies(st, p, aug_ids, self.te.of(a)) for st in walk(body))
+            rebound = any(isinstance(st, (Assign, For)) and st.target == p
+                          and not _modifies(st, p, aug_ids, self.te.of(a)) for st in walk(body))
+            if modified and (rebound or not isinstance(a, Name) or _TEMP.match(a.id)):
+                return [s]  # passes/mutation.py handles it as a call
+            if modified and any(stmt_reads(x) - {s.target} for x in later):
+                return [s]  # values read before the call and used after it: passes/mutation.py refuses
+            if modified and ret.value == Name(p) and not _TEMP.match(s.target):
+                return [s]  # `y = h(u)` returning the modified u: y aliases u (the call path rebinds)
+            if rebound:
+                new = self.namer.exact(f"{p.lstrip('_')}_{short}")
+                binds.append(Assign(new, a, s.loc))
+                self.user_locals.add(new)
+                env[p] = Name(new)
+            else:
+                env[p] = a
+        locals_ = {st.target for st in walk(body) if isinstance(st, (Assign, For))} - set(params)
+        for n in sorted(locals_):
+            m = _TEMP.match(n)
+            env[n] = Name(self.namer.fresh(m.group(1)) if m else self.namer.exact(f"{n.lstrip('_')}_{short}"))
+            if not m:
+                self.user_locals.add(env[n].id)
+        stmts = [self._copy(st, env, aug_ids, short) for st in body[:-1]]
+        result = _subst(ret.value, env)
+        final = Assign(s.target, result, s.loc)
+        self.inlined |= {id(st) for st in walk(tuple(binds + stmts))}
+        if not self.uses[s.target]:
+            self.inlined.add(id(final))
+        self.changed = True
+        self.globals_read.update(low.globals_read)
+        for k, f in low.callees.items():
+            self.calls.callees.setdefault(k, f)
+        inner = self.block(tuple(binds + stmts), stack + (name,))
+        return list(inner) + [final]
+
+    def inlinable(self, low) -> bool:
+        body = low.function.body
+        stmts = list(walk(body))
+        if len(stmts) > MAX_STATEMENTS or any(isinstance(st, (For, While)) for st in stmts):
+            return False
+        if not body or not isinstance(body[-1], Return) or sum(isinstance(st, Return) for st in stmts) != 1:
+            return False
+        live = self.calls.caller_globals
+        return all(n in live and live[n] is v for n, v in low.globals_read.items())
+
+    def _copy(self, st: Stmt, env: dict[str, Expr], aug_ids: set[int], short: str) -> Stmt:
+        loc = replace(st.loc, text=f"{st.loc.text.strip()}  ({short})") if st.loc.text else st.loc
+        if isinstance(st, Assign):
+            new = Assign(_target(st.target, env), _subst(st.value, env), loc)
+            if id(st) in aug_ids:
+                self.augmented.append(new)
+            return new
+        if isinstance(st, SetItem):
+            return SetItem(_target(st.target, env), _subst(st.index, env), _subst(st.value, env), loc)
+        if isinstance(st, ExprStmt):
+            return ExprStmt(_subst(st.value, env), loc)
+        if isinstance(st, If):
+            return If(_subst(st.test, env), tuple(self._copy(x, env, aug_ids, short) for x in st.body),
+                      tuple(self._copy(x, env, aug_ids, short) for x in st.orelse), loc)
+        return st
+
+
+def _modifies(st: Stmt, p: str, aug_ids: set[int], arg_type: T.T) -> bool:
+    if isinstance(st, SetItem):
+        return st.target == p
+    if isinstance(st, Assign) and st.target == p and id(st) in aug_ids:
+        return arg_type.kind not in ("float", "int", "bool", "complex")
+    if isinstance(st, ExprStmt) and isinstance(st.value, Call) and st.value.op == "method:append":
+        return st.value.args[0] == Name(p)
+    return False
+
+
+def _target(t: str, env: dict[str, Expr]) -> str:
+    v = env.get(t)
+    return v.id if isinstance(v, Name) else t
+
+
+def _subst(e: Expr, env: dict[str, Expr]) -> Expr:
+    return map_expr(e, lambda x: env.get(x.id) if isinstance(x, Name) else None)
