@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import handwritten  # noqa: E402
 from peers import peer_times  # noqa: E402
 import heat as heat_ex  # noqa: E402
+import heat_bc as heat_bc_ex  # noqa: E402
 import fit_oscillator  # noqa: E402
 import lorenz  # noqa: E402
 import rosen as rosen_ex  # noqa: E402
@@ -63,6 +64,14 @@ def main() -> None:
     rows.append(("heat 1-D, 64 pts x 200 steps",
                  best(lambda: g.primal(u0, kappa)), best(lambda: g(u0, kappa)),
                  best(lambda: handwritten.heat_adjoint(u0, kappa, 200)), g.tape_bytes(u0, kappa)["total"]))
+
+    # the same written the legacy way: in-place helpers (inlined) and a looping smoother (called)
+    ub0 = np.sin(np.pi * x)
+    gb = heat_bc_ex.heat_bc
+    rows.append(("heat 1-D with in-place helpers, 64 pts x 200 steps",
+                 best(lambda: gb.primal(ub0, 0.2, 0.5, 3.0)), best(lambda: gb(ub0, 0.2, 0.5, 3.0)),
+                 best(lambda: handwritten.heat_bc_adjoint(ub0, 0.2, 0.5, 3.0)),
+                 gb.tape_bytes(ub0, 0.2, 0.5, 3.0)["total"]))
 
     # Rosenbrock as a scalar loop, n = 1000
     xr = rng.standard_normal(200 if quick else 1000)

@@ -43,6 +43,24 @@ def test_heat_records_one_interior_laplacian_per_step():
     assert report["total"] == 9 * 6 * 8
 
 
+def heat_with_source(u0, kappa, amplitude, steps=10):
+    x = np.linspace(0.0, 1.0, u0.shape[0])
+    f = amplitude * np.sin(np.pi * x)
+    g = np.zeros(len(u0)) + 0.5
+    u = u0.copy()
+    for _ in range(steps):
+        u[1:-1] = u[1:-1] + kappa * (u[2:] - 2.0 * u[1:-1] + u[:-2]) + 0.01 * f[1:-1] * g[1:-1]
+    return np.sum(u * u)
+
+
+def test_lengths_carry_shapes_so_nothing_is_recorded_for_broadcasting():
+    # `x`, `f` and `g` have u0's length (from u0.shape[0] and len(u0)), so the terms of the
+    # update provably have one shape: no `unbroadcast`, hence no term recorded only for its
+    # shape. What remains is the Laplacian, as in `heat`.
+    report = grad(heat_with_source, wrt=(0, 1, 2)).tape_bytes(np.random.rand(8), 0.1, 2.0, 10)
+    assert report["total"] == 9 * 6 * 8
+
+
 def test_linear_loop_records_nothing():
     # s = s + 2 x[i]: the backward sweep needs no primal value at all, only the trip count
     assert grad(linear_loop).tape_bytes(np.ones(5))["total"] == 0

@@ -33,6 +33,8 @@ def join(a: T.T | None, b: T.T) -> T.T:
             if len(a.elts) == len(b.elts):
                 return T.T(a.kind, elts=tuple(join(x, y) for x, y in zip(a.elts, b.elts)))
             return T.T(a.kind)
+        if a.kind == "int":  # two different lengths: just an int
+            return T.INT
         return a
     if {a.kind, b.kind} <= {"int", "float", "bool"}:
         return T.FLOAT if "float" in (a.kind, b.kind) else T.INT

@@ -126,9 +126,29 @@ def _squeeze_result(types, bound):
     return _rank_plus(-1, axis="axis")(types, bound)
 
 
+def _dims_of(e: Any, t: Any) -> tuple[int | None, Any]:
+    """(rank, symbolic shape or None) of a shape argument: a constant, an int
+    known to be an array's length (`len(u)`, `u.shape[0]`), or a tuple of those."""
+    v = _const(e)
+    if v is not _NONE:
+        vals = (v,) if np.ndim(v) == 0 else tuple(v)
+        if all(isinstance(x, (int, np.integer)) for x in vals):
+            return len(vals), tuple((None, int(x)) for x in vals)
+        return len(vals), None
+    if isinstance(t, T.T) and t.kind == "int":
+        return 1, ((t.shape,) if t.shape is not None else None)
+    if isinstance(t, T.T) and t.kind == "tuple" and t.elts and all(x.kind == "int" for x in t.elts):
+        dims = tuple(x.shape for x in t.elts)
+        return len(dims), (dims if all(d is not None for d in dims) else None)
+    return None, None
+
+
 def _shape_arg_result(name: str):
     def result(types, bound):
-        return _arr(_ndim_of_const(bound[name]), None)
+        rank, shape = _dims_of(bound[name], types.get(name))
+        if rank is None:
+            return T.UNKNOWN
+        return T.array(rank, shape, dtype=None) if rank else T.FLOAT
     return result
 
 
@@ -301,8 +321,11 @@ def _pair(first, second):
 
 def _linspace_result(types, bound):
     r = _rank(T.broadcast(_t(types, "start"), _t(types, "stop")))
-    return _arr(None if r is None else r + 1,
-                "f" if _const(bound["dtype"]) is None else None)
+    dtype = "f" if _const(bound["dtype"]) is None else None
+    n_rank, n_shape = _dims_of(bound["num"], types.get("num"))
+    if r == 0 and n_rank == 1 and n_shape is not None:  # `np.linspace(0, 1, u.shape[0])`: u's length
+        return T.array(1, n_shape, dtype)
+    return _arr(None if r is None else r + 1, dtype)
 
 
 def _full_like_result(types, bound):
@@ -627,7 +650,15 @@ for _f in (np.zeros, np.ones, np.empty):
     nondiff(_f, "shape, dtype=None", result=_shape_arg_result("shape"))
 for _f in (np.zeros_like, np.ones_like, np.empty_like):
     nondiff(_f, "a, dtype=None", result=_full_like_result)
-nondiff(np.arange, "*args, dtype=None", result=lambda types, bound: T.array(1, dtype=None))
+def _arange_result(types, bound):
+    args = bound["args"]
+    if len(args) == 1:
+        _, shape = _dims_of(args[0], types["args"][0])
+        return T.array(1, shape, dtype=None)
+    return T.array(1, dtype=None)
+
+
+nondiff(np.arange, "*args, dtype=None", result=_arange_result)
 nondiff(np.eye, "N, M=None, k=0, dtype=None", result=lambda types, bound: T.array(2, dtype=None))
 nondiff(np.identity, "n, dtype=None", result=lambda types, bound: T.array(2, dtype=None))
 # Shape queries.

@@ -45,10 +45,17 @@ nondiff("slice", "*args", result="object")
 # Attributes and methods every array has.
 defvjp("attr:T", "x", x="np.transpose(g)", result="transpose")
 defvjp("attr:real", "x", x="g", result="same")
+def _length(x: T.T, axis: int = 0) -> T.T:
+    """An int that is known to be the length of an axis of an array (its symbolic dim)."""
+    if x.kind == "array" and isinstance(x.shape, tuple) and len(x.shape) > axis:
+        return T.T("int", shape=x.shape[axis])
+    return T.INT
+
+
 def _shape_result(types, bound):
     x = types["x"]
     if x.kind == "array" and x.rank is not None:
-        return T.T("tuple", elts=(T.INT,) * x.rank)
+        return T.T("tuple", elts=tuple(_length(x, i) for i in range(x.rank)))
     return T.T("object")
 
 
@@ -61,7 +68,7 @@ defvjp("method:copy", "x", x="g", result="same")
 defvjp(builtins.float, "x=0.0", name="float", x="g", result="float")
 nondiff(builtins.int, "x=0, base=10", name="int", result="int")
 nondiff(builtins.bool, "x=False", name="bool", result="bool")
-nondiff(builtins.len, "x", name="len", result="int")
+nondiff(builtins.len, "x", name="len", result=lambda types, bound: _length(types["x"]))
 nondiff(builtins.range, "*args", name="range", result="object")
 nondiff(builtins.print, "*args, sep=' ', end='\\n', file=None, flush=False", name="print", result="none")
 nondiff(builtins.round, "x, ndigits=None", name="round", result="elementwise_int")

@@ -182,6 +182,22 @@ def softmax_attention(Q, K, V):
 _r = rng_for(__name__)
 
 
+def grids_from_lengths(u0, a):
+    """Arrays sized by another array's length: linspace, zeros, arange, ones of a shape."""
+    x = np.linspace(0.0, 1.0, u0.shape[0])
+    g = np.zeros(len(u0)) + a
+    k = np.arange(u0.shape[0]) * 0.5
+    o = np.ones(u0.shape) * a
+    return np.sum(u0 * x * g) + np.sum(np.sin(u0 * k) * o) + np.sum(x[1:] * u0[:-1] * a)
+
+
+def grid_of_matrix_rows(M, w):
+    n, m = M.shape
+    r = np.linspace(0.0, 1.0, n)
+    c = np.zeros(m) + w
+    return np.sum(M * r[:, None] * c) + np.sum(M[:, 0] * r) * len(M)
+
+
 def _n(*shape):
     return _r.normal(size=shape)
 
@@ -192,6 +208,8 @@ def _spd(n):
 
 
 CASES = [
+    Case(grids_from_lengths, (0, 1), [(_n(5), 0.7), (_n(3), -1.1), (_n(1), 0.4)]),
+    Case(grid_of_matrix_rows, (0, 1), [(_n(3, 4), 0.7), (_n(2, 2), -1.1)]),
     Case(linear_solve, (0, 1), [(_spd(3), _n(3)), (_spd(2) + 0.3, _n(2))]),
     Case(inverse_and_det, 0, [(_spd(3),), (_spd(2) + 0.5 * _n(2, 2),)]),
     Case(log_determinant, 0, [(_spd(3),), (_spd(4),)]),
