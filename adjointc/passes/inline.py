@@ -28,6 +28,7 @@ from typing import Any
 from .. import types as T
 from ..ir import (Assign, Block, Call, Expr, ExprStmt, For, Function, If, Name, Return, SetItem, Stmt, While,
                   map_expr, stmt_reads, walk)
+from .mutation import modifies
 
 MAX_STATEMENTS = 60
 MAX_DEPTH = 4
@@ -130,9 +131,11 @@ class _Inliner:
         binds: list[Stmt] = []
         short = name.split(":")[-1].split(".")[-1]
         for p, a in zip(params, full):
-            modified = any(_modifies(st, p, aug_ids, self.te.of(a)) for st in walk(body))
+            t = self.te.of(a)  # (an argument of unknown type may be an array: modified in place)
+            ptypes = {p: T.array(None) if t.kind in ("unknown", "object") else t}
+            modified = any(modifies(st, p, ptypes, low.augmented) for st in walk(body))
             rebound = any(isinstance(st, (Assign, For)) and st.target == p
-                          and not _modifies(st, p, aug_ids, self.te.of(a)) for st in walk(body))
+                          and not modifies(st, p, ptypes, low.augmented) for st in walk(body))
             if modified and (rebound or not isinstance(a, Name) or _TEMP.match(a.id)):
                 return [s]  # passes/mutation.py handles it as a call
             if modified and any(stmt_reads(x) - {s.target} for x in later):
@@ -190,16 +193,6 @@ class _Inliner:
             return If(_subst(st.test, env), tuple(self._copy(x, env, aug_ids, short) for x in st.body),
                       tuple(self._copy(x, env, aug_ids, short) for x in st.orelse), loc)
         return st
-
-
-def _modifies(st: Stmt, p: str, aug_ids: set[int], arg_type: T.T) -> bool:
-    if isinstance(st, SetItem):
-        return st.target == p
-    if isinstance(st, Assign) and st.target == p and id(st) in aug_ids:
-        return arg_type.kind not in ("float", "int", "bool", "complex")
-    if isinstance(st, ExprStmt) and isinstance(st.value, Call) and st.value.op == "method:append":
-        return st.value.args[0] == Name(p)
-    return False
 
 
 def _target(t: str, env: dict[str, Expr]) -> str:

@@ -30,6 +30,7 @@ from .. import types as T
 from ..errors import AliasingError, UnsupportedSyntax
 from ..ir import (Assign, Block, Call, Const, ExprStmt, For, Function, If, Name, SetItem, Stmt, While,
                   stmt_reads, walk)
+from .reverse import _advanced, _is_temp
 from .simplify import base_map
 
 
@@ -39,10 +40,6 @@ class Effects:
     mutated: tuple[str, ...] = ()       # array parameters whose object the function modifies
     result_param: str | None = None     # the function returns that modified parameter itself
     result_views: tuple[str, ...] = ()  # (unmodified) parameters its result may share memory with
-
-
-def _is_temp(n: str) -> bool:
-    return n.startswith("_t") and n[2:].isdigit()
 
 
 def modifies(s: Stmt, p: str, types: dict[str, T.T], augmented: list) -> bool:
@@ -201,7 +198,6 @@ class _Rewriter:
 
     def write_back(self, a: str, new: Call, callee: str, p: str, loc) -> list[Stmt]:
         """Make the caller's `a` hold the modified copy, in place when other names may see it."""
-        from .reverse import _advanced
         if _is_temp(a):
             d = self.defs.get(a, [])
             v = d[0].value if len(d) == 1 else None
