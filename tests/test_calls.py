@@ -372,6 +372,11 @@ def test_error_names_file_and_line(fn, args, error, where):
         assert "adjointc.defvjp" in message, message
 
 
+@pytest.mark.parametrize("fn,args,error,where", [pytest.param(*c, id=c[0].__name__) for c in calls.ERROR_CASES])
+def test_joint_mode_errors_name_file_and_line(fn, args, error, where, joint_mode):
+    test_error_names_file_and_line(fn, args, error, where)
+
+
 # ----------------------------------------------------- the cache covers the call tree
 CALLER = '''
 import numpy as np

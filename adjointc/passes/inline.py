@@ -28,7 +28,8 @@ from typing import Any
 from .. import types as T
 from ..ir import (Assign, Block, Call, Expr, ExprStmt, For, Function, If, Name, Return, SetItem, Stmt, While,
                   map_expr, stmt_reads, walk)
-from .mutation import modifies
+from .mutation import may_share, modifies
+from .simplify import base_map
 
 MAX_STATEMENTS = 60
 MAX_DEPTH = 4
@@ -45,7 +46,7 @@ def inline(fn: Function, types: dict[str, T.T], calls: Any, namer: Any,
     if not ENABLED or calls is None or getattr(calls, "caller_globals", None) is None:
         return fn, augmented, {}, set()
     uses = Counter(n for s in walk(fn.body) for n in stmt_reads(s))
-    il = _Inliner(types, calls, namer, list(augmented), uses)
+    il = _Inliner(types, calls, namer, list(augmented), uses, base_map(fn.body, types))
     body = il.block(fn.body, ())
     if not il.changed:
         return fn, augmented, {}, set()
@@ -82,7 +83,8 @@ def _without(body: Block, dead: set[int]) -> Block:
 
 
 class _Inliner:
-    def __init__(self, types, calls, namer, augmented, uses):
+    def __init__(self, types, calls, namer, augmented, uses, bases):
+        self.bases = bases
         from .types import TypeEnv
         self.te = TypeEnv(types, {}, calls)
         self.uses = uses
@@ -138,6 +140,9 @@ class _Inliner:
                           and not modifies(st, p, ptypes, low.augmented) for st in walk(body))
             if modified and (rebound or not isinstance(a, Name) or _TEMP.match(a.id)):
                 return [s]  # passes/mutation.py handles it as a call
+            if modified and any(isinstance(b, Name) and b != a and may_share(self.bases, a.id, b.id)
+                                for b in full):
+                return [s]  # another argument may view the modified one: passes/mutation.py refuses
             if modified and any(stmt_reads(x) - {s.target} for x in later):
                 return [s]  # values read before the call and used after it: passes/mutation.py refuses
             if modified and ret.value == Name(p) and not _TEMP.match(s.target):

@@ -111,6 +111,12 @@ def _modifies_original(body: Block, p: str, types, augmented, fname: str, first_
         f"use a new name for the new value, or start {fname} with `{p} = {p}.copy()`")
 
 
+def may_share(bases: dict[str, set[str]], a: str, b: str) -> bool:
+    """May `a` and `b` be (views of) the same memory, by the base map of a function?"""
+    ra, rb = bases.get(a, set()) | {a}, bases.get(b, set()) | {b}
+    return bool(ra & rb)
+
+
 class _Rewriter:
     def __init__(self, fn: Function, types: dict[str, T.T], calls: Any, namer: Any, user_names: set[str]):
         from .types import TypeEnv
@@ -125,8 +131,9 @@ class _Rewriter:
         uses = Counter(n for s in walk(fn.body) for n in stmt_reads(s))
         self.uses = uses
         # a temporary read once (`_t = h(u); u = _t`) is not another view of an array
+        self.raw_bases = base_map(fn.body, types)
         self.bases = {v: {b for b in bs if not _is_temp(b) or uses[b] > 1}
-                      for v, bs in base_map(fn.body, types).items()}
+                      for v, bs in self.raw_bases.items()}
         self.hazards: list[tuple[Stmt, str, str]] = []  # (call, argument, callee): result may view argument
         self.changed = False
 
@@ -175,10 +182,13 @@ class _Rewriter:
         loc = s.loc
         args = {p: full[params.index(p)] for p in eff.mutated}
         for p, a in args.items():
-            others = [q for q, b in zip(params, full) if q != p and b == a]
-            if isinstance(a, Name) and others:
-                raise AliasingError(f"'{a.id}' is passed to {name} as both '{p}' and '{others[0]}', and "
-                                    f"{name} modifies '{p}' in place", loc, "pass a copy for one of them")
+            others = [q for q, b in zip(params, full) if q != p and isinstance(a, Name) and isinstance(b, Name)
+                      and may_share(self.raw_bases, a.id, b.id)]
+            if others:
+                raise AliasingError(f"the arguments '{p}' and '{others[0]}' of {name} may share memory, and "
+                                    f"{name} modifies '{p}' in place: the change would show through "
+                                    f"'{others[0]}', which adjointc cannot follow", loc,
+                                    "pass a copy for one of them (e.g. `u[:2].copy()`)")
         wrapper = self.calls.returning(name, eff.mutated)
         r = self.namer.fresh("t")
         out: list[Stmt] = [Assign(r, Call(f"call:{wrapper}", call.args, call.kwargs), loc)]

@@ -921,6 +921,18 @@ def add_into(out, a, c):
     return np.sum(out)
 
 
+def set_first_read_other(out, v, c):
+    out[0] = c
+    return np.sum(v * v)
+
+
+def view_of_modified_argument(u0, c):
+    """`u[:2]` sees the helper's write into `u`."""
+    u = u0 * 1.0
+    s = set_first_read_other(u, u[:2], c)  # <- unsupported
+    return s + np.sum(u)
+
+
 def set_key(p, c):
     p["a"] = c  # <- unsupported
     return c
@@ -958,6 +970,7 @@ ERROR_CASES = [
     (same_array_twice, (np.ones(3), 0.5), adjointc.AliasingError, same_array_twice),
     (modifies_dict_argument, (0.3, {"a": 1.0}, 0.5), adjointc.UnsupportedSyntax, set_key),
     (read_before_and_after, (np.ones(3), 0.5), adjointc.AliasingError, read_before_and_after),
+    (view_of_modified_argument, (np.ones(3), 0.5), adjointc.AliasingError, view_of_modified_argument),
     (mutation_visible_through_alias, (np.ones(3), 0.5), adjointc.AliasingError, mutation_visible_through_alias),
 ]
 
