@@ -75,7 +75,9 @@ def run(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], wrt: tu
     if dump:
         _dump("zeros", adj)
     keep = {id(s) for s in walk(fn.body)} | {id(s) for s in adj.body[:len(mutated_params)]}
-    bases = simplify.base_map(fn.body, types)
+    # (rebinding a tuple, as a restore does, never changes the arrays taken out of it)
+    bases = {n: {b for b in bs if types.get(b, T.UNKNOWN).kind != "tuple"}
+             for n, bs in simplify.base_map(fn.body, types).items()}
     body = simplify.dce(adj.body, keep, bases)
     body = simplify.dce(simplify.propagate_copies(body, adjoints), keep, bases)
     body = reverse.drop_value_copy(body, result)

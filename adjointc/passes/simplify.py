@@ -127,7 +127,8 @@ class Zeros:
     def zeros(self, x: Expr) -> Expr:
         """A fresh zero adjoint for x: an array for arrays, a list for tuples/lists."""
         t = self.types.of(x)
-        if t.kind in ("tuple", "list") and t.elts and all(e.kind == "float" for e in t.elts):
+        if t.kind in ("tuple", "list") and t.elts:
+            # one symbolic zero per element (`+=` rebinds it): x itself is not needed, nor taped
             return Call("list", tuple(Const(0.0) for _ in t.elts))
         if t.kind == "array":
             return Call("np.zeros_like", (x,))
