@@ -13,7 +13,7 @@ from .. import types as T
 from ..errors import AliasingError
 from collections import Counter
 
-from ..ir import Assign, Function, SetItem, Stmt, stmt_reads, walk
+from ..ir import Assign, Call, ExprStmt, Function, Name, SetItem, Stmt, stmt_reads, walk
 from .simplify import base_map
 
 
@@ -47,9 +47,15 @@ def check(fn: Function, types: dict[str, T.T], user_names: set[str],
         others = sorted(b for b in shared if b in user_names and b != culprit) or sorted(shared)
         other = others[0] if culprit == v else culprit
         d, w = defs.get(v), mutated[culprit]
+        how = "assigned"
+        appended = next((s for s in walk(fn.body) if isinstance(s, ExprStmt) and isinstance(s.value, Call)
+                         and s.value.op == "method:append" and s.value.args[0] == Name(v)
+                         and isinstance(s.value.args[1], Name) and s.value.args[1].id in shared), None)
+        if appended is not None:  # `out.append(buf)`: the list holds buf itself, not a copy
+            d, how = appended, "appended"
         raise AliasingError(
             f"'{v}' may share memory with '{other if culprit == v else culprit}' "
-            f"(assigned at line {d.loc.line if d else '?'}), and '{culprit}' is modified in place "
+            f"({how} at line {d.loc.line if d else '?'}), and '{culprit}' is modified in place "
             f"at line {w.loc.line}: adjointc cannot track an in-place update through an alias",
             d.loc if d else w.loc,
-            "make the copy explicit, e.g. `a = u[1:].copy()` or `u = u0.copy()`")
+            "make the copy explicit, e.g. `a = u[1:].copy()`, `u = u0.copy()` or `out.append(buf.copy())`")

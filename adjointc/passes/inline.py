@@ -46,7 +46,8 @@ def inline(fn: Function, types: dict[str, T.T], calls: Any, namer: Any,
     if not ENABLED or calls is None or getattr(calls, "caller_globals", None) is None:
         return fn, augmented, {}, set()
     uses = Counter(n for s in walk(fn.body) for n in stmt_reads(s))
-    il = _Inliner(types, calls, namer, list(augmented), uses, base_map(fn.body, types))
+    names = {p.name for p in fn.params} | {s.target for s in walk(fn.body) if isinstance(s, (Assign, For, SetItem))}
+    il = _Inliner(types, calls, namer, list(augmented), uses, base_map(fn.body, types), names)
     body = il.block(fn.body, ())
     if not il.changed:
         return fn, augmented, {}, set()
@@ -83,8 +84,9 @@ def _without(body: Block, dead: set[int]) -> Block:
 
 
 class _Inliner:
-    def __init__(self, types, calls, namer, augmented, uses, bases):
+    def __init__(self, types, calls, namer, augmented, uses, bases, caller_names):
         self.bases = bases
+        self.caller_names = caller_names
         from .types import TypeEnv
         self.te = TypeEnv(types, {}, calls)
         self.uses = uses
@@ -168,6 +170,8 @@ class _Inliner:
             self.inlined.add(id(final))
         self.changed = True
         self.globals_read.update(low.globals_read)
+        self.namer.taken |= set(low.globals_read)
+        self.caller_names |= {v.id for v in env.values() if isinstance(v, Name)}
         for k, f in low.callees.items():
             self.calls.callees.setdefault(k, f)
         inner = self.block(tuple(binds + stmts), stack + (name,))
@@ -181,7 +185,9 @@ class _Inliner:
         if not body or not isinstance(body[-1], Return) or sum(isinstance(st, Return) for st in stmts) != 1:
             return False
         live = self.calls.caller_globals
-        return all(n in live and live[n] is v for n, v in low.globals_read.items())
+        # a global of the callee must mean the same in the caller, and no caller variable
+        # may have its name (`k` a module constant there, a parameter here)
+        return all(n in live and live[n] is v and n not in self.caller_names for n, v in low.globals_read.items())
 
     def _copy(self, st: Stmt, env: dict[str, Expr], aug_ids: set[int], short: str) -> Stmt:
         loc = replace(st.loc, text=f"{st.loc.text.strip()}  ({short})") if st.loc.text else st.loc

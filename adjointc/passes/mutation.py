@@ -28,8 +28,8 @@ from typing import Any
 
 from .. import types as T
 from ..errors import AliasingError, UnsupportedSyntax
-from ..ir import (Assign, Block, Call, Const, ExprStmt, For, Function, If, Name, SetItem, Stmt, While,
-                  stmt_reads, walk)
+from ..ir import (Assign, Block, Call, Const, ExprStmt, For, Function, If, Name, Return, SetItem, Stmt,
+                  While, stmt_reads, walk)
 from .reverse import _advanced, _is_temp
 from .simplify import base_map
 
@@ -78,11 +78,12 @@ def effects(fn: Function, types: dict[str, T.T], augmented: list, result: str) -
     bases = base_map(fn.body, types)
     shared = ({result} | bases.get(result, set())) & set(params)
     result_param = result if result in mutated else None
+    ret = next((s for s in walk(fn.body) if isinstance(s, Return)), None)
     for p in sorted(shared & set(mutated)):
         if p != result_param:
             raise AliasingError(
-                f"{fn.name} returns a view of its argument '{p}', which it also modifies in place: "
-                "adjointc cannot follow both through the call", None,
+                f"{fn.name} may return a view of its argument '{p}', which it also modifies in place: "
+                "adjointc cannot follow both through the call", ret.loc if ret else None,
                 f"return a copy from {fn.name} (e.g. `.copy()`), or return '{p}' itself")
     views = tuple(sorted(p for p in shared - set(mutated) if types.get(p, T.UNKNOWN).kind in ("array", "unknown")))
     return Effects(types.get(result, T.UNKNOWN), tuple(mutated), result_param, views)
@@ -135,7 +136,26 @@ class _Rewriter:
         self.bases = {v: {b for b in bs if not _is_temp(b) or uses[b] > 1}
                       for v, bs in self.raw_bases.items()}
         self.hazards: list[tuple[Stmt, str, str]] = []  # (call, argument, callee): result may view argument
+        for s in walk(fn.body):  # first, so a later write-back knows which results view which arguments
+            if isinstance(s, Assign) and isinstance(s.value, Call) and s.value.op.startswith(("call:", "callmethod:")):
+                resolved = self.resolve(s.value)
+                if resolved is not None:
+                    name, full, eff, params = resolved
+                    for p in eff.result_views:
+                        a = full[params.index(p)]
+                        if isinstance(a, Name):
+                            self.hazards.append((s, a.id, name))
+        self.viewed = {n for call, a, _ in self.hazards for n in (a, call.target)}
         self.changed = False
+
+    def resolve(self, call: Call):
+        """(callee key, arguments in parameter order, its Effects, parameter names), or None."""
+        receiver = self.te.of(call.args[0]) if call.args else T.UNKNOWN
+        name = self.calls.callee(call, receiver)
+        if name is None:
+            return None  # the type pass reports the unresolvable method
+        full = self.calls.full_args(name, call.args, call.kwargs)
+        return name, full, self.calls.effects(name, [self.te.of(a) for a in full]), self.calls.param_names(name)
 
     def block(self, body: Block) -> tuple:
         out: list[Stmt] = []
@@ -163,17 +183,10 @@ class _Rewriter:
         nxt = rest[0] if rest else None
         self.rest = rest
         call = s.value
-        receiver = self.te.of(call.args[0]) if call.args else T.UNKNOWN
-        name = self.calls.callee(call, receiver)
-        if name is None:
-            return [s], False  # the type pass reports the unresolvable method
-        full = self.calls.full_args(name, call.args, call.kwargs)
-        eff = self.calls.effects(name, [self.te.of(a) for a in full])
-        params = self.calls.param_names(name)
-        for p in eff.result_views:
-            a = full[params.index(p)]
-            if isinstance(a, Name):
-                self.hazards.append((s, a.id, name))
+        resolved = self.resolve(call)
+        if resolved is None:
+            return [s], False
+        name, full, eff, params = resolved
         if not eff.mutated:
             if self.uses[s.target] == 0:  # `log_state(u)`: run for its side effects only
                 return [ExprStmt(call, s.loc)], False
@@ -212,7 +225,7 @@ class _Rewriter:
             d = self.defs.get(a, [])
             v = d[0].value if len(d) == 1 else None
             if isinstance(v, Call) and v.op == "getitem" and isinstance(v.args[0], Name) \
-                    and not _advanced(v.args[1], self.types):
+                    and not _is_temp(v.args[0].id) and not _advanced(v.args[1], self.types):
                 tmp = self.namer.fresh("t")  # `smooth(u[1:-1])`: write through into u
                 return [Assign(tmp, new, loc), SetItem(v.args[0].id, v.args[1], Name(tmp), loc)]
             if not (self.bases.get(a, set()) - {x for x in self.bases.get(a, set()) if _is_temp(x)}):
@@ -230,7 +243,7 @@ class _Rewriter:
                 raise AliasingError(f"part of '{a}' is read before {callee} modifies '{a}' in place and used "
                                     "after it, in the same statement: adjointc cannot follow that order", loc,
                                     f"call {callee} in a statement of its own")
-        seen_by_others = a in self.params or any(not _is_temp(n) for n in others)
+        seen_by_others = a in self.params or a in self.viewed or any(not _is_temp(n) for n in others)
         if not seen_by_others:
             return [Assign(a, new, loc)]
         if t.kind == "array" and t.rank == 0:
@@ -263,7 +276,9 @@ def check_views(fn: Function, types: dict[str, T.T], augmented: list,
         return
     bases = base_map(fn.body, types)
     for call, a, callee in hazards:
-        related = {a} | bases.get(a, set()) | {n for n, bs in bases.items() if a in bs}
+        ends = {a, call.target}  # the argument, the result, and every alias of either
+        related = ends | {b for n in ends for b in bases.get(n, set())} | {
+            n for n, bs in bases.items() if bs & ends}
         for s in walk(fn.body):
             hit = next((n for n in sorted(related) if modifies(s, n, types, augmented)), None)
             if hit is not None:

@@ -485,14 +485,23 @@ def base_map(body: Block, types: dict[str, T.T]) -> dict[str, set[str]]:
     Only mutable values (arrays, lists, unknown) can share memory."""
     from ..ir import walk
     direct: dict[str, set[str]] = {}
+    def holder(e) -> bool:  # a value whose fields are objects: reading one shares it
+        return isinstance(e, Name) and types.get(e.id, T.UNKNOWN).kind in ("struct", "unknown", "object")
+
     for s in walk(body):
+        if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append":
+            lst, item = s.value.args[0], s.value.args[1]  # `out.append(buf)`: out holds buf itself
+            if isinstance(lst, Name) and isinstance(item, Name) and not (
+                    types.get(item.id, T.UNKNOWN).is_scalar and types.get(item.id, T.UNKNOWN).kind != "array"):
+                direct.setdefault(lst.id, set()).add(item.id)
+            continue
         t = types.get(getattr(s, "target", ""), T.UNKNOWN)
         if isinstance(s, Assign) and not (t.is_scalar and t.kind != "array"):
             v = s.value
             srcs: list[str] = []
             if isinstance(v, Name):
                 srcs = [v.id]
-            elif isinstance(v, Call) and v.op in VIEW_OPS:
+            elif isinstance(v, Call) and (v.op in VIEW_OPS or v.op.startswith("attr:") and holder(v.args[0])):
                 srcs = [a.id for a in (v.args if v.op in ("tuple", "list") else v.args[:1]) if isinstance(a, Name)]
             for x in srcs:
                 direct.setdefault(s.target, set()).add(x)

@@ -664,6 +664,15 @@ def tuple_of_dataclasses_loss(p, x):
     return first.a * np.sum(first.b * x) + second.a * np.sum(np.exp(second.b * x))
 
 
+def gain_times(u):
+    return GAIN * u
+
+
+def caller_shadows_global(x, GAIN):
+    """The helper's GAIN is the module constant, not the caller's parameter."""
+    return np.sum(gain_times(x) * GAIN)
+
+
 def dict_layers_loss(layers, x):
     """A list of dicts of arrays: each layer's weights under names."""
     h = x
@@ -933,6 +942,43 @@ def view_of_modified_argument(u0, c):
     return s + np.sum(u)
 
 
+def head3(u):
+    return u[:3]
+
+
+def modifies_viewing_result(u0, c):
+    u = u0 * 1.0
+    v = head3(u)  # <- unsupported
+    v[0] = c
+    return np.sum(u * u)
+
+
+def modifies_field_through_helper(p, c):
+    s = scale_in_place(p.w, c)  # <- unsupported
+    return s + np.sum(p.w)
+
+
+def modifies_field_alias(p, c):
+    v = p.w  # <- unsupported
+    v[0] = c
+    return np.sum(p.w * p.w)
+
+
+def modifies_chained_view(u0, w):
+    u = u0 * 1.0
+    relax_interior(u[1:][::2], w)  # <- unsupported
+    return np.sum(u * u)
+
+
+def appends_then_modifies(x, c):
+    buf = np.zeros(x.shape[0])
+    out = []
+    for i in range(2):
+        set_ends(buf, c + i, c)
+        out.append(buf)  # <- unsupported
+    return np.sum(np.stack(out) * x)
+
+
 def set_key(p, c):
     p["a"] = c  # <- unsupported
     return c
@@ -971,6 +1017,12 @@ ERROR_CASES = [
     (modifies_dict_argument, (0.3, {"a": 1.0}, 0.5), adjointc.UnsupportedSyntax, set_key),
     (read_before_and_after, (np.ones(3), 0.5), adjointc.AliasingError, read_before_and_after),
     (view_of_modified_argument, (np.ones(3), 0.5), adjointc.AliasingError, view_of_modified_argument),
+    (modifies_viewing_result, (np.ones(4), 0.5), adjointc.AliasingError, modifies_viewing_result),
+    (modifies_field_through_helper, (Params(1.0, np.ones(3)), 0.5), adjointc.AliasingError,
+     modifies_field_through_helper),
+    (modifies_field_alias, (Params(1.0, np.ones(3)), 0.5), adjointc.AliasingError, modifies_field_alias),
+    (modifies_chained_view, (np.ones(5), 0.5), adjointc.AliasingError, modifies_chained_view),
+    (appends_then_modifies, (np.ones(3), 0.5), adjointc.AliasingError, appends_then_modifies),
     (mutation_visible_through_alias, (np.ones(3), 0.5), adjointc.AliasingError, mutation_visible_through_alias),
 ]
 
@@ -1017,6 +1069,7 @@ CASES = [
     Case(helper_sets_boundary_of_argument, (0, 1), [(_n(3), 1.5), (_n(5), -0.7)]),
     Case(helper_returns_its_mutated_argument, (0, 1), [(_n(3), 1.5), (_n(4), -0.7)]),
     Case(heat_with_boundary_helper, (0, 1, 2), [(_n(6), 0.2, 0.3), (_n(4), 0.1, -1.0)]),
+    Case(caller_shadows_global, (0, 1), [(_n(4), 0.8), (_n(2), -1.3)]),
     Case(scalar_param_rebound, (0, 1), _pairs(3, -1, 1, -1, 1), sympy=True),
     Case(view_result_in_caller, (0, 1), [(_n(5), 0.7), (_n(3), -1.3)]),
     Case(heat_with_bc_statement, (0, 1, 2), [(_n(6), 0.2, 0.3), (_n(4), 0.1, -1.0)]),
