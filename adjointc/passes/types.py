@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import rules
 from .. import types as T
-from ..ir import Assign, Block, Call, Const, Expr, ExprStmt, For, Function, If, Name, SetItem, While
+from ..ir import Assign, Block, Call, Const, Expr, ExprStmt, For, Function, If, Name, SetItem, While, walk
 
 ELEMENTWISE_EXCLUDE = {"axis", "dtype", "out", "keepdims", "where", "casting", "order", "subok", "ddof"}
 
@@ -49,6 +49,8 @@ class TypeEnv:
         self.env = env
         self.consts = consts
         self.calls = calls  # resolves the result type of calls to user functions
+        self.order: dict[int, int] = {}  # statement -> its position (names new shapes)
+        self.in_loop: set[int] = set()
 
     def of(self, e: Expr) -> T.T:
         if isinstance(e, Name):
@@ -231,6 +233,8 @@ def infer(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], calls
                                    dtype=t.dtype)
                               if t.kind == "array" and t.rank else t) for k, t in arg_types.items()}
     te = TypeEnv(env, consts, calls)
+    te.order = {id(s): k for k, s in enumerate(walk(fn.body))}
+    te.in_loop = {id(s) for loop in walk(fn.body) if isinstance(loop, (For, While)) for s in walk(loop.body)}
     for _ in range(20):  # fixpoint over loops; types only move up the lattice
         before = dict(env)
         _block(fn.body, te)
@@ -239,9 +243,16 @@ def infer(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], calls
     return env
 
 
-def _set(te: TypeEnv, name: str, t: T.T) -> None:
-    if t.kind == "array" and t.shape is None:  # a new shape: name it after the variable
-        shape = tuple((("var", name, i), 0) for i in range(t.rank)) if t.rank is not None else T.UNSTABLE
+def _set(te: TypeEnv, name: str, t: T.T, stmt: Any = None) -> None:
+    if t.kind == "array" and t.shape is None:
+        # A new shape, named after the statement that makes it: two assignments of one
+        # variable get two symbols (they join to UNSTABLE). A statement in a loop may
+        # make a different shape on each trip (`w = x[:k]`): no symbol at all.
+        key = getattr(te, "order", {}).get(id(stmt))
+        if t.rank is None or key is None or id(stmt) in te.in_loop:
+            shape = T.UNSTABLE
+        else:
+            shape = tuple((("stmt", key, i), 0) for i in range(t.rank))
         t = T.T("array", t.rank, shape, dtype=t.dtype)
     te.env[name] = join(te.env.get(name), t)
 
@@ -257,7 +268,7 @@ def _block(b: Block, te: TypeEnv) -> None:
 
 def _stmt(s, te: TypeEnv) -> None:
     if isinstance(s, Assign):
-        _set(te, s.target, te.of(s.value))
+        _set(te, s.target, te.of(s.value), s)
     elif isinstance(s, SetItem):
         te.of(s.value)  # (an int array stays int: numpy casts the value; activity sees the dtype)
     elif isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append":

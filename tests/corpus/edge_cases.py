@@ -117,10 +117,31 @@ def early_return_before_loop(x, quick):
     return s
 
 
+def reused_name_other_length(x, s):
+    """`w` names windows of two lengths: their shapes must not be assumed equal."""
+    w = x[:1]
+    base = w * s
+    w = x[:3]
+    return np.sum(w * base) + np.sum(base * base)
+
+
+def window_grows_in_loop(s, x):
+    out = 0.0
+    ref = x[:1]
+    for k in range(2):
+        w = x[: 3 * k + 1] * s
+        if k == 0:
+            ref = w
+        out = out + np.sum(w * ref)
+    return out
+
+
 _u, _n = samplers(__name__)
 
 
 CASES = [
+    Case(reused_name_other_length, (0, 1), [(_n(4), 0.7), (_n(5), -1.2)]),
+    Case(window_grows_in_loop, (0, 1), [(0.7, _n(4)), (-1.1, _n(6))]),
     Case(unused_parameter, (0, 1, 2), [(_u(-1, 1), 0.5, 2.0), (_u(-1, 1), -1.0, 3.0)], sympy=True),
     Case(unused_array_parameter, (0, 1), [(_u(-1, 1), _n(3)), (_u(-1, 1), _n(2, 2))]),
     Case(reassigned_parameter, (0, 1), [(_u(-1, 1), _u(-1, 1)), (_u(-1, 1), _u(-1, 1))], sympy=True),
