@@ -554,6 +554,17 @@ def _global_types(fn: Callable) -> str:
                     and isinstance(g[n], (int, float, complex, bool, np.ndarray, np.generic, tuple, str)))
 
 
+def _copy_arrays(v: Any) -> Any:
+    """v with every array in it (inside tuples, lists and dicts) copied."""
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    if isinstance(v, (list, tuple)) and not hasattr(type(v), "_make"):
+        return type(v)(_copy_arrays(x) for x in v)
+    if isinstance(v, dict):
+        return {k: _copy_arrays(x) for k, x in v.items()}
+    return v
+
+
 def _like(g: Any, x: Any) -> Any:
     """Give a gradient the type of its input: float for float, array of x's dtype for arrays."""
     if isinstance(x, np.ndarray):
@@ -565,7 +576,10 @@ def _like(g: Any, x: Any) -> Any:
         return float(np.real(g))
     if isinstance(x, (tuple, list)):
         g = g if isinstance(g, (list, tuple)) else [g] * len(x)
-        return type(x)(_like(a, b) for a, b in zip(g, x))
+        items = [_like(a, b) for a, b in zip(g, x)]
+        if hasattr(type(x), "_make"):  # a NamedTuple: the same class
+            return type(x)._make(items)
+        return type(x)(items)
     if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
         return 0.0 if isinstance(g, (int, float)) else g
     if isinstance(x, dict) or T.struct_fields(x) is not None:
@@ -574,11 +588,11 @@ def _like(g: Any, x: Any) -> Any:
         grads = {k: _like(g.get(k, 0.0), v) for k, v in fields.items() if T.of_value(v).differentiable}
         if isinstance(x, dict):
             return {k: grads.get(k, v) for k, v in x.items()}
-        if dataclasses.is_dataclass(x):
-            return dataclasses.replace(x, **grads)  # same class; non-differentiable fields copied
+        # the same class, non-differentiable fields copied; built without calling __init__ or
+        # __post_init__ (a validating or normalising constructor must not see a gradient)
         out = copy.copy(x)
         for k, v in grads.items():
-            setattr(out, k, v)
+            object.__setattr__(out, k, v)
         return out
     return g
 
@@ -603,7 +617,9 @@ def vjp(fn: Callable, *args: Any, wrt: Any = None, **kwargs: Any):
     """`(value, pullback)`: `pullback(cotangent)` returns the cotangents of the `wrt`
     inputs (a tuple when wrt names several). Works for non-scalar outputs."""
     g = fn if isinstance(fn, Gradient) else Gradient(fn, wrt)
-    value = g.primal(*args, **kwargs)
+    # (on copies: a function that modifies its arguments must not change the point the
+    # pullback differentiates at, nor the caller's arrays)
+    value = g.primal(*_copy_arrays(args), **_copy_arrays(kwargs))
 
     def pullback(cotangent: Any):
         _, grads = g._run(args, kwargs, seed=cotangent)

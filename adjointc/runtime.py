@@ -70,6 +70,18 @@ def add_adjoint(a, b):
     return a + b
 
 
+def copy_adjoint(x):
+    """A copy of an adjoint that may then be updated in place: arrays copied, lists
+    and dicts (adjoints of containers and parameter objects) copied level by level."""
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    if isinstance(x, (list, tuple)):
+        return [copy_adjoint(v) for v in x]
+    if isinstance(x, dict):
+        return {k: copy_adjoint(v) for k, v in x.items()}
+    return x
+
+
 def as_adjoint(x_bar, x):
     """`x_bar` as an array of x's shape that may be updated in place.
 

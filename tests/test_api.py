@@ -69,6 +69,23 @@ def test_vjp_array_and_tuple_outputs():
     assert pull((1.0, 10.0)) == pytest.approx((3.0 + 10.0, 2.0 + 10.0))
 
 
+def squares_first_in_place(x):
+    x[0] = x[0] ** 2
+    return x * 1.0
+
+
+def test_vjp_of_a_function_that_modifies_its_argument():
+    """The value is computed on a copy: the caller's array and the point of the
+    pullback stay the input."""
+    x = np.array([3.0, 1.0])
+    value, pull = vjp(squares_first_in_place, x)
+    np.testing.assert_array_equal(x, [3.0, 1.0])
+    np.testing.assert_allclose(value, [9.0, 1.0])
+    np.testing.assert_allclose(pull(np.array([1.0, 0.0])), [6.0, 0.0])
+    np.testing.assert_allclose(pull(np.array([0.0, 1.0])), [0.0, 1.0])
+    np.testing.assert_array_equal(x, [3.0, 1.0])
+
+
 def test_errors_are_clear():
     with pytest.raises(adjointc.TypeMismatch, match="int"):
         grad(poly)(2, 1.0)

@@ -232,7 +232,8 @@ def _with(x, path, value):
         return value
     head, rest = path[0], path[1:]
     if isinstance(x, (tuple, list)):
-        return type(x)(_with(v, rest, value) if i == head else copy.deepcopy(v) for i, v in enumerate(x))
+        items = [_with(v, rest, value) if i == head else copy.deepcopy(v) for i, v in enumerate(x)]
+        return type(x)._make(items) if hasattr(type(x), "_make") else type(x)(items)
     if isinstance(x, dict):
         return {k: _with(v, rest, value) if k == head else copy.deepcopy(v) for k, v in x.items()}
     y = copy.deepcopy(x)

@@ -131,6 +131,7 @@ CASES += [
     case(np.clip, X34, None, 0.3, id="clip-no-lo"),
     case(np.clip, X34, A(4, lo=-0.8, hi=-0.2), 0.4, id="clip-array-bound"),
     case(np.clip, X34, min=-0.4, id="clip-min-kw"),
+    case(np.clip, A(3, 1), A(4, lo=-0.5, hi=0.5), 0.6, id="clip-a-broadcast-by-bound"),
 ]
 
 # Reductions over every axis option.
@@ -619,7 +620,7 @@ def test_templates_read_well():
     assert rendered_templates(np.sum, (X34,), {"axis": 1}) == {"a": "unreduce(g, a, 1, False)"}
     assert rendered_templates(math.log, (2.0,)) == {"x": "g / x"}
     assert rendered_templates(np.clip, (X34, None, 0.3)) == {
-        "a": "g * (a <= a_max)", "a_max": "unbroadcast(g * (a > a_max), a_max)"}
+        "a": "unbroadcast(g * (a <= a_max), a)", "a_max": "unbroadcast(g * (a > a_max), a_max)"}
 
 
 @pytest.mark.parametrize("subs, shapes", [(e[0], e[1:]) for e in EINSUM], ids=[e[0] for e in EINSUM])

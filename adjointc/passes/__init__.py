@@ -20,6 +20,7 @@ from typing import Any
 from .. import printer
 from .. import types as T
 from ..ir import Function, SetItem, walk
+from ..errors import UnsupportedSyntax
 from ..names import Namer
 from . import activity, aliasing, inline, mutation, reverse, simplify
 from . import types as typing_pass
@@ -62,6 +63,13 @@ def run(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], wrt: tu
             _dump("mutation", fn)
     mutation.check_views(fn, types, augmented or [], hazards)
     mutated_params = {s.target for s in walk(fn.body) if isinstance(s, SetItem)} & {p.name for p in fn.params}
+    for p in sorted(mutated_params):
+        kind = types.get(p, T.UNKNOWN).kind
+        if kind != "array":
+            w = next(s for s in walk(fn.body) if isinstance(s, SetItem) and s.target == p)
+            raise UnsupportedSyntax(f"modifying the argument '{p}' (a {'dict' if kind == 'struct' else kind}) "
+                                    "in place: adjointc follows in-place changes of arrays only", w.loc,
+                                    f"read the entry into a variable and use that, e.g. `w = {p}[...] * 2.0`")
     aliasing.check(fn, types, user_names or set(), augmented)
     active = activity.analyse(fn, wrt, types, outputs)
     adj = reverse.transform(fn, active, types, wrt, namer, result, mutated_params, consts, calls, outputs)

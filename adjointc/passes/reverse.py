@@ -332,8 +332,10 @@ class Reverser:
         c = self.c
         c.backward_reads |= set(names_in(index))
         out = [self.materialize(x, loc)]
-        container = c.types.get(x, T.UNKNOWN).kind in ("tuple", "list", "struct")
-        if container and (elem is None or elem.kind in ("tuple", "list", "struct", "unknown", "object")):
+        kind = c.types.get(x, T.UNKNOWN).kind
+        if kind in ("tuple", "list", "struct", "unknown", "object") and not (
+                kind in ("unknown", "object") and _advanced(index, c.types)) and (
+                elem is None or elem.kind in ("tuple", "list", "struct", "unknown", "object")):
             # an element that is itself a structure: its adjoint is a list/dict, which `+=` would
             # concatenate or reject; add element by element instead
             old = Call("getitem", (Name(bar(x)), index))

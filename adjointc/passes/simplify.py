@@ -28,7 +28,7 @@ VIEW_OPS = {"getitem", "attr:T", "attr:real", "np.transpose", "np.reshape", "np.
             "np.expand_dims", "np.broadcast_to", "np.asarray", "np.atleast_1d", "np.atleast_2d",
             "np.swapaxes", "np.moveaxis", "np.diagonal", "tuple", "list", "method:view",
             "np.flip", "np.fliplr", "np.flipud"}
-FRESH = {"add", "sub", "mul", "truediv", "pow", "neg", "matmul", "np.copy", "np.zeros_like",
+FRESH = {"add", "sub", "mul", "truediv", "pow", "neg", "matmul", "np.copy", "copy_adjoint", "np.zeros_like",
          "zeros_like", "list", "np.sum", "np.exp", "np.sin", "np.cos", "np.sqrt", "np.log"}
 
 
@@ -146,7 +146,9 @@ class Zeros:
         if self.fresh(e) or not self.is_array(target):
             return e
         if target in self.inplace or any(n in self.inplace for n in names_in(e)):
-            return Call("np.copy", (e,))
+            t = self.types.of(Name(target))
+            # adjoints of dicts/lists/parameter objects (and of unknown type) are copied level by level
+            return Call("np.copy" if t.kind == "array" else "copy_adjoint", (e,))
         return e
 
     def block(self, b: Block, Z: set[str], O: set[str]) -> tuple[list[Stmt], set[str], set[str]]:
@@ -353,7 +355,8 @@ def merge_accumulations(b: Block, adjoints: set[str]) -> Block:
                     and s.value.op == "add" and s.value.args[0] == Name(a):
                 e2 = s.value.args[1]
             if e2 is not None and a not in set(names_in(e2)) and not (
-                    isinstance(prev.value, Call) and prev.value.op in ("np.copy", "as_adjoint", "np.zeros_like")):
+                    isinstance(prev.value, Call) and prev.value.op in ("np.copy", "copy_adjoint", "as_adjoint",
+                                                                       "np.zeros_like")):
                 out[-1] = Assign(a, Call("add", (prev.value, e2)), s.loc)
                 continue
         out.append(s)

@@ -35,6 +35,11 @@ def join(a: T.T | None, b: T.T) -> T.T:
             return T.T(a.kind)
         if a.kind == "int":  # two different lengths: just an int
             return T.INT
+        if a.kind == "struct":  # the same fields: join them; otherwise nothing is known
+            if a.cls == b.cls and [k for k, _ in a.fields] == [k for k, _ in b.fields]:
+                return T.T("struct", fields=tuple((k, join(x, y)) for (k, x), (_, y) in zip(a.fields, b.fields)),
+                           cls=a.cls)
+            return T.UNKNOWN
         return a
     if {a.kind, b.kind} <= {"int", "float", "bool"}:
         return T.FLOAT if "float" in (a.kind, b.kind) else T.INT
@@ -150,6 +155,10 @@ def result_type(rule: rules.Rule, types: dict[str, Any], bound: dict[str, Any], 
         x = types["x"]
         if x.kind == "struct":
             idx = bound["index"]
+            if x.cls == "dict" and types["index"].kind == "int":
+                raise TypeProblem("a dict indexed by an integer (is this `for k in d:`? it loops over "
+                                  "positions here, not keys)", "loop over the keys explicitly: "
+                                  "`for k in (\"a\", \"b\"):` and read `d[k]`")
             return x.field(idx.value) if isinstance(idx, Const) else T.UNKNOWN
         if x.kind in ("tuple", "list"):
             idx = bound["index"]

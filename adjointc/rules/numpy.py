@@ -421,7 +421,7 @@ def _clip(a, a_min, a_max, min, max):
     lo = "a_min" if _const(a_min) is not None else "min" if _const(min) is not None else None
     hi = "a_max" if _const(a_max) is not None else "max" if _const(max) is not None else None
     inside = " & ".join(f"({c})" for c in ([f"{lo} <= a"] if lo else []) + ([f"a <= {hi}"] if hi else []))
-    out = {"a": f"g * ({inside})" if inside else "g"}
+    out = {"a": f"unbroadcast(g * ({inside}), a)" if inside else "unbroadcast(g, a)"}
     if lo:
         out[lo] = f"unbroadcast(g * (a < {lo}), {lo})"
     if hi:

@@ -11,6 +11,7 @@ scipy.special.i0, which nothing else registers)."""
 import math
 import statistics
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
@@ -673,6 +674,59 @@ def caller_shadows_global(x, GAIN):
     return np.sum(gain_times(x) * GAIN)
 
 
+def poly_bundles(ds, x):
+    """Coefficient tuples of different lengths in a list of dicts."""
+    tot = 0.0
+    for d in ds:
+        for k in range(len(d["c"])):
+            tot = tot + d["c"][k] * x ** k
+    return tot
+
+
+def _recur_dict(p, x, n):
+    if n == 0:
+        return x
+    return _recur_dict(p, p["k"] * np.sin(x), n - 1)
+
+
+def recursive_dict_helper(p, x):
+    return np.sum(_recur_dict(p, x, 3))
+
+
+def _split(p):
+    return p["a"], p["b"] * 2.0
+
+
+def helper_splits_dict(p, x):
+    a, b = _split(p)
+    return np.sum(a * x + b)
+
+
+@dataclass
+class Normalised:
+    """A constructor that normalises and validates: gradients must not go through it."""
+    w: np.ndarray
+    k: float
+
+    def __post_init__(self):
+        if self.k <= 0:
+            raise ValueError("k must be positive")
+        self.w = self.w / np.sum(self.w)
+
+
+def normalised_loss(m, x):
+    return np.sum(m.w * x * x) * m.k
+
+
+class Pair(NamedTuple):
+    a: float
+    v: np.ndarray
+
+
+def named_tuple_loss(p, x):
+    return p[0] * np.sum(p[1] * x)
+
+
 def dict_layers_loss(layers, x):
     """A list of dicts of arrays: each layer's weights under names."""
     h = x
@@ -1165,6 +1219,13 @@ STRUCT_CASES = [
                                              ([{"W": _n(1, 2), "b": _n(1)}], _n(2))]),
     Case(dataclass_layers_through_helper, "layers", [([Layer(_n(3, 2), _n(3)), Layer(_n(2, 3), _n(2))], _n(2)),
                                                      ([Layer(_n(2, 2), _n(2))], _n(2))]),
+    Case(poly_bundles, "ds", [([{"c": (0.5, 1.2)}, {"c": (0.1, 0.2, 0.3)}], 0.7),
+                              ([{"c": (1.0,)}, {"c": (0.3, -0.4)}], -0.6)]),
+    Case(recursive_dict_helper, ("p", "x"), [({"k": 0.8}, _n(3)), ({"k": -1.3}, _n(2))]),
+    Case(helper_splits_dict, ("p", "x"), [({"a": _n(3), "b": 0.4}, _n(3)), ({"a": _n(2), "b": -1.0}, _n(2))]),
+    Case(named_tuple_loss, "p", [(Pair(0.5, _n(3)), _n(3)), (Pair(-1.5, _n(2)), _n(2))]),
+    Case(normalised_loss, "m", [(Normalised(np.array([1.0, 2.0, 3.0]), 0.5), _n(3)),
+                                (Normalised(np.array([0.5, 0.25]), 2.0), _n(2))]),
     Case(nested_dataclass_loss, "m", [(Model(Spring(2.0, 0.3), (0.2, -0.4), 1.5), 0.7),
                                       (Model(Spring(0.6, 1.1, name="s"), (-0.1, 0.9), -0.5), 1.3)]),
     Case(nested_dataclass_loss, ("m", "x"), [(Model(Spring(1.0, 0.5), (0.3, 0.1), 2.0), -0.6),

@@ -171,6 +171,18 @@ def calls_unknown_method(x):
     return np.sum(y)
 
 
+def loops_over_dict_keys(d, x):
+    s = 0.0
+    for k in d:  # <- unsupported
+        s = s + d[k] * x
+    return s
+
+
+def modifies_dict_argument(p, x):
+    p["w"] = p["w"] * 2.0  # <- unsupported
+    return p["w"] * x
+
+
 def computes_but_returns_nothing(x):  # <- unsupported
     y = x * 2.0
     y = y + 1.0
@@ -183,6 +195,8 @@ def library_call_as_statement(x):
 
 
 CASES = [
+    Unsupported(loops_over_dict_keys, ({"a": 1.0, "b": 2.0}, 0.5), UnsupportedSyntax, wrt=1),
+    Unsupported(modifies_dict_argument, ({"w": 1.0}, 0.5), UnsupportedSyntax, wrt=1),
     Unsupported(computes_but_returns_nothing, (1.5,), UnsupportedSyntax),
     Unsupported(library_call_as_statement, (1.5,), UnsupportedSyntax),
     Unsupported(uses_lambda, (1.5,), UnsupportedSyntax),
