@@ -380,9 +380,11 @@ class DCE:
         self.changed = False
 
     def live_add(self, L: set[str], names: Iterable[str]) -> None:
+        """Reading n needs n's binding, and the memory of everything n may view
+        (marked MEM + base: a write into that memory matters, a rebinding does not)."""
         for n in names:
             L.add(n)
-            L |= self.bases.get(n, set())
+            L |= {MEM + b for b in self.bases.get(n, set())}
 
     def block(self, b: Block, L: set[str]) -> tuple[list[Stmt], set[str]]:
         out: list[Stmt] = []
@@ -395,7 +397,8 @@ class DCE:
         L = set(L)
         removable = id(s) not in self.keep
         if isinstance(s, Assign):
-            if removable and s.target not in L and not _aliased_live(s.target, L, self.bases):
+            # rebinding a name never changes memory: only a later read of the name keeps it
+            if removable and s.target not in L:
                 self.changed = True
                 return [], L
             L.discard(s.target)
@@ -403,7 +406,7 @@ class DCE:
             return [s], L
         t = _partial_target(s)
         if t is not None:
-            if removable and t not in L and not _aliased_live(t, L, self.bases):
+            if removable and t not in L and MEM + t not in L and not _aliased_live(t, L, self.bases):
                 self.changed = True
                 return [], L
             self.live_add(L, stmt_reads(s))
@@ -448,6 +451,9 @@ class DCE:
             self.live_add(L, names_in(s.value))
             return [s], L
         return [s], L
+
+
+MEM = "\0mem:"  # liveness marker: the memory a live name may view (see DCE.live_add)
 
 
 def _aliased_live(t: str, L: set[str], bases: dict[str, set[str]]) -> bool:
