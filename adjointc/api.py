@@ -314,7 +314,10 @@ class _CalleeAdjoint:
             live = _live_globals(self.gradient.primal)
             for n in c.global_names:
                 c.fn.__globals__[n] = live[n]
-        values = self.gradient._bind(args, kwargs)
+        if not kwargs and len(args) == len(self.gradient._names):
+            values = list(args)  # (the common case, without inspect's binding)
+        else:
+            values = self.gradient._bind(args, kwargs)
         if self.gradient.outputs:  # seed: the cotangents of (the result, *the modified arguments)
             return c.fn(*values, *seed)[1]
         return c.fn(*values, seed)[1]
