@@ -70,6 +70,16 @@ def add_adjoint(a, b):
     return a + b
 
 
+def written_part(u_bar, index):
+    """`u_bar[index]`, zero where `u[index] = v` did not store v's element: with a
+    repeated integer index NumPy keeps the last write, so earlier ones get no adjoint."""
+    sel = u_bar[index]
+    ids = np.arange(np.size(sel)).reshape(np.shape(sel))
+    marker = np.full(np.shape(u_bar), -1)
+    marker[index] = ids
+    return np.where(marker[index] == ids, sel, 0.0)
+
+
 def copy_adjoint(x):
     """A copy of an adjoint that may then be updated in place: arrays copied, lists
     and dicts (adjoints of containers and parameter objects) copied level by level."""

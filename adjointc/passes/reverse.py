@@ -364,18 +364,20 @@ class Reverser:
         u, v = s.target, s.value
         c.backward_reads |= set(names_in(s.index))
         d = self.increment(s)
+        selected = Call("getitem", (Name(bar(u)), s.index))
+        if c.types.get(u, T.UNKNOWN).kind in ("array", "unknown") and _advanced(s.index, c.types):
+            # `u[idx] = v` with a repeated index stores only the last value: only it gets the adjoint
+            selected = Call("written_part", (Name(bar(u)), s.index))
         if d is not None:
             # the old u[i] flows through unchanged: u_bar[i] stays, d receives a copy of it
             if not (isinstance(d, Name) and d.id in c.active):
                 return []
             out = [self.materialize(u, s.loc)]
-            e = S.fold(Call("unbroadcast", (Call("getitem", (Name(bar(u)), s.index)), d)),
-                       S.TypeOracle(c.types, c.consts))
+            e = S.fold(Call("unbroadcast", (selected, d)), S.TypeOracle(c.types, c.consts))
             return out + [self.acc(d.id, e, s.loc)]
         out = [self.materialize(u, s.loc)]
         if isinstance(v, Name) and v.id in c.active:
-            e = S.fold(Call("unbroadcast", (Call("getitem", (Name(bar(u)), s.index)), v)),
-                       S.TypeOracle(c.types, c.consts))
+            e = S.fold(Call("unbroadcast", (selected, v)), S.TypeOracle(c.types, c.consts))
             out.append(self.acc(v.id, e, s.loc))
         out.append(SetItem(bar(u), s.index, Const(0.0), s.loc))
         return out

@@ -258,7 +258,31 @@ def _bump(n):
     return np.exp(-30.0 * (s - 0.5) ** 2) + 0.1 * _r.normal(size=n)
 
 
+def repeated_index_write(x):
+    """NumPy keeps the last of repeated writes: the earlier element gets no gradient."""
+    y = np.zeros(3)
+    y[np.array([0, 0])] = x
+    return np.sum(y * y)
+
+
+def repeated_index_increment(x, w):
+    y = np.zeros(3)
+    idx = np.array([0, 2, 0])
+    y[idx] += w * x
+    return np.sum(y * y)
+
+
+def repeated_row_write(M, v):
+    A = M * 1.0
+    A[np.array([1, 1]), :] = v
+    return np.sum(A ** 2)
+
+
 CASES = [
+    Case(repeated_index_write, 0, [(np.array([1.0, 2.0]),), (np.array([-0.3, 0.8]),)]),
+    Case(repeated_index_increment, (0, 1), [(np.array([1.0, 2.0, 3.0]), 0.7), (np.array([0.5, -1.0, 0.2]), -1.3)]),
+    Case(repeated_row_write, (0, 1), [(np.ones((3, 2)), np.array([[1.0, 2.0], [3.0, 4.0]])),
+                                      (np.arange(6.0).reshape(3, 2), np.array([[0.5, -2.0], [1.5, 0.1]]))]),
     Case(fill_from_zeros, 0, [(_n(4),), (_n(7),)]),
     Case(augmented_element_updates, 0, [(_n(5),), (_n(3),)]),
     Case(heat_equation, (0, 1), [(_bump(12), 0.2), (_bump(8), 0.1, 25)]),
