@@ -191,7 +191,9 @@ class Zeros:
                 v = self.own(a, s.value)
                 Z.discard(a)
                 O.discard(a)
-                if self.fresh(v):
+                # (a copy of another adjoint may be its symbolic zero 0.0 on some trip of a
+                # loop: not an array that can be updated in place, so keep the materialization)
+                if self.fresh(v) and not (isinstance(s.value, Name) and s.value.id in A):
                     O.add(a)
                 return [Assign(a, v, s.loc)], Z, O
             t = self.types.of(Name(a))

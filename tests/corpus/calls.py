@@ -362,6 +362,34 @@ def method_modifies_argument_with(integ, u0, k):
     return mass + np.sum(u * u)
 
 
+def laplacian_filled(u):
+    """Allocate, fill the interior in place, return: the commonest helper shape."""
+    r = np.zeros_like(u)
+    r[1:-1] = u[2:] - 2.0 * u[1:-1] + u[:-2]
+    return r
+
+
+def adams_bashforth2(u0, dt):
+    u = u0.copy()
+    f_prev = laplacian_filled(u)
+    for _ in range(4):
+        f = laplacian_filled(u)
+        u = u + dt * (1.5 * f - 0.5 * f_prev)
+        f_prev = f
+    return np.sum(u ** 2)
+
+
+def three_level_scheme(u0):
+    """Leapfrog-like: the previous level is carried through the loop."""
+    prev = u0
+    cur = 1.5 * u0
+    for _ in range(3):
+        nxt = np.concatenate(([0.0], cur[1:] - prev[:-1]))
+        prev = cur
+        cur = nxt
+    return np.sum(cur ** 2)
+
+
 def bump(x, d):
     """Rebinds its scalar parameter: the caller's variable must not change."""
     x += d
@@ -1123,6 +1151,8 @@ CASES = [
     Case(helper_sets_boundary_of_argument, (0, 1), [(_n(3), 1.5), (_n(5), -0.7)]),
     Case(helper_returns_its_mutated_argument, (0, 1), [(_n(3), 1.5), (_n(4), -0.7)]),
     Case(heat_with_boundary_helper, (0, 1, 2), [(_n(6), 0.2, 0.3), (_n(4), 0.1, -1.0)]),
+    Case(adams_bashforth2, (0, 1), [(_n(6), 0.1), (_n(4), 0.05)]),
+    Case(three_level_scheme, 0, [(_n(4),), (_n(6),)]),
     Case(caller_shadows_global, (0, 1), [(_n(4), 0.8), (_n(2), -1.3)]),
     Case(scalar_param_rebound, (0, 1), _pairs(3, -1, 1, -1, 1), sympy=True),
     Case(view_result_in_caller, (0, 1), [(_n(5), 0.7), (_n(3), -1.3)]),
