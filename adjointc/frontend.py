@@ -491,6 +491,13 @@ class Lowerer:
             lengths = [s for _, s in prologue]
             n = Call("len", (lengths[0],)) if len(lengths) == 1 else Call("min", tuple(Call("len", (s,)) for s in lengths))
             rng: Expr = Call("range", (n,))
+        elif fname == "reversed" and self.resolve_callable(call) is reversed and len(it.args) == 1 \
+                and isinstance(it.args[0].value, cst.Call) and _dotted(it.args[0].value.func) == "range" \
+                and self.resolve_callable(it.args[0].value.func) is range:
+            # `for i in reversed(range(...))`: the same range read backwards, range(...)[::-1]
+            inner_args = tuple(self.expr(a.value, out, nested=True) for a in it.args[0].value.args)
+            rng = Call("getitem", (Call("range", inner_args), Call("slice", (Const(None), Const(None), Const(-1)))))
+            index_target = targets
         elif fname == "range" and self.resolve_callable(call) is range:
             if it.keywords if hasattr(it, "keywords") else False:
                 raise self.unsupported(it, "keyword arguments to range")

@@ -250,7 +250,37 @@ def loop_index_shadows_variable(x):
 _u, _n = samplers(__name__)
 
 
+def thomas_solve(a, b, c, d):
+    """Tridiagonal solve; back substitution with `reversed(range(...))`."""
+    n = d.shape[0]
+    cp = np.zeros(n)
+    dp = np.zeros(n)
+    cp[0] = c[0] / b[0]
+    dp[0] = d[0] / b[0]
+    for i in range(1, n):
+        m = b[i] - a[i] * cp[i - 1]
+        cp[i] = c[i] / m
+        dp[i] = (d[i] - a[i] * dp[i - 1]) / m
+    x = np.zeros(n)
+    x[n - 1] = dp[n - 1]
+    for i in reversed(range(n - 1)):
+        x[i] = dp[i] - cp[i] * x[i + 1]
+    return np.sum(x * x)
+
+
+def horner_reversed(x, n=4):
+    s = 0.0
+    for i in reversed(range(1, n)):
+        s = s * x + i
+    return s
+
+
 CASES = [
+    Case(thomas_solve, (0, 1, 2, 3), [(np.array([0.0, 0.3, -0.2, 0.5]), np.array([4.0, 3.5, 4.2, 3.9]),
+                                       np.array([0.4, -0.1, 0.6, 0.0]), np.array([1.0, -2.0, 0.5, 0.3])),
+                                      (np.array([0.0, 0.1, 0.2]), np.array([3.0, 3.3, 2.9]),
+                                       np.array([0.5, 0.2, 0.0]), np.array([0.7, 0.1, -1.2]))]),
+    Case(horner_reversed, 0, [(0.7,), (-1.3, 6)]),
     Case(exp_taylor, 0, [(_u(-1, 1),), (_u(-2, 2), 20)]),
     Case(strided_range, 0, [(_u(-1, 1), 1, 10, 3), (_u(-1, 1), 2, 9, 2), (0.4, 5, 1, -1)]),
     Case(reversed_range, 0, [(_u(0, 1), 5), (_u(-0.5, 0.5), 3)]),
