@@ -11,7 +11,6 @@ transform again).
 from __future__ import annotations
 
 import copy
-import dataclasses
 import functools
 import hashlib
 import inspect
@@ -441,7 +440,7 @@ def _analyse_callee(fn: Callable, arg_types: list[T.T]):
     calls = Calls(dict(low.callees))
     env = tp.infer(f, dict(zip(names, arg_types)), low.globals_read, calls)
     namer = Namer({s for st in walk(f.body) for s in _targets(st)} | set(names))
-    f2, _ = mutation.rewrite(f, env, calls, namer, low.user_names)
+    f2, _ = mutation.rewrite(f, env, calls, namer)
     if f2 is not f:
         env = tp.infer(f2, dict(zip(names, arg_types)), low.globals_read, calls)
     aliasing.check(f2, env, low.user_names, low.augmented)

@@ -56,12 +56,12 @@ def run(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], wrt: tu
         if dump:
             _dump("inline", fn)
     primal = fn
-    fn, hazards = mutation.rewrite(fn, types, calls, namer, user_names or set())
+    fn, hazards = mutation.rewrite(fn, types, calls, namer)
     if fn is not primal:
         types = typing_pass.infer(fn, arg_types, consts, calls)
         if dump:
             _dump("mutation", fn)
-    mutation.check_views(fn, types, augmented or [], hazards)
+    mutation.check_views(fn, types, augmented, hazards)
     mutated_params = {s.target for s in walk(fn.body) if isinstance(s, SetItem)} & {p.name for p in fn.params}
     for p in sorted(mutated_params):
         kind = types.get(p, T.UNKNOWN).kind
@@ -70,7 +70,7 @@ def run(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], wrt: tu
             raise UnsupportedSyntax(f"modifying the argument '{p}' (a {'dict' if kind == 'struct' else kind}) "
                                     "in place: adjointc follows in-place changes of arrays only", w.loc,
                                     f"read the entry into a variable and use that, e.g. `w = {p}[...] * 2.0`")
-    aliasing.check(fn, types, user_names or set(), augmented)
+    aliasing.check(fn, types, user_names, augmented)
     active = activity.analyse(fn, wrt, types, outputs)
     adj = reverse.transform(fn, active, types, wrt, namer, result, mutated_params, consts, calls, outputs)
     if dump:

@@ -164,8 +164,9 @@ class _Inliner:
                 self.user_locals.add(env[n].id)
         stmts = [self._copy(st, env, aug_ids, short) for st in body[:-1]]
         result = _subst(ret.value, env)
-        if isinstance(ret.value, Name) and ret.value.id in locals_ and any(
-                modifies(st, ret.value.id, {ret.value.id: T.array(None)}, low.augmented) for st in walk(body)):
+        r_type = self.calls.effects(name, [self.te.of(a) for a in full]).result  # (cached)
+        if isinstance(ret.value, Name) and ret.value.id in locals_ and r_type.kind in ("array", "unknown") and any(
+                modifies(st, ret.value.id, {ret.value.id: r_type}, low.augmented) for st in walk(body)):
             # `r = np.zeros_like(u); r[1:-1] = ...; return r`: the caller gets its own copy, so
             # that the in-place construction of r never counts as a change of the caller's value
             result = Call("np.copy", (result,))

@@ -119,10 +119,9 @@ def may_share(bases: dict[str, set[str]], a: str, b: str) -> bool:
 
 
 class _Rewriter:
-    def __init__(self, fn: Function, types: dict[str, T.T], calls: Any, namer: Any, user_names: set[str]):
+    def __init__(self, fn: Function, types: dict[str, T.T], calls: Any, namer: Any):
         from .types import TypeEnv
         self.fn, self.types, self.calls, self.namer = fn, types, calls, namer
-        self.user_names = user_names
         self.te = TypeEnv(types, {}, calls)
         self.params = {p.name for p in fn.params}
         self.defs: dict[str, list[Assign]] = {}
@@ -254,14 +253,14 @@ class _Rewriter:
                 SetItem(a, Call("slice", (Const(None), Const(None), Const(None))), Name(tmp), loc)]
 
 
-def rewrite(fn: Function, types: dict[str, T.T], calls: Any, namer: Any,
-            user_names: set[str]) -> tuple[Function, list[tuple[Stmt, str, str]]]:
+def rewrite(fn: Function, types: dict[str, T.T], calls: Any,
+            namer: Any) -> tuple[Function, list[tuple[Stmt, str, str]]]:
     """`fn` with every call to an argument-modifying user function in functional
     form, and the calls whose result may be a view of an argument (for
     `check_views`)."""
     if calls is None:
         return fn, []
-    rw = _Rewriter(fn, types, calls, namer, user_names)
+    rw = _Rewriter(fn, types, calls, namer)
     body = rw.block(fn.body)
     if not rw.changed:
         return fn, rw.hazards

@@ -20,8 +20,8 @@ import operator
 from typing import Iterable
 
 from .. import types as T
-from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, Const, Expr, ExprStmt, For, If, Name, Return, SetItem, Stmt, While, map_expr,
-                  names_in, stmt_reads)
+from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, Const, Expr, ExprStmt, For, If, Name,
+                  Return, SetItem, Stmt, While, map_expr, names_in, stmt_reads)
 from .types import TypeEnv
 
 VIEW_OPS = {"getitem", "attr:T", "attr:real", "np.transpose", "np.reshape", "np.ravel", "np.squeeze",

@@ -257,7 +257,7 @@ def _set(te: TypeEnv, name: str, t: T.T, stmt: Any = None) -> None:
         # A new shape, named after the statement that makes it: two assignments of one
         # variable get two symbols (they join to UNSTABLE). A statement in a loop may
         # make a different shape on each trip (`w = x[:k]`): no symbol at all.
-        key = getattr(te, "order", {}).get(id(stmt))
+        key = te.order.get(id(stmt))
         if t.rank is None or key is None or id(stmt) in te.in_loop:
             shape = T.UNSTABLE
         else:

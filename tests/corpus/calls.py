@@ -390,6 +390,29 @@ def three_level_scheme(u0):
     return np.sum(cur ** 2)
 
 
+def accumulate_square(x):
+    s = 0.0
+    s += x * x
+    return s
+
+
+def scalar_accumulator_helper(x, y):
+    """An inlined helper's augmented float local stays a float."""
+    return accumulate_square(x) * 3.0 + accumulate_square(y) * x
+
+
+def doubled(u):
+    r = u * 1.0
+    r += u
+    return r
+
+
+def augmented_array_result(u, c):
+    a = doubled(u)
+    b = a
+    return np.sum(b * u * c)
+
+
 def bump(x, d):
     """Rebinds its scalar parameter: the caller's variable must not change."""
     x += d
@@ -1151,6 +1174,8 @@ CASES = [
     Case(helper_sets_boundary_of_argument, (0, 1), [(_n(3), 1.5), (_n(5), -0.7)]),
     Case(helper_returns_its_mutated_argument, (0, 1), [(_n(3), 1.5), (_n(4), -0.7)]),
     Case(heat_with_boundary_helper, (0, 1, 2), [(_n(6), 0.2, 0.3), (_n(4), 0.1, -1.0)]),
+    Case(scalar_accumulator_helper, (0, 1), _pairs(3, -1.5, 1.5, -1.5, 1.5), sympy=True),
+    Case(augmented_array_result, (0, 1), [(_n(4), 0.7), (_n(2), -1.2)]),
     Case(adams_bashforth2, (0, 1), [(_n(6), 0.1), (_n(4), 0.05)]),
     Case(three_level_scheme, 0, [(_n(4),), (_n(6),)]),
     Case(caller_shadows_global, (0, 1), [(_n(4), 0.8), (_n(2), -1.3)]),
