@@ -9,16 +9,16 @@
 __version__ = "0.1.0"
 
 from .api import grad, value_and_grad, vjp  # noqa: E402
-from .errors import (AdjointcError, AliasingError, CheckFailed, NoAdjointRule,  # noqa: E402
-                     TypeMismatch, UnsupportedSyntax)
+from .errors import (AdjointcError, AliasingError, CheckFailed, GeneratedCodeError,  # noqa: E402
+                     InternalError, InvalidArgument, NoAdjointRule, TypeMismatch, UnsupportedFunction,
+                     UnsupportedSyntax)
 from .rules import defvjp, nondiff  # noqa: E402
-
-
-def check(f, *args, **kwargs):
-    """Verify the gradient of `f` at `args` against SymPy (scalar code) or finite differences."""
-    from .check import check as _check
-    return _check(f, *args, **kwargs)
+# Imported here, once: the package attribute `adjointc.check` is then this function for
+# good. (Importing the submodule later, e.g. inside a function, would rebind the attribute
+# to the module.) The module stays importable as `from adjointc.check import ...`.
+from .check import check  # noqa: E402
 
 
 __all__ = ["grad", "value_and_grad", "vjp", "check", "defvjp", "nondiff", "AdjointcError",
-           "UnsupportedSyntax", "NoAdjointRule", "AliasingError", "TypeMismatch", "CheckFailed"]
+           "UnsupportedSyntax", "UnsupportedFunction", "NoAdjointRule", "AliasingError", "TypeMismatch",
+           "InvalidArgument", "CheckFailed", "GeneratedCodeError", "InternalError"]

@@ -24,8 +24,9 @@ import numpy as np
 from . import cache, codegen, frontend, passes, rules, runtime
 from .passes import inline as inline_pass
 from . import types as T
-from .errors import AdjointcError, TypeMismatch
-from .ir import walk
+from .errors import (AdjointcError, GeneratedCodeError, InternalError, InvalidArgument, TypeMismatch,
+                     UnsupportedFunction)
+from .ir import Loc, walk
 
 _STATS = {"transforms": 0}
 _lock = threading.Lock()
@@ -63,28 +64,42 @@ def _registry_fingerprint() -> str:
 
 
 def _src(fn: Callable) -> str:
-    try:
-        return inspect.getsource(fn)
+    try:  # (a function's own code: a functools.wraps wrapper's source, not its __wrapped__'s)
+        return inspect.getsource(fn.__code__ if isinstance(fn, types_mod.FunctionType) else fn)
     except (OSError, TypeError):
         return getattr(fn, "__qualname__", "")
 
 
 class Gradient:
-    """The gradient of a Python function, compiled to adjoint source on first call."""
+    """The gradient of a Python function, compiled to adjoint source on first call.
+
+    What can be differentiated (see `_entry`): a function written with `def`; a bound
+    method or classmethod (`obj.f`, `K.f`: self/cls is bound, a constant); a callable
+    object (its `__call__`, bound to it); a `functools.partial` (its arguments are bound
+    at each call, keywords can be overridden as in Python); an `lru_cache`/`cache`
+    wrapper (a pure-function memo: its `__wrapped__` function is differentiated).
+    `wrt` positions count the parameters of the signature the caller sees,
+    `inspect.signature(fn)` (without self, without what a partial binds).
+
+    Attributes: `primal` is the Python function whose source is differentiated (for a
+    method, the function defined in the class, taking self); `__wrapped__` is what was
+    passed to grad. Anything else (a gradient: higher order is not supported yet; a
+    builtin or ufunc; a library function; a class) is refused with an AdjointcError.
+    """
 
     def __init__(self, fn: Callable, wrt: Any = None, *, with_value: bool = False,
                  outputs: tuple[str, ...] = ()):
         """`outputs` (internal): parameters fn modifies in place whose final values
         are outputs too; the adjoint then takes one cotangent per output after the
         result's (used when fn is called by a function being differentiated)."""
-        if isinstance(fn, Gradient):
-            fn = fn.primal
-        if not callable(fn):
-            raise TypeError(f"grad expects a function, got {type(fn).__name__}")
-        self.primal = fn
-        self._sig = inspect.signature(fn)
+        entry = _entry(fn, "value_and_grad" if with_value else "grad")
+        self.primal = entry.function
+        self._sig = inspect.signature(entry.function, follow_wrapped=False)
         self._names = tuple(self._sig.parameters)
-        self._single = wrt is None or isinstance(wrt, (int, str))
+        self._bound_args, self._bound_kwargs = entry.args, entry.kwargs
+        self._call_primal = entry.call
+        self._visible = tuple(entry.signature.parameters)
+        self._single = wrt is None or isinstance(wrt, (int, np.integer, str))
         self.wrt = self._resolve_wrt(wrt)
         self._with_value = with_value
         self.outputs = tuple(outputs)
@@ -92,30 +107,52 @@ class Gradient:
         self._compiled: dict[str, Compiled] = {}
         self._last: Compiled | None = None
         self._lowered: frontend.Lowered | None = None
-        functools.update_wrapper(self, fn)
+        if fn is entry.function:
+            functools.update_wrapper(self, fn)
+        else:  # name and docs of the function; never the instance dict of a callable object
+            functools.update_wrapper(self, entry.function, updated=())
+            self.__wrapped__ = fn
 
     def _resolve_wrt(self, wrt: Any) -> tuple[str, ...]:
-        items = [0] if wrt is None else ([wrt] if isinstance(wrt, (int, str)) else list(wrt))
+        """`wrt` as parameter names. Positions count the parameters the caller sees."""
+        name = self.primal.__name__
+
+        def bad(message: str, hint: str = "") -> InvalidArgument:
+            return InvalidArgument(message, frontend.def_loc(self.primal), hint)
+        if wrt is None:
+            items: list[Any] = [0]
+        elif isinstance(wrt, (tuple, list)):
+            items = list(wrt)  # (empty: a callee's forward-only analysis; refused in the public API)
+        else:
+            items = [wrt]
         out = []
         for w in items:
-            if isinstance(w, int):
-                if not -len(self._names) <= w < len(self._names):
-                    raise ValueError(f"wrt={w} is out of range: {self.primal.__name__} has {len(self._names)} parameters")
-                out.append(self._names[w])
+            if isinstance(w, (bool, np.bool_)):
+                raise bad(f"wrt={w!r} is a bool, not a parameter position or name",
+                          "pass a position (wrt=0) or a parameter name (wrt='x')")
+            if isinstance(w, (int, np.integer)):
+                n = len(self._visible)
+                if not -n <= w < n:
+                    raise bad(f"wrt={w} is out of range: {name} takes {n} parameter"
+                              f"{'s' if n != 1 else ''} ({', '.join(self._visible)})")
+                out.append(self._visible[int(w)])
             elif isinstance(w, str):
-                if w not in self._names:
-                    raise ValueError(f"wrt={w!r} is not a parameter of {self.primal.__name__}{self._sig}")
+                if w not in self._visible:
+                    raise bad(f"wrt={w!r} is not a parameter of {name}({', '.join(self._visible)})")
                 out.append(w)
             else:
-                raise TypeError(f"wrt entries must be parameter positions or names, got {w!r}")
+                raise bad(f"wrt entries must be parameter positions (int) or names (str), got {w!r} of "
+                          f"type {type(w).__name__}", "e.g. wrt=0, wrt='x', wrt=(0, 'k')")
         if len(set(out)) != len(out):
-            raise ValueError(f"wrt names a parameter twice: {out}")
+            raise bad(f"wrt names a parameter twice: {out}")
         return tuple(out)
 
     # --------------------------------------------------------------- calling
     def _bind(self, args: tuple, kwargs: dict) -> list[Any]:
+        """The values of all of `primal`'s parameters for a call with the caller's
+        arguments: what a bound method or partial binds first, exactly as Python does."""
         try:
-            b = self._sig.bind(*args, **kwargs)
+            b = self._sig.bind(*self._bound_args, *args, **{**self._bound_kwargs, **kwargs})
         except TypeError as e:
             raise TypeError(f"{self.primal.__name__}(): {e}") from None
         b.apply_defaults()
@@ -139,7 +176,7 @@ class Gradient:
     def compiled_for(self, *args: Any, **kwargs: Any) -> Compiled:
         values = self._bind(args, kwargs)
         self._check_inputs(values)
-        return self._get(values)
+        return self._get_reported(values)
 
     def _signature(self, values: list[Any]) -> str:
         return ";".join(f"{n}:{T.signature_key(v)}" for n, v in zip(self._names, values))
@@ -177,7 +214,8 @@ class Gradient:
         sig = self._signature(values) + ";stats"
         c = self._compiled.get(sig)
         if c is None:
-            c = self._compiled[sig] = self._compile([T.of_value(v) for v in values], sig, stats=True)
+            c = self._compiled[sig] = self._reported(
+                lambda: self._compile([T.of_value(v) for v in values], sig, stats=True))
         runtime.LAST_TAPE.clear()
         self._invoke(c, values, 1.0)
         report = dict(runtime.LAST_TAPE)
@@ -223,6 +261,12 @@ class Gradient:
             from .errors import UnsupportedSyntax
             raise UnsupportedSyntax("the function has no return statement: nothing to differentiate",
                                     low.no_return, "return the scalar to differentiate")
+        if low.falls_through is not None and not self._callee:
+            from .errors import UnsupportedSyntax
+            raise UnsupportedSyntax(f"{low.function.name} can reach the end of its body without a return "
+                                    "statement, and then returns None: the output must be a float or an array",
+                                    low.falls_through, "end every path with a return of the value to "
+                                    "differentiate (e.g. a final return after the if or loop)")
         fn = low.function
         names = tuple(low.renamed.get(n, n) for n in self._names)
         wrt = tuple(low.renamed.get(w, w) for w in self.wrt)
@@ -247,7 +291,24 @@ class Gradient:
     def _run(self, args: tuple, kwargs: dict, seed: Any = 1.0) -> tuple[Any, tuple]:
         values = self._bind(args, kwargs)
         self._check_inputs(values)
-        return self._invoke(self._get(values), values, seed)
+        return self._invoke(self._get_reported(values), values, seed)
+
+    def _get_reported(self, values: list[Any]) -> Compiled:
+        return self._reported(lambda: self._get(values))
+
+    def _reported(self, build: Callable[[], Compiled]) -> Compiled:
+        """`build()`, with a Python exception from adjointc's own transform (a bug, not
+        a refusal) reported as an InternalError naming the function."""
+        try:
+            return build()
+        except AdjointcError:
+            raise
+        except Exception as e:
+            loc = frontend.def_loc(self.primal)
+            raise InternalError(f"adjointc failed while differentiating {self.primal.__qualname__}: "
+                                f"{type(e).__name__}: {e}", loc,
+                                "this is a bug in adjointc, not in your function: please report it with "
+                                "the function and the types of its arguments") from e
 
     def _invoke(self, c: Compiled, values: list[Any], seed: Any) -> tuple[Any, tuple]:
         if c.mutated:
@@ -257,15 +318,47 @@ class Gradient:
             live = _live_globals(self.primal)
             for n in c.global_names:
                 g[n] = live[n]
-        value, grads = c.fn(*values, seed)
+        try:
+            value, grads = c.fn(*values, seed)
+        except AdjointcError:
+            raise
+        except Exception as e:
+            self._diagnose(c, values, seed, e)
+            raise  # (not reached: _diagnose raises)
+        if value is None:
+            raise TypeMismatch(f"{self.primal.__name__} returned None at these inputs: the output must be a "
+                               "float or an array", frontend.def_loc(self.primal),
+                               "make every path through the function return the value to differentiate")
         grads = tuple(_like(gr, values[self._names.index(w)]) for gr, w in zip(grads, self.wrt))
         return value, grads
 
+    def _diagnose(self, c: Compiled, values: list[Any], seed: Any, exc: Exception) -> None:
+        """The generated adjoint raised `exc`. Find out whose fault it is and raise that:
+        the function's own exception if it raises at these inputs too; a TypeMismatch if
+        its output cannot be differentiated (None, or not a scalar for grad); else a
+        GeneratedCodeError (an adjointc bug) naming the user's line the failing
+        generated line came from. Only runs on this error path, so running the
+        function once more costs nothing otherwise."""
+        name = self.primal.__name__
+        try:
+            value = _call_with_values(self.primal, self._sig, _copy_arrays(values))
+        except Exception as own:
+            own.add_note(f"(adjointc: {name} itself raises this at these inputs, without adjointc: "
+                         "the gradient is only defined where the function runs)")
+            raise own.with_traceback(own.__traceback__) from None
+        loc = frontend.def_loc(self.primal)
+        if value is None:
+            raise TypeMismatch(f"{name} returned None at these inputs: the output must be a float or an "
+                               "array", loc, "make every path through the function return the value "
+                               "to differentiate") from exc
+        if isinstance(seed, float) and seed == 1.0 and not _is_real_scalar(value):
+            raise _not_scalar(name, value, loc) from exc
+        raise _generated_code_error(self.primal, c, exc) from exc
+
     def __call__(self, *args: Any, **kwargs: Any):
         value, grads = self._run(args, kwargs)
-        if np.ndim(value) != 0:
-            raise TypeMismatch(f"grad of {self.primal.__name__} needs a scalar output, got an array of shape "
-                               f"{np.shape(value)}", hint="use adjointc.vjp for non-scalar outputs")
+        if not _is_real_scalar(value):
+            raise _not_scalar(self.primal.__name__, value, frontend.def_loc(self.primal))
         g = grads[0] if self._single else grads
         return (value, g) if self._with_value else g
 
@@ -599,35 +692,230 @@ def _like(g: Any, x: Any) -> Any:
     return g
 
 
+# ------------------------------------------------------ run-time diagnosis
+def _is_real_scalar(v: Any) -> bool:
+    """What grad can differentiate: a real number or a 0-d real array."""
+    if isinstance(v, (bool, np.bool_)):
+        return False
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return True
+    return isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind in "iuf"
+
+
+def _not_scalar(name: str, value: Any, loc: Any) -> TypeMismatch:
+    if isinstance(value, np.ndarray) and value.ndim:
+        what = f"an array of shape {value.shape}"
+    elif isinstance(value, (tuple, list)):
+        what = f"a {type(value).__name__} of {len(value)} values"
+    elif np.iscomplexobj(value):
+        what = "a complex number"
+    else:
+        what = f"a {type(value).__name__}"
+    return TypeMismatch(f"grad of {name} needs a scalar output, got {what}", loc,
+                        "use adjointc.vjp for non-scalar outputs (tuples, arrays), or return the "
+                        "real scalar to differentiate")
+
+
+def _call_with_values(fn: Callable, sig: inspect.Signature, values: list[Any]) -> Any:
+    """Call fn with the values of all its parameters, in signature order."""
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for p, v in zip(sig.parameters.values(), values):
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            args.append(v)
+        elif p.kind == p.VAR_POSITIONAL:
+            args.extend(v)
+        elif p.kind == p.KEYWORD_ONLY:
+            kwargs[p.name] = v
+        else:
+            kwargs.update(v)
+    return fn(*args, **kwargs)
+
+
+def _generated_code_error(fn: Callable, c: Compiled, exc: Exception) -> GeneratedCodeError:
+    """The error for an exception raised in (or below) generated code while the
+    function itself runs: located at the user's line the failing generated line
+    differentiates (the nearest `# line N: ...` comment above it)."""
+    import linecache
+    import re
+    gen_line = None
+    tb = exc.__traceback__
+    while tb is not None:  # the last frame in the generated file
+        if tb.tb_frame.f_code.co_filename == c.path:
+            gen_line = tb.tb_lineno
+        tb = tb.tb_next
+    loc = frontend.def_loc(fn)
+    where = "in the forward sweep"
+    lines = linecache.getlines(c.path) if c.path else []
+    if not lines and c.path:
+        try:
+            with open(c.path, encoding="utf-8") as f:
+                lines = f.readlines()
+        except OSError:
+            lines = []
+    generated = ""
+    if gen_line is not None and 0 < gen_line <= len(lines):
+        generated = f" (generated {c.path}:{gen_line}: {lines[gen_line - 1].strip()})"
+        for i in range(gen_line - 1, -1, -1):
+            m = re.match(r"\s*# line (\d+): (.*)$", lines[i].rstrip("\n"))
+            if m:
+                n, text = int(m[1]), m[2].strip()
+                file = loc.file if loc is not None else ""
+                if file and linecache.getline(file, n).strip() == text:
+                    src = linecache.getline(file, n).rstrip("\n")
+                    loc = Loc(file, n, len(src) - len(src.lstrip()), src)
+                    where = "in the adjoint of this line"
+                else:  # a line of a function it calls (inlined)
+                    where = f"in the adjoint of line {n} of a function it calls: {text}"
+                break
+            if lines[i].strip().startswith("# ---- forward sweep"):
+                break
+    return GeneratedCodeError(
+        f"the generated adjoint of {fn.__qualname__} raised {type(exc).__name__}: {exc} {where}{generated}",
+        loc, f"{fn.__name__} itself runs at these inputs, so this is a bug in adjointc: please report it "
+        "with the function and the types and shapes of its arguments")
+
+
+# ------------------------------------------------ what can be differentiated
+@dataclass
+class _Entry:
+    """How a callable passed to grad reaches a `def`: `function` is called with
+    `args` first and `kwargs` as defaults a caller may override (a partial's), which is
+    what `call(*a, **k)` does; `signature` is the one the caller sees."""
+    function: types_mod.FunctionType
+    args: tuple
+    kwargs: dict
+    call: Callable
+    signature: inspect.Signature
+
+
+_HIGHER_ORDER_HINT = ("higher-order derivatives (grad of grad, vjp or check of a gradient) are not "
+                      "supported yet; write the first derivative out as a Python function and "
+                      "differentiate that, or use finite differences of the gradient")
+
+
+def _entry(fn: Any, what: str) -> _Entry:
+    """Resolve what grad/value_and_grad/vjp received to a def (see `Gradient`), or refuse.
+    Never unwraps silently: a `functools.wraps` decorator's wrapper is differentiated
+    as written (its `__wrapped__` is what it calls, not what it computes)."""
+    if isinstance(fn, Gradient):
+        raise UnsupportedFunction(f"{what} of {fn!r}: its argument is already a gradient",
+                                  frontend.def_loc(fn.primal), _HIGHER_ORDER_HINT)
+    if isinstance(fn, types_mod.FunctionType):
+        frontend.refuse_def_form(fn)
+        if not frontend._has_source(fn):
+            try:
+                inspect.getsourcelines(fn.__code__)
+            except (OSError, TypeError):
+                pass  # no source at all: frontend.lower reports that on the first call
+            else:
+                name = f"{fn.__module__}.{fn.__qualname__}"
+                raise UnsupportedFunction(
+                    f"{what}({name}): {name} is library code (standard library or site-packages), "
+                    "which adjointc does not transform", frontend.def_loc(fn),
+                    f"call it from your own function: def f(x): return {name}(x) "
+                    "(it needs a derivative rule, see adjointc.defvjp)")
+        return _Entry(fn, (), {}, fn, inspect.signature(fn, follow_wrapped=False))
+    if isinstance(fn, types_mod.MethodType):  # obj.f, or K.f of a classmethod: self/cls bound
+        inner = _entry(fn.__func__, what)
+        return _Entry(inner.function, (fn.__self__,) + inner.args, inner.kwargs, fn,
+                      inspect.signature(fn, follow_wrapped=False))
+    if isinstance(fn, functools.partial):
+        inner = _entry(fn.func, what)
+        return _Entry(inner.function, inner.args + tuple(fn.args), {**inner.kwargs, **fn.keywords}, fn,
+                      inspect.signature(fn, follow_wrapped=False))
+    if type(fn).__name__ == "_lru_cache_wrapper" and hasattr(fn, "cache_info"):
+        # functools.lru_cache/cache memoise a function that must be pure for the memo to be
+        # correct: the wrapper computes exactly what the wrapped function computes, so its
+        # derivative is the wrapped function's. (Called uncached: arrays are unhashable.)
+        return _entry(fn.__wrapped__, what)
+    name = _callable_name(fn)
+    if isinstance(fn, type):
+        raise UnsupportedFunction(f"{what}({name}): a class cannot be differentiated",
+                                  hint="differentiate a function that builds and uses the object")
+    if isinstance(fn, (types_mod.BuiltinFunctionType, types_mod.BuiltinMethodType, np.ufunc,
+                       types_mod.MethodWrapperType, types_mod.WrapperDescriptorType)) or not callable(fn):
+        if not callable(fn):
+            raise InvalidArgument(f"{what} expects a function, got {type(fn).__name__}")
+        raise UnsupportedFunction(
+            f"{what}({name}): {name} is a builtin (compiled) function; adjointc differentiates "
+            "Python source", hint=f"differentiate a function that calls it: def f(x): return {name}(x) "
+            "(its derivative rule is then used)")
+    call = getattr(type(fn), "__call__", None)
+    if isinstance(call, types_mod.FunctionType):  # a callable object: its __call__, bound to it
+        inner = _entry(types_mod.MethodType(call, fn), what)
+        return _Entry(inner.function, inner.args, inner.kwargs, fn, inspect.signature(fn, follow_wrapped=False))
+    raise UnsupportedFunction(f"{what}({name}): cannot read a Python def behind this {type(fn).__name__}",
+                              hint=f"differentiate a function that calls it: def f(x): return {name}(x); "
+                              "grad takes a def, a method, a partial or a callable object whose __call__ is one")
+
+
+def _callable_name(fn: Any) -> str:
+    if isinstance(fn, np.ufunc):
+        return f"np.{fn.__name__}"
+    mod = getattr(fn, "__module__", None)
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
+    return f"{mod}.{name}" if mod and mod != "builtins" else name
+
+
 # -------------------------------------------------------------- public API
 def grad(fn: Callable | None = None, wrt: Any = None):
     """Gradient of a scalar function, as `jax.grad`: `grad(f)(x)`, `grad(f, wrt=(0, "k"))`,
-    or as a decorator `@grad` / `@grad(wrt=...)`."""
+    or as a decorator `@grad` / `@grad(wrt=...)`. See `Gradient` for what f may be."""
     if fn is None:
-        return lambda f: Gradient(f, wrt)
-    return Gradient(fn, wrt)
+        return lambda f: _public(f, wrt, "grad")
+    return _public(fn, wrt, "grad")
 
 
 def value_and_grad(fn: Callable | None = None, wrt: Any = None):
     """Like grad, but the result is `(value, gradient)`."""
     if fn is None:
-        return lambda f: Gradient(f, wrt, with_value=True)
-    return Gradient(fn, wrt, with_value=True)
+        return lambda f: _public(f, wrt, "value_and_grad")
+    return _public(fn, wrt, "value_and_grad")
+
+
+def _public(fn: Callable, wrt: Any, what: str) -> Gradient:
+    g = Gradient(fn, wrt, with_value=what == "value_and_grad")
+    if isinstance(wrt, (tuple, list)) and not wrt:
+        raise InvalidArgument(f"wrt={wrt!r} names no parameter of {g.primal.__name__}: nothing to differentiate",
+                              frontend.def_loc(g.primal), "name at least one parameter, e.g. wrt=0 or wrt=(0, 1)")
+    return g
 
 
 def vjp(fn: Callable, *args: Any, wrt: Any = None, **kwargs: Any):
     """`(value, pullback)`: `pullback(cotangent)` returns the cotangents of the `wrt`
-    inputs (a tuple when wrt names several). Works for non-scalar outputs."""
-    g = fn if isinstance(fn, Gradient) else Gradient(fn, wrt)
+    inputs (a tuple when wrt names several). Works for non-scalar outputs; the
+    cotangent has the output's structure and shapes."""
+    g = _public(fn, wrt, "vjp")  # (a Gradient is refused: that would be higher order)
     # (on copies: a function that modifies its arguments must not change the point the
     # pullback differentiates at, nor the caller's arrays)
-    value = g.primal(*_copy_arrays(args), **_copy_arrays(kwargs))
+    value = g._call_primal(*_copy_arrays(args), **_copy_arrays(kwargs))
+    if value is None:
+        raise TypeMismatch(f"{g.primal.__name__} returned None: vjp needs a float, an array, or a "
+                           "tuple/list of them as the output", frontend.def_loc(g.primal),
+                           "return the value to differentiate")
 
     def pullback(cotangent: Any):
+        _check_cotangent(cotangent, value, g.primal.__name__)
         _, grads = g._run(args, kwargs, seed=cotangent)
         return grads[0] if g._single else grads
     pullback.source = lambda: g.source  # type: ignore[attr-defined]
     return value, pullback
+
+
+def _check_cotangent(ct: Any, value: Any, name: str, where: str = "the output") -> None:
+    """A cotangent must have the output's structure and shapes (else the adjoint would
+    fail or broadcast silently)."""
+    if isinstance(value, (tuple, list)):
+        if not isinstance(ct, (tuple, list)) or len(ct) != len(value):
+            raise TypeMismatch(f"the cotangent for {where} of {name} must be a tuple/list of {len(value)} "
+                               f"values (one per output), got {type(ct).__name__}")
+        for i, (c, v) in enumerate(zip(ct, value)):
+            _check_cotangent(c, v, name, f"output [{i}]")
+        return
+    if np.shape(ct) != np.shape(value):
+        raise TypeMismatch(f"the cotangent for {where} of {name} has shape {np.shape(ct)}, the output has "
+                           f"shape {np.shape(value)}", hint="pass a cotangent shaped like the output")
 
 
 def stats() -> dict[str, int]:

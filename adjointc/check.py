@@ -2,8 +2,13 @@
 
 Contract of `check(f, *args, wrt=0, gradient=None, ...)`:
 
-* `f` is a plain Python function (or an object whose `.primal` is one) returning a
-  real scalar; `args`/`kwargs` are the point. `wrt` is an int (positional index), a
+* `f` is the function whose gradient is checked (any callable returning a real scalar,
+  or an object whose `.primal` is one; the default `gradient` needs what `adjointc.grad`
+  accepts); `args`/`kwargs` are the point. `f` must not itself be a gradient (`check(grad(f), x)` would check a second
+  derivative, which adjointc cannot compute yet: refused with UnsupportedFunction); to
+  check a gradient object `g = grad(f, wrt=w)`, pass `check(f, x, wrt=w, gradient=g)`.
+  An `lru_cache`/`cache` wrapper is called through its `__wrapped__` function (the same
+  values for the pure function a memo requires; arrays are not hashable). `wrt` is an int (positional index), a
   str (parameter name), or a tuple of those, like `jax.grad`'s argnums.
 * `gradient` has f's call signature and returns the gradient w.r.t. `wrt`: one value
   for a single int/str, a tuple for a tuple. Default: `adjointc.api.grad(f, wrt=wrt)`.
@@ -230,13 +235,28 @@ def _compare(name: str, method: str, g: Any, ref: Any, shape: tuple, rtol: float
     return InputReport(name, method, max_rel, max_abs, passed, msg)
 
 
+def _function_to_check(f: Any) -> Callable[..., Any]:
+    from .api import _HIGHER_ORDER_HINT, Gradient
+    if isinstance(f, Gradient):
+        from .errors import UnsupportedFunction
+        from .frontend import def_loc
+        raise UnsupportedFunction(
+            f"check({f!r}): its argument is already a gradient, so this would check a second "
+            "derivative", def_loc(f.primal),
+            f"{_HIGHER_ORDER_HINT}. To check this gradient object itself, pass the function and it: "
+            f"check(f, *args, wrt={f.wrt if len(f.wrt) > 1 else f.wrt[0]!r}, gradient=g)")
+    if type(f).__name__ == "_lru_cache_wrapper" and hasattr(f, "__wrapped__"):
+        return _function_to_check(f.__wrapped__)
+    return getattr(f, "primal", f)  # an object holding the function as `.primal`
+
+
 def check(f: Any, *args: Any, wrt: Any = 0, gradient: Callable[..., Any] | None = None,
           rtol: float | None = None, atol: float | None = None, eps: float | None = None,
           method: str = "auto", raise_on_fail: bool = False, **kwargs: Any) -> CheckReport:
     """Compare `gradient(*args, **kwargs)` with a SymPy or finite-difference reference."""
     if method not in ("auto", "sympy", "fd"):
         raise ValueError(f"method must be 'auto', 'sympy' or 'fd', got {method!r}")
-    fn = getattr(f, "primal", f)
+    fn = _function_to_check(f)
     keys, names, single = _resolve_wrt(fn, args, kwargs, wrt)
     values = [_get(args, kwargs, k) for k in keys]
     for v, n in zip(values, names):

@@ -50,3 +50,25 @@ class CheckFailed(AdjointcError):
 
 class CacheError(AdjointcError):
     """The disk cache could not be used (reported, then bypassed)."""
+
+
+class InvalidArgument(AdjointcError, ValueError, TypeError):
+    """grad/value_and_grad/vjp/check called with a `wrt` (or similar argument) that does
+    not fit the function: a bool, a float, an empty tuple, a parameter that does not
+    exist. Also a ValueError and a TypeError, as Python reports such misuse."""
+
+
+class UnsupportedFunction(AdjointcError):
+    """The object to differentiate is not a Python function adjointc can read: a
+    gradient (higher order is not supported yet), a builtin or ufunc, a class."""
+
+
+class GeneratedCodeError(AdjointcError):
+    """The generated adjoint raised at run time although the function itself runs
+    at those inputs: an adjointc bug. The original exception is the `__cause__`; the
+    message names the user's line the failing generated line came from."""
+
+
+class InternalError(AdjointcError):
+    """A Python exception from adjointc's own transform (a bug in adjointc), reported
+    with the function being differentiated; the original exception is the `__cause__`."""

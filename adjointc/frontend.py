@@ -77,6 +77,7 @@ class Lowered:
     augmented: list = field(default_factory=list)  # the Assigns that came from `x += e`
     renamed: dict[str, str] = field(default_factory=dict)  # user name -> name in generated code
     no_return: Loc | None = None  # the function has no return statement (it returns None)
+    falls_through: Loc | None = None  # some path reaches the end of the body (returning None)
 
 
 def _dotted(node: cst.BaseExpression) -> str | None:
@@ -175,7 +176,7 @@ class Lowerer:
             raise self.unsupported(p.star_arg, "*args parameters", "list the parameters explicitly")
         if p.star_kwarg is not None:
             raise self.unsupported(p.star_kwarg, "**kwargs parameters", "list the parameters explicitly")
-        live = inspect.signature(self.fn).parameters
+        live = inspect.signature(self.fn, follow_wrapped=False).parameters
         printable = True
         for prm in list(p.posonly_params) + list(p.params) + list(p.kwonly_params):
             default: Any = NO_DEFAULT
@@ -202,6 +203,11 @@ class Lowerer:
             no_return = Loc(self.file, self.first_line)
             res = self.result_name()
             body = body + (Assign(res, Const(None), no_return), Return(Name(res), no_return))
+        falls_through = None
+        if no_return is None and _may_fall_through(body):
+            # Python returns None on that path, which the generated adjoint would not see:
+            # differentiating such a function itself is refused (api.Gradient)
+            falls_through = self.loc(node)
         rets = [r for r in walk(body) if isinstance(r, Return)]
         names = {r.value.id for r in rets if isinstance(r.value, Name)}
         if len(names) == 1 and all(isinstance(r.value, Name) for r in rets) and not names <= set(self.globals_read):
@@ -229,11 +235,14 @@ class Lowerer:
             self.augmented = [st for st in walk(body) if isinstance(st, Assign) and any(
                 st.target == renamed.get(a.target, a.target) and st.loc == a.loc for a in self.augmented)]
             self.locals = {renamed.get(n, n) for n in self.locals}
-        fn = Function(node.name.value, tuple(params), body, self.file, self.first_line)
+        # named as the caller knows it: a functools.wraps wrapper `w` of `f` is `f`
+        name = self.fn.__name__ if self.fn.__name__.isidentifier() else node.name.value
+        fn = Function(name, tuple(params), body, self.file, self.first_line)
         self.renamed = renamed
         return Lowered(fn, self.globals_read, tuple(q.name for q in params), result=result,
                        user_names=set(self.locals), callees=dict(self.callees),
-                       augmented=list(self.augmented), renamed=renamed, no_return=no_return)
+                       augmented=list(self.augmented), renamed=renamed, no_return=no_return,
+                       falls_through=falls_through)
 
     def const_value(self, node: cst.BaseExpression) -> Any:
         e = self.expr(node, [], nested=True)
@@ -262,6 +271,10 @@ class Lowerer:
         return tuple(out)
 
     def stmt(self, node: cst.CSTNode) -> list[Stmt]:
+        if isinstance(node, cst.BaseSmallStatement):
+            # a suite on its header's line (`def f(x): return x * x`, `if c: y = 1; z = 2`):
+            # its body is the small statements themselves
+            return self.small_stmt(node)
         if isinstance(node, cst.SimpleStatementLine):
             out: list[Stmt] = []
             for small in node.body:
@@ -875,6 +888,32 @@ _LIBRARY_ROOTS = tuple({os.path.realpath(p) for p in (sysconfig.get_paths()["std
 _INT_OPS = {"slice", "add", "sub", "mul", "floordiv", "mod", "neg", "attr:shape", "getitem", "len"}
 
 
+def _may_fall_through(b: Block) -> bool:
+    """Can running `b` reach its end without a `return`? (The lowered block ends at a
+    return, and statements after an `if` that jumps sit in its branches.) A loop may run
+    zero times, except `while True` without a `break` of its own."""
+    if not b:
+        return True
+    last = b[-1]
+    if isinstance(last, Return):
+        return False
+    if isinstance(last, If):
+        return _may_fall_through(last.body) or _may_fall_through(last.orelse)
+    if isinstance(last, While) and last.test == Const(True):
+        return _breaks(last.body)
+    return True
+
+
+def _breaks(b: Block) -> bool:
+    """Does `b` (a loop body) break out of its own loop?"""
+    for s in b:
+        if isinstance(s, Break):
+            return True
+        if isinstance(s, If) and (_breaks(s.body) or _breaks(s.orelse)):
+            return True
+    return False
+
+
 def _computes(e: Expr) -> bool:
     """Does an index part compute something beyond integer arithmetic (a mask, a call)?"""
     return isinstance(e, Call) and (e.op not in _INT_OPS or any(_computes(a) for a in e.args))
@@ -956,13 +995,64 @@ def _append_fallthrough(s: If, rest: Block) -> If:
     return If(s.test, extend(s.body), extend(s.orelse), s.loc)
 
 
-def lower(fn: Callable) -> Lowered:
-    """Read the source of `fn` and lower it to IR."""
-    fn = inspect.unwrap(fn)
+def def_loc(fn: Callable) -> Loc | None:
+    """Where `fn` is defined: its file and the line of its `def` (after decorators)."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
     try:
-        lines, first = inspect.getsourcelines(fn)
-        file = inspect.getsourcefile(fn) or "<unknown>"
-    except (OSError, TypeError) as e:
+        lines, first = inspect.getsourcelines(code)
+    except (OSError, TypeError):
+        return Loc(code.co_filename, code.co_firstlineno)
+    is_lambda = code.co_name == "<lambda>"
+    for i, text in enumerate(lines):
+        stripped = text.lstrip()
+        if ("lambda" in stripped) if is_lambda else stripped.startswith(("def ", "async def ")):
+            return Loc(code.co_filename, first + i, len(text) - len(stripped), text.rstrip("\n"))
+    return Loc(code.co_filename, first, 0, lines[0].rstrip("\n") if lines else "")
+
+
+def refuse_def_form(fn: Callable) -> None:
+    """Refuse the kinds of function whose body is not a plain computation of the
+    result: lambdas, async defs, generators (their body would be differentiated as if
+    the call returned its value)."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return
+    flags = code.co_flags
+    what = None
+    if code.co_name == "<lambda>":
+        what, hint = "lambda functions", "define the function with def (a one-line def f(x): return ... works)"
+    elif flags & (inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE):
+        what, hint = "async def", "differentiate a plain def that computes the value"
+    elif flags & inspect.CO_ASYNC_GENERATOR:
+        what, hint = "async generators", "differentiate a plain def that computes the value"
+    elif flags & inspect.CO_GENERATOR:
+        what, hint = "generator functions (yield)", "return the value instead of yielding it"
+    if what is not None:
+        raise UnsupportedSyntax(f"adjointc does not support {what}: {fn.__qualname__} is one",
+                                def_loc(fn), hint)
+
+
+def lower(fn: Callable) -> Lowered:
+    """Read the source of `fn` and lower it to IR.
+
+    The source is the def of `fn`'s own code object: a `functools.wraps` wrapper is
+    read as written, never replaced by its `__wrapped__` (which it may scale, shift or
+    call on other arguments). A method is read as its function; an lru_cache wrapper
+    as the function it memoises (see api._entry)."""
+    while not isinstance(fn, pytypes.FunctionType):
+        if isinstance(fn, pytypes.MethodType):
+            fn = fn.__func__
+        elif type(fn).__name__ == "_lru_cache_wrapper" and hasattr(fn, "__wrapped__"):
+            fn = fn.__wrapped__
+        else:
+            break
+    refuse_def_form(fn)
+    try:
+        lines, first = inspect.getsourcelines(fn.__code__)
+        file = inspect.getsourcefile(fn.__code__) or "<unknown>"
+    except (OSError, TypeError, AttributeError) as e:
         raise UnsupportedSyntax(f"cannot read the source of {getattr(fn, '__name__', fn)!r}: {e}",
                                 hint="adjointc needs functions defined in a .py file (or a notebook cell)") from None
     raw = "".join(lines)
@@ -971,12 +1061,13 @@ def lower(fn: Callable) -> Lowered:
     try:
         module = cst.parse_module(src)
     except cst.ParserSyntaxError as e:
-        raise UnsupportedSyntax(f"cannot parse the source of {fn.__name__}: {e}") from None
+        raise UnsupportedSyntax(f"cannot parse the source of {fn.__name__}: {e}", def_loc(fn)) from None
     wrapper = MetadataWrapper(module)
     defs = [n for n in wrapper.module.body if isinstance(n, cst.FunctionDef)]
+    defs = [n for n in defs if n.name.value == fn.__code__.co_name] or defs
     if not defs:
-        raise UnsupportedSyntax(f"{fn.__name__} is not a def statement (lambdas are not supported)",
-                                Loc(file, first), "define it with def")
+        raise UnsupportedSyntax(f"cannot find the def of {fn.__qualname__} in its source", def_loc(fn),
+                                "define the function with a def statement")
     lw = Lowerer(fn, src, first, file, col_offset)
     lw.positions = wrapper.resolve(PositionProvider)
     node = defs[0]

@@ -16,7 +16,8 @@ import adjointc
 from adjointc import AdjointcError, NoAdjointRule, UnsupportedSyntax, grad, value_and_grad
 from corpus import A, Case, bind, call, copy_value, fd_gradient, sympy_gradient, wrt_names
 
-MODULES = ("straight_line", "numpy_ops", "numpy_more", "loops", "branches", "inplace", "edge_cases")
+MODULES = ("straight_line", "numpy_ops", "numpy_more", "loops", "branches", "inplace", "edge_cases",
+           "entry_points")
 CASES: list[Case] = [c for m in MODULES for c in importlib.import_module(f"corpus.{m}").CASES]
 UNSUPPORTED = importlib.import_module("corpus.unsupported").CASES
 
@@ -76,7 +77,7 @@ def test_corpus_is_large_and_each_function_has_several_inputs():
     assert len(fns) >= 80, f"only {len(fns)} corpus functions"
     assert all(n >= 2 for n in fns.values()), [f.__name__ for f, n in fns.items() if n < 2]
     for c in CASES:  # corpus functions are real module-level (or factory-made) defs in .py files
-        assert inspect.getsourcefile(c.fn).endswith(".py")
+        assert inspect.getsourcefile(inspect.unwrap(c.fn)).endswith(".py")  # (an lru_cache: its function)
 
 
 @pytest.mark.parametrize("case", _params("grad", CASES))

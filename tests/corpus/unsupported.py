@@ -194,6 +194,20 @@ def library_call_as_statement(x):
     return np.sum(v * v)
 
 
+async def is_async(x):  # <- unsupported
+    return x * x
+
+
+def is_generator(x):  # <- unsupported
+    yield x * x
+
+
+def falls_off_the_end(x):  # <- unsupported
+    y = x * 2.0
+    if x > 0.0:
+        return y
+
+
 CASES = [
     Unsupported(loops_over_dict_keys, ({"a": 1.0, "b": 2.0}, 0.5), UnsupportedSyntax, wrt=1),
     Unsupported(modifies_dict_argument, ({"w": 1.0}, 0.5), UnsupportedSyntax, wrt=1),
@@ -222,4 +236,8 @@ CASES = [
     Unsupported(uses_starred_assignment, (1.5, 0.5), UnsupportedSyntax),
     Unsupported(uses_set_literal, (1.5,), UnsupportedSyntax),
     Unsupported(calls_unknown_method, (np.array([0.5, 1.0]),), UnsupportedSyntax),
+    Unsupported(is_async, (1.5,), UnsupportedSyntax),
+    Unsupported(is_generator, (1.5,), UnsupportedSyntax),
+    Unsupported(falls_off_the_end, (1.5,), UnsupportedSyntax),
+    Unsupported(falls_off_the_end, (-1.5,), UnsupportedSyntax),
 ]
