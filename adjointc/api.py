@@ -14,6 +14,7 @@ import copy
 import functools
 import hashlib
 import inspect
+import os
 import threading
 import types as types_mod
 from dataclasses import dataclass
@@ -803,19 +804,18 @@ def _entry(fn: Any, what: str) -> _Entry:
                                   frontend.def_loc(fn.primal), _HIGHER_ORDER_HINT)
     if isinstance(fn, types_mod.FunctionType):
         frontend.refuse_def_form(fn)
-        if not frontend._has_source(fn):
-            try:
-                inspect.getsourcelines(fn.__code__)
-            except (OSError, TypeError):
-                pass  # no source at all: frontend.lower reports that on the first call
-            else:
-                name = f"{fn.__module__}.{fn.__qualname__}"
-                raise UnsupportedFunction(
-                    f"{what}({name}): {name} is library code (standard library or site-packages), "
-                    "which adjointc does not transform", frontend.def_loc(fn),
-                    f"call it from your own function: def f(x): return {name}(x) "
-                    "(it needs a derivative rule, see adjointc.defvjp)")
+        path = os.path.realpath(fn.__code__.co_filename)
+        if any(path.startswith(root + os.sep) for root in frontend._LIBRARY_ROOTS):
+            # (by its own code's file: a wraps wrapper of a library function is the user's)
+            name = f"{fn.__module__}.{fn.__qualname__}"
+            raise UnsupportedFunction(
+                f"{what}({name}): {name} is library code (standard library or site-packages), "
+                "which adjointc does not transform", frontend.def_loc(fn),
+                f"differentiate a function that calls it: def f(x): return {name}(x) "
+                "(it needs a derivative rule, see adjointc.defvjp)")
         return _Entry(fn, (), {}, fn, inspect.signature(fn, follow_wrapped=False))
+    if isinstance(fn, staticmethod):  # (the raw class-dict entry)
+        return _entry(fn.__func__, what)
     if isinstance(fn, types_mod.MethodType):  # obj.f, or K.f of a classmethod: self/cls bound
         inner = _entry(fn.__func__, what)
         return _Entry(inner.function, (fn.__self__,) + inner.args, inner.kwargs, fn,

@@ -302,3 +302,20 @@ def test_numeric_gradient_public_helper():
     (gk,) = numeric_gradient(lambda x, *, c: c**3, (x,), {"c": 2.0}, ["c"])
     assert gk == pytest.approx(12.0, rel=1e-8)
     np.testing.assert_array_equal(x, [0.1, -0.4, 2.0])
+
+
+def test_check_of_a_gradient_is_refused_not_reported_as_a_pass():
+    """check(grad(f)) would be a second-derivative check: refused (issue 9), never a
+    check of f's own gradient under another name."""
+    import functools
+
+    from adjointc import grad
+    from adjointc.errors import UnsupportedFunction
+    g = grad(f_math, wrt=(0, 1))
+    with pytest.raises(UnsupportedFunction, match="second derivative") as e:
+        check(g, 0.7, 1.3, wrt=(0, 1))
+    assert "gradient=g" in str(e.value) and "test_check.py" in str(e.value)
+    assert check(f_math, 0.7, 1.3, wrt=(0, 1), gradient=g).passed  # the documented way
+    cached = functools.lru_cache(maxsize=None)(f_math)
+    rep = check(cached, 0.7, 1.3, wrt=(0, 1), gradient=g_math)
+    assert rep.passed and rep.inputs[0].method == "sympy"

@@ -8,6 +8,7 @@ names this file and the line of the offending def.
 import functools
 import math
 import os
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -178,7 +179,7 @@ def test_classmethod_binds_cls(x, y):
 
 @pytest.mark.parametrize("x", [1.3, -0.8])
 def test_staticmethod_through_class_and_instance(x):
-    for f in (Model.static, MODEL.static):
+    for f in (Model.static, MODEL.static, Model.__dict__["static"]):
         assert grad(f)(x) == pytest.approx(12.0 * x ** 3, rel=1e-12)
 
 
@@ -326,7 +327,8 @@ def test_editing_a_decorator_invalidates_the_disk_cache(tmp_path):
 
 # ------------------------------------------- builtins, library code, classes
 @pytest.mark.parametrize("fn,name", [(math.sin, "math.sin"), (np.sin, "np.sin"), (abs, "abs"),
-                                     (np.linalg.norm, "numpy.linalg.norm")])
+                                     (np.linalg.norm, "numpy.linalg.norm"), (statistics.mean, "statistics.mean"),
+                                     (np.ndarray.sum, "ndarray.sum")])
 def test_builtins_and_library_functions_are_refused_with_a_wrapping_hint(fn, name):
     with pytest.raises(UnsupportedFunction, match="adjointc|cannot read") as e:
         grad(fn)
