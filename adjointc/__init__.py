@@ -9,7 +9,7 @@
 __version__ = "0.1.0"
 
 from .api import grad, value_and_grad, vjp  # noqa: E402
-from .errors import (AdjointcError, AliasingError, CheckFailed, GeneratedCodeError,  # noqa: E402
+from .errors import (AdjointcBug, AdjointcError, AliasingError, CheckFailed, GeneratedCodeError,  # noqa: E402
                      InternalError, InvalidArgument, NoAdjointRule, TypeMismatch, UnsupportedFunction,
                      UnsupportedSyntax)
 from .rules import defvjp, nondiff  # noqa: E402
@@ -21,4 +21,4 @@ from .check import check  # noqa: E402
 
 __all__ = ["grad", "value_and_grad", "vjp", "check", "defvjp", "nondiff", "AdjointcError",
            "UnsupportedSyntax", "UnsupportedFunction", "NoAdjointRule", "AliasingError", "TypeMismatch",
-           "InvalidArgument", "CheckFailed", "GeneratedCodeError", "InternalError"]
+           "InvalidArgument", "CheckFailed", "AdjointcBug", "GeneratedCodeError", "InternalError"]

@@ -33,7 +33,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .errors import CheckFailed
+from .errors import CheckFailed, InvalidArgument
 
 __all__ = ["InputReport", "CheckReport", "check", "numeric_gradient"]
 
@@ -167,6 +167,8 @@ def _resolve_wrt(fn: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, 
                  wrt: Any) -> tuple[list[Key], list[str], bool]:
     single = not isinstance(wrt, (tuple, list))
     items = [wrt] if single else list(wrt)
+    if not items:  # (a report over no input would "pass" having checked nothing)
+        raise InvalidArgument(f"wrt={wrt!r} names no argument: nothing to check")
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
@@ -177,11 +179,11 @@ def _resolve_wrt(fn: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, 
     names: list[str] = []
     for w in items:
         if isinstance(w, bool) or not isinstance(w, (int, str)):
-            raise TypeError(f"wrt entries must be int or str, got {w!r}")
+            raise InvalidArgument(f"wrt entries must be int or str, got {w!r}")
         if isinstance(w, int):
             i = w + len(args) if w < 0 else w
             if not 0 <= i < len(args):
-                raise ValueError(f"wrt={w} is out of range for {len(args)} positional argument(s)")
+                raise InvalidArgument(f"wrt={w} is out of range for {len(args)} positional argument(s)")
             keys.append(i)
             names.append(positional[i].name if i < len(positional) else f"{varargs}[{i - len(positional)}]")
         elif w in kwargs:
@@ -190,12 +192,12 @@ def _resolve_wrt(fn: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, 
         else:
             idx = next((j for j, p in enumerate(positional) if p.name == w), None)
             if idx is None or idx >= len(args):
-                raise ValueError(f"wrt={w!r} names no argument passed to {getattr(fn, '__name__', fn)}"
+                raise InvalidArgument(f"wrt={w!r} names no argument passed to {getattr(fn, '__name__', fn)}"
                                  " (defaults cannot be differentiated; pass the value explicitly)")
             keys.append(idx)
             names.append(w)
     if len(set(keys)) != len(keys):
-        raise ValueError(f"wrt={wrt!r} names the same argument twice")
+        raise InvalidArgument(f"wrt={wrt!r} names the same argument twice")
     return keys, names, single
 
 

@@ -63,12 +63,18 @@ class UnsupportedFunction(AdjointcError):
     gradient (higher order is not supported yet), a builtin or ufunc, a class."""
 
 
-class GeneratedCodeError(AdjointcError):
+class AdjointcBug(AdjointcError):
+    """A bug in adjointc, reported with the user's location instead of a traceback
+    through adjointc's internals. Not a refusal: a test or fuzzer that counts refusals
+    (AdjointcError) must count these as failures."""
+
+
+class GeneratedCodeError(AdjointcBug):
     """The generated adjoint raised at run time although the function itself runs
     at those inputs: an adjointc bug. The original exception is the `__cause__`; the
     message names the user's line the failing generated line came from."""
 
 
-class InternalError(AdjointcError):
+class InternalError(AdjointcBug):
     """A Python exception from adjointc's own transform (a bug in adjointc), reported
     with the function being differentiated; the original exception is the `__cause__`."""

@@ -319,3 +319,10 @@ def test_check_of_a_gradient_is_refused_not_reported_as_a_pass():
     cached = functools.lru_cache(maxsize=None)(f_math)
     rep = check(cached, 0.7, 1.3, wrt=(0, 1), gradient=g_math)
     assert rep.passed and rep.inputs[0].method == "sympy"
+
+
+def test_wrt_naming_nothing_is_refused():
+    from adjointc.errors import InvalidArgument
+    for wrt in ((), [], True, 1.5):
+        with pytest.raises(InvalidArgument):
+            check(f_math, 0.7, 1.3, wrt=wrt, gradient=g_math)

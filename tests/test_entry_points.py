@@ -583,6 +583,7 @@ def test_exception_in_the_backward_sweep_names_the_users_line(monkeypatch):
     assert "FloatingPointError: planted failure in np.cos" in msg and "in the adjoint of this line" in msg
     assert "bug in adjointc" in msg and c.path in msg
     assert isinstance(e.value.__cause__, FloatingPointError)
+    assert isinstance(e.value, adjointc.AdjointcBug)  # a bug to count, not a refusal
 
 
 def test_exception_in_the_forward_sweep_names_the_function(monkeypatch):
@@ -630,6 +631,7 @@ def test_a_bug_in_the_transform_is_an_internal_error(monkeypatch, tmp_path):
         grad(fresh_for_internal_error)(2.0)
     assert_located(e.value, fresh_for_internal_error)
     assert "bug in adjointc" in str(e.value) and isinstance(e.value.__cause__, KeyError)
+    assert isinstance(e.value, adjointc.AdjointcBug)
     monkeypatch.undo()
     assert grad(fresh_for_internal_error)(2.0) == 4.0
 
