@@ -804,6 +804,9 @@ def _entry(fn: Any, what: str) -> _Entry:
                                   frontend.def_loc(fn.primal), _HIGHER_ORDER_HINT)
     if isinstance(fn, types_mod.FunctionType):
         frontend.refuse_def_form(fn)
+        if fn.__code__.co_name == "<lambda>":
+            named = _named_lambda(fn)
+            return _Entry(named, (), {}, fn, inspect.signature(fn, follow_wrapped=False))
         path = os.path.realpath(fn.__code__.co_filename)
         if any(path.startswith(root + os.sep) for root in frontend._LIBRARY_ROOTS):
             # (by its own code's file: a wraps wrapper of a library function is the user's)
@@ -839,8 +842,8 @@ def _entry(fn: Any, what: str) -> _Entry:
             raise InvalidArgument(f"{what} expects a function, got {type(fn).__name__}")
         raise UnsupportedFunction(
             f"{what}({name}): {name} is a builtin (compiled) function; adjointc differentiates "
-            "Python source", hint=f"differentiate a function that calls it: def f(x): return {name}(x) "
-            "(its derivative rule is then used)")
+            "Python source", hint=f"differentiate a function that calls it: def f(x): return {name}(x), or "
+            f"lambda x: {name}(x) (its derivative rule is then used)")
     call = getattr(type(fn), "__call__", None)
     if isinstance(call, types_mod.FunctionType):  # a callable object: its __call__, bound to it
         inner = _entry(types_mod.MethodType(call, fn), what)
@@ -848,6 +851,21 @@ def _entry(fn: Any, what: str) -> _Entry:
     raise UnsupportedFunction(f"{what}({name}): cannot read a Python def behind this {type(fn).__name__}",
                               hint=f"differentiate a function that calls it: def f(x): return {name}(x); "
                               "grad takes a def, a method, a partial or a callable object whose __call__ is one")
+
+
+def _named_lambda(fn: types_mod.FunctionType) -> types_mod.FunctionType:
+    """The lambda as a function with a name the generated code can use, unique per
+    lambda (its line and column: two lambdas on one line have different names, so
+    different cache keys) and deterministic (the same in every process)."""
+    code = fn.__code__
+    cols = [p[2] for p in code.co_positions()
+            if None not in p and p[2:] != (0, 0) and p[0] == code.co_firstlineno]
+    name = f"lambda_{code.co_firstlineno}_{min(cols) if cols else 0}"
+    named = types_mod.FunctionType(code, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    named.__kwdefaults__ = fn.__kwdefaults__
+    named.__qualname__ = fn.__qualname__.replace("<lambda>", name)
+    named.__module__ = fn.__module__
+    return named
 
 
 def _callable_name(fn: Any) -> str:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import builtins
 import copy
+import dataclasses
+import functools
 import inspect
 import os
 import sysconfig
@@ -172,8 +174,19 @@ class Lowerer:
     def lower_function(self, node: cst.FunctionDef) -> Lowered:
         params: list[Param] = []
         p = node.params
-        if p.star_arg not in (cst.MaybeSentinel.DEFAULT, None) and not isinstance(p.star_arg, cst.ParamStar):
-            raise self.unsupported(p.star_arg, "*args parameters", "list the parameters explicitly")
+        star = p.star_arg if p.star_arg not in (cst.MaybeSentinel.DEFAULT, None) and not isinstance(
+            p.star_arg, cst.ParamStar) else None
+        if (star or p.star_kwarg) is not None and hasattr(self.fn, "__wrapped__"):
+            # a decorator's `def wrapper(*args, **kwargs)`: what it computes from the wrapped
+            # function's value is its own code, which adjointc cannot lower; never
+            # differentiate the wrapped function in its place
+            raise UnsupportedSyntax(
+                f"{self.fn.__qualname__} is a decorator's wrapper (functools.wraps) taking *args/**kwargs: "
+                "adjointc cannot differentiate through it", self.loc(star or p.star_kwarg),
+                f"differentiate the undecorated function ({self.fn.__name__}.__wrapped__), or give the "
+                "wrapper explicit parameters")
+        if star is not None:
+            raise self.unsupported(star, "*args parameters", "list the parameters explicitly")
         if p.star_kwarg is not None:
             raise self.unsupported(p.star_kwarg, "**kwargs parameters", "list the parameters explicitly")
         live = inspect.signature(self.fn, follow_wrapped=False).parameters
@@ -780,6 +793,8 @@ class Lowerer:
                   nested: bool) -> Expr:
         """A call to a user function: its adjoint is compiled separately and called
         from the backward sweep (see passes/reverse.py)."""
+        if fn.__code__.co_name == "<lambda>":  # (only a lambda passed to grad itself is read)
+            raise self.unsupported(node, f"calling the lambda {name!r}", f"define {name} with def")
         if nested:
             raise self.unsupported(node, f"a call to the Python function {name!r} inside a condition or index",
                                    "assign its result to a variable first")
@@ -1014,16 +1029,14 @@ def def_loc(fn: Callable) -> Loc | None:
 
 def refuse_def_form(fn: Callable) -> None:
     """Refuse the kinds of function whose body is not a plain computation of the
-    result: lambdas, async defs, generators (their body would be differentiated as if
-    the call returned its value)."""
+    result: async defs and generators (their body would be differentiated as if the
+    call returned its value)."""
     code = getattr(fn, "__code__", None)
     if code is None:
         return
     flags = code.co_flags
     what = None
-    if code.co_name == "<lambda>":
-        what, hint = "lambda functions", "define the function with def (a one-line def f(x): return ... works)"
-    elif flags & (inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE):
+    if flags & (inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE):
         what, hint = "async def", "differentiate a plain def that computes the value"
     elif flags & inspect.CO_ASYNC_GENERATOR:
         what, hint = "async generators", "differentiate a plain def that computes the value"
@@ -1032,6 +1045,75 @@ def refuse_def_form(fn: Callable) -> None:
     if what is not None:
         raise UnsupportedSyntax(f"adjointc does not support {what}: {fn.__qualname__} is one",
                                 def_loc(fn), hint)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_lambdas(src: str) -> tuple[Any, tuple[cst.Lambda, ...]]:
+    """The positions of a file's nodes and its lambdas (a file holding several lambdas
+    is parsed once)."""
+    wrapper = MetadataWrapper(cst.parse_module(src))
+
+    class Lambdas(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.found: list[cst.Lambda] = []
+
+        def visit_Lambda(self, node: cst.Lambda) -> None:
+            self.found.append(node)
+    finder = Lambdas()
+    wrapper.module.visit(finder)
+    return wrapper.resolve(PositionProvider), tuple(finder.found)
+
+
+def _lower_lambda(fn: Callable) -> Lowered:
+    """A lambda, lowered as `def <name>(params): return <body>`. Its source is found in
+    its file's parse tree: the lambda on its first line with its parameters whose body
+    spans the positions of its code's instructions (several lambdas can share a line)."""
+    import collections
+    import linecache
+    code = fn.__code__
+    file = code.co_filename
+    src = "".join(linecache.getlines(file, fn.__globals__))
+    where = Loc(file, code.co_firstlineno, 0, linecache.getline(file, code.co_firstlineno).rstrip("\n"))
+    if not src:
+        raise UnsupportedSyntax(f"cannot read the source of the lambda at {file}:{code.co_firstlineno}", where,
+                                "adjointc needs functions defined in a .py file (or a notebook cell)")
+    try:
+        positions, lambdas = _parsed_lambdas(src)
+    except cst.ParserSyntaxError as e:
+        raise UnsupportedSyntax(f"cannot parse the file of the lambda: {e}", where) from None
+    names = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    lines = src.splitlines()
+
+    def column(line: int, byte_col: int) -> int:  # code positions count UTF-8 bytes, libcst characters
+        text = lines[line - 1] if 0 < line <= len(lines) else ""
+        return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
+    spans = [(p[0], p[1], column(p[0], p[2]), column(p[1], p[3]))
+             for p in code.co_positions() if None not in p and p[2:] != (0, 0)]
+
+    def params(lam: cst.Lambda) -> list[str]:
+        ps = lam.params
+        return [q.name.value for q in list(ps.posonly_params) + list(ps.params) + list(ps.kwonly_params)]
+
+    def spans_body(lam: cst.Lambda) -> bool:
+        b = positions[lam.body]
+        return all((b.start.line, b.start.column) <= (p[0], p[2]) and (p[1], p[3]) <= (b.end.line, b.end.column)
+                   for p in spans)
+    found = [lam for lam in lambdas if positions[lam].start.line == code.co_firstlineno
+             and params(lam) == names and spans_body(lam)]
+    if len(found) != 1:
+        raise UnsupportedSyntax(f"cannot tell which lambda on line {code.co_firstlineno} is {fn.__qualname__}",
+                                where, "define the function with def")
+    lam = found[0]
+    ret = cst.Return(value=lam.body)
+    fdef = cst.FunctionDef(name=cst.Name(fn.__name__ if fn.__name__.isidentifier() else "lambda_"),
+                           params=lam.params, body=cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[ret])]))
+    lw = Lowerer(fn, src, 1, file, 0)
+    lw.positions = collections.ChainMap({ret: positions[lam], fdef: positions[lam]}, positions)
+    lowered = lw.lower_function(fdef)
+    start, end = positions[lam].start.line, positions[lam].end.line
+    lowered.function = dataclasses.replace(lowered.function, line=start)
+    lowered.source = "\n".join(lines[start - 1:end]) + "\n"
+    return lowered
 
 
 def lower(fn: Callable) -> Lowered:
@@ -1049,6 +1131,8 @@ def lower(fn: Callable) -> Lowered:
         else:
             break
     refuse_def_form(fn)
+    if fn.__code__.co_name == "<lambda>":
+        return _lower_lambda(fn)
     try:
         lines, first = inspect.getsourcelines(fn.__code__)
         file = inspect.getsourcefile(fn.__code__) or "<unknown>"
