@@ -800,7 +800,8 @@ def _entry(fn: Any, what: str) -> _Entry:
     Never unwraps silently: a `functools.wraps` decorator's wrapper is differentiated
     as written (its `__wrapped__` is what it calls, not what it computes)."""
     if isinstance(fn, Gradient):
-        raise UnsupportedFunction(f"{what} of {fn!r}: its argument is already a gradient",
+        raise UnsupportedFunction(f"{what} of {fn!r}: higher-order differentiation is not supported yet "
+                                  "(its argument is already a gradient)",
                                   frontend.def_loc(fn.primal), _HIGHER_ORDER_HINT)
     if isinstance(fn, types_mod.FunctionType):
         frontend.refuse_def_form(fn)

@@ -243,8 +243,8 @@ def _function_to_check(f: Any) -> Callable[..., Any]:
         from .errors import UnsupportedFunction
         from .frontend import def_loc
         raise UnsupportedFunction(
-            f"check({f!r}): its argument is already a gradient, so this would check a second "
-            "derivative", def_loc(f.primal),
+            f"check({f!r}): higher-order differentiation is not supported yet (its argument is already "
+            "a gradient, so this would check a second derivative)", def_loc(f.primal),
             f"{_HIGHER_ORDER_HINT}. To check this gradient object itself, pass the function and it: "
             f"check(f, *args, wrt={f.wrt if len(f.wrt) > 1 else f.wrt[0]!r}, gradient=g)")
     if type(f).__name__ == "_lru_cache_wrapper" and hasattr(f, "__wrapped__"):

@@ -77,9 +77,9 @@ HIGHER = "higher-order derivatives"
 ], ids=["grad_grad", "grad_grad_wrt", "decorator", "value_and_grad_of_grad", "grad_of_value_and_grad",
         "vjp_of_grad", "check_of_grad", "partial_of_grad"])
 def test_higher_order_is_refused_not_unwrapped(make):
-    with pytest.raises(UnsupportedFunction, match=HIGHER) as e:
+    with pytest.raises(UnsupportedFunction, match="higher-order differentiation is not supported yet") as e:
         make()
-    assert "already a gradient" in str(e.value)
+    assert "already a gradient" in str(e.value) and HIGHER in str(e.value)
     assert HERE in str(e.value)
 
 
