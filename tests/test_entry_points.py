@@ -740,3 +740,13 @@ straße = 2.0; after_unicode = lambda x: straße * x * x  # noqa: E702,E731  (co
 
 def test_lambda_after_non_ascii_text_on_its_line():
     assert grad(after_unicode)(1.5) == pytest.approx(2.0 * 2.0 * 1.5, rel=1e-12)
+
+
+def make_scaled_square(k):
+    return lambda x: k * x * x
+
+
+def test_lambdas_from_one_factory_read_their_own_closure():
+    """Same code, same name and cache entry: the closure value is read at call time."""
+    for k in (2.0, 5.0, -1.5):
+        assert grad(make_scaled_square(k))(1.5) == pytest.approx(3.0 * k, rel=1e-12)
