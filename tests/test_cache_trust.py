@@ -468,3 +468,202 @@ def test_corpus_adjoints_stay_memoised():
         assert (api.stats()["transforms"], cache.stats()) == (t, s), case.name
         checked += 1
     assert checked > 200
+
+
+# ---------------------------------------------------------------- planted entries
+import hashlib  # noqa: E402
+import stat  # noqa: E402
+import warnings  # noqa: E402
+
+GOOD = "def f(x):\n    return x * 3 + OFFSET\n"
+NS = {"OFFSET": 1}
+
+
+class Builder:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        return GOOD
+
+
+def planted(key: str, marker: pathlib.Path) -> bytes:
+    """An entry with a valid header and checksum for `key` that would run code: only the
+    trust checks can stop it."""
+    body = f"open({str(marker)!r}, 'w').close()\ndef f(x):\n    return -1000\n".encode()
+    return f"# adjointc cache entry key={key} sha256={hashlib.sha256(body).hexdigest()}\n".encode() + body
+
+
+@pytest.fixture
+def cdir(tmp_path, monkeypatch):
+    d = tmp_path / "cache"
+    monkeypatch.setenv("ADJOINTC_CACHE_DIR", str(d))
+    monkeypatch.delenv("ADJOINTC_CACHE_LOG", raising=False)
+    return d
+
+
+def fresh_key(label: str) -> str:
+    return cache.make_key({"t": label, "n": str(_counter[0])})
+
+
+def load_entry(key: str, name: str = "p"):
+    build = Builder()
+    m, hit = cache.load_or_build(key, build, name=name, namespace=NS)
+    return m, hit, build.calls
+
+
+def other_owner(path: pathlib.Path, monkeypatch) -> None:
+    """Make `path` belong to someone else: chown when we are root, else pretend to be
+    another user (the check compares the owner with the effective uid)."""
+    if os.geteuid() == 0:
+        os.chown(path, 12345, 12345, follow_symlinks=False)
+    else:
+        monkeypatch.setattr(cache, "_euid", lambda: os.geteuid() + 1)
+
+
+def test_directory_is_created_0700_and_entries_0600(cdir):
+    old = os.umask(0)  # (even with a permissive umask)
+    try:
+        key = fresh_key("modes")
+        m, hit, _ = load_entry(key)
+    finally:
+        os.umask(old)
+    assert not hit and m.f(2) == 7
+    assert stat.S_IMODE(os.lstat(cdir).st_mode) == 0o700
+    [path] = cache.entries()
+    assert stat.S_IMODE(os.lstat(path).st_mode) == 0o600
+    assert sorted(p.name for p in cdir.iterdir()) == [path.name]  # no temp files left
+    _, hit, calls = load_entry(key)
+    assert hit and calls == 0
+
+
+def _plant(cdir: pathlib.Path, key: str, how: str, marker: pathlib.Path, monkeypatch, tmp_path) -> pathlib.Path:
+    """Build the entry for `key`, then replace it by a planted one as `how` says."""
+    load_entry(key)
+    [path] = cache.entries()
+    if how == "symlink":
+        target = tmp_path / "evil.py"
+        target.write_bytes(planted(key, marker))
+        target.chmod(0o600)
+        path.unlink()
+        path.symlink_to(target)
+    else:
+        path.write_bytes(planted(key, marker))
+        if how == "entry_0666":
+            path.chmod(0o666)
+        elif how == "entry_group_writable":
+            path.chmod(0o620)
+        elif how == "entry_other_owner":
+            other_owner(path, monkeypatch)
+        elif how == "directory_0777":
+            cdir.chmod(0o777)
+        elif how == "directory_other_owner":
+            other_owner(cdir, monkeypatch)
+    return path
+
+
+ENTRY_CASES = {"symlink": "is a symbolic link", "entry_0666": "writable by group or others",
+               "entry_group_writable": "writable by group or others", "entry_other_owner": "is owned by uid"}
+DIR_CASES = {"directory_0777": "writable by group or others", "directory_other_owner": "is owned by uid"}
+
+
+@pytest.mark.parametrize("how", sorted(ENTRY_CASES))
+def test_untrusted_entry_is_never_executed_and_is_replaced(cdir, tmp_path, monkeypatch, how):
+    key, marker = fresh_key(how), tmp_path / "marker"
+    path = _plant(cdir, key, how, marker, monkeypatch, tmp_path)
+    before = cache.stats()
+    with pytest.warns(RuntimeWarning) as record:
+        m, hit, calls = load_entry(key)
+    assert (hit, calls, m.f(2)) == (False, 1, 7)
+    assert not marker.exists()
+    [w] = [w for w in record if "not trusted" in str(w.message)]
+    assert str(path) in str(w.message) and ENTRY_CASES[how] in str(w.message)
+    assert cache.stats()["untrusted"] == before["untrusted"] + 1
+    # replaced by a trusted entry of ours (a link is replaced itself, its target untouched)
+    st = os.lstat(path)
+    assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        assert st.st_uid == 0
+    if how == "symlink":
+        assert (tmp_path / "evil.py").read_bytes() == planted(key, marker)
+    monkeypatch.undo()  # (the uid pretence, if any)
+    os.environ["ADJOINTC_CACHE_DIR"] = str(cdir)
+    _, hit, calls = load_entry(key)
+    assert hit and calls == 0
+
+
+@pytest.mark.parametrize("how", sorted(ENTRY_CASES))
+def test_untrusted_entry_warns_once_per_path(cdir, tmp_path, monkeypatch, how):
+    key, marker = fresh_key("once" + how), tmp_path / "marker"
+    _plant(cdir, key, how, marker, monkeypatch, tmp_path)
+    with pytest.warns(RuntimeWarning, match="not trusted"):
+        load_entry(key)
+    _plant(cdir, key, how, marker, monkeypatch, tmp_path)  # planted again
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m, hit, calls = load_entry(key)
+    assert (hit, calls, m.f(2)) == (False, 1, 7) and not marker.exists()
+
+
+@pytest.mark.parametrize("how", sorted(DIR_CASES))
+def test_untrusted_directory_is_neither_executed_nor_written(cdir, tmp_path, monkeypatch, how):
+    key, marker = fresh_key(how), tmp_path / "marker"
+    path = _plant(cdir, key, how, marker, monkeypatch, tmp_path)
+    with pytest.warns(RuntimeWarning) as record:
+        m, hit, calls = load_entry(key)
+    assert (hit, calls, m.f(2)) == (False, 1, 7)
+    assert not marker.exists()
+    [w] = [w for w in record if "not trusted" in str(w.message)]
+    assert str(cdir) in str(w.message) and DIR_CASES[how] in str(w.message)
+    # built in a private place, the planted entry left as it was (we do not write there)
+    assert not m.__file__.startswith(str(cdir)) and pathlib.Path(m.__file__).is_file()
+    assert stat.S_IMODE(os.lstat(pathlib.Path(m.__file__).parent).st_mode) == 0o700
+    assert path.read_bytes() == planted(key, marker)
+    with warnings.catch_warnings():  # once per directory
+        warnings.simplefilter("error")
+        m, hit, calls = load_entry(key)
+    assert (hit, calls, m.f(2)) == (False, 1, 7) and not marker.exists()
+
+
+def test_symlinked_directory_is_not_trusted(tmp_path, monkeypatch):
+    real = tmp_path / "real"
+    real.mkdir(mode=0o700)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    monkeypatch.setenv("ADJOINTC_CACHE_DIR", str(link))
+    key, marker = fresh_key("dirlink"), tmp_path / "marker"
+    entry = real / f"p-{key[:16]}.py"
+    entry.write_bytes(planted(key, marker))
+    entry.chmod(0o600)
+    with pytest.warns(RuntimeWarning, match=r"is not trusted: it is a symbolic link"):
+        m, hit, calls = load_entry(key)
+    assert (hit, calls, m.f(2)) == (False, 1, 7) and not marker.exists()
+    assert entry.read_bytes() == planted(key, marker)
+
+
+def test_planted_entry_end_to_end(tmp_path):
+    """A second process whose entry was replaced by a planted, world-writable one with a
+    valid checksum: warns, runs none of it, and returns the right gradient."""
+    pkg, cache_dir = tmp_path / "pkg", tmp_path / "cache"
+    write_package(pkg)
+    first = run_child(pkg, cache_dir, "module_constant")
+    [entry] = sorted(cache_dir.glob("f_const_grad-*.py"))
+    key = entry.read_text().split("key=", 1)[1].split()[0]
+    marker = tmp_path / "marker"
+    body = (f"open({str(marker)!r}, 'w').close()\n"
+            "def f_const_grad(x, result_bar=1.0):\n    return (0.0, (123.0,))\n").encode()
+    entry.write_bytes(f"# adjointc cache entry key={key} sha256={hashlib.sha256(body).hexdigest()}\n".encode()
+                      + body)
+    entry.chmod(0o666)
+    env = {k: v for k, v in os.environ.items() if k != "TRUST_K"}
+    env.update(ADJOINTC_CACHE_DIR=str(cache_dir), PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(ROOT))
+    r = subprocess.run([sys.executable, "-c", CHILD, str(pkg), "module_constant"], capture_output=True,
+                       text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    second = json.loads(r.stdout.strip().splitlines()[-1])
+    assert not marker.exists()
+    assert "RuntimeWarning" in r.stderr and str(entry) in r.stderr and "writable by group or others" in r.stderr
+    np.testing.assert_allclose(second["grad"], second["fd"], rtol=1e-6)
+    np.testing.assert_allclose(second["grad"], first["grad"], rtol=0, atol=0)
+    assert stat.S_IMODE(os.lstat(entry).st_mode) == 0o600
