@@ -202,8 +202,9 @@ def _open_directory(directory: pathlib.Path) -> tuple[int | None, str]:
             return None, f"is not writable ({exc}); generated code will not be cached"
     except OSError as exc:  # (a path through a file, say)
         return None, f"is not writable ({exc}); generated code will not be cached"
-    reason = ("is a symbolic link" if stat.S_ISLNK(st.st_mode) else
-              "is not a directory" if not stat.S_ISDIR(st.st_mode) else _untrusted(st))
+    if not stat.S_ISDIR(st.st_mode) and not stat.S_ISLNK(st.st_mode):
+        return None, "is not a directory; generated code will not be cached"
+    reason = "is a symbolic link" if stat.S_ISLNK(st.st_mode) else _untrusted(st)
     if reason is not None:
         _STATS["untrusted"] += 1
         return None, (f"is not trusted: it {reason}; nothing in it is executed and generated "

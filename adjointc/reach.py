@@ -26,8 +26,9 @@ The :class:`Reach` it returns gives
   imported raises :class:`~adjointc.errors.StaleSource` ("reload the module") instead of
   differentiating text that is not what runs.
 * :meth:`Reach.valid`: whether everything the walk saw still holds, by identity (the
-  function bound to each name, its ``__code__`` and defaults, each module attribute
-  and cell) or, for folded numbers, by value; for values read by name, by type
+  function bound to each name, its ``__code__`` and defaults, each module attribute,
+  class attribute and cell, the class a parameter's signature names) or, for folded
+  numbers, by value; for values read by name (globals, closure cells), by type
   signature. It reads no source and costs a few dictionary look-ups per name reached.
 
 Objects reached are held (strongly) by the Reach, so identities cannot be reused.
@@ -72,6 +73,7 @@ _MRO = 3     # the class attribute found statically through cls.__mro__ is expec
 _VALUE = 4   # getattr(obj, name) equals expected (a folded number read off an object)
 _SIG = 5     # mapping[name] has expected[1] as type signature (fast path: is expected[0])
 _EVALUE = 6  # mapping[name] equals expected (a folded number read off a module)
+_CSIG = 7    # like _SIG for a closure cell (a nonlocal counter may change between calls)
 
 
 class Reach:
@@ -104,16 +106,25 @@ class Reach:
                 v = where.get(name, _MISSING) if kind == _EVALUE else _getattr(where, name)
                 if v is not expect and not _same_number(v, expect):
                     return False
-            else:  # _SIG
+            elif kind == _SIG:
                 v = where.get(name, _MISSING)
                 if v is not expect[0] and (v is _MISSING or _signature(v) != expect[1]):
+                    return False
+            else:  # _CSIG
+                try:
+                    v = where.cell_contents
+                except ValueError:
+                    return False
+                if v is not expect[0] and _signature(v) != expect[1]:
                     return False
         return True
 
     def key_parts(self) -> tuple[str, str]:
         """``(sources, values)``: the text of every user function reached (each checked
         against its code object), and the folded values, defaults and global types."""
-        texts = sorted(f"# {f.__module__}.{f.__qualname__}\n{checked_source(f)}" for f in self.functions)
+        # (the first line too: the generated code's comments give the user's line numbers)
+        texts = sorted(f"# {f.__module__}.{f.__qualname__}:{f.__code__.co_firstlineno}\n{checked_source(f)}"
+                       for f in self.functions)
         values = "\n".join(f"{k}={v}" for k, v in sorted(self.parts.items()))
         return "\n".join(texts), values
 
@@ -132,6 +143,11 @@ def reach(fn: Callable, classes: Iterable[type] = ()) -> Reach:
         classes = [*classes, type(fn)]  # a callable object: its class's __call__ and methods
     w.function(fn)
     for cls in sorted(set(classes), key=lambda c: f"{c.__module__}.{c.__qualname__}"):
+        # a class redefined under the same name (a re-run notebook cell) gives the same
+        # signature: the registry entry the signature names must still be this class
+        name = f"{cls.__module__}:{cls.__qualname__}"
+        if T.CLASSES.get(name) is cls:
+            w.reach.probes.append((_ENTRY, T.CLASSES, name, cls))
         w.klass(cls)
     return w.reach
 
@@ -180,7 +196,10 @@ class _Walker:
                     v = cells[n].cell_contents
                 except ValueError:
                     continue
-                r.probes.append((_CELL, cells[n], None, v))
+                if isinstance(v, _BY_NAME):
+                    r.probes.append((_CSIG, cells[n], None, (v, _signature(v))))
+                else:
+                    r.probes.append((_CELL, cells[n], None, v))
                 self.value(v, f"{label}:{n}", names, 0, by_name=True)
             elif n in g:
                 v = g[n]

@@ -336,6 +336,10 @@ CHANGES = {
     "class_attribute_of_config": ("f_cfg", 0, lambda m: (1.5,), lambda m: setattr(m.Cfg, "k", 6.0)),
     "method_replaced": ("f_method", 1, lambda m: (m.Model(2.0), 1.5),
                         lambda m: setattr(m.Model, "energy", m.energy4)),
+    "class_redefined": ("f_method", 1, lambda m: (m.Model(2.0), 1.5),
+                        lambda m: setattr(m, "Model", type("Model", (), {
+                            "__module__": m.__name__, "__qualname__": "Model",
+                            "__init__": m.Model.__init__, "energy": m.energy4}))),
     "staticmethod_replaced": ("f_static", 0, lambda m: (1.5,),
                               lambda m: setattr(m.K, "h", staticmethod(m.h_other))),
     "code_replaced": ("f_static", 0, lambda m: (1.5,),
@@ -667,3 +671,28 @@ def test_planted_entry_end_to_end(tmp_path):
     np.testing.assert_allclose(second["grad"], second["fd"], rtol=1e-6)
     np.testing.assert_allclose(second["grad"], first["grad"], rtol=0, atol=0)
     assert stat.S_IMODE(os.lstat(entry).st_mode) == 0o600
+
+
+def test_closure_values_are_read_at_call_time_and_types_rechecked(tmp_path):
+    """A closure cell holding a number is read at call time (no rebuild when its value
+    changes); a cell that changes type rebuilds."""
+    m = load(tmp_path, textwrap.dedent("""\
+        import numpy as np
+
+        def make(c):
+            def f(x):
+                return np.sum(c * x * x)
+            def set_c(v):
+                nonlocal c
+                c = v
+            return f, set_c
+        """))
+    f, set_c = m.make(2.0)
+    g = adjointc.grad(f)
+    check(g, f, (1.5,))
+    t = api.stats()["transforms"] + cache.stats()["misses"]
+    set_c(3.0)
+    np.testing.assert_allclose(check(g, f, (1.5,)), 9.0)
+    assert api.stats()["transforms"] + cache.stats()["misses"] == t  # same type: not rebuilt
+    set_c(np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_allclose(check(g, f, (1.5,)), 18.0)
