@@ -145,28 +145,33 @@ def stats() -> dict:
 
 
 def entries() -> list[pathlib.Path]:
-    """The cache entry files currently in :func:`cache_dir` (in-flight temp files excluded;
-    symbolic links included, so that :func:`clear` removes them)."""
+    """The cache entry files currently in :func:`cache_dir` (regular files only: in-flight
+    temp files and symbolic links excluded)."""
+    return _listing(links=False)
+
+
+def clear() -> int:
+    """Delete every entry in :func:`cache_dir` (and any symbolic link planted in an entry's
+    place; the link itself, never its target); return how many were removed."""
+    removed = 0
+    for p in _listing(links=True):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+            removed += 1
+    return removed
+
+
+def _listing(links: bool) -> list[pathlib.Path]:
     out = []
     try:
         for p in cache_dir().glob("*.py"):
             with contextlib.suppress(OSError):
                 mode = os.lstat(p).st_mode
-                if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+                if stat.S_ISREG(mode) or (links and stat.S_ISLNK(mode)):
                     out.append(p)
     except OSError:
         return []
     return sorted(out)
-
-
-def clear() -> int:
-    """Delete every entry in :func:`cache_dir`; return how many were removed."""
-    removed = 0
-    for p in entries():
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
-            removed += 1
-    return removed
 
 
 def _safe_stem(name: str) -> str:

@@ -61,6 +61,7 @@ _MISSING = object()
 _MAX_DEPTH = 8  # attribute chains followed from one name (pkg.sub.mod.Class.attr)
 _FOLDED = (bool, int, float, complex)  # attribute values the frontend inlines as literals
 _BY_NAME = (bool, int, float, complex, str, tuple, np.ndarray, np.generic)  # read at call time
+_MEMBERS = (staticmethod, classmethod, property, pytypes.FunctionType) + _FOLDED  # of a class, that matter
 _FUTURE_FLAGS = 0
 for _name in future_mod.all_feature_names:
     _FUTURE_FLAGS |= getattr(future_mod, _name).compiler_flag
@@ -216,8 +217,9 @@ class _Walker:
         label = f"{cls.__module__}.{cls.__qualname__}"
         for name in sorted({n for k in cls.__mro__ if not _is_library(k) for n in vars(k)}):
             raw = _static(cls, name)
-            self.reach.probes.append((_MRO, cls, name, raw))
-            self.member(raw, f"{label}.{name}")
+            if isinstance(raw, _MEMBERS):  # (not __module__, __dict__, dataclass metadata...)
+                self.reach.probes.append((_MRO, cls, name, raw))
+                self.member(raw, f"{label}.{name}")
 
     def member(self, raw: Any, label: str) -> None:
         if isinstance(raw, (staticmethod, classmethod)):
@@ -259,7 +261,7 @@ class _Walker:
                     self.explored.add((id(v), a))
                     self.keep.append(v)
                     self.reach.probes.append((_MRO, v, a, raw))
-                    if isinstance(raw, (staticmethod, classmethod, pytypes.FunctionType, property) + _FOLDED):
+                    if isinstance(raw, _MEMBERS):
                         self.member(raw, f"{label}.{a}")
                     else:
                         self.value(raw, f"{label}.{a}", names, depth + 1)
@@ -275,6 +277,9 @@ class _Walker:
                         x is None or isinstance(x, _FOLDED + (pytypes.FunctionType, pytypes.ModuleType, type))
                         or not callable(x) and not isinstance(x, _BY_NAME))):
                     continue
+                again = _getattr(v, a)
+                if again is not x and not _same_number(again, x):
+                    continue  # a property that makes a new object per read: nothing stable to fold
                 self.explored.add((id(v), a))
                 self.reach.probes.append((_VALUE, v, a, x))
                 self.value(x, f"{label}.{a}", names, depth + 1)
@@ -315,6 +320,8 @@ def source_matches(f: pytypes.FunctionType, text: str) -> bool | None:
     it). Some code object of f's qualified name must equal f's, line numbers aside."""
     code = f.__code__
     whole = "".join(linecache.getlines(code.co_filename, f.__globals__))
+    if text not in whole:
+        return None  # (not the file inspect read the text from: nothing to compare with)
     found = _file_codes(code.co_filename, whole)
     if found is None:  # the file does not compile as a whole now: compare f's text alone
         src = textwrap.dedent(text)

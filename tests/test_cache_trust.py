@@ -696,3 +696,11 @@ def test_closure_values_are_read_at_call_time_and_types_rechecked(tmp_path):
     assert api.stats()["transforms"] + cache.stats()["misses"] == t  # same type: not rebuilt
     set_c(np.array([1.0, 2.0, 3.0]))
     np.testing.assert_allclose(check(g, f, (1.5,)), 18.0)
+
+
+def test_clear_removes_a_planted_link_not_its_target(cdir, tmp_path, monkeypatch):
+    key, marker = fresh_key("clear"), tmp_path / "marker"
+    path = _plant(cdir, key, "symlink", marker, monkeypatch, tmp_path)
+    assert cache.entries() == []  # (a link is not an entry)
+    assert cache.clear() == 1
+    assert not os.path.lexists(path) and (tmp_path / "evil.py").read_bytes() == planted(key, marker)
