@@ -212,8 +212,9 @@ def _open_directory(directory: pathlib.Path) -> tuple[int | None, str]:
     reason = "is a symbolic link" if stat.S_ISLNK(st.st_mode) else _untrusted(st)
     if reason is not None:
         _STATS["untrusted"] += 1
+        fix = " (if it is yours, `chmod 700` it)" if "writable" in reason else ""
         return None, (f"is not trusted: it {reason}; nothing in it is executed and generated "
-                      "code is kept in a private temporary directory instead")
+                      f"code is kept in a private temporary directory instead{fix}")
     if not _DIR_FD:
         return -1, ""
     try:
