@@ -518,12 +518,15 @@ def load_entry(key: str, name: str = "p"):
 
 
 def other_owner(path: pathlib.Path, monkeypatch) -> None:
-    """Make `path` belong to someone else: chown when we are root, else pretend to be
-    another user (the check compares the owner with the effective uid)."""
+    """Make `path` belong to someone else: chown when we are root; otherwise (we cannot
+    give a file away) make the owner check see this one inode as owned by uid 12345."""
     if os.geteuid() == 0:
         os.chown(path, 12345, 12345, follow_symlinks=False)
-    else:
-        monkeypatch.setattr(cache, "_euid", lambda: os.geteuid() + 1)
+        return
+    ino, real = os.lstat(path).st_ino, cache._euid
+    check = cache._untrusted
+    monkeypatch.setattr(cache, "_untrusted", lambda st: (
+        f"is owned by uid 12345, not by you (uid {real()})" if st.st_ino == ino else check(st)))
 
 
 def test_directory_is_created_0700_and_entries_0600(cdir):
@@ -573,9 +576,9 @@ DIR_CASES = {"directory_0777": "writable by group or others", "directory_other_o
 
 
 @pytest.mark.parametrize("how", sorted(ENTRY_CASES))
-def test_untrusted_entry_is_never_executed_and_is_replaced(cdir, tmp_path, monkeypatch, how):
-    key, marker = fresh_key(how), tmp_path / "marker"
-    path = _plant(cdir, key, how, marker, monkeypatch, tmp_path)
+def test_untrusted_entry_is_never_executed_and_is_replaced(cdir, tmp_path, how):
+    key, marker, pretence = fresh_key(how), tmp_path / "marker", pytest.MonkeyPatch()
+    path = _plant(cdir, key, how, marker, pretence, tmp_path)
     before = cache.stats()
     with pytest.warns(RuntimeWarning) as record:
         m, hit, calls = load_entry(key)
@@ -591,8 +594,7 @@ def test_untrusted_entry_is_never_executed_and_is_replaced(cdir, tmp_path, monke
         assert st.st_uid == 0
     if how == "symlink":
         assert (tmp_path / "evil.py").read_bytes() == planted(key, marker)
-    monkeypatch.undo()  # (the uid pretence, if any)
-    os.environ["ADJOINTC_CACHE_DIR"] = str(cdir)
+    pretence.undo()  # (the uid pretence, if any)
     _, hit, calls = load_entry(key)
     assert hit and calls == 0
 
