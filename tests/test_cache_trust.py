@@ -706,3 +706,38 @@ def test_clear_removes_a_planted_link_not_its_target(cdir, tmp_path, monkeypatch
     assert cache.entries() == []  # (a link is not an entry)
     assert cache.clear() == 1
     assert not os.path.lexists(path) and (tmp_path / "evil.py").read_bytes() == planted(key, marker)
+
+
+def test_import_hook_instrumentation_is_not_a_false_alarm(tmp_path):
+    """An import hook that instruments code (pytest's assertion rewriting, a runtime type
+    checker) makes the running code differ from a plain compile of the file: that alone
+    is no reason to refuse; an edited constant still is."""
+    import ast
+
+    class Instrumenting(importlib.machinery.SourceFileLoader):
+        def source_to_code(self, data, path, *, _optimize=-1):
+            tree = ast.parse(data)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.FunctionDef):
+                    node.body.insert(0, ast.parse("CALLS.append(1)").body[0])
+            return compile(ast.fix_missing_locations(tree), path, "exec", dont_inherit=True)
+
+        def set_data(self, *args, **kwargs):  # (no .pyc: a plain import must not load ours)
+            pass
+
+    _counter[0] += 1
+    name = f"trust_hooked_{_counter[0]}"
+    path = tmp_path / f"{name}.py"
+    path.write_text("import numpy as np\n\nCALLS = []\n\n\ndef f(x):\n    return 2.0 * np.sin(x) * x\n")
+    loader = Instrumenting(name, str(path))
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+    m = importlib.util.module_from_spec(spec)
+    sys.modules[name] = m
+    loader.exec_module(m)
+    m.f(1.0)
+    assert m.CALLS == [1]  # (really instrumented)
+    check(adjointc.grad(m.f), m.f, (0.7,))
+    path.write_text(path.read_text().replace("2.0 * np.sin", "5.0 * np.sin"))
+    os.utime(path, (1, 1))
+    with pytest.raises(AdjointcError, match="reload the module"):
+        adjointc.grad(m.f)(0.7)
