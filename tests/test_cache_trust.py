@@ -12,15 +12,25 @@
 """
 from __future__ import annotations
 
+import hashlib
+import importlib
+import importlib.machinery
+import importlib.util
+import inspect
 import json
 import os
 import pathlib
+import stat
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
+
+import adjointc
+from adjointc import AdjointcError, api, cache, reach
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -199,11 +209,7 @@ def test_second_process_sees_the_edit(tmp_path, case):
 
 
 # ---------------------------------------------------------------- within one process
-import importlib  # noqa: E402
-import importlib.util  # noqa: E402
 
-import adjointc  # noqa: E402
-from adjointc import AdjointcError, api, cache  # noqa: E402
 
 INPROC = textwrap.dedent("""\
     import numpy as np
@@ -448,9 +454,8 @@ def test_source_check_is_not_fooled_by_module_context(tmp_path):
         closure = make(2.0)
         """)
     m = load(tmp_path, text)
-    from adjointc import reach
     for fn in (m.Sub.scale, m.Base.scale, m.closure, m.decorated, m.make, m.deco):
-        assert reach.source_matches(fn, __import__("inspect").getsource(fn)) is True, fn
+        assert reach.source_matches(fn, inspect.getsource(fn)) is True, fn
     check(adjointc.grad(m.closure), m.closure, (0.7,))
     check(adjointc.grad(m.decorated), m.decorated, (0.7,))
 
@@ -475,9 +480,6 @@ def test_corpus_adjoints_stay_memoised():
 
 
 # ---------------------------------------------------------------- planted entries
-import hashlib  # noqa: E402
-import stat  # noqa: E402
-import warnings  # noqa: E402
 
 GOOD = "def f(x):\n    return x * 3 + OFFSET\n"
 NS = {"OFFSET": 1}
