@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import cache, codegen, frontend, passes, rules, runtime
+from . import cache, codegen, frontend, passes, reach, rules, runtime
 from .passes import inline as inline_pass
 from . import types as T
 from .errors import (AdjointcError, GeneratedCodeError, InternalError, InvalidArgument, TypeMismatch,
@@ -40,6 +40,11 @@ class Compiled:
     global_names: tuple[str, ...]
     path: str
     mutated: tuple[str, ...] = ()  # parameters f modifies in place (copied on entry)
+    reach: reach.Reach | None = None  # what it was built from; re-checked before each reuse
+
+    def fresh(self) -> bool:
+        """Is this adjoint still the one the function's current code and globals give?"""
+        return self.reach is None or self.reach.valid()
 
 
 @functools.lru_cache(maxsize=1)
@@ -185,24 +190,43 @@ class Gradient:
     def _get(self, values: list[Any]) -> Compiled:
         sig = self._signature(values)
         c = self._compiled.get(sig)
-        if c is None:
+        if c is None or not c.fresh():
             with _lock:
-                c = self._compiled.get(sig) or self._compile([T.of_value(v) for v in values], sig)
-                self._compiled[sig] = c
+                c = self._memo(sig)
+                if c is None:
+                    c = self._compiled[sig] = self._compile([T.of_value(v) for v in values], sig)
         self._last = c
+        return c
+
+    def _memo(self, sig: str) -> Compiled | None:
+        """The memoised adjoint for `sig` if it is still fresh; a stale one (a helper
+        rebound, a folded constant or a method changed) drops everything memoised."""
+        c = self._compiled.get(sig)
+        if c is not None and not c.fresh():
+            self._compiled.clear()
+            self._lowered = None
+            c = None
         return c
 
     def get_abstract(self, arg_types: list[T.T]) -> Compiled:
         """The adjoint for an abstract signature (used for calls between user functions)."""
         sig = "abstract;" + ";".join(f"{n}:{T.encode(t)}" for n, t in zip(self._names, arg_types))
-        c = self._compiled.get(sig)
+        c = self._memo(sig)
         if c is None:
             c = self._compiled[sig] = self._compile(list(arg_types), sig)
         return c
 
+    _lowered_reach: reach.Reach | None = None  # what the memoised IR was lowered from
+
     def lowered(self) -> frontend.Lowered:
+        if self._lowered is not None and self._lowered_reach is not None and not self._lowered_reach.valid():
+            self._lowered = None
         if self._lowered is None:
-            self._lowered = frontend.lower(self.primal)
+            r = reach.reach(self.primal)
+            fn = inspect.unwrap(self.primal)
+            if isinstance(fn, types_mod.FunctionType):
+                reach.checked_source(fn)  # (the text the frontend reads must be what runs)
+            self._lowered, self._lowered_reach = frontend.lower(self.primal), r
         return self._lowered
 
     def tape_bytes(self, *args: Any, **kwargs: Any) -> dict[str, int]:
@@ -213,7 +237,7 @@ class Gradient:
         values = self._bind(args, kwargs)
         self._check_inputs(values)
         sig = self._signature(values) + ";stats"
-        c = self._compiled.get(sig)
+        c = self._memo(sig)
         if c is None:
             c = self._compiled[sig] = self._reported(
                 lambda: self._compile([T.of_value(v) for v in values], sig, stats=True))
@@ -224,8 +248,10 @@ class Gradient:
         return report
 
     def _compile(self, arg_types: list[T.T], sig: str, stats: bool = False) -> Compiled:
-        src = _call_tree_source(self.primal)
-        consts = _global_types(self.primal)
+        # everything that determines the generated text (see reach.py): the source of every
+        # function and method reached, the values folded in as literals, the globals' types
+        reached = reach.reach(self.primal, reach.classes_of(arg_types))
+        src, consts = reached.key_parts()
         parts = {"source": src, "name": self.primal.__qualname__, "module": str(self.primal.__module__),
                  "file": inspect.getsourcefile(self.primal) or "", "wrt": ",".join(self.wrt),
                  "outputs": ",".join(self.outputs), "inline": str(inline_pass.ENABLED),
@@ -242,7 +268,7 @@ class Gradient:
         module, _hit = cache.load_or_build(key, build, name=name, namespace=namespace)
         fn = getattr(module, name)
         c = Compiled(fn, _module_source(module), tuple(getattr(module, "__adjointc_globals__", ())),
-                     getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())))
+                     getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())), reached)
         live = _live_globals(self.primal)
         for n in c.global_names:  # the values the primal reads right now (refreshed per call)
             if n in live:
@@ -441,8 +467,8 @@ class Calls:
         fn = self.callees[name]
         key = (id(fn), tuple(T.encode(t) for t in arg_types))
         hit = _EFFECTS.get(key)
-        if hit is not None and hit[0] is fn:
-            return hit[1]
+        if hit is not None and hit[0] is fn and hit[1].valid():
+            return hit[2]
         if key in _IN_PROGRESS:  # recursion: the inner call's result type is not known yet
             g = _gradient_of(fn, ())
             low = g.lowered()
@@ -450,12 +476,13 @@ class Calls:
                 mutation.modifies(s, low.renamed.get(p, p), {low.renamed.get(p, p): t}, low.augmented)
                 for s in walk(low.function.body)))
             return mutation.Effects(T.UNKNOWN, local)
+        r = reach.reach(fn, reach.classes_of(arg_types))
         _IN_PROGRESS.add(key)
         try:
             eff = _analyse_callee(fn, arg_types)
         finally:
             _IN_PROGRESS.discard(key)
-        _EFFECTS[key] = (fn, eff)
+        _EFFECTS[key] = (fn, r, eff)
         return eff
 
     def lowered(self, name: str):
@@ -566,31 +593,6 @@ def _resolve(spelling: str, live: dict[str, Any]) -> Any:
     return obj
 
 
-def _call_tree_source(fn: Callable) -> str:
-    """The source of `fn` and of every Python function it may call (found by name
-    through globals and closures, transitively): all of it determines the adjoint."""
-    import types as pytypes
-    seen: dict[int, str] = {}
-    todo = [fn]
-    while todo:
-        f = todo.pop()
-        if id(f) in seen:
-            continue
-        seen[id(f)] = f"# {getattr(f, '__module__', '')}.{f.__qualname__}\n{_src(f)}"
-        live = _live_globals(f)
-        names = set(f.__code__.co_names) | set(f.__code__.co_freevars)
-        for n in names:
-            v = live.get(n)
-            if isinstance(v, pytypes.ModuleType):
-                for attr in f.__code__.co_names:
-                    w = getattr(v, attr, None)
-                    if isinstance(w, pytypes.FunctionType):
-                        todo.append(w)
-            elif isinstance(v, pytypes.FunctionType):
-                todo.append(v)
-    return "\n".join(seen[k] for k in sorted(seen, key=lambda k: seen[k]))
-
-
 def _check_arg_aliasing(names: tuple[str, ...], values: list[Any], mutated: tuple[str, ...]) -> None:
     arrays = [(n, v) for n, v in zip(names, values) if isinstance(v, np.ndarray)]
     for m in mutated:
@@ -640,14 +642,6 @@ def _live_globals(fn: Callable) -> dict[str, Any]:
             except ValueError:
                 pass
     return g
-
-
-def _global_types(fn: Callable) -> str:
-    """Types of the globals/closure values the function may read (part of the cache key)."""
-    names = set(fn.__code__.co_names) | set(fn.__code__.co_freevars)
-    g = _live_globals(fn)
-    return ",".join(f"{n}:{T.signature_key(g[n])}" for n in sorted(names) if n in g
-                    and isinstance(g[n], (int, float, complex, bool, np.ndarray, np.generic, tuple, str)))
 
 
 def _copy_arrays(v: Any) -> Any:

@@ -93,7 +93,7 @@ def test_miss_then_hit_same_process(cdir):
     m2, hit2 = cache.load_or_build(key, build, name="heat_grad", namespace=NS)
     assert (hit1, hit2, build.calls) == (False, True, 1)
     assert m1.f(2) == m2.f(2) == 7
-    assert delta(before) == {"hits": 1, "misses": 1, "rebuilt_corrupt": 0}
+    assert delta(before) == {"hits": 1, "misses": 1, "rebuilt_corrupt": 0, "untrusted": 0}
     [path] = cache.entries()
     assert path.name == f"heat_grad-{key[:16]}.py" and verify(path)
     assert m2.__file__ == str(path) and m2.__name__ == "heat_grad"
@@ -210,7 +210,7 @@ def test_bad_entries_are_rebuilt_and_never_executed(cdir, tmp_path):
             path.rmdir()
             continue
         assert verify(path) and path.read_bytes().endswith(SOURCE.encode()), label
-        assert delta(before) == {"hits": 0, "misses": 1, "rebuilt_corrupt": 1}, label
+        assert delta(before) == {"hits": 0, "misses": 1, "rebuilt_corrupt": 1, "untrusted": 0}, label
         _, hit = cache.load_or_build(key, Builder(), name="c", namespace=NS)
         assert hit, label
 
