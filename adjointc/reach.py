@@ -176,7 +176,9 @@ class _Walker:
 
     # ------------------------------------------------------------ functions
     def function(self, f: Callable) -> None:
-        f = inspect.unwrap(f) if hasattr(f, "__wrapped__") else f
+        wrapped = getattr(f, "__wrapped__", None)
+        if wrapped is not None:  # (a functools.wraps wrapper computes what its own code says, too)
+            self.function(wrapped)
         if not isinstance(f, pytypes.FunctionType) or id(f) in self.seen or _is_library(f):
             return
         self.seen.add(id(f))
@@ -292,8 +294,8 @@ _CHECKED: dict[int, tuple[pytypes.CodeType, str]] = {}  # id(code) -> (code, tex
 
 def checked_source(f: pytypes.FunctionType) -> str:
     """The source text of `f`, refused if it does not compile to the code `f` runs."""
-    try:
-        text = inspect.getsource(f)
+    try:  # (the function's own code: inspect.getsource(f) would follow __wrapped__)
+        text = inspect.getsource(f.__code__)
     except (OSError, TypeError):
         return getattr(f, "__qualname__", "")
     code = f.__code__
