@@ -7,24 +7,26 @@ import numpy as np
 def unbroadcast(g, x):
     """Sum the adjoint `g` of a broadcast result back to the shape of `x`."""
     shape = np.shape(x)
-    if np.shape(g) == shape:
+    if np.shape(g) == shape or np.ndim(g) == 0:  # a scalar: the symbolic zero, or it broadcast
         return g
     g = np.asarray(g)
     extra = g.ndim - len(shape)
-    if extra:
+    if extra > 0:
         g = g.sum(axis=tuple(range(extra)))
+    elif extra < 0:  # g of lower rank: a product with the symbolic zero (it is zero)
+        g = g.reshape((1,) * -extra + g.shape)
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     if not shape:
         return g[()] if isinstance(g, np.ndarray) else g
-    return g
+    return g if g.shape == shape else np.broadcast_to(g, shape)
 
 
 def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast the adjoint `g` of a reduction over `axis` back to x's shape."""
     shape = np.shape(x)
-    if axis is not None and not keepdims:
+    if axis is not None and not keepdims and np.ndim(g):  # (a scalar g broadcasts as it is)
         axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         g = np.expand_dims(g, tuple(a % len(shape) for a in axes))
     return np.broadcast_to(g, shape)

@@ -14,12 +14,15 @@ NumPy-only; each handles the options its rule declares, nothing more.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import string
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
 _NUMPY2 = int(np.__version__.split(".")[0]) >= 2
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 # ------------------------------------------------------------------- basics
@@ -45,6 +48,32 @@ def _float_zeros(shape: tuple[int, ...], *like: Any) -> np.ndarray:
     return np.zeros(shape, dtype=np.result_type(float, *like))
 
 
+def is_zero(g: Any) -> bool:
+    """Is `g` the symbolic zero? Adjoints start as the scalar 0.0 (free), so a
+    helper can receive it for an array output, e.g. for a value overwritten in
+    a loop that nothing reads after the loop."""
+    return not isinstance(g, (list, tuple)) and np.ndim(g) == 0 and g == 0
+
+
+def linear(pieces: str | None = None) -> Callable[[F], F]:
+    """Decorator for a helper linear in its first argument `g`: the symbolic
+    zero in gives the symbolic zero out, 0.0, or a list of 0.0 (one per
+    element of the list argument named `pieces`), without running the helper,
+    whose array code needs `g` to have the output's shape."""
+    def deco(fn: F) -> F:
+        sig = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def helper(g: Any, *args: Any, **kwargs: Any) -> Any:
+            if not is_zero(g):
+                return fn(g, *args, **kwargs)
+            if pieces is None:
+                return 0.0
+            return [0.0] * len(sig.bind(g, *args, **kwargs).arguments[pieces])
+        return helper  # type: ignore[return-value]
+    return deco
+
+
 def mT(x: Any) -> np.ndarray:
     """Matrix transpose: swap the last two axes (NumPy 2's `x.mT`)."""
     return np.swapaxes(x, -1, -2)
@@ -61,18 +90,21 @@ def _matmul_promote(g: Any, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.
     return g, x, y
 
 
+@linear()
 def matmul_lhs(g: Any, x: Any, y: Any) -> np.ndarray:
     """Adjoint of `x` in `x @ y` (1-D promotion, broadcast batch dimensions)."""
     g2, x2, y2 = _matmul_promote(g, x, y)
     return _sum_to(g2 @ mT(y2), x2.shape).reshape(np.shape(x))
 
 
+@linear()
 def matmul_rhs(g: Any, x: Any, y: Any) -> np.ndarray:
     """Adjoint of `y` in `x @ y` (1-D promotion, broadcast batch dimensions)."""
     g2, x2, y2 = _matmul_promote(g, x, y)
     return _sum_to(mT(x2) @ g2, y2.shape).reshape(np.shape(y))
 
 
+@linear()
 def dot_lhs(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of `a` in `np.dot(a, b)` for every rank combination."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -86,6 +118,7 @@ def dot_lhs(g: Any, a: Any, b: Any) -> Any:
     return np.tensordot(g, b, axes=(g_axes, b_axes))
 
 
+@linear()
 def dot_rhs(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of `b` in `np.dot(a, b)` for every rank combination."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -97,6 +130,7 @@ def dot_rhs(g: Any, a: Any, b: Any) -> Any:
     return np.moveaxis(np.tensordot(a, g, axes=(lead, lead)), 0, -2)
 
 
+@linear()
 def inner_lhs(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of `a` in `np.inner(a, b)` (contracts the last axes)."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -106,6 +140,7 @@ def inner_lhs(g: Any, a: Any, b: Any) -> Any:
     return np.tensordot(g, b, axes=(g_axes, list(range(b.ndim - 1))))
 
 
+@linear()
 def inner_rhs(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of `b` in `np.inner(a, b)`."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -125,6 +160,7 @@ def _tensordot_axes(axes: Any, na: int, nb: int) -> tuple[list[int], list[int]]:
     return [int(i) % na for i in ax_a], [int(i) % nb for i in ax_b]
 
 
+@linear()
 def tensordot_lhs(g: Any, a: Any, b: Any, axes: Any = 2) -> np.ndarray:
     """Adjoint of `a` in `np.tensordot(a, b, axes)`."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -137,6 +173,7 @@ def tensordot_lhs(g: Any, a: Any, b: Any, axes: Any = 2) -> np.ndarray:
     return np.transpose(out, np.argsort(order))
 
 
+@linear()
 def tensordot_rhs(g: Any, a: Any, b: Any, axes: Any = 2) -> np.ndarray:
     """Adjoint of `b` in `np.tensordot(a, b, axes)`."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -149,9 +186,26 @@ def tensordot_rhs(g: Any, a: Any, b: Any, axes: Any = 2) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ einsum
+_SUBLIST_LABELS = string.ascii_uppercase + string.ascii_lowercase   # NumPy's labels 0..51
+
+
+def einsum_from_sublists(args: Sequence[Any]) -> tuple[str, list[Any]]:
+    """The interleaved form `np.einsum(op0, sub0, op1, sub1, ..., [sub_out])` in
+    the subscripts form: (subscripts, operands). Sublist labels are ints 0..51,
+    mapped as NumPy does (0 -> 'A', 26 -> 'a'), or Ellipsis."""
+    def term(sub: Sequence[Any]) -> str:
+        return "".join("..." if k is Ellipsis else _SUBLIST_LABELS[int(k)] for k in sub)
+    n = len(args) // 2
+    subs = ",".join(term(args[2 * j + 1]) for j in range(n))
+    if len(args) % 2:
+        subs += "->" + term(args[-1])
+    return subs, [args[2 * j] for j in range(n)]
+
+
 def einsum_split(subscripts: str) -> tuple[list[str], str]:
     """Split einsum subscripts into input terms and the output term, making
-    the implicit output explicit ('...' first, then the letters used once)."""
+    the implicit output explicit ('...' first, then the letters used once,
+    in NumPy's order: uppercase before lowercase)."""
     subs = subscripts.replace(" ", "")
     if "->" in subs:
         lhs, out = subs.split("->")
@@ -159,12 +213,14 @@ def einsum_split(subscripts: str) -> tuple[list[str], str]:
     ins = subs.split(",")
     letters = [c for c in subs if c.isalpha()]
     once = sorted((c for c in set(letters) if letters.count(c) == 1),
-                  key=lambda c: (c.islower(), c))  # NumPy sorts uppercase first
+                  key=lambda c: (c.islower(), c))
     return ins, ("..." if "..." in subs else "") + "".join(once)
 
 
 def _einsum_explicit(subscripts: str, ndims: Sequence[int]) -> tuple[list[str], str]:
-    """Like `einsum_split`, with every '...' replaced by fresh letters."""
+    """Like `einsum_split`, with every '...' replaced by fresh letters. An
+    ellipsis stands for the broadcast of the operands' ellipsis dimensions,
+    aligned from the right wherever the '...' sits in its term."""
     ins, out = einsum_split(subscripts)
     used = set(c for c in subscripts if c.isalpha())
     fresh = [c for c in string.ascii_letters if c not in used]
@@ -175,12 +231,14 @@ def _einsum_explicit(subscripts: str, ndims: Sequence[int]) -> tuple[list[str], 
     return ins, out.replace("...", ell)
 
 
+@linear()
 def einsum_vjp(g: Any, subscripts: str, operands: Sequence[Any], i: int) -> np.ndarray:
     """Adjoint of operand `i` of `np.einsum(subscripts, *operands)`.
 
-    The general case (the rule inlines a plain `np.einsum` when it can): an
-    einsum of `g` with the other operands, broadcast along letters only
-    operand `i` sums over, written back onto the diagonal for repeated letters."""
+    An einsum of `g` with the other operands onto operand i's letters, broadcast
+    along letters only operand i has (it summed over them), summed over
+    dimensions it broadcast (size 1 against the others), and written back onto
+    the diagonal for repeated letters (`ii->i`, `ii->`)."""
     ops = [np.asarray(o) for o in operands]
     ins, out = _einsum_explicit(subscripts, [o.ndim for o in ops])
     x, s = ops[i], ins[i]
@@ -201,7 +259,18 @@ def einsum_vjp(g: Any, subscripts: str, operands: Sequence[Any], i: int) -> np.n
     return res
 
 
+@linear()
+def einsum_args_vjp(g: Any, args: Sequence[Any], k: int) -> np.ndarray:
+    """Adjoint of positional argument `k` of `np.einsum(*args)`, in either form:
+    subscripts first (operand k - 1) or interleaved sublists (operand k // 2)."""
+    if isinstance(args[0], str):
+        return einsum_vjp(g, args[0], args[1:], k - 1)
+    subs, ops = einsum_from_sublists(args)
+    return einsum_vjp(g, subs, ops, k // 2)
+
+
 # -------------------------------------------------------------- reductions
+@linear()
 def unreduce_minmax(g: Any, a: Any, ans: Any, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     """Adjoint of max/min: `g` goes to the elements equal to the result,
     split evenly among ties (JAX's convention)."""
@@ -229,6 +298,7 @@ def prod_of_others(a: Any, axis: Any = None) -> np.ndarray:
     return np.transpose((before * after).reshape(shape), np.argsort(keep + list(axes)))
 
 
+@linear()
 def unreduce_var(g: Any, a: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> np.ndarray:
     """Adjoint of `np.var(a, axis, ddof=ddof, keepdims=keepdims)`."""
     a = np.asarray(a)
@@ -238,6 +308,7 @@ def unreduce_var(g: Any, a: Any, axis: Any = None, ddof: int = 0, keepdims: bool
     return unreduce(g, a, axis, keepdims) * (2 / (n - ddof)) * centred
 
 
+@linear()
 def norm_vjp(g: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None,
              keepdims: bool = False) -> np.ndarray:
     """Adjoint of `np.linalg.norm(x, ord, axis, keepdims)`.
@@ -283,6 +354,7 @@ def norm_vjp(g: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None,
 
 
 # --------------------------------------------------------- scans / sorting
+@linear()
 def uncumsum(g: Any, a: Any, axis: Any = None) -> np.ndarray:
     """Adjoint of `np.cumsum(a, axis)`: a cumulative sum from the end."""
     g = np.asarray(g)
@@ -291,6 +363,7 @@ def uncumsum(g: Any, a: Any, axis: Any = None) -> np.ndarray:
     return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
 
 
+@linear()
 def cumprod_vjp(g: Any, a: Any, ans: Any, axis: Any = None) -> np.ndarray:
     """Adjoint of `np.cumprod(a, axis)`, exact when `a` contains zeros."""
     a, g = np.asarray(a), np.asarray(g)
@@ -306,6 +379,7 @@ def cumprod_vjp(g: Any, a: Any, ans: Any, axis: Any = None) -> np.ndarray:
     return np.moveaxis(np.sum(partial * gm[..., None, :], axis=-1), -1, axis)
 
 
+@linear()
 def unsort(g: Any, a: Any, axis: Any = -1) -> np.ndarray:
     """Adjoint of `np.sort(a, axis)`: send each sorted slot back where it came from."""
     a, g = np.asarray(a), np.asarray(g)
@@ -316,6 +390,7 @@ def unsort(g: Any, a: Any, axis: Any = -1) -> np.ndarray:
     return out
 
 
+@linear()
 def undiff(g: Any, n: int = 1, axis: int = -1) -> np.ndarray:
     """Adjoint of `np.diff(a, n, axis)`: a negated difference of the zero-padded `g`."""
     for _ in range(n):
@@ -324,6 +399,7 @@ def undiff(g: Any, n: int = 1, axis: int = -1) -> np.ndarray:
 
 
 # ------------------------------------------------------- shape / selection
+@linear()
 def unpad(g: Any, pad_width: Any) -> np.ndarray:
     """Adjoint of `np.pad(a, pad_width)` w.r.t. `a`: cut the padding off."""
     g = np.asarray(g)
@@ -331,6 +407,7 @@ def unpad(g: Any, pad_width: Any) -> np.ndarray:
     return g[tuple(slice(lo, n - hi) for n, (lo, hi) in zip(g.shape, width))]
 
 
+@linear()
 def untake(g: Any, a: Any, indices: Any, axis: Any = None) -> np.ndarray:
     """Adjoint of `np.take(a, indices, axis)`: scatter-add `g` (repeats add up)."""
     out = _float_zeros(np.shape(a), g)
@@ -341,6 +418,7 @@ def untake(g: Any, a: Any, indices: Any, axis: Any = None) -> np.ndarray:
     return out
 
 
+@linear()
 def unrepeat(g: Any, a: Any, repeats: Any, axis: Any = None) -> np.ndarray:
     """Adjoint of `np.repeat(a, repeats, axis)`: sum each element's copies."""
     a, g = np.asarray(a), np.asarray(g)
@@ -353,6 +431,7 @@ def unrepeat(g: Any, a: Any, repeats: Any, axis: Any = None) -> np.ndarray:
     return out
 
 
+@linear()
 def untile(g: Any, a: Any, reps: Any) -> np.ndarray:
     """Adjoint of `np.tile(a, reps)`: sum the tiles."""
     shape = np.shape(a)
@@ -364,6 +443,7 @@ def untile(g: Any, a: Any, reps: Any) -> np.ndarray:
     return g.sum(axis=tuple(range(0, 2 * d, 2))).reshape(shape)
 
 
+@linear()
 def undiagonal(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> np.ndarray:
     """Adjoint of `np.diagonal(a, offset, axis1, axis2)`: `g` on a zero diagonal."""
     g = np.asarray(g)
@@ -374,6 +454,7 @@ def undiagonal(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) 
     return out
 
 
+@linear()
 def untrace(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> np.ndarray:
     """Adjoint of `np.trace(a, offset, axis1, axis2)`: `g` on every diagonal element."""
     k = np.diagonal(np.broadcast_to(0.0, np.shape(a)), offset, axis1, axis2).shape[-1]
@@ -381,11 +462,13 @@ def untrace(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> 
     return undiagonal(np.broadcast_to(g[..., None], g.shape + (k,)), a, offset, axis1, axis2)
 
 
+@linear()
 def undiag(g: Any, v: Any, k: int = 0) -> np.ndarray:
     """Adjoint of `np.diag(v, k)`, which builds (1-D v) or extracts (2-D v) a diagonal."""
     return np.diag(g, k) if np.ndim(v) == 1 else undiagonal(g, v, k, 0, 1)
 
 
+@linear("arrays")
 def unconcatenate(g: Any, arrays: Sequence[Any], axis: Any = 0) -> list[np.ndarray]:
     """Adjoint of `np.concatenate(arrays, axis)`: split `g` into pieces shaped like `arrays`."""
     shapes = [np.shape(x) for x in arrays]
@@ -395,7 +478,8 @@ def unconcatenate(g: Any, arrays: Sequence[Any], axis: Any = 0) -> list[np.ndarr
     return np.split(g, np.cumsum([s[axis] for s in shapes])[:-1], axis=axis)
 
 
-def unstack(g: Any, axis: int = 0) -> list[np.ndarray]:
+@linear("arrays")
+def unstack(g: Any, arrays: Sequence[Any], axis: int = 0) -> list[np.ndarray]:
     """Adjoint of `np.stack(arrays, axis)`: the slices of `g` along `axis`."""
     return list(np.moveaxis(np.asarray(g), axis, 0))
 
@@ -405,12 +489,14 @@ def _split_promoted(g: Any, arrays: Sequence[Any], promoted: list[tuple[int, ...
     return [p.reshape(np.shape(x)) for p, x in zip(pieces, arrays)]
 
 
+@linear("tup")
 def unhstack(g: Any, tup: Sequence[Any]) -> list[np.ndarray]:
     """Adjoint of `np.hstack(tup)` (axis 0 for 1-D inputs, else axis 1)."""
     shapes = [np.shape(np.atleast_1d(x)) for x in tup]
     return _split_promoted(g, tup, shapes, 0 if len(shapes[0]) == 1 else 1)
 
 
+@linear("tup")
 def unvstack(g: Any, tup: Sequence[Any]) -> list[np.ndarray]:
     """Adjoint of `np.vstack(tup)` (inputs promoted to 2-D, stacked on axis 0)."""
     return _split_promoted(g, tup, [np.shape(np.atleast_2d(x)) for x in tup], 0)
@@ -419,8 +505,83 @@ def unvstack(g: Any, tup: Sequence[Any]) -> list[np.ndarray]:
 def unarray(g: Any, obj: Any) -> Any:
     """Adjoint of `np.array(obj)`: split `g` into the (nested) list structure of `obj`."""
     if isinstance(obj, (list, tuple)):
+        if is_zero(g):
+            return [unarray(g, o) for o in obj]
         return [unarray(g[i], o) for i, o in enumerate(obj)]
     return g
+
+
+@linear()
+def unreshape(g: Any, a: Any) -> np.ndarray:
+    """Adjoint of reshape, ravel, squeeze, expand_dims, atleast_*: `g` in a's shape."""
+    return np.reshape(g, np.shape(a))
+
+
+@linear()
+def untranspose(g: Any, axes: Any = None) -> np.ndarray:
+    """Adjoint of `np.transpose(a, axes)`: transpose back (the inverse permutation)."""
+    return np.transpose(g) if axes is None else np.transpose(g, np.argsort(axes))
+
+
+@linear()
+def unswapaxes(g: Any, axis1: int, axis2: int) -> np.ndarray:
+    """Adjoint of `np.swapaxes(a, axis1, axis2)`: swap them back."""
+    return np.swapaxes(g, axis1, axis2)
+
+
+@linear()
+def unmoveaxis(g: Any, source: Any, destination: Any) -> np.ndarray:
+    """Adjoint of `np.moveaxis(a, source, destination)`: move them back."""
+    return np.moveaxis(g, destination, source)
+
+
+@linear()
+def unflip(g: Any, axis: Any = None) -> np.ndarray:
+    """Adjoint of `np.flip(a, axis)` (and fliplr: axis 1, flipud: axis 0): flip back."""
+    return np.flip(g, axis)
+
+
+@linear()
+def unroll(g: Any, shift: Any, axis: Any = None) -> np.ndarray:
+    """Adjoint of `np.roll(a, shift, axis)`: roll back by -shift."""
+    return np.roll(g, np.negative(shift), axis)
+
+
+@linear()
+def untril(g: Any, m: Any, k: int = 0) -> np.ndarray:
+    """Adjoint of `np.tril(m, k)` (a 1-D m is broadcast along the rows)."""
+    return _sum_to(np.tril(g, k), np.shape(m))
+
+
+@linear()
+def untriu(g: Any, m: Any, k: int = 0) -> np.ndarray:
+    """Adjoint of `np.triu(m, k)`."""
+    return _sum_to(np.triu(g, k), np.shape(m))
+
+
+@linear()
+def outer_lhs(g: Any, a: Any, b: Any) -> np.ndarray:
+    """Adjoint of `a` in `np.outer(a, b)` (both are flattened)."""
+    return np.reshape(g @ np.ravel(b), np.shape(a))
+
+
+@linear()
+def outer_rhs(g: Any, a: Any, b: Any) -> np.ndarray:
+    """Adjoint of `b` in `np.outer(a, b)`."""
+    return np.reshape(np.ravel(a) @ g, np.shape(b))
+
+
+@linear()
+def linspace_vjp(g: Any, x: Any, num: int, endpoint: bool, weight_from: float) -> Any:
+    """Adjoint of `start` (weight_from=1.0) or `stop` (0.0) in `np.linspace(start, stop,
+    num, endpoint)`, which is linear: start * (1 - t) + stop * t along axis 0."""
+    w = np.linspace(weight_from, 1.0 - weight_from, num, endpoint)
+    return _sum_to(np.tensordot(w, g, 1), np.shape(x))[()]
+
+
+def piece(g: Any, i: int) -> Any:
+    """`g[i]` for the adjoint of a tuple output, the symbolic zero staying zero."""
+    return 0.0 if is_zero(g) else g[i]
 
 
 # ------------------------------------------------------------ elementwise
@@ -442,6 +603,7 @@ def interp_slope(x: Any, xp: Any, fp: Any) -> np.ndarray:
     return np.where((x >= xp[0]) & (x < xp[-1]), slope, 0.0)
 
 
+@linear()
 def interp_vjp(g: Any, x: Any, xp: Any, left: Any = None, right: Any = None) -> np.ndarray:
     """Adjoint of `fp` in `np.interp(x, xp, fp, left, right)`: each x spreads
     its `g` over the two knots around it (the end knot outside, unless
@@ -471,6 +633,7 @@ def _solve_is_vector(a: np.ndarray, b: np.ndarray) -> bool:
     return b.ndim == 1 if _NUMPY2 else b.ndim == a.ndim - 1
 
 
+@linear()
 def solve_rhs(g: Any, a: Any, b: Any) -> np.ndarray:
     """Adjoint of `b` in `np.linalg.solve(a, b)`: solve with the transposed matrix."""
     a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
@@ -479,6 +642,7 @@ def solve_rhs(g: Any, a: Any, b: Any) -> np.ndarray:
     return _sum_to(np.linalg.solve(mT(a), g), b.shape)
 
 
+@linear()
 def solve_lhs(g: Any, a: Any, b: Any, ans: Any) -> np.ndarray:
     """Adjoint of `a` in `x = np.linalg.solve(a, b)`: `-solve(a.T, g) @ x.T`."""
     a, b, g, x = np.asarray(a), np.asarray(b), np.asarray(g), np.asarray(ans)
@@ -500,7 +664,8 @@ def eigh_vjp(g: Any, a: Any, ans: Any, UPLO: str = "L") -> np.ndarray:
 
     `g` is the pair of adjoints (w_bar, v_bar); either may be None or zero."""
     w, v = ans
-    gw, gv = g
+    gw, gv = (None, None) if is_zero(g) else g
+    gw, gv = (None if x is None or is_zero(x) else x for x in (gw, gv))
     inner = np.zeros(v.shape) if gv is None else mT(v) @ gv
     with np.errstate(divide="ignore"):
         f = 1 / (w[..., None, :] - w[..., :, None])     # f[i, j] = 1 / (w_j - w_i)
@@ -511,12 +676,31 @@ def eigh_vjp(g: Any, a: Any, ans: Any, UPLO: str = "L") -> np.ndarray:
     return _from_triangle(v @ mid @ mT(v), UPLO)
 
 
+@linear()
 def eigvalsh_vjp(g: Any, a: Any, UPLO: str = "L") -> np.ndarray:
     """Adjoint of `np.linalg.eigvalsh(a)`: `V diag(g) V.T` for the eigenvectors V."""
     _, v = np.linalg.eigh(a, UPLO)
     return _from_triangle((v * np.asarray(g)[..., None, :]) @ mT(v), UPLO)
 
 
+@linear()
+@linear()
+def inv_vjp(g: Any, ans: Any) -> np.ndarray:
+    """Adjoint of `np.linalg.inv(a)`: -inv(a).T @ g @ inv(a).T."""
+    return -mT(ans) @ g @ mT(ans)
+
+
+@linear()
+def slogdet_vjp(g: Any, a: Any) -> np.ndarray:
+    """Adjoint of `sign, logabsdet = np.linalg.slogdet(a)`: only logabsdet has a
+    derivative, inv(a).T times its adjoint `g[1]`."""
+    g1 = piece(g, 1)
+    if is_zero(g1):
+        return 0.0
+    return np.expand_dims(g1, (-2, -1)) * mT(np.linalg.inv(a))
+
+
+@linear()
 def cholesky_vjp(g: Any, a: Any, ans: Any) -> np.ndarray:
     """Adjoint of `L = np.linalg.cholesky(a)` (which reads the lower triangle of a).
 

@@ -218,9 +218,29 @@ EINSUM = [
     ("ij,j", (2, 3), (3,)), ("...ij,...jk->...ik", (5, 2, 3), (3, 4)),
     ("...ij,...jk", (2, 1, 2, 3), (5, 3, 4)), ("i...,i...->...", (3, 2), (3, 2)),
     ("ij,kj->ik", (2, 3), (4, 3)), ("Ab,bc", (2, 3), (3, 4)), ("ii,ij->j", (3, 3), (3, 4)), ("Ab,bA->", (2, 3), (3, 2)),
+    # an ellipsis anywhere in a term, standing for 0, 1 or 2 dimensions, broadcast between operands
+    ("j...k,lj...->lk...", (2, 3), (4, 2)), ("j...k,lj...->lk...", (2, 5, 3), (4, 2)),
+    ("j...k,lj...->lk...", (2, 3), (4, 2, 5)), ("j...k,lj...->lk...", (2, 5, 1, 3), (4, 2, 6)),
+    ("i...,...i->...", (3, 2, 4), (4, 3)), ("a...b,b->a...", (2, 3, 1, 4), (4,)),
+    ("...i,...i->...", (2, 1, 3), (4, 3)), ("i...j,j...", (2, 3, 4), (4, 3)),
+    # traces and diagonals, with and without an output
+    ("ii->", (3, 3)), ("iij->j", (3, 3, 2)), ("...ii->...i", (2, 3, 3)), ("iji->j", (3, 2, 3)),
+    ("ii,i->i", (3, 3), (3,)),
+    # many operands, implicit outputs
+    ("ij,jk,kl,lm->im", (2, 3), (3, 4), (4, 2), (2, 3)), ("i,i,i->i", (3,), (3,), (3,)),
+    ("ij,jk,kl", (2, 3), (3, 4), (4, 2)), ("ba", (2, 3)), ("ij,j,k", (2, 3), (3,), (2,)),
 ]
 for subs, *shapes in EINSUM:
-    CASES.append(case(np.einsum, subs, *[A(*s) for s in shapes], id=f"einsum-{subs}"))
+    CASES.append(case(np.einsum, subs, *[A(*s) for s in shapes], id=f"einsum-{subs}-{shapes}"))
+# The interleaved (sublist) form: labels are ints, Ellipsis allowed, the output list optional.
+CASES += [
+    case(np.einsum, A(2, 3), [0, 1], [1, 0], id="einsum-sublist-transpose"),
+    case(np.einsum, A(2, 3), [0, 1], A(3, 4), [1, 2], [0, 2], id="einsum-sublist-matmul"),
+    case(np.einsum, A(2, 3), [0, 1], A(3, 4), [1, 2], id="einsum-sublist-implicit"),
+    case(np.einsum, A(3, 3), [0, 0], [], id="einsum-sublist-trace"),
+    case(np.einsum, A(5, 2, 3), [Ellipsis, 0, 1], A(3, 4), [1, 2], [Ellipsis, 0, 2], id="einsum-sublist-ellipsis"),
+    case(np.einsum, A(2, 3), [0, 1], A(3), [1], A(2), [0], [], id="einsum-sublist-three"),
+]
 
 # Interpolation.
 XP = np.array([-1.0, -0.2, 0.5, 1.3, 2.0])
@@ -612,25 +632,45 @@ def test_pad_rejects_other_modes():
 def test_templates_read_well():
     assert rendered_templates(np.exp, (X34,)) == {"x": "g * ans"}
     assert rendered_templates(np.einsum, ("ij,jk->ik", L23, A(3, 4))) == {
-        "operands": ["np.einsum('ik,jk->ij', g, operands1)", "np.einsum('ij,ik->jk', operands0, g)"]}
-    assert rendered_templates(np.einsum, ("ii", A(3, 3))) == {
-        "operands": ["einsum_vjp(g, 'ii', (operands0,), 0)"]}
-    assert rendered_templates(np.transpose, (X234, (2, 0, 1))) == {"a": "np.transpose(g, (1, 2, 0))"}
-    assert rendered_templates(np.roll, (X34, (1, -2), (0, 1))) == {"a": "np.roll(g, (-1, 2), (0, 1))"}
+        "operands": ["einsum_vjp(g, 'ij,jk->ik', (operands0, operands1), 0)",
+                     "einsum_vjp(g, 'ij,jk->ik', (operands0, operands1), 1)"]}
+    assert rendered_templates(np.einsum, (X34, [0, 1], [1, 0])) == {
+        "subscripts": "einsum_args_vjp(g, (subscripts, [0, 1], [1, 0]), 0)", "operands": [None, None]}
+    assert rendered_templates(np.transpose, (X234, (2, 0, 1))) == {"a": "untranspose(g, (2, 0, 1))"}
+    assert rendered_templates(np.roll, (X34, (1, -2), (0, 1))) == {"a": "unroll(g, (1, -2), (0, 1))"}
     assert rendered_templates(np.sum, (X34,), {"axis": 1}) == {"a": "unreduce(g, a, 1, False)"}
     assert rendered_templates(math.log, (2.0,)) == {"x": "g / x"}
     assert rendered_templates(np.clip, (X34, None, 0.3)) == {
         "a": "unbroadcast(g * (a <= a_max), a)", "a_max": "unbroadcast(g * (a > a_max), a_max)"}
 
 
-@pytest.mark.parametrize("subs, shapes", [(e[0], e[1:]) for e in EINSUM], ids=[e[0] for e in EINSUM])
-def test_einsum_helper_agrees_with_inlined_einsum(subs, shapes):
-    """The general helper (used for non-constant subscripts) matches the rule."""
+def _as_sublists(subs: str, ops: list) -> list:
+    """'ij,jk->ik' with operands a, b as the interleaved form [a, [0, 1], b, [1, 2], [0, 2]]."""
+    labels: dict[str, int] = {}
+
+    def term(t: str) -> list:
+        out, t = [], t.replace("...", ".")
+        for c in t:
+            out.append(Ellipsis if c == "." else labels.setdefault(c, len(labels)))
+        return out
+    ins, _, out = subs.partition("->")
+    args: list = []
+    for op, t in zip(ops, ins.split(",")):
+        args += [op, term(t)]
+    return args + ([term(out)] if "->" in subs else [])
+
+
+@pytest.mark.parametrize("subs, shapes", [(e[0], e[1:]) for e in EINSUM if "->" in e[0]],
+                         ids=[e[0] for e in EINSUM if "->" in e[0]])
+def test_einsum_sublist_form_agrees_with_subscripts(subs, shapes):
+    """`einsum_args_vjp` on the interleaved form gives the string form's adjoints."""
     ops = [A(*s) for s in shapes]
+    args = _as_sublists(subs, ops)
+    assert np.allclose(np.einsum(*args), np.einsum(subs, *ops))
     g = RNG.standard_normal(np.shape(np.einsum(subs, *ops)))
-    inlined = eval_rule(np.einsum, (subs, *ops), {}, g)["operands"]
-    for i, want in enumerate(inlined):
-        assert np.allclose(einsum_vjp(g, subs, ops, i), want)
+    for i in range(len(ops)):
+        assert np.allclose(runtime.einsum_args_vjp(g, args, 2 * i), einsum_vjp(g, subs, ops, i))
+        assert np.allclose(runtime.einsum_args_vjp(g, (subs, *ops), i + 1), einsum_vjp(g, subs, ops, i))
 
 
 # ---------------------------------------------------------------------------
@@ -654,3 +694,35 @@ def test_matmul_random_batches(batch, ranks, seed):
     sa = (batch.input_shapes[0] + (2,) if ranks[0] == 2 else ()) + (3,)
     sb = (batch.input_shapes[1] if ranks[1] == 2 else ()) + ((3, 4) if ranks[1] == 2 else (3,))
     check_vjp(np.matmul, (rng.standard_normal(sa), rng.standard_normal(sb)), seed=seed)
+
+
+# ---------------------------------------------------------------------------
+# The symbolic zero: adjoints start as the scalar 0.0, so a rule can receive
+# g = 0.0 for an array output (a value overwritten in a loop and not read after
+# it). Every rule must map it to a zero adjoint the generated code can use: a
+# scalar or input-shaped zero, and for a list input a list with one per element.
+# ---------------------------------------------------------------------------
+def _zero_usable(adj: object, x: object, where: str) -> None:
+    if isinstance(x, (list, tuple)) and not isinstance(adj, np.ndarray):
+        assert isinstance(adj, (list, tuple)) and len(adj) == len(x), f"{where}: {adj!r}"
+        for i, (a, e) in enumerate(zip(adj, x)):
+            _zero_usable(a, e, f"{where}[{i}]")
+        return
+    assert not np.any(adj), f"{where}: nonzero adjoint {adj!r} from a zero cotangent"
+    if np.ndim(adj):
+        assert np.shape(adj) == np.shape(x), f"{where}: shape {np.shape(adj)}, input {np.shape(x)}"
+
+
+@pytest.mark.parametrize("fn, args, kwargs, wrt", CASES)
+def test_symbolic_zero_cotangent(fn, args, kwargs, wrt):
+    rule = find_rule(fn)
+    with np.errstate(invalid="ignore"):
+        adj = eval_rule(fn, args, kwargs, 0.0)
+    values = dict(zip(rule.params, args), **kwargs)
+    for p, a in adj.items():
+        if p == rule.varargs:
+            for i, (ai, xi) in enumerate(zip(a, args[len(rule.params):])):
+                if ai is not None:
+                    _zero_usable(ai, xi, f"{p}[{i}]")
+        else:
+            _zero_usable(a, values[p], p)

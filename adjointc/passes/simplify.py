@@ -103,7 +103,7 @@ def fold(e: Expr, types: TypeOracle) -> Expr:
             return Const(-a[0].value)
         if n.op == "neg" and isinstance(a[0], Call) and a[0].op == "neg":
             return a[0].args[0]
-        if n.op == "getitem" and isinstance(a[0], Call) and a[0].op in ("tuple", "list") \
+        if n.op in ("getitem", "piece") and isinstance(a[0], Call) and a[0].op in ("tuple", "list") \
                 and isinstance(a[1], Const) and isinstance(a[1].value, int):
             try:
                 return a[0].args[a[1].value]
@@ -191,9 +191,10 @@ class Zeros:
                 v = self.own(a, s.value)
                 Z.discard(a)
                 O.discard(a)
-                # (a copy of another adjoint may be its symbolic zero 0.0 on some trip of a
-                # loop: not an array that can be updated in place, so keep the materialization)
-                if self.fresh(v) and not (isinstance(s.value, Name) and s.value.id in A):
+                # (a copy of another adjoint, or of a rule's helper result, may be the symbolic
+                # zero 0.0 on some trip of a loop: not an array that can be updated in place,
+                # so keep the materialization; only a value fresh before `own` is an array)
+                if self.fresh(s.value) and not (isinstance(s.value, Name) and s.value.id in A):
                     O.add(a)
                 return [Assign(a, v, s.loc)], Z, O
             t = self.types.of(Name(a))

@@ -35,9 +35,10 @@ for _op in ("lt", "le", "gt", "ge", "eq", "ne", "is", "isnot", "in", "notin", "n
             "and", "or", "bitand", "bitor", "bitxor", "invert"):
     nondiff(_op, "*args", result="bool")
 
-# Containers: the adjoint of a tuple/list literal is split element by element.
-defvjp("tuple", "*elts", result="tuple")(lambda elts: {"elts": [f"g[{i}]" for i in range(len(elts))]})
-defvjp("list", "*elts", result="list")(lambda elts: {"elts": [f"g[{i}]" for i in range(len(elts))]})
+# Containers: the adjoint of a tuple/list literal is split element by element
+# (`piece` keeps the symbolic zero 0.0, which a container's adjoint may still be, zero).
+defvjp("tuple", "*elts", result="tuple")(lambda elts: {"elts": [f"piece(g, {i})" for i in range(len(elts))]})
+defvjp("list", "*elts", result="list")(lambda elts: {"elts": [f"piece(g, {i})" for i in range(len(elts))]})
 # getitem: special-cased in passes/reverse.py (scatter into the adjoint in place).
 defvjp("getitem", "x, index", x="g", result="getitem")
 nondiff("slice", "*args", result="object")

@@ -179,6 +179,89 @@ def softmax_attention(Q, K, V):
     return np.sum((P @ V) ** 2)
 
 
+# --- issue 9: einsum forms (sublists, ellipses anywhere, traces, many operands) ---
+def einsum_sublist_transpose(x):
+    return np.sum(np.einsum(x, [0, 1], [1, 0]) * np.arange(6.0).reshape(3, 2))
+
+
+def einsum_sublist_two_operands(a, b):
+    c = np.einsum(a, [0, 1], b, [1, 2], [0, 2])
+    d = np.einsum(a, [0, 1], b, [1, 2])
+    return np.sum(c * c) + np.sum(np.sin(d))
+
+
+def einsum_middle_ellipsis(a, b):
+    return np.sum(np.einsum("j...k,lj...->lk...", a, b) ** 2)
+
+
+def einsum_traces_and_diagonals(a, t):
+    return (np.einsum("ii", a) + np.sum(np.einsum("ii->i", a) ** 2) + np.einsum("ii->", a @ a)
+            + np.sum(np.einsum("iij->j", t) ** 3))
+
+
+def einsum_four_operands_implicit(a, b, c, d):
+    return np.sum(np.einsum("ij,jk,kl,lm", a, b, c, d) ** 2)
+
+
+def einsum_subscripts_variable(a, b):
+    spec = "ij,kj->ik"
+    return np.sum(np.einsum(spec, a, b) ** 2)
+
+
+def einsum_in_loop(x, k):
+    c = x
+    for i in range(3):
+        c = np.einsum("ij,jk->ik", c, k)
+    return np.sum(c[0])
+
+
+# --- issue 9: a value rebound in a loop and not read after it: the last one's adjoint is
+# the symbolic zero, which every rule (cumsum, concatenate, matmul...) must accept ---
+def concatenate_rotation_unused(x):
+    s = 0.0
+    c = np.cumsum(x)
+    for i in range(3):
+        s = s + c
+        c = np.concatenate([c[1:], c[:1]])
+    return np.sum(s ** 2)
+
+
+def cumsum_concatenate_rebound(x, y):
+    c = np.cumsum(x)
+    for i in range(3):
+        c = np.concatenate([c[1:], c[:1]]) * 0.5 + c
+    return np.sum(c ** 2) * y
+
+
+def growing_concatenate_unused(x, y):
+    s = 0.0
+    c = np.cumsum(x)
+    for i in range(3):
+        s = s + np.sum(c * y)
+        c = np.concatenate([c, c[-1:] * y])
+    return s
+
+
+def stack_in_loop_unused(x):
+    s = 0.0
+    c = x
+    for i in range(3):
+        s = s + np.sum(np.sin(c))
+        c = np.stack([c, c * 2.0])[1]
+        d = np.reshape(np.outer(c, c), (-1,))
+        e = np.transpose(np.atleast_2d(d))
+    return s
+
+
+def matrix_recursion_unused(P, A, Q):
+    s = 0.0
+    for i in range(3):
+        s = s + np.trace(P)
+        P = A @ P @ A.T + Q
+        L = np.linalg.inv(P + 3.0 * np.eye(2))
+    return s
+
+
 _r = rng_for(__name__)
 
 
@@ -244,4 +327,19 @@ CASES = [
     Case(batched_matmul, (0, 1), [(_n(2, 3, 4), _n(2, 4, 2)), (_n(3, 2, 2), _n(2, 1))]),
     Case(unpack_vector, 0, [(_n(4),), (_n(4),)]),
     Case(softmax_attention, (0, 1, 2), [(_n(3, 2), _n(4, 2), _n(4, 2)), (_n(2, 3), _n(2, 3), _n(2, 1))]),
+    Case(einsum_sublist_transpose, 0, [(_n(2, 3),), (_n(2, 3),)]),
+    Case(einsum_sublist_two_operands, (0, 1), [(_n(2, 3), _n(3, 4)), (_n(1, 2), _n(2, 2))]),
+    Case(einsum_middle_ellipsis, (0, 1), [(_n(2, 3), _n(4, 2)), (_n(2, 5, 3), _n(4, 2)),
+                                          (_n(2, 3), _n(4, 2, 5))]),
+    Case(einsum_traces_and_diagonals, (0, 1), [(_n(3, 3), _n(2, 2, 3)), (_n(2, 2), _n(3, 3, 1))]),
+    Case(einsum_four_operands_implicit, (0, 1, 2, 3), [(_n(2, 3), _n(3, 4), _n(4, 2), _n(2, 3)),
+                                                     (_n(1, 2), _n(2, 2), _n(2, 3), _n(3, 1))]),
+    Case(einsum_subscripts_variable, (0, 1), [(_n(2, 3), _n(4, 3)), (_n(3, 1), _n(2, 1))]),
+    Case(einsum_in_loop, (0, 1), [(_n(2, 2), 0.5 * _n(2, 2)), (_n(1, 3), 0.5 * _n(3, 3))]),
+    Case(concatenate_rotation_unused, 0, [(_n(3),), (_n(5),)]),
+    Case(cumsum_concatenate_rebound, (0, 1), [(_n(3), 0.7), (_n(4), -1.2)]),
+    Case(growing_concatenate_unused, (0, 1), [(_n(3), 0.7), (_n(2), 1.1)]),
+    Case(stack_in_loop_unused, 0, [(_n(3),), (_n(2),)]),
+    Case(matrix_recursion_unused, (0, 1, 2), [(_n(2, 2), 0.5 * _n(2, 2), _n(2, 2)),
+                                              (np.eye(2), 0.3 * _n(2, 2), 0.1 * _n(2, 2))]),
 ]
