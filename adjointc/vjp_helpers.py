@@ -304,6 +304,8 @@ def unreduce_var(g: Any, a: Any, axis: Any = None, ddof: int = 0, keepdims: bool
     a = np.asarray(a)
     axes = _axes(axis, a.ndim)
     n = int(np.prod([a.shape[d] for d in axes], dtype=int))
+    if n - ddof <= 0:   # np.var is nan here (with a RuntimeWarning): so is its derivative
+        return unreduce(g, a, axis, keepdims) * np.full(a.shape, np.nan)
     centred = a - a.mean(axis=axes, keepdims=True)
     return unreduce(g, a, axis, keepdims) * (2 / (n - ddof)) * centred
 
@@ -327,7 +329,7 @@ def norm_vjp(g: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None,
     gk = unreduce(g, x, axis, keepdims)
     nk = unreduce(ans, x, axis, keepdims)
     if ord is None or ord == "fro" or (ord == 2 and not matrix):
-        return gk * x / nk
+        return gk * div0(x, nk)   # 0 at x = 0 (a subgradient)
     if not matrix:
         if ord in (np.inf, -np.inf):
             hit = np.abs(x) == nk
@@ -585,6 +587,38 @@ def piece(g: Any, i: int) -> Any:
 
 
 # ------------------------------------------------------------ elementwise
+def pow_dx(x: Any, y: Any) -> Any:
+    """d(x ** y)/dx = y * x ** (y - 1), never a ZeroDivisionError: 0 where y == 0
+    (x ** 0 is the constant 1, also at x = 0), inf at x = 0 for 0 < y < 1."""
+    x, y = np.asarray(x, dtype=np.result_type(x, float)), np.asarray(y, dtype=np.result_type(y, float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = y * np.power(x, y - 1)
+    return np.where(y == 0, 0.0, d)[()]
+
+
+def pow_dy(x: Any, ans: Any) -> Any:
+    """d(x ** y)/dy = x ** y * log(x), with 0 at x = 0 (0 ** y is 0 for every y > 0;
+    JAX's convention), nan for x < 0 (no real logarithm)."""
+    x = np.asarray(x, dtype=np.result_type(x, float))
+    with np.errstate(invalid="ignore"):
+        return (ans * np.log(np.where(x == 0, 1.0, x)))[()]
+
+
+def div0(a: Any, b: Any) -> Any:
+    """a / b, 0 where b == 0: where a norm (`np.linalg.norm`, `hypot`, `std`) is 0,
+    its adjoint takes the subgradient 0, as abs'(0) = 0 (JAX gives nan there)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.true_divide(a, b)
+    return np.where(np.asarray(b) == 0, 0.0, q)[()]
+
+
+def fdiv(a: Any, b: Any) -> Any:
+    """a / b in floating point: inf (or nan) where b == 0, as NumPy gives, instead of
+    Python's ZeroDivisionError for floats (`math.sqrt`'s derivative at 0 is inf)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.true_divide(a, b)[()]
+
+
 def dsinc(x: Any) -> np.ndarray:
     """Derivative of `np.sinc` (0 at 0; a Taylor series near 0 avoids cancellation)."""
     x = np.asarray(x, dtype=np.result_type(x, float))

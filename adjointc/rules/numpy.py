@@ -11,7 +11,15 @@ error instead of a silently wrong derivative.
 
 Subgradients at kinks and ties follow JAX: abs'(0) = 0 (via sign), maximum /
 minimum split `g` 0.5 / 0.5 on ties, max / min reductions split `g` evenly
-among tied extrema, clip passes `g` where lo <= x <= hi.
+among tied extrema, clip passes `g` where lo <= x <= hi. Where a norm is 0
+(`np.linalg.norm`, `np.hypot`, `np.std`) the adjoint is 0, a subgradient of
+the convex function at its minimum (JAX gives nan there); sqrt'(0) = inf, the
+true value, is kept. Powers are exact at x == 0 and y == 0 (`power_templates`).
+
+A rule may be handed the symbolic zero `g = 0.0` for an array output (an
+adjoint not yet accumulated): templates and helpers must map it to a zero
+adjoint (the helpers are `@linear`), which tests/test_rules.py checks for
+every case.
 
 Every rule is exercised by the inner-product test in tests/test_rules.py,
 which fails when a rule here has no test case.
@@ -27,7 +35,7 @@ from .. import types as T
 from ..ir import Const
 from ..vjp_helpers import einsum_split
 from . import defvjp, nondiff
-from .operators import _matmul_result
+from .operators import _matmul_result, power_templates
 
 _NONE = object()   # "not a compile-time constant"
 
@@ -384,11 +392,10 @@ defvjp(np.add, "x, y", x="unbroadcast(g, x)", y="unbroadcast(g, y)")
 defvjp(np.subtract, "x, y", x="unbroadcast(g, x)", y="unbroadcast(-g, y)")
 defvjp(np.multiply, "x, y", x="unbroadcast(g * y, x)", y="unbroadcast(g * x, y)")
 defvjp(np.divide, "x, y", x="unbroadcast(g / y, x)", y="unbroadcast(-g * ans / y, y)")
-defvjp(np.power, "x, y", x="unbroadcast(g * y * x ** (y - 1), x)",
-       y="unbroadcast(g * ans * np.log(x), y)")
+defvjp(np.power, "x, y")(power_templates)   # exact at x == 0, y == 0 (see operators.py)
 defvjp(np.arctan2, "y, x", y="unbroadcast(g * x / (x * x + y * y), y)",
        x="unbroadcast(-g * y / (x * x + y * y), x)")
-defvjp(np.hypot, "x, y", x="unbroadcast(g * x / ans, x)", y="unbroadcast(g * y / ans, y)")
+defvjp(np.hypot, "x, y", x="unbroadcast(g * div0(x, ans), x)", y="unbroadcast(g * div0(y, ans), y)")
 defvjp(np.logaddexp, "x, y", x="unbroadcast(g * np.exp(x - ans), x)",
        y="unbroadcast(g * np.exp(y - ans), y)")
 defvjp(np.logaddexp2, "x, y", x="unbroadcast(g * np.exp2(x - ans), x)",
@@ -441,7 +448,7 @@ defvjp(np.prod, "a, axis=None, dtype=None, *, keepdims=False",
 defvjp(np.var, "a, axis=None, dtype=None, *, ddof=0, keepdims=False",
        a="unreduce_var(g, a, axis, ddof, keepdims)", result=R)
 defvjp(np.std, "a, axis=None, dtype=None, *, ddof=0, keepdims=False",
-       a="unreduce_var(g / (2 * ans), a, axis, ddof, keepdims)", result=R)
+       a="unreduce_var(div0(g, 2 * ans), a, axis, ddof, keepdims)", result=R)  # std = 0: 0
 # max/min: ties share g equally (JAX); NaNs never match, so nanmax/nanmin skip them.
 for _f in (np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin):
     defvjp(_f, "a, axis=None, *, keepdims=False",
@@ -457,7 +464,7 @@ defvjp(np.nanmean, "a, axis=None, dtype=None, *, keepdims=False",
 def _norm(x, ord, axis, keepdims):
     """2-norm / Frobenius: x / norm. Other orders: see `norm_vjp`."""
     if _const(ord) is None:
-        return {"x": "x * unreduce(g / ans, x, axis, keepdims)"}
+        return {"x": "x * unreduce(div0(g, ans), x, axis, keepdims)"}   # 0 at x = 0 (JAX: nan)
     return {"x": "norm_vjp(g, x, ans, ord, axis, keepdims)"}
 
 

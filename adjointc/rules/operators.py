@@ -4,8 +4,10 @@ reverse transform itself, since it updates the adjoint in place."""
 from __future__ import annotations
 
 import builtins
+from typing import Any
 
 from .. import types as T
+from ..ir import Const
 from . import defvjp, nondiff
 
 
@@ -23,8 +25,29 @@ defvjp("add", "x, y", x="unbroadcast(g, x)", y="unbroadcast(g, y)")
 defvjp("sub", "x, y", x="unbroadcast(g, x)", y="unbroadcast(-g, y)")
 defvjp("mul", "x, y", x="unbroadcast(g * y, x)", y="unbroadcast(g * x, y)")
 defvjp("truediv", "x, y", x="unbroadcast(g / y, x)", y="unbroadcast(-g * ans / y, y)")
-defvjp("pow", "x, y", x="unbroadcast(g * y * x ** (y - 1), x)",
-       y="unbroadcast(g * ans * np.log(x), y)")
+def power_templates(x: Any, y: Any, pow: str = "x ** (y - 1)", log: str = "np.log(x)") -> dict[str, str]:
+    """Templates for x ** y (operator, np.power, math.pow) that are exact at the edges.
+
+    d/dx: with a constant exponent, `y * x ** (y - 1)` (x ** 2 gives 2 * x: no log,
+    finite for x <= 0), nothing for y == 0 (a constant); `pow_dx` otherwise (0 at
+    y == 0, inf at x == 0 for 0 < y < 1, never a ZeroDivisionError).
+    d/dy: x ** y * log(x), 0 at x == 0 (`pow_dy`, JAX's convention)."""
+    out: dict[str, str] = {}
+    yv = y.value if isinstance(y, Const) else None
+    if isinstance(yv, (int, float)) and not isinstance(yv, bool) and (yv >= 1 or yv == int(yv) >= 0):
+        if yv != 0:
+            out["x"] = f"unbroadcast(g * y * {pow}, x)"
+    else:
+        out["x"] = "unbroadcast(g * pow_dx(x, y), x)"
+    xv = x.value if isinstance(x, Const) else None
+    if isinstance(xv, (int, float)) and not isinstance(xv, bool) and xv > 0:
+        out["y"] = f"unbroadcast(g * ans * {log}, y)"
+    elif not (isinstance(xv, (int, float)) and xv == 0):   # 0 ** y: no derivative in y (y > 0)
+        out["y"] = "unbroadcast(g * pow_dy(x, ans), y)"
+    return out
+
+
+defvjp("pow", "x, y")(power_templates)
 defvjp("neg", "x", x="-g", result="same")
 defvjp("pos", "x", x="g", result="same")
 defvjp("matmul", "x, y", x="matmul_lhs(g, x, y)", y="matmul_rhs(g, x, y)",

@@ -262,6 +262,15 @@ def matrix_recursion_unused(P, A, Q):
     return s
 
 
+# --- issue 9: statistics and norms where they are 0 (derivative 0: a subgradient) ---
+def std_length_one_axis(x):
+    return np.sum(np.std(x, axis=1)) + np.sum(np.var(x, axis=1)) + np.sum(np.std(x, axis=1, keepdims=True) * x)
+
+
+def norms_at_zero(x):
+    return np.linalg.norm(x) + np.sum(np.linalg.norm(x, axis=1)) + np.sum(np.hypot(x, 0.0))
+
+
 _r = rng_for(__name__)
 
 
@@ -342,4 +351,6 @@ CASES = [
     Case(stack_in_loop_unused, 0, [(_n(3),), (_n(2),)]),
     Case(matrix_recursion_unused, (0, 1, 2), [(_n(2, 2), 0.5 * _n(2, 2), _n(2, 2)),
                                               (np.eye(2), 0.3 * _n(2, 2), 0.1 * _n(2, 2))]),
+    Case(std_length_one_axis, 0, [(_n(3, 1),), (_n(1, 1),)]),
+    Case(norms_at_zero, 0, [(np.zeros((2, 3)),), (np.array([[0.0, 0.0], [3.0, -4.0]]),)]),
 ]
