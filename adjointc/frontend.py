@@ -850,6 +850,8 @@ class Lowerer:
     def bind_check(self, rule: rules.Rule, args: tuple, kwargs: tuple, node: cst.CSTNode) -> Expr:
         try:
             rule.bind(args, kwargs)
+        except rules.Refused as e:
+            raise NoAdjointRule(e.message, self.loc(node), e.hint) from None
         except TypeError as e:
             raise UnsupportedSyntax(f"bad call: {e}", self.loc(node)) from None
         return Call(rule.op, args, kwargs)

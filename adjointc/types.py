@@ -82,6 +82,8 @@ def of_value(v: Any) -> T:
         return FLOAT
     if isinstance(v, complex):
         return T("complex")
+    if isinstance(v, np.ma.MaskedArray):   # not an array for AD: its mask would be ignored
+        return T("object")
     if isinstance(v, np.ndarray):
         k = v.dtype.kind
         return array(v.ndim, dtype={"f": "f", "c": "c", "b": "b"}.get(k, "i"))

@@ -504,6 +504,14 @@ def unvstack(g: Any, tup: Sequence[Any]) -> list[np.ndarray]:
     return _split_promoted(g, tup, [np.shape(np.atleast_2d(x)) for x in tup], 0)
 
 
+def unsum(g: Any, x: Any) -> Any:
+    """Adjoint of the builtin `sum(x)`: every element of a list gets `g`; an
+    array is summed over axis 0, so `g` (a row) goes to every row."""
+    if isinstance(x, np.ndarray):
+        return np.broadcast_to(g, x.shape)
+    return [g] * len(x)
+
+
 def unarray(g: Any, obj: Any) -> Any:
     """Adjoint of `np.array(obj)`: split `g` into the (nested) list structure of `obj`."""
     if isinstance(obj, (list, tuple)):

@@ -34,7 +34,7 @@ import numpy as np
 from .. import types as T
 from ..ir import Const
 from ..vjp_helpers import einsum_split
-from . import defvjp, nondiff
+from . import BY_OBJECT, defvjp, nondiff, refuse
 from .operators import _matmul_result, power_templates
 
 _NONE = object()   # "not a compile-time constant"
@@ -644,3 +644,20 @@ nondiff(np.identity, "n, dtype=None", result=lambda types, bound: T.array(2, dty
 nondiff(np.shape, "a", result="object")
 nondiff(np.ndim, "a", result="int")
 nondiff(np.size, "a, axis=None", result="int")
+
+
+# ------------------------------------------------------------ refused: np.ma
+# A masked array's derivative would flow into masked elements too (NumPy computes
+# with the underlying data): refuse every callable of np.ma at transform time.
+def _refuse_masked_arrays() -> None:
+    for attr, obj in sorted(vars(np.ma).items()):
+        if attr.startswith("_") or not callable(obj) or id(obj) in BY_OBJECT \
+                or getattr(np, attr, None) is obj:
+            continue
+        refuse(obj, "masked arrays (np.ma) are not differentiable: the derivative would reach "
+               "the masked elements too",
+               "keep a boolean mask yourself: np.where(mask, x, 0.0), np.sum(x * mask) or "
+               "x[mask]", name=f"np.ma.{attr}")
+
+
+_refuse_masked_arrays()

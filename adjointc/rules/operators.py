@@ -102,4 +102,16 @@ defvjp(builtins.max, "x, y", name="max", x="g * ((x > y) + 0.5 * (x == y))",
        y="g * ((y > x) + 0.5 * (x == y))", result="elementwise")
 defvjp(builtins.min, "x, y", name="min", x="g * ((x < y) + 0.5 * (x == y))",
        y="g * ((y < x) + 0.5 * (x == y))", result="elementwise")
-defvjp(builtins.sum, "x", name="sum", x="[g] * len(x)", result="sum_list")
+def _builtin_sum_result(types, bound):
+    """sum(list) adds the elements; sum(array) adds the rows (axis 0)."""
+    x = types["x"]
+    if x.kind in ("list", "tuple") and x.elts:
+        return T.broadcast(*x.elts)
+    if x.kind == "array" and x.rank is not None and x.rank >= 1:
+        if x.rank == 1:
+            return T.FLOAT if x.dtype in ("f", None) else T.UNKNOWN
+        return T.array(x.rank - 1, x.shape[1:] if isinstance(x.shape, tuple) else None, x.dtype)
+    return T.UNKNOWN
+
+
+defvjp(builtins.sum, "x", name="sum", x="unsum(g, x)", result=_builtin_sum_result)

@@ -271,6 +271,16 @@ def norms_at_zero(x):
     return np.linalg.norm(x) + np.sum(np.linalg.norm(x, axis=1)) + np.sum(np.hypot(x, 0.0))
 
 
+# --- issue 9: the builtin sum over an array: its elements (1-D), its rows (2-D) ---
+def builtin_sum_with_other_terms(x, y):
+    return sum(x) + np.sum(x ** 2) + sum(x * 2.0) * y
+
+
+def builtin_sum_of_rows(x):
+    r = sum(x)
+    return np.sum(r * r) + sum(sum(x * x)) + sum(x[0] ** 2) * x[1, 0]
+
+
 _r = rng_for(__name__)
 
 
@@ -353,4 +363,6 @@ CASES = [
                                               (np.eye(2), 0.3 * _n(2, 2), 0.1 * _n(2, 2))]),
     Case(std_length_one_axis, 0, [(_n(3, 1),), (_n(1, 1),)]),
     Case(norms_at_zero, 0, [(np.zeros((2, 3)),), (np.array([[0.0, 0.0], [3.0, -4.0]]),)]),
+    Case(builtin_sum_with_other_terms, (0, 1), [(_n(3), 1.5), (_n(5), -0.5)]),
+    Case(builtin_sum_of_rows, 0, [(_n(3, 2),), (_n(2, 4),)]),
 ]
