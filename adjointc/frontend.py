@@ -754,6 +754,8 @@ class Lowerer:
             raise NoAdjointRule(f"no derivative rule for {name!r}", loc,
                                 f"register one with adjointc.defvjp({name}, ...) or mark it "
                                 "with adjointc.nondiff (see the README, 'Custom rules')")
+        if rule.refused is not None:   # (np.ma.*, complex): a located NoAdjointRule
+            return self.bind_check(rule, args, kwargs, node)
         if not rule.op.startswith(("np.", "math.")) and rule.op not in BUILTIN_OPS:
             # a user-registered rule: call it the way the user spelled it
             head = name.split(".")[0]

@@ -94,11 +94,26 @@ def copy_adjoint(x):
     return x
 
 
+def real_adjoint_check(x_bar, x):
+    """Refuse a complex adjoint for a real value: a complex intermediate the
+    transform could not see (`np.asarray(x, dtype=np.complex128)`, a negative
+    float ** 0.5) made it; casting it to real would discard part of it (NumPy's
+    ComplexWarning) and return a wrong gradient."""
+    if np.iscomplexobj(x_bar) and not np.iscomplexobj(x):
+        from .errors import TypeMismatch
+        from .types import COMPLEX_HINT
+        raise TypeMismatch("a complex value was computed from a differentiated input while the "
+                           "function ran: its gradient would be wrong", hint=COMPLEX_HINT)
+    return x_bar
+
+
 def as_adjoint(x_bar, x):
     """`x_bar` as an array of x's shape that may be updated in place.
 
     Adjoints start as the scalar 0.0 (a symbolic zero that costs nothing);
-    the first in-place update `x_bar[i] += g` needs a real array."""
+    the first in-place update `x_bar[i] += g` needs a real array. A complex
+    adjoint of a real x is refused (`real_adjoint_check`)."""
+    real_adjoint_check(x_bar, x)
     if isinstance(x, np.ndarray):
         if not isinstance(x_bar, np.ndarray) or x_bar.shape != x.shape:
             return np.zeros_like(x, dtype=np.result_type(x.dtype, float)) + x_bar

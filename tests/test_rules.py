@@ -877,3 +877,77 @@ def test_every_np_ma_callable_is_refused():
                and getattr(np, a, None) is not obj and (lookup_object(obj) is None
                                                         or lookup_object(obj).refused is None)]
     assert missing == []
+
+
+# ---------------------------------------------------------------------------
+# Complex intermediates of a real function of real inputs: refused (never a
+# silent zero) at transform time where the types show them, else at run time.
+# ---------------------------------------------------------------------------
+def _abs_squared_complex(x):
+    return np.sum(np.abs(x + 1j * x) ** 2)
+
+
+def _times_1j(x):
+    return np.sum(np.real(x * 1j))
+
+
+def _exp_1j(x):
+    return np.sum(np.real(np.exp(1j * x)))
+
+
+def _scalar_times_1j(x):
+    y = abs(x * 1j)
+    return y + x
+
+
+def _builtin_complex(x):
+    return abs(complex(x, x))
+
+
+def _complex_list_element(x, vals):
+    s = 0.0
+    for i in range(2):
+        s = s + abs(x * vals[i]) ** 2
+    return s
+
+
+@pytest.mark.parametrize("f, args, what", [
+    (_abs_squared_complex, (np.array([0.3, -0.5]),), "1j"),
+    (_times_1j, (np.array([0.3, -0.5]),), "1j"),
+    (_exp_1j, (np.array([0.3, -0.5]),), "1j"),
+    (_scalar_times_1j, (0.7,), "1j"),
+    (_builtin_complex, (0.7,), "complex"),
+    (_complex_list_element, (0.5, [1.0, 2j]), "complex value"),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_complex_intermediates_are_refused_where_they_are_made(f, args, what):
+    from adjointc import AdjointcError, NoAdjointRule, TypeMismatch, grad
+    with pytest.raises((TypeMismatch, NoAdjointRule)) as e:
+        grad(f)(*args)
+    assert isinstance(e.value, AdjointcError) and what in e.value.message
+    assert e.value.loc is not None and e.value.loc.file.endswith("test_rules.py")
+    assert "real and imaginary parts" in e.value.hint
+
+
+def _inactive_complex(x, z):
+    c = abs(1j + 1.0)
+    return np.sum(x * np.abs(z)) * c
+
+
+def test_inactive_complex_values_are_fine():
+    from adjointc import grad
+    x, z = np.array([0.3, -0.5]), np.array([3.0 + 4.0j, 1.0j])
+    assert np.allclose(grad(_inactive_complex)(x, z), np.abs(z) * math.sqrt(2.0))
+
+
+def test_a_complex_adjoint_of_a_real_input_is_refused_at_run_time():
+    """The backstop for complex values the types did not show: the adjoint is
+    never cast to real (which discards the imaginary part)."""
+    from adjointc import TypeMismatch
+    x = np.array([1.0, 2.0])
+    with pytest.raises(TypeMismatch, match="complex"):
+        runtime.as_adjoint(np.array([1.0 + 2.0j, 0.0]), x)
+    with pytest.raises(TypeMismatch, match="complex"):
+        runtime.as_adjoint(1.0j, x)
+    assert runtime.as_adjoint(np.array([1.0, 0.0]), x).tolist() == [1.0, 0.0]
+    z = np.array([1.0j, 2.0])
+    assert runtime.as_adjoint(np.array([1.0 + 2.0j, 0.0]), z).dtype.kind == "c"   # complex input: kept

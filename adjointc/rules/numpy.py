@@ -35,7 +35,7 @@ from .. import types as T
 from ..ir import Const
 from ..vjp_helpers import einsum_split
 from . import BY_OBJECT, defvjp, nondiff, refuse
-from .operators import _matmul_result, power_templates
+from .operators import _matmul_result, power_templates, real_result
 
 _NONE = object()   # "not a compile-time constant"
 
@@ -376,14 +376,14 @@ defvjp(np.square, "x", x="2 * g * x")
 defvjp(np.reciprocal, "x", x="-g * ans * ans")
 defvjp(np.negative, "x", x="-g")
 defvjp(np.positive, "x", x="g")
-defvjp(np.absolute, "x", x="g * np.sign(x)")     # np.abs is np.absolute; abs'(0) = 0
-defvjp(np.fabs, "x", x="g * np.sign(x)")
+defvjp(np.absolute, "x", x="g * np.sign(x)", result=real_result)     # np.abs is np.absolute; abs'(0) = 0
+defvjp(np.fabs, "x", x="g * np.sign(x)", result=real_result)
 defvjp(np.sinc, "x", x="g * dsinc(x)")
 defvjp(np.deg2rad, "x", x="g * (np.pi / 180)")
 defvjp(np.radians, "x", x="g * (np.pi / 180)")
 defvjp(np.rad2deg, "x", x="g * (180 / np.pi)")
 defvjp(np.degrees, "x", x="g * (180 / np.pi)")
-defvjp(np.real, "val", val="g", result="same")    # real inputs only
+defvjp(np.real, "val", val="g", result=real_result)    # real inputs only
 defvjp(np.conjugate, "x", x="np.conj(g)")
 
 # ----------------------------------------------------- elementwise (binary)

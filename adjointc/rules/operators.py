@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import types as T
 from ..ir import Const
-from . import defvjp, nondiff
+from . import defvjp, nondiff, refuse
 
 
 def _matmul_result(types, bound):
@@ -58,6 +58,12 @@ for _op in ("lt", "le", "gt", "ge", "eq", "ne", "is", "isnot", "in", "notin", "n
             "and", "or", "bitand", "bitor", "bitxor", "invert"):
     nondiff(_op, "*args", result="bool")
 
+def real_result(types, bound) -> T.T:
+    """abs / np.real of a complex value are real (so `x * abs(1j)` is not complex)."""
+    t = next(iter(types.values()))   # the one input
+    return T.real_part(t) if isinstance(t, T.T) else T.UNKNOWN
+
+
 # Containers: the adjoint of a tuple/list literal is split element by element
 # (`piece` keeps the symbolic zero 0.0, which a container's adjoint may still be, zero).
 defvjp("tuple", "*elts", result="tuple")(lambda elts: {"elts": [f"piece(g, {i})" for i in range(len(elts))]})
@@ -68,7 +74,7 @@ nondiff("slice", "*args", result="object")
 
 # Attributes and methods every array has.
 defvjp("attr:T", "x", x="np.transpose(g)", result="transpose")
-defvjp("attr:real", "x", x="g", result="same")
+defvjp("attr:real", "x", x="g", result=real_result)
 def _length(x: T.T, axis: int = 0) -> T.T:
     """An int that is known to be the length of an axis of an array (its symbolic dim)."""
     if x.kind == "array" and isinstance(x.shape, tuple) and len(x.shape) > axis:
@@ -96,7 +102,9 @@ nondiff(builtins.len, "x", name="len", result=lambda types, bound: _length(types
 nondiff(builtins.range, "*args", name="range", result="object")
 nondiff(builtins.print, "*args, sep=' ', end='\\n', file=None, flush=False", name="print", result="none")
 nondiff(builtins.round, "x, ndigits=None", name="round", result="elementwise_int")
-defvjp(builtins.abs, "x", name="abs", x="g * np.sign(x)", result="same")
+defvjp(builtins.abs, "x", name="abs", x="g * np.sign(x)", result=real_result)
+refuse(builtins.complex, "complex(...) makes a complex value (complex numbers are not "
+       "differentiated yet)", T.COMPLEX_HINT, name="complex")
 # ties split the adjoint in halves, as np.maximum/np.minimum (and JAX) do
 defvjp(builtins.max, "x, y", name="max", x="g * ((x > y) + 0.5 * (x == y))",
        y="g * ((y > x) + 0.5 * (x == y))", result="elementwise")
