@@ -11,6 +11,12 @@ inline as a template. Naming conventions, so generated code reads well:
 Helpers take the primal values they need and return an array shaped like the
 corresponding input (a list of them for list inputs). They are kept small and
 NumPy-only; each handles the options its rule declares, nothing more.
+
+The symbolic zero: an adjoint not yet accumulated is the scalar 0.0, and a
+helper may receive it as `g` for an array output (a value rebound in a loop
+and not read after it). Helpers linear in `g` are decorated `@linear`: the
+zero in gives 0.0 out (or a list of 0.0 for a list input) without running
+array code that needs `g` to have the output's shape.
 """
 from __future__ import annotations
 
@@ -478,6 +484,21 @@ def unconcatenate(g: Any, arrays: Sequence[Any], axis: Any = 0) -> list[np.ndarr
         cuts = np.cumsum([int(np.prod(s, dtype=int)) for s in shapes])[:-1]
         return [p.reshape(s) for p, s in zip(np.split(np.ravel(g), cuts), shapes)]
     return np.split(g, np.cumsum([s[axis] for s in shapes])[:-1], axis=axis)
+
+
+@linear()
+def unappend(g: Any, arr: Any, values: Any, axis: Any, which: int) -> np.ndarray:
+    """Adjoint of `arr` (which=0) or `values` (which=1) in `np.append(arr, values, axis)`:
+    the leading or trailing part of `g` (flattened first for axis=None)."""
+    x = arr if which == 0 else values
+    if axis is None:
+        flat = np.ravel(g)
+        part = flat[:np.size(arr)] if which == 0 else flat[np.size(arr):]
+        return part.reshape(np.shape(x))
+    n = np.shape(arr)[axis]
+    index = [slice(None)] * np.ndim(g)
+    index[axis] = slice(0, n) if which == 0 else slice(n, None)
+    return np.reshape(g[tuple(index)], np.shape(x))
 
 
 @linear("arrays")

@@ -122,6 +122,12 @@ CASES += [
     case(np.power, P(3, 4), 0.5, id="power-root-exponent"), case("pow", P(3), -1.5, id="pow-negative-exponent"),
     case(np.power, 2.0, A(3), id="power-constant-base"), case("pow", 0.7, A(3), id="pow-constant-base"),
     case(np.power, A(3, 4), 2.0, id="power-square-negative-base", wrt=("x",)),  # d/dy: no real log
+    case("tuple", A(3), 0.5, id="tuple-literal"), case("list", A(2, 2), A(3), id="list-literal"),
+    case("attr:T", A(2, 3), id="attr-T"), case("attr:real", A(3), id="attr-real"),
+    case("method:copy", A(3), id="method-copy"),
+    case(float, 0.3, id="float-builtin"), case(abs, -0.7, id="abs-builtin"),
+    case(abs, away(A(3)), id="abs-builtin-array"), case(max, 0.3, -0.2, id="max-builtin"),
+    case(min, 0.3, -0.2, id="min-builtin"),
     case(sum, A(4), id="sum-builtin-1d"), case(sum, A(3, 4), id="sum-builtin-2d-rows"),
     case(sum, [1.5, -2.0, 0.5], id="sum-builtin-list"), case(sum, [A(2), A(2)], id="sum-builtin-list-of-arrays"),
     case(np.std, A(3, 1), axis=1, id="std-length-1-axis"), case(np.var, A(1, 4), axis=0, id="var-length-1-axis"),
@@ -320,6 +326,8 @@ CASES += [
     case(np.concatenate, [L23, L13]), case(np.concatenate, [L23, L22], 1, id="concatenate-1"),
     case(np.concatenate, [L23, L13], axis=None, id="concatenate-none"),
     case(np.concatenate, (L23, L22, A(2, 1)), axis=-1, id="concatenate-tuple-neg"),
+    case(np.append, A(3), 0.5), case(np.append, A(2, 2), A(3), id="append-flattens"),
+    case(np.append, L23, L13, axis=0, id="append-axis0"), case(np.append, L23, A(2, 2), 1, id="append-axis1"),
     case(np.stack, [A(3), A(3)]), case(np.stack, [A(2, 3), A(2, 3)], axis=1, id="stack-1"),
     case(np.stack, [A(2, 3), A(2, 3), A(2, 3)], -1, id="stack-neg"),
     case(np.stack, [0.5, -1.5, 2.0], id="stack-floats"),
@@ -416,11 +424,18 @@ def _covered() -> set[int]:
     return out
 
 
+# getitem's adjoint is the scatter `x_bar[index] += g` the reverse pass emits (the
+# corpus tests it); its template is only the pass-through g.
+NOT_INNER_PRODUCT_TESTED = {"getitem"}
+
+
 def untested_numpy_rules() -> list[str]:
-    """Registered np.* rules with no test case (and not listed as nondiff)."""
+    """Registered differentiable rules other than math.* (NumPy, operators, builtins,
+    attributes and methods) with no test case, and not listed as nondiff."""
     covered = _covered()
-    return sorted(r.op for r in REGISTRY.values()
-                  if r.op.startswith("np.") and id(r) not in covered and r.refused is None)
+    return sorted({r.op for r in REGISTRY.values()
+                   if not r.op.startswith("math.") and not r.nondiff and r.refused is None
+                   and id(r) not in covered and r.op not in NOT_INNER_PRODUCT_TESTED})
 
 
 def test_every_numpy_rule_is_tested():

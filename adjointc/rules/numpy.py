@@ -178,6 +178,13 @@ def _concatenate_result(types, bound):
     return _arr(ranks.pop()) if len(ranks) == 1 else T.UNKNOWN
 
 
+def _append_result(types, bound):
+    axis = _const(bound["axis"])
+    if axis is None:
+        return _arr(1, _dtype(T.broadcast(_t(types, "arr"), _t(types, "values"))))
+    return _same_rank("arr")(types, bound) if axis is not _NONE else T.UNKNOWN
+
+
 def _stack_result(types, bound):
     ranks = {_rank(e) for e in _elts(types, "arrays")}
     r = ranks.pop() if len(ranks) == 1 else None
@@ -552,6 +559,8 @@ defvjp(np.repeat, "a, repeats, axis=None", a="unrepeat(g, a, repeats, axis)", re
 defvjp(np.take, "a, indices, axis=None", a="untake(g, a, indices, axis)", result=_take_result)
 defvjp(np.concatenate, "arrays, axis=0", arrays="unconcatenate(g, arrays, axis)",
        result=_concatenate_result)
+defvjp(np.append, "arr, values, axis=None", arr="unappend(g, arr, values, axis, 0)",
+       values="unappend(g, arr, values, axis, 1)", result=_append_result)
 defvjp(np.stack, "arrays, axis=0", arrays="unstack(g, arrays, axis)", result=_stack_result)
 defvjp(np.hstack, "tup", tup="unhstack(g, tup)", result=_atleast(1))
 defvjp(np.vstack, "tup", tup="unvstack(g, tup)", result=_atleast(2))
