@@ -23,7 +23,7 @@ from hypothesis.extra import numpy as hnp
 from adjointc import runtime
 from adjointc import types as T
 from adjointc.ir import Const
-from adjointc.rules import BY_OBJECT, REGISTRY, Rule, lookup_object
+from adjointc.rules import BUILTIN_RULE_OPS, BY_OBJECT, REGISTRY, Rule, lookup_object
 from adjointc.rules.testing import (check_vjp, claimed_type, eval_rule, find_rule, primal,
                                     rendered_templates)
 from adjointc.vjp_helpers import einsum_vjp
@@ -434,7 +434,8 @@ def untested_numpy_rules() -> list[str]:
     attributes and methods) with no test case, and not listed as nondiff."""
     covered = _covered()
     return sorted({r.op for r in REGISTRY.values()
-                   if not r.op.startswith("math.") and not r.nondiff and r.refused is None
+                   if (r.op.startswith("np.") or r.op in BUILTIN_RULE_OPS) and not r.op.startswith("math.")
+                   and not r.nondiff and r.refused is None
                    and id(r) not in covered and r.op not in NOT_INNER_PRODUCT_TESTED})
 
 

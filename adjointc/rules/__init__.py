@@ -307,3 +307,5 @@ def parse_template(src: str) -> Expr:
 from . import operators as _operators  # noqa: E402,F401
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
+
+BUILTIN_RULE_OPS = frozenset(REGISTRY)   # adjointc's own rules (not users')
