@@ -2,7 +2,7 @@
 interpolation, padding and rolling, sorting, statistics, stacking helpers."""
 import numpy as np
 
-from . import Case, rng_for
+from . import Case, bug, rng_for
 
 
 def linear_solve(A, b):
@@ -281,6 +281,18 @@ def builtin_sum_of_rows(x):
     return np.sum(r * r) + sum(sum(x * x)) + sum(x[0] ** 2) * x[1, 0]
 
 
+# --- found while fuzzing issue 9's rules (transform, not rules): a rule's result
+# (`ans`, which np.exp's adjoint reads) is written in place on the next trip ---
+def result_written_in_place_next_trip(x):
+    s = 0.0
+    m = x * 1.0
+    for i in range(2):
+        m[1] = m[1] + 1.0
+        s = s + np.sum(m)
+        m = np.exp(m)
+    return s
+
+
 _r = rng_for(__name__)
 
 
@@ -365,4 +377,7 @@ CASES = [
     Case(norms_at_zero, 0, [(np.zeros((2, 3)),), (np.array([[0.0, 0.0], [3.0, -4.0]]),)]),
     Case(builtin_sum_with_other_terms, (0, 1), [(_n(3), 1.5), (_n(5), -0.5)]),
     Case(builtin_sum_of_rows, 0, [(_n(3, 2),), (_n(2, 4),)]),
+    Case(result_written_in_place_next_trip, 0, [(np.array([0.3, -0.5, 0.2]),), (_n(4),)],
+         bugs=bug("the tape holds a reference to exp's result, which the next trip modifies in "
+                  "place (m[1] = ...): the backward sweep reads the modified value", "grad")),
 ]
