@@ -342,7 +342,7 @@ def norm_vjp(g: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None,
             return gk * np.sign(x) * hit / np.sum(hit, axis=axes, keepdims=True)
         if ord == 0:
             return np.zeros_like(x)
-        return gk * np.sign(x) * (np.abs(x) / nk) ** (ord - 1)
+        return gk * np.sign(x) * div0(np.abs(x), nk) ** (ord - 1)   # p >= 1 at x = 0: 0
     xm = np.moveaxis(x, axes, (-2, -1))
     gm = np.moveaxis(gk, axes, (-2, -1))
     if ord in ("nuc", 2, -2):

@@ -693,6 +693,10 @@ def test_conventions_at_zero_end_to_end():
         assert grad(_sqrt_np)(np.array([0.0, 4.0])).tolist() == [math.inf, 0.25]
     assert grad(_abs_np)(np.array([0.0, -2.0, 3.0])).tolist() == [0.0, -1.0, 1.0]
     assert grad(_norm)(np.zeros(3)).tolist() == [0.0, 0.0, 0.0]
+    for order in (1, 2, 3, np.inf, "fro", "nuc"):
+        x0 = np.zeros((2, 2)) if order in ("fro", "nuc") else np.zeros(3)
+        g = eval_rule(np.linalg.norm, (x0, order), {}, 1.0)["x"]
+        assert np.all(np.isfinite(g)) and np.linalg.norm(np.ravel(g), np.inf) <= 1.0, (order, g)
     x = np.array([[0.0, 0.0], [3.0, 4.0]])
     assert np.allclose(grad(_norm_rows)(x), [[0.0, 0.0], [0.6, 0.8]])
     assert grad(_hypot, wrt=(0, 1))(0.0, 0.0) == (0.0, 0.0)
