@@ -61,11 +61,21 @@ def is_zero(g: Any) -> bool:
     return not isinstance(g, (list, tuple)) and np.ndim(g) == 0 and g == 0
 
 
-def linear(pieces: str | None = None) -> Callable[[F], F]:
-    """Decorator for a helper linear in its first argument `g`: the symbolic
-    zero in gives the symbolic zero out, 0.0, or a list of 0.0 (one per
-    element of the list argument named `pieces`), without running the helper,
-    whose array code needs `g` to have the output's shape."""
+def zero_adjoint(x: Any) -> Any:
+    """The zero adjoint of a value: 0.0 for a scalar, float zeros of its shape for an
+    array, one zero adjoint per element for a list or tuple."""
+    if isinstance(x, (list, tuple)):
+        return [zero_adjoint(v) for v in x]
+    if np.ndim(x) == 0:
+        return 0.0
+    return np.zeros(np.shape(x), dtype=np.result_type(np.asarray(x).dtype, float))
+
+
+def linear(like: str | Callable[[dict[str, Any]], Any]) -> Callable[[F], F]:
+    """Decorator for a helper linear in its first argument `g`, returning the adjoint of
+    the parameter named `like` (or the value `like(arguments)` picks): for a zero `g`
+    (the symbolic zero 0.0 included) it returns that input's `zero_adjoint` without
+    running the helper, whose array code needs `g` to have the output's shape."""
     def deco(fn: F) -> F:
         sig = inspect.signature(fn)
 
@@ -73,9 +83,9 @@ def linear(pieces: str | None = None) -> Callable[[F], F]:
         def helper(g: Any, *args: Any, **kwargs: Any) -> Any:
             if not is_zero(g):
                 return fn(g, *args, **kwargs)
-            if pieces is None:
-                return 0.0
-            return [0.0] * len(sig.bind(g, *args, **kwargs).arguments[pieces])
+            b = sig.bind(g, *args, **kwargs)
+            b.apply_defaults()
+            return zero_adjoint(like(b.arguments) if callable(like) else b.arguments[like])
         return helper  # type: ignore[return-value]
     return deco
 
@@ -96,21 +106,21 @@ def _matmul_promote(g: Any, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.
     return g, x, y
 
 
-@linear()
+@linear("x")
 def matmul_lhs(g: Any, x: Any, y: Any) -> np.ndarray:
     """Adjoint of `x` in `x @ y` (1-D promotion, broadcast batch dimensions)."""
     g2, x2, y2 = _matmul_promote(g, x, y)
     return _sum_to(g2 @ mT(y2), x2.shape).reshape(np.shape(x))
 
 
-@linear()
+@linear("y")
 def matmul_rhs(g: Any, x: Any, y: Any) -> np.ndarray:
     """Adjoint of `y` in `x @ y` (1-D promotion, broadcast batch dimensions)."""
     g2, x2, y2 = _matmul_promote(g, x, y)
     return _sum_to(mT(x2) @ g2, y2.shape).reshape(np.shape(y))
 
 
-@linear()
+@linear("a")
 def dot_lhs(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of `a` in `np.dot(a, b)` for every rank combination."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -124,7 +134,7 @@ def dot_lhs(g: Any, a: Any, b: Any) -> Any:
     return np.tensordot(g, b, axes=(g_axes, b_axes))
 
 
-@linear()
+@linear("b")
 def dot_rhs(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of `b` in `np.dot(a, b)` for every rank combination."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -136,7 +146,7 @@ def dot_rhs(g: Any, a: Any, b: Any) -> Any:
     return np.moveaxis(np.tensordot(a, g, axes=(lead, lead)), 0, -2)
 
 
-@linear()
+@linear("a")
 def inner_lhs(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of `a` in `np.inner(a, b)` (contracts the last axes)."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -146,7 +156,7 @@ def inner_lhs(g: Any, a: Any, b: Any) -> Any:
     return np.tensordot(g, b, axes=(g_axes, list(range(b.ndim - 1))))
 
 
-@linear()
+@linear("b")
 def inner_rhs(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of `b` in `np.inner(a, b)`."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -166,7 +176,7 @@ def _tensordot_axes(axes: Any, na: int, nb: int) -> tuple[list[int], list[int]]:
     return [int(i) % na for i in ax_a], [int(i) % nb for i in ax_b]
 
 
-@linear()
+@linear("a")
 def tensordot_lhs(g: Any, a: Any, b: Any, axes: Any = 2) -> np.ndarray:
     """Adjoint of `a` in `np.tensordot(a, b, axes)`."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -179,7 +189,7 @@ def tensordot_lhs(g: Any, a: Any, b: Any, axes: Any = 2) -> np.ndarray:
     return np.transpose(out, np.argsort(order))
 
 
-@linear()
+@linear("b")
 def tensordot_rhs(g: Any, a: Any, b: Any, axes: Any = 2) -> np.ndarray:
     """Adjoint of `b` in `np.tensordot(a, b, axes)`."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -237,7 +247,7 @@ def _einsum_explicit(subscripts: str, ndims: Sequence[int]) -> tuple[list[str], 
     return ins, out.replace("...", ell)
 
 
-@linear()
+@linear(lambda b: b['operands'][b['i']])
 def einsum_vjp(g: Any, subscripts: str, operands: Sequence[Any], i: int) -> np.ndarray:
     """Adjoint of operand `i` of `np.einsum(subscripts, *operands)`.
 
@@ -265,7 +275,7 @@ def einsum_vjp(g: Any, subscripts: str, operands: Sequence[Any], i: int) -> np.n
     return res
 
 
-@linear()
+@linear(lambda b: b['args'][b['k']])
 def einsum_args_vjp(g: Any, args: Sequence[Any], k: int) -> np.ndarray:
     """Adjoint of positional argument `k` of `np.einsum(*args)`, in either form:
     subscripts first (operand k - 1) or interleaved sublists (operand k // 2)."""
@@ -276,7 +286,7 @@ def einsum_args_vjp(g: Any, args: Sequence[Any], k: int) -> np.ndarray:
 
 
 # -------------------------------------------------------------- reductions
-@linear()
+@linear("a")
 def unreduce_minmax(g: Any, a: Any, ans: Any, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     """Adjoint of max/min: `g` goes to the elements equal to the result,
     split evenly among ties (JAX's convention)."""
@@ -304,7 +314,7 @@ def prod_of_others(a: Any, axis: Any = None) -> np.ndarray:
     return np.transpose((before * after).reshape(shape), np.argsort(keep + list(axes)))
 
 
-@linear()
+@linear("a")
 def unreduce_var(g: Any, a: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> np.ndarray:
     """Adjoint of `np.var(a, axis, ddof=ddof, keepdims=keepdims)`."""
     a = np.asarray(a)
@@ -316,7 +326,7 @@ def unreduce_var(g: Any, a: Any, axis: Any = None, ddof: int = 0, keepdims: bool
     return unreduce(g, a, axis, keepdims) * (2 / (n - ddof)) * centred
 
 
-@linear()
+@linear("x")
 def norm_vjp(g: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None,
              keepdims: bool = False) -> np.ndarray:
     """Adjoint of `np.linalg.norm(x, ord, axis, keepdims)`.
@@ -362,7 +372,7 @@ def norm_vjp(g: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None,
 
 
 # --------------------------------------------------------- scans / sorting
-@linear()
+@linear("a")
 def uncumsum(g: Any, a: Any, axis: Any = None) -> np.ndarray:
     """Adjoint of `np.cumsum(a, axis)`: a cumulative sum from the end."""
     g = np.asarray(g)
@@ -371,7 +381,7 @@ def uncumsum(g: Any, a: Any, axis: Any = None) -> np.ndarray:
     return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
 
 
-@linear()
+@linear("a")
 def cumprod_vjp(g: Any, a: Any, ans: Any, axis: Any = None) -> np.ndarray:
     """Adjoint of `np.cumprod(a, axis)`, exact when `a` contains zeros."""
     a, g = np.asarray(a), np.asarray(g)
@@ -387,7 +397,7 @@ def cumprod_vjp(g: Any, a: Any, ans: Any, axis: Any = None) -> np.ndarray:
     return np.moveaxis(np.sum(partial * gm[..., None, :], axis=-1), -1, axis)
 
 
-@linear()
+@linear("a")
 def unsort(g: Any, a: Any, axis: Any = -1) -> np.ndarray:
     """Adjoint of `np.sort(a, axis)`: send each sorted slot back where it came from."""
     a, g = np.asarray(a), np.asarray(g)
@@ -398,8 +408,8 @@ def unsort(g: Any, a: Any, axis: Any = -1) -> np.ndarray:
     return out
 
 
-@linear()
-def undiff(g: Any, n: int = 1, axis: int = -1) -> np.ndarray:
+@linear("a")
+def undiff(g: Any, a: Any, n: int = 1, axis: int = -1) -> np.ndarray:
     """Adjoint of `np.diff(a, n, axis)`: a negated difference of the zero-padded `g`."""
     for _ in range(n):
         g = -np.diff(g, axis=axis, prepend=0, append=0)
@@ -407,15 +417,15 @@ def undiff(g: Any, n: int = 1, axis: int = -1) -> np.ndarray:
 
 
 # ------------------------------------------------------- shape / selection
-@linear()
-def unpad(g: Any, pad_width: Any) -> np.ndarray:
+@linear("array")
+def unpad(g: Any, array: Any, pad_width: Any) -> np.ndarray:
     """Adjoint of `np.pad(a, pad_width)` w.r.t. `a`: cut the padding off."""
     g = np.asarray(g)
     width = np.broadcast_to(np.asarray(pad_width, dtype=int), (g.ndim, 2))
     return g[tuple(slice(lo, n - hi) for n, (lo, hi) in zip(g.shape, width))]
 
 
-@linear()
+@linear("a")
 def untake(g: Any, a: Any, indices: Any, axis: Any = None) -> np.ndarray:
     """Adjoint of `np.take(a, indices, axis)`: scatter-add `g` (repeats add up)."""
     out = _float_zeros(np.shape(a), g)
@@ -426,7 +436,7 @@ def untake(g: Any, a: Any, indices: Any, axis: Any = None) -> np.ndarray:
     return out
 
 
-@linear()
+@linear("a")
 def unrepeat(g: Any, a: Any, repeats: Any, axis: Any = None) -> np.ndarray:
     """Adjoint of `np.repeat(a, repeats, axis)`: sum each element's copies."""
     a, g = np.asarray(a), np.asarray(g)
@@ -439,7 +449,7 @@ def unrepeat(g: Any, a: Any, repeats: Any, axis: Any = None) -> np.ndarray:
     return out
 
 
-@linear()
+@linear("a")
 def untile(g: Any, a: Any, reps: Any) -> np.ndarray:
     """Adjoint of `np.tile(a, reps)`: sum the tiles."""
     shape = np.shape(a)
@@ -451,7 +461,7 @@ def untile(g: Any, a: Any, reps: Any) -> np.ndarray:
     return g.sum(axis=tuple(range(0, 2 * d, 2))).reshape(shape)
 
 
-@linear()
+@linear("a")
 def undiagonal(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> np.ndarray:
     """Adjoint of `np.diagonal(a, offset, axis1, axis2)`: `g` on a zero diagonal."""
     g = np.asarray(g)
@@ -462,7 +472,7 @@ def undiagonal(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) 
     return out
 
 
-@linear()
+@linear("a")
 def untrace(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> np.ndarray:
     """Adjoint of `np.trace(a, offset, axis1, axis2)`: `g` on every diagonal element."""
     k = np.diagonal(np.broadcast_to(0.0, np.shape(a)), offset, axis1, axis2).shape[-1]
@@ -470,7 +480,7 @@ def untrace(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> 
     return undiagonal(np.broadcast_to(g[..., None], g.shape + (k,)), a, offset, axis1, axis2)
 
 
-@linear()
+@linear("v")
 def undiag(g: Any, v: Any, k: int = 0) -> np.ndarray:
     """Adjoint of `np.diag(v, k)`, which builds (1-D v) or extracts (2-D v) a diagonal."""
     return np.diag(g, k) if np.ndim(v) == 1 else undiagonal(g, v, k, 0, 1)
@@ -486,7 +496,7 @@ def unconcatenate(g: Any, arrays: Sequence[Any], axis: Any = 0) -> list[np.ndarr
     return np.split(g, np.cumsum([s[axis] for s in shapes])[:-1], axis=axis)
 
 
-@linear()
+@linear(lambda b: b['values'] if b['which'] else b['arr'])
 def unappend(g: Any, arr: Any, values: Any, axis: Any, which: int) -> np.ndarray:
     """Adjoint of `arr` (which=0) or `values` (which=1) in `np.append(arr, values, axis)`:
     the leading or trailing part of `g` (flattened first for axis=None)."""
@@ -537,72 +547,72 @@ def unarray(g: Any, obj: Any) -> Any:
     """Adjoint of `np.array(obj)`: split `g` into the (nested) list structure of `obj`."""
     if isinstance(obj, (list, tuple)):
         if is_zero(g):
-            return [unarray(g, o) for o in obj]
+            return zero_adjoint(obj)
         return [unarray(g[i], o) for i, o in enumerate(obj)]
     return g
 
 
-@linear()
+@linear("a")
 def unreshape(g: Any, a: Any) -> np.ndarray:
     """Adjoint of reshape, ravel, squeeze, expand_dims, atleast_*: `g` in a's shape."""
     return np.reshape(g, np.shape(a))
 
 
-@linear()
-def untranspose(g: Any, axes: Any = None) -> np.ndarray:
+@linear("a")
+def untranspose(g: Any, a: Any, axes: Any = None) -> np.ndarray:
     """Adjoint of `np.transpose(a, axes)`: transpose back (the inverse permutation)."""
     return np.transpose(g) if axes is None else np.transpose(g, np.argsort(axes))
 
 
-@linear()
-def unswapaxes(g: Any, axis1: int, axis2: int) -> np.ndarray:
+@linear("a")
+def unswapaxes(g: Any, a: Any, axis1: int, axis2: int) -> np.ndarray:
     """Adjoint of `np.swapaxes(a, axis1, axis2)`: swap them back."""
     return np.swapaxes(g, axis1, axis2)
 
 
-@linear()
-def unmoveaxis(g: Any, source: Any, destination: Any) -> np.ndarray:
+@linear("a")
+def unmoveaxis(g: Any, a: Any, source: Any, destination: Any) -> np.ndarray:
     """Adjoint of `np.moveaxis(a, source, destination)`: move them back."""
     return np.moveaxis(g, destination, source)
 
 
-@linear()
-def unflip(g: Any, axis: Any = None) -> np.ndarray:
+@linear("m")
+def unflip(g: Any, m: Any, axis: Any = None) -> np.ndarray:
     """Adjoint of `np.flip(a, axis)` (and fliplr: axis 1, flipud: axis 0): flip back."""
     return np.flip(g, axis)
 
 
-@linear()
-def unroll(g: Any, shift: Any, axis: Any = None) -> np.ndarray:
+@linear("a")
+def unroll(g: Any, a: Any, shift: Any, axis: Any = None) -> np.ndarray:
     """Adjoint of `np.roll(a, shift, axis)`: roll back by -shift."""
     return np.roll(g, np.negative(shift), axis)
 
 
-@linear()
+@linear("m")
 def untril(g: Any, m: Any, k: int = 0) -> np.ndarray:
     """Adjoint of `np.tril(m, k)` (a 1-D m is broadcast along the rows)."""
     return _sum_to(np.tril(g, k), np.shape(m))
 
 
-@linear()
+@linear("m")
 def untriu(g: Any, m: Any, k: int = 0) -> np.ndarray:
     """Adjoint of `np.triu(m, k)`."""
     return _sum_to(np.triu(g, k), np.shape(m))
 
 
-@linear()
+@linear("a")
 def outer_lhs(g: Any, a: Any, b: Any) -> np.ndarray:
     """Adjoint of `a` in `np.outer(a, b)` (both are flattened)."""
     return np.reshape(g @ np.ravel(b), np.shape(a))
 
 
-@linear()
+@linear("b")
 def outer_rhs(g: Any, a: Any, b: Any) -> np.ndarray:
     """Adjoint of `b` in `np.outer(a, b)`."""
     return np.reshape(np.ravel(a) @ g, np.shape(b))
 
 
-@linear()
+@linear("x")
 def linspace_vjp(g: Any, x: Any, num: int, endpoint: bool, weight_from: float) -> Any:
     """Adjoint of `start` (weight_from=1.0) or `stop` (0.0) in `np.linspace(start, stop,
     num, endpoint)`, which is linear: start * (1 - t) + stop * t along axis 0."""
@@ -666,7 +676,7 @@ def interp_slope(x: Any, xp: Any, fp: Any) -> np.ndarray:
     return np.where((x >= xp[0]) & (x < xp[-1]), slope, 0.0)
 
 
-@linear()
+@linear("xp")
 def interp_vjp(g: Any, x: Any, xp: Any, left: Any = None, right: Any = None) -> np.ndarray:
     """Adjoint of `fp` in `np.interp(x, xp, fp, left, right)`: each x spreads
     its `g` over the two knots around it (the end knot outside, unless
@@ -696,7 +706,7 @@ def _solve_is_vector(a: np.ndarray, b: np.ndarray) -> bool:
     return b.ndim == 1 if _NUMPY2 else b.ndim == a.ndim - 1
 
 
-@linear()
+@linear("b")
 def solve_rhs(g: Any, a: Any, b: Any) -> np.ndarray:
     """Adjoint of `b` in `np.linalg.solve(a, b)`: solve with the transposed matrix."""
     a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
@@ -705,7 +715,7 @@ def solve_rhs(g: Any, a: Any, b: Any) -> np.ndarray:
     return _sum_to(np.linalg.solve(mT(a), g), b.shape)
 
 
-@linear()
+@linear("a")
 def solve_lhs(g: Any, a: Any, b: Any, ans: Any) -> np.ndarray:
     """Adjoint of `a` in `x = np.linalg.solve(a, b)`: `-solve(a.T, g) @ x.T`."""
     a, b, g, x = np.asarray(a), np.asarray(b), np.asarray(g), np.asarray(ans)
@@ -722,12 +732,13 @@ def _from_triangle(s: np.ndarray, uplo: str) -> np.ndarray:
     return off + s * np.eye(s.shape[-1])
 
 
+@linear("a")
 def eigh_vjp(g: Any, a: Any, ans: Any, UPLO: str = "L") -> np.ndarray:
     """Adjoint of `w, v = np.linalg.eigh(a)` (eigenvalues distinct).
 
     `g` is the pair of adjoints (w_bar, v_bar); either may be None or zero."""
     w, v = ans
-    gw, gv = (None, None) if is_zero(g) else g
+    gw, gv = g
     gw, gv = (None if x is None or is_zero(x) else x for x in (gw, gv))
     inner = np.zeros(v.shape) if gv is None else mT(v) @ gv
     with np.errstate(divide="ignore"):
@@ -739,31 +750,47 @@ def eigh_vjp(g: Any, a: Any, ans: Any, UPLO: str = "L") -> np.ndarray:
     return _from_triangle(v @ mid @ mT(v), UPLO)
 
 
-@linear()
+@linear("a")
 def eigvalsh_vjp(g: Any, a: Any, UPLO: str = "L") -> np.ndarray:
     """Adjoint of `np.linalg.eigvalsh(a)`: `V diag(g) V.T` for the eigenvectors V."""
     _, v = np.linalg.eigh(a, UPLO)
     return _from_triangle((v * np.asarray(g)[..., None, :]) @ mT(v), UPLO)
 
 
-@linear()
-@linear()
+@linear("ans")
 def inv_vjp(g: Any, ans: Any) -> np.ndarray:
     """Adjoint of `np.linalg.inv(a)`: -inv(a).T @ g @ inv(a).T."""
     return -mT(ans) @ g @ mT(ans)
 
 
-@linear()
+@linear("a")
+def det_vjp(g: Any, a: Any, ans: Any) -> np.ndarray:
+    """Adjoint of `np.linalg.det(a)`: g times the cofactor matrix, det * inv(a).T.
+    Exact for a singular matrix too (where inv fails): from a = U S V^T, the
+    adjugate is det(U) det(V^T) V adj(S) U^T, adj(S) holding the products of
+    the other singular values."""
+    a, g, ans = np.asarray(a), np.asarray(g), np.asarray(ans)
+    try:
+        with np.errstate(all="raise"):
+            return np.asarray(g * ans)[..., None, None] * mT(np.linalg.inv(a))
+    except (np.linalg.LinAlgError, FloatingPointError):
+        u, sv, vt = np.linalg.svd(a)
+        sign = np.linalg.det(u) * np.linalg.det(vt)
+        adjugate = sign[..., None, None] * (mT(vt) * prod_of_others(sv, -1)[..., None, :]) @ mT(u)
+        return g[..., None, None] * mT(adjugate)
+
+
+@linear("a")
 def slogdet_vjp(g: Any, a: Any) -> np.ndarray:
     """Adjoint of `sign, logabsdet = np.linalg.slogdet(a)`: only logabsdet has a
     derivative, inv(a).T times its adjoint `g[1]`."""
     g1 = piece(g, 1)
     if is_zero(g1):
-        return 0.0
+        return zero_adjoint(a)
     return np.expand_dims(g1, (-2, -1)) * mT(np.linalg.inv(a))
 
 
-@linear()
+@linear("a")
 def cholesky_vjp(g: Any, a: Any, ans: Any) -> np.ndarray:
     """Adjoint of `L = np.linalg.cholesky(a)` (which reads the lower triangle of a).
 

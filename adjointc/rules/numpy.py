@@ -480,7 +480,7 @@ defvjp(np.cumsum, "a, axis=None, dtype=None", a="uncumsum(g, a, axis)", result=_
 defvjp(np.cumprod, "a, axis=None, dtype=None", a="cumprod_vjp(g, a, ans, axis)",
        result=_flat_unless_axis)
 defvjp(np.sort, "a, axis=-1, kind=None", a="unsort(g, a, axis)", result=_flat_unless_axis)
-defvjp(np.diff, "a, n=1, axis=-1", a="undiff(g, n, axis)", result=_same_rank("a"))
+defvjp(np.diff, "a, n=1, axis=-1", a="undiff(g, a, n, axis)", result=_same_rank("a"))
 
 # ------------------------------------------------------------ linear algebra
 defvjp(np.dot, "a, b", a="dot_lhs(g, a, b)", b="dot_rhs(g, a, b)", result=_dot_result)
@@ -494,7 +494,7 @@ defvjp(np.tensordot, "a, b, axes=2", a="tensordot_lhs(g, a, b, axes)",
 defvjp(np.trace, "a, offset=0, axis1=0, axis2=1, dtype=None",
        a="untrace(g, a, offset, axis1, axis2)", result=_rank_plus(-2))
 defvjp(np.linalg.inv, "a", a="inv_vjp(g, ans)", result="same")
-defvjp(np.linalg.det, "a", a="(g * ans)[..., None, None] * mT(np.linalg.inv(a))",
+defvjp(np.linalg.det, "a", a="det_vjp(g, a, ans)",
        result=_det_result)
 defvjp(np.linalg.slogdet, "a", a="slogdet_vjp(g, a)",
        result=_pair(_det_result, _det_result))   # g = (sign_bar, logabsdet_bar)
@@ -541,14 +541,14 @@ defvjp(np.ravel, "a", a="unreshape(g, a)",
        result=lambda types, bound: _arr(1, _dtype(_t(types, "a"))))
 defvjp(np.squeeze, "a, axis=None", a="unreshape(g, a)", result=_squeeze_result)
 defvjp(np.expand_dims, "a, axis", a="unreshape(g, a)", result=_rank_plus(1, axis="axis"))
-defvjp(np.swapaxes, "a, axis1, axis2", a="unswapaxes(g, axis1, axis2)", result=_same_rank("a"))
-defvjp(np.moveaxis, "a, source, destination", a="unmoveaxis(g, source, destination)",
+defvjp(np.swapaxes, "a, axis1, axis2", a="unswapaxes(g, a, axis1, axis2)", result=_same_rank("a"))
+defvjp(np.moveaxis, "a, source, destination", a="unmoveaxis(g, a, source, destination)",
        result=_same_rank("a"))
 defvjp(np.broadcast_to, "array, shape", array="unbroadcast(g, array)", result=_broadcast_to_result)
 defvjp(np.copy, "a", a="g", result="same")
-defvjp(np.flip, "m, axis=None", m="unflip(g, axis)", result="same")
-defvjp(np.fliplr, "m", m="unflip(g, 1)", result="same")
-defvjp(np.flipud, "m", m="unflip(g, 0)", result="same")
+defvjp(np.flip, "m, axis=None", m="unflip(g, m, axis)", result="same")
+defvjp(np.fliplr, "m", m="unflip(g, m, 1)", result="same")
+defvjp(np.flipud, "m", m="unflip(g, m, 0)", result="same")
 defvjp(np.tril, "m, k=0", m="untril(g, m, k)", result=_tri_result)  # 1-D m: rows broadcast
 defvjp(np.triu, "m, k=0", m="untriu(g, m, k)", result=_tri_result)
 defvjp(np.diagonal, "a, offset=0, axis1=0, axis2=1", a="undiagonal(g, a, offset, axis1, axis2)",
@@ -574,11 +574,11 @@ def _pad(array, pad_width, mode):
     """Constant padding: the adjoint cuts the padding off g."""
     if _const(mode) != "constant":
         raise TypeError("np.pad: only mode='constant' is differentiable")
-    return {"array": "unpad(g, pad_width)"}
+    return {"array": "unpad(g, array, pad_width)"}
 
 
-defvjp(np.transpose, "a, axes=None", a="untranspose(g, axes)", result=_same_rank("a"))
-defvjp(np.roll, "a, shift, axis=None", a="unroll(g, shift, axis)", result="same")
+defvjp(np.transpose, "a, axes=None", a="untranspose(g, a, axes)", result=_same_rank("a"))
+defvjp(np.roll, "a, shift, axis=None", a="unroll(g, a, shift, axis)", result="same")
 
 
 def _atleast_rule(n: int):

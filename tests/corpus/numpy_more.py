@@ -281,6 +281,11 @@ def builtin_sum_of_rows(x):
     return np.sum(r * r) + sum(sum(x * x)) + sum(x[0] ** 2) * x[1, 0]
 
 
+# --- issue 9 (edge values): the determinant of a singular matrix (inv would fail) ---
+def determinant_singular(a):
+    return np.linalg.det(a) + np.linalg.det(a[:2, :2] * 0.0) + np.linalg.det(a @ a.T) ** 2
+
+
 # --- found while fuzzing issue 9's rules (transform, not rules): a rule's result
 # (`ans`, which np.exp's adjoint reads) is written in place on the next trip ---
 def result_written_in_place_next_trip(x):
@@ -380,4 +385,6 @@ CASES = [
     Case(result_written_in_place_next_trip, 0, [(np.array([0.3, -0.5, 0.2]),), (_n(4),)],
          bugs=bug("the tape holds a reference to exp's result, which the next trip modifies in "
                   "place (m[1] = ...): the backward sweep reads the modified value", "grad")),
+    Case(determinant_singular, 0, [(np.array([[1.0, 2.0, 0.5], [2.0, 4.0, 1.0], [0.3, -0.2, 1.5]]),),
+                                   (np.array([[0.5, -1.0, 2.0], [0.0, 0.0, 0.0], [1.5, 0.2, -0.7]]),)]),
 ]
