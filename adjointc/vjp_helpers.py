@@ -267,7 +267,9 @@ def einsum_vjp(g: Any, subscripts: str, operands: Sequence[Any], i: int) -> np.n
     val = np.expand_dims(val, tuple(k for k, c in enumerate(uniq) if c not in avail))
     sizes = dict(zip(s, x.shape))
     full = tuple(sizes[c] for c in uniq)
-    val = np.broadcast_to(_sum_to(val, full), full)
+    val = _sum_to(val, full)
+    if val.shape != full:   # letters only operand i has: it summed over them
+        val = np.broadcast_to(val, full)
     if uniq == s:
         return val
     res = _float_zeros(x.shape, val)

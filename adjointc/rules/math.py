@@ -41,7 +41,7 @@ defvjp(math.log2, "x", x="g / (x * math.log(2))", result=F)
 defvjp(math.log10, "x", x="g / (x * math.log(10))", result=F)
 defvjp(math.sqrt, "x", x="fdiv(g, 2 * ans)", result=F)   # inf at 0
 defvjp(math.pow, "x, y", result=F)(
-    lambda x, y: power_templates(x, y, pow="math.pow(x, y - 1)", log="math.log(x)"))
+    lambda x, y: power_templates(x, y, power="math.pow(x, y - 1)", log="math.log(x)"))
 if hasattr(math, "cbrt"):  # Python >= 3.11
     defvjp(math.cbrt, "x", x="fdiv(g, 3 * ans * ans)", result=F)
 if hasattr(math, "exp2"):

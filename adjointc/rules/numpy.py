@@ -486,7 +486,8 @@ defvjp(np.diff, "a, n=1, axis=-1", a="undiff(g, a, n, axis)", result=_same_rank(
 defvjp(np.dot, "a, b", a="dot_lhs(g, a, b)", b="dot_rhs(g, a, b)", result=_dot_result)
 defvjp(np.matmul, "x, y", x="matmul_lhs(g, x, y)", y="matmul_rhs(g, x, y)", result=_matmul_result)
 defvjp(np.inner, "a, b", a="inner_lhs(g, a, b)", b="inner_rhs(g, a, b)", result=_inner_result)
-defvjp(np.outer, "a, b", a="outer_lhs(g, a, b)", b="outer_rhs(g, a, b)", result=lambda types, bound: T.array(2))
+defvjp(np.outer, "a, b", a="outer_lhs(g, a, b)", b="outer_rhs(g, a, b)",
+       result=lambda types, bound: T.array(2))
 defvjp(np.vdot, "a, b", a="g * np.reshape(b, np.shape(a))", b="g * np.reshape(a, np.shape(b))",
        result="float")   # real inputs: no conjugation
 defvjp(np.tensordot, "a, b, axes=2", a="tensordot_lhs(g, a, b, axes)",

@@ -21,11 +21,7 @@ def _matmul_result(types, bound):
     return T.array(rank)
 
 
-defvjp("add", "x, y", x="unbroadcast(g, x)", y="unbroadcast(g, y)")
-defvjp("sub", "x, y", x="unbroadcast(g, x)", y="unbroadcast(-g, y)")
-defvjp("mul", "x, y", x="unbroadcast(g * y, x)", y="unbroadcast(g * x, y)")
-defvjp("truediv", "x, y", x="unbroadcast(g / y, x)", y="unbroadcast(-g * ans / y, y)")
-def power_templates(x: Any, y: Any, pow: str = "x ** (y - 1)", log: str = "np.log(x)") -> dict[str, str]:
+def power_templates(x: Any, y: Any, power: str = "x ** (y - 1)", log: str = "np.log(x)") -> dict[str, str]:
     """Templates for x ** y (operator, np.power, math.pow) that are exact at the edges.
 
     d/dx: with a constant exponent, `y * x ** (y - 1)` (x ** 2 gives 2 * x: no log,
@@ -33,20 +29,24 @@ def power_templates(x: Any, y: Any, pow: str = "x ** (y - 1)", log: str = "np.lo
     y == 0, inf at x == 0 for 0 < y < 1, never a ZeroDivisionError).
     d/dy: x ** y * log(x), 0 at x == 0 (`pow_dy`, JAX's convention)."""
     out: dict[str, str] = {}
-    yv = y.value if isinstance(y, Const) else None
-    if isinstance(yv, (int, float)) and not isinstance(yv, bool) and (yv >= 1 or yv == int(yv) >= 0):
-        if yv != 0:
-            out["x"] = f"unbroadcast(g * y * {pow}, x)"
-    else:
+    def number(e: Any) -> Any:
+        return e.value if isinstance(e, Const) and isinstance(e.value, (int, float)) else None
+    yv, xv = number(y), number(x)
+    if yv is not None and yv >= 1:             # x ** (y - 1) cannot divide by zero
+        out["x"] = f"unbroadcast(g * y * {power}, x)"
+    elif yv != 0:                              # (x ** 0 is a constant)
         out["x"] = "unbroadcast(g * pow_dx(x, y), x)"
-    xv = x.value if isinstance(x, Const) else None
-    if isinstance(xv, (int, float)) and not isinstance(xv, bool) and xv > 0:
+    if xv is not None and xv > 0:
         out["y"] = f"unbroadcast(g * ans * {log}, y)"
-    elif not (isinstance(xv, (int, float)) and xv == 0):   # 0 ** y: no derivative in y (y > 0)
+    elif xv != 0:                              # (0 ** y is 0 for y > 0)
         out["y"] = "unbroadcast(g * pow_dy(x, ans), y)"
     return out
 
 
+defvjp("add", "x, y", x="unbroadcast(g, x)", y="unbroadcast(g, y)")
+defvjp("sub", "x, y", x="unbroadcast(g, x)", y="unbroadcast(-g, y)")
+defvjp("mul", "x, y", x="unbroadcast(g * y, x)", y="unbroadcast(g * x, y)")
+defvjp("truediv", "x, y", x="unbroadcast(g / y, x)", y="unbroadcast(-g * ans / y, y)")
 defvjp("pow", "x, y")(power_templates)
 defvjp("neg", "x", x="-g", result="same")
 defvjp("pos", "x", x="g", result="same")
@@ -57,6 +57,7 @@ nondiff("floordiv", "x, y", result="elementwise_int")
 for _op in ("lt", "le", "gt", "ge", "eq", "ne", "is", "isnot", "in", "notin", "not",
             "and", "or", "bitand", "bitor", "bitxor", "invert"):
     nondiff(_op, "*args", result="bool")
+
 
 def real_result(types, bound) -> T.T:
     """abs / np.real of a complex value are real (so `x * abs(1j)` is not complex)."""
