@@ -142,6 +142,12 @@ class Zeros:
         helper might return a view, so it is not assumed to be."""
         return isinstance(e, Const) or isinstance(e, Call) and e.op in FRESH
 
+    def makes_array(self, e: Expr) -> bool:
+        """Is e a fresh array the adjoint can own? Arithmetic on adjoints and constants
+        alone is not: an adjoint may be the symbolic zero 0.0 on some loop trip, and
+        `c_bar * 2.0` is then a scalar that cannot be updated in place."""
+        return self.fresh(e) and not (isinstance(e, Call) and all(n in self.adjoints for n in names_in(e)))
+
     def own(self, target: str, e: Expr) -> Expr:
         if self.fresh(e) or not self.is_array(target):
             return e
@@ -180,7 +186,7 @@ class Zeros:
                 pass
             Z.discard(a)
             O.discard(a)
-            if self.fresh(v):
+            if self.makes_array(v):
                 O.add(a)
             return [s], Z, O
         if isinstance(s, AugAssign) and s.target in A:
@@ -194,7 +200,7 @@ class Zeros:
                 # (a copy of another adjoint, or of a rule's helper result, may be the symbolic
                 # zero 0.0 on some trip of a loop: not an array that can be updated in place,
                 # so keep the materialization; only a value fresh before `own` is an array)
-                if self.fresh(s.value) and not (isinstance(s.value, Name) and s.value.id in A):
+                if self.makes_array(s.value) and not (isinstance(s.value, Name) and s.value.id in A):
                     O.add(a)
                 return [Assign(a, v, s.loc)], Z, O
             t = self.types.of(Name(a))

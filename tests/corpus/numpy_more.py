@@ -286,6 +286,26 @@ def determinant_singular(a):
     return np.linalg.det(a) + np.linalg.det(a[:2, :2] * 0.0) + np.linalg.det(a @ a.T) ** 2
 
 
+# --- issue 9: an adjoint scaled on a loop trip where it is still the symbolic zero, then
+# updated in place (c_bar * 2.0 is a scalar there, not an array) ---
+def scaled_then_indexed_in_loop(x, y):
+    s = 0.0
+    c = x * 1.0
+    for i in range(2):
+        s = s + c[0] * y
+        c = c * 2.0
+    return s
+
+
+def negated_then_indexed_in_loop(x, y):
+    s = 0.0
+    c = x * 1.0
+    for i in range(3):
+        s = s + c[1] * y + np.sum(c[::2])
+        c = -c
+    return s
+
+
 # --- found while fuzzing issue 9's rules (transform, not rules): a rule's result
 # (`ans`, which np.exp's adjoint reads) is written in place on the next trip ---
 def result_written_in_place_next_trip(x):
@@ -387,4 +407,6 @@ CASES = [
                   "place (m[1] = ...): the backward sweep reads the modified value", "grad")),
     Case(determinant_singular, 0, [(np.array([[1.0, 2.0, 0.5], [2.0, 4.0, 1.0], [0.3, -0.2, 1.5]]),),
                                    (np.array([[0.5, -1.0, 2.0], [0.0, 0.0, 0.0], [1.5, 0.2, -0.7]]),)]),
+    Case(scaled_then_indexed_in_loop, (0, 1), [(_n(3), 0.7), (_n(2), -1.3)]),
+    Case(negated_then_indexed_in_loop, (0, 1), [(_n(3), 0.7), (_n(4), 0.2)]),
 ]
