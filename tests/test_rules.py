@@ -982,3 +982,81 @@ def test_a_complex_adjoint_of_a_real_input_is_refused_at_run_time():
     assert runtime.as_adjoint(np.array([1.0, 0.0]), x).tolist() == [1.0, 0.0]
     z = np.array([1.0j, 2.0])
     assert runtime.as_adjoint(np.array([1.0 + 2.0j, 0.0]), z).dtype.kind == "c"   # complex input: kept
+
+
+# ---------------------------------------------------------------------------
+# Rules inside loops: random programs that rebind a value with structural ops
+# (cumsum, concatenate, stack, sort, solve, einsum...) on every trip, so rules
+# meet the symbolic zero (a last value nothing reads) and in-place updates.
+# Checked against central differences at two step sizes (a kink makes them
+# disagree; such programs are skipped, not counted).
+# ---------------------------------------------------------------------------
+LOOP_OPS_1D = [
+    "c = np.cumsum(c)", "c = np.concatenate([c[1:], c[:1]]) * 0.5 + c", "c = np.append(c[1:], c[0] * y)",
+    "c = np.stack([c, c * y])[1]", "c = np.sort(c)", "c = np.flip(c)", "c = np.roll(c, 1)",
+    "c = np.tanh(c)", "s = s + np.sum(c * c)", "c[0] = c[0] * y", "c = -c", "c = c * 2.0",
+    "c = np.reshape(np.outer(c, c), (-1,))[:3]", "c = np.pad(c, 1)[1:-1] * y", "c = np.tile(c, 2)[1:4]",
+    "c = np.einsum('i,i->i', c, c)", "c = np.linalg.norm(c) * c", "c = np.transpose(np.atleast_2d(c))[:, 0]",
+    "s = s + c[1] * y",
+]
+LOOP_OPS_2D = [
+    "M = A @ M @ A.T + A", "M = np.linalg.solve(np.eye(3) * 3.0 + A, M)", "M = np.tensordot(M, A, 1) * 0.3",
+    "M = np.swapaxes(M, 0, 1) * y", "M = np.tril(M) + np.triu(A, 1)", "M = np.einsum('ij,jk->ik', M, A) * 0.5",
+    "M = np.cumsum(M, axis=0) * 0.3", "M = np.vstack([M[1:], M[:1] * y])", "M = np.moveaxis(M, 0, 1) * y",
+    "M = np.linalg.inv(M @ M.T + np.eye(3))", "M = np.stack([M[0], M[1], M[2] * y])",
+    "M = np.take(M, [2, 0, 1], axis=0)", "s = s + np.sum(M * M)", "s = s + np.trace(M) * y",
+    "s = s + np.linalg.det(M + 3.0 * np.eye(3))", "M[:, 1] = M[:, 1] + y",
+]
+
+
+def _loop_program(rng: np.random.Generator, two_d: bool) -> str:
+    ops = LOOP_OPS_2D if two_d else LOOP_OPS_1D
+    body = [ops[int(k)] for k in rng.integers(0, len(ops), rng.integers(1, 4))]
+    start = "M = A @ A * 0.5" if two_d else "c = np.cumsum(A)"
+    ret = ["s", "s * y"] if two_d else ["s", "np.sum(c ** 2) + s", "s * y"]
+    return ("import numpy as np\n\n\ndef f(A, y):\n    s = 0.0\n    " + start
+            + f"\n    for i in range({int(rng.integers(1, 4))}):\n"
+            + "".join(f"        {b}\n" for b in body) + f"    return {ret[int(rng.integers(len(ret)))]}\n")
+
+
+def _central(f, args, i, h):
+    args = list(args)
+    x = args[i]
+    if isinstance(x, float):
+        return (f(*args[:i], x + h, *args[i + 1:]) - f(*args[:i], x - h, *args[i + 1:])) / (2 * h)
+    out = np.zeros_like(x)
+    for j in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[j] += h
+        xm[j] -= h
+        out[j] = (f(*args[:i], xp, *args[i + 1:]) - f(*args[:i], xm, *args[i + 1:])) / (2 * h)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_rules_in_loops_against_finite_differences(tmp_path, seed):
+    import importlib.util
+
+    from adjointc import AdjointcError, grad
+    rng = np.random.default_rng(9000 + seed)
+    source = _loop_program(rng, two_d=seed % 2 == 1)
+    path = tmp_path / f"loop_program_{seed}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(f"loop_program_{seed}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    A, y = (rng.normal(size=(3, 3)) * 0.5 if seed % 2 else rng.normal(size=3)), float(rng.uniform(0.5, 1.0))
+    with np.errstate(all="ignore"):
+        value = module.f(A.copy(), y)
+        if not np.isfinite(value) or abs(value) > 1e6:
+            return
+        try:
+            got = grad(module.f, wrt=(0, 1))(A.copy(), y)
+        except AdjointcError as e:   # a refusal is allowed, but only for aliasing
+            assert "share memory" in str(e), source
+            return
+        for i, g in enumerate(got):
+            r1, r2 = _central(module.f, (A, y), i, 1e-6), _central(module.f, (A, y), i, 1e-5)
+            if not np.allclose(r1, r2, rtol=1e-3, atol=1e-4):
+                return   # a kink (sort, a tie): finite differences are no reference
+            assert np.allclose(g, r1, rtol=1e-4, atol=1e-5), f"d/d{'Ay'[i]}\n{source}\n{g}\n{r1}"
