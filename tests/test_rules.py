@@ -129,7 +129,8 @@ CASES += [
     case(abs, away(A(3)), id="abs-builtin-array"), case(max, 0.3, -0.2, id="max-builtin"),
     case(min, 0.3, -0.2, id="min-builtin"),
     case(sum, A(4), id="sum-builtin-1d"), case(sum, A(3, 4), id="sum-builtin-2d-rows"),
-    case(sum, [1.5, -2.0, 0.5], id="sum-builtin-list"), case(sum, [A(2), A(2)], id="sum-builtin-list-of-arrays"),
+    case(sum, [1.5, -2.0, 0.5], id="sum-builtin-list"), case(sum, [A(2), A(2)], 0.5, id="sum-builtin-start"),
+    case(sum, A(3, 2), A(2), id="sum-builtin-2d-array-start"), case(sum, [A(2), A(2)], id="sum-builtin-list-of-arrays"),
     case(np.std, A(3, 1), axis=1, id="std-length-1-axis"), case(np.var, A(1, 4), axis=0, id="var-length-1-axis"),
     case("neg", X34), case("pos", X34),
 ]

@@ -113,14 +113,16 @@ defvjp(builtins.min, "x, y", name="min", x="g * ((x < y) + 0.5 * (x == y))",
        y="g * ((y < x) + 0.5 * (x == y))", result="elementwise")
 def _builtin_sum_result(types, bound):
     """sum(list) adds the elements; sum(array) adds the rows (axis 0)."""
-    x = types["x"]
+    x, start = types["x"], types.get("start", T.INT)
     if x.kind in ("list", "tuple") and x.elts:
-        return T.broadcast(*x.elts)
+        return T.broadcast(*x.elts, start)
     if x.kind == "array" and x.rank is not None and x.rank >= 1:
         if x.rank == 1:
-            return T.FLOAT if x.dtype in ("f", None) else T.UNKNOWN
-        return T.array(x.rank - 1, x.shape[1:] if isinstance(x.shape, tuple) else None, x.dtype)
+            return T.broadcast(T.FLOAT, start) if x.dtype in ("f", None) else T.UNKNOWN
+        row = T.array(x.rank - 1, x.shape[1:] if isinstance(x.shape, tuple) else None, x.dtype)
+        return row if start.kind in ("int", "float", "bool") else T.UNKNOWN
     return T.UNKNOWN
 
 
-defvjp(builtins.sum, "x", name="sum", x="unsum(g, x)", result=_builtin_sum_result)
+defvjp(builtins.sum, "x, start=0", name="sum", x="unsum(g, x)", start="unbroadcast(g, start)",
+       result=_builtin_sum_result)

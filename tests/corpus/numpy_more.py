@@ -278,7 +278,7 @@ def builtin_sum_with_other_terms(x, y):
 
 def builtin_sum_of_rows(x):
     r = sum(x)
-    return np.sum(r * r) + sum(sum(x * x)) + sum(x[0] ** 2) * x[1, 0]
+    return np.sum(r * r) + sum(sum(x * x)) + sum(x[0] ** 2) * x[1, 0] + sum([x[0, 0], x[1, 1]], 0.5) ** 2
 
 
 # --- issue 9 (edge values): the determinant of a singular matrix (inv would fail) ---
