@@ -780,6 +780,8 @@ class Lowerer:
             raise NoAdjointRule(f"no derivative rule for {name!r}", loc,
                                 f"register one with adjointc.defvjp({name}, ...) or mark it "
                                 "with adjointc.nondiff (see the README, 'Custom rules')")
+        if rule.refused is not None:   # (np.ma.*, complex): a located NoAdjointRule
+            return self.bind_check(rule, args, kwargs, node)
         if not rule.op.startswith(("np.", "math.")) and rule.op not in BUILTIN_OPS:
             # a user-registered rule: call it the way the user spelled it
             head = name.split(".")[0]
@@ -878,6 +880,8 @@ class Lowerer:
     def bind_check(self, rule: rules.Rule, args: tuple, kwargs: tuple, node: cst.CSTNode) -> Expr:
         try:
             rule.bind(args, kwargs)
+        except rules.Refused as e:
+            raise NoAdjointRule(e.message, self.loc(node), e.hint) from None
         except TypeError as e:
             raise UnsupportedSyntax(f"bad call: {e}", self.loc(node)) from None
         return Call(rule.op, args, kwargs)

@@ -7,24 +7,26 @@ import numpy as np
 def unbroadcast(g, x):
     """Sum the adjoint `g` of a broadcast result back to the shape of `x`."""
     shape = np.shape(x)
-    if np.shape(g) == shape:
+    if np.shape(g) == shape or np.ndim(g) == 0:  # a scalar: the symbolic zero, or it broadcast
         return g
     g = np.asarray(g)
     extra = g.ndim - len(shape)
-    if extra:
+    if extra > 0:
         g = g.sum(axis=tuple(range(extra)))
+    elif extra < 0:  # g of lower rank: a product with the symbolic zero (it is zero)
+        g = g.reshape((1,) * -extra + g.shape)
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     if not shape:
         return g[()] if isinstance(g, np.ndarray) else g
-    return g
+    return g if g.shape == shape else np.broadcast_to(g, shape)
 
 
 def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast the adjoint `g` of a reduction over `axis` back to x's shape."""
     shape = np.shape(x)
-    if axis is not None and not keepdims:
+    if axis is not None and not keepdims and np.ndim(g):  # (a scalar g broadcasts as it is)
         axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         g = np.expand_dims(g, tuple(a % len(shape) for a in axes))
     return np.broadcast_to(g, shape)
@@ -92,11 +94,26 @@ def copy_adjoint(x):
     return x
 
 
+def real_adjoint_check(x_bar, x):
+    """Refuse a complex adjoint for a real value: a complex intermediate the
+    transform could not see (`np.asarray(x, dtype=np.complex128)`, a negative
+    float ** 0.5) made it; casting it to real would discard part of it (NumPy's
+    ComplexWarning) and return a wrong gradient."""
+    if np.iscomplexobj(x_bar) and not np.iscomplexobj(x):
+        from .errors import TypeMismatch
+        from .types import COMPLEX_HINT
+        raise TypeMismatch("a complex value was computed from a differentiated input while the "
+                           "function ran: its gradient would be wrong", hint=COMPLEX_HINT)
+    return x_bar
+
+
 def as_adjoint(x_bar, x):
     """`x_bar` as an array of x's shape that may be updated in place.
 
     Adjoints start as the scalar 0.0 (a symbolic zero that costs nothing);
-    the first in-place update `x_bar[i] += g` needs a real array."""
+    the first in-place update `x_bar[i] += g` needs a real array. A complex
+    adjoint of a real x is refused (`real_adjoint_check`)."""
+    real_adjoint_check(x_bar, x)
     if isinstance(x, np.ndarray):
         if not isinstance(x_bar, np.ndarray) or x_bar.shape != x.shape:
             return np.zeros_like(x, dtype=np.result_type(x.dtype, float)) + x_bar

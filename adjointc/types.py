@@ -82,6 +82,8 @@ def of_value(v: Any) -> T:
         return FLOAT
     if isinstance(v, complex):
         return T("complex")
+    if isinstance(v, np.ma.MaskedArray):   # not an array for AD: its mask would be ignored
+        return T("object")
     if isinstance(v, np.ndarray):
         k = v.dtype.kind
         return array(v.ndim, dtype={"f": "f", "c": "c", "b": "b"}.get(k, "i"))
@@ -162,11 +164,40 @@ def broadcast(*ts: T) -> T:
             return FLOAT
         return INT if any(t.kind == "int" for t in ts) else BOOL
     ranks = [t.rank for t in arrays]
-    dtype = "c" if any(t.dtype == "c" for t in arrays) else (
+    dtype = "c" if any(t.dtype == "c" for t in arrays) or any(t.kind == "complex" for t in ts) else (
         "f" if any(t.dtype in ("f", None) for t in arrays) or any(t.kind == "float" for t in ts) else arrays[0].dtype)
     if None in ranks:
         return array(None, dtype=dtype)
     return array(max(ranks), _dims_broadcast([t.shape for t in arrays]), dtype)
+
+
+def is_complex(t: T) -> bool:
+    """A complex scalar, or an array of complex dtype."""
+    return t.kind == "complex" or (t.kind == "array" and t.dtype == "c")
+
+
+COMPLEX_HINT = ("adjointc differentiates real functions of real inputs (complex numbers come in "
+                "a later version): write the real and imaginary parts as separate real values, "
+                "e.g. |x + 1j*y|**2 as x**2 + y**2, exp(1j*x) as cos(x) and sin(x)")
+
+
+def complex_message(value: Any) -> str:
+    """What to say when the IR expression `value` makes a complex value from an active one."""
+    from .printer import expr
+    lits = [a.value for a in getattr(value, "args", ()) if isinstance(getattr(a, "value", None), complex)]
+    text = expr(value)
+    shown = "" if "_t" in text else f" in `{text}`"   # (no compiler temporaries in messages)
+    what = f"the complex number {lits[0]!r}{shown}" if lits else f"this expression{shown}"
+    return f"{what} makes a complex value from a differentiated input (its gradient would be wrong)"
+
+
+def real_part(t: T) -> T:
+    """The type of abs(), np.real() of a value of type t: complex becomes real."""
+    if t.kind == "complex":
+        return FLOAT
+    if t.kind == "array" and t.dtype == "c":
+        return T("array", t.rank, t.shape, dtype="f")
+    return t
 
 
 def same_shape(a: T, b: T) -> bool:

@@ -11,15 +11,24 @@ inline as a template. Naming conventions, so generated code reads well:
 Helpers take the primal values they need and return an array shaped like the
 corresponding input (a list of them for list inputs). They are kept small and
 NumPy-only; each handles the options its rule declares, nothing more.
+
+The symbolic zero: an adjoint not yet accumulated is the scalar 0.0, and a
+helper may receive it as `g` for an array output (a value rebound in a loop
+and not read after it). Helpers linear in `g` are decorated `@linear`: the
+zero in gives 0.0 out (or a list of 0.0 for a list input) without running
+array code that needs `g` to have the output's shape.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import string
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
 _NUMPY2 = int(np.__version__.split(".")[0]) >= 2
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 # ------------------------------------------------------------------- basics
@@ -45,6 +54,42 @@ def _float_zeros(shape: tuple[int, ...], *like: Any) -> np.ndarray:
     return np.zeros(shape, dtype=np.result_type(float, *like))
 
 
+def is_zero(g: Any) -> bool:
+    """Is `g` the symbolic zero? Adjoints start as the scalar 0.0 (free), so a
+    helper can receive it for an array output, e.g. for a value overwritten in
+    a loop that nothing reads after the loop."""
+    return not isinstance(g, (list, tuple)) and np.ndim(g) == 0 and g == 0
+
+
+def zero_adjoint(x: Any) -> Any:
+    """The zero adjoint of a value: 0.0 for a scalar, float zeros of its shape for an
+    array, one zero adjoint per element for a list or tuple."""
+    if isinstance(x, (list, tuple)):
+        return [zero_adjoint(v) for v in x]
+    if np.ndim(x) == 0:
+        return 0.0
+    return np.zeros(np.shape(x), dtype=np.result_type(np.asarray(x).dtype, float))
+
+
+def linear(like: str | Callable[[dict[str, Any]], Any]) -> Callable[[F], F]:
+    """Decorator for a helper linear in its first argument `g`, returning the adjoint of
+    the parameter named `like` (or the value `like(arguments)` picks): for a zero `g`
+    (the symbolic zero 0.0 included) it returns that input's `zero_adjoint` without
+    running the helper, whose array code needs `g` to have the output's shape."""
+    def deco(fn: F) -> F:
+        sig = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def helper(g: Any, *args: Any, **kwargs: Any) -> Any:
+            if not is_zero(g):
+                return fn(g, *args, **kwargs)
+            b = sig.bind(g, *args, **kwargs)
+            b.apply_defaults()
+            return zero_adjoint(like(b.arguments) if callable(like) else b.arguments[like])
+        return helper  # type: ignore[return-value]
+    return deco
+
+
 def mT(x: Any) -> np.ndarray:
     """Matrix transpose: swap the last two axes (NumPy 2's `x.mT`)."""
     return np.swapaxes(x, -1, -2)
@@ -61,18 +106,21 @@ def _matmul_promote(g: Any, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.
     return g, x, y
 
 
+@linear("x")
 def matmul_lhs(g: Any, x: Any, y: Any) -> np.ndarray:
     """Adjoint of `x` in `x @ y` (1-D promotion, broadcast batch dimensions)."""
     g2, x2, y2 = _matmul_promote(g, x, y)
     return _sum_to(g2 @ mT(y2), x2.shape).reshape(np.shape(x))
 
 
+@linear("y")
 def matmul_rhs(g: Any, x: Any, y: Any) -> np.ndarray:
     """Adjoint of `y` in `x @ y` (1-D promotion, broadcast batch dimensions)."""
     g2, x2, y2 = _matmul_promote(g, x, y)
     return _sum_to(mT(x2) @ g2, y2.shape).reshape(np.shape(y))
 
 
+@linear("a")
 def dot_lhs(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of `a` in `np.dot(a, b)` for every rank combination."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -86,6 +134,7 @@ def dot_lhs(g: Any, a: Any, b: Any) -> Any:
     return np.tensordot(g, b, axes=(g_axes, b_axes))
 
 
+@linear("b")
 def dot_rhs(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of `b` in `np.dot(a, b)` for every rank combination."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -97,6 +146,7 @@ def dot_rhs(g: Any, a: Any, b: Any) -> Any:
     return np.moveaxis(np.tensordot(a, g, axes=(lead, lead)), 0, -2)
 
 
+@linear("a")
 def inner_lhs(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of `a` in `np.inner(a, b)` (contracts the last axes)."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -106,6 +156,7 @@ def inner_lhs(g: Any, a: Any, b: Any) -> Any:
     return np.tensordot(g, b, axes=(g_axes, list(range(b.ndim - 1))))
 
 
+@linear("b")
 def inner_rhs(g: Any, a: Any, b: Any) -> Any:
     """Adjoint of `b` in `np.inner(a, b)`."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -125,6 +176,7 @@ def _tensordot_axes(axes: Any, na: int, nb: int) -> tuple[list[int], list[int]]:
     return [int(i) % na for i in ax_a], [int(i) % nb for i in ax_b]
 
 
+@linear("a")
 def tensordot_lhs(g: Any, a: Any, b: Any, axes: Any = 2) -> np.ndarray:
     """Adjoint of `a` in `np.tensordot(a, b, axes)`."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -137,6 +189,7 @@ def tensordot_lhs(g: Any, a: Any, b: Any, axes: Any = 2) -> np.ndarray:
     return np.transpose(out, np.argsort(order))
 
 
+@linear("b")
 def tensordot_rhs(g: Any, a: Any, b: Any, axes: Any = 2) -> np.ndarray:
     """Adjoint of `b` in `np.tensordot(a, b, axes)`."""
     g, a, b = np.asarray(g), np.asarray(a), np.asarray(b)
@@ -149,9 +202,26 @@ def tensordot_rhs(g: Any, a: Any, b: Any, axes: Any = 2) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ einsum
+_SUBLIST_LABELS = string.ascii_uppercase + string.ascii_lowercase   # NumPy's labels 0..51
+
+
+def einsum_from_sublists(args: Sequence[Any]) -> tuple[str, list[Any]]:
+    """The interleaved form `np.einsum(op0, sub0, op1, sub1, ..., [sub_out])` in
+    the subscripts form: (subscripts, operands). Sublist labels are ints 0..51,
+    mapped as NumPy does (0 -> 'A', 26 -> 'a'), or Ellipsis."""
+    def term(sub: Sequence[Any]) -> str:
+        return "".join("..." if k is Ellipsis else _SUBLIST_LABELS[int(k)] for k in sub)
+    n = len(args) // 2
+    subs = ",".join(term(args[2 * j + 1]) for j in range(n))
+    if len(args) % 2:
+        subs += "->" + term(args[-1])
+    return subs, [args[2 * j] for j in range(n)]
+
+
 def einsum_split(subscripts: str) -> tuple[list[str], str]:
     """Split einsum subscripts into input terms and the output term, making
-    the implicit output explicit ('...' first, then the letters used once)."""
+    the implicit output explicit ('...' first, then the letters used once,
+    in NumPy's order: uppercase before lowercase)."""
     subs = subscripts.replace(" ", "")
     if "->" in subs:
         lhs, out = subs.split("->")
@@ -159,12 +229,14 @@ def einsum_split(subscripts: str) -> tuple[list[str], str]:
     ins = subs.split(",")
     letters = [c for c in subs if c.isalpha()]
     once = sorted((c for c in set(letters) if letters.count(c) == 1),
-                  key=lambda c: (c.islower(), c))  # NumPy sorts uppercase first
+                  key=lambda c: (c.islower(), c))
     return ins, ("..." if "..." in subs else "") + "".join(once)
 
 
 def _einsum_explicit(subscripts: str, ndims: Sequence[int]) -> tuple[list[str], str]:
-    """Like `einsum_split`, with every '...' replaced by fresh letters."""
+    """Like `einsum_split`, with every '...' replaced by fresh letters. An
+    ellipsis stands for the broadcast of the operands' ellipsis dimensions,
+    aligned from the right wherever the '...' sits in its term."""
     ins, out = einsum_split(subscripts)
     used = set(c for c in subscripts if c.isalpha())
     fresh = [c for c in string.ascii_letters if c not in used]
@@ -175,12 +247,14 @@ def _einsum_explicit(subscripts: str, ndims: Sequence[int]) -> tuple[list[str], 
     return ins, out.replace("...", ell)
 
 
+@linear(lambda b: b['operands'][b['i']])
 def einsum_vjp(g: Any, subscripts: str, operands: Sequence[Any], i: int) -> np.ndarray:
     """Adjoint of operand `i` of `np.einsum(subscripts, *operands)`.
 
-    The general case (the rule inlines a plain `np.einsum` when it can): an
-    einsum of `g` with the other operands, broadcast along letters only
-    operand `i` sums over, written back onto the diagonal for repeated letters."""
+    An einsum of `g` with the other operands onto operand i's letters, broadcast
+    along letters only operand i has (it summed over them), summed over
+    dimensions it broadcast (size 1 against the others), and written back onto
+    the diagonal for repeated letters (`ii->i`, `ii->`)."""
     ops = [np.asarray(o) for o in operands]
     ins, out = _einsum_explicit(subscripts, [o.ndim for o in ops])
     x, s = ops[i], ins[i]
@@ -193,7 +267,9 @@ def einsum_vjp(g: Any, subscripts: str, operands: Sequence[Any], i: int) -> np.n
     val = np.expand_dims(val, tuple(k for k, c in enumerate(uniq) if c not in avail))
     sizes = dict(zip(s, x.shape))
     full = tuple(sizes[c] for c in uniq)
-    val = np.broadcast_to(_sum_to(val, full), full)
+    val = _sum_to(val, full)
+    if val.shape != full:   # letters only operand i has: it summed over them
+        val = np.broadcast_to(val, full)
     if uniq == s:
         return val
     res = _float_zeros(x.shape, val)
@@ -201,7 +277,18 @@ def einsum_vjp(g: Any, subscripts: str, operands: Sequence[Any], i: int) -> np.n
     return res
 
 
+@linear(lambda b: b['args'][b['k']])
+def einsum_args_vjp(g: Any, args: Sequence[Any], k: int) -> np.ndarray:
+    """Adjoint of positional argument `k` of `np.einsum(*args)`, in either form:
+    subscripts first (operand k - 1) or interleaved sublists (operand k // 2)."""
+    if isinstance(args[0], str):
+        return einsum_vjp(g, args[0], args[1:], k - 1)
+    subs, ops = einsum_from_sublists(args)
+    return einsum_vjp(g, subs, ops, k // 2)
+
+
 # -------------------------------------------------------------- reductions
+@linear("a")
 def unreduce_minmax(g: Any, a: Any, ans: Any, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     """Adjoint of max/min: `g` goes to the elements equal to the result,
     split evenly among ties (JAX's convention)."""
@@ -229,15 +316,19 @@ def prod_of_others(a: Any, axis: Any = None) -> np.ndarray:
     return np.transpose((before * after).reshape(shape), np.argsort(keep + list(axes)))
 
 
+@linear("a")
 def unreduce_var(g: Any, a: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> np.ndarray:
     """Adjoint of `np.var(a, axis, ddof=ddof, keepdims=keepdims)`."""
     a = np.asarray(a)
     axes = _axes(axis, a.ndim)
     n = int(np.prod([a.shape[d] for d in axes], dtype=int))
+    if n - ddof <= 0:   # np.var is nan here (with a RuntimeWarning): so is its derivative
+        return unreduce(g, a, axis, keepdims) * np.full(a.shape, np.nan)
     centred = a - a.mean(axis=axes, keepdims=True)
     return unreduce(g, a, axis, keepdims) * (2 / (n - ddof)) * centred
 
 
+@linear("x")
 def norm_vjp(g: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None,
              keepdims: bool = False) -> np.ndarray:
     """Adjoint of `np.linalg.norm(x, ord, axis, keepdims)`.
@@ -256,14 +347,14 @@ def norm_vjp(g: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None,
     gk = unreduce(g, x, axis, keepdims)
     nk = unreduce(ans, x, axis, keepdims)
     if ord is None or ord == "fro" or (ord == 2 and not matrix):
-        return gk * x / nk
+        return gk * div0(x, nk)   # 0 at x = 0 (a subgradient)
     if not matrix:
         if ord in (np.inf, -np.inf):
             hit = np.abs(x) == nk
             return gk * np.sign(x) * hit / np.sum(hit, axis=axes, keepdims=True)
         if ord == 0:
             return np.zeros_like(x)
-        return gk * np.sign(x) * (np.abs(x) / nk) ** (ord - 1)
+        return gk * np.sign(x) * div0(np.abs(x), nk) ** (ord - 1)   # p >= 1 at x = 0: 0
     xm = np.moveaxis(x, axes, (-2, -1))
     gm = np.moveaxis(gk, axes, (-2, -1))
     if ord in ("nuc", 2, -2):
@@ -283,6 +374,7 @@ def norm_vjp(g: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None,
 
 
 # --------------------------------------------------------- scans / sorting
+@linear("a")
 def uncumsum(g: Any, a: Any, axis: Any = None) -> np.ndarray:
     """Adjoint of `np.cumsum(a, axis)`: a cumulative sum from the end."""
     g = np.asarray(g)
@@ -291,6 +383,7 @@ def uncumsum(g: Any, a: Any, axis: Any = None) -> np.ndarray:
     return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
 
 
+@linear("a")
 def cumprod_vjp(g: Any, a: Any, ans: Any, axis: Any = None) -> np.ndarray:
     """Adjoint of `np.cumprod(a, axis)`, exact when `a` contains zeros."""
     a, g = np.asarray(a), np.asarray(g)
@@ -306,6 +399,7 @@ def cumprod_vjp(g: Any, a: Any, ans: Any, axis: Any = None) -> np.ndarray:
     return np.moveaxis(np.sum(partial * gm[..., None, :], axis=-1), -1, axis)
 
 
+@linear("a")
 def unsort(g: Any, a: Any, axis: Any = -1) -> np.ndarray:
     """Adjoint of `np.sort(a, axis)`: send each sorted slot back where it came from."""
     a, g = np.asarray(a), np.asarray(g)
@@ -316,7 +410,8 @@ def unsort(g: Any, a: Any, axis: Any = -1) -> np.ndarray:
     return out
 
 
-def undiff(g: Any, n: int = 1, axis: int = -1) -> np.ndarray:
+@linear("a")
+def undiff(g: Any, a: Any, n: int = 1, axis: int = -1) -> np.ndarray:
     """Adjoint of `np.diff(a, n, axis)`: a negated difference of the zero-padded `g`."""
     for _ in range(n):
         g = -np.diff(g, axis=axis, prepend=0, append=0)
@@ -324,13 +419,15 @@ def undiff(g: Any, n: int = 1, axis: int = -1) -> np.ndarray:
 
 
 # ------------------------------------------------------- shape / selection
-def unpad(g: Any, pad_width: Any) -> np.ndarray:
+@linear("array")
+def unpad(g: Any, array: Any, pad_width: Any) -> np.ndarray:
     """Adjoint of `np.pad(a, pad_width)` w.r.t. `a`: cut the padding off."""
     g = np.asarray(g)
     width = np.broadcast_to(np.asarray(pad_width, dtype=int), (g.ndim, 2))
     return g[tuple(slice(lo, n - hi) for n, (lo, hi) in zip(g.shape, width))]
 
 
+@linear("a")
 def untake(g: Any, a: Any, indices: Any, axis: Any = None) -> np.ndarray:
     """Adjoint of `np.take(a, indices, axis)`: scatter-add `g` (repeats add up)."""
     out = _float_zeros(np.shape(a), g)
@@ -341,6 +438,7 @@ def untake(g: Any, a: Any, indices: Any, axis: Any = None) -> np.ndarray:
     return out
 
 
+@linear("a")
 def unrepeat(g: Any, a: Any, repeats: Any, axis: Any = None) -> np.ndarray:
     """Adjoint of `np.repeat(a, repeats, axis)`: sum each element's copies."""
     a, g = np.asarray(a), np.asarray(g)
@@ -353,6 +451,7 @@ def unrepeat(g: Any, a: Any, repeats: Any, axis: Any = None) -> np.ndarray:
     return out
 
 
+@linear("a")
 def untile(g: Any, a: Any, reps: Any) -> np.ndarray:
     """Adjoint of `np.tile(a, reps)`: sum the tiles."""
     shape = np.shape(a)
@@ -364,6 +463,7 @@ def untile(g: Any, a: Any, reps: Any) -> np.ndarray:
     return g.sum(axis=tuple(range(0, 2 * d, 2))).reshape(shape)
 
 
+@linear("a")
 def undiagonal(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> np.ndarray:
     """Adjoint of `np.diagonal(a, offset, axis1, axis2)`: `g` on a zero diagonal."""
     g = np.asarray(g)
@@ -374,6 +474,7 @@ def undiagonal(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) 
     return out
 
 
+@linear("a")
 def untrace(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> np.ndarray:
     """Adjoint of `np.trace(a, offset, axis1, axis2)`: `g` on every diagonal element."""
     k = np.diagonal(np.broadcast_to(0.0, np.shape(a)), offset, axis1, axis2).shape[-1]
@@ -381,11 +482,13 @@ def untrace(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> 
     return undiagonal(np.broadcast_to(g[..., None], g.shape + (k,)), a, offset, axis1, axis2)
 
 
+@linear("v")
 def undiag(g: Any, v: Any, k: int = 0) -> np.ndarray:
     """Adjoint of `np.diag(v, k)`, which builds (1-D v) or extracts (2-D v) a diagonal."""
     return np.diag(g, k) if np.ndim(v) == 1 else undiagonal(g, v, k, 0, 1)
 
 
+@linear("arrays")
 def unconcatenate(g: Any, arrays: Sequence[Any], axis: Any = 0) -> list[np.ndarray]:
     """Adjoint of `np.concatenate(arrays, axis)`: split `g` into pieces shaped like `arrays`."""
     shapes = [np.shape(x) for x in arrays]
@@ -395,7 +498,23 @@ def unconcatenate(g: Any, arrays: Sequence[Any], axis: Any = 0) -> list[np.ndarr
     return np.split(g, np.cumsum([s[axis] for s in shapes])[:-1], axis=axis)
 
 
-def unstack(g: Any, axis: int = 0) -> list[np.ndarray]:
+@linear(lambda b: b['values'] if b['which'] else b['arr'])
+def unappend(g: Any, arr: Any, values: Any, axis: Any, which: int) -> np.ndarray:
+    """Adjoint of `arr` (which=0) or `values` (which=1) in `np.append(arr, values, axis)`:
+    the leading or trailing part of `g` (flattened first for axis=None)."""
+    x = arr if which == 0 else values
+    if axis is None:
+        flat = np.ravel(g)
+        part = flat[:np.size(arr)] if which == 0 else flat[np.size(arr):]
+        return part.reshape(np.shape(x))
+    n = np.shape(arr)[axis]
+    index = [slice(None)] * np.ndim(g)
+    index[axis] = slice(0, n) if which == 0 else slice(n, None)
+    return np.reshape(g[tuple(index)], np.shape(x))
+
+
+@linear("arrays")
+def unstack(g: Any, arrays: Sequence[Any], axis: int = 0) -> list[np.ndarray]:
     """Adjoint of `np.stack(arrays, axis)`: the slices of `g` along `axis`."""
     return list(np.moveaxis(np.asarray(g), axis, 0))
 
@@ -405,25 +524,142 @@ def _split_promoted(g: Any, arrays: Sequence[Any], promoted: list[tuple[int, ...
     return [p.reshape(np.shape(x)) for p, x in zip(pieces, arrays)]
 
 
+@linear("tup")
 def unhstack(g: Any, tup: Sequence[Any]) -> list[np.ndarray]:
     """Adjoint of `np.hstack(tup)` (axis 0 for 1-D inputs, else axis 1)."""
     shapes = [np.shape(np.atleast_1d(x)) for x in tup]
     return _split_promoted(g, tup, shapes, 0 if len(shapes[0]) == 1 else 1)
 
 
+@linear("tup")
 def unvstack(g: Any, tup: Sequence[Any]) -> list[np.ndarray]:
     """Adjoint of `np.vstack(tup)` (inputs promoted to 2-D, stacked on axis 0)."""
     return _split_promoted(g, tup, [np.shape(np.atleast_2d(x)) for x in tup], 0)
 
 
+def unsum(g: Any, x: Any) -> Any:
+    """Adjoint of the builtin `sum(x)`: every element of a list gets `g`; an
+    array is summed over axis 0, so `g` (a row) goes to every row."""
+    if isinstance(x, np.ndarray):
+        return np.broadcast_to(g, x.shape)
+    return [g] * len(x)
+
+
 def unarray(g: Any, obj: Any) -> Any:
     """Adjoint of `np.array(obj)`: split `g` into the (nested) list structure of `obj`."""
     if isinstance(obj, (list, tuple)):
+        if is_zero(g):
+            return zero_adjoint(obj)
         return [unarray(g[i], o) for i, o in enumerate(obj)]
     return g
 
 
+@linear("a")
+def unreshape(g: Any, a: Any) -> np.ndarray:
+    """Adjoint of reshape, ravel, squeeze, expand_dims, atleast_*: `g` in a's shape."""
+    return np.reshape(g, np.shape(a))
+
+
+@linear("a")
+def untranspose(g: Any, a: Any, axes: Any = None) -> np.ndarray:
+    """Adjoint of `np.transpose(a, axes)`: transpose back (the inverse permutation)."""
+    return np.transpose(g) if axes is None else np.transpose(g, np.argsort(axes))
+
+
+@linear("a")
+def unswapaxes(g: Any, a: Any, axis1: int, axis2: int) -> np.ndarray:
+    """Adjoint of `np.swapaxes(a, axis1, axis2)`: swap them back."""
+    return np.swapaxes(g, axis1, axis2)
+
+
+@linear("a")
+def unmoveaxis(g: Any, a: Any, source: Any, destination: Any) -> np.ndarray:
+    """Adjoint of `np.moveaxis(a, source, destination)`: move them back."""
+    return np.moveaxis(g, destination, source)
+
+
+@linear("m")
+def unflip(g: Any, m: Any, axis: Any = None) -> np.ndarray:
+    """Adjoint of `np.flip(a, axis)` (and fliplr: axis 1, flipud: axis 0): flip back."""
+    return np.flip(g, axis)
+
+
+@linear("a")
+def unroll(g: Any, a: Any, shift: Any, axis: Any = None) -> np.ndarray:
+    """Adjoint of `np.roll(a, shift, axis)`: roll back by -shift."""
+    return np.roll(g, np.negative(shift), axis)
+
+
+@linear("m")
+def untril(g: Any, m: Any, k: int = 0) -> np.ndarray:
+    """Adjoint of `np.tril(m, k)` (a 1-D m is broadcast along the rows)."""
+    return _sum_to(np.tril(g, k), np.shape(m))
+
+
+@linear("m")
+def untriu(g: Any, m: Any, k: int = 0) -> np.ndarray:
+    """Adjoint of `np.triu(m, k)`."""
+    return _sum_to(np.triu(g, k), np.shape(m))
+
+
+@linear("a")
+def outer_lhs(g: Any, a: Any, b: Any) -> np.ndarray:
+    """Adjoint of `a` in `np.outer(a, b)` (both are flattened)."""
+    return np.reshape(g @ np.ravel(b), np.shape(a))
+
+
+@linear("b")
+def outer_rhs(g: Any, a: Any, b: Any) -> np.ndarray:
+    """Adjoint of `b` in `np.outer(a, b)`."""
+    return np.reshape(np.ravel(a) @ g, np.shape(b))
+
+
+@linear("x")
+def linspace_vjp(g: Any, x: Any, num: int, endpoint: bool, weight_from: float) -> Any:
+    """Adjoint of `start` (weight_from=1.0) or `stop` (0.0) in `np.linspace(start, stop,
+    num, endpoint)`, which is linear: start * (1 - t) + stop * t along axis 0."""
+    w = np.linspace(weight_from, 1.0 - weight_from, num, endpoint)
+    return _sum_to(np.tensordot(w, g, 1), np.shape(x))[()]
+
+
+def piece(g: Any, i: int) -> Any:
+    """`g[i]` for the adjoint of a tuple output, the symbolic zero staying zero."""
+    return 0.0 if is_zero(g) else g[i]
+
+
 # ------------------------------------------------------------ elementwise
+def pow_dx(x: Any, y: Any) -> Any:
+    """d(x ** y)/dx = y * x ** (y - 1), never a ZeroDivisionError: 0 where y == 0
+    (x ** 0 is the constant 1, also at x = 0), inf at x = 0 for 0 < y < 1."""
+    x, y = np.asarray(x, dtype=np.result_type(x, float)), np.asarray(y, dtype=np.result_type(y, float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = y * np.power(x, y - 1)
+    return np.where(y == 0, 0.0, d)[()]
+
+
+def pow_dy(x: Any, ans: Any) -> Any:
+    """d(x ** y)/dy = x ** y * log(x), with 0 at x = 0 (0 ** y is 0 for every y > 0;
+    JAX's convention), nan for x < 0 (no real logarithm)."""
+    x = np.asarray(x, dtype=np.result_type(x, float))
+    with np.errstate(invalid="ignore"):
+        return (ans * np.log(np.where(x == 0, 1.0, x)))[()]
+
+
+def div0(a: Any, b: Any) -> Any:
+    """a / b, 0 where b == 0: where a norm (`np.linalg.norm`, `hypot`, `std`) is 0,
+    its adjoint takes the subgradient 0, as abs'(0) = 0 (JAX gives nan there)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.true_divide(a, b)
+    return np.where(np.asarray(b) == 0, 0.0, q)[()]
+
+
+def fdiv(a: Any, b: Any) -> Any:
+    """a / b in floating point: inf (or nan) where b == 0, as NumPy gives, instead of
+    Python's ZeroDivisionError for floats (`math.sqrt`'s derivative at 0 is inf)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.true_divide(a, b)[()]
+
+
 def dsinc(x: Any) -> np.ndarray:
     """Derivative of `np.sinc` (0 at 0; a Taylor series near 0 avoids cancellation)."""
     x = np.asarray(x, dtype=np.result_type(x, float))
@@ -442,6 +678,7 @@ def interp_slope(x: Any, xp: Any, fp: Any) -> np.ndarray:
     return np.where((x >= xp[0]) & (x < xp[-1]), slope, 0.0)
 
 
+@linear("xp")
 def interp_vjp(g: Any, x: Any, xp: Any, left: Any = None, right: Any = None) -> np.ndarray:
     """Adjoint of `fp` in `np.interp(x, xp, fp, left, right)`: each x spreads
     its `g` over the two knots around it (the end knot outside, unless
@@ -471,6 +708,7 @@ def _solve_is_vector(a: np.ndarray, b: np.ndarray) -> bool:
     return b.ndim == 1 if _NUMPY2 else b.ndim == a.ndim - 1
 
 
+@linear("b")
 def solve_rhs(g: Any, a: Any, b: Any) -> np.ndarray:
     """Adjoint of `b` in `np.linalg.solve(a, b)`: solve with the transposed matrix."""
     a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
@@ -479,6 +717,7 @@ def solve_rhs(g: Any, a: Any, b: Any) -> np.ndarray:
     return _sum_to(np.linalg.solve(mT(a), g), b.shape)
 
 
+@linear("a")
 def solve_lhs(g: Any, a: Any, b: Any, ans: Any) -> np.ndarray:
     """Adjoint of `a` in `x = np.linalg.solve(a, b)`: `-solve(a.T, g) @ x.T`."""
     a, b, g, x = np.asarray(a), np.asarray(b), np.asarray(g), np.asarray(ans)
@@ -495,12 +734,14 @@ def _from_triangle(s: np.ndarray, uplo: str) -> np.ndarray:
     return off + s * np.eye(s.shape[-1])
 
 
+@linear("a")
 def eigh_vjp(g: Any, a: Any, ans: Any, UPLO: str = "L") -> np.ndarray:
     """Adjoint of `w, v = np.linalg.eigh(a)` (eigenvalues distinct).
 
     `g` is the pair of adjoints (w_bar, v_bar); either may be None or zero."""
     w, v = ans
     gw, gv = g
+    gw, gv = (None if x is None or is_zero(x) else x for x in (gw, gv))
     inner = np.zeros(v.shape) if gv is None else mT(v) @ gv
     with np.errstate(divide="ignore"):
         f = 1 / (w[..., None, :] - w[..., :, None])     # f[i, j] = 1 / (w_j - w_i)
@@ -511,12 +752,47 @@ def eigh_vjp(g: Any, a: Any, ans: Any, UPLO: str = "L") -> np.ndarray:
     return _from_triangle(v @ mid @ mT(v), UPLO)
 
 
+@linear("a")
 def eigvalsh_vjp(g: Any, a: Any, UPLO: str = "L") -> np.ndarray:
     """Adjoint of `np.linalg.eigvalsh(a)`: `V diag(g) V.T` for the eigenvectors V."""
     _, v = np.linalg.eigh(a, UPLO)
     return _from_triangle((v * np.asarray(g)[..., None, :]) @ mT(v), UPLO)
 
 
+@linear("ans")
+def inv_vjp(g: Any, ans: Any) -> np.ndarray:
+    """Adjoint of `np.linalg.inv(a)`: -inv(a).T @ g @ inv(a).T."""
+    return -mT(ans) @ g @ mT(ans)
+
+
+@linear("a")
+def det_vjp(g: Any, a: Any, ans: Any) -> np.ndarray:
+    """Adjoint of `np.linalg.det(a)`: g times the cofactor matrix, det * inv(a).T.
+    Exact for a singular matrix too (where inv fails): from a = U S V^T, the
+    adjugate is det(U) det(V^T) V adj(S) U^T, adj(S) holding the products of
+    the other singular values."""
+    a, g, ans = np.asarray(a), np.asarray(g), np.asarray(ans)
+    try:
+        with np.errstate(all="raise"):
+            return np.asarray(g * ans)[..., None, None] * mT(np.linalg.inv(a))
+    except (np.linalg.LinAlgError, FloatingPointError):
+        u, sv, vt = np.linalg.svd(a)
+        sign = np.linalg.det(u) * np.linalg.det(vt)
+        adjugate = sign[..., None, None] * (mT(vt) * prod_of_others(sv, -1)[..., None, :]) @ mT(u)
+        return g[..., None, None] * mT(adjugate)
+
+
+@linear("a")
+def slogdet_vjp(g: Any, a: Any) -> np.ndarray:
+    """Adjoint of `sign, logabsdet = np.linalg.slogdet(a)`: only logabsdet has a
+    derivative, inv(a).T times its adjoint `g[1]`."""
+    g1 = piece(g, 1)
+    if is_zero(g1):
+        return zero_adjoint(a)
+    return np.expand_dims(g1, (-2, -1)) * mT(np.linalg.inv(a))
+
+
+@linear("a")
 def cholesky_vjp(g: Any, a: Any, ans: Any) -> np.ndarray:
     """Adjoint of `L = np.linalg.cholesky(a)` (which reads the lower triangle of a).
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ from hypothesis.extra import numpy as hnp
 from adjointc import runtime
 from adjointc import types as T
 from adjointc.ir import Const
-from adjointc.rules import BY_OBJECT, REGISTRY, Rule, lookup_object
+from adjointc.rules import BUILTIN_RULE_OPS, BY_OBJECT, REGISTRY, Rule, lookup_object
 from adjointc.rules.testing import (check_vjp, claimed_type, eval_rule, find_rule, primal,
                                     rendered_templates)
 from adjointc.vjp_helpers import einsum_vjp
@@ -118,6 +119,19 @@ CASES += [
     case(np.power, P(3, 4), 3, id="power-int-exponent"),
     case(np.power, P(3, 4), 2.5, id="power-float-exponent"),
     case("pow", P(3), 2, id="pow-int-exponent"),
+    case(np.power, P(3, 4), 0.5, id="power-root-exponent"), case("pow", P(3), -1.5, id="pow-negative-exponent"),
+    case(np.power, 2.0, A(3), id="power-constant-base"), case("pow", 0.7, A(3), id="pow-constant-base"),
+    case(np.power, A(3, 4), 2.0, id="power-square-negative-base", wrt=("x",)),  # d/dy: no real log
+    case("tuple", A(3), 0.5, id="tuple-literal"), case("list", A(2, 2), A(3), id="list-literal"),
+    case("attr:T", A(2, 3), id="attr-T"), case("attr:real", A(3), id="attr-real"),
+    case("method:copy", A(3), id="method-copy"),
+    case(float, 0.3, id="float-builtin"), case(abs, -0.7, id="abs-builtin"),
+    case(abs, away(A(3)), id="abs-builtin-array"), case(max, 0.3, -0.2, id="max-builtin"),
+    case(min, 0.3, -0.2, id="min-builtin"),
+    case(sum, A(4), id="sum-builtin-1d"), case(sum, A(3, 4), id="sum-builtin-2d-rows"),
+    case(sum, [1.5, -2.0, 0.5], id="sum-builtin-list"), case(sum, [A(2), A(2)], 0.5, id="sum-builtin-start"),
+    case(sum, A(3, 2), A(2), id="sum-builtin-2d-array-start"), case(sum, [A(2), A(2)], id="sum-builtin-list-of-arrays"),
+    case(np.std, A(3, 1), axis=1, id="std-length-1-axis"), case(np.var, A(1, 4), axis=0, id="var-length-1-axis"),
     case("neg", X34), case("pos", X34),
 ]
 
@@ -218,9 +232,29 @@ EINSUM = [
     ("ij,j", (2, 3), (3,)), ("...ij,...jk->...ik", (5, 2, 3), (3, 4)),
     ("...ij,...jk", (2, 1, 2, 3), (5, 3, 4)), ("i...,i...->...", (3, 2), (3, 2)),
     ("ij,kj->ik", (2, 3), (4, 3)), ("Ab,bc", (2, 3), (3, 4)), ("ii,ij->j", (3, 3), (3, 4)), ("Ab,bA->", (2, 3), (3, 2)),
+    # an ellipsis anywhere in a term, standing for 0, 1 or 2 dimensions, broadcast between operands
+    ("j...k,lj...->lk...", (2, 3), (4, 2)), ("j...k,lj...->lk...", (2, 5, 3), (4, 2)),
+    ("j...k,lj...->lk...", (2, 3), (4, 2, 5)), ("j...k,lj...->lk...", (2, 5, 1, 3), (4, 2, 6)),
+    ("i...,...i->...", (3, 2, 4), (4, 3)), ("a...b,b->a...", (2, 3, 1, 4), (4,)),
+    ("...i,...i->...", (2, 1, 3), (4, 3)), ("i...j,j...", (2, 3, 4), (4, 3)),
+    # traces and diagonals, with and without an output
+    ("ii->", (3, 3)), ("iij->j", (3, 3, 2)), ("...ii->...i", (2, 3, 3)), ("iji->j", (3, 2, 3)),
+    ("ii,i->i", (3, 3), (3,)),
+    # many operands, implicit outputs
+    ("ij,jk,kl,lm->im", (2, 3), (3, 4), (4, 2), (2, 3)), ("i,i,i->i", (3,), (3,), (3,)),
+    ("ij,jk,kl", (2, 3), (3, 4), (4, 2)), ("ba", (2, 3)), ("ij,j,k", (2, 3), (3,), (2,)),
 ]
 for subs, *shapes in EINSUM:
-    CASES.append(case(np.einsum, subs, *[A(*s) for s in shapes], id=f"einsum-{subs}"))
+    CASES.append(case(np.einsum, subs, *[A(*s) for s in shapes], id=f"einsum-{subs}-{shapes}"))
+# The interleaved (sublist) form: labels are ints, Ellipsis allowed, the output list optional.
+CASES += [
+    case(np.einsum, A(2, 3), [0, 1], [1, 0], id="einsum-sublist-transpose"),
+    case(np.einsum, A(2, 3), [0, 1], A(3, 4), [1, 2], [0, 2], id="einsum-sublist-matmul"),
+    case(np.einsum, A(2, 3), [0, 1], A(3, 4), [1, 2], id="einsum-sublist-implicit"),
+    case(np.einsum, A(3, 3), [0, 0], [], id="einsum-sublist-trace"),
+    case(np.einsum, A(5, 2, 3), [Ellipsis, 0, 1], A(3, 4), [1, 2], [Ellipsis, 0, 2], id="einsum-sublist-ellipsis"),
+    case(np.einsum, A(2, 3), [0, 1], A(3), [1], A(2), [0], [], id="einsum-sublist-three"),
+]
 
 # Interpolation.
 XP = np.array([-1.0, -0.2, 0.5, 1.3, 2.0])
@@ -240,6 +274,9 @@ CASES += [
     case(np.linalg.inv, M33), case(np.linalg.inv, M233, id="inv-batched"),
     case(np.linalg.det, M33), case(np.linalg.det, M233, id="det-batched"),
     case(np.linalg.det, -M33, id="det-negative"),
+    case(np.linalg.det, np.array([[1.0, 2.0, 0.5], [2.0, 4.0, 1.0], [0.3, -0.2, 1.5]]), id="det-singular"),
+    case(np.linalg.det, np.zeros((2, 2)), id="det-zero-matrix"),
+    case(np.linalg.det, np.stack([M33, np.outer(A(3), A(3))]), id="det-batched-singular"),
     case(np.linalg.slogdet, M33), case(np.linalg.slogdet, M233, id="slogdet-batched"),
     case(np.linalg.slogdet, -M33, id="slogdet-negative"),
     case(np.linalg.solve, M33, A(3)), case(np.linalg.solve, M33, A(3, 2), id="solve-matrix-b"),
@@ -293,6 +330,8 @@ CASES += [
     case(np.concatenate, [L23, L13]), case(np.concatenate, [L23, L22], 1, id="concatenate-1"),
     case(np.concatenate, [L23, L13], axis=None, id="concatenate-none"),
     case(np.concatenate, (L23, L22, A(2, 1)), axis=-1, id="concatenate-tuple-neg"),
+    case(np.append, A(3), 0.5), case(np.append, A(2, 2), A(3), id="append-flattens"),
+    case(np.append, L23, L13, axis=0, id="append-axis0"), case(np.append, L23, A(2, 2), 1, id="append-axis1"),
     case(np.stack, [A(3), A(3)]), case(np.stack, [A(2, 3), A(2, 3)], axis=1, id="stack-1"),
     case(np.stack, [A(2, 3), A(2, 3), A(2, 3)], -1, id="stack-neg"),
     case(np.stack, [0.5, -1.5, 2.0], id="stack-floats"),
@@ -389,10 +428,19 @@ def _covered() -> set[int]:
     return out
 
 
+# getitem's adjoint is the scatter `x_bar[index] += g` the reverse pass emits (the
+# corpus tests it); its template is only the pass-through g.
+NOT_INNER_PRODUCT_TESTED = {"getitem"}
+
+
 def untested_numpy_rules() -> list[str]:
-    """Registered np.* rules with no test case (and not listed as nondiff)."""
+    """Registered differentiable rules other than math.* (NumPy, operators, builtins,
+    attributes and methods) with no test case, and not listed as nondiff."""
     covered = _covered()
-    return sorted(r.op for r in REGISTRY.values() if r.op.startswith("np.") and id(r) not in covered)
+    return sorted({r.op for r in REGISTRY.values()
+                   if (r.op.startswith("np.") or r.op in BUILTIN_RULE_OPS) and not r.op.startswith("math.")
+                   and not r.nondiff and r.refused is None
+                   and id(r) not in covered and r.op not in NOT_INNER_PRODUCT_TESTED})
 
 
 def test_every_numpy_rule_is_tested():
@@ -558,6 +606,113 @@ def test_abs_at_zero_is_zero():
     assert eval_rule(math.fabs, (0.0,), {}, 1.0)["x"] == 0.0
 
 
+# Edge values, end to end through the generated code (which once raised ZeroDivisionError).
+def _pow_op(x, y):
+    return x ** y
+
+
+def _np_power(x, y):
+    return np.power(x, y)
+
+
+def _math_pow(x, y):
+    return math.pow(x, y)
+
+
+def _square(x):
+    return x ** 2
+
+
+def _square_np(x):
+    return np.sum(x ** 2)
+
+
+@pytest.mark.parametrize("f", [_pow_op, _np_power, _math_pow], ids=["operator", "np.power", "math.pow"])
+def test_power_at_zero(f):
+    """d/dx x ** y at y == 0 is 0 (x ** 0 is 1), also at x == 0; d/dy 0 ** y is 0 for
+    y > 0 (JAX's convention); x == 0 with 0 < y < 1 has the true derivative inf."""
+    from adjointc import grad
+    g = grad(f, wrt=(0, 1))
+    assert g(0.0, 0.0) == (0.0, 0.0)
+    assert g(0.0, 2.0) == (0.0, 0.0)
+    assert g(0.0, 1.0) == (1.0, 0.0)
+    assert g(0.0, 0.5)[0] == math.inf
+    dx, dy = g(2.0, 0.0)
+    assert dx == 0.0 and dy == pytest.approx(math.log(2.0))
+    dx, dy = g(1.5, 2.5)
+    assert dx == pytest.approx(2.5 * 1.5 ** 1.5) and dy == pytest.approx(1.5 ** 2.5 * math.log(1.5))
+
+
+def test_integer_exponent_is_exact_without_a_logarithm():
+    from adjointc import grad
+    for x in (0.0, -1.5, -3.0, 2.0):
+        assert grad(_square)(x) == 2 * x                        # exactly 2x, also at x <= 0
+    x = np.array([0.0, -1.5, 2.0])
+    assert grad(_square_np)(x).tolist() == (2 * x).tolist()
+    assert "log" not in grad(_square).source_for(1.0)
+
+
+def _sqrt_math(x):
+    return math.sqrt(x)
+
+
+def _sqrt_np(x):
+    return np.sum(np.sqrt(x))
+
+
+def _abs_np(x):
+    return np.sum(np.abs(x))
+
+
+def _norm(x):
+    return np.linalg.norm(x)
+
+
+def _norm_rows(x):
+    return np.sum(np.linalg.norm(x, axis=1))
+
+
+def _hypot(x, y):
+    return math.hypot(x, y) + np.hypot(x, y)
+
+
+def _std_rows(x):
+    return np.sum(np.std(x, axis=1)) + np.sum(np.var(x, axis=1))
+
+
+def _std_ddof(x):
+    return np.sum(np.std(x, axis=0, ddof=1))
+
+
+def _std_all(x):
+    return np.std(x)
+
+
+def test_conventions_at_zero_end_to_end():
+    """sqrt'(0) = inf (the true value); abs'(0) = 0; a norm (np.linalg.norm, hypot, std)
+    at 0 takes the subgradient 0 (JAX gives nan): all three are convex and minimal there."""
+    from adjointc import grad
+    with np.errstate(divide="ignore"):
+        assert grad(_sqrt_math)(0.0) == math.inf
+        assert grad(_sqrt_np)(np.array([0.0, 4.0])).tolist() == [math.inf, 0.25]
+    assert grad(_abs_np)(np.array([0.0, -2.0, 3.0])).tolist() == [0.0, -1.0, 1.0]
+    assert grad(_norm)(np.zeros(3)).tolist() == [0.0, 0.0, 0.0]
+    for order in (1, 2, 3, np.inf, "fro", "nuc"):
+        x0 = np.zeros((2, 2)) if order in ("fro", "nuc") else np.zeros(3)
+        g = eval_rule(np.linalg.norm, (x0, order), {}, 1.0)["x"]
+        assert np.all(np.isfinite(g)) and np.linalg.norm(np.ravel(g), np.inf) <= 1.0, (order, g)
+    x = np.array([[0.0, 0.0], [3.0, 4.0]])
+    assert np.allclose(grad(_norm_rows)(x), [[0.0, 0.0], [0.6, 0.8]])
+    assert grad(_hypot, wrt=(0, 1))(0.0, 0.0) == (0.0, 0.0)
+    assert np.allclose(grad(_hypot, wrt=(0, 1))(3.0, 4.0), (1.2, 1.6))
+    assert grad(_std_rows)(np.array([[1.0], [2.0], [-3.0]])).tolist() == [[0.0], [0.0], [0.0]]
+    assert grad(_std_all)(np.ones(3)).tolist() == [0.0, 0.0, 0.0]
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert np.isnan(np.std(np.ones((1, 3)), axis=0, ddof=1)).all()      # the primal is nan...
+        assert np.isnan(grad(_std_ddof)(np.ones((1, 3)))).all()             # ...and so is its derivative
+
+
 def test_maximum_minimum_split_ties():
     for f in (np.maximum, np.minimum, np.fmax, np.fmin):
         assert eval_rule(f, (1.0, 1.0), {}, 1.0) == {"x": 0.5, "y": 0.5}
@@ -612,25 +767,45 @@ def test_pad_rejects_other_modes():
 def test_templates_read_well():
     assert rendered_templates(np.exp, (X34,)) == {"x": "g * ans"}
     assert rendered_templates(np.einsum, ("ij,jk->ik", L23, A(3, 4))) == {
-        "operands": ["np.einsum('ik,jk->ij', g, operands1)", "np.einsum('ij,ik->jk', operands0, g)"]}
-    assert rendered_templates(np.einsum, ("ii", A(3, 3))) == {
-        "operands": ["einsum_vjp(g, 'ii', (operands0,), 0)"]}
-    assert rendered_templates(np.transpose, (X234, (2, 0, 1))) == {"a": "np.transpose(g, (1, 2, 0))"}
-    assert rendered_templates(np.roll, (X34, (1, -2), (0, 1))) == {"a": "np.roll(g, (-1, 2), (0, 1))"}
+        "operands": ["einsum_vjp(g, 'ij,jk->ik', (operands0, operands1), 0)",
+                     "einsum_vjp(g, 'ij,jk->ik', (operands0, operands1), 1)"]}
+    assert rendered_templates(np.einsum, (X34, [0, 1], [1, 0])) == {
+        "subscripts": "einsum_args_vjp(g, (subscripts, [0, 1], [1, 0]), 0)", "operands": [None, None]}
+    assert rendered_templates(np.transpose, (X234, (2, 0, 1))) == {"a": "untranspose(g, a, (2, 0, 1))"}
+    assert rendered_templates(np.roll, (X34, (1, -2), (0, 1))) == {"a": "unroll(g, a, (1, -2), (0, 1))"}
     assert rendered_templates(np.sum, (X34,), {"axis": 1}) == {"a": "unreduce(g, a, 1, False)"}
     assert rendered_templates(math.log, (2.0,)) == {"x": "g / x"}
     assert rendered_templates(np.clip, (X34, None, 0.3)) == {
         "a": "unbroadcast(g * (a <= a_max), a)", "a_max": "unbroadcast(g * (a > a_max), a_max)"}
 
 
-@pytest.mark.parametrize("subs, shapes", [(e[0], e[1:]) for e in EINSUM], ids=[e[0] for e in EINSUM])
-def test_einsum_helper_agrees_with_inlined_einsum(subs, shapes):
-    """The general helper (used for non-constant subscripts) matches the rule."""
+def _as_sublists(subs: str, ops: list) -> list:
+    """'ij,jk->ik' with operands a, b as the interleaved form [a, [0, 1], b, [1, 2], [0, 2]]."""
+    labels: dict[str, int] = {}
+
+    def term(t: str) -> list:
+        out, t = [], t.replace("...", ".")
+        for c in t:
+            out.append(Ellipsis if c == "." else labels.setdefault(c, len(labels)))
+        return out
+    ins, _, out = subs.partition("->")
+    args: list = []
+    for op, t in zip(ops, ins.split(",")):
+        args += [op, term(t)]
+    return args + ([term(out)] if "->" in subs else [])
+
+
+@pytest.mark.parametrize("subs, shapes", [(e[0], e[1:]) for e in EINSUM if "->" in e[0]],
+                         ids=[e[0] for e in EINSUM if "->" in e[0]])
+def test_einsum_sublist_form_agrees_with_subscripts(subs, shapes):
+    """`einsum_args_vjp` on the interleaved form gives the string form's adjoints."""
     ops = [A(*s) for s in shapes]
+    args = _as_sublists(subs, ops)
+    assert np.allclose(np.einsum(*args), np.einsum(subs, *ops))
     g = RNG.standard_normal(np.shape(np.einsum(subs, *ops)))
-    inlined = eval_rule(np.einsum, (subs, *ops), {}, g)["operands"]
-    for i, want in enumerate(inlined):
-        assert np.allclose(einsum_vjp(g, subs, ops, i), want)
+    for i in range(len(ops)):
+        assert np.allclose(runtime.einsum_args_vjp(g, args, 2 * i), einsum_vjp(g, subs, ops, i))
+        assert np.allclose(runtime.einsum_args_vjp(g, (subs, *ops), i + 1), einsum_vjp(g, subs, ops, i))
 
 
 # ---------------------------------------------------------------------------
@@ -654,3 +829,235 @@ def test_matmul_random_batches(batch, ranks, seed):
     sa = (batch.input_shapes[0] + (2,) if ranks[0] == 2 else ()) + (3,)
     sb = (batch.input_shapes[1] if ranks[1] == 2 else ()) + ((3, 4) if ranks[1] == 2 else (3,))
     check_vjp(np.matmul, (rng.standard_normal(sa), rng.standard_normal(sb)), seed=seed)
+
+
+# ---------------------------------------------------------------------------
+# The symbolic zero: adjoints start as the scalar 0.0, so a rule can receive
+# g = 0.0 for an array output (a value overwritten in a loop and not read after
+# it). Every rule must map it to a zero adjoint the generated code can use: a
+# scalar or input-shaped zero, and for a list input a list with one per element.
+# ---------------------------------------------------------------------------
+def _zero_usable(adj: object, x: object, where: str, exact: bool = False) -> None:
+    """A zero adjoint: input-shaped (any shape-compatible zero unless `exact`)."""
+    if isinstance(x, (list, tuple)) and not isinstance(adj, np.ndarray):
+        assert isinstance(adj, (list, tuple)) and len(adj) == len(x), f"{where}: {adj!r}"
+        for i, (a, e) in enumerate(zip(adj, x)):
+            _zero_usable(a, e, f"{where}[{i}]", exact)
+        return
+    assert not np.any(adj), f"{where}: nonzero adjoint {adj!r} from a zero cotangent"
+    if np.ndim(adj) or exact:
+        assert np.shape(adj) == np.shape(x), f"{where}: shape {np.shape(adj)}, input {np.shape(x)}"
+
+
+def _is_linear_helper(template: str | None) -> bool:
+    """Is the template a call of a `@linear` helper (which must return exact zeros)?"""
+    name = (template or "").split("(")[0]
+    return hasattr(getattr(runtime, name, None), "__wrapped__")
+
+
+@pytest.mark.parametrize("fn, args, kwargs, wrt", CASES)
+def test_symbolic_zero_cotangent(fn, args, kwargs, wrt):
+    rule = find_rule(fn)
+    with np.errstate(invalid="ignore"):
+        adj = eval_rule(fn, args, kwargs, 0.0)
+    values = dict(zip(rule.params, args), **kwargs)
+    shown = rendered_templates(fn, args, kwargs)
+    for p, a in adj.items():
+        if wrt is not None and p not in wrt:
+            continue
+        if p == rule.varargs:
+            for i, (ai, xi) in enumerate(zip(a, args[len(rule.params):])):
+                if ai is not None:
+                    _zero_usable(ai, xi, f"{p}[{i}]", _is_linear_helper(shown[p][i]))
+        else:
+            _zero_usable(a, values[p], p, _is_linear_helper(shown[p]))
+
+
+# ---------------------------------------------------------------------------
+# Refused: masked arrays (their derivative would reach the masked elements).
+# ---------------------------------------------------------------------------
+def _masked_sum(x):
+    m = np.ma.masked_array(x, mask=[False, True, False])
+    return np.sum(m ** 2)
+
+
+def _masked_where(x):
+    return np.sum(np.ma.masked_where(x > 0.0, x) * 2.0)
+
+
+def _plain(x):
+    return np.sum(x * x)
+
+
+@pytest.mark.parametrize("f", [_masked_sum, _masked_where])
+def test_masked_arrays_are_refused_with_a_located_error(f):
+    from adjointc import NoAdjointRule, grad
+    with pytest.raises(NoAdjointRule, match="masked arrays") as e:
+        grad(f)(np.array([1.0, 2.0, 3.0]))
+    assert e.value.loc is not None and e.value.loc.line == f.__code__.co_firstlineno + 1
+    assert "np.where" in str(e.value)
+
+
+def test_a_masked_array_argument_is_refused():
+    from adjointc import TypeMismatch, grad
+    with pytest.raises(TypeMismatch, match="MaskedArray"):
+        grad(_plain)(np.ma.masked_array([1.0, 2.0], mask=[False, True]))
+
+
+def test_every_np_ma_callable_is_refused():
+    missing = [a for a, obj in vars(np.ma).items() if not a.startswith("_") and callable(obj)
+               and getattr(np, a, None) is not obj and (lookup_object(obj) is None
+                                                        or lookup_object(obj).refused is None)]
+    assert missing == []
+
+
+# ---------------------------------------------------------------------------
+# Complex intermediates of a real function of real inputs: refused (never a
+# silent zero) at transform time where the types show them, else at run time.
+# ---------------------------------------------------------------------------
+def _abs_squared_complex(x):
+    return np.sum(np.abs(x + 1j * x) ** 2)
+
+
+def _times_1j(x):
+    return np.sum(np.real(x * 1j))
+
+
+def _exp_1j(x):
+    return np.sum(np.real(np.exp(1j * x)))
+
+
+def _scalar_times_1j(x):
+    y = abs(x * 1j)
+    return y + x
+
+
+def _builtin_complex(x):
+    return abs(complex(x, x))
+
+
+def _complex_list_element(x, vals):
+    s = 0.0
+    for i in range(2):
+        s = s + abs(x * vals[i]) ** 2
+    return s
+
+
+@pytest.mark.parametrize("f, args, what", [
+    (_abs_squared_complex, (np.array([0.3, -0.5]),), "1j"),
+    (_times_1j, (np.array([0.3, -0.5]),), "1j"),
+    (_exp_1j, (np.array([0.3, -0.5]),), "1j"),
+    (_scalar_times_1j, (0.7,), "1j"),
+    (_builtin_complex, (0.7,), "complex"),
+    (_complex_list_element, (0.5, [1.0, 2j]), "complex value"),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_complex_intermediates_are_refused_where_they_are_made(f, args, what):
+    from adjointc import AdjointcError, NoAdjointRule, TypeMismatch, grad
+    with pytest.raises((TypeMismatch, NoAdjointRule)) as e:
+        grad(f)(*args)
+    assert isinstance(e.value, AdjointcError) and what in e.value.message
+    assert e.value.loc is not None and e.value.loc.file.endswith("test_rules.py")
+    assert "real and imaginary parts" in e.value.hint
+
+
+def _inactive_complex(x, z):
+    c = abs(1j + 1.0)
+    return np.sum(x * np.abs(z)) * c
+
+
+def test_inactive_complex_values_are_fine():
+    from adjointc import grad
+    x, z = np.array([0.3, -0.5]), np.array([3.0 + 4.0j, 1.0j])
+    assert np.allclose(grad(_inactive_complex)(x, z), np.abs(z) * math.sqrt(2.0))
+
+
+def test_a_complex_adjoint_of_a_real_input_is_refused_at_run_time():
+    """The backstop for complex values the types did not show: the adjoint is
+    never cast to real (which discards the imaginary part)."""
+    from adjointc import TypeMismatch
+    x = np.array([1.0, 2.0])
+    with pytest.raises(TypeMismatch, match="complex"):
+        runtime.as_adjoint(np.array([1.0 + 2.0j, 0.0]), x)
+    with pytest.raises(TypeMismatch, match="complex"):
+        runtime.as_adjoint(1.0j, x)
+    assert runtime.as_adjoint(np.array([1.0, 0.0]), x).tolist() == [1.0, 0.0]
+    z = np.array([1.0j, 2.0])
+    assert runtime.as_adjoint(np.array([1.0 + 2.0j, 0.0]), z).dtype.kind == "c"   # complex input: kept
+
+
+# ---------------------------------------------------------------------------
+# Rules inside loops: random programs that rebind a value with structural ops
+# (cumsum, concatenate, stack, sort, solve, einsum...) on every trip, so rules
+# meet the symbolic zero (a last value nothing reads) and in-place updates.
+# Checked against central differences at two step sizes (a kink makes them
+# disagree; such programs are skipped, not counted).
+# ---------------------------------------------------------------------------
+LOOP_OPS_1D = [
+    "c = np.cumsum(c)", "c = np.concatenate([c[1:], c[:1]]) * 0.5 + c", "c = np.append(c[1:], c[0] * y)",
+    "c = np.stack([c, c * y])[1]", "c = np.sort(c)", "c = np.flip(c)", "c = np.roll(c, 1)",
+    "c = np.tanh(c)", "s = s + np.sum(c * c)", "c[0] = c[0] * y", "c = -c", "c = c * 2.0",
+    "c = np.reshape(np.outer(c, c), (-1,))[:3]", "c = np.pad(c, 1)[1:-1] * y", "c = np.tile(c, 2)[1:4]",
+    "c = np.einsum('i,i->i', c, c)", "c = np.linalg.norm(c) * c", "c = np.transpose(np.atleast_2d(c))[:, 0]",
+    "s = s + c[1] * y",
+]
+LOOP_OPS_2D = [
+    "M = A @ M @ A.T + A", "M = np.linalg.solve(np.eye(3) * 3.0 + A, M)", "M = np.tensordot(M, A, 1) * 0.3",
+    "M = np.swapaxes(M, 0, 1) * y", "M = np.tril(M) + np.triu(A, 1)", "M = np.einsum('ij,jk->ik', M, A) * 0.5",
+    "M = np.cumsum(M, axis=0) * 0.3", "M = np.vstack([M[1:], M[:1] * y])", "M = np.moveaxis(M, 0, 1) * y",
+    "M = np.linalg.inv(M @ M.T + np.eye(3))", "M = np.stack([M[0], M[1], M[2] * y])",
+    "M = np.take(M, [2, 0, 1], axis=0)", "s = s + np.sum(M * M)", "s = s + np.trace(M) * y",
+    "s = s + np.linalg.det(M + 3.0 * np.eye(3))", "M[:, 1] = M[:, 1] + y",
+]
+
+
+def _loop_program(rng: np.random.Generator, two_d: bool) -> str:
+    ops = LOOP_OPS_2D if two_d else LOOP_OPS_1D
+    body = [ops[int(k)] for k in rng.integers(0, len(ops), rng.integers(1, 4))]
+    start = "M = A @ A * 0.5" if two_d else "c = np.cumsum(A)"
+    ret = ["s", "s * y"] if two_d else ["s", "np.sum(c ** 2) + s", "s * y"]
+    return ("import numpy as np\n\n\ndef f(A, y):\n    s = 0.0\n    " + start
+            + f"\n    for i in range({int(rng.integers(1, 4))}):\n"
+            + "".join(f"        {b}\n" for b in body) + f"    return {ret[int(rng.integers(len(ret)))]}\n")
+
+
+def _central(f, args, i, h):
+    args = list(args)
+    x = args[i]
+    if isinstance(x, float):
+        return (f(*args[:i], x + h, *args[i + 1:]) - f(*args[:i], x - h, *args[i + 1:])) / (2 * h)
+    out = np.zeros_like(x)
+    for j in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[j] += h
+        xm[j] -= h
+        out[j] = (f(*args[:i], xp, *args[i + 1:]) - f(*args[:i], xm, *args[i + 1:])) / (2 * h)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_rules_in_loops_against_finite_differences(tmp_path, seed):
+    import importlib.util
+
+    from adjointc import AdjointcError, grad
+    rng = np.random.default_rng(9000 + seed)
+    source = _loop_program(rng, two_d=seed % 2 == 1)
+    path = tmp_path / f"loop_program_{seed}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(f"loop_program_{seed}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    A, y = (rng.normal(size=(3, 3)) * 0.5 if seed % 2 else rng.normal(size=3)), float(rng.uniform(0.5, 1.0))
+    with np.errstate(all="ignore"):
+        value = module.f(A.copy(), y)
+        if not np.isfinite(value) or abs(value) > 1e6:
+            return
+        try:
+            got = grad(module.f, wrt=(0, 1))(A.copy(), y)
+        except AdjointcError as e:   # a refusal is allowed, but only for aliasing
+            assert "share memory" in str(e), source
+            return
+        for i, g in enumerate(got):
+            r1, r2 = _central(module.f, (A, y), i, 1e-6), _central(module.f, (A, y), i, 1e-5)
+            if not np.allclose(r1, r2, rtol=1e-3, atol=1e-4):
+                return   # a kink (sort, a tie): finite differences are no reference
+            assert np.allclose(g, r1, rtol=1e-4, atol=1e-5), f"d/d{'Ay'[i]}\n{source}\n{g}\n{r1}"

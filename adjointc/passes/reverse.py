@@ -32,7 +32,7 @@ from typing import Any
 
 from .. import rules
 from .. import types as T
-from ..errors import UnsupportedSyntax
+from ..errors import TypeMismatch, UnsupportedSyntax
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue,
                   Expr, ExprStmt, For, Function, If, Loc, Name, Param, Return, SetItem, Stmt,
                   While, all_writes, map_expr, names_in, substitute, walk)
@@ -269,6 +269,9 @@ class Reverser:
     def assign_adjoint(self, s: Assign) -> list[Stmt]:
         c = self.c
         t, val, loc = s.target, s.value, s.loc
+        if T.is_complex(c.types.get(t, T.UNKNOWN)) and isinstance(val, Call) and any(
+                isinstance(a, Name) and a.id in c.active for a in val.args):   # never a silent zero
+            raise TypeMismatch(T.complex_message(val), loc, T.COMPLEX_HINT)
         g = Name(bar(t))
         c.adjoints.add(bar(t))
         out: list[Stmt] = []

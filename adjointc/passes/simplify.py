@@ -103,7 +103,7 @@ def fold(e: Expr, types: TypeOracle) -> Expr:
             return Const(-a[0].value)
         if n.op == "neg" and isinstance(a[0], Call) and a[0].op == "neg":
             return a[0].args[0]
-        if n.op == "getitem" and isinstance(a[0], Call) and a[0].op in ("tuple", "list") \
+        if n.op in ("getitem", "piece") and isinstance(a[0], Call) and a[0].op in ("tuple", "list") \
                 and isinstance(a[1], Const) and isinstance(a[1].value, int):
             try:
                 return a[0].args[a[1].value]
@@ -141,6 +141,12 @@ class Zeros:
         """Is e certainly a new array no other name refers to? Arithmetic is; a rule's
         helper might return a view, so it is not assumed to be."""
         return isinstance(e, Const) or isinstance(e, Call) and e.op in FRESH
+
+    def makes_array(self, e: Expr) -> bool:
+        """Is e a fresh array the adjoint can own? Arithmetic on adjoints and constants
+        alone is not: an adjoint may be the symbolic zero 0.0 on some loop trip, and
+        `c_bar * 2.0` is then a scalar that cannot be updated in place."""
+        return self.fresh(e) and not (isinstance(e, Call) and all(n in self.adjoints for n in names_in(e)))
 
     def own(self, target: str, e: Expr) -> Expr:
         if self.fresh(e) or not self.is_array(target):
@@ -180,7 +186,7 @@ class Zeros:
                 pass
             Z.discard(a)
             O.discard(a)
-            if self.fresh(v):
+            if self.makes_array(v):
                 O.add(a)
             return [s], Z, O
         if isinstance(s, AugAssign) and s.target in A:
@@ -191,9 +197,10 @@ class Zeros:
                 v = self.own(a, s.value)
                 Z.discard(a)
                 O.discard(a)
-                # (a copy of another adjoint may be its symbolic zero 0.0 on some trip of a
-                # loop: not an array that can be updated in place, so keep the materialization)
-                if self.fresh(v) and not (isinstance(s.value, Name) and s.value.id in A):
+                # (a copy of another adjoint, or of a rule's helper result, may be the symbolic
+                # zero 0.0 on some trip of a loop: not an array that can be updated in place,
+                # so keep the materialization; only a value fresh before `own` is an array)
+                if self.makes_array(s.value) and not (isinstance(s.value, Name) and s.value.id in A):
                     O.add(a)
                 return [Assign(a, v, s.loc)], Z, O
             t = self.types.of(Name(a))

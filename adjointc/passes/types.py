@@ -166,6 +166,8 @@ def result_type(rule: rules.Rule, types: dict[str, Any], bound: dict[str, Any], 
                 return x.elts[idx.value]
             if x.elts and all(el == x.elts[0] for el in x.elts):
                 return x.elts[0]
+            if any(T.is_complex(el) for el in x.elts):   # some element is complex: may be this one
+                return T.T("complex")
             return T.UNKNOWN
         if x.kind != "array" or x.rank is None:
             return T.array(None) if x.kind == "array" else T.UNKNOWN

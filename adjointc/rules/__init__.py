@@ -51,12 +51,15 @@ class Rule:
     objects: tuple[Any, ...] = ()             # the Python callables this rule is for
     keyword_only: tuple[str, ...] = ()
     varkw: bool = False                       # accepts any keyword (**kwargs)
+    refused: tuple[str, str] | None = None    # (message, hint): see `refuse`
 
     def bind(self, args: tuple[Expr, ...], kwargs: tuple[tuple[str, Expr], ...]) -> dict[str, Any]:
         """Bind call arguments to parameter names; fill defaults as Consts.
 
         Raises TypeError (turned into an adjointc error by the caller) when
-        the call does not fit the signature."""
+        the call does not fit the signature, `Refused` for a refused function."""
+        if self.refused is not None:
+            raise Refused(*self.refused)
         bound: dict[str, Any] = {}
         pos = list(self.params)
         args = list(args)
@@ -189,6 +192,24 @@ def nondiff(fn: Any, signature: str = "*args, **kwargs", *, name: str | None = N
                          keyword_only=kwonly, varkw=_accepts_kwargs(signature)))
 
 
+class Refused(Exception):
+    """A call to a function adjointc refuses to differentiate (the frontend turns
+    it into a located NoAdjointRule with the hint)."""
+
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def refuse(fn: Any, message: str, hint: str, *, name: str | None = None) -> Rule:
+    """Register `fn` as refused: a call to it is a located NoAdjointRule saying
+    `message` and `hint`, at transform time (for functions whose derivative
+    would be silently wrong, such as np.ma's, which ignore the mask's role)."""
+    op = name or (fn if isinstance(fn, str) else _canonical_name(fn))
+    return register(Rule(op, (), {}, "args", templates={}, varkw=True, result="unknown",
+                         objects=() if isinstance(fn, str) else (fn,), refused=(message, hint)))
+
+
 def _accepts_kwargs(sig: str) -> bool:
     return ast.parse(f"def _({sig}): pass").body[0].args.kwarg is not None
 
@@ -286,3 +307,5 @@ def parse_template(src: str) -> Expr:
 from . import operators as _operators  # noqa: E402,F401
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
+
+BUILTIN_RULE_OPS = frozenset(REGISTRY)   # adjointc's own rules (not users')

@@ -10,6 +10,7 @@ import math
 
 from ..ir import Const
 from . import defvjp, nondiff
+from .operators import power_templates
 
 F = "float"
 
@@ -17,10 +18,10 @@ F = "float"
 defvjp(math.sin, "x", x="g * math.cos(x)", result=F)
 defvjp(math.cos, "x", x="-g * math.sin(x)", result=F)
 defvjp(math.tan, "x", x="g * (1 + ans * ans)", result=F)
-defvjp(math.asin, "x", x="g / math.sqrt(1 - x * x)", result=F)
-defvjp(math.acos, "x", x="-g / math.sqrt(1 - x * x)", result=F)
+defvjp(math.asin, "x", x="fdiv(g, math.sqrt(1 - x * x))", result=F)
+defvjp(math.acos, "x", x="fdiv(-g, math.sqrt(1 - x * x))", result=F)
 defvjp(math.atan, "x", x="g / (1 + x * x)", result=F)
-defvjp(math.atan2, "y, x", y="g * x / (x * x + y * y)", x="-g * y / (x * x + y * y)", result=F)
+defvjp(math.atan2, "y, x", y="fdiv(g * x, x * x + y * y)", x="fdiv(-g * y, x * x + y * y)", result=F)
 defvjp(math.degrees, "x", x="g * (180 / math.pi)", result=F)
 defvjp(math.radians, "x", x="g * (math.pi / 180)", result=F)
 
@@ -29,7 +30,7 @@ defvjp(math.sinh, "x", x="g * math.cosh(x)", result=F)
 defvjp(math.cosh, "x", x="g * math.sinh(x)", result=F)
 defvjp(math.tanh, "x", x="g * (1 - ans * ans)", result=F)
 defvjp(math.asinh, "x", x="g / math.sqrt(x * x + 1)", result=F)
-defvjp(math.acosh, "x", x="g / math.sqrt(x * x - 1)", result=F)
+defvjp(math.acosh, "x", x="fdiv(g, math.sqrt(x * x - 1))", result=F)
 defvjp(math.atanh, "x", x="g / (1 - x * x)", result=F)
 
 # Exponentials, logarithms, powers.
@@ -38,10 +39,11 @@ defvjp(math.expm1, "x", x="g * (ans + 1)", result=F)
 defvjp(math.log1p, "x", x="g / (1 + x)", result=F)
 defvjp(math.log2, "x", x="g / (x * math.log(2))", result=F)
 defvjp(math.log10, "x", x="g / (x * math.log(10))", result=F)
-defvjp(math.sqrt, "x", x="g / (2 * ans)", result=F)
-defvjp(math.pow, "x, y", x="g * y * math.pow(x, y - 1)", y="g * ans * math.log(x)", result=F)
+defvjp(math.sqrt, "x", x="fdiv(g, 2 * ans)", result=F)   # inf at 0
+defvjp(math.pow, "x, y", result=F)(
+    lambda x, y: power_templates(x, y, power="math.pow(x, y - 1)", log="math.log(x)"))
 if hasattr(math, "cbrt"):  # Python >= 3.11
-    defvjp(math.cbrt, "x", x="g / (3 * ans * ans)", result=F)
+    defvjp(math.cbrt, "x", x="fdiv(g, 3 * ans * ans)", result=F)
 if hasattr(math, "exp2"):
     defvjp(math.exp2, "x", x="g * ans * math.log(2)", result=F)
 
@@ -56,8 +58,8 @@ def _log(x, base):
 
 @defvjp(math.hypot, "*coordinates", result=F)
 def _hypot(coordinates):
-    """d/dx_i sqrt(sum x^2) = x_i / ans."""
-    return {"coordinates": [f"g * coordinates[{i}] / ans" for i in range(len(coordinates))]}
+    """d/dx_i sqrt(sum x^2) = x_i / ans (0 at the origin, as np.linalg.norm)."""
+    return {"coordinates": [f"g * div0(coordinates[{i}], ans)" for i in range(len(coordinates))]}  # 0 at 0
 
 
 # Absolute value and sign games. At 0, fabs takes derivative 0 (sign(0) = 0, as JAX).

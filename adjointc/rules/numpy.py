@@ -11,7 +11,15 @@ error instead of a silently wrong derivative.
 
 Subgradients at kinks and ties follow JAX: abs'(0) = 0 (via sign), maximum /
 minimum split `g` 0.5 / 0.5 on ties, max / min reductions split `g` evenly
-among tied extrema, clip passes `g` where lo <= x <= hi.
+among tied extrema, clip passes `g` where lo <= x <= hi. Where a norm is 0
+(`np.linalg.norm`, `np.hypot`, `np.std`) the adjoint is 0, a subgradient of
+the convex function at its minimum (JAX gives nan there); sqrt'(0) = inf, the
+true value, is kept. Powers are exact at x == 0 and y == 0 (`power_templates`).
+
+A rule may be handed the symbolic zero `g = 0.0` for an array output (an
+adjoint not yet accumulated): templates and helpers must map it to a zero
+adjoint (the helpers are `@linear`), which tests/test_rules.py checks for
+every case.
 
 Every rule is exercised by the inner-product test in tests/test_rules.py,
 which fails when a rule here has no test case.
@@ -26,8 +34,8 @@ import numpy as np
 from .. import types as T
 from ..ir import Const
 from ..vjp_helpers import einsum_split
-from . import defvjp, nondiff
-from .operators import _matmul_result
+from . import BY_OBJECT, defvjp, nondiff, refuse
+from .operators import _matmul_result, power_templates, real_result
 
 _NONE = object()   # "not a compile-time constant"
 
@@ -168,6 +176,13 @@ def _concatenate_result(types, bound):
         return _arr(1)
     ranks = {_rank(e) for e in _elts(types, "arrays")}
     return _arr(ranks.pop()) if len(ranks) == 1 else T.UNKNOWN
+
+
+def _append_result(types, bound):
+    axis = _const(bound["axis"])
+    if axis is None:
+        return _arr(1, _dtype(T.broadcast(_t(types, "arr"), _t(types, "values"))))
+    return _same_rank("arr")(types, bound) if axis is not _NONE else T.UNKNOWN
 
 
 def _stack_result(types, bound):
@@ -368,14 +383,14 @@ defvjp(np.square, "x", x="2 * g * x")
 defvjp(np.reciprocal, "x", x="-g * ans * ans")
 defvjp(np.negative, "x", x="-g")
 defvjp(np.positive, "x", x="g")
-defvjp(np.absolute, "x", x="g * np.sign(x)")     # np.abs is np.absolute; abs'(0) = 0
-defvjp(np.fabs, "x", x="g * np.sign(x)")
+defvjp(np.absolute, "x", x="g * np.sign(x)", result=real_result)     # np.abs is np.absolute; abs'(0) = 0
+defvjp(np.fabs, "x", x="g * np.sign(x)", result=real_result)
 defvjp(np.sinc, "x", x="g * dsinc(x)")
 defvjp(np.deg2rad, "x", x="g * (np.pi / 180)")
 defvjp(np.radians, "x", x="g * (np.pi / 180)")
 defvjp(np.rad2deg, "x", x="g * (180 / np.pi)")
 defvjp(np.degrees, "x", x="g * (180 / np.pi)")
-defvjp(np.real, "val", val="g", result="same")    # real inputs only
+defvjp(np.real, "val", val="g", result=real_result)    # real inputs only
 defvjp(np.conjugate, "x", x="np.conj(g)")
 
 # ----------------------------------------------------- elementwise (binary)
@@ -384,11 +399,10 @@ defvjp(np.add, "x, y", x="unbroadcast(g, x)", y="unbroadcast(g, y)")
 defvjp(np.subtract, "x, y", x="unbroadcast(g, x)", y="unbroadcast(-g, y)")
 defvjp(np.multiply, "x, y", x="unbroadcast(g * y, x)", y="unbroadcast(g * x, y)")
 defvjp(np.divide, "x, y", x="unbroadcast(g / y, x)", y="unbroadcast(-g * ans / y, y)")
-defvjp(np.power, "x, y", x="unbroadcast(g * y * x ** (y - 1), x)",
-       y="unbroadcast(g * ans * np.log(x), y)")
+defvjp(np.power, "x, y")(power_templates)   # exact at x == 0, y == 0 (see operators.py)
 defvjp(np.arctan2, "y, x", y="unbroadcast(g * x / (x * x + y * y), y)",
        x="unbroadcast(-g * y / (x * x + y * y), x)")
-defvjp(np.hypot, "x, y", x="unbroadcast(g * x / ans, x)", y="unbroadcast(g * y / ans, y)")
+defvjp(np.hypot, "x, y", x="unbroadcast(g * div0(x, ans), x)", y="unbroadcast(g * div0(y, ans), y)")
 defvjp(np.logaddexp, "x, y", x="unbroadcast(g * np.exp(x - ans), x)",
        y="unbroadcast(g * np.exp(y - ans), y)")
 defvjp(np.logaddexp2, "x, y", x="unbroadcast(g * np.exp2(x - ans), x)",
@@ -441,7 +455,7 @@ defvjp(np.prod, "a, axis=None, dtype=None, *, keepdims=False",
 defvjp(np.var, "a, axis=None, dtype=None, *, ddof=0, keepdims=False",
        a="unreduce_var(g, a, axis, ddof, keepdims)", result=R)
 defvjp(np.std, "a, axis=None, dtype=None, *, ddof=0, keepdims=False",
-       a="unreduce_var(g / (2 * ans), a, axis, ddof, keepdims)", result=R)
+       a="unreduce_var(div0(g, 2 * ans), a, axis, ddof, keepdims)", result=R)  # std = 0: 0
 # max/min: ties share g equally (JAX); NaNs never match, so nanmax/nanmin skip them.
 for _f in (np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin):
     defvjp(_f, "a, axis=None, *, keepdims=False",
@@ -457,7 +471,7 @@ defvjp(np.nanmean, "a, axis=None, dtype=None, *, keepdims=False",
 def _norm(x, ord, axis, keepdims):
     """2-norm / Frobenius: x / norm. Other orders: see `norm_vjp`."""
     if _const(ord) is None:
-        return {"x": "x * unreduce(g / ans, x, axis, keepdims)"}
+        return {"x": "x * unreduce(div0(g, ans), x, axis, keepdims)"}   # 0 at x = 0 (JAX: nan)
     return {"x": "norm_vjp(g, x, ans, ord, axis, keepdims)"}
 
 
@@ -466,24 +480,24 @@ defvjp(np.cumsum, "a, axis=None, dtype=None", a="uncumsum(g, a, axis)", result=_
 defvjp(np.cumprod, "a, axis=None, dtype=None", a="cumprod_vjp(g, a, ans, axis)",
        result=_flat_unless_axis)
 defvjp(np.sort, "a, axis=-1, kind=None", a="unsort(g, a, axis)", result=_flat_unless_axis)
-defvjp(np.diff, "a, n=1, axis=-1", a="undiff(g, n, axis)", result=_same_rank("a"))
+defvjp(np.diff, "a, n=1, axis=-1", a="undiff(g, a, n, axis)", result=_same_rank("a"))
 
 # ------------------------------------------------------------ linear algebra
 defvjp(np.dot, "a, b", a="dot_lhs(g, a, b)", b="dot_rhs(g, a, b)", result=_dot_result)
 defvjp(np.matmul, "x, y", x="matmul_lhs(g, x, y)", y="matmul_rhs(g, x, y)", result=_matmul_result)
 defvjp(np.inner, "a, b", a="inner_lhs(g, a, b)", b="inner_rhs(g, a, b)", result=_inner_result)
-defvjp(np.outer, "a, b", a="np.reshape(g @ np.ravel(b), np.shape(a))",
-       b="np.reshape(np.ravel(a) @ g, np.shape(b))", result=lambda types, bound: T.array(2))
+defvjp(np.outer, "a, b", a="outer_lhs(g, a, b)", b="outer_rhs(g, a, b)",
+       result=lambda types, bound: T.array(2))
 defvjp(np.vdot, "a, b", a="g * np.reshape(b, np.shape(a))", b="g * np.reshape(a, np.shape(b))",
        result="float")   # real inputs: no conjugation
 defvjp(np.tensordot, "a, b, axes=2", a="tensordot_lhs(g, a, b, axes)",
        b="tensordot_rhs(g, a, b, axes)", result=_tensordot_result)
 defvjp(np.trace, "a, offset=0, axis1=0, axis2=1, dtype=None",
        a="untrace(g, a, offset, axis1, axis2)", result=_rank_plus(-2))
-defvjp(np.linalg.inv, "a", a="-mT(ans) @ g @ mT(ans)", result="same")
-defvjp(np.linalg.det, "a", a="(g * ans)[..., None, None] * mT(np.linalg.inv(a))",
+defvjp(np.linalg.inv, "a", a="inv_vjp(g, ans)", result="same")
+defvjp(np.linalg.det, "a", a="det_vjp(g, a, ans)",
        result=_det_result)
-defvjp(np.linalg.slogdet, "a", a="np.expand_dims(g[1], (-2, -1)) * mT(np.linalg.inv(a))",
+defvjp(np.linalg.slogdet, "a", a="slogdet_vjp(g, a)",
        result=_pair(_det_result, _det_result))   # g = (sign_bar, logabsdet_bar)
 defvjp(np.linalg.solve, "a, b", a="solve_lhs(g, a, b, ans)", b="solve_rhs(g, a, b)",
        result=_solve_result)
@@ -498,30 +512,20 @@ if hasattr(np.linalg, "trace"):   # NumPy >= 2: the trace of the last two axes
 
 @defvjp(np.einsum, "subscripts, *operands, optimize=False", result=_einsum_result)
 def _einsum(subscripts, operands, optimize):
-    """The adjoint of operand i is an einsum of g with the other operands,
-    e.g. for 'ij,jk->ik': x_bar = np.einsum('ik,jk->ij', g, y). Repeated
-    letters (traces, diagonals), letters only operand i sums over, and
-    non-constant subscripts go through the general `einsum_vjp` helper."""
+    """The adjoint of operand i is an einsum of g with the other operands
+    (`einsum_vjp` also handles ellipses anywhere, broadcasting, traces and
+    diagonals). Subscripts that are not a constant string, and the interleaved
+    sublist form `np.einsum(x, [0, 1], [1, 0])`, go through `einsum_args_vjp`,
+    which reads the form at run time."""
     n = len(operands)
-    everything = "(" + ", ".join(f"operands[{j}]" for j in range(n)) + ("," if n == 1 else "") + ")"
     subs = _const(subscripts)
-    if not isinstance(subs, str):
-        return {"operands": [f"einsum_vjp(g, subscripts, {everything}, {i})" for i in range(n)]}
-    ins, out = einsum_split(subs)
-    templates: list[str | None] = []
-    for i, s in enumerate(ins):
-        letters = s.replace("...", "")
-        others = set("".join(ins[:i] + ins[i + 1:]) + out) - {"."}
-        plain = (len(set(letters)) == len(letters) and set(letters) <= others
-                 and ("..." in s or "..." not in subs))
-        if not plain:
-            templates.append(f"einsum_vjp(g, {subs!r}, {everything}, {i})")
-            continue
-        spec = ",".join(ins[:i] + [out] + ins[i + 1:]) + "->" + s
-        args = ", ".join("g" if j == i else f"operands[{j}]" for j in range(n))
-        t = f"np.einsum({spec!r}, {args})"
-        templates.append(f"unbroadcast({t}, operands[{i}])" if "..." in s else t)
-    return {"operands": templates}
+    if isinstance(subs, str):
+        everything = "(" + ", ".join(f"operands[{j}]" for j in range(n)) + ("," if n == 1 else "") + ")"
+        return {"operands": [f"einsum_vjp(g, {subs!r}, {everything}, {i})" for i in range(n)]}
+    args = "(subscripts, " + ", ".join(f"operands[{j}]" for j in range(n)) + ")"
+    return {"subscripts": f"einsum_args_vjp(g, {args}, 0)",
+            "operands": [None if _const(op) is not _NONE else f"einsum_args_vjp(g, {args}, {j + 1})"
+                         for j, op in enumerate(operands)]}   # (constant sublists: no adjoint)
 
 
 # --------------------------------------------------------------- interpolate
@@ -532,22 +536,22 @@ defvjp(np.interp, "x, xp, fp, left=None, right=None",
 
 
 # -------------------------------------------------- shapes and rearrangement
-defvjp(np.reshape, "a, shape=None, *, newshape=None", a="np.reshape(g, np.shape(a))",
+defvjp(np.reshape, "a, shape=None, *, newshape=None", a="unreshape(g, a)",
        result=_reshape_result)   # `newshape`: NumPy 1 spelling
-defvjp(np.ravel, "a", a="np.reshape(g, np.shape(a))",
+defvjp(np.ravel, "a", a="unreshape(g, a)",
        result=lambda types, bound: _arr(1, _dtype(_t(types, "a"))))
-defvjp(np.squeeze, "a, axis=None", a="np.reshape(g, np.shape(a))", result=_squeeze_result)
-defvjp(np.expand_dims, "a, axis", a="np.reshape(g, np.shape(a))", result=_rank_plus(1, axis="axis"))
-defvjp(np.swapaxes, "a, axis1, axis2", a="np.swapaxes(g, axis1, axis2)", result=_same_rank("a"))
-defvjp(np.moveaxis, "a, source, destination", a="np.moveaxis(g, destination, source)",
+defvjp(np.squeeze, "a, axis=None", a="unreshape(g, a)", result=_squeeze_result)
+defvjp(np.expand_dims, "a, axis", a="unreshape(g, a)", result=_rank_plus(1, axis="axis"))
+defvjp(np.swapaxes, "a, axis1, axis2", a="unswapaxes(g, a, axis1, axis2)", result=_same_rank("a"))
+defvjp(np.moveaxis, "a, source, destination", a="unmoveaxis(g, a, source, destination)",
        result=_same_rank("a"))
 defvjp(np.broadcast_to, "array, shape", array="unbroadcast(g, array)", result=_broadcast_to_result)
 defvjp(np.copy, "a", a="g", result="same")
-defvjp(np.flip, "m, axis=None", m="np.flip(g, axis)", result="same")
-defvjp(np.fliplr, "m", m="np.fliplr(g)", result="same")
-defvjp(np.flipud, "m", m="np.flipud(g)", result="same")
-defvjp(np.tril, "m, k=0", m="unbroadcast(np.tril(g, k), m)", result=_tri_result)  # 1-D m: rows broadcast
-defvjp(np.triu, "m, k=0", m="unbroadcast(np.triu(g, k), m)", result=_tri_result)
+defvjp(np.flip, "m, axis=None", m="unflip(g, m, axis)", result="same")
+defvjp(np.fliplr, "m", m="unflip(g, m, 1)", result="same")
+defvjp(np.flipud, "m", m="unflip(g, m, 0)", result="same")
+defvjp(np.tril, "m, k=0", m="untril(g, m, k)", result=_tri_result)  # 1-D m: rows broadcast
+defvjp(np.triu, "m, k=0", m="untriu(g, m, k)", result=_tri_result)
 defvjp(np.diagonal, "a, offset=0, axis1=0, axis2=1", a="undiagonal(g, a, offset, axis1, axis2)",
        result=_rank_plus(-1))
 defvjp(np.diag, "v, k=0", v="undiag(g, v, k)", result=_diag_result)
@@ -556,7 +560,9 @@ defvjp(np.repeat, "a, repeats, axis=None", a="unrepeat(g, a, repeats, axis)", re
 defvjp(np.take, "a, indices, axis=None", a="untake(g, a, indices, axis)", result=_take_result)
 defvjp(np.concatenate, "arrays, axis=0", arrays="unconcatenate(g, arrays, axis)",
        result=_concatenate_result)
-defvjp(np.stack, "arrays, axis=0", arrays="unstack(g, axis)", result=_stack_result)
+defvjp(np.append, "arr, values, axis=None", arr="unappend(g, arr, values, axis, 0)",
+       values="unappend(g, arr, values, axis, 1)", result=_append_result)
+defvjp(np.stack, "arrays, axis=0", arrays="unstack(g, arrays, axis)", result=_stack_result)
 defvjp(np.hstack, "tup", tup="unhstack(g, tup)", result=_atleast(1))
 defvjp(np.vstack, "tup", tup="unvstack(g, tup)", result=_atleast(2))
 defvjp(np.array, "object, dtype=None", object="unarray(g, object)", result=_array_result)
@@ -569,35 +575,18 @@ def _pad(array, pad_width, mode):
     """Constant padding: the adjoint cuts the padding off g."""
     if _const(mode) != "constant":
         raise TypeError("np.pad: only mode='constant' is differentiable")
-    return {"array": "unpad(g, pad_width)"}
+    return {"array": "unpad(g, array, pad_width)"}
 
 
-@defvjp(np.transpose, "a, axes=None", result=_same_rank("a"))
-def _transpose(a, axes):
-    """Transpose back with the inverse permutation."""
-    perm = _const(axes)
-    if perm is None:
-        return {"a": "np.transpose(g)"}
-    if perm is _NONE:
-        return {"a": "np.transpose(g, np.argsort(axes))"}
-    return {"a": f"np.transpose(g, {tuple(int(i) for i in np.argsort(perm))})"}
-
-
-@defvjp(np.roll, "a, shift, axis=None", result="same")
-def _roll(a, shift, axis):
-    """Roll back by -shift."""
-    s = _const(shift)
-    if s is _NONE:
-        return {"a": "np.roll(g, np.negative(shift), axis)"}
-    back = -s if np.ndim(s) == 0 else tuple(-int(i) for i in s)
-    return {"a": f"np.roll(g, {back!r}, axis)"}
+defvjp(np.transpose, "a, axes=None", a="untranspose(g, a, axes)", result=_same_rank("a"))
+defvjp(np.roll, "a, shift, axis=None", a="unroll(g, a, shift, axis)", result="same")
 
 
 def _atleast_rule(n: int):
     def rule(arys):
         if len(arys) == 1:
-            return {"arys": ["np.reshape(g, np.shape(arys[0]))"]}
-        return {"arys": [f"np.reshape(g[{i}], np.shape(arys[{i}]))" for i in range(len(arys))]}
+            return {"arys": ["unreshape(g, arys[0])"]}
+        return {"arys": [f"unreshape(piece(g, {i}), arys[{i}])" for i in range(len(arys))]}
     return rule
 
 
@@ -612,8 +601,8 @@ defvjp(np.full_like, "a, fill_value, dtype=None", fill_value="unbroadcast(g, fil
        result=_full_like_result)
 # linspace is linear in start and stop: out = start * (1 - t) + stop * t.
 defvjp(np.linspace, "start, stop, num=50, endpoint=True, *, dtype=None",
-       start="unbroadcast(np.tensordot(np.linspace(1.0, 0.0, num, endpoint), g, 1), start)",
-       stop="unbroadcast(np.tensordot(np.linspace(0.0, 1.0, num, endpoint), g, 1), stop)",
+       start="linspace_vjp(g, start, num, endpoint, 1.0)",
+       stop="linspace_vjp(g, stop, num, endpoint, 0.0)",
        result=_linspace_result)
 
 # ---------------------------------------------------------- no derivative
@@ -665,3 +654,20 @@ nondiff(np.identity, "n, dtype=None", result=lambda types, bound: T.array(2, dty
 nondiff(np.shape, "a", result="object")
 nondiff(np.ndim, "a", result="int")
 nondiff(np.size, "a, axis=None", result="int")
+
+
+# ------------------------------------------------------------ refused: np.ma
+# A masked array's derivative would flow into masked elements too (NumPy computes
+# with the underlying data): refuse every callable of np.ma at transform time.
+def _refuse_masked_arrays() -> None:
+    for attr, obj in sorted(vars(np.ma).items()):
+        if attr.startswith("_") or not callable(obj) or id(obj) in BY_OBJECT \
+                or getattr(np, attr, None) is obj:
+            continue
+        refuse(obj, "masked arrays (np.ma) are not differentiable: the derivative would reach "
+               "the masked elements too",
+               "keep a boolean mask yourself: np.where(mask, x, 0.0), np.sum(x * mask) or "
+               "x[mask]", name=f"np.ma.{attr}")
+
+
+_refuse_masked_arrays()

@@ -4,9 +4,11 @@ reverse transform itself, since it updates the adjoint in place."""
 from __future__ import annotations
 
 import builtins
+from typing import Any
 
 from .. import types as T
-from . import defvjp, nondiff
+from ..ir import Const
+from . import defvjp, nondiff, refuse
 
 
 def _matmul_result(types, bound):
@@ -19,12 +21,33 @@ def _matmul_result(types, bound):
     return T.array(rank)
 
 
+def power_templates(x: Any, y: Any, power: str = "x ** (y - 1)", log: str = "np.log(x)") -> dict[str, str]:
+    """Templates for x ** y (operator, np.power, math.pow) that are exact at the edges.
+
+    d/dx: with a constant exponent, `y * x ** (y - 1)` (x ** 2 gives 2 * x: no log,
+    finite for x <= 0), nothing for y == 0 (a constant); `pow_dx` otherwise (0 at
+    y == 0, inf at x == 0 for 0 < y < 1, never a ZeroDivisionError).
+    d/dy: x ** y * log(x), 0 at x == 0 (`pow_dy`, JAX's convention)."""
+    out: dict[str, str] = {}
+    def number(e: Any) -> Any:
+        return e.value if isinstance(e, Const) and isinstance(e.value, (int, float)) else None
+    yv, xv = number(y), number(x)
+    if yv is not None and yv >= 1:             # x ** (y - 1) cannot divide by zero
+        out["x"] = f"unbroadcast(g * y * {power}, x)"
+    elif yv != 0:                              # (x ** 0 is a constant)
+        out["x"] = "unbroadcast(g * pow_dx(x, y), x)"
+    if xv is not None and xv > 0:
+        out["y"] = f"unbroadcast(g * ans * {log}, y)"
+    elif xv != 0:                              # (0 ** y is 0 for y > 0)
+        out["y"] = "unbroadcast(g * pow_dy(x, ans), y)"
+    return out
+
+
 defvjp("add", "x, y", x="unbroadcast(g, x)", y="unbroadcast(g, y)")
 defvjp("sub", "x, y", x="unbroadcast(g, x)", y="unbroadcast(-g, y)")
 defvjp("mul", "x, y", x="unbroadcast(g * y, x)", y="unbroadcast(g * x, y)")
 defvjp("truediv", "x, y", x="unbroadcast(g / y, x)", y="unbroadcast(-g * ans / y, y)")
-defvjp("pow", "x, y", x="unbroadcast(g * y * x ** (y - 1), x)",
-       y="unbroadcast(g * ans * np.log(x), y)")
+defvjp("pow", "x, y")(power_templates)
 defvjp("neg", "x", x="-g", result="same")
 defvjp("pos", "x", x="g", result="same")
 defvjp("matmul", "x, y", x="matmul_lhs(g, x, y)", y="matmul_rhs(g, x, y)",
@@ -35,16 +58,24 @@ for _op in ("lt", "le", "gt", "ge", "eq", "ne", "is", "isnot", "in", "notin", "n
             "and", "or", "bitand", "bitor", "bitxor", "invert"):
     nondiff(_op, "*args", result="bool")
 
-# Containers: the adjoint of a tuple/list literal is split element by element.
-defvjp("tuple", "*elts", result="tuple")(lambda elts: {"elts": [f"g[{i}]" for i in range(len(elts))]})
-defvjp("list", "*elts", result="list")(lambda elts: {"elts": [f"g[{i}]" for i in range(len(elts))]})
+
+def real_result(types, bound) -> T.T:
+    """abs / np.real of a complex value are real (so `x * abs(1j)` is not complex)."""
+    t = next(iter(types.values()))   # the one input
+    return T.real_part(t) if isinstance(t, T.T) else T.UNKNOWN
+
+
+# Containers: the adjoint of a tuple/list literal is split element by element
+# (`piece` keeps the symbolic zero 0.0, which a container's adjoint may still be, zero).
+defvjp("tuple", "*elts", result="tuple")(lambda elts: {"elts": [f"piece(g, {i})" for i in range(len(elts))]})
+defvjp("list", "*elts", result="list")(lambda elts: {"elts": [f"piece(g, {i})" for i in range(len(elts))]})
 # getitem: special-cased in passes/reverse.py (scatter into the adjoint in place).
 defvjp("getitem", "x, index", x="g", result="getitem")
 nondiff("slice", "*args", result="object")
 
 # Attributes and methods every array has.
 defvjp("attr:T", "x", x="np.transpose(g)", result="transpose")
-defvjp("attr:real", "x", x="g", result="same")
+defvjp("attr:real", "x", x="g", result=real_result)
 def _length(x: T.T, axis: int = 0) -> T.T:
     """An int that is known to be the length of an axis of an array (its symbolic dim)."""
     if x.kind == "array" and isinstance(x.shape, tuple) and len(x.shape) > axis:
@@ -72,10 +103,26 @@ nondiff(builtins.len, "x", name="len", result=lambda types, bound: _length(types
 nondiff(builtins.range, "*args", name="range", result="object")
 nondiff(builtins.print, "*args, sep=' ', end='\\n', file=None, flush=False", name="print", result="none")
 nondiff(builtins.round, "x, ndigits=None", name="round", result="elementwise_int")
-defvjp(builtins.abs, "x", name="abs", x="g * np.sign(x)", result="same")
+defvjp(builtins.abs, "x", name="abs", x="g * np.sign(x)", result=real_result)
+refuse(builtins.complex, "complex(...) makes a complex value (complex numbers are not "
+       "differentiated yet)", T.COMPLEX_HINT, name="complex")
 # ties split the adjoint in halves, as np.maximum/np.minimum (and JAX) do
 defvjp(builtins.max, "x, y", name="max", x="g * ((x > y) + 0.5 * (x == y))",
        y="g * ((y > x) + 0.5 * (x == y))", result="elementwise")
 defvjp(builtins.min, "x, y", name="min", x="g * ((x < y) + 0.5 * (x == y))",
        y="g * ((y < x) + 0.5 * (x == y))", result="elementwise")
-defvjp(builtins.sum, "x", name="sum", x="[g] * len(x)", result="sum_list")
+def _builtin_sum_result(types, bound):
+    """sum(list) adds the elements; sum(array) adds the rows (axis 0)."""
+    x, start = types["x"], types.get("start", T.INT)
+    if x.kind in ("list", "tuple") and x.elts:
+        return T.broadcast(*x.elts, start)
+    if x.kind == "array" and x.rank is not None and x.rank >= 1:
+        if x.rank == 1:
+            return T.broadcast(T.FLOAT, start) if x.dtype in ("f", None) else T.UNKNOWN
+        row = T.array(x.rank - 1, x.shape[1:] if isinstance(x.shape, tuple) else None, x.dtype)
+        return row if start.kind in ("int", "float", "bool") else T.UNKNOWN
+    return T.UNKNOWN
+
+
+defvjp(builtins.sum, "x, start=0", name="sum", x="unsum(g, x)", start="unbroadcast(g, start)",
+       result=_builtin_sum_result)

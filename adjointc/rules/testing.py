@@ -30,6 +30,8 @@ OPERATORS: dict[str, Callable[..., Any]] = {
     "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
     "floordiv": operator.floordiv, "mod": operator.mod, "pow": operator.pow,
     "matmul": operator.matmul, "neg": operator.neg, "pos": operator.pos,
+    "tuple": lambda *elts: tuple(elts), "list": lambda *elts: list(elts),
+    "attr:T": lambda x: x.T, "attr:real": lambda x: x.real, "method:copy": lambda x: x.copy(),
 }
 
 

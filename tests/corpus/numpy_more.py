@@ -2,7 +2,7 @@
 interpolation, padding and rolling, sorting, statistics, stacking helpers."""
 import numpy as np
 
-from . import Case, rng_for
+from . import Case, bug, rng_for
 
 
 def linear_solve(A, b):
@@ -179,6 +179,145 @@ def softmax_attention(Q, K, V):
     return np.sum((P @ V) ** 2)
 
 
+# --- issue 9: einsum forms (sublists, ellipses anywhere, traces, many operands) ---
+def einsum_sublist_transpose(x):
+    return np.sum(np.einsum(x, [0, 1], [1, 0]) * np.arange(6.0).reshape(3, 2))
+
+
+def einsum_sublist_two_operands(a, b):
+    c = np.einsum(a, [0, 1], b, [1, 2], [0, 2])
+    d = np.einsum(a, [0, 1], b, [1, 2])
+    return np.sum(c * c) + np.sum(np.sin(d))
+
+
+def einsum_middle_ellipsis(a, b):
+    return np.sum(np.einsum("j...k,lj...->lk...", a, b) ** 2)
+
+
+def einsum_traces_and_diagonals(a, t):
+    return (np.einsum("ii", a) + np.sum(np.einsum("ii->i", a) ** 2) + np.einsum("ii->", a @ a)
+            + np.sum(np.einsum("iij->j", t) ** 3))
+
+
+def einsum_four_operands_implicit(a, b, c, d):
+    return np.sum(np.einsum("ij,jk,kl,lm", a, b, c, d) ** 2)
+
+
+def einsum_subscripts_variable(a, b):
+    spec = "ij,kj->ik"
+    return np.sum(np.einsum(spec, a, b) ** 2)
+
+
+def einsum_in_loop(x, k):
+    c = x
+    for i in range(3):
+        c = np.einsum("ij,jk->ik", c, k)
+    return np.sum(c[0])
+
+
+# --- issue 9: a value rebound in a loop and not read after it: the last one's adjoint is
+# the symbolic zero, which every rule (cumsum, concatenate, matmul...) must accept ---
+def concatenate_rotation_unused(x):
+    s = 0.0
+    c = np.cumsum(x)
+    for i in range(3):
+        s = s + c
+        c = np.concatenate([c[1:], c[:1]])
+    return np.sum(s ** 2)
+
+
+def cumsum_concatenate_rebound(x, y):
+    c = np.cumsum(x)
+    for i in range(3):
+        c = np.concatenate([c[1:], c[:1]]) * 0.5 + c
+    return np.sum(c ** 2) * y
+
+
+def growing_concatenate_unused(x, y):
+    s = 0.0
+    c = np.cumsum(x)
+    for i in range(3):
+        s = s + np.sum(c * y)
+        c = np.concatenate([c, c[-1:] * y])
+    return s
+
+
+def stack_in_loop_unused(x):
+    s = 0.0
+    c = x
+    for i in range(3):
+        s = s + np.sum(np.sin(c))
+        c = np.stack([c, c * 2.0])[1]
+        d = np.reshape(np.outer(c, c), (-1,))
+        e = np.transpose(np.atleast_2d(d))
+    return s
+
+
+def matrix_recursion_unused(P, A, Q):
+    s = 0.0
+    for i in range(3):
+        s = s + np.trace(P)
+        P = A @ P @ A.T + Q
+        L = np.linalg.inv(P + 3.0 * np.eye(2))
+    return s
+
+
+# --- issue 9: statistics and norms where they are 0 (derivative 0: a subgradient) ---
+def std_length_one_axis(x):
+    return np.sum(np.std(x, axis=1)) + np.sum(np.var(x, axis=1)) + np.sum(np.std(x, axis=1, keepdims=True) * x)
+
+
+def norms_at_zero(x):
+    return np.linalg.norm(x) + np.sum(np.linalg.norm(x, axis=1)) + np.sum(np.hypot(x, 0.0))
+
+
+# --- issue 9: the builtin sum over an array: its elements (1-D), its rows (2-D) ---
+def builtin_sum_with_other_terms(x, y):
+    return sum(x) + np.sum(x ** 2) + sum(x * 2.0) * y
+
+
+def builtin_sum_of_rows(x):
+    r = sum(x)
+    return np.sum(r * r) + sum(sum(x * x)) + sum(x[0] ** 2) * x[1, 0] + sum([x[0, 0], x[1, 1]], 0.5) ** 2
+
+
+# --- issue 9 (edge values): the determinant of a singular matrix (inv would fail) ---
+def determinant_singular(a):
+    return np.linalg.det(a) + np.linalg.det(a[:2, :2] * 0.0) + np.linalg.det(a @ a.T) ** 2
+
+
+# --- issue 9: an adjoint scaled on a loop trip where it is still the symbolic zero, then
+# updated in place (c_bar * 2.0 is a scalar there, not an array) ---
+def scaled_then_indexed_in_loop(x, y):
+    s = 0.0
+    c = x * 1.0
+    for i in range(2):
+        s = s + c[0] * y
+        c = c * 2.0
+    return s
+
+
+def negated_then_indexed_in_loop(x, y):
+    s = 0.0
+    c = x * 1.0
+    for i in range(3):
+        s = s + c[1] * y + np.sum(c[::2])
+        c = -c
+    return s
+
+
+# --- found while fuzzing issue 9's rules (transform, not rules): a rule's result
+# (`ans`, which np.exp's adjoint reads) is written in place on the next trip ---
+def result_written_in_place_next_trip(x):
+    s = 0.0
+    m = x * 1.0
+    for i in range(2):
+        m[1] = m[1] + 1.0
+        s = s + np.sum(m)
+        m = np.exp(m)
+    return s
+
+
 _r = rng_for(__name__)
 
 
@@ -244,4 +383,30 @@ CASES = [
     Case(batched_matmul, (0, 1), [(_n(2, 3, 4), _n(2, 4, 2)), (_n(3, 2, 2), _n(2, 1))]),
     Case(unpack_vector, 0, [(_n(4),), (_n(4),)]),
     Case(softmax_attention, (0, 1, 2), [(_n(3, 2), _n(4, 2), _n(4, 2)), (_n(2, 3), _n(2, 3), _n(2, 1))]),
+    Case(einsum_sublist_transpose, 0, [(_n(2, 3),), (_n(2, 3),)]),
+    Case(einsum_sublist_two_operands, (0, 1), [(_n(2, 3), _n(3, 4)), (_n(1, 2), _n(2, 2))]),
+    Case(einsum_middle_ellipsis, (0, 1), [(_n(2, 3), _n(4, 2)), (_n(2, 5, 3), _n(4, 2)),
+                                          (_n(2, 3), _n(4, 2, 5))]),
+    Case(einsum_traces_and_diagonals, (0, 1), [(_n(3, 3), _n(2, 2, 3)), (_n(2, 2), _n(3, 3, 1))]),
+    Case(einsum_four_operands_implicit, (0, 1, 2, 3), [(_n(2, 3), _n(3, 4), _n(4, 2), _n(2, 3)),
+                                                     (_n(1, 2), _n(2, 2), _n(2, 3), _n(3, 1))]),
+    Case(einsum_subscripts_variable, (0, 1), [(_n(2, 3), _n(4, 3)), (_n(3, 1), _n(2, 1))]),
+    Case(einsum_in_loop, (0, 1), [(_n(2, 2), 0.5 * _n(2, 2)), (_n(1, 3), 0.5 * _n(3, 3))]),
+    Case(concatenate_rotation_unused, 0, [(_n(3),), (_n(5),)]),
+    Case(cumsum_concatenate_rebound, (0, 1), [(_n(3), 0.7), (_n(4), -1.2)]),
+    Case(growing_concatenate_unused, (0, 1), [(_n(3), 0.7), (_n(2), 1.1)]),
+    Case(stack_in_loop_unused, 0, [(_n(3),), (_n(2),)]),
+    Case(matrix_recursion_unused, (0, 1, 2), [(_n(2, 2), 0.5 * _n(2, 2), _n(2, 2)),
+                                              (np.eye(2), 0.3 * _n(2, 2), 0.1 * _n(2, 2))]),
+    Case(std_length_one_axis, 0, [(_n(3, 1),), (_n(1, 1),)]),
+    Case(norms_at_zero, 0, [(np.zeros((2, 3)),), (np.array([[0.0, 0.0], [3.0, -4.0]]),)]),
+    Case(builtin_sum_with_other_terms, (0, 1), [(_n(3), 1.5), (_n(5), -0.5)]),
+    Case(builtin_sum_of_rows, 0, [(_n(3, 2),), (_n(2, 4),)]),
+    Case(result_written_in_place_next_trip, 0, [(np.array([0.3, -0.5, 0.2]),), (_n(4),)],
+         bugs=bug("the tape holds a reference to exp's result, which the next trip modifies in "
+                  "place (m[1] = ...): the backward sweep reads the modified value", "grad")),
+    Case(determinant_singular, 0, [(np.array([[1.0, 2.0, 0.5], [2.0, 4.0, 1.0], [0.3, -0.2, 1.5]]),),
+                                   (np.array([[0.5, -1.0, 2.0], [0.0, 0.0, 0.0], [1.5, 0.2, -0.7]]),)]),
+    Case(scaled_then_indexed_in_loop, (0, 1), [(_n(3), 0.7), (_n(2), -1.3)]),
+    Case(negated_then_indexed_in_loop, (0, 1), [(_n(3), 0.7), (_n(4), 0.2)]),
 ]

@@ -226,6 +226,15 @@ def midpoint_named_x_bar(x, y):
     return (x - x_bar) ** 2 + x_bar * y
 
 
+# --- issue 9: powers at the edges (x == 0, y == 0, negative bases) ---
+def power_edges(x, y):
+    return x ** 0.0 + np.power(x, 0.0) * y + 0.0 ** y * x + np.power(0.0, y) + math.pow(x, 2.0) + x ** y
+
+
+def integer_powers_at_zero(x):
+    return x ** 2 + x ** 3 - 2.0 * x ** 4 + np.power(x, 2)
+
+
 _r = rng_for(__name__)
 _u, _ = samplers(__name__)
 
@@ -283,4 +292,6 @@ CASES = [
     Case(np_on_scalars, (0, 1), _pairs(3, -2, 2, -2, 2), sympy=True),
     Case(integer_coefficients, 0, _singles(2, -2, 2), sympy=True),
     Case(midpoint_named_x_bar, (0, 1), _pairs(2, -2, 2, -2, 2), sympy=True),
+    Case(power_edges, (0, 1), [(0.0, 2.0), (0.0, 3.0), (1.3, 0.7), (2.0, 2.0)]),
+    Case(integer_powers_at_zero, 0, [(0.0,), (-1.5,), (-0.3,), (2.0,)], sympy=True),
 ]
