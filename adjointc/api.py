@@ -657,13 +657,15 @@ def _copy_arrays(v: Any) -> Any:
 
 def _like(g: Any, x: Any) -> Any:
     """Give a gradient the type of its input: float for float, array of x's dtype for arrays."""
+    if isinstance(x, (np.ndarray, float)):
+        runtime.real_adjoint_check(g, x)  # (never drop the imaginary part of a gradient)
     if isinstance(x, np.ndarray):
         g = np.asarray(g)
         if g.shape != x.shape:
             g = np.broadcast_to(g, x.shape).copy()
         return g.astype(x.dtype, copy=False) if x.dtype.kind == "f" else g
     if isinstance(x, float):
-        return float(np.real(g))
+        return float(g)
     if isinstance(x, (tuple, list)):
         g = g if isinstance(g, (list, tuple)) else [g] * len(x)
         items = [_like(a, b) for a, b in zip(g, x)]
