@@ -421,7 +421,11 @@ class Lowerer:
         return v
 
     def emit_assign(self, target: str, value: Expr, out: list[Stmt], loc: Loc) -> None:
-        """Assign, keeping the invariant that a statement never reads its own target."""
+        """Assign, keeping the invariant that a statement never reads its own target.
+        `x = x` binds nothing new: it is dropped (kept, its copy adjoint would first add
+        x_bar into x_bar and then zero it, losing the adjoint)."""
+        if isinstance(value, Name) and value.id == target:
+            return
         if isinstance(value, Call) and target in set(names_in(value)):
             t = self.tmp()
             out.append(Assign(t, value, loc))
@@ -904,6 +908,15 @@ def _lower_loop_returns(b: Block, result: str, flag: str, in_loop: bool) -> Bloc
         if isinstance(s, If):
             out.append(If(s.test, _lower_loop_returns(s.body, result, flag, in_loop),
                           _lower_loop_returns(s.orelse, result, flag, in_loop), s.loc))
+            if _returns_in_loop(s.body) or _returns_in_loop(s.orelse):
+                # a loop inside this `if` can return: like after a loop, the rest of the
+                # block runs only if it did not (and an enclosing loop stops)
+                rest = _lower_loop_returns(b[i + 1:], result, flag, in_loop)
+                if in_loop:
+                    out.append(If(Name(flag), (Break(s.loc),), rest, s.loc))
+                elif rest:
+                    out.append(If(Name(flag), (Return(Name(result), s.loc),), rest, s.loc))
+                return tuple(out)
             continue
         if isinstance(s, (For, While)) and _returns_in_loop(s.body, True):
             body = _lower_loop_returns(s.body, result, flag, True)

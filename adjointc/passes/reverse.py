@@ -128,7 +128,9 @@ class Reverser:
             return [], []
         self._maybe_undefined(v)
         name = self._save_name(v)
-        value: Expr = Name(v) if whole else Call("method:copy", (Call("getitem", (Name(v), s.index)),))
+        value: Expr = Name(v) if whole else Call("getitem", (Name(v), s.index))
+        if not whole and self.c.types.get(v, T.UNKNOWN).kind not in ("list", "tuple", "struct"):
+            value = Call("method:copy", (value,))  # (a list's entry is replaced, never modified)
         if self.c.loop_depth:
             self.c.prologue.append(Assign(name, Call("list")))
             save: Stmt = ExprStmt(Call("method:append", (Name(name), value)), loc)
@@ -181,6 +183,8 @@ class Reverser:
 
     def stmt(self, s: Stmt) -> tuple[list[Stmt], list[Stmt]]:
         c = self.c
+        if isinstance(s, Assign) and s.value == Name(s.target):
+            return [], []  # `x = x` (from inlining `h(x)` with a parameter x): the identity
         if isinstance(s, Assign):
             save, restore = self.record(s, s.target, True, s.loc)
             c.defined.add(s.target)
@@ -190,6 +194,14 @@ class Reverser:
             save, restore = self.record(s, s.target, False, s.loc)
             adj = self.setitem_adjoint(s) if s.target in c.active else []
             return save + [s], _comment(s, adj) + restore
+        if isinstance(s, If) and set(names_in(s.test)) & all_writes(s.body + s.orelse):
+            # The backward sweep replays the test before it restores what the branches
+            # overwrote, so a test reading such a name (the flag of a `return` inside a
+            # loop) would see its final value: evaluate the test once, into its own name.
+            cond = c.namer.fresh("cond")
+            f0, b0 = self.stmt(Assign(cond, s.test, s.loc))
+            f1, b1 = self.stmt(If(Name(cond), s.body, s.orelse, s.loc))
+            return f0 + f1, b1 + b0
         if isinstance(s, If):
             defined = set(c.defined)
             f1, b1 = self.block(s.body)
@@ -288,6 +300,12 @@ class Reverser:
                 x = val.args[0]
                 if isinstance(x, Name) and x.id in c.active:
                     out += self.scatter(x.id, val.args[1], g, loc, c.types.get(t))
+            elif val.op in ("add", "mul") and c.types.get(t, T.UNKNOWN).kind in ("list", "tuple"):
+                if any(isinstance(a, Name) and a.id in c.active for a in val.args):
+                    kind = "repeating" if val.op == "mul" else "concatenating"
+                    raise UnsupportedSyntax(f"{kind} a {c.types[t].kind} that holds values being differentiated",
+                                            loc, "start from constants (`L = [0.0] * n`) and store the values "
+                                                 "by index (`L[i] = ...`) or with append")
             elif rule is not None and not rule.nondiff:
                 bound = rule.bind(val.args, val.kwargs)
                 env = {k: (Call("tuple", v) if isinstance(v, tuple) else v) for k, v in bound.items()}
@@ -427,7 +445,12 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
     probe, _, _ = run(set())
     needed = probe.backward_reads - probe.adjoints
     bases = S.base_map(body, types)
-    needed |= {b for n in needed for b in bases.get(n, ())}
+    while True:  # a needed value changes when memory it shares is written: through its
+        # bases (`w = v[1:]` needed, v written) or through its aliases (`v = _t1`, _t1 needed)
+        more = {b for n in needed for b in bases.get(n, ())} | {n for n, bs in bases.items() if bs & needed}
+        if more <= needed:
+            break
+        needed |= more
     ctx, fwd, bwd = run(needed)
 
     loc = Loc(fn.file, fn.line)

@@ -459,8 +459,9 @@ MEM = "\0mem:"  # liveness marker: the memory a live name may view (see DCE.live
 
 
 def _aliased_live(t: str, L: set[str], bases: dict[str, set[str]]) -> bool:
-    """Is some live variable a view of `t` (so writing t's memory matters)?"""
-    return any(t in bases.get(n, ()) for n in L)
+    """Is some live variable a view of `t`, or one `t` views (`v = _t1`, then `v[0] = ...`
+    writes _t1's memory): so writing t's memory matters?"""
+    return any(t in bases.get(n, ()) for n in L) or bool(bases.get(t, set()) & L)
 
 
 def dce(body: Block, keep: set[int], bases: dict[str, set[str]]) -> Block:

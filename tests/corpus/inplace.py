@@ -320,3 +320,87 @@ ALIASING = [
     (augmented_through_view, (_n(3),)),
     (chained_zeros_alias, (0.7,)),
 ]
+
+
+# ---- a result rebound, then written in place (issue 9): the VJP of tanh/sqrt/division
+# reads that result, so the write must be undone before the backward sweep reaches it
+def tanh_rebound_then_incremented(x):
+    v = x * 2.0
+    v = np.tanh(v)
+    v[0] += 1.0
+    return np.sum(v * v)
+
+
+def sqrt_rebound_then_scaled(x):
+    v = x * 2.0
+    v = np.sqrt(v)
+    v[1] = v[1] * 3.0
+    return np.sum(v * x)
+
+
+def division_rebound_then_incremented(x):
+    v = x + 1.0
+    v = v / x
+    v[0] += 2.0
+    return np.sum(v * v)
+
+
+def tanh_rebound_then_stencil(x):
+    v = x * 1.5
+    v = np.tanh(v)
+    v[1:-1] = v[1:-1] + 0.1 * (v[2:] - 2.0 * v[1:-1] + v[:-2])
+    return np.sum(v ** 2)
+
+
+def tanh_reversed_then_stencil(x):
+    v = x * 1.5
+    v = np.tanh(v)[::-1]
+    v[1:-1] = v[1:-1] + 0.1 * (v[2:] - 2.0 * v[1:-1] + v[:-2])
+    return np.sum(v ** 2 * x)
+
+
+def tanh_rebound_reversed_then_updated(x):
+    v = np.tanh(x * 1.5)
+    v = v[::-1]
+    v[0] += 1.0
+    v[1:-1] = v[1:-1] + 0.1 * (v[2:] - 2.0 * v[1:-1] + v[:-2])
+    return np.sum(v ** 2 * x)
+
+
+def sqrt_then_stencil_steps(x):
+    v = np.sqrt(x)
+    for k in range(3):
+        v[1:-1] = v[1:-1] + 0.2 * (v[2:] - 2.0 * v[1:-1] + v[:-2])
+    return np.sum(v ** 3)
+
+
+def division_rebound_then_loop_updates(x, y):
+    v = x / y
+    v = v / (1.0 + x * x)
+    for i in range(3):
+        v[i] *= v[i + 1]
+    return np.sum(v * y)
+
+
+def tanh_rebound_in_a_loop_then_updated(x):
+    v = x * 1.0
+    for k in range(2):
+        v = np.tanh(v)
+        v[0] += 1.0
+        v[1:] = v[1:] * v[:-1]
+    return np.sum(v * v)
+
+
+_pos = np.array([0.3, 0.7, 1.1, 0.4, 0.9])
+_pos2 = np.array([1.3, 0.2, 0.5, 2.1, 0.6, 0.8])
+CASES += [
+    Case(tanh_rebound_then_incremented, 0, [(_n(4),), (_n(6),)]),
+    Case(sqrt_rebound_then_scaled, 0, [(_pos,), (_pos2,)]),
+    Case(division_rebound_then_incremented, 0, [(_pos,), (_pos2,)]),
+    Case(tanh_rebound_then_stencil, 0, [(_n(5),), (_n(8),)]),
+    Case(tanh_reversed_then_stencil, 0, [(_n(5),), (_n(8),)]),
+    Case(tanh_rebound_reversed_then_updated, 0, [(_n(5),), (_n(8),)]),
+    Case(sqrt_then_stencil_steps, 0, [(_pos,), (_pos2,)]),
+    Case(division_rebound_then_loop_updates, (0, 1), [(_n(5), _pos), (_n(6), _pos2)]),
+    Case(tanh_rebound_in_a_loop_then_updated, 0, [(_n(4),), (_n(6),)]),
+]

@@ -351,3 +351,206 @@ CASES += [
     Case(nested_flux_stencil, (0, 1), [(_n(5), 0.4), (_n(7), -0.3)]),
     Case(nested_early_return, 0, [(0.3,), (0.8,), (1.4,)]),
 ]
+
+
+# ---- `return` inside loops that sit inside ifs, and in consecutive loops (issue 9).
+# The inputs of each case take every path (each return, and falling through); SymPy
+# checks the path taken, finite differences its neighbourhood.
+def return_in_loop_in_if(x, y):
+    s = x * y
+    if y > 0.0:
+        for i in range(4):
+            s = s * x + y
+            if s > 3.0:
+                return s * 2.0
+    s = s + math.sin(x)
+    return s * y
+
+
+def return_in_loop_in_nested_ifs(x, y):
+    s = x
+    if x > 0.0:
+        if y > 0.0:
+            for i in range(5):
+                s = s + y * s
+                if s > 2.0:
+                    return s * y
+        s = s * 2.0
+    return s + x
+
+
+def return_in_loop_in_if_in_loop(x, y):
+    s = x
+    for i in range(3):
+        if y > 0.0:
+            for j in range(3):
+                s = s * y + x
+                if s > 4.0:
+                    return s
+        s = s + 1.0
+    return s * 3.0
+
+
+def return_in_while_in_if_with_continue_and_break(x, y):
+    s = x
+    k = 0
+    if x > 0.5:
+        while k < 5:
+            k = k + 1
+            if k % 2 == 0:
+                continue
+            s = s * y
+            if s > 1.5:
+                if y > 1.0:
+                    return s * x
+                break
+    return s + y * x
+
+
+def return_in_else_in_loop(x, y):
+    s = y
+    for i in range(4):
+        if s < 2.0:
+            s = s + x * y
+        else:
+            return s * s
+    return s * x
+
+
+def returns_in_loops_in_both_arms(x, y):
+    s = x * 1.0
+    if y > 1.0:
+        for i in range(3):
+            s = s * y
+            if s > 2.0:
+                return s
+    else:
+        for i in range(3):
+            s = s + y
+            if s > 1.5:
+                return s * x
+    return s + 1.0
+
+
+def return_in_loop_in_elif(x, y):
+    s = x
+    if x > 0.0:
+        for i in range(3):
+            s = s * y
+            if s > 1.0:
+                return math.sin(s)
+    elif x < -0.5:
+        return x * y
+    return s * s
+
+
+def two_loops_with_returns(x, y):
+    s = x
+    for i in range(3):
+        s = s * y
+        if s > 2.0:
+            return s + x
+    t = s + y
+    for j in range(3):
+        t = t * x
+        if t > 5.0:
+            return t * s
+    return t - s
+
+
+def two_loops_with_returns_rebinding_parameters(x, y):
+    for i in range(3):
+        x = x * y
+        if x > 2.0:
+            return x
+    for i in range(3):
+        y = y * x
+        if y > 2.0:
+            return y
+    return x + y
+
+
+def two_whiles_with_returns(x, y):
+    s = x
+    k = 0
+    while k < 4:
+        k = k + 1
+        s = s * y
+        if s > 2.0:
+            return s * x
+    k = 0
+    while k < 3:
+        k = k + 1
+        s = s + x * x
+        if s > 3.0:
+            return s * y
+    return s
+
+
+def two_loops_with_returns_in_a_loop(x, y):
+    s = x
+    for k in range(2):
+        for i in range(3):
+            s = s * y
+            if s > 3.0:
+                return s
+        for j in range(2):
+            s = s + x
+            if s > 2.5:
+                return s * x
+        s = s * 0.5
+    return s
+
+
+def loops_with_return_break_and_continue(x, y):
+    s = 0.0
+    for i in range(6):
+        if i == 1:
+            continue
+        s = s + x * y
+        if s > 2.0:
+            break
+        if s < -1.0:
+            return s * s
+    t = s
+    for j in range(3):
+        t = t * x
+        if t > 4.0:
+            return t + s
+        if t < -4.0:
+            break
+    return t * y
+
+
+def nested_helper_returning_from_a_loop_in_an_if(x, y):
+    def first_big(a, b):
+        s = a
+        if b > 0.0:
+            for i in range(4):
+                s = s * b + a
+                if s > 2.0:
+                    return s * 2.0
+        return s - a
+    return first_big(x, y) * x + first_big(y, x)
+
+
+CASES += [
+    Case(return_in_loop_in_if, (0, 1), [(0.9, 1.2), (0.9, -1.2), (0.3, 0.8), (1.1, 1.9)], sympy=True),
+    Case(return_in_loop_in_nested_ifs, (0, 1), [(0.9, 1.2), (0.9, -1.2), (0.3, 0.8), (-0.7, 1.3)],
+         sympy=True),
+    Case(return_in_loop_in_if_in_loop, (0, 1), [(0.9, 1.2), (0.9, -1.2), (0.3, 0.8), (1.1, 1.9)], sympy=True),
+    Case(return_in_while_in_if_with_continue_and_break, (0, 1),
+         [(0.9, 1.2), (2.0, 0.9), (0.9, -1.2), (0.3, 0.8)], sympy=True),
+    Case(return_in_else_in_loop, (0, 1), [(0.9, 1.2), (0.9, -1.2), (0.3, 0.8)], sympy=True),
+    Case(returns_in_loops_in_both_arms, (0, 1), [(0.9, 1.2), (1.5, 0.55), (1.1, 1.9), (0.2, 0.3)],
+         sympy=True),
+    Case(return_in_loop_in_elif, (0, 1), [(0.9, 1.2), (1.5, 0.55), (-0.7, 1.3), (-0.3, 0.6)], sympy=True),
+    Case(two_loops_with_returns, (0, 1), [(0.9, 1.2), (1.1, 1.9), (2.0, 0.5)], sympy=True),
+    Case(two_loops_with_returns_rebinding_parameters, (0, 1), [(0.9, 1.2), (1.5, 0.55), (1.1, 1.9)],
+         sympy=True),
+    Case(two_whiles_with_returns, (0, 1), [(0.9, 1.2), (0.3, 0.8), (1.1, 1.9)], sympy=True),
+    Case(two_loops_with_returns_in_a_loop, (0, 1), [(0.9, 1.2), (0.9, -1.2), (1.1, 1.9)], sympy=True),
+    Case(loops_with_return_break_and_continue, (0, 1), [(0.9, 1.2), (0.9, -1.2), (1.5, 0.55)], sympy=True),
+    Case(nested_helper_returning_from_a_loop_in_an_if, (0, 1), [(0.9, 1.2), (0.3, 0.5), (-0.5, 1.0)],
+         sympy=True),
+]
