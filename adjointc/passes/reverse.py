@@ -35,7 +35,7 @@ from .. import types as T
 from ..errors import UnsupportedSyntax
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue,
                   Expr, ExprStmt, For, Function, If, Loc, Name, Param, Return, SetItem, Stmt,
-                  While, all_writes, map_expr, names_in, substitute, walk)
+                  While, all_writes, map_expr, names_in, stmt_writes, substitute, walk)
 from ..names import Namer, bar
 from . import simplify as S
 
@@ -307,6 +307,10 @@ class Reverser:
                                             loc, "start from constants (`L = [0.0] * n`) and store the values "
                                                  "by index (`L[i] = ...`) or with append")
             elif rule is not None and not rule.nondiff:
+                if val.op in ("list", "tuple") and any(isinstance(a, Name) and a.id in c.active for a in val.args):
+                    # its templates read t_bar[i]: on a path that never reached a read of t
+                    # (an early return), t_bar is still the symbolic zero 0.0
+                    out.append(self.materialize(t, loc))
                 bound = rule.bind(val.args, val.kwargs)
                 env = {k: (Call("tuple", v) if isinstance(v, tuple) else v) for k, v in bound.items()}
                 env["g"], env["ans"] = g, Name(t)
@@ -437,7 +441,9 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
         ctx.namer.counters = dict(namer.counters)
         ctx.defined = {p.name for p in fn.params}
         for st in walk(body):
-            for w in ([st.target] if isinstance(st, (Assign, SetItem, For)) else []):
+            # (a name modified in place, `w[i] = ...` or `row.append(v)`, holds a different
+            # value after each trip even when its assignment is loop-invariant: count it twice)
+            for w in ([st.target] if isinstance(st, (Assign, SetItem, For)) else sorted(stmt_writes(st))):
                 ctx.assign_count[w] = ctx.assign_count.get(w, 0) + (1 if isinstance(st, Assign) else 2)
         fwd, bwd = Reverser(ctx).block(body)
         return ctx, fwd, bwd

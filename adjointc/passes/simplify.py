@@ -158,6 +158,17 @@ class Zeros:
             out += r
         return out, Z, O
 
+    def loop_entry(self, s: For | While, Z: set[str], O: set[str]) -> tuple[set[str], set[str]]:
+        """Adjoints certainly zero / owned at the start of every trip (a fixpoint)."""
+        Zh, Oh = Z, O
+        for _ in range(10):
+            _, Ze, Oe = self.block(s.body, Zh, Oh)
+            nZ, nO = Z & Ze, O & Oe
+            if nZ == Zh and nO == Oh:
+                break
+            Zh, Oh = nZ, nO
+        return Zh, Oh
+
     def stmt(self, s: Stmt, Z: set[str], O: set[str]) -> tuple[list[Stmt], set[str], set[str]]:
         Z, O = set(Z), set(O)
         A = self.adjoints
@@ -234,13 +245,18 @@ class Zeros:
                         and x.value.args[1].id not in written:
                     pre.append(Assign(x.target, self.zeros(x.value.args[1]), s.loc))
                     O = O | {x.target}
-            Zh, Oh = Z, O
-            for _ in range(10):
-                _, Ze, Oe = self.block(s.body, Zh, Oh)
-                nZ, nO = Z & Ze, O & Oe
-                if nZ == Zh and nO == Oh:
-                    break
-                Zh, Oh = nZ, nO
+            Zh, Oh = self.loop_entry(s, Z, O)
+            # An array's adjoint that is the symbolic zero 0.0 on the first trip only (the
+            # last value of a loop-carried `P = A @ P @ A.T + Q` is never read) would reach
+            # templates that need its shape (matmul helpers): each trip starts by giving it
+            # the shape of the value it is the adjoint of (that value is in x right then).
+            late = [a for a in sorted((Z - Zh) & _exposed_reads(s.body) - {p.target for p in pre})
+                    if a.endswith("_bar") and self.types.of(Name(a[:-4])).kind == "array"]
+            if late:
+                first = tuple(Assign(a, Call("as_adjoint", (Name(a), Name(a[:-4]))), s.loc) for a in late)
+                s = For(s.target, s.iter, first + s.body, s.loc) if isinstance(s, For) \
+                    else While(s.test, first + s.body, s.loc)
+                Zh, Oh = self.loop_entry(s, Z, O)
             body, Ze, Oe = self.block(s.body, Zh, Oh)
             loop = For(s.target, s.iter, tuple(body), s.loc) if isinstance(s, For) \
                 else While(s.test, tuple(body), s.loc)
@@ -258,6 +274,20 @@ class Zeros:
                 return None
             return [Return(map_expr(s.value, fix), s.loc)], Z, O
         return [s], Z, O
+
+
+def _exposed_reads(b: Block) -> set[str]:
+    """Names a block may read before it binds them, not counting an accumulation into
+    itself (`a += e` works on a symbolic zero)."""
+    from ..ir import walk
+    out: set[str] = set()
+    bound: set[str] = set()
+    for s in b:
+        for x in walk((s,)):
+            out |= {n for n in stmt_reads(x) if not (isinstance(x, AugAssign) and n == x.target)} - bound
+        if isinstance(s, (Assign, AugAssign)):
+            bound.add(s.target)
+    return out
 
 
 def inplace_targets(b: Block, adjoints: set[str]) -> set[str]:
@@ -492,6 +522,11 @@ def _drop_orphan_comments(b: Block) -> Block:
     return tuple(out)
 
 
+def _immutable(t: T.T) -> bool:
+    """A Python number: a list holding one shares nothing with the variable it came from."""
+    return t.is_scalar and t.kind != "array"
+
+
 def base_map(body: Block, types: dict[str, T.T]) -> dict[str, set[str]]:
     """name -> every variable whose memory it may share (transitively).
     Only mutable values (arrays, lists, unknown) can share memory."""
@@ -514,7 +549,8 @@ def base_map(body: Block, types: dict[str, T.T]) -> dict[str, set[str]]:
             if isinstance(v, Name):
                 srcs = [v.id]
             elif isinstance(v, Call) and (v.op in VIEW_OPS or v.op.startswith("attr:") and holder(v.args[0])):
-                srcs = [a.id for a in (v.args if v.op in ("tuple", "list") else v.args[:1]) if isinstance(a, Name)]
+                srcs = [a.id for a in (v.args if v.op in ("tuple", "list") else v.args[:1]) if isinstance(a, Name)
+                        and not (v.op in ("tuple", "list") and _immutable(types.get(a.id, T.UNKNOWN)))]
             for x in srcs:
                 direct.setdefault(s.target, set()).add(x)
     out: dict[str, set[str]] = {}

@@ -554,3 +554,60 @@ CASES += [
     Case(nested_helper_returning_from_a_loop_in_an_if, (0, 1), [(0.9, 1.2), (0.3, 0.5), (-0.5, 1.0)],
          sympy=True),
 ]
+
+
+# ---- crashes found by the fuzzer (issue 9)
+def kalman_covariance_unused_after_loop(x0, A, Q):
+    x = x0 * 1.0
+    P = Q * 1.0
+    loss = 0.0
+    for k in range(3):
+        x = A @ x
+        loss = loss + np.sum(x * x) + np.trace(P)
+        P = A @ P @ A.T + Q
+    return loss
+
+
+def kalman_covariance_never_read(x0, A, Q):
+    x = x0 * 1.0
+    P = np.eye(2)
+    loss = 0.0
+    for k in range(3):
+        x = A @ x
+        loss = loss + np.sum(x * x)
+        P = A @ P @ A.T + Q
+    return loss
+
+
+def nested_lists_built_in_loops(x, y):
+    rows = []
+    for i in range(x.shape[0]):
+        row = []
+        for j in range(y.shape[0]):
+            row.append(x[i] * y[j])
+        rows.append(row)
+    return np.sum(np.array(rows) ** 2)
+
+
+def nested_lists_read_back(x):
+    rows = []
+    for i in range(3):
+        row = []
+        for j in range(2):
+            row.append(x[i] * (j + 1.0))
+        rows.append(row)
+    s = 0.0
+    for i in range(3):
+        s = s + rows[i][0] * rows[i][1]
+    return s
+
+
+_A2 = np.array([[0.9, 0.1], [-0.2, 0.8]])
+_Q2 = np.array([[0.1, 0.0], [0.02, 0.2]])
+CASES += [
+    Case(kalman_covariance_unused_after_loop, (0, 1, 2),
+         [(np.array([1.0, -0.5]), _A2, _Q2), (_n(2), _A2.T, _Q2 * 2.0)]),
+    Case(kalman_covariance_never_read, (0, 1), [(np.array([1.0, -0.5]), _A2, _Q2), (_n(2), _A2.T, _Q2)]),
+    Case(nested_lists_built_in_loops, (0, 1), [(_n(3), _n(2)), (_n(2), _n(4))]),
+    Case(nested_lists_read_back, 0, [(_n(3),), (_n(4),)]),
+]
