@@ -440,6 +440,9 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
         ctx = Context(active, types, Namer(set(namer.taken)), needed, trips=dict(trips), consts=consts, calls=calls)
         ctx.namer.counters = dict(namer.counters)
         ctx.defined = {p.name for p in fn.params}
+        # a parameter is bound before the body: its value before a loop that assigns it
+        # once is not that assignment's (no loop statement that writes it is invariant)
+        ctx.assign_count = {p.name: 1 for p in fn.params}
         for st in walk(body):
             # (a name modified in place, `w[i] = ...` or `row.append(v)`, holds a different
             # value after each trip even when its assignment is loop-invariant: count it twice)

@@ -611,3 +611,49 @@ CASES += [
     Case(nested_lists_built_in_loops, (0, 1), [(_n(3), _n(2)), (_n(2), _n(4))]),
     Case(nested_lists_read_back, 0, [(_n(3),), (_n(4),)]),
 ]
+
+
+# ---- found by a scalar fuzzer (issue 9)
+def parameter_rebound_by_loop_invariant_statement(x, y):
+    s = 0.0
+    for i in range(3):
+        s = s + x * x
+        x = math.sin(y)
+    return s
+
+
+def return_after_parameter_rebound_in_loop(x, y):
+    s = 0.0
+    for i in range(4):
+        s = x * x
+        if s > 1.0:
+            x = math.sin(y)
+            return math.exp(0.3 * s)
+    return x + s
+
+
+def return_from_loop_in_if_then_more_in_the_trip(x, y):
+    s = x * 1.0
+    t = 1.0
+    for i in range(2):
+        if y > 0.5:
+            for j in range(2):
+                if s > 1.0:
+                    return s * s
+                s = s * y
+        if t > -0.3:
+            for k in range(3):
+                t = t * 0.5
+                continue
+            if x > 0.5:
+                return y + t
+        s = s + t * x
+    return x + y * s
+
+
+CASES += [
+    Case(parameter_rebound_by_loop_invariant_statement, (0, 1), [(1.38, 0.2), (-0.6, 1.1)], sympy=True),
+    Case(return_after_parameter_rebound_in_loop, (0, 1), [(1.38, 0.2), (0.5, 0.7), (-1.2, 0.4)], sympy=True),
+    Case(return_from_loop_in_if_then_more_in_the_trip, (0, 1),
+         [(-0.09, 1.89), (0.9, 1.2), (0.7, 0.3), (-0.5, 0.2)], sympy=True),
+]
