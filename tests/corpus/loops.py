@@ -657,3 +657,67 @@ CASES += [
     Case(return_from_loop_in_if_then_more_in_the_trip, (0, 1),
          [(-0.09, 1.89), (0.9, 1.2), (0.7, 0.3), (-0.5, 0.2)], sympy=True),
 ]
+
+
+# ---- the symbolic zero 0.0 (an adjoint not reached on this path or trip) meeting a
+# template that needs its shape: found by an array fuzzer (issue 9)
+def kalman_covariance_reset_in_a_branch(x0, A, Q, c):
+    x = x0 * 1.0
+    P = Q * 1.0
+    loss = 0.0
+    for k in range(3):
+        x = A @ x
+        loss = loss + np.sum(x * x) + np.trace(P) * c
+        P = A @ P @ A.T + Q
+        if c > 0.5:
+            P = Q * 2.0
+    return loss
+
+
+def cumsum_rebound_in_a_branch(x, c):
+    u = x * 1.0
+    v = x * 2.0
+    w = np.tanh(x)
+    for i in range(3):
+        w = np.cumsum(w) * 0.3
+        if c > 0.5:
+            return np.sum(u * w)
+        else:
+            w = v / (1.0 + v * v)
+    return np.sum(u * v) + np.sum(w) * c
+
+
+def stencil_then_return_from_a_loop(x, c):
+    u = x * 1.0
+    v = x * 2.0
+    w = np.tanh(x)
+    u[1:-1] = u[1:-1] + 0.1 * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+    u *= c
+    for i in range(3):
+        if c > 0.0:
+            return np.sum(w * v)
+    return np.sum(u * v)
+
+
+def shape_ops_reset_in_a_branch(x, A, c):
+    P = A * 1.0
+    loss = 0.0
+    for k in range(3):
+        loss = loss + np.sum(P * x)
+        Y = np.reshape(P, (4,)).reshape((2, 2)) + np.einsum("ij,jk->ik", P, A)
+        Y = Y + np.concatenate([P[:1], P[1:]], axis=0) + np.stack([P[0], P[1]])
+        Y = Y + np.linalg.solve(A + 2.0 * np.eye(2), P) + np.tile(P[0], (2, 1))
+        P = (Y - np.mean(Y, axis=0, keepdims=True)) * 0.1 + np.flip(np.diag(np.diag(P)), 0)
+        if c > 0.5:
+            P = A * 2.0
+    return loss
+
+
+_A2b = np.array([[0.9, 0.1], [-0.2, 0.8]])
+CASES += [
+    Case(kalman_covariance_reset_in_a_branch, (0, 1, 2, 3),
+         [(np.array([1.0, -0.5]), _A2, _Q2, 0.7), (np.array([1.0, -0.5]), _A2, _Q2, 0.3)]),
+    Case(cumsum_rebound_in_a_branch, (0, 1), [(_n(5), 0.27), (_n(5), 0.8)]),
+    Case(stencil_then_return_from_a_loop, (0, 1), [(_n(5), 0.16), (_n(6), -0.4)]),
+    Case(shape_ops_reset_in_a_branch, (0, 1), [(_n(2, 2), _A2b, 0.7), (_n(2, 2), _A2b, 0.2)]),
+]
