@@ -844,10 +844,19 @@ class Lowerer:
         body = _returns_to_assign(body, result)
         mapping = {n: self.namer.exact(f"{n.lstrip('_')}_{name}") for n in sorted(inner | {result})
                    if not (n.startswith("_") and n != result)}
+        for prm in params:
+            pn, arg = prm.name.value, bound[prm.name.value]
+            if isinstance(arg, Name) and pn not in collector.names:
+                # a parameter the helper never rebinds *is* the caller's object (Python passes
+                # references): `a[0] = ...` in the helper writes the caller's array. Read the
+                # caller's name itself, not a copy of the reference (an alias the in-place
+                # check would have to refuse).
+                mapping[pn] = arg.id
         self.locals |= set(mapping.values()) | inner
         for prm in params:
             pn = prm.name.value
-            out.append(Assign(mapping.get(pn, pn), bound[pn], loc))
+            if mapping.get(pn) != getattr(bound[pn], "id", None):
+                out.append(Assign(mapping.get(pn, pn), bound[pn], loc))
         out.extend(rename(body, mapping))
         return Name(mapping.get(result, result))
 

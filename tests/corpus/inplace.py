@@ -404,3 +404,83 @@ CASES += [
     Case(division_rebound_then_loop_updates, (0, 1), [(_n(5), _pos), (_n(6), _pos2)]),
     Case(tanh_rebound_in_a_loop_then_updated, 0, [(_n(4),), (_n(6),)]),
 ]
+
+
+# ---- aliases that no one reads after the write (issue 9: no false refusal)
+def view_used_up_before_the_write(x, c):
+    u = x * 1.0
+    w = u[1:]
+    s = np.sum(w * w)
+    u[0] = 5.0 * c
+    return s + np.sum(u * u)
+
+
+def alias_read_before_the_write(x, c):
+    u = np.tanh(x)
+    v = u
+    s = np.sum(v * x)
+    u[0] = c
+    u[1:] = u[1:] * u[:-1]
+    return s + np.sum(u)
+
+
+def nested_helper_modifies_its_argument(x, c):
+    def bump(a):
+        a[0] = a[0] * 2.0 + c
+        a[2:4] = a[2:4] * a[0]
+    u = x * 1.0
+    bump(u)
+    bump(u)
+    return np.sum(u * x)
+
+
+def nested_helper_result_then_modified(x, c):
+    def smooth(a):
+        b = a * 1.0
+        b[1:-1] = 0.5 * (a[2:] + a[:-2])
+        return b
+    u = x * 2.0
+    v = smooth(u)
+    v[0] = v[0] * c
+    u[1] = c * c
+    return np.sum(v * u)
+
+
+def stencil_in_a_loop_with_temporaries(x, c):
+    u = x * 1.0
+    for k in range(3):
+        u[1:-1] = u[1:-1] + 0.1 * c * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+        if np.sum(u) > 10.0:
+            return np.sum(u)
+    return np.sum(u * u)
+
+
+CASES += [
+    Case(view_used_up_before_the_write, (0, 1), [(_n(5), 0.7), (_n(4), -1.2)]),
+    Case(alias_read_before_the_write, (0, 1), [(_n(5), 0.7), (_n(3), -1.2)]),
+    Case(nested_helper_modifies_its_argument, (0, 1), [(_n(5), 0.7), (_n(6), -0.4)]),
+    Case(nested_helper_result_then_modified, (0, 1), [(_n(5), 0.7), (_n(6), -0.4)]),
+    Case(stencil_in_a_loop_with_temporaries, (0, 1), [(_n(6), 0.7), (_n(5) + 3.0, 0.9)]),
+]
+
+
+def view_read_after_the_write(x, c):
+    u = x * 1.0
+    w = u[1:]
+    u[2] = c
+    return np.sum(w * x)
+
+
+def view_read_on_the_next_trip(x, c):
+    u = x * 1.0
+    w = u[1:]
+    for i in range(3):
+        s = np.sum(w)
+        u[i] = s * c
+    return np.sum(u * u)
+
+
+ALIASING += [
+    (view_read_after_the_write, (_n(5), 0.7)),
+    (view_read_on_the_next_trip, (_n(5), 0.7)),
+]
