@@ -501,9 +501,17 @@ MEM = "\0mem:"  # liveness marker: the memory a live name may view (see DCE.live
 
 
 def _aliased_live(t: str, L: set[str], bases: dict[str, set[str]]) -> bool:
-    """Is some live variable a view of `t`, or one `t` views (`v = _t1`, then `v[0] = ...`
-    writes _t1's memory): so writing t's memory matters?"""
-    return any(t in bases.get(n, ()) for n in L) or bool(bases.get(t, set()) & L)
+    """Does some live variable (or live memory, MEM + name) share memory with `t`: a view
+    of t, one t views (`v = _t1`, then `v[0] = ...` writes _t1's memory), or a sibling
+    (`a = b = x * 1.0`: both are _t1)? Then writing t's memory matters."""
+    mine = {t} | bases.get(t, set())
+    for n in L:
+        if n.startswith(MEM):
+            if n[len(MEM):] in mine:
+                return True
+        elif n == t or t in bases.get(n, ()) or bases.get(n, set()) & mine or n in mine:
+            return True
+    return False
 
 
 def dce(body: Block, keep: set[int], bases: dict[str, set[str]]) -> Block:

@@ -318,7 +318,9 @@ def _stmt(s, te: TypeEnv) -> None:
                 elts = tuple(join(t, v) for t in lst.elts)
             _set(te, s.target, T.T("list", elts=elts))
     elif isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append":
-        _set(te, s.value.args[0].id, T.T("list", elts=(te.of(s.value.args[1]),)))
+        te.of(s.value.args[1])
+        # the list grows: its length is no longer known (known `elts` mean a known length)
+        _set(te, s.value.args[0].id, T.T("list"))
     elif isinstance(s, For):
         _set(te, s.target, T.INT)
         _block(s.body, te)

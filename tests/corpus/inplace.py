@@ -484,3 +484,24 @@ ALIASING += [
     (view_read_after_the_write, (_n(5), 0.7)),
     (view_read_on_the_next_trip, (_n(5), 0.7)),
 ]
+
+
+# ---- found while fuzzing the time-aware alias check (issue 9)
+def chained_assignment_read_then_written(x, c):
+    a = b = x * 1.0
+    s = np.sum(b * b)
+    a[0] = c
+    return s + np.sum(a * x)
+
+
+def literal_list_then_appended(x, c):
+    w = np.tanh(x)
+    M = [x * 1.0]
+    M.append(w * c)
+    return np.sum(M[0] * M[-1])
+
+
+CASES += [
+    Case(chained_assignment_read_then_written, (0, 1), [(_n(3), 0.7), (_n(5), -0.3)]),
+    Case(literal_list_then_appended, (0, 1), [(_n(3), 0.7), (_n(4), -0.3)]),
+]
