@@ -51,15 +51,17 @@ def check(fn: Function, types: dict[str, T.T], user_names: set[str],
         if isinstance(s, Assign):
             defs.setdefault(s.target, []).append(k)
 
-    def keep(b: str) -> bool:  # a temporary read once is used up where it is read; a tuple is immutable
-        return (b in user_names or uses[b] > 1) and types.get(b, T.UNKNOWN).kind != "tuple"
+    def keep(b: str) -> bool:  # a tuple is immutable: its arrays are reached by indexing it
+        # (a temporary read once still links: `u = np.reshape(v, s)[0]` views v through it)
+        return types.get(b, T.UNKNOWN).kind != "tuple"
     edges = [(k, n, b) for k, s in enumerate(order) if isinstance(s, (Assign, ExprStmt))
              for n, bs in base_map((s,), types).items() for b in bs
              if keep(b) and types.get(n, T.UNKNOWN).kind != "tuple"]
     for i, w in writes:
         c = w.target
         around = [(a, b) for a, b in spans if a <= i <= b]
-        start, end = min(around)[0] if around else i, max(around)[1] if around else i  # the outermost loop
+        start = min((a for a, _ in around), default=i)  # the outermost loop around the write
+        end = max((b for _, b in around), default=i)
         group = _classes([(n, b) for k, n, b in edges if k < i or start <= k <= end])
         mates = {n for n in group.get(c, set()) if n != c}
         # observers: read after the write, or anywhere in a loop around it; parameters always

@@ -505,3 +505,37 @@ CASES += [
     Case(chained_assignment_read_then_written, (0, 1), [(_n(3), 0.7), (_n(5), -0.3)]),
     Case(literal_list_then_appended, (0, 1), [(_n(3), 0.7), (_n(4), -0.3)]),
 ]
+
+
+def view_made_later_in_an_outer_loop(x, c):
+    u = x * 1.0
+    v = x * 2.0
+    for i in range(3):
+        for j in range(3):
+            v[v > 0.5] = 0.5 * c
+        if np.sum(u) > 0.0:
+            v = u[1:]
+    return np.sum(u * u) + np.sum(v) * c
+
+
+ALIASING += [(view_made_later_in_an_outer_loop, (np.array([-0.28, 0.61, 1.0, 1.03, 1.49, 0.65]), -0.28))]
+
+
+def view_through_a_reshape_read_after_the_write(x, c):
+    v = x * 2.0
+    u = np.reshape(v, (2, 3))[0]
+    v[1] = c
+    return np.sum(u * u) + np.sum(v) * c
+
+
+def view_through_a_transpose_read_after_the_write(x, c):
+    v = x * 2.0
+    u = v.T[1:]
+    v[1] = c
+    return np.sum(u * u) + np.sum(v) * c
+
+
+ALIASING += [
+    (view_through_a_reshape_read_after_the_write, (_n(6), 0.7)),
+    (view_through_a_transpose_read_after_the_write, (_n(6), 0.7)),
+]
