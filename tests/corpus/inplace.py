@@ -539,3 +539,48 @@ ALIASING += [
     (view_through_a_reshape_read_after_the_write, (_n(6), 0.7)),
     (view_through_a_transpose_read_after_the_write, (_n(6), 0.7)),
 ]
+
+
+# ---- an alias read only by the backward sweep after a write through another name:
+# the write is recorded and undone before the alias's VJP reads it (issue 9)
+def view_read_backwards_after_base_written(x, c):
+    u = x * 1.0
+    w = u[1:]
+    s = np.sum(np.sin(w) * w)
+    u[2] = c
+    return s + np.sum(u * x)
+
+
+def appended_array_read_backwards_after_written(x, c):
+    u = x * 1.0
+    L = []
+    L.append(u)
+    s = np.sum(L[0] ** 2)
+    u[0] = c * u[1]
+    return s + np.sum(u * u)
+
+
+def reshaped_view_in_matmul_then_base_scaled(x, c):
+    u = np.exp(x)
+    w = u.reshape(2, 2)
+    M = w @ w.T
+    s = np.sum(M * M)
+    u[1:3] = u[1:3] * c
+    return s + np.sum(u ** 3)
+
+
+def reversed_view_read_backwards_then_base_updated(x, c):
+    u = x * 1.0
+    w = u[::-1]
+    s = np.sum(np.sqrt(w * w + 1.0))
+    u *= c
+    u[0] += s
+    return np.sum(u * u)
+
+
+CASES += [
+    Case(view_read_backwards_after_base_written, (0, 1), [(_n(4), 0.7), (_n(6), -0.3)]),
+    Case(appended_array_read_backwards_after_written, (0, 1), [(_n(4), 0.7), (_n(3), -0.3)]),
+    Case(reshaped_view_in_matmul_then_base_scaled, (0, 1), [(_n(4) * 0.5, 0.7), (_n(4) * 0.5, -0.3)]),
+    Case(reversed_view_read_backwards_then_base_updated, (0, 1), [(_n(4), 0.7), (_n(5), -0.3)]),
+]
