@@ -20,6 +20,13 @@ This pass records every overwrite of a variable the backward sweep reads;
 (liveness over both sweeps). That deletion *is* the to-be-recorded analysis:
 what remains is exactly what the backward sweep needs.
 
+An adjoint starts as the symbolic zero 0.0 and stays it on a path (or loop
+trip) that never reads its variable; before a template that needs the
+adjoint's shape (anything beyond elementwise arithmetic: matmul, reshape,
+cumsum...) the pass emits ``t_bar = shape_adjoint(t_bar, t)``, which
+`simplify.Zeros` turns into an `as_adjoint` exactly where t_bar may still be
+0.0, and deletes elsewhere.
+
 Control flow stays structured: an `if` replays its recorded test
 (`_cond` variables, recorded like any value), a `for` runs its recorded
 `range` reversed (cut to the recorded trip count when it can `break`), a
