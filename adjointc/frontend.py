@@ -447,7 +447,11 @@ class Lowerer:
         return v
 
     def emit_assign(self, target: str, value: Expr, out: list[Stmt], loc: Loc) -> None:
-        """Assign, keeping the invariant that a statement never reads its own target."""
+        """Assign, keeping the invariant that a statement never reads its own target.
+        `x = x` binds nothing new: it is dropped (kept, its copy adjoint would first add
+        x_bar into x_bar and then zero it, losing the adjoint)."""
+        if isinstance(value, Name) and value.id == target:
+            return
         if isinstance(value, Call) and target in set(names_in(value)):
             t = self.tmp()
             out.append(Assign(t, value, loc))
@@ -870,10 +874,19 @@ class Lowerer:
         body = _returns_to_assign(body, result)
         mapping = {n: self.namer.exact(f"{n.lstrip('_')}_{name}") for n in sorted(inner | {result})
                    if not (n.startswith("_") and n != result)}
+        for prm in params:
+            pn, arg = prm.name.value, bound[prm.name.value]
+            if isinstance(arg, Name) and pn not in collector.names:
+                # a parameter the helper never rebinds *is* the caller's object (Python passes
+                # references): `a[0] = ...` in the helper writes the caller's array. Read the
+                # caller's name itself, not a copy of the reference (an alias the in-place
+                # check would have to refuse).
+                mapping[pn] = arg.id
         self.locals |= set(mapping.values()) | inner
         for prm in params:
             pn = prm.name.value
-            out.append(Assign(mapping.get(pn, pn), bound[pn], loc))
+            if mapping.get(pn) != getattr(bound[pn], "id", None):
+                out.append(Assign(mapping.get(pn, pn), bound[pn], loc))
         out.extend(rename(body, mapping))
         return Name(mapping.get(result, result))
 
@@ -949,10 +962,24 @@ def _returns_in_loop(b: Block, in_loop: bool = False) -> bool:
     return False
 
 
-def _lower_loop_returns(b: Block, result: str, flag: str, in_loop: bool) -> Block:
+def _lower_loop_returns(b: Block, result: str, flag: str, in_loop: bool, direct: bool = True) -> Block:
     """`return v` inside a loop -> `result = v; flag = True; break`; after the loop,
-    `if flag: break` (in an outer loop), and the rest of the block runs only if not flag."""
+    the rest of the block runs only if not flag, and the enclosing loop stops too.
+
+    `direct`: `b` is a loop body itself, not a branch inside one. Only there does a
+    returned flag become a `break` (`if flag: break` else the rest): a break must end
+    its trip's statements so the backward sweep never replays what it skipped (the
+    structure `block` gives a user's `break`). Deeper, the rest of the branch is skipped
+    (`if not flag: ...`) and the enclosing loop body's own check breaks."""
     out: list[Stmt] = []
+
+    def stop(rest: Block, loc: Loc) -> list[Stmt]:
+        if not in_loop:
+            return [If(Name(flag), (Return(Name(result), loc),), rest, loc)]
+        if direct:
+            return [If(Name(flag), (Break(loc),), rest, loc)]
+        return [If(Name(flag), (), rest, loc)] if rest else []
+
     for i, s in enumerate(b):
         if isinstance(s, Return) and in_loop:
             if s.value != Name(result):
@@ -960,17 +987,21 @@ def _lower_loop_returns(b: Block, result: str, flag: str, in_loop: bool) -> Bloc
             out += [Assign(flag, Const(True), s.loc), Break(s.loc)]
             return tuple(out)
         if isinstance(s, If):
-            out.append(If(s.test, _lower_loop_returns(s.body, result, flag, in_loop),
-                          _lower_loop_returns(s.orelse, result, flag, in_loop), s.loc))
+            out.append(If(s.test, _lower_loop_returns(s.body, result, flag, in_loop, False),
+                          _lower_loop_returns(s.orelse, result, flag, in_loop, False), s.loc))
+            if _returns_in_loop(s.body) or _returns_in_loop(s.orelse):
+                # a loop inside this `if` can return: as after a loop, the rest of the
+                # block runs only if it did not
+                rest = _lower_loop_returns(b[i + 1:], result, flag, in_loop, direct)
+                if rest or (in_loop and direct):
+                    out += stop(rest, s.loc)
+                return tuple(out)
             continue
         if isinstance(s, (For, While)) and _returns_in_loop(s.body, True):
-            body = _lower_loop_returns(s.body, result, flag, True)
+            body = _lower_loop_returns(s.body, result, flag, True, True)
             out.append(For(s.target, s.iter, body, s.loc) if isinstance(s, For) else While(s.test, body, s.loc))
-            rest = _lower_loop_returns(b[i + 1:], result, flag, in_loop)
-            if in_loop:
-                out.append(If(Name(flag), (Break(s.loc),), rest, s.loc))
-            else:
-                out.append(If(Name(flag), (Return(Name(result), s.loc),), rest, s.loc))
+            rest = _lower_loop_returns(b[i + 1:], result, flag, in_loop, direct)
+            out += stop(rest, s.loc)
             return tuple(out)
         out.append(s)
     return tuple(out)

@@ -9,6 +9,8 @@ def unbroadcast(g, x):
     shape = np.shape(x)
     if np.shape(g) == shape or np.ndim(g) == 0:  # a scalar: the symbolic zero, or it broadcast
         return g
+    if np.ndim(g) == 0 and shape and g == 0:  # the symbolic zero (see as_adjoint) stays one
+        return g
     g = np.asarray(g)
     extra = g.ndim - len(shape)
     if extra > 0:
@@ -98,7 +100,15 @@ def real_adjoint_check(x_bar, x):
     """Refuse a complex adjoint for a real value: a complex intermediate the
     transform could not see (`np.asarray(x, dtype=np.complex128)`, a negative
     float ** 0.5) made it; casting it to real would discard part of it (NumPy's
-    ComplexWarning) and return a wrong gradient."""
+    ComplexWarning) and return a wrong gradient. Containers are checked element by
+    element (as_adjoint checks them again when their entries are read)."""
+    if isinstance(x, (list, tuple)) or isinstance(x_bar, (list, tuple)):
+        if isinstance(x, (list, tuple)) and isinstance(x_bar, (list, tuple)):
+            for b, v in zip(x_bar, x):
+                real_adjoint_check(b, v)
+        return x_bar
+    if isinstance(x, dict) or isinstance(x_bar, dict) or _struct_fields(x) is not None:
+        return x_bar
     if np.iscomplexobj(x_bar) and not np.iscomplexobj(x):
         from .errors import TypeMismatch
         from .types import COMPLEX_HINT

@@ -37,3 +37,21 @@ def test_arguments_sharing_memory_with_a_mutated_argument_are_refused():
     expected_grad = expected.copy()
     expected_grad[1] += 2.0 * y[0]
     np.testing.assert_allclose(g, expected_grad)
+
+
+def _rebound_alias_then_written(x):
+    v = x
+    for k in range(2):
+        v = np.tanh(v)
+        v[0] += 1.0
+    return np.sum(v * v)
+
+
+def test_alias_refusal_names_the_assignment_that_makes_the_alias():
+    """`v = x` (line 2), not v's later `v = np.tanh(v)`, is where the alias is made."""
+    lines, first = inspect.getsourcelines(_rebound_alias_then_written)
+    with pytest.raises(adjointc.AliasingError) as info:
+        adjointc.grad(_rebound_alias_then_written)(np.array([0.3, -0.2]))
+    msg = str(info.value)
+    assert f"test_aliasing.py:{first + 1}:" in msg and f"(assigned at line {first + 1})" in msg, msg
+    assert "v = x" in msg

@@ -1,5 +1,5 @@
 """End-to-end corpus: every function in tests/corpus/ is differentiated by adjointc
-and compared with central finite differences (and SymPy for straight-line scalar
+and compared with central finite differences (and SymPy for scalar
 code); unsupported constructs must fail with a located, hinted AdjointcError."""
 from __future__ import annotations
 

@@ -70,3 +70,35 @@ def test_unknown_library_call_points_to_custom_rules():
     with pytest.raises(adjointc.NoAdjointRule, match="defvjp"):
         adjointc.grad(uses_stats)(1.0)
     assert np.isfinite(1.0)
+
+
+def self_assignments(k, x):
+    s = k
+    s = s
+    x = x
+    return s * x
+
+
+def return_from_loop_in_branch_of_loop(x, y):
+    s = x
+    for i in range(2):
+        if y > 0.5:
+            for j in range(2):
+                return s * s
+        s = s + y
+    return s
+
+
+def test_self_assignment_binds_nothing_and_is_dropped():
+    text = block(lower(self_assignments).function.body)
+    assert text.splitlines() == ["s = k", "result = s * x", "return result"]
+
+
+def test_return_from_a_nested_loop_breaks_only_at_the_loop_body_level():
+    """A `break` ends its trip's statements: inside the branch the rest is skipped with
+    `if not flag`, and the outer loop body's own `if flag: break` stops the loop."""
+    text = block(lower(return_from_loop_in_branch_of_loop).function.body)
+    outer = text.split("for i in _range1:")[1]
+    branch, after = outer.split("if _returned1:", 1)
+    assert "for j in _range2:" in branch and branch.count("break") == 1  # the inner loop's own
+    assert after.lstrip().startswith("break") and after.index("else:") < after.index("s = ")

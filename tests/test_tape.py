@@ -91,3 +91,27 @@ def test_gradients_are_right_where_tapes_were_measured():
     fd0 = (scalar_state(0.3 + h, 1.5) - scalar_state(0.3 - h, 1.5)) / (2 * h)
     fd1 = (scalar_state(0.3, 1.5 + h) - scalar_state(0.3, 1.5 - h)) / (2 * h)
     np.testing.assert_allclose(gs, (fd0, fd1), rtol=1e-7)
+
+
+def tanh_rebound_then_incremented(x):
+    v = x * 2.0
+    v = np.tanh(v)
+    v[0] += 1.0
+    return np.sum(v * v)
+
+
+def test_write_into_a_rebound_result_is_undone_before_its_vjp_reads_it():
+    """`v = np.tanh(v)` binds v to tanh's result, which its VJP reads (1 - ans**2): the
+    in-place write through v saves the entry it overwrites, and the backward sweep puts
+    it back before reaching the VJP. Only that entry is saved, not the array."""
+    x = np.array([0.3, -0.7, 1.1])
+    g = grad(tanh_rebound_then_incremented)
+    src = g.source_for(x)
+    fwd, bwd = src.split("# ---- backward sweep ----")
+    assert fwd.count("v[0].copy()") == 1 and "np.copy(v)" not in fwd
+    restore = bwd.index("v[0] = _saved_v")
+    assert restore < bwd.index("(1 - _t1 * _t1)")
+    t = np.tanh(2.0 * x)
+    y = t.copy()
+    y[0] += 1.0
+    np.testing.assert_allclose(g(x), 2.0 * y * (1.0 - t * t) * 2.0, rtol=1e-12)

@@ -2,60 +2,123 @@
 
 NumPy views share memory: after `a = u[1:]`, writing `u[0:2] = ...` also
 changes `a`. The reverse transform reasons about values by name, so a
-user variable that may share memory with an array that is modified in
-place (either side of the alias) is rejected with an `AliasingError`
-naming both lines, rather than risking a wrong gradient. Temporaries
-created by the frontend are consumed before the write and are safe.
+variable that may share memory with an array modified in place, *and is read
+after that write* (later, or on a later trip of a loop around it), is
+rejected with an `AliasingError` naming the line that made the alias, rather
+than risking a wrong gradient. Aliases are tracked in time: one made after the
+write does not count, nor does one nobody reads after it (a temporary used up
+inside its statement, a finished helper's local, a view no longer read). The
+backward sweep's own reads of such aliases are safe: reverse.py records a
+write into shared memory whenever an alias of it is read backwards.
 """
 from __future__ import annotations
 
-from .. import types as T
-from ..errors import AliasingError
 from collections import Counter
 
-from ..ir import Assign, Call, ExprStmt, Function, Name, SetItem, Stmt, stmt_reads, walk
+from .. import types as T
+from ..errors import AliasingError
+from ..ir import (Assign, Call, ExprStmt, For, Function, Name, SetItem, Stmt, While, names_in, stmt_reads,
+                  walk)
 from .simplify import base_map
 
 
 def check(fn: Function, types: dict[str, T.T], user_names: set[str],
           augmented: list[Assign] | None = None) -> None:
-    """`augmented`: assignments lowered from `x += e`, which NumPy performs in place."""
-    mutated: dict[str, Stmt] = {}
-    for s in walk(fn.body):
-        if isinstance(s, SetItem) and s.target not in mutated:
-            mutated[s.target] = s
-    for s in augmented or ():
-        t = types.get(s.target, T.UNKNOWN)
-        if not (t.is_scalar and t.kind != "array") and s.target not in mutated:
-            mutated[s.target] = s
-    if not mutated:
+    """`augmented`: assignments lowered from `x += e`, which NumPy performs in place.
+
+    Refuses an in-place write into `c` when a variable that may share c's memory at
+    that moment (aliases made before the write, or on an earlier trip of a loop around
+    it) is read after it (later, or on a later trip): that read would see the change
+    by a name the transform believes unchanged. An alias no one reads after the write
+    (a temporary used up inside its statement, a finished helper's local, a view no
+    longer read) sees nothing; the backward sweep's own reads are recorded like any
+    overwritten value (reverse.py widens `needed` over aliases)."""
+    order = list(walk(fn.body))
+    aug = {id(s) for s in augmented or () if not (types.get(s.target, T.UNKNOWN).is_scalar
+                                                  and types.get(s.target, T.UNKNOWN).kind != "array")}
+    writes = [(k, s) for k, s in enumerate(order) if isinstance(s, SetItem) or id(s) in aug]
+    if not writes:
         return
-    uses = Counter(n for s in walk(fn.body) for n in stmt_reads(s))
-    raw = base_map(fn.body, types)
-    # a temporary read once (`_t = x * 2; x = _t`) cannot be observed after the write, nor
-    # can a tuple (immutable: its arrays are reached by indexing it, which records the alias)
-    bases = {v: {b for b in bs if (b in user_names or uses[b] > 1) and types.get(b, T.UNKNOWN).kind != "tuple"}
-             for v, bs in raw.items()}
-    defs = {s.target: s for s in walk(fn.body) if isinstance(s, Assign)}
-    for v in sorted(user_names):
-        shared = bases.get(v, set()) - {v}  # (`u = _t; _t = u`-like cycles: u shares with itself)
-        if not shared:
-            continue
-        culprit = v if v in mutated else next((b for b in sorted(shared) if b in mutated), None)
-        if culprit is None:
-            continue
-        others = sorted(b for b in shared if b in user_names and b != culprit) or sorted(shared)
-        other = others[0] if culprit == v else culprit
-        d, w = defs.get(v), mutated[culprit]
+    uses = Counter(n for s in order for n in stmt_reads(s))
+    reads: dict[str, list[int]] = {}
+    for k, s in enumerate(order):
+        for n in stmt_reads(s):
+            reads.setdefault(n, []).append(k)
+    spans = [(k + 1, k + sum(1 for _ in walk(s.body))) for k, s in enumerate(order) if isinstance(s, (For, While))]
+    params = {p.name for p in fn.params}
+    defs: dict[str, list[int]] = {}
+    for k, s in enumerate(order):
+        if isinstance(s, Assign):
+            defs.setdefault(s.target, []).append(k)
+
+    def keep(b: str) -> bool:  # a tuple is immutable: its arrays are reached by indexing it
+        # (a temporary read once still links: `u = np.reshape(v, s)[0]` views v through it)
+        return types.get(b, T.UNKNOWN).kind != "tuple"
+    edges = [(k, n, b) for k, s in enumerate(order) if isinstance(s, (Assign, ExprStmt))
+             for n, bs in base_map((s,), types).items() for b in bs
+             if keep(b) and types.get(n, T.UNKNOWN).kind != "tuple"]
+    for i, w in writes:
+        c = w.target
+        around = [(a, b) for a, b in spans if a <= i <= b]
+        start = min((a for a, _ in around), default=i)  # the outermost loop around the write
+        end = max((b for _, b in around), default=i)
+        group = _classes([(n, b) for k, n, b in edges if k < i or start <= k <= end])
+        mates = {n for n in group.get(c, set()) if n != c}
+        # observers: read after the write, or anywhere in a loop around it; parameters always
+        def sees(o: str, j: int) -> bool:
+            if not (j > i or start <= j <= end):
+                return False
+            # a frontend temporary is assigned right before its reads: one assigned after
+            # the write (later in the trip, or on the next trip) holds a new value
+            return o in user_names or not any((i < d < j) or (j <= i and (start <= d < j or d > i))
+                                              for d in defs.get(o, ()))
+        seen = sorted(o for o in mates if (o in user_names or uses[o] > 1)
+                      and (o in params or any(sees(o, j) for j in reads.get(o, ()))))
+        named = [o for o in seen if o in user_names]
+        if not seen or (c not in user_names and not named):
+            continue  # (the frontend's own temporaries are consumed in order)
+        _refuse(order, c, w, seen, named, group[c], user_names, edges)
+
+
+def _classes(pairs: list[tuple[str, str]]) -> dict[str, set[str]]:
+    """name -> the set of names connected to it (union-find over the alias edges)."""
+    up: dict[str, str] = {}
+
+    def find(n: str) -> str:
+        while up.get(n, n) != n:
+            n = up[n]
+        return n
+    for n, b in pairs:
+        up[find(n)] = find(b)
+    out: dict[str, set[str]] = {}
+    for n in set(up) | set(up.values()):
+        out.setdefault(find(n), set()).add(n)
+    return {n: out[find(n)] for n in set(up) | set(up.values())}
+
+
+def _refuse(order: list[Stmt], culprit: str, w: Stmt, seen: list[str], named: list[str], group: set[str],
+            user_names: set[str], edges: list) -> None:
+    """Raise the error naming the assignment (or append) that made the alias."""
+    appends = [s for s in order if isinstance(s, ExprStmt) and isinstance(s.value, Call)
+               and s.value.op == "method:append" and isinstance(s.value.args[0], Name)
+               and s.value.args[0].id in named and isinstance(s.value.args[1], Name)
+               and s.value.args[1].id in group]
+    if appends:  # `out.append(buf)`: the list holds buf itself, not a copy
+        d, how, v, other = appends[0], "appended", appends[0].value.args[0].id, culprit
+    else:
+        # an observer made from the culprit's memory (`v = u`), or the culprit made from
+        # an observer's (`u = x`)
+        made = [o for o in named if any(n == o and b in group for _, n, b in edges)]
+        if made or culprit not in user_names:
+            v, other = (made or named)[0], culprit
+        else:
+            v, other = culprit, (named or seen)[0]
+        d = next((s for s in order if isinstance(s, Assign) and s.target == v
+                  and set(names_in(s.value)) & (group - {v})), None)
         how = "assigned"
-        appended = next((s for s in walk(fn.body) if isinstance(s, ExprStmt) and isinstance(s.value, Call)
-                         and s.value.op == "method:append" and s.value.args[0] == Name(v)
-                         and isinstance(s.value.args[1], Name) and s.value.args[1].id in shared), None)
-        if appended is not None:  # `out.append(buf)`: the list holds buf itself, not a copy
-            d, how = appended, "appended"
-        raise AliasingError(
-            f"'{v}' may share memory with '{other if culprit == v else culprit}' "
-            f"({how} at line {d.loc.line if d else '?'}), and '{culprit}' is modified in place "
-            f"at line {w.loc.line}: adjointc cannot track an in-place update through an alias",
-            d.loc if d else w.loc,
-            "make the copy explicit, e.g. `a = u[1:].copy()`, `u = u0.copy()` or `out.append(buf.copy())`")
+    raise AliasingError(
+        f"'{v}' may share memory with '{other}' ({how} at line {d.loc.line if d else '?'}), and "
+        f"'{culprit}' is modified in place at line {w.loc.line}: adjointc cannot track an in-place "
+        f"update through an alias",
+        d.loc if d else w.loc,
+        "make the copy explicit, e.g. `a = u[1:].copy()`, `u = u0.copy()` or `out.append(buf.copy())`")

@@ -20,6 +20,13 @@ This pass records every overwrite of a variable the backward sweep reads;
 (liveness over both sweeps). That deletion *is* the to-be-recorded analysis:
 what remains is exactly what the backward sweep needs.
 
+An adjoint starts as the symbolic zero 0.0 and stays it on a path (or loop
+trip) that never reads its variable; before a template that needs the
+adjoint's shape (anything beyond elementwise arithmetic: matmul, reshape,
+cumsum...) the pass emits ``t_bar = shape_adjoint(t_bar, t)``, which
+`simplify.Zeros` turns into an `as_adjoint` exactly where t_bar may still be
+0.0, and deletes elsewhere.
+
 Control flow stays structured: an `if` replays its recorded test
 (`_cond` variables, recorded like any value), a `for` runs its recorded
 `range` reversed (cut to the recorded trip count when it can `break`), a
@@ -35,7 +42,7 @@ from .. import types as T
 from ..errors import TypeMismatch, UnsupportedSyntax
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue,
                   Expr, ExprStmt, For, Function, If, Loc, Name, Param, Return, SetItem, Stmt,
-                  While, all_writes, map_expr, names_in, substitute, walk)
+                  While, all_writes, map_expr, names_in, stmt_writes, substitute, walk)
 from ..names import Namer, bar
 from . import simplify as S
 
@@ -128,7 +135,9 @@ class Reverser:
             return [], []
         self._maybe_undefined(v)
         name = self._save_name(v)
-        value: Expr = Name(v) if whole else Call("method:copy", (Call("getitem", (Name(v), s.index)),))
+        value: Expr = Name(v) if whole else Call("getitem", (Name(v), s.index))
+        if not whole and self.c.types.get(v, T.UNKNOWN).kind not in ("list", "tuple", "struct"):
+            value = Call("method:copy", (value,))  # (a list's entry is replaced, never modified)
         if self.c.loop_depth:
             self.c.prologue.append(Assign(name, Call("list")))
             save: Stmt = ExprStmt(Call("method:append", (Name(name), value)), loc)
@@ -181,6 +190,8 @@ class Reverser:
 
     def stmt(self, s: Stmt) -> tuple[list[Stmt], list[Stmt]]:
         c = self.c
+        if isinstance(s, Assign) and s.value == Name(s.target):
+            return [], []  # `x = x` (from inlining `h(x)` with a parameter x): the identity
         if isinstance(s, Assign):
             save, restore = self.record(s, s.target, True, s.loc)
             c.defined.add(s.target)
@@ -190,6 +201,14 @@ class Reverser:
             save, restore = self.record(s, s.target, False, s.loc)
             adj = self.setitem_adjoint(s) if s.target in c.active else []
             return save + [s], _comment(s, adj) + restore
+        if isinstance(s, If) and set(names_in(s.test)) & all_writes(s.body + s.orelse):
+            # The backward sweep replays the test before it restores what the branches
+            # overwrote, so a test reading such a name (the flag of a `return` inside a
+            # loop) would see its final value: evaluate the test once, into its own name.
+            cond = c.namer.fresh("cond")
+            f0, b0 = self.stmt(Assign(cond, s.test, s.loc))
+            f1, b1 = self.stmt(If(Name(cond), s.body, s.orelse, s.loc))
+            return f0 + f1, b1 + b0
         if isinstance(s, If):
             defined = set(c.defined)
             f1, b1 = self.block(s.body)
@@ -291,19 +310,40 @@ class Reverser:
                 x = val.args[0]
                 if isinstance(x, Name) and x.id in c.active:
                     out += self.scatter(x.id, val.args[1], g, loc, c.types.get(t))
+            elif val.op in ("add", "mul") and c.types.get(t, T.UNKNOWN).kind in ("list", "tuple"):
+                if any(isinstance(a, Name) and a.id in c.active for a in val.args):
+                    kind = "repeating" if val.op == "mul" else "concatenating"
+                    raise UnsupportedSyntax(f"{kind} a {c.types[t].kind} that holds values being differentiated",
+                                            loc, "start from constants (`L = [0.0] * n`) and store the values "
+                                                 "by index (`L[i] = ...`) or with append")
             elif rule is not None and not rule.nondiff:
+                if val.op in ("list", "tuple") and any(isinstance(a, Name) and a.id in c.active for a in val.args):
+                    # its templates read t_bar[i]: on a path that never reached a read of t
+                    # (an early return), t_bar is still the symbolic zero 0.0
+                    out.append(self.materialize(t, loc))
                 bound = rule.bind(val.args, val.kwargs)
                 env = {k: (Call("tuple", v) if isinstance(v, tuple) else v) for k, v in bound.items()}
                 env["g"], env["ans"] = g, Name(t)
+                contributions: list[Stmt] = []
+                shaped = True
                 for p, tpl in rule.templates_for(bound).items():
                     arg = bound.get(p)
                     pairs = zip(arg, tpl) if isinstance(arg, tuple) else [(arg, tpl)]
                     for a, tp in pairs:
                         if tp is None or not (isinstance(a, Name) and a.id in c.active):
                             continue
+                        shaped = shaped and _zero_safe(rules.parse_template(tp))
                         e = substitute(substitute(rules.parse_template(tp), env), self.cheap_for(s))
                         e = S.fold(e, S.TypeOracle(c.types, c.consts))
-                        out.append(self.acc(a.id, e, loc))
+                        contributions.append(self.acc(a.id, e, loc))
+                tt = c.types.get(t, T.UNKNOWN)
+                if not shaped and not (tt.is_scalar and tt.kind != "array"):
+                    # t_bar may be the symbolic zero 0.0 here (t unused on the path taken, or
+                    # on this trip): a template beyond elementwise arithmetic needs its shape
+                    c.adjoints.add(bar(t))
+                    c.backward_reads.add(t)
+                    out.append(Assign(bar(t), Call("shape_adjoint", (g, Name(t))), loc))
+                out += contributions
         out.append(Assign(bar(t), Const(0.0), loc))  # the overwritten value's adjoint starts at zero
         return out
 
@@ -386,6 +426,22 @@ class Reverser:
         return out
 
 
+# Template operations that take the symbolic zero 0.0 for g and give a zero contribution
+# (elementwise arithmetic and functions, broadcasting back): anything else may need
+# g's shape (matmul, reshape, cumsum, indexing g...).
+_ZERO_SAFE = {"add", "sub", "mul", "truediv", "neg", "pow", "eq", "gt", "lt", "invert",
+              "np.conj", "np.cos", "np.cosh", "np.exp", "np.exp2", "np.log", "np.sin", "np.sinh",
+              "np.sqrt", "np.sign", "np.where", "np.isnan", "np.trunc", "np.floor_divide",
+              "np.shape", "np.size", "len", "unbroadcast", "unreduce", "dsinc"}
+
+
+def _zero_safe(e: Expr) -> bool:
+    if isinstance(e, Call):
+        return (e.op in _ZERO_SAFE or e.op.startswith("math.")) and all(_zero_safe(a) for a in e.args) \
+            and all(_zero_safe(v) for _, v in e.kwargs)
+    return True
+
+
 def _is_temp(n: str) -> bool:
     return n.startswith("_t") and n[2:].isdigit()
 
@@ -421,8 +477,13 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
         ctx = Context(active, types, Namer(set(namer.taken)), needed, trips=dict(trips), consts=consts, calls=calls)
         ctx.namer.counters = dict(namer.counters)
         ctx.defined = {p.name for p in fn.params}
+        # a parameter is bound before the body: its value before a loop that assigns it
+        # once is not that assignment's (no loop statement that writes it is invariant)
+        ctx.assign_count = {p.name: 1 for p in fn.params}
         for st in walk(body):
-            for w in ([st.target] if isinstance(st, (Assign, SetItem, For)) else []):
+            # (a name modified in place, `w[i] = ...` or `row.append(v)`, holds a different
+            # value after each trip even when its assignment is loop-invariant: count it twice)
+            for w in ([st.target] if isinstance(st, (Assign, SetItem, For)) else sorted(stmt_writes(st))):
                 ctx.assign_count[w] = ctx.assign_count.get(w, 0) + (1 if isinstance(st, Assign) else 2)
         fwd, bwd = Reverser(ctx).block(body)
         return ctx, fwd, bwd
@@ -430,7 +491,12 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
     probe, _, _ = run(set())
     needed = probe.backward_reads - probe.adjoints
     bases = S.base_map(body, types)
-    needed |= {b for n in needed for b in bases.get(n, ())}
+    while True:  # a needed value changes when memory it shares is written: through its
+        # bases (`w = v[1:]` needed, v written) or through its aliases (`v = _t1`, _t1 needed)
+        more = {b for n in needed for b in bases.get(n, ())} | {n for n, bs in bases.items() if bs & needed}
+        if more <= needed:
+            break
+        needed |= more
     ctx, fwd, bwd = run(needed)
 
     loc = Loc(fn.file, fn.line)

@@ -7,7 +7,11 @@
   accumulation into a zero adjoint becomes `=` (not `+=` onto a zero array);
   a contribution read from a zero adjoint is dropped. Array adjoints that are
   updated in place (`x_bar[i] += g`) always own their buffer: an aliasing
-  first assignment is copied.
+  first assignment is copied. It also tracks the adjoints that *may* still be
+  the symbolic zero 0.0 (not reached on some path or trip): a value computed
+  from one is neither owned nor of the right shape, and the reverse pass's
+  `t_bar = shape_adjoint(t_bar, t)` (before a template that needs t_bar's
+  shape) becomes `as_adjoint` exactly there, and vanishes elsewhere.
 * `dce`: liveness over both sweeps (loops to a fixpoint). Generated
   statements whose target is dead are deleted, repeatedly; a recording
   (`_tape_x.append`, `_saved_x = x`) dies with its last restore. The user's
@@ -119,6 +123,13 @@ class Zeros:
         self.adjoints = adjoints
         self.types = TypeOracle(types)
         self.inplace = inplace  # adjoints updated in place somewhere
+        # Adjoints that may hold the symbolic zero 0.0 here (on some path): a value computed
+        # from one may be 0.0 too, not an array that is owned, nor of the right shape.
+        # Path-dependent like Z and O, but kept here: `If` and loops save and join it.
+        self.M: set[str] = set()
+
+    def maybe_zero(self, e: Expr) -> bool:
+        return any(n in self.M for n in names_in(e))
 
     def is_array(self, a: str) -> bool:
         t = self.types.of(Name(a))
@@ -164,6 +175,20 @@ class Zeros:
             out += r
         return out, Z, O
 
+    def loop_entry(self, s: For | While, Z: set[str], O: set[str]) -> tuple[set[str], set[str], set[str]]:
+        """Adjoints certainly zero / owned / maybe zero at the start of every trip (a fixpoint)."""
+        Zh, Oh, M0 = Z, O, set(self.M)
+        Mh = M0
+        for _ in range(10):
+            self.M = set(Mh)
+            _, Ze, Oe = self.block(s.body, Zh, Oh)
+            nZ, nO, nM = Z & Ze, O & Oe, M0 | self.M
+            if nZ == Zh and nO == Oh and nM == Mh:
+                break
+            Zh, Oh, Mh = nZ, nO, nM
+        self.M = M0
+        return Zh, Oh, Mh
+
     def stmt(self, s: Stmt, Z: set[str], O: set[str]) -> tuple[list[Stmt], set[str], set[str]]:
         Z, O = set(Z), set(O)
         A = self.adjoints
@@ -172,9 +197,20 @@ class Zeros:
             if isinstance(v, Const) and v.value == 0.0:
                 Z.add(a)
                 O.discard(a)
+                self.M.add(a)
                 return [s], Z, O
+            if isinstance(v, Call) and v.op == "shape_adjoint":
+                # (reverse.py: a template that needs a_bar's shape reads it next) only where
+                # it may still be the symbolic zero 0.0 does it become an array of zeros
+                x = v.args[1]
+                if a in Z or a in self.M:
+                    self.M.discard(a)
+                    O.add(a)
+                    return [Assign(a, self.zeros(x) if a in Z else Call("as_adjoint", (Name(a), x)), s.loc)], Z, O
+                return [], Z, O
             if isinstance(v, Call) and v.op == "as_adjoint":
                 x = v.args[1]
+                self.M.discard(a)
                 if a in Z:
                     O.add(a)
                     return [Assign(a, self.zeros(x), s.loc)], Z, O
@@ -186,13 +222,16 @@ class Zeros:
                 pass
             Z.discard(a)
             O.discard(a)
-            if self.makes_array(v):
+            maybe = self.maybe_zero(v)
+            if self.makes_array(v) and not maybe:
                 O.add(a)
+            self.M = self.M | {a} if maybe else self.M - {a}
             return [s], Z, O
         if isinstance(s, AugAssign) and s.target in A:
             a = s.target
             if self.reads_zero(s.value, Z):
                 return [], Z, O
+            maybe = self.maybe_zero(s.value)
             if a in Z:
                 v = self.own(a, s.value)
                 Z.discard(a)
@@ -200,12 +239,17 @@ class Zeros:
                 # (a copy of another adjoint, or of a rule's helper result, may be the symbolic
                 # zero 0.0 on some trip of a loop: not an array that can be updated in place,
                 # so keep the materialization; only a value fresh before `own` is an array)
-                if self.makes_array(s.value) and not (isinstance(s.value, Name) and s.value.id in A):
+                if (self.makes_array(s.value) and not (isinstance(s.value, Name) and s.value.id in A)
+                        and not maybe):
                     O.add(a)
+                self.M = self.M | {a} if maybe else self.M - {a}
                 return [Assign(a, v, s.loc)], Z, O
             t = self.types.of(Name(a))
+            maybe = maybe and a in self.M  # (0.0 + an array is an array)
+            self.M = self.M | {a} if maybe else self.M - {a}
             if t.kind == "array":
-                O.add(a)
+                if not maybe:
+                    O.add(a)
                 return [Assign(a, Call("add", (Name(a), s.value)), s.loc)], Z, O
             if t.kind in ("float", "complex"):
                 return [s], Z, O
@@ -228,8 +272,11 @@ class Zeros:
             Z.discard(s.value.args[0].id)
             return [s], Z, O
         if isinstance(s, If):
+            M0 = self.M
             b1, Z1, O1 = self.block(s.body, Z, O)
+            M1, self.M = self.M, M0
             b2, Z2, O2 = self.block(s.orelse, Z, O)
+            self.M = M1 | self.M
             return [If(s.test, tuple(b1), tuple(b2), s.loc)], Z1 & Z2, O1 & O2
         if isinstance(s, (For, While)):
             pre: list[Stmt] = []
@@ -241,14 +288,10 @@ class Zeros:
                         and x.value.args[1].id not in written:
                     pre.append(Assign(x.target, self.zeros(x.value.args[1]), s.loc))
                     O = O | {x.target}
-            Zh, Oh = Z, O
-            for _ in range(10):
-                _, Ze, Oe = self.block(s.body, Zh, Oh)
-                nZ, nO = Z & Ze, O & Oe
-                if nZ == Zh and nO == Oh:
-                    break
-                Zh, Oh = nZ, nO
+            Zh, Oh, Mh = self.loop_entry(s, Z, O)
+            self.M = set(Mh)
             body, Ze, Oe = self.block(s.body, Zh, Oh)
+            self.M |= Mh  # (after zero trips, or after the last)
             loop = For(s.target, s.iter, tuple(body), s.loc) if isinstance(s, For) \
                 else While(s.test, tuple(body), s.loc)
             return pre + [loop], Zh & Ze, Oh & Oe
@@ -466,8 +509,17 @@ MEM = "\0mem:"  # liveness marker: the memory a live name may view (see DCE.live
 
 
 def _aliased_live(t: str, L: set[str], bases: dict[str, set[str]]) -> bool:
-    """Is some live variable a view of `t` (so writing t's memory matters)?"""
-    return any(t in bases.get(n, ()) for n in L)
+    """Does some live variable (or live memory, MEM + name) share memory with `t`: a view
+    of t, one t views (`v = _t1`, then `v[0] = ...` writes _t1's memory), or a sibling
+    (`a = b = x * 1.0`: both are _t1)? Then writing t's memory matters."""
+    mine = {t} | bases.get(t, set())
+    for n in L:
+        if n.startswith(MEM):
+            if n[len(MEM):] in mine:
+                return True
+        elif n == t or t in bases.get(n, ()) or bases.get(n, set()) & mine or n in mine:
+            return True
+    return False
 
 
 def dce(body: Block, keep: set[int], bases: dict[str, set[str]]) -> Block:
@@ -498,6 +550,11 @@ def _drop_orphan_comments(b: Block) -> Block:
     return tuple(out)
 
 
+def _immutable(t: T.T) -> bool:
+    """A Python number: a list holding one shares nothing with the variable it came from."""
+    return t.is_scalar and t.kind != "array"
+
+
 def base_map(body: Block, types: dict[str, T.T]) -> dict[str, set[str]]:
     """name -> every variable whose memory it may share (transitively).
     Only mutable values (arrays, lists, unknown) can share memory."""
@@ -520,7 +577,8 @@ def base_map(body: Block, types: dict[str, T.T]) -> dict[str, set[str]]:
             if isinstance(v, Name):
                 srcs = [v.id]
             elif isinstance(v, Call) and (v.op in VIEW_OPS or v.op.startswith("attr:") and holder(v.args[0])):
-                srcs = [a.id for a in (v.args if v.op in ("tuple", "list") else v.args[:1]) if isinstance(a, Name)]
+                srcs = [a.id for a in (v.args if v.op in ("tuple", "list") else v.args[:1]) if isinstance(a, Name)
+                        and not (v.op in ("tuple", "list") and _immutable(types.get(a.id, T.UNKNOWN)))]
             for x in srcs:
                 direct.setdefault(s.target, set()).add(x)
     out: dict[str, set[str]] = {}

@@ -95,10 +95,37 @@ class TypeEnv:
         rule = rules.lookup(e.op)
         if rule is None:
             return T.UNKNOWN
+        if e.op in ("add", "mul") and len(e.args) == 2:
+            seq = _sequence_op(e, [self.of(a) for a in e.args])
+            if seq is not None:
+                return seq
         bound = rule.bind(e.args, e.kwargs)
         types = {k: (tuple(self.of(x) for x in v) if isinstance(v, tuple) else self.of(v))
                  for k, v in bound.items()}
         return result_type(rule, types, bound, e)
+
+
+def _sequence_op(e: Call, ts: list[T.T]) -> T.T | None:
+    """`[0.0] * n` (repetition) and `a + b` (concatenation) of lists/tuples: a sequence
+    of the same kind (the elementwise result types would call it a number)."""
+    a, b = ts
+    if e.op == "mul":
+        seq, n, count = (a, b, e.args[1]) if a.kind in ("list", "tuple") else (b, a, e.args[0])
+        if seq.kind not in ("list", "tuple") or n.kind not in ("int", "bool"):
+            return None
+        if isinstance(count, Const) and isinstance(count.value, int) and len(seq.elts) * count.value <= 64:
+            return T.T(seq.kind, elts=seq.elts * max(count.value, 0))
+        return T.T(seq.kind)  # (known `elts` mean a known length: here it is not)
+    if a.kind == b.kind and a.kind in ("list", "tuple"):
+        return T.T(a.kind, elts=a.elts + b.elts) if a.elts and b.elts else T.T(a.kind)
+    return None
+
+
+def _join_all(ts: tuple[T.T, ...]) -> T.T:
+    out: T.T | None = None
+    for t in ts:
+        out = join(out, t)
+    return out if out is not None else T.UNKNOWN
 
 
 class TypeProblem(Exception):
@@ -281,9 +308,21 @@ def _stmt(s, te: TypeEnv) -> None:
     if isinstance(s, Assign):
         _set(te, s.target, te.of(s.value), s)
     elif isinstance(s, SetItem):
-        te.of(s.value)  # (an int array stays int: numpy casts the value; activity sees the dtype)
+        vt = te.of(s.value)  # (an int array stays int: numpy casts the value; activity sees the dtype)
+        lst = te.env.get(s.target)
+        if lst is not None and lst.kind == "list" and lst.elts:
+            # a list holds what was stored in it: `L = [0, 0]; L[1] = x * 2.0` makes L[1] a float
+            i = s.index.value if isinstance(s.index, Const) and isinstance(s.index.value, int) else None
+            if i is not None and -len(lst.elts) <= i < len(lst.elts):
+                elts = tuple(join(t, vt) if k == i % len(lst.elts) else t for k, t in enumerate(lst.elts))
+            else:  # an unknown position (or a slice): any element may now be the value
+                v = _join_all(vt.elts) if isinstance(s.index, Call) and s.index.op == "slice" else vt
+                elts = tuple(join(t, v) for t in lst.elts)
+            _set(te, s.target, T.T("list", elts=elts))
     elif isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append":
-        _set(te, s.value.args[0].id, T.T("list", elts=(te.of(s.value.args[1]),)))
+        te.of(s.value.args[1])
+        # the list grows: its length is no longer known (known `elts` mean a known length)
+        _set(te, s.value.args[0].id, T.T("list"))
     elif isinstance(s, For):
         _set(te, s.target, T.INT)
         _block(s.body, te)

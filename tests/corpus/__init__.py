@@ -6,8 +6,9 @@ reference gradients come from the two independent helpers below, which do not us
 adjointc at all:
 
 * :func:`fd_gradient`: central finite differences, element by element, in float64;
-* :func:`sympy_gradient`: evaluate a copy of a scalar, straight-line function on
-  SymPy symbols (``math``/``np`` replaced by shims) and differentiate exactly.
+* :func:`sympy_gradient`: evaluate a copy of a scalar function on
+  SymPy symbols (``math``/``np`` replaced by shims) and differentiate exactly
+  (comparisons are decided at the point: the path taken there).
 """
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ class Case:
     """One corpus entry: differentiate `fn` with respect to `wrt` at each of `inputs`.
 
     inputs: tuples of positional arguments, or :class:`A` objects (with keywords).
-    sympy:  the function is scalar-only and straight-line: also compare with SymPy.
+    sympy:  the function is scalar-only: also compare with SymPy (along the path taken).
     rtol:   tolerance against finite differences, relative to max(1, |reference|).
     bugs:   {test kind: reason} for known compiler bugs; kinds are "grad"
             (finite differences, shape/dtype, inputs unchanged), "value" and "sympy".
@@ -169,9 +170,36 @@ NUMPY_SHIM = types.SimpleNamespace(
     square=lambda x: x * x, abs=sp.Abs, absolute=sp.Abs, float64=lambda x: x)
 
 
+class _BranchAt:
+    """While active, a comparison of symbolic values (`if s > 2.0:`, `while s < 1.0:`)
+    is decided at the numeric point: evaluating fn on symbols then follows the path
+    fn takes there, and its expression is that path's, exact. (Only
+    `Relational.__bool__` changes; building a comparison is untouched.)"""
+
+    def __init__(self, point: dict):
+        self.point = point
+
+    def __enter__(self) -> None:
+        from sympy.core.relational import Relational
+        self.saved = Relational.__bool__
+        point = self.point
+
+        def decide(rel):
+            v = rel.subs(point)
+            if v not in (sp.true, sp.false):
+                raise TypeError(f"cannot decide {rel} at the point")
+            return bool(v)
+        Relational.__bool__ = decide
+
+    def __exit__(self, *exc) -> None:
+        from sympy.core.relational import Relational
+        Relational.__bool__ = self.saved
+
+
 def sympy_gradient(fn: Callable, a: A, names: Sequence[str]) -> list[float] | None:
-    """Exact partial derivatives of a scalar, straight-line fn at `a`, or None when the
-    function cannot be evaluated on symbols (branching on a symbol, an unmapped call...)."""
+    """Exact partial derivatives of a scalar fn at `a` along the path it takes there
+    (branches and loop exits on values are decided at `a`, see `_BranchAt`), or None
+    when the function cannot be evaluated on symbols (an unmapped call...)."""
     g = dict(fn.__globals__)
     for k, v in list(g.items()):
         if v is np:
@@ -189,7 +217,8 @@ def sympy_gradient(fn: Callable, a: A, names: Sequence[str]) -> list[float] | No
         point[symbols[n]] = sp.Float(float(b.arguments[n]), 30)
         b.arguments[n] = symbols[n]
     try:
-        expr = sp.sympify(copy(*b.args, **b.kwargs))
+        with _BranchAt(point):
+            expr = sp.sympify(copy(*b.args, **b.kwargs))
         value = complex(expr.subs(point).evalf(30))
         if value.imag != 0 or not np.isfinite(value.real):
             return None

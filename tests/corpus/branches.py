@@ -143,3 +143,49 @@ CASES = [
     Case(nested_conditional_expression, 0, [(-0.7,), (0.5,), (1.6,)]),
     Case(sign_switch, (0, 1), [(0.7, 1.2), (-0.7, 1.3)]),
 ]
+
+
+# ---- an early return while a list is used only on the other path (issue 9)
+def early_return_skips_list_updates(x, y):
+    vals = [x * 1.0, y * 2.0]
+    for i in range(3):
+        if x > 1.0:
+            return x * y
+        vals[i % 2] = vals[i % 2] * x
+    return vals[0] + vals[1]
+
+
+def early_return_before_reading_appended_list(x, y):
+    vals = []
+    for i in range(3):
+        vals.append(x * i + y)
+    if y > 0.0:
+        return y * x
+    return vals[1] * y
+
+
+def return_from_loop_building_a_list(x, y):
+    vals = []
+    s = x
+    for i in range(3):
+        if s > 2.0:
+            return s * y
+        vals.append(s)
+        s = s * y
+    return vals[0] * vals[2] + s
+
+
+def list_of_floats_updated_after_early_return(x, y):
+    vals = [x, y]
+    if x > 0.0:
+        return x * y
+    vals[0] = x * x
+    return vals[0] + vals[1]
+
+
+CASES += [
+    Case(early_return_skips_list_updates, (0, 1), [(0.7, 1.2), (1.3, 1.7), (-0.5, -0.3)], sympy=True),
+    Case(early_return_before_reading_appended_list, (0, 1), [(0.7, 1.2), (0.7, -1.2)], sympy=True),
+    Case(return_from_loop_building_a_list, (0, 1), [(0.7, 1.2), (1.3, 1.7), (2.5, 0.5)], sympy=True),
+    Case(list_of_floats_updated_after_early_return, (0, 1), [(0.7, 1.2), (-0.7, 1.2)], sympy=True),
+]

@@ -163,3 +163,118 @@ CASES = [
     Case(early_return_before_loop, 0, [(_u(-1, 1), True), (_u(-1, 1), False)]),
     Case(reassigned_parameter, -1, [(0.3, -0.7), A(x=1.1, y=0.4)]),
 ]
+
+
+# ---- self-assignment (issue 9): `s = s` binds nothing new; its adjoint must not be lost
+def self_assignment_of_a_copy(k, x):
+    s = k
+    s = s
+    return s * x
+
+
+def self_assignment_of_a_parameter(x):
+    x = x
+    return x * x + math.sin(x)
+
+
+def self_assignment_of_an_array(u):
+    u = u
+    v = u * 2.0
+    v = v
+    return np.sum(v * u)
+
+
+def self_assignment_in_a_loop(k, x):
+    s = k
+    for i in range(3):
+        s = s
+        s = s * x
+        x = x
+    return s
+
+
+def self_assignment_in_branches(k, x):
+    s = k * 2.0
+    if x > 0.0:
+        s = s
+    else:
+        s = s
+        s = s + x
+    return s * x
+
+
+def self_assignment_in_a_tuple(k, x):
+    s, t = k * x, x
+    s, t = s, t
+    return s * t
+
+
+def self_assignment_in_a_helper(x, y):
+    def scaled(a, b):
+        a = a
+        b = b
+        return a * b
+    return scaled(x, y) + scaled(y, x * x)
+
+
+# ---- lists of constants whose entries are then assigned active values (issue 9)
+def list_of_int_constants_assigned_by_index(x):
+    L = [0, 0, 0]
+    L[1] = x * 2.0
+    L[2] = math.sin(x)
+    L[0] = x + L[1]
+    return L[0] + L[1] * L[2]
+
+
+def list_of_constants_summed(x, y):
+    L = [0, 1, 0]
+    L[0] = x * y
+    L[2] = y * y
+    return sum(L) * x
+
+
+def list_of_constants_to_array(x):
+    L = [0, 0, 0]
+    for i in range(3):
+        L[i] = x[i] * x[i + 1]
+    a = np.array(L)
+    return np.sum(a * a)
+
+
+def repeated_list_filled_in_a_loop(x):
+    n = x.shape[0]
+    L = [0] * n
+    for i in range(n):
+        L[i] = x[i] * x[i]
+    return sum(L) + L[0] * L[n - 1]
+
+
+def repeated_float_list_by_index(x):
+    L = [0.0] * 3
+    L[0] = x
+    L[2] = x * x
+    return L[0] * L[2] + L[1]
+
+
+def list_recurrence_by_index(x):
+    L = [1.0, 1.0, 1.0, 1.0]
+    for i in range(1, 4):
+        L[i] = L[i - 1] * x + 1.0
+    return L[3]
+
+
+CASES += [
+    Case(self_assignment_of_a_copy, (0, 1), [(1.3, 0.7), (-0.4, 2.1)], sympy=True),
+    Case(self_assignment_of_a_parameter, 0, [(1.3,), (-0.6,)], sympy=True),
+    Case(self_assignment_of_an_array, 0, [(_n(3),), (_n(2, 2),)]),
+    Case(self_assignment_in_a_loop, (0, 1), [(1.3, 0.7), (-0.4, 1.6)], sympy=True),
+    Case(self_assignment_in_branches, (0, 1), [(1.3, 0.7), (1.3, -0.7)], sympy=True),
+    Case(self_assignment_in_a_tuple, (0, 1), [(1.3, 0.7), (-0.4, 2.1)], sympy=True),
+    Case(self_assignment_in_a_helper, (0, 1), [(1.3, 0.7), (-0.4, 2.1)], sympy=True),
+    Case(list_of_int_constants_assigned_by_index, 0, [(0.7,), (-1.3,)], sympy=True),
+    Case(list_of_constants_summed, (0, 1), [(0.7, 1.2), (-0.5, 0.3)], sympy=True),
+    Case(list_of_constants_to_array, 0, [(_n(4),), (_n(6),)]),
+    Case(repeated_list_filled_in_a_loop, 0, [(_n(4),), (_n(2),)]),
+    Case(repeated_float_list_by_index, 0, [(0.7,), (-1.4,)], sympy=True),
+    Case(list_recurrence_by_index, 0, [(0.7,), (-1.4,)], sympy=True),
+]

@@ -320,3 +320,267 @@ ALIASING = [
     (augmented_through_view, (_n(3),)),
     (chained_zeros_alias, (0.7,)),
 ]
+
+
+# ---- a result rebound, then written in place (issue 9): the VJP of tanh/sqrt/division
+# reads that result, so the write must be undone before the backward sweep reaches it
+def tanh_rebound_then_incremented(x):
+    v = x * 2.0
+    v = np.tanh(v)
+    v[0] += 1.0
+    return np.sum(v * v)
+
+
+def sqrt_rebound_then_scaled(x):
+    v = x * 2.0
+    v = np.sqrt(v)
+    v[1] = v[1] * 3.0
+    return np.sum(v * x)
+
+
+def division_rebound_then_incremented(x):
+    v = x + 1.0
+    v = v / x
+    v[0] += 2.0
+    return np.sum(v * v)
+
+
+def tanh_rebound_then_stencil(x):
+    v = x * 1.5
+    v = np.tanh(v)
+    v[1:-1] = v[1:-1] + 0.1 * (v[2:] - 2.0 * v[1:-1] + v[:-2])
+    return np.sum(v ** 2)
+
+
+def tanh_reversed_then_stencil(x):
+    v = x * 1.5
+    v = np.tanh(v)[::-1]
+    v[1:-1] = v[1:-1] + 0.1 * (v[2:] - 2.0 * v[1:-1] + v[:-2])
+    return np.sum(v ** 2 * x)
+
+
+def tanh_rebound_reversed_then_updated(x):
+    v = np.tanh(x * 1.5)
+    v = v[::-1]
+    v[0] += 1.0
+    v[1:-1] = v[1:-1] + 0.1 * (v[2:] - 2.0 * v[1:-1] + v[:-2])
+    return np.sum(v ** 2 * x)
+
+
+def sqrt_then_stencil_steps(x):
+    v = np.sqrt(x)
+    for k in range(3):
+        v[1:-1] = v[1:-1] + 0.2 * (v[2:] - 2.0 * v[1:-1] + v[:-2])
+    return np.sum(v ** 3)
+
+
+def division_rebound_then_loop_updates(x, y):
+    v = x / y
+    v = v / (1.0 + x * x)
+    for i in range(3):
+        v[i] *= v[i + 1]
+    return np.sum(v * y)
+
+
+def tanh_rebound_in_a_loop_then_updated(x):
+    v = x * 1.0
+    for k in range(2):
+        v = np.tanh(v)
+        v[0] += 1.0
+        v[1:] = v[1:] * v[:-1]
+    return np.sum(v * v)
+
+
+_pos = np.array([0.3, 0.7, 1.1, 0.4, 0.9])
+_pos2 = np.array([1.3, 0.2, 0.5, 2.1, 0.6, 0.8])
+CASES += [
+    Case(tanh_rebound_then_incremented, 0, [(_n(4),), (_n(6),)]),
+    Case(sqrt_rebound_then_scaled, 0, [(_pos,), (_pos2,)]),
+    Case(division_rebound_then_incremented, 0, [(_pos,), (_pos2,)]),
+    Case(tanh_rebound_then_stencil, 0, [(_n(5),), (_n(8),)]),
+    Case(tanh_reversed_then_stencil, 0, [(_n(5),), (_n(8),)]),
+    Case(tanh_rebound_reversed_then_updated, 0, [(_n(5),), (_n(8),)]),
+    Case(sqrt_then_stencil_steps, 0, [(_pos,), (_pos2,)]),
+    Case(division_rebound_then_loop_updates, (0, 1), [(_n(5), _pos), (_n(6), _pos2)]),
+    Case(tanh_rebound_in_a_loop_then_updated, 0, [(_n(4),), (_n(6),)]),
+]
+
+
+# ---- aliases that no one reads after the write (issue 9: no false refusal)
+def view_used_up_before_the_write(x, c):
+    u = x * 1.0
+    w = u[1:]
+    s = np.sum(w * w)
+    u[0] = 5.0 * c
+    return s + np.sum(u * u)
+
+
+def alias_read_before_the_write(x, c):
+    u = np.tanh(x)
+    v = u
+    s = np.sum(v * x)
+    u[0] = c
+    u[1:] = u[1:] * u[:-1]
+    return s + np.sum(u)
+
+
+def nested_helper_modifies_its_argument(x, c):
+    def bump(a):
+        a[0] = a[0] * 2.0 + c
+        a[2:4] = a[2:4] * a[0]
+    u = x * 1.0
+    bump(u)
+    bump(u)
+    return np.sum(u * x)
+
+
+def nested_helper_result_then_modified(x, c):
+    def smooth(a):
+        b = a * 1.0
+        b[1:-1] = 0.5 * (a[2:] + a[:-2])
+        return b
+    u = x * 2.0
+    v = smooth(u)
+    v[0] = v[0] * c
+    u[1] = c * c
+    return np.sum(v * u)
+
+
+def stencil_in_a_loop_with_temporaries(x, c):
+    u = x * 1.0
+    for k in range(3):
+        u[1:-1] = u[1:-1] + 0.1 * c * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+        if np.sum(u) > 10.0:
+            return np.sum(u)
+    return np.sum(u * u)
+
+
+CASES += [
+    Case(view_used_up_before_the_write, (0, 1), [(_n(5), 0.7), (_n(4), -1.2)]),
+    Case(alias_read_before_the_write, (0, 1), [(_n(5), 0.7), (_n(3), -1.2)]),
+    Case(nested_helper_modifies_its_argument, (0, 1), [(_n(5), 0.7), (_n(6), -0.4)]),
+    Case(nested_helper_result_then_modified, (0, 1), [(_n(5), 0.7), (_n(6), -0.4)]),
+    Case(stencil_in_a_loop_with_temporaries, (0, 1), [(_n(6), 0.7), (_n(5) + 3.0, 0.9)]),
+]
+
+
+def view_read_after_the_write(x, c):
+    u = x * 1.0
+    w = u[1:]
+    u[2] = c
+    return np.sum(w * x)
+
+
+def view_read_on_the_next_trip(x, c):
+    u = x * 1.0
+    w = u[1:]
+    for i in range(3):
+        s = np.sum(w)
+        u[i] = s * c
+    return np.sum(u * u)
+
+
+ALIASING += [
+    (view_read_after_the_write, (_n(5), 0.7)),
+    (view_read_on_the_next_trip, (_n(5), 0.7)),
+]
+
+
+# ---- found while fuzzing the time-aware alias check (issue 9)
+def chained_assignment_read_then_written(x, c):
+    a = b = x * 1.0
+    s = np.sum(b * b)
+    a[0] = c
+    return s + np.sum(a * x)
+
+
+def literal_list_then_appended(x, c):
+    w = np.tanh(x)
+    M = [x * 1.0]
+    M.append(w * c)
+    return np.sum(M[0] * M[-1])
+
+
+CASES += [
+    Case(chained_assignment_read_then_written, (0, 1), [(_n(3), 0.7), (_n(5), -0.3)]),
+    Case(literal_list_then_appended, (0, 1), [(_n(3), 0.7), (_n(4), -0.3)]),
+]
+
+
+def view_made_later_in_an_outer_loop(x, c):
+    u = x * 1.0
+    v = x * 2.0
+    for i in range(3):
+        for j in range(3):
+            v[v > 0.5] = 0.5 * c
+        if np.sum(u) > 0.0:
+            v = u[1:]
+    return np.sum(u * u) + np.sum(v) * c
+
+
+ALIASING += [(view_made_later_in_an_outer_loop, (np.array([-0.28, 0.61, 1.0, 1.03, 1.49, 0.65]), -0.28))]
+
+
+def view_through_a_reshape_read_after_the_write(x, c):
+    v = x * 2.0
+    u = np.reshape(v, (2, 3))[0]
+    v[1] = c
+    return np.sum(u * u) + np.sum(v) * c
+
+
+def view_through_a_transpose_read_after_the_write(x, c):
+    v = x * 2.0
+    u = v.T[1:]
+    v[1] = c
+    return np.sum(u * u) + np.sum(v) * c
+
+
+ALIASING += [
+    (view_through_a_reshape_read_after_the_write, (_n(6), 0.7)),
+    (view_through_a_transpose_read_after_the_write, (_n(6), 0.7)),
+]
+
+
+# ---- an alias read only by the backward sweep after a write through another name:
+# the write is recorded and undone before the alias's VJP reads it (issue 9)
+def view_read_backwards_after_base_written(x, c):
+    u = x * 1.0
+    w = u[1:]
+    s = np.sum(np.sin(w) * w)
+    u[2] = c
+    return s + np.sum(u * x)
+
+
+def appended_array_read_backwards_after_written(x, c):
+    u = x * 1.0
+    L = []
+    L.append(u)
+    s = np.sum(L[0] ** 2)
+    u[0] = c * u[1]
+    return s + np.sum(u * u)
+
+
+def reshaped_view_in_matmul_then_base_scaled(x, c):
+    u = np.exp(x)
+    w = u.reshape(2, 2)
+    M = w @ w.T
+    s = np.sum(M * M)
+    u[1:3] = u[1:3] * c
+    return s + np.sum(u ** 3)
+
+
+def reversed_view_read_backwards_then_base_updated(x, c):
+    u = x * 1.0
+    w = u[::-1]
+    s = np.sum(np.sqrt(w * w + 1.0))
+    u *= c
+    u[0] += s
+    return np.sum(u * u)
+
+
+CASES += [
+    Case(view_read_backwards_after_base_written, (0, 1), [(_n(4), 0.7), (_n(6), -0.3)]),
+    Case(appended_array_read_backwards_after_written, (0, 1), [(_n(4), 0.7), (_n(3), -0.3)]),
+    Case(reshaped_view_in_matmul_then_base_scaled, (0, 1), [(_n(4) * 0.5, 0.7), (_n(4) * 0.5, -0.3)]),
+    Case(reversed_view_read_backwards_then_base_updated, (0, 1), [(_n(4), 0.7), (_n(5), -0.3)]),
+]

@@ -351,3 +351,373 @@ CASES += [
     Case(nested_flux_stencil, (0, 1), [(_n(5), 0.4), (_n(7), -0.3)]),
     Case(nested_early_return, 0, [(0.3,), (0.8,), (1.4,)]),
 ]
+
+
+# ---- `return` inside loops that sit inside ifs, and in consecutive loops (issue 9).
+# The inputs of each case take every path (each return, and falling through); SymPy
+# checks the path taken, finite differences its neighbourhood.
+def return_in_loop_in_if(x, y):
+    s = x * y
+    if y > 0.0:
+        for i in range(4):
+            s = s * x + y
+            if s > 3.0:
+                return s * 2.0
+    s = s + math.sin(x)
+    return s * y
+
+
+def return_in_loop_in_nested_ifs(x, y):
+    s = x
+    if x > 0.0:
+        if y > 0.0:
+            for i in range(5):
+                s = s + y * s
+                if s > 2.0:
+                    return s * y
+        s = s * 2.0
+    return s + x
+
+
+def return_in_loop_in_if_in_loop(x, y):
+    s = x
+    for i in range(3):
+        if y > 0.0:
+            for j in range(3):
+                s = s * y + x
+                if s > 4.0:
+                    return s
+        s = s + 1.0
+    return s * 3.0
+
+
+def return_in_while_in_if_with_continue_and_break(x, y):
+    s = x
+    k = 0
+    if x > 0.5:
+        while k < 5:
+            k = k + 1
+            if k % 2 == 0:
+                continue
+            s = s * y
+            if s > 1.5:
+                if y > 1.0:
+                    return s * x
+                break
+    return s + y * x
+
+
+def return_in_else_in_loop(x, y):
+    s = y
+    for i in range(4):
+        if s < 2.0:
+            s = s + x * y
+        else:
+            return s * s
+    return s * x
+
+
+def returns_in_loops_in_both_arms(x, y):
+    s = x * 1.0
+    if y > 1.0:
+        for i in range(3):
+            s = s * y
+            if s > 2.0:
+                return s
+    else:
+        for i in range(3):
+            s = s + y
+            if s > 1.5:
+                return s * x
+    return s + 1.0
+
+
+def return_in_loop_in_elif(x, y):
+    s = x
+    if x > 0.0:
+        for i in range(3):
+            s = s * y
+            if s > 1.0:
+                return math.sin(s)
+    elif x < -0.5:
+        return x * y
+    return s * s
+
+
+def two_loops_with_returns(x, y):
+    s = x
+    for i in range(3):
+        s = s * y
+        if s > 2.0:
+            return s + x
+    t = s + y
+    for j in range(3):
+        t = t * x
+        if t > 5.0:
+            return t * s
+    return t - s
+
+
+def two_loops_with_returns_rebinding_parameters(x, y):
+    for i in range(3):
+        x = x * y
+        if x > 2.0:
+            return x
+    for i in range(3):
+        y = y * x
+        if y > 2.0:
+            return y
+    return x + y
+
+
+def two_whiles_with_returns(x, y):
+    s = x
+    k = 0
+    while k < 4:
+        k = k + 1
+        s = s * y
+        if s > 2.0:
+            return s * x
+    k = 0
+    while k < 3:
+        k = k + 1
+        s = s + x * x
+        if s > 3.0:
+            return s * y
+    return s
+
+
+def two_loops_with_returns_in_a_loop(x, y):
+    s = x
+    for k in range(2):
+        for i in range(3):
+            s = s * y
+            if s > 3.0:
+                return s
+        for j in range(2):
+            s = s + x
+            if s > 2.5:
+                return s * x
+        s = s * 0.5
+    return s
+
+
+def loops_with_return_break_and_continue(x, y):
+    s = 0.0
+    for i in range(6):
+        if i == 1:
+            continue
+        s = s + x * y
+        if s > 2.0:
+            break
+        if s < -1.0:
+            return s * s
+    t = s
+    for j in range(3):
+        t = t * x
+        if t > 4.0:
+            return t + s
+        if t < -4.0:
+            break
+    return t * y
+
+
+def nested_helper_returning_from_a_loop_in_an_if(x, y):
+    def first_big(a, b):
+        s = a
+        if b > 0.0:
+            for i in range(4):
+                s = s * b + a
+                if s > 2.0:
+                    return s * 2.0
+        return s - a
+    return first_big(x, y) * x + first_big(y, x)
+
+
+CASES += [
+    Case(return_in_loop_in_if, (0, 1), [(0.9, 1.2), (0.9, -1.2), (0.3, 0.8), (1.1, 1.9)], sympy=True),
+    Case(return_in_loop_in_nested_ifs, (0, 1), [(0.9, 1.2), (0.9, -1.2), (0.3, 0.8), (-0.7, 1.3)],
+         sympy=True),
+    Case(return_in_loop_in_if_in_loop, (0, 1), [(0.9, 1.2), (0.9, -1.2), (0.3, 0.8), (1.1, 1.9)], sympy=True),
+    Case(return_in_while_in_if_with_continue_and_break, (0, 1),
+         [(0.9, 1.2), (2.0, 0.9), (0.9, -1.2), (0.3, 0.8)], sympy=True),
+    Case(return_in_else_in_loop, (0, 1), [(0.9, 1.2), (0.9, -1.2), (0.3, 0.8)], sympy=True),
+    Case(returns_in_loops_in_both_arms, (0, 1), [(0.9, 1.2), (1.5, 0.55), (1.1, 1.9), (0.2, 0.3)],
+         sympy=True),
+    Case(return_in_loop_in_elif, (0, 1), [(0.9, 1.2), (1.5, 0.55), (-0.7, 1.3), (-0.3, 0.6)], sympy=True),
+    Case(two_loops_with_returns, (0, 1), [(0.9, 1.2), (1.1, 1.9), (2.0, 0.5)], sympy=True),
+    Case(two_loops_with_returns_rebinding_parameters, (0, 1), [(0.9, 1.2), (1.5, 0.55), (1.1, 1.9)],
+         sympy=True),
+    Case(two_whiles_with_returns, (0, 1), [(0.9, 1.2), (0.3, 0.8), (1.1, 1.9)], sympy=True),
+    Case(two_loops_with_returns_in_a_loop, (0, 1), [(0.9, 1.2), (0.9, -1.2), (1.1, 1.9)], sympy=True),
+    Case(loops_with_return_break_and_continue, (0, 1), [(0.9, 1.2), (0.9, -1.2), (1.5, 0.55)], sympy=True),
+    Case(nested_helper_returning_from_a_loop_in_an_if, (0, 1), [(0.9, 1.2), (0.3, 0.5), (-0.5, 1.0)],
+         sympy=True),
+]
+
+
+# ---- crashes found by the fuzzer (issue 9)
+def kalman_covariance_unused_after_loop(x0, A, Q):
+    x = x0 * 1.0
+    P = Q * 1.0
+    loss = 0.0
+    for k in range(3):
+        x = A @ x
+        loss = loss + np.sum(x * x) + np.trace(P)
+        P = A @ P @ A.T + Q
+    return loss
+
+
+def kalman_covariance_never_read(x0, A, Q):
+    x = x0 * 1.0
+    P = np.eye(2)
+    loss = 0.0
+    for k in range(3):
+        x = A @ x
+        loss = loss + np.sum(x * x)
+        P = A @ P @ A.T + Q
+    return loss
+
+
+def nested_lists_built_in_loops(x, y):
+    rows = []
+    for i in range(x.shape[0]):
+        row = []
+        for j in range(y.shape[0]):
+            row.append(x[i] * y[j])
+        rows.append(row)
+    return np.sum(np.array(rows) ** 2)
+
+
+def nested_lists_read_back(x):
+    rows = []
+    for i in range(3):
+        row = []
+        for j in range(2):
+            row.append(x[i] * (j + 1.0))
+        rows.append(row)
+    s = 0.0
+    for i in range(3):
+        s = s + rows[i][0] * rows[i][1]
+    return s
+
+
+_A2 = np.array([[0.9, 0.1], [-0.2, 0.8]])
+_Q2 = np.array([[0.1, 0.0], [0.02, 0.2]])
+CASES += [
+    Case(kalman_covariance_unused_after_loop, (0, 1, 2),
+         [(np.array([1.0, -0.5]), _A2, _Q2), (_n(2), _A2.T, _Q2 * 2.0)]),
+    Case(kalman_covariance_never_read, (0, 1), [(np.array([1.0, -0.5]), _A2, _Q2), (_n(2), _A2.T, _Q2)]),
+    Case(nested_lists_built_in_loops, (0, 1), [(_n(3), _n(2)), (_n(2), _n(4))]),
+    Case(nested_lists_read_back, 0, [(_n(3),), (_n(4),)]),
+]
+
+
+# ---- found by a scalar fuzzer (issue 9)
+def parameter_rebound_by_loop_invariant_statement(x, y):
+    s = 0.0
+    for i in range(3):
+        s = s + x * x
+        x = math.sin(y)
+    return s
+
+
+def return_after_parameter_rebound_in_loop(x, y):
+    s = 0.0
+    for i in range(4):
+        s = x * x
+        if s > 1.0:
+            x = math.sin(y)
+            return math.exp(0.3 * s)
+    return x + s
+
+
+def return_from_loop_in_if_then_more_in_the_trip(x, y):
+    s = x * 1.0
+    t = 1.0
+    for i in range(2):
+        if y > 0.5:
+            for j in range(2):
+                if s > 1.0:
+                    return s * s
+                s = s * y
+        if t > -0.3:
+            for k in range(3):
+                t = t * 0.5
+                continue
+            if x > 0.5:
+                return y + t
+        s = s + t * x
+    return x + y * s
+
+
+CASES += [
+    Case(parameter_rebound_by_loop_invariant_statement, (0, 1), [(1.38, 0.2), (-0.6, 1.1)], sympy=True),
+    Case(return_after_parameter_rebound_in_loop, (0, 1), [(1.38, 0.2), (0.5, 0.7), (-1.2, 0.4)], sympy=True),
+    Case(return_from_loop_in_if_then_more_in_the_trip, (0, 1),
+         [(-0.09, 1.89), (0.9, 1.2), (0.7, 0.3), (-0.5, 0.2)], sympy=True),
+]
+
+
+# ---- the symbolic zero 0.0 (an adjoint not reached on this path or trip) meeting a
+# template that needs its shape: found by an array fuzzer (issue 9)
+def kalman_covariance_reset_in_a_branch(x0, A, Q, c):
+    x = x0 * 1.0
+    P = Q * 1.0
+    loss = 0.0
+    for k in range(3):
+        x = A @ x
+        loss = loss + np.sum(x * x) + np.trace(P) * c
+        P = A @ P @ A.T + Q
+        if c > 0.5:
+            P = Q * 2.0
+    return loss
+
+
+def cumsum_rebound_in_a_branch(x, c):
+    u = x * 1.0
+    v = x * 2.0
+    w = np.tanh(x)
+    for i in range(3):
+        w = np.cumsum(w) * 0.3
+        if c > 0.5:
+            return np.sum(u * w)
+        else:
+            w = v / (1.0 + v * v)
+    return np.sum(u * v) + np.sum(w) * c
+
+
+def stencil_then_return_from_a_loop(x, c):
+    u = x * 1.0
+    v = x * 2.0
+    w = np.tanh(x)
+    u[1:-1] = u[1:-1] + 0.1 * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+    u *= c
+    for i in range(3):
+        if c > 0.0:
+            return np.sum(w * v)
+    return np.sum(u * v)
+
+
+def shape_ops_reset_in_a_branch(x, A, c):
+    P = A * 1.0
+    loss = 0.0
+    for k in range(3):
+        loss = loss + np.sum(P * x)
+        Y = np.reshape(P, (4,)).reshape((2, 2)) + np.einsum("ij,jk->ik", P, A)
+        Y = Y + np.concatenate([P[:1], P[1:]], axis=0) + np.stack([P[0], P[1]])
+        Y = Y + np.linalg.solve(A + 2.0 * np.eye(2), P) + np.tile(P[0], (2, 1))
+        P = (Y - np.mean(Y, axis=0, keepdims=True)) * 0.1 + np.flip(np.diag(np.diag(P)), 0)
+        if c > 0.5:
+            P = A * 2.0
+    return loss
+
+
+_A2b = np.array([[0.9, 0.1], [-0.2, 0.8]])
+CASES += [
+    Case(kalman_covariance_reset_in_a_branch, (0, 1, 2, 3),
+         [(np.array([1.0, -0.5]), _A2, _Q2, 0.7), (np.array([1.0, -0.5]), _A2, _Q2, 0.3)]),
+    Case(cumsum_rebound_in_a_branch, (0, 1), [(_n(5), 0.27), (_n(5), 0.8)]),
+    Case(stencil_then_return_from_a_loop, (0, 1), [(_n(5), 0.16), (_n(6), -0.4)]),
+    Case(shape_ops_reset_in_a_branch, (0, 1), [(_n(2, 2), _A2b, 0.7), (_n(2, 2), _A2b, 0.2)]),
+]

@@ -208,7 +208,20 @@ def falls_off_the_end(x):  # <- unsupported
         return y
 
 
+def repeats_a_list_of_active_values(x):
+    L = [x] * 3  # <- unsupported
+    L[1] = x * x
+    return L[0] * L[1] + L[2]
+
+
+def concatenates_lists_of_active_values(x, y):
+    L = [x, 0.0] + [y]  # <- unsupported
+    return L[0] * L[2]
+
+
 CASES = [
+    Unsupported(repeats_a_list_of_active_values, (0.7,), UnsupportedSyntax),
+    Unsupported(concatenates_lists_of_active_values, (0.7, 1.3), UnsupportedSyntax, (0, 1)),
     Unsupported(loops_over_dict_keys, ({"a": 1.0, "b": 2.0}, 0.5), UnsupportedSyntax, wrt=1),
     Unsupported(modifies_dict_argument, ({"w": 1.0}, 0.5), UnsupportedSyntax, wrt=1),
     Unsupported(computes_but_returns_nothing, (1.5,), UnsupportedSyntax),
