@@ -320,7 +320,9 @@ class Reverser:
                 if val.op in ("list", "tuple") and any(isinstance(a, Name) and a.id in c.active for a in val.args):
                     # its templates read t_bar[i]: on a path that never reached a read of t
                     # (an early return), t_bar is still the symbolic zero 0.0
-                    out.append(self.materialize(t, loc))
+                    c.adjoints.add(bar(t))
+                    c.backward_reads.add(t)
+                    out.append(Assign(bar(t), Call("shape_adjoint", (g, Name(t))), loc))
                 bound = rule.bind(val.args, val.kwargs)
                 env = {k: (Call("tuple", v) if isinstance(v, tuple) else v) for k, v in bound.items()}
                 env["g"], env["ans"] = g, Name(t)

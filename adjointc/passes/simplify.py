@@ -288,6 +288,7 @@ class Zeros:
                         and x.value.args[1].id not in written:
                     pre.append(Assign(x.target, self.zeros(x.value.args[1]), s.loc))
                     O = O | {x.target}
+                    self.M = self.M - {x.target}
             Zh, Oh, Mh = self.loop_entry(s, Z, O)
             self.M = set(Mh)
             body, Ze, Oe = self.block(s.body, Zh, Oh)
