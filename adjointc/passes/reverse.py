@@ -421,6 +421,13 @@ class Reverser:
             e = S.fold(Call("unbroadcast", (selected, d)), S.TypeOracle(c.types, c.consts))
             return out + [self.acc(d.id, e, s.loc)]
         out = [self.materialize(u, s.loc)]
+        if isinstance(v, Name) and v.id == u and v.id in c.active:
+            # `u[idx] = u`: the value's adjoint is taken out before u_bar[idx] is cleared
+            # (accumulating it first would add u_bar[idx] to itself, then clear both)
+            kept = c.namer.exact(f"{bar(u)}_stored")
+            e = S.fold(Call("unbroadcast", (selected, v)), S.TypeOracle(c.types, c.consts))
+            return out + [Assign(kept, Call("np.copy", (e,)), s.loc),
+                          SetItem(bar(u), s.index, Const(0.0), s.loc), self.acc(u, Name(kept), s.loc)]
         if isinstance(v, Name) and v.id in c.active:
             e = S.fold(Call("unbroadcast", (selected, v)), S.TypeOracle(c.types, c.consts))
             out.append(self.acc(v.id, e, s.loc))

@@ -584,3 +584,42 @@ CASES += [
     Case(reshaped_view_in_matmul_then_base_scaled, (0, 1), [(_n(4) * 0.5, 0.7), (_n(4) * 0.5, -0.3)]),
     Case(reversed_view_read_backwards_then_base_updated, (0, 1), [(_n(4), 0.7), (_n(5), -0.3)]),
 ]
+
+
+# ------------------------------------------------ writing an array into itself (fuzzer finding)
+def whole_array_written_into_itself(x):
+    u = x * 2.0
+    u[:] = u
+    return np.sum(u * u)
+
+
+def argument_written_into_itself(x, c):
+    x[:] = x
+    x[1:] = x[1:] * c
+    return np.sum(x * x)
+
+
+def _self_write(p):
+    p[:] = p
+    return np.concatenate([p[:2], p[2:]]) * 1.5
+
+
+def helper_writes_its_argument_into_itself(x):
+    u = _self_write(x)
+    return np.sum(np.tanh(u[1:]) * x[1:])
+
+
+def self_write_in_a_loop(x, c):
+    u = x.copy()
+    for _ in range(3):
+        u[:] = u
+        u[1:-1] = u[1:-1] + c * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+    return np.sum(u * u)
+
+
+CASES += [
+    Case(whole_array_written_into_itself, 0, [(_n(3),), (_n(5),)]),
+    Case(argument_written_into_itself, (0, 1), [(_n(4), 0.7), (_n(3), -1.3)]),
+    Case(helper_writes_its_argument_into_itself, 0, [(_n(4),), (_n(6),)]),
+    Case(self_write_in_a_loop, (0, 1), [(_n(5), 0.2), (_n(7), 0.3)]),
+]
