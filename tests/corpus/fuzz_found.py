@@ -1,0 +1,174 @@
+"""Bugs found by the differential fuzzer (tests/fuzz), one named case per class,
+each the fuzzer's shrunk program (renamed, otherwise as found).
+
+Every case marked ``bugs=bug(...)`` is a strict xfail: it fails today. When a fix
+lands, remove the mark here and switch the matching family back on in
+tests/fuzz/profiles.py (the comment there names the case)."""
+import math
+
+import numpy as np
+
+from . import Case, bug, samplers
+
+_u, _n = samplers("fuzz_found")
+
+
+# ------------------------------------------------ self-assignment (issue 9 class 2)
+def self_assign_scalar_input(a, b):
+    a = a
+    return a * b
+
+
+def self_assign_array_input(a, x):
+    x = x
+    return np.sum(np.sin(x)) + a
+
+
+def self_assign_local_view(x):
+    u = x[1:]
+    u = u
+    return 0.5 * np.sum(u * u)
+
+
+def self_assign_full_slice(y):
+    y[:] = y
+    return -0.75 * np.dot(y, y)
+
+
+def _pass_through(p):
+    p = p
+    return p
+
+
+def self_assign_in_helper(a, b):
+    return _pass_through(a) * b
+
+
+# ------------------------------- early return in a loop inside an if (class 3)
+def return_in_loop_in_if(a, b):
+    if b < 1.0:
+        for i in range(2):
+            return 0.25 * a
+    return a * a
+
+
+# --------------------------------------- early return, and a copy t = s elsewhere
+def copy_then_early_return(a, b):
+    s = a * b
+    if s > 5.0:
+        return s
+    t = s
+    return t
+
+
+# -------------------------------------------------------- lists of constants
+def repeat_list_assigned_by_index(a, b):
+    L = [0.0] * 3
+    L[1] = a * b
+    return sum(L)
+
+
+def repeat_list_assigned_in_loop(a, b):
+    L = [0.0] * 3
+    for i in range(3):
+        L[i] = math.sin(a + b)
+    return sum(L)
+
+
+def const_list_assigned_in_loop_read_twice(a, b):
+    L = [-0.75, 2.0, -0.75, 0.5]
+    for i in range(4):
+        L[i] = math.sin(b) * a
+    return np.sum(np.array(L)) + sum(L)
+
+
+# ------------------------------ a result rebound, then written in place (class 4)
+def rebound_then_augmented_write(a, x):
+    u = x * 2.0
+    u = np.tanh(u)
+    u[0] += a
+    return np.sum(u * u)
+
+
+# ------------------ a value read only inside an untaken branch (adjoint stays 0.0)
+def concatenate_read_only_in_untaken_branch(x):
+    u = np.concatenate([x[:2], x[2:]])
+    if x[0] > 1.0:
+        x = np.sin(u)
+    return np.sum(x * x)
+
+
+def cumsum_read_only_in_untaken_branch(x):
+    u = np.cumsum(x)
+    if x[0] > 1.0:
+        x = np.sin(u)
+    u = np.cumsum(x)
+    return np.sum(u * u)
+
+
+# -------------------------------------------- a tuple read inside an untaken branch
+def tuple_read_in_untaken_branch(a, b):
+    t = (a * b, a * a)
+    if b > 0.0:
+        a = t[0]
+    return 0.25 * a
+
+
+# -------------------------------------------------- a list built inside a loop
+def list_built_in_loop(a, b):
+    for i in range(2):
+        L = []
+        L.append(a * b)
+        s = sum(L)
+    return s
+
+
+def list_built_in_while_loop(a, x):
+    k = 0
+    while a < 1.0 and k < 3:
+        k = k + 1
+        L = []
+        L.append(np.sum(x * x) / (np.sum(x * x) ** 2 + 1.0))
+        s = L[-1]
+        a, s = s, a
+    return a
+
+
+SELF = "self-assignment (`v = v`, `u[:] = u`) drops the adjoint (issue 9 class 2)"
+CASES = [
+    Case(self_assign_scalar_input, (0, 1), [(0.7, 0.3), (-1.2, 0.5)], sympy=True, bugs=bug(SELF, "grad", "sympy")),
+    Case(self_assign_array_input, (0, 1), [(0.3, _n(5)), (-0.4, _n(4))], bugs=bug(SELF, "grad")),
+    Case(self_assign_local_view, 0, [(_n(5),), (_n(6),)], bugs=bug(SELF, "grad")),
+    Case(self_assign_full_slice, 0, [(_n(5),), (_n(3),)], bugs=bug(SELF, "grad")),
+    Case(self_assign_in_helper, (0, 1), [(0.7, 0.3), (-1.2, 0.5)], bugs=bug(SELF, "grad")),
+    Case(return_in_loop_in_if, (0, 1), [(0.7, 0.3), (0.4, 0.2), (0.5, 1.5)],
+         bugs=bug("an early return inside a loop inside an if: the value and the derivative of the other "
+                  "path (class 3)", "grad", "value", "dead")),
+    Case(copy_then_early_return, (0, 1), [(0.7, 0.3), (0.2, 0.4)],
+         bugs=bug("a name copy `t = s` on the path after an untaken early return: zero gradient", "grad")),
+    Case(repeat_list_assigned_by_index, (0, 1), [(0.7, 0.3), (-0.4, 1.1)],
+         bugs=bug("a list built as [0.0] * n then assigned by index: zero gradient (class 7)", "grad")),
+    Case(repeat_list_assigned_in_loop, (0, 1), [(0.7, 0.3), (-0.4, 1.1)],
+         bugs=bug("a list built as [0.0] * n then assigned by index: zero gradient (class 7)", "grad")),
+    Case(const_list_assigned_in_loop_read_twice, (0, 1), [(0.7, 0.3), (-0.4, 1.1)],
+         bugs=bug("a literal list assigned by index in a loop and read twice: AttributeError "
+                  "('float' object has no attribute 'copy') in generated code", "grad", "value")),
+    Case(rebound_then_augmented_write, (0, 1), [(0.7, _n(4)), (-0.3, _n(5))],
+         bugs=bug("an array rebound to an op of itself (u = np.tanh(u)), then u[0] += ...: the backward "
+                  "sweep reads the overwritten value (issue 9 class 4)", "grad")),
+    Case(concatenate_read_only_in_untaken_branch, 0, [(np.array([0.3, -0.5, 0.8, 1.1, 0.2]),), (_n(4) * 0.3,)],
+         bugs=bug("an np.concatenate result read only in an untaken branch: TypeError (np.split of a float "
+                  "adjoint) in the vjp", "grad", "value")),
+    Case(cumsum_read_only_in_untaken_branch, 0, [(np.array([0.3, -0.5, 0.8, 1.1, 0.2]),), (_n(4) * 0.3,)],
+         bugs=bug("an np.cumsum result read only in an untaken branch: AxisError (a float adjoint) in the vjp",
+                  "grad", "value")),
+    Case(tuple_read_in_untaken_branch, (0, 1), [(0.2, -0.4), (0.7, -0.3)],
+         bugs=bug("a tuple element read only inside an untaken branch: TypeError ('float' object is not "
+                  "subscriptable) in generated code", "grad", "value")),
+    Case(list_built_in_loop, (0, 1), [(0.7, 0.3), (-0.4, 1.1)],
+         bugs=bug("a list made (L = []) inside a loop body: IndexError (pop from empty list) in generated code",
+                  "grad", "value")),
+    Case(list_built_in_while_loop, (0, 1), [(0.2, _n(4)), (-0.5, _n(5))],
+         bugs=bug("a list made (L = []) inside a while loop: IndexError (list index out of range) in generated "
+                  "code", "grad", "value")),
+]
