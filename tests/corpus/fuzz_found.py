@@ -52,7 +52,42 @@ def return_in_loop_in_if(a, b):
     return a * a
 
 
-# --------------------------------------- early return, and a copy t = s elsewhere
+# ------------------------------------------- a scalar input rebound inside a loop
+def input_rebound_in_loop(a, b):
+    s = a * a
+    for i in range(3):
+        a = b
+    return s + a
+
+
+def input_rebound_in_loop_from_a_list(a, b):
+    L = []
+    L.append(a / (a * a + 1.0))
+    s = np.sum(np.array(L))
+    for i in range(3):
+        a = math.sin(s)
+    return 0.5 * s
+
+
+# ---------------- `return <name>` on the path after an untaken early return
+def return_name_after_early_return(a, b):
+    if a < -0.5:
+        return a
+    s = b * b
+    return s
+
+
+def _early_out(p):
+    s = p
+    if p > 5.0:
+        return p
+    return s
+
+
+def helper_returns_name_after_early_return(a, b):
+    return _early_out(a * b)
+
+
 def copy_then_early_return(a, b):
     s = a * b
     if s > 5.0:
@@ -90,6 +125,13 @@ def rebound_then_augmented_write(a, x):
     return np.sum(u * u)
 
 
+def rebound_argument_copied_then_written(a, x):
+    x = x / (x * x + 1.0)
+    u = x.copy()
+    x[2] = math.cos(a)
+    return 0.25 * np.sum(u * u)
+
+
 # ------------------ a value read only inside an untaken branch (adjoint stays 0.0)
 def concatenate_read_only_in_untaken_branch(x):
     u = np.concatenate([x[:2], x[2:]])
@@ -104,6 +146,12 @@ def cumsum_read_only_in_untaken_branch(x):
         x = np.sin(u)
     u = np.cumsum(x)
     return np.sum(u * u)
+
+
+def concatenate_in_unread_tuple_element(a, x, y):
+    u = np.concatenate([x[:2], y[2:]])
+    t = (a, u)
+    return t[0] * a
 
 
 # -------------------------------------------- a tuple read inside an untaken branch
@@ -134,6 +182,9 @@ def list_built_in_while_loop(a, x):
     return a
 
 
+LOOP = ("a scalar input rebound inside a loop: the adjoint of an earlier statement reads the new value "
+        "(s = a * a; for ...: a = b gives d/da = 2 b)")
+RET = "`return <local name>` after an untaken early return: zero gradient"
 SELF = "self-assignment (`v = v`, `u[:] = u`) drops the adjoint (issue 9 class 2)"
 CASES = [
     Case(self_assign_scalar_input, (0, 1), [(0.7, 0.3), (-1.2, 0.5)], sympy=True, bugs=bug(SELF, "grad", "sympy")),
@@ -144,8 +195,11 @@ CASES = [
     Case(return_in_loop_in_if, (0, 1), [(0.7, 0.3), (0.4, 0.2), (0.5, 1.5)],
          bugs=bug("an early return inside a loop inside an if: the value and the derivative of the other "
                   "path (class 3)", "grad", "value", "dead")),
-    Case(copy_then_early_return, (0, 1), [(0.7, 0.3), (0.2, 0.4)],
-         bugs=bug("a name copy `t = s` on the path after an untaken early return: zero gradient", "grad")),
+    Case(input_rebound_in_loop, (0, 1), [(0.7, 0.3), (-0.4, 1.2)], bugs=bug(LOOP, "grad")),
+    Case(input_rebound_in_loop_from_a_list, (0, 1), [(0.7, 0.3), (-0.4, 1.2)], bugs=bug(LOOP, "grad")),
+    Case(return_name_after_early_return, (0, 1), [(0.7, 0.3), (0.2, 0.4)], bugs=bug(RET, "grad")),
+    Case(helper_returns_name_after_early_return, (0, 1), [(0.7, 0.3), (0.2, 0.4)], bugs=bug(RET, "grad")),
+    Case(copy_then_early_return, (0, 1), [(0.7, 0.3), (0.2, 0.4)], bugs=bug(RET, "grad")),
     Case(repeat_list_assigned_by_index, (0, 1), [(0.7, 0.3), (-0.4, 1.1)],
          bugs=bug("a list built as [0.0] * n then assigned by index: zero gradient (class 7)", "grad")),
     Case(repeat_list_assigned_in_loop, (0, 1), [(0.7, 0.3), (-0.4, 1.1)],
@@ -153,6 +207,9 @@ CASES = [
     Case(const_list_assigned_in_loop_read_twice, (0, 1), [(0.7, 0.3), (-0.4, 1.1)],
          bugs=bug("a literal list assigned by index in a loop and read twice: AttributeError "
                   "('float' object has no attribute 'copy') in generated code", "grad", "value")),
+    Case(rebound_argument_copied_then_written, (0, 1), [(0.7, _n(4)), (-0.3, _n(6))],
+         bugs=bug("an argument rebound to an op of itself, copied, then written in place: the backward "
+                  "sweep reads the overwritten value (issue 9 class 4)", "grad")),
     Case(rebound_then_augmented_write, (0, 1), [(0.7, _n(4)), (-0.3, _n(5))],
          bugs=bug("an array rebound to an op of itself (u = np.tanh(u)), then u[0] += ...: the backward "
                   "sweep reads the overwritten value (issue 9 class 4)", "grad")),
@@ -162,6 +219,9 @@ CASES = [
     Case(cumsum_read_only_in_untaken_branch, 0, [(np.array([0.3, -0.5, 0.8, 1.1, 0.2]),), (_n(4) * 0.3,)],
          bugs=bug("an np.cumsum result read only in an untaken branch: AxisError (a float adjoint) in the vjp",
                   "grad", "value")),
+    Case(concatenate_in_unread_tuple_element, (0, 1, 2), [(0.7, _n(5), _n(5)), (-0.3, _n(4), _n(4))],
+         bugs=bug("an np.concatenate result held in a tuple element that is never read: IndexError in "
+                  "np.split (the vjp gets a float adjoint)", "grad", "value")),
     Case(tuple_read_in_untaken_branch, (0, 1), [(0.2, -0.4), (0.7, -0.3)],
          bugs=bug("a tuple element read only inside an untaken branch: TypeError ('float' object is not "
                   "subscriptable) in generated code", "grad", "value")),

@@ -12,8 +12,9 @@ generator's):
   bound before it is read on every path (a name made inside a block dies with the
   block), indices are in bounds, list lengths are known where they matter;
 * it is numerically tame: log/sqrt of (v*v + 1), division by (v*v + 1), powers of
-  positive bases, exp of a tanh, and a loop-carried value is rebound only through a
-  bounded op (tanh, sin, cos, v/(v*v+1)), so no value grows without bound;
+  positive bases, exp of a tanh, and code that may run many times (a loop body, a
+  helper) rebinds and writes values only through a bounded op (tanh, sin, cos,
+  v/(v*v+1)), so no value grows without bound;
 * it returns a Python float (or a NumPy float64) on every path;
 * it is deterministic (no randomness, no global state).
 
@@ -44,10 +45,12 @@ class Features:
     branches: bool = True          # if / elif / else on comparisons of active values
     break_continue: bool = True    # break / continue at any depth inside loops
     early_return: bool = True      # return inside ifs (any depth), in helpers too
+    return_name: bool = True       # `return s`: a bare local name returned (also after an early return)
     return_in_loops: bool = True   # return inside a loop (any depth; issue 9 class 3)
     self_assign: bool = True       # s = s, x = x, u = u, u[:] = u
     copies: bool = True            # t = s: a new name bound to an existing scalar name
     rebind: bool = True            # an existing name (input or local) rebound to an op result
+    rebind_inputs_in_loops: bool = True  # a scalar parameter rebound inside a loop (also a while's condition)
     tuples: bool = True            # t = (a, u); p, q = t; swaps
     tuple_index: bool = True       # t[0] read (in expressions, also inside branches)
     inplace_fresh: bool = True     # element/slice writes on np.zeros(n), x.copy(), x * 2.0
@@ -157,7 +160,8 @@ class _Gen:
         self.in_helper = False
         self.ret_kind: Any = F
         self.lists: dict[str, tuple] = {}
-        self.recent: list[str] = []        # names in the order they were (re)assigned or written  # list name -> (element kind, length or None, built with)
+        self.recent: list[str] = []        # names in the order they were (re)assigned or written
+        self.params: set[str] = set()      # the current function's parameters  # list name -> (element kind, length or None, built with)
 
     # -- small helpers
     def d(self, strategy):
@@ -346,6 +350,11 @@ class _Gen:
     def expr_of(self, kind, depth: int = 0) -> str:
         return self.s_expr(depth) if kind == F else self.a_expr(kind[1], depth)
 
+    def repeated(self) -> bool:
+        """Code that may run many times (in a loop, or in a helper that may be called
+        in one): a value it rebinds or writes goes through a bounded op."""
+        return bool(self.loops) or self.in_helper
+
     def bounded(self, kind, e: str) -> str:
         return self.pick(BOUND_S if kind == F else BOUND_A).format(e=e)
 
@@ -357,11 +366,19 @@ class _Gen:
         return f.format(s=self.s_expr(1), t=self.s_expr(1), c=self.pick(["0.0", "0.5", "-0.3", "1.0"]),
                         u=self.a_atom(self.n) if self.vars(A(self.n)) else "", j=self.index(self.n))
 
+    def returned(self, e: str) -> str:
+        """`e` as a return value: a bare name only when the return_name family is on."""
+        if _ATOM.fullmatch(e) and self.kind_of(e) is not None:
+            if not self.f.return_name:
+                return f"{self.pick(['0.5', '-0.75', '2.0'])} * {e}"
+            self.tags.add("return_name")
+        return e
+
     def result(self) -> str:
         """A scalar combining live values, the most recently assigned first (so that
         what the program computed reaches the output)."""
         if self.in_helper:
-            return self.expr_of(self.ret_kind)
+            return self.returned(self.expr_of(self.ret_kind))
         kinds = (F, A(self.n), A(self.n - 1))
         recent = [v for v in dict.fromkeys(reversed(self.recent)) if self.kind_of(v) in kinds]
         live = [v for k in kinds for v in self.vars(k)]
@@ -375,7 +392,7 @@ class _Gen:
                 terms.append(self.pick(["np.sum({u} * {u})", "np.sum(np.sin({u}))", "np.sum({u})",
                                         "np.dot({u}, {u})"]).format(u=v))
         coefs = ["", "0.5 * ", "0.25 * ", "-0.75 * "]
-        return " + ".join((self.pick(coefs) if k else "") + t for k, t in enumerate(terms))
+        return self.returned(" + ".join((self.pick(coefs) if k else "") + t for k, t in enumerate(terms)))
 
     # -- statements
     def block(self, lines: list[str], indent: int, size: int, final: Callable | None = None) -> bool:
@@ -478,6 +495,8 @@ class _Gen:
         out = []
         for scope in self.scopes:
             out += [v for v, k in scope.items() if k == F or (isinstance(k, tuple) and k[0] == "a")]
+        if self.loops and not self.f.rebind_inputs_in_loops:
+            out = [v for v in out if not (v in self.params and self.kind_of(v) == F)]
         return out
 
     def st_rebind(self, lines, pad, indent):
@@ -487,13 +506,13 @@ class _Gen:
         v = self.pick(vs)
         k = self.kind_of(v)
         e = self.expr_of(k)
-        if self.loops:
+        if self.repeated():
             e = self.bounded(k, e)
         if self.chance(2 if k == F else 4):  # rebind to an op of itself (whose adjoint may read it)
             forms = ["{v} * {c}", "{v} + {e}", "np.tanh({v})", "{v} / ({e} * {e} + 1.0)"]
             if k != F:
                 forms += ["np.sqrt({v} * {v} + 1.0)", "{v} / ({v} * {v} + 1.0)", "np.tanh({v}) * {e}"]
-            e = (self.bounded(k, v) if self.loops else
+            e = (self.bounded(k, v) if self.repeated() else
                  self.pick(forms).format(v=v, c=self.const(), e=self.s_expr(1)))
         if e == v and not self.f.self_assign:
             e = f"{v} * {self.const()}"
@@ -543,7 +562,7 @@ class _Gen:
         loop_idx = [lp["var"] for lp in self.loops if lp["bound"] <= length]
         idx = self.pick(loop_idx) if loop_idx and self.chance() else self.index(length)
         e = self.s_expr(1)
-        if self.loops:
+        if self.repeated():
             e = self.bounded(F, e)
         if f == "elem":
             lines.append(f"{pad}{u}[{idx}] = {e}")
@@ -566,7 +585,7 @@ class _Gen:
                 rhs = f"{u} * {self.const()}"
             elif rhs == u:
                 self.tags.add("self_assign")
-            lines.append(f"{pad}{u}[:] = {self.bounded(A(length), rhs) if self.loops else rhs}")
+            lines.append(f"{pad}{u}[:] = {self.bounded(A(length), rhs) if self.repeated() else rhs}")
         else:
             self.tags.add("mask_writes")
             m = self.a_atom(length)
@@ -590,7 +609,7 @@ class _Gen:
 
     def st_tuple(self, lines, pad, indent):
         self.tags.add("tuples")
-        scalars = self.vars(F)
+        scalars = [v for v in self.vars(F) if v in self.rebindable()]
         form = self.pick(["pack", "swap", "unpack_expr"])
         if form == "swap" and len(scalars) >= 2:
             a, b = self.d(st.lists(st.sampled_from(scalars), min_size=2, max_size=2, unique=True))
@@ -645,6 +664,11 @@ class _Gen:
 
     def st_while(self, lines, pad, indent):
         s = self.pick(self.vars(F))
+        if s in self.params and not self.f.rebind_inputs_in_loops:
+            s = self.new("s")           # the loop rebinds its condition variable: make it a local
+            lines.append(f"{pad}{s} = {self.s_expr()}")
+            self.bind(s, F)
+            self.recent.append(s)
         k = self.new("k")
         lines.append(f"{pad}{k} = 0")
         cond = f"{s} < {self.pick(['1.0', '2.0', '3.0'])}" if self.chance() else self.cond()
@@ -768,7 +792,7 @@ class _Gen:
         vs = [v for v in self.rebindable() if self.kind_of(v) == ret]
         if vs and self.chance(3):
             v = self.pick(vs)
-            lines.append(f"{pad}{v} = {self.bounded(ret, call) if self.loops else call}")
+            lines.append(f"{pad}{v} = {self.bounded(ret, call) if self.repeated() else call}")
             self.recent.append(v)
             if ret != F:
                 self.origin[v] = "rebound"
@@ -789,6 +813,7 @@ class _Gen:
         params = [self.new("p") for _ in kinds]
         for p, k in zip(params, kinds):
             self.bind(p, k)
+            self.params.add(p)
             if k != F:
                 self.origin[p] = "arg"
         has_array = any(k != F for k in kinds)
@@ -813,7 +838,7 @@ class _Gen:
                 if self.helper_mutates and effect_only and not any("return " in line for line in lines):
                     ret = None   # called for its effect only
                     return "    return None"
-                return f"    return {self.expr_of(ret)}"
+                return f"    return {self.returned(self.expr_of(ret))}"
             self.block(lines, 1, self.d(st.integers(1, 4)), final)
             mutates = self.helper_mutates
         finally:
@@ -827,6 +852,7 @@ class _Gen:
         self.reset()
         for p, k in params:
             self.bind(p, k)
+            self.params.add(p)
             if k != F:
                 self.origin[p] = "arg"
         lines = [f"def prog({', '.join(p for p, _ in params)}):"]
