@@ -44,6 +44,17 @@ def self_assign_in_helper(a, b):
     return _pass_through(a) * b
 
 
+def _scale_first(p1, p2):
+    p2 = p2
+    p2[0] = p2[0] * p1
+    return None
+
+
+def self_assign_in_helper_then_written(a, x):
+    _scale_first(a, x)
+    return np.sum(x * x)
+
+
 # ------------------------------- early return in a loop inside an if (class 3)
 def return_in_loop_in_if(a, b):
     if b < 1.0:
@@ -192,6 +203,9 @@ CASES = [
     Case(self_assign_local_view, 0, [(_n(5),), (_n(6),)], bugs=bug(SELF, "grad")),
     Case(self_assign_full_slice, 0, [(_n(5),), (_n(3),)], bugs=bug(SELF, "grad")),
     Case(self_assign_in_helper, (0, 1), [(0.7, 0.3), (-1.2, 0.5)], bugs=bug(SELF, "grad")),
+    Case(self_assign_in_helper_then_written, (0, 1), [(0.7, _n(3)), (-0.4, _n(5))],
+         bugs=bug(SELF + "; here value_and_grad/grad also modify the caller's array (and leave a dead "
+                  "temporary)", "grad", "value", "dead")),
     Case(return_in_loop_in_if, (0, 1), [(0.7, 0.3), (0.4, 0.2), (0.5, 1.5)],
          bugs=bug("an early return inside a loop inside an if: the value and the derivative of the other "
                   "path (class 3)", "grad", "value", "dead")),
