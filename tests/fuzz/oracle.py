@@ -25,7 +25,9 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import math
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 import traceback
@@ -71,12 +73,15 @@ class Outcome:
 # --------------------------------------------------------------------- loading
 _counter = itertools.count()
 _DIR: str | None = None
+BASE: str | None = None           # the long profile puts every worker's directory in one it removes
 
 
 def program_dir() -> str:
+    """This process's directory of program files (removed at exit)."""
     global _DIR
     if _DIR is None:
-        _DIR = tempfile.mkdtemp(prefix=f"adjointc-fuzz-{os.getpid()}-")
+        _DIR = tempfile.mkdtemp(prefix=f"adjointc-fuzz-{os.getpid()}-", dir=BASE)
+        atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
     return _DIR
 
 

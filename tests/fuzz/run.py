@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 from hypothesis import strategies as st
 
 from .generator import ALL, SCALAR_STRAIGHT, Features, programs
+from . import oracle
 from .oracle import FAILURES, Outcome, judge
 from .profiles import CI
 from .shrink import shrink
@@ -135,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     own_cache = "ADJOINTC_CACHE_DIR" not in os.environ
     if own_cache:
         os.environ["ADJOINTC_CACHE_DIR"] = tempfile.mkdtemp(prefix="adjointc-fuzz-cache-")
+    oracle.BASE = tempfile.mkdtemp(prefix="adjointc-fuzz-programs-")   # workers' program files
     started = time.time()
     shares = [a.programs // a.workers + (w < a.programs % a.workers) for w in range(a.workers)]
     jobs = [(w, shares[w], a.seed, features, a.points, not a.no_shrink, a.max_shrink)
@@ -146,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             with mp.get_context("fork").Pool(len(jobs)) as pool:
                 results = pool.map(_worker, jobs)
     finally:
+        shutil.rmtree(oracle.BASE, ignore_errors=True)
         if own_cache:
             shutil.rmtree(os.environ["ADJOINTC_CACHE_DIR"], ignore_errors=True)
     counts: collections.Counter = collections.Counter()
