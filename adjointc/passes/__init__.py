@@ -71,7 +71,7 @@ def run(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], wrt: tu
                                     "in place: adjointc follows in-place changes of arrays only", w.loc,
                                     f"read the entry into a variable and use that, e.g. `w = {p}[...] * 2.0`")
     aliasing.check(fn, types, user_names, augmented)
-    active = activity.analyse(fn, wrt, types, outputs)
+    active = activity.analyse(fn, wrt, types, outputs, result)
     adj = reverse.transform(fn, active, types, wrt, namer, result, mutated_params, consts, calls, outputs)
     if dump:
         _dump("reverse", adj)

@@ -21,6 +21,13 @@ class _Append:
         self.target, self.value = s.value.args[0].id, s.value.args[1]
 
 
+class _Returned:
+    """`return v` seen as `result = v`: the reverse pass assigns every returned value to
+    the result variable (`return a` on one path and `return s` on another both reach it)."""
+    def __init__(self, s: Return, result: str):
+        self.target, self.value = result, s.value
+
+
 def diff_operands(e: Expr) -> list[str]:
     """Names whose adjoint receives a contribution from evaluating `e`."""
     if isinstance(e, Name):
@@ -46,13 +53,17 @@ def diff_operands(e: Expr) -> list[str]:
     return out
 
 
-def analyse(fn: Function, wrt: tuple[str, ...], types: dict[str, T.T], outputs: tuple[str, ...] = ()) -> set[str]:
-    """`outputs`: further names whose final value is an output (besides the returned one)."""
+def analyse(fn: Function, wrt: tuple[str, ...], types: dict[str, T.T], outputs: tuple[str, ...] = (),
+            result: str | None = None) -> set[str]:
+    """`result`: the variable the reverse pass assigns returned values to (then it is the
+    output, and each `return v` is read as `result = v`); `outputs`: further names whose
+    final value is an output (besides the returned one)."""
     def can_carry(n: str) -> bool:
         t = types.get(n)
         return t is None or t.differentiable
 
-    stmts = [s if not isinstance(s, ExprStmt) else _Append(s) for s in walk(fn.body)
+    stmts = [_Append(s) if isinstance(s, ExprStmt) else _Returned(s, result)
+             if isinstance(s, Return) and result is not None else s for s in walk(fn.body)
              if isinstance(s, (Assign, SetItem, Return)) or (
                  isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append")]
     varied = {w for w in wrt if can_carry(w)}
@@ -67,6 +78,8 @@ def analyse(fn: Function, wrt: tuple[str, ...], types: dict[str, T.T], outputs: 
                 varied.add(s.target)
                 changed = True
     useful = {s.value.id for s in stmts if isinstance(s, Return) and isinstance(s.value, Name)} | set(outputs)
+    if result is not None:
+        useful.add(result)
     changed = True
     while changed:
         changed = False

@@ -189,3 +189,27 @@ CASES += [
     Case(return_from_loop_building_a_list, (0, 1), [(0.7, 1.2), (1.3, 1.7), (2.5, 0.5)], sympy=True),
     Case(list_of_floats_updated_after_early_return, (0, 1), [(0.7, 1.2), (-0.7, 1.2)], sympy=True),
 ]
+
+
+# ------------------------- several returns of different bare names (fuzzer finding)
+def returns_one_of_two_names(a, b):
+    if a < -0.5:
+        return a
+    s = b * b
+    return s
+
+
+def returns_one_of_three_names(a, b):
+    s = a * b
+    t = math.sin(a)
+    if b > 1.0:
+        return t
+    elif b < -1.0:
+        return b
+    return s
+
+
+CASES += [
+    Case(returns_one_of_two_names, (0, 1), [(0.7, 0.3), (-0.9, 0.3)], sympy=True),
+    Case(returns_one_of_three_names, (0, 1), [(0.7, 0.3), (0.4, 1.5), (0.4, -1.5)], sympy=True),
+]

@@ -1,0 +1,287 @@
+"""The differential oracle: run one generated program through adjointc and judge it.
+
+`judge(program, seed)` loads the program from a real .py file (adjointc reads
+source with inspect.getsource), draws input points, and returns an
+:class:`Outcome` whose ``kind`` is one of
+
+* ``"ok"``       every checked point agrees with the references;
+* ``"refused"``  adjointc raised an :class:`adjointc.AdjointcError` (``detail``: its class)
+                 that is not an :class:`adjointc.AdjointcBug`;
+* ``"wrong"``    a gradient disagrees with central finite differences (or SymPy);
+* ``"value"``    value_and_grad's value differs from calling the function;
+* ``"mutated"``  a gradient call changed the caller's arrays;
+* ``"crash"``    any other exception, from the transform or from generated code (an
+                 AdjointcBug — GeneratedCodeError, InternalError — is a crash too);
+* ``"skipped"``  no usable input point (the primal raised, was not finite or huge,
+                 or the two finite-difference steps disagreed at every point: a kink
+                 or branch switch too close). Not a failure.
+
+Finite differences are taken with two steps, h and h/10, per element. A point is
+used only where the two agree with each other (otherwise it lies near a kink or
+a branch switch and the reference itself is unreliable); adjointc is then
+WRONG only when it disagrees with both. Straight-line scalar programs are also
+checked against SymPy's exact derivative.
+"""
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import math
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+import adjointc
+from adjointc import AdjointcBug, AdjointcError
+
+from corpus import A, copy_value, sympy_gradient
+
+from .generator import F, Program
+
+FAILURES = ("wrong", "value", "mutated", "crash")
+STEP, STEP2 = 1e-4, 1e-5          # relative finite-difference steps
+FD_AGREE = 1e-5                   # the two steps agree: relative to max(1, |fd|)
+GRAD_TOL = 1e-4                   # adjointc vs the finite differences, same scale
+VALUE_TOL = 1e-9
+
+
+@dataclass
+class Outcome:
+    kind: str
+    detail: str = ""              # error class, or a description of the mismatch
+    message: str = ""             # the full message / traceback tail
+    point: tuple = ()             # the failing input (for reproduction)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.kind in FAILURES
+
+    def signature(self) -> str:
+        """What must stay the same while a failure is shrunk."""
+        if self.kind == "crash":
+            return f"crash:{self.detail}"
+        return self.kind
+
+
+# --------------------------------------------------------------------- loading
+_counter = itertools.count()
+_DIR: str | None = None
+BASE: str | None = None           # the long profile puts every worker's directory in one it removes
+
+
+def program_dir() -> str:
+    """This process's directory of program files (removed at exit)."""
+    global _DIR
+    if _DIR is None:
+        _DIR = tempfile.mkdtemp(prefix=f"adjointc-fuzz-{os.getpid()}-", dir=BASE)
+        atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
+    return _DIR
+
+
+def load(source: str, directory: str | None = None) -> Callable:
+    """Write `source` to a fresh module file and import it; return its `prog`."""
+    name = f"adjointc_fuzz_{os.getpid()}_{next(_counter)}"
+    path = os.path.join(directory or program_dir(), name + ".py")
+    with open(path, "w") as fh:
+        fh.write(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module.prog
+
+
+def unload(fn: Callable) -> None:
+    sys.modules.pop(fn.__module__, None)
+
+
+# ---------------------------------------------------------------------- inputs
+def draw_point(program: Program, rng: np.random.Generator) -> tuple:
+    out = []
+    for _, kind in program.params:
+        if kind == F:
+            out.append(float(rng.uniform(-1.5, 1.5)))
+        else:
+            out.append(rng.normal(size=kind[1:]) * (0.5 if kind[0] == "m" else 1.0))
+    return tuple(out)
+
+
+def primal(fn: Callable, point: tuple) -> float | None:
+    """f at a copy of the point, or None when it raises / is not a finite, moderate real."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            v = fn(*copy_value(point))
+    except Exception:  # noqa: BLE001  the program misbehaves here: not a usable point
+        return None
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.floating, np.integer)):
+        return None
+    v = float(v)
+    return v if math.isfinite(v) and abs(v) < 1e6 else None
+
+
+def _fd(fn: Callable, point: tuple, rel: float) -> list[Any] | None:
+    out: list[Any] = []
+    for k, x in enumerate(point):
+        def at(xk):
+            p = list(copy_value(point))
+            p[k] = xk
+            return primal(fn, tuple(p))
+        if isinstance(x, np.ndarray):
+            g = np.zeros(x.shape)
+            for idx in np.ndindex(x.shape):
+                h = rel * max(1.0, abs(float(x[idx])))
+                xp, xm = x.copy(), x.copy()
+                xp[idx] += h
+                xm[idx] -= h
+                fp, fm = at(xp), at(xm)
+                if fp is None or fm is None:
+                    return None
+                g[idx] = (fp - fm) / (xp[idx] - xm[idx])
+            out.append(g)
+        else:
+            h = rel * max(1.0, abs(x))
+            fp, fm = at(x + h), at(x - h)
+            if fp is None or fm is None:
+                return None
+            out.append((fp - fm) / ((x + h) - (x - h)))
+    return out
+
+
+def _err(got: Any, ref: Any) -> float:
+    got, ref = np.asarray(got, dtype=np.float64), np.asarray(ref, dtype=np.float64)
+    if got.shape != ref.shape:
+        return math.inf
+    if ref.size == 0:
+        return 0.0
+    diff = np.abs(got - ref) / np.maximum(1.0, np.abs(ref))
+    return math.inf if not np.all(np.isfinite(got)) else float(np.max(diff))
+
+
+def reference(fn: Callable, point: tuple) -> list[Any] | None:
+    """Finite differences at `point` where the two step sizes agree, else None."""
+    g1 = _fd(fn, point, STEP)
+    if g1 is None:
+        return None
+    g2 = _fd(fn, point, STEP2)
+    if g2 is None or any(_err(a, b) > FD_AGREE for a, b in zip(g1, g2)):
+        return None
+    return g1, g2
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+    return a == b or (a != a and b != b)
+
+
+def _tail(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-6:])
+
+
+def _where(filename: str) -> str:
+    """Where an exception was raised: "generated code", "adjointc/<module>.py" or the file."""
+    cache = os.environ.get("ADJOINTC_CACHE_DIR")
+    if cache and os.path.abspath(filename).startswith(os.path.abspath(cache)) or "_grad-" in filename:
+        return "generated code"
+    parts = os.path.normpath(filename).split(os.sep)
+    if "adjointc" in parts:
+        return "/".join(parts[len(parts) - 1 - parts[::-1].index("adjointc"):])
+    return os.path.basename(filename)
+
+
+def _crash(exc: BaseException, point: tuple) -> Outcome:
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = _where(tb[-1].filename) if tb else "?"
+    return Outcome("crash", f"{type(exc).__name__} in {where}", _tail(exc), point)
+
+
+def _short(v: Any) -> str:
+    return np.array2string(np.asarray(v), precision=6, max_line_width=200)
+
+
+# ----------------------------------------------------------------------- judge
+def judge(program: Program, seed: int = 0, points: int = 3, sympy: bool = True,
+          at: list[tuple] | None = None) -> Outcome:
+    """Judge one program at up to `points` usable input points drawn from `seed`
+    (or exactly at the points `at`, as the shrinker does); see the module doc."""
+    try:
+        fn = load(program.source)
+    except Exception as e:  # noqa: BLE001  not a valid program (the shrinker makes such)
+        return Outcome("skipped", f"does not load: {type(e).__name__}")
+    try:
+        return _judge(fn, program, seed, points, sympy, at)
+    finally:
+        unload(fn)
+
+
+def _judge(fn: Callable, program: Program, seed: int, points: int, sympy: bool,
+           at: list[tuple] | None) -> Outcome:
+    rng = np.random.default_rng(seed)
+    names = program.names
+    checked, attempts = 0, 0
+    g = vg = None
+    todo = list(at) if at is not None else None
+    while checked < points and attempts < 3 * points:
+        attempts += 1
+        if todo is not None:
+            if not todo:
+                break
+            point = todo.pop(0)
+        else:
+            point = draw_point(program, rng)
+        value = primal(fn, point)
+        if value is None:
+            continue
+        ref = reference(fn, point)
+        if ref is None:
+            continue
+        args = copy_value(point)
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                if g is None:
+                    g, vg = adjointc.grad(fn, wrt=names), adjointc.value_and_grad(fn, wrt=names)
+                got = g(*args)
+                v2, got2 = vg(*copy_value(point))
+        except AdjointcBug as e:  # (GeneratedCodeError, InternalError: adjointc's own bugs)
+            return _crash(e, point)
+        except AdjointcError as e:
+            return Outcome("refused", type(e).__name__, str(e), point)
+        except Exception as e:  # noqa: BLE001  anything else is a crash
+            return _crash(e, point)
+        if not all(_same(a, b) for a, b in zip(args, point)):
+            changed = [n for n, a, b in zip(names, args, point) if not _same(a, b)]
+            return Outcome("mutated", f"grad changed {', '.join(changed)}", "", point)
+        if not isinstance(got, tuple) or len(got) != len(names):
+            return Outcome("wrong", "result is not a tuple with one gradient per input", repr(got), point)
+        for name, gv, g1, g2, x in zip(names, got, ref[0], ref[1], point):
+            if isinstance(x, np.ndarray) and (not isinstance(gv, np.ndarray) or gv.shape != x.shape):
+                return Outcome("wrong", f"d/d{name} has the wrong type/shape", repr(gv), point)
+            e1, e2 = _err(gv, g1), _err(gv, g2)
+            if min(e1, e2) > GRAD_TOL:
+                return Outcome("wrong", f"d/d{name}", f"d/d{name}: adjointc {_short(gv)}\n"
+                               f"  finite differences {_short(g2)} (rel. err {min(e1, e2):.1e})", point)
+        try:
+            v2 = float(v2)
+        except Exception:  # noqa: BLE001
+            return Outcome("value", "value_and_grad value is not a float", repr(v2), point)
+        if not abs(v2 - value) <= VALUE_TOL * max(1.0, abs(value)):
+            return Outcome("value", "value_and_grad value != f(x)", f"value {v2!r} != f(x) = {value!r}", point)
+        if any(_err(a, b) > 1e-9 for a, b in zip(got, got2)):
+            return Outcome("wrong", "grad and value_and_grad disagree", "", point)
+        if sympy and "sympy" in program.tags:
+            exact = sympy_gradient(fn, A(*point), names)
+            if exact is not None and any(_err(gv, r) > 1e-8 for gv, r in zip(got, exact)):
+                return Outcome("wrong", "vs SymPy", f"adjointc {got}\n  SymPy {exact}", point)
+        checked += 1
+    return Outcome("ok" if checked else "skipped", extra={"points": checked})
