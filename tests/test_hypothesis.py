@@ -78,7 +78,7 @@ def _load(directory, source: str):
     return module.prog
 
 
-@settings(max_examples=60, deadline=None, database=None,
+@settings(max_examples=60, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much,
                                  HealthCheck.too_slow])
 @given(programs())
@@ -87,7 +87,10 @@ def test_random_program_gradient_matches_sympy(program_dir, program):
     note(source)
     note(f"point = {point!r}")
     fn = _load(program_dir, source)
-    value = fn(*point)
+    try:
+        value = fn(*point)
+    except (OverflowError, ValueError, ZeroDivisionError):  # the program itself leaves its domain
+        assume(False)
     assume(math.isfinite(value) and abs(value) < 1e8)
     names = tuple(f"x{i}" for i in range(len(point)))
     ref = sympy_gradient(fn, A(*point), names)
