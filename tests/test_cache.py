@@ -22,14 +22,6 @@ SOURCE = "def f(x):\n    return x * 3 + OFFSET\n\ndef boom():\n    raise ValueEr
 NS = {"OFFSET": 1}
 
 
-@pytest.fixture
-def cdir(tmp_path, monkeypatch):
-    d = tmp_path / "cache"
-    monkeypatch.setenv("ADJOINTC_CACHE_DIR", str(d))
-    monkeypatch.delenv("ADJOINTC_CACHE_LOG", raising=False)
-    return d
-
-
 class Builder:
     def __init__(self, source: str = SOURCE):
         self.source, self.calls = source, 0

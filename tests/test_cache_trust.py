@@ -31,6 +31,7 @@ import pytest
 
 import adjointc
 from adjointc import AdjointcError, api, cache, reach
+from corpus import import_file
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -301,10 +302,7 @@ def load(tmp_path: pathlib.Path, text: str = INPROC):
     name = f"trust_inproc_{_counter[0]}"
     path = tmp_path / f"{name}.py"
     path.write_text(text)
-    spec = importlib.util.spec_from_file_location(name, path)
-    m = importlib.util.module_from_spec(spec)
-    sys.modules[name] = m
-    spec.loader.exec_module(m)
+    m = import_file(path, name)
     m.mod = m
     return m
 
@@ -499,14 +497,6 @@ def planted(key: str, marker: pathlib.Path) -> bytes:
     trust checks can stop it."""
     body = f"open({str(marker)!r}, 'w').close()\ndef f(x):\n    return -1000\n".encode()
     return f"# adjointc cache entry key={key} sha256={hashlib.sha256(body).hexdigest()}\n".encode() + body
-
-
-@pytest.fixture
-def cdir(tmp_path, monkeypatch):
-    d = tmp_path / "cache"
-    monkeypatch.setenv("ADJOINTC_CACHE_DIR", str(d))
-    monkeypatch.delenv("ADJOINTC_CACHE_LOG", raising=False)
-    return d
 
 
 def fresh_key(label: str) -> str:

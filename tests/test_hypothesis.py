@@ -5,10 +5,8 @@ Each program is written to a real .py file and imported, so adjointc reads its
 source the ordinary way (inspect.getsource)."""
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
-import sys
 
 import numpy as np
 import pytest
@@ -16,7 +14,7 @@ from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 from adjointc import grad
-from corpus import A, sympy_gradient
+from corpus import A, import_file, sympy_gradient
 
 # Each template keeps its function inside its domain whatever the operand values:
 # log/sqrt of (v*v + 1), division by (v*v + 1), powers of positive bases.
@@ -71,11 +69,7 @@ def _load(directory, source: str):
     name = f"adjointc_hyp_prog_{next(_counter)}"
     path = directory / f"{name}.py"
     path.write_text(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module.prog
+    return import_file(path, name).prog
 
 
 @settings(max_examples=60, deadline=None, database=None, derandomize=True,

@@ -12,7 +12,9 @@ adjointc at all:
 """
 from __future__ import annotations
 
+import importlib.util
 import inspect
+import sys
 import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -21,7 +23,7 @@ import numpy as np
 import sympy as sp
 
 __all__ = ["Case", "A", "bug", "rng_for", "fd_gradient", "sympy_gradient", "copy_value",
-           "wrt_names", "bind", "call"]
+           "wrt_names", "bind", "call", "import_file"]
 
 
 # ----------------------------------------------------------------- case data
@@ -225,3 +227,13 @@ def sympy_gradient(fn: Callable, a: A, names: Sequence[str]) -> list[float] | No
         return [float(sp.diff(expr, symbols[n]).subs(point).evalf(30)) for n in names]
     except Exception:  # noqa: BLE001  any failure means "not sympy-checkable"
         return None
+
+
+def import_file(path: Any, name: str) -> types.ModuleType:
+    """Import the file at `path` as a new module `name` (registered in sys.modules, so
+    adjointc reads its functions' source the ordinary way, with inspect)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

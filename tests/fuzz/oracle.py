@@ -24,7 +24,6 @@ checked against SymPy's exact derivative.
 """
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
 import atexit
@@ -42,7 +41,7 @@ import numpy as np
 import adjointc
 from adjointc import AdjointcBug, AdjointcError
 
-from corpus import A, copy_value, sympy_gradient
+from corpus import A, copy_value, import_file, sympy_gradient
 
 from .generator import F, Program
 
@@ -93,11 +92,7 @@ def load(source: str, directory: str | None = None) -> Callable:
     path = os.path.join(directory or program_dir(), name + ".py")
     with open(path, "w") as fh:
         fh.write(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module.prog
+    return import_file(path, name).prog
 
 
 def unload(fn: Callable) -> None:
