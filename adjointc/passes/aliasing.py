@@ -51,12 +51,11 @@ def check(fn: Function, types: dict[str, T.T], user_names: set[str],
         if isinstance(s, Assign):
             defs.setdefault(s.target, []).append(k)
 
-    def keep(b: str) -> bool:  # a tuple is immutable: its arrays are reached by indexing it
-        # (a temporary read once still links: `u = np.reshape(v, s)[0]` views v through it)
-        return types.get(b, T.UNKNOWN).kind != "tuple"
+    # (a tuple holding an array links it to what is taken out of it: `t = (s, y); s, u = t`
+    # makes u share y's memory, and a read of t after a write into y sees the change too;
+    # a temporary read once still links: `u = np.reshape(v, s)[0]` views v through it)
     edges = [(k, n, b) for k, s in enumerate(order) if isinstance(s, (Assign, ExprStmt))
-             for n, bs in base_map((s,), types).items() for b in bs
-             if keep(b) and types.get(n, T.UNKNOWN).kind != "tuple"]
+             for n, bs in base_map((s,), types).items() for b in bs]
     for i, w in writes:
         c = w.target
         around = [(a, b) for a, b in spans if a <= i <= b]

@@ -76,7 +76,10 @@ def effects(fn: Function, types: dict[str, T.T], augmented: list, result: str) -
         if _modifies_original(fn.body, p, types, augmented, fn.name, muts[0]):
             mutated.append(p)
     bases = base_map(fn.body, types)
-    shared = ({result} | bases.get(result, set())) & set(params)
+    # (what any `return v` hands back: the result variable, or each name returned directly
+    # when the paths return different names — `return p` on one path is enough for a view)
+    returned = {result} | {s.value.id for s in walk(fn.body) if isinstance(s, Return) and isinstance(s.value, Name)}
+    shared = set().union(*({n} | bases.get(n, set()) for n in returned)) & set(params)
     result_param = result if result in mutated else None
     ret = next((s for s in walk(fn.body) if isinstance(s, Return)), None)
     for p in sorted(shared & set(mutated)):

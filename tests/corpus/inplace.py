@@ -623,3 +623,67 @@ CASES += [
     Case(helper_writes_its_argument_into_itself, 0, [(_n(4),), (_n(6),)]),
     Case(self_write_in_a_loop, (0, 1), [(_n(5), 0.2), (_n(7), 0.3)]),
 ]
+
+
+# --------------------------- tuples carry aliases (fuzzer findings: wrong gradients before)
+def tuple_element_read_after_the_write(x):
+    t = (np.sum(x), x)
+    s, u = t
+    x[0] = np.sum(x * x)
+    return 0.25 * np.sum(u) + s
+
+
+def tuple_element_written_then_base_read(x, c):
+    t = (math.cos(c), x)
+    s, u = t
+    u[0] -= 0.75 / (c * c + 1.0)
+    return np.sum(x * x) + s
+
+
+def tuple_read_after_the_write(x):
+    t = (x, 2.0)
+    x[1:] = x[1:] + 0.25 * x[:-1]
+    return np.sum(t[0] * t[0])
+
+
+def _maybe_returns_argument(c, p):
+    if c < 1.0:
+        return p * 2.0
+    return p
+
+
+def helper_may_return_its_argument_then_written(x, c):
+    for i in range(3):
+        u = _maybe_returns_argument(c, x)
+        x[i] -= math.cos(np.sum(u))
+        u[1:] = u[1:] + 0.1 * u[:-1]
+    return 0.5 * np.sum(x * x)
+
+
+ALIASING += [
+    (tuple_element_read_after_the_write, (_n(5),)),
+    (tuple_element_written_then_base_read, (_n(4), 0.7)),
+    (tuple_read_after_the_write, (_n(4),)),
+    (helper_may_return_its_argument_then_written, (_n(4), 1.5)),
+]
+
+
+def tuple_of_a_copy_then_base_written(x, c):
+    t = (np.sum(x) * c, x.copy())
+    s, u = t
+    x[0] = np.sum(x * x)
+    return 0.25 * np.sum(u * u) + s * x[0]
+
+
+def tuple_read_before_the_write(x, c):
+    t = (c, x)
+    s, u = t
+    y = np.sum(u * u) * s
+    x[1:] = x[1:] + s * x[:-1]
+    return y + np.sum(x)
+
+
+CASES += [
+    Case(tuple_of_a_copy_then_base_written, (0, 1), [(_n(4), 0.7), (_n(5), -0.3)]),
+    Case(tuple_read_before_the_write, (0, 1), [(_n(4), 0.7), (_n(5), -0.3)]),
+]

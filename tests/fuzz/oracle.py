@@ -111,9 +111,12 @@ def draw_point(program: Program, rng: np.random.Generator) -> tuple:
 
 
 def primal(fn: Callable, point: tuple) -> float | None:
-    """f at a copy of the point, or None when it raises / is not a finite, moderate real."""
+    """f at a copy of the point, or None when it raises / is not a finite, moderate real.
+    A NumPy overflow or invalid operation on the way (an intermediate inf that a later
+    bounded op hides) also makes the point unusable: the derivative there is inf * 0."""
     try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
+        with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise",
+                                                    under="ignore"):
             warnings.simplefilter("ignore")
             v = fn(*copy_value(point))
     except Exception:  # noqa: BLE001  the program misbehaves here: not a usable point
