@@ -101,6 +101,7 @@ class Gradient:
         entry = _entry(fn, "value_and_grad" if with_value else "grad")
         self.primal = entry.function
         self._sig = inspect.signature(entry.function, follow_wrapped=False)
+        self._defaults = (entry.function.__defaults__, entry.function.__kwdefaults__)
         self._names = tuple(self._sig.parameters)
         self._bound_args, self._bound_kwargs = entry.args, entry.kwargs
         self._call_primal = entry.call
@@ -157,6 +158,11 @@ class Gradient:
     def _bind(self, args: tuple, kwargs: dict) -> list[Any]:
         """The values of all of `primal`'s parameters for a call with the caller's
         arguments: what a bound method or partial binds first, exactly as Python does."""
+        f = self.primal
+        if f.__defaults__ is not self._defaults[0] or f.__kwdefaults__ is not self._defaults[1]:
+            # (defaults reassigned since: bind the new ones, as a call of f would)
+            self._sig = inspect.signature(f, follow_wrapped=False)
+            self._defaults = (f.__defaults__, f.__kwdefaults__)
         try:
             b = self._sig.bind(*self._bound_args, *args, **{**self._bound_kwargs, **kwargs})
         except TypeError as e:

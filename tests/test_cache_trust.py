@@ -733,3 +733,23 @@ def test_import_hook_instrumentation_is_not_a_false_alarm(tmp_path):
     os.utime(path, (1, 1))
     with pytest.raises(AdjointcError, match="reload the module"):
         adjointc.grad(m.f)(0.7)
+
+
+def _scaled_square(x, k=2.0, *, p=1.0):
+    return k * x * x + p * x
+
+
+def test_defaults_reassigned_after_the_first_call_are_bound():
+    """A call of the function binds its current defaults; so does its gradient."""
+    g = adjointc.grad(_scaled_square)
+    saved = (_scaled_square.__defaults__, _scaled_square.__kwdefaults__)
+    try:
+        assert g(3.0) == pytest.approx(2.0 * 2.0 * 3.0 + 1.0, rel=1e-12)
+        _scaled_square.__defaults__ = (5.0,)
+        _scaled_square.__kwdefaults__ = {"p": -4.0}
+        h = 1e-6
+        fd = (_scaled_square(3.0 + h) - _scaled_square(3.0 - h)) / (2 * h)
+        assert g(3.0) == pytest.approx(fd, rel=1e-8)
+        assert g(3.0) == pytest.approx(2.0 * 5.0 * 3.0 - 4.0, rel=1e-12)
+    finally:
+        _scaled_square.__defaults__, _scaled_square.__kwdefaults__ = saved
