@@ -10,8 +10,8 @@ __version__ = "0.1.0"
 
 from .api import grad, value_and_grad, vjp  # noqa: E402
 from .errors import (AdjointcBug, AdjointcError, AliasingError, CheckFailed, GeneratedCodeError,  # noqa: E402
-                     InternalError, InvalidArgument, NoAdjointRule, TypeMismatch, UnsupportedFunction,
-                     UnsupportedSyntax)
+                     InternalError, InvalidArgument, NoAdjointRule, StaleSource, TypeMismatch,
+                     UnsupportedFunction, UnsupportedSyntax)
 from .rules import defvjp, nondiff  # noqa: E402
 # Imported here, once: the package attribute `adjointc.check` is then this function for
 # good. (Importing the submodule later, e.g. inside a function, would rebind the attribute
@@ -21,4 +21,4 @@ from .check import check  # noqa: E402
 
 __all__ = ["grad", "value_and_grad", "vjp", "check", "defvjp", "nondiff", "AdjointcError",
            "UnsupportedSyntax", "UnsupportedFunction", "NoAdjointRule", "AliasingError", "TypeMismatch",
-           "InvalidArgument", "CheckFailed", "AdjointcBug", "GeneratedCodeError", "InternalError"]
+           "InvalidArgument", "StaleSource", "CheckFailed", "AdjointcBug", "GeneratedCodeError", "InternalError"]

@@ -48,6 +48,10 @@ class CheckFailed(AdjointcError):
     """`adjointc.check` found a gradient that disagrees with its reference."""
 
 
+class StaleSource(AdjointcError):
+    """A function's source file was edited after the function was defined (imported)."""
+
+
 class CacheError(AdjointcError):
     """The disk cache could not be used (reported, then bypassed)."""
 

@@ -50,12 +50,8 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from . import types as T
-from .errors import AdjointcError
+from .errors import StaleSource
 from .ir import Loc
-
-
-class StaleSource(AdjointcError):
-    """A function's source file was edited after the function was defined (imported)."""
 
 
 _MISSING = object()
