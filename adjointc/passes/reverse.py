@@ -323,6 +323,9 @@ class Reverser:
                     c.adjoints.add(bar(t))
                     c.backward_reads.add(t)
                     out.append(Assign(bar(t), Call("shape_adjoint", (g, Name(t))), loc))
+                    shaped_already = True
+                else:
+                    shaped_already = False
                 bound = rule.bind(val.args, val.kwargs)
                 env = {k: (Call("tuple", v) if isinstance(v, tuple) else v) for k, v in bound.items()}
                 env["g"], env["ans"] = g, Name(t)
@@ -334,12 +337,12 @@ class Reverser:
                     for a, tp in pairs:
                         if tp is None or not (isinstance(a, Name) and a.id in c.active):
                             continue
-                        shaped = shaped and _zero_safe(rules.parse_template(tp))
+                        shaped = shaped and rules.takes_zero_cotangent(rules.parse_template(tp))
                         e = substitute(substitute(rules.parse_template(tp), env), self.cheap_for(s))
                         e = S.fold(e, S.TypeOracle(c.types, c.consts))
                         contributions.append(self.acc(a.id, e, loc))
                 tt = c.types.get(t, T.UNKNOWN)
-                if not shaped and not (tt.is_scalar and tt.kind != "array"):
+                if not shaped and not shaped_already and not (tt.is_scalar and tt.kind != "array"):
                     # t_bar may be the symbolic zero 0.0 here (t unused on the path taken, or
                     # on this trip): a template beyond elementwise arithmetic needs its shape
                     c.adjoints.add(bar(t))
@@ -433,22 +436,6 @@ class Reverser:
             out.append(self.acc(v.id, e, s.loc))
         out.append(SetItem(bar(u), s.index, Const(0.0), s.loc))
         return out
-
-
-# Template operations that take the symbolic zero 0.0 for g and give a zero contribution
-# (elementwise arithmetic and functions, broadcasting back): anything else may need
-# g's shape (matmul, reshape, cumsum, indexing g...).
-_ZERO_SAFE = {"add", "sub", "mul", "truediv", "neg", "pow", "eq", "gt", "lt", "invert",
-              "np.conj", "np.cos", "np.cosh", "np.exp", "np.exp2", "np.log", "np.sin", "np.sinh",
-              "np.sqrt", "np.sign", "np.where", "np.isnan", "np.trunc", "np.floor_divide",
-              "np.shape", "np.size", "len", "unbroadcast", "unreduce", "dsinc"}
-
-
-def _zero_safe(e: Expr) -> bool:
-    if isinstance(e, Call):
-        return (e.op in _ZERO_SAFE or e.op.startswith("math.")) and all(_zero_safe(a) for a in e.args) \
-            and all(_zero_safe(v) for _, v in e.kwargs)
-    return True
 
 
 def _is_temp(n: str) -> bool:

@@ -303,6 +303,26 @@ def parse_template(src: str) -> Expr:
     return _cache[src]
 
 
+# Template operations that take the symbolic zero 0.0 for g and give a zero contribution
+# (elementwise arithmetic and functions, broadcasting back); anything else may need g's
+# shape (matmul, reshape, cumsum, indexing g...), and the reverse pass gives g its shape
+# first (shape_adjoint).
+ZERO_COTANGENT_SAFE = frozenset({
+    "add", "sub", "mul", "truediv", "neg", "pow", "eq", "gt", "lt", "invert",
+    "np.conj", "np.cos", "np.cosh", "np.exp", "np.exp2", "np.log", "np.sin", "np.sinh",
+    "np.sqrt", "np.sign", "np.where", "np.isnan", "np.trunc", "np.floor_divide",
+    "np.shape", "np.size", "len", "unbroadcast", "unreduce", "dsinc"})
+
+
+def takes_zero_cotangent(e: Expr) -> bool:
+    """Does the parsed template `e` work (and give zero) when g is the scalar 0.0?"""
+    if isinstance(e, Call):
+        return ((e.op in ZERO_COTANGENT_SAFE or e.op.startswith("math."))
+                and all(takes_zero_cotangent(a) for a in e.args)
+                and all(takes_zero_cotangent(v) for _, v in e.kwargs))
+    return True
+
+
 # Register the built-in rules (they use the same public decorator).
 from . import operators as _operators  # noqa: E402,F401
 from . import math as _math  # noqa: E402,F401
