@@ -323,7 +323,9 @@ def takes_zero_cotangent(e: Expr) -> bool:
     return True
 
 
-# Register the built-in rules (they use the same public decorator).
+# The helpers the templates call (they join adjointc.runtime's namespace), then the
+# built-in rules (they use the same public decorator).
+from . import helpers as _helpers  # noqa: E402,F401
 from . import operators as _operators  # noqa: E402,F401
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
