@@ -29,6 +29,7 @@ def reduced_axes(axis: Any, ndim: int) -> tuple[int, ...]:
 
 
 def float_zeros(shape: tuple[int, ...], *like: Any) -> np.ndarray:
+    """Zeros of `shape` in a float (or complex) dtype that holds the values `like`."""
     return np.zeros(shape, dtype=np.result_type(float, *like))
 
 
