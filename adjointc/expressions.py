@@ -65,7 +65,8 @@ _NOT_EXPRESSIONS = {
 
 class ExprLowerer:
     """The shared structure of expression lowering; subclasses give `read_name`,
-    `attribute`, `call`, `loc`, `unsupported` and (three-address mode) `tmp`, `ifexp`."""
+    `attribute`, `call`, `loc`, `unsupported`, `ellipsis` (a template's `g[..., None]`)
+    and, for three-address mode, `tmp` and `ifexp`."""
 
     # ----------------------------------------------------------- the hooks
     def loc(self, node: cst.CSTNode) -> Loc:
@@ -88,6 +89,9 @@ class ExprLowerer:
 
     def ifexp(self, node: cst.IfExp, out: list[Stmt], loc: Loc, name_hint: str) -> Expr:
         raise self.unsupported(node, "a conditional expression here")
+
+    def ellipsis(self, node: cst.Ellipsis) -> Expr:
+        return Const(Ellipsis)
 
     # ------------------------------------------------------------ the lowering
     def atom(self, e: Expr, out: list[Stmt], loc: Loc, hint: str = "t") -> Expr:
@@ -158,6 +162,8 @@ class ExprLowerer:
             return self.attribute(node, out, nested)
         if isinstance(node, cst.Call):
             return self.call(node, out, nested)
+        if isinstance(node, cst.Ellipsis):
+            return self.ellipsis(node)
         raise self.unsupported(node, _NOT_EXPRESSIONS.get(type(node), type(node).__name__))
 
     def index(self, node: cst.Subscript, out: list[Stmt]) -> Expr:

@@ -45,7 +45,7 @@ from .ir import (Assign, Block, Break, Call, Const, Continue, Expr, ExprStmt, Fo
                  NO_DEFAULT, names_in, rename, walk)
 from .names import Namer
 from .passes import normalize as N
-from .resolve import _UNRESOLVED, ARRAY_METHODS, Resolver
+from .resolve import _UNRESOLVED, ARRAY_METHODS, Resolver, BoundNames
 # (api, check and reach read these as frontend.X; they live in source.py)
 from .source import _LIBRARY_ROOTS, def_loc, has_source, refuse_def_form  # noqa: F401
 
@@ -64,37 +64,6 @@ class Lowered:
     renamed: dict[str, str] = field(default_factory=dict)  # user name -> name in generated code
     no_return: Loc | None = None  # the function has no return statement (it returns None)
     falls_through: Loc | None = None  # some path reaches the end of the body (returning None)
-
-
-class _Assigned(cst.CSTVisitor):
-    """Collect every name bound in the function body (Python's local-variable rule)."""
-
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-        self.count: dict[str, int] = {}  # binding sites per name
-
-    def visit_Name(self, node: cst.Name) -> None:  # only reached through targets below
-        pass
-
-    def _targets(self, t: cst.BaseExpression) -> None:
-        if isinstance(t, cst.Name):
-            self.names.add(t.value)
-            self.count[t.value] = self.count.get(t.value, 0) + 1
-        elif isinstance(t, (cst.Tuple, cst.List)):
-            for e in t.elements:
-                self._targets(e.value)
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self._targets(node.target)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._targets(node.target)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._targets(node.target)
-
-    def visit_For(self, node: cst.For) -> None:
-        self._targets(node.target)
 
 
 class Lowerer(Resolver):
@@ -142,8 +111,7 @@ class Lowerer(Resolver):
                 else:
                     printable = False
             params.append(Param(prm.name.value, default))
-        collector = _Assigned()
-        node.body.visit(collector)
+        collector = BoundNames(node.body)
         self.locals = collector.names | {q.name for q in params}
         self.bindings = dict(collector.count)
         for q in params:
@@ -200,6 +168,8 @@ class Lowerer(Resolver):
             out: list[Stmt] = []
             for small in node.body:
                 out.extend(self.small_stmt(small))
+                if out and isinstance(out[-1], (Return, Break, Continue)):
+                    break  # (`break; x = 1`: what follows never runs)
             return out
         if isinstance(node, cst.If):
             return self.if_stmt(node)
@@ -524,8 +494,7 @@ class Lowerer(Resolver):
                 if prm.default is None:
                     raise UnsupportedSyntax(f"bad call to {name}: missing argument {prm.name.value!r}", loc)
                 bound[prm.name.value] = self.expr(prm.default, out, nested=True)
-        collector = _Assigned()
-        fdef.body.visit(collector)
+        collector = BoundNames(fdef.body)
         inner = collector.names | set(bound)
         sub = copy.copy(self)
         sub.locals = self.locals | inner

@@ -14,6 +14,8 @@ Python's scoping applied to the function being lowered:
   NumPy function (`x.sum(0)` is `np.sum(x, 0)`), another a user object's method
   (`callmethod:NAME`, resolved from the argument's class by the type pass).
 
+`BoundNames` applies Python's local-variable rule: the names a body binds.
+
 In three-address mode calls take atoms (see expressions.py).
 """
 from __future__ import annotations
@@ -43,6 +45,57 @@ ARRAY_METHODS.update(flatten=np.ravel, copy=np.copy, conjugate=np.conj, astype=N
 SUPPORTED = ("assignments (=, +=, tuple unpacking), arithmetic, comparisons, indexing and "
              "slicing, calls to math/numpy functions, for/while loops, if/elif/else, "
              "break/continue, return")
+
+
+class BoundNames:
+    """Every name bound in a function body (Python's local-variable rule): targets of
+    assignments and for loops, at any depth of statements (nested defs' too). A walk
+    over statements only: a libcst visitor would visit every expression node, which
+    dominated the lowering of long functions."""
+
+    def __init__(self, body: cst.BaseSuite) -> None:
+        self.names: set[str] = set()
+        self.count: dict[str, int] = {}  # binding sites per name
+        self._suite(body)
+
+    def _targets(self, t: cst.BaseExpression) -> None:
+        if isinstance(t, cst.Name):
+            self.names.add(t.value)
+            self.count[t.value] = self.count.get(t.value, 0) + 1
+        elif isinstance(t, (cst.Tuple, cst.List)):
+            for e in t.elements:
+                self._targets(e.value)
+
+    def _suite(self, suite: Any) -> None:
+        for s in getattr(suite, "body", ()):
+            self._stmt(s)
+
+    def _stmt(self, s: cst.CSTNode) -> None:
+        if isinstance(s, cst.SimpleStatementLine):
+            for small in s.body:
+                self._stmt(small)
+        elif isinstance(s, cst.Assign):
+            for t in s.targets:
+                self._targets(t.target)
+        elif isinstance(s, (cst.AugAssign, cst.AnnAssign)):
+            self._targets(s.target)
+        elif isinstance(s, cst.If):
+            self._suite(s.body)
+            if isinstance(s.orelse, cst.If):
+                self._stmt(s.orelse)
+            elif s.orelse is not None:
+                self._suite(s.orelse.body)
+        elif isinstance(s, cst.BaseCompoundStatement):
+            # for, while, nested def, and what the lowering refuses (class, try, with, match)
+            if isinstance(s, cst.For):
+                self._targets(s.target)
+            for part in ("body", "orelse", "finalbody"):
+                sub = getattr(s, part, None)
+                self._suite(getattr(sub, "body", None) if isinstance(sub, (cst.Else, cst.Finally)) else sub)
+            for h in getattr(s, "handlers", ()):
+                self._suite(h.body)
+            for case in getattr(s, "cases", ()):
+                self._suite(case.body)
 
 
 _UNRESOLVED = object()
@@ -89,6 +142,9 @@ class Resolver(ExprLowerer):
 
     def tmp(self, hint: str = "t") -> str:
         return self.namer.fresh(hint)
+
+    def ellipsis(self, node: cst.Ellipsis) -> Expr:
+        raise self.unsupported(node, "Ellipsis")  # (not in user code yet)
 
     def read_name(self, node: cst.Name) -> Expr:
         n = node.value

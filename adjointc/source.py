@@ -132,7 +132,7 @@ def read(fn: pytypes.FunctionType) -> Source:
         module = cst.parse_module(src)
     except cst.ParserSyntaxError as e:
         raise UnsupportedSyntax(f"cannot parse the source of {fn.__name__}: {e}", def_loc(fn)) from None
-    wrapper = MetadataWrapper(module)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # (the tree is ours: no defensive copy)
     defs = [n for n in wrapper.module.body if isinstance(n, cst.FunctionDef)]
     defs = [n for n in defs if n.name.value == fn.__code__.co_name] or defs
     if not defs:
@@ -145,7 +145,7 @@ def read(fn: pytypes.FunctionType) -> Source:
 def _parsed_lambdas(src: str) -> tuple[Any, tuple[cst.Lambda, ...]]:
     """The positions of a file's nodes and its lambdas (a file holding several lambdas
     is parsed once)."""
-    wrapper = MetadataWrapper(cst.parse_module(src))
+    wrapper = MetadataWrapper(cst.parse_module(src), unsafe_skip_copy=True)
 
     class Lambdas(cst.CSTVisitor):
         def __init__(self) -> None:

@@ -191,3 +191,22 @@ def _after_continue(x):
 def test_gradient_after_a_continue_matches_the_closed_form():
     x = 0.8
     assert adjointc.grad(_after_continue)(x) == pytest.approx(2 * math.cos(2 * x), rel=1e-12)
+
+
+# Statements after a jump on the same line never run (the frontend used to keep them:
+# `_dead_after_break` differentiated as 10.0 instead of 2.0, `_dead_after_return` was refused).
+def _dead_after_break(x):
+    for i in range(3):
+        x = x * 2.0; break; x = x * 5.0  # noqa: E702
+    return x
+
+
+def _dead_after_return(x):
+    y = x * 3.0; return y; y = y * 7.0  # noqa: E702
+
+
+def test_statements_after_a_jump_on_the_same_line_never_run():
+    assert _dead_after_break(1.0) == 2.0 and _dead_after_return(1.0) == 3.0
+    assert adjointc.grad(_dead_after_break)(1.0) == 2.0
+    assert adjointc.grad(_dead_after_return)(1.0) == 3.0
+    assert "7.0" not in block(lower(_dead_after_return).function.body)

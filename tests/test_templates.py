@@ -152,6 +152,7 @@ def test_parse_is_cached():
     ("(x > 0) & (y <= 1)", Call("bitand", (Call("gt", (Name("x"), Const(0))), Call("le", (Name("y"), Const(1)))))),
     ("a and b or not c", Call("or", (Call("and", (Name("a"), Name("b"))), Call("not", (Name("c"),))))),
     ("math.pi * x", Call("mul", (Name("math.pi"), Name("x")))),
+    ("g[..., None]", Call("getitem", (Name("g"), Call("tuple", (Const(Ellipsis), Const(None)))))),
 ])
 def test_template_ir(src, expected):
     assert lower_template(src) == expected == ast_parse(src)
