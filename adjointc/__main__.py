@@ -6,7 +6,8 @@
         print the names of the compiler's passes, in order (adjointc.passes.PIPELINE)
     python -m adjointc show FILE.py:FUNCTION --args "..." --after NAME
         print the IR after the pass NAME (the primal IR, or the adjoint IR from
-        `reverse` on); ADJOINTC_DUMP=1 prints it after every pass
+        `reverse` on) and the facts attached so far; ADJOINTC_DUMP=1 prints the
+        IR after every pass that changed it
     python -m adjointc cache info | clear
 """
 from __future__ import annotations
@@ -65,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
             prog = g.program_after(a.after, *args)
             ir = prog.ir
             print(f"# {ir.name}({', '.join(q.name for q in ir.params)}) after {a.after}")
+            for fact in ("mutated", "active", "adjoints"):  # (the facts attached so far)
+                if getattr(prog, fact):
+                    print(f"# {fact}: {', '.join(sorted(getattr(prog, fact)))}")
             print(printer.block(ir.body))
             return 0
         print(g.source_for(*args))

@@ -130,7 +130,8 @@ def test_show_after_prints_the_ir_after_that_pass(capsys):
     target = f"{__file__}:accumulate"
     assert main(["show", target, "--args", "np.linspace(0.1, 0.9, 4), 2.0", "--after", "activity"]) == 0
     primal = capsys.readouterr().out
-    assert primal.startswith("# accumulate(x, k) after activity\n")
+    assert primal.startswith("# accumulate(x, k) after activity\n# active: ")
+    assert set(primal.splitlines()[1].split(": ")[1].split(", ")) >= {"s", "x"}
     assert "for i in _range1:" in primal and "backward sweep" not in primal
     assert main(["show", target, "--args", "np.linspace(0.1, 0.9, 4), 2.0", "--after", "reverse"]) == 0
     adjoint = capsys.readouterr().out
@@ -157,6 +158,14 @@ def test_adjointc_dump_prints_the_ir_after_each_pass_that_changed_it(capsys, cdi
     titles = [line.split()[2] for line in out.splitlines() if line.startswith("==== after ")]
     assert titles == ["reverse", "zeros", "dce"]  # (nothing to inline or rewrite)
     np.testing.assert_allclose(g, _fd(accumulate, (x, 2.0), 0), rtol=1e-6)
+    x = np.linspace(0.1, 0.9, 6)
+    g = grad(calls_in_place_helper)(x, 0.5)
+    out = capsys.readouterr().out
+    titles = [line.split()[2] for line in out.splitlines() if line.startswith("==== after ")]
+    # (the helper's own analysis runs quietly; its adjoint, compiled on first use, dumps too)
+    assert titles[:4] == ["mutation", "reverse", "zeros", "dce"]
+    assert "calls_in_place_helper_grad" not in out.split("==== after reverse")[0]  # mutation: the primal
+    np.testing.assert_allclose(g, _fd(calls_in_place_helper, (x, 0.5), 0), rtol=1e-6, atol=1e-8)
 
 
 # -------------------------------------------------------------------- the IR
