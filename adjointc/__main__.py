@@ -2,6 +2,12 @@
 
     python -m adjointc show FILE.py:FUNCTION --args "np.ones(8), 0.1" [--wrt x,k]
         print the generated adjoint of FUNCTION for those argument types
+    python -m adjointc show FILE.py:FUNCTION --args "..." --list-passes
+        print the names of the compiler's passes, in order (adjointc.passes.PIPELINE)
+    python -m adjointc show FILE.py:FUNCTION --args "..." --after NAME
+        print the IR after the pass NAME (the primal IR, or the adjoint IR from
+        `reverse` on) and the facts attached so far; ADJOINTC_DUMP=1 prints the
+        IR after every pass that changed it
     python -m adjointc cache info | clear
 """
 from __future__ import annotations
@@ -12,7 +18,7 @@ import sys
 
 import numpy as np
 
-from . import cache
+from . import cache, passes, printer
 from .api import grad
 
 
@@ -38,16 +44,34 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     show = sub.add_parser("show", help="print the generated adjoint of a function")
     show.add_argument("target", help="FILE.py:FUNCTION")
-    show.add_argument("--args", required=True, help="Python expression for the arguments (np is numpy)")
+    show.add_argument("--args", help="Python expression for the arguments (np is numpy)")
     show.add_argument("--wrt", default=None, help="comma-separated parameter names (default: the first)")
+    show.add_argument("--list-passes", action="store_true", help="print the pipeline's pass names")
+    show.add_argument("--after", metavar="NAME", choices=passes.names(),
+                      help="print the IR after this pass instead of the generated adjoint")
     c = sub.add_parser("cache", help="inspect or clear the disk cache")
     c.add_argument("action", choices=["info", "clear"])
     a = p.parse_args(argv)
     if a.cmd == "show":
+        if a.list_passes:
+            print("\n".join(passes.names()))
+            return 0
+        if a.args is None:
+            p.error("show needs --args (the arguments the adjoint is specialised on)")
         fn, module = _load(a.target)
         args = eval(f"({a.args},)", {"np": np, **vars(module)})  # the user's own expression
         wrt = tuple(a.wrt.split(",")) if a.wrt else None
-        print(grad(fn, wrt=wrt).source_for(*args))
+        g = grad(fn, wrt=wrt)
+        if a.after:
+            prog = g.program_after(a.after, *args)
+            ir = prog.ir
+            print(f"# {ir.name}({', '.join(q.name for q in ir.params)}) after {a.after}")
+            for fact in ("mutated", "active", "adjoints"):  # (the facts attached so far)
+                if getattr(prog, fact):
+                    print(f"# {fact}: {', '.join(sorted(getattr(prog, fact)))}")
+            print(printer.block(ir.body))
+            return 0
+        print(g.source_for(*args))
         return 0
     if a.action == "info":
         entries = cache.entries()

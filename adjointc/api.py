@@ -1,6 +1,8 @@
-"""Public entry points: grad, value_and_grad, vjp.
+"""Public entry points: grad, value_and_grad, vjp (the `Gradient` they return).
 
-source -> frontend -> passes -> codegen -> disk cache -> callable.
+source -> frontend -> passes -> codegen -> disk cache -> callable; the middle of
+that is compiler.py. This module binds a call's arguments, chooses (and memoises)
+the adjoint for their abstract signature, runs it, and explains its failures.
 
 The generated adjoint is specialised on the abstract signature of a call
 (which arguments are Python floats, ints, arrays of which rank and dtype),
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import hashlib
 import inspect
 import os
 import threading
@@ -22,58 +23,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import cache, codegen, frontend, passes, reach, rules, runtime
-from .passes import inline as inline_pass
+from . import compiler, frontend, reach, runtime
 from . import types as T
-from .errors import (AdjointcError, GeneratedCodeError, InternalError, InvalidArgument, TypeMismatch,
+from .compiler import Compiled
+from .errors import (AdjointcError, InternalError, InvalidArgument, TypeMismatch,
                      UnsupportedFunction)
-from .ir import Loc, walk
 
-_STATS = {"transforms": 0}
 _lock = threading.Lock()
-
-
-@dataclass
-class Compiled:
-    fn: Callable                 # the generated f_grad(params..., result_bar=1.0) -> (value, grads)
-    source: str
-    global_names: tuple[str, ...]
-    path: str
-    mutated: tuple[str, ...] = ()  # parameters f modifies in place (copied on entry)
-    reach: reach.Reach | None = None  # what it was built from; re-checked before each reuse
-
-    def fresh(self) -> bool:
-        """Is this adjoint still the one the function's current code and globals give?"""
-        return self.reach is None or self.reach.valid()
-
-
-@functools.lru_cache(maxsize=1)
-def _package_fingerprint() -> str:
-    """Hash of adjointc's own source: a changed compiler never reuses old entries."""
-    import pathlib
-    h = hashlib.sha256()
-    root = pathlib.Path(__file__).parent
-    for p in sorted(root.rglob("*.py")):
-        h.update(p.relative_to(root).as_posix().encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()
-
-
-def _registry_fingerprint() -> str:
-    h = hashlib.sha256()
-    for op in sorted(rules.REGISTRY):
-        r = rules.REGISTRY[op]
-        h.update(repr((op, r.params, r.varargs, sorted((r.templates or {}).items(), key=str),
-                       r.nondiff, r.result if isinstance(r.result, str) else getattr(r.result, "__name__", ""),
-                       _src(r.fn) if r.fn else "")).encode())
-    return h.hexdigest()
-
-
-def _src(fn: Callable) -> str:
-    try:  # (a function's own code: a functools.wraps wrapper's source, not its __wrapped__'s)
-        return inspect.getsource(fn.__code__ if isinstance(fn, types_mod.FunctionType) else fn)
-    except (OSError, TypeError):
-        return getattr(fn, "__qualname__", "")
 
 
 class Gradient:
@@ -254,72 +210,7 @@ class Gradient:
         return report
 
     def _compile(self, arg_types: list[T.T], sig: str, stats: bool = False) -> Compiled:
-        # everything that determines the generated text (see reach.py): the source of every
-        # function and method reached, the values folded in as literals, the globals' types
-        reached = reach.reach(self.primal, reach.classes_of(arg_types))
-        src, consts = reached.key_parts()
-        parts = {"source": src, "name": self.primal.__qualname__, "module": str(self.primal.__module__),
-                 "file": inspect.getsourcefile(self.primal) or "", "wrt": ",".join(self.wrt),
-                 "outputs": ",".join(self.outputs), "inline": str(inline_pass.ENABLED),
-                 "signature": sig, "globals": consts, "rules": _registry_fingerprint(),
-                 "compiler": _package_fingerprint()}
-        key = cache.make_key(parts)
-        name = f"{self.primal.__name__}_grad"
-
-        def build() -> str:
-            return self._transform(arg_types, stats)
-        namespace: dict[str, Any] = {}
-        for r in rules.REGISTRY.values():  # names user rules' templates refer to
-            namespace.update(r.namespace)
-        module, _hit = cache.load_or_build(key, build, name=name, namespace=namespace)
-        fn = getattr(module, name)
-        c = Compiled(fn, _module_source(module), tuple(getattr(module, "__adjointc_globals__", ())),
-                     getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())), reached)
-        live = _live_globals(self.primal)
-        for n in c.global_names:  # the values the primal reads right now (refreshed per call)
-            if n in live:
-                fn.__globals__[n] = live[n]
-        for gname, (spelling, wrt, types, outputs) in getattr(module, "__adjointc_callees__", {}).items():
-            callee = _resolve(spelling, live)
-            fn.__globals__[gname] = _CalleeAdjoint(_gradient_of(callee, wrt, outputs),
-                                                   [T.decode(t) for t in types])
-        for wname, (spelling, outputs) in getattr(module, "__adjointc_wrappers__", {}).items():
-            fn.__globals__[wname] = runtime.Returning(_resolve(spelling, live), outputs)
-        return c
-
-    def _transform(self, types: list[T.T], stats: bool = False) -> str:
-        _STATS["transforms"] += 1
-        low = self.lowered()
-        if low.no_return is not None and not self._callee:
-            from .errors import UnsupportedSyntax
-            raise UnsupportedSyntax("the function has no return statement: nothing to differentiate",
-                                    low.no_return, "return the scalar to differentiate")
-        if low.falls_through is not None and not self._callee:
-            from .errors import UnsupportedSyntax
-            raise UnsupportedSyntax(f"{low.function.name} can reach the end of its body without a return "
-                                    "statement, and then returns None: the output must be a float or an array",
-                                    low.falls_through, "end every path with a return of the value to "
-                                    "differentiate (e.g. a final return after the if or loop)")
-        fn = low.function
-        names = tuple(low.renamed.get(n, n) for n in self._names)
-        wrt = tuple(low.renamed.get(w, w) for w in self.wrt)
-        arg_types = dict(zip(names, types))
-        calls = Calls(low.callees, _live_globals(self.primal))
-        result = low.result
-        from .names import Namer
-        namer = Namer(set(low.globals_read) | {s for st in walk(fn.body) for s in _targets(st)}
-                      | set(names) | {"np", "math"})
-        outputs = tuple(low.renamed.get(o, o) for o in self.outputs)
-        res = passes.run(fn, arg_types, low.globals_read, wrt, namer, result, user_names=low.user_names,
-                         calls=calls, augmented=low.augmented, outputs=outputs)
-        mutated = res.mutated
-        globals_read = {**low.globals_read, **res.globals_read}
-        text = codegen.generate(res.adjoint, primal_name=fn.name, wrt=wrt, source_file=fn.file,
-                                line=fn.line, is_temp=_is_temp, tape_report=stats)
-        names = tuple(sorted(globals_read))
-        text += (f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(mutated))!r}\n"
-                 f"__adjointc_callees__ = {calls.manifest!r}\n__adjointc_wrappers__ = {calls.wrappers!r}\n")
-        return text
+        return compiler.compile_gradient(self, arg_types, sig, stats)
 
     def _run(self, args: tuple, kwargs: dict, seed: Any = 1.0) -> tuple[Any, tuple]:
         values = self._bind(args, kwargs)
@@ -348,7 +239,7 @@ class Gradient:
             _check_arg_aliasing(self._names, values, c.mutated)
         if c.global_names:
             g = c.fn.__globals__
-            live = _live_globals(self.primal)
+            live = compiler.live_globals(self.primal)
             for n in c.global_names:
                 g[n] = live[n]
         try:
@@ -386,7 +277,7 @@ class Gradient:
                                "to differentiate") from exc
         if isinstance(seed, float) and seed == 1.0 and not _is_real_scalar(value):
             raise _not_scalar(name, value, loc) from exc
-        raise _generated_code_error(self.primal, c, exc) from exc
+        raise compiler.generated_code_error(self.primal, c, exc) from exc
 
     def __call__(self, *args: Any, **kwargs: Any):
         value, grads = self._run(args, kwargs)
@@ -406,197 +297,15 @@ class Gradient:
     def source_for(self, *args: Any, **kwargs: Any) -> str:
         return self.compiled_for(*args, **kwargs).source
 
+    def program_after(self, name: str, *args: Any, **kwargs: Any):
+        """The compiler's Program (adjointc/program.py) after the pipeline pass `name`
+        for these arguments' signature (`python -m adjointc show --after NAME`)."""
+        values = self._bind(args, kwargs)
+        self._check_inputs(values)
+        return compiler.run_pipeline(self, [T.of_value(v) for v in values], after=name)
+
     def __repr__(self) -> str:
         return f"<adjointc gradient of {self.primal.__qualname__} wrt {', '.join(self.wrt)}>"
-
-
-_GRADIENTS: dict[tuple[int, tuple[str, ...]], "Gradient"] = {}
-_IN_PROGRESS: set[tuple] = set()
-
-
-def _gradient_of(fn: Callable, wrt: tuple[str, ...], outputs: tuple[str, ...] = ()) -> "Gradient":
-    key = (id(fn), wrt, outputs)
-    g = _GRADIENTS.get(key)
-    if g is None or g.primal is not fn:
-        g = _GRADIENTS[key] = Gradient(fn, wrt, outputs=outputs)
-        g._callee = True
-    return g
-
-
-class _CalleeAdjoint:
-    """What a caller's backward sweep calls for a user function: its compiled adjoint,
-    compiled on first use (so recursive functions can refer to themselves)."""
-
-    def __init__(self, gradient: "Gradient", types: list[T.T]):
-        self.gradient, self.types, self.compiled = gradient, types, None
-
-    def __call__(self, seed, *args, **kwargs):
-        """The adjoints of the `wrt` inputs of one call, given the output's cotangent."""
-        if self.compiled is None:
-            self.compiled = self.gradient.get_abstract(self.types)
-        c = self.compiled
-        if c.global_names:
-            live = _live_globals(self.gradient.primal)
-            for n in c.global_names:
-                c.fn.__globals__[n] = live[n]
-        if not kwargs and len(args) == len(self.gradient._names):
-            values = list(args)  # (the common case, without inspect's binding)
-        else:
-            values = self.gradient._bind(args, kwargs)
-        if self.gradient.outputs:  # seed: the cotangents of (the result, *the modified arguments)
-            return c.fn(*values, *seed)[1]
-        return c.fn(*values, seed)[1]
-
-
-class Calls:
-    """Answers the passes' questions about calls to user functions: the type of the
-    result, what the call does to its arguments, and the names under which the
-    caller reaches the callee's adjoint (and its argument-returning wrapper)."""
-
-    def __init__(self, callees: dict[str, Callable], caller_globals: dict[str, Any] | None = None):
-        self.callees = callees
-        self.caller_globals = caller_globals  # what names mean where the generated code runs
-        self.manifest: dict[str, tuple] = {}     # h_vjp -> (spelling, wrt, types, outputs)
-        self.wrappers: dict[str, tuple] = {}     # h_returning_u -> (spelling, modified parameters)
-
-    def result_type(self, name: str, arg_types: list[T.T]) -> T.T:
-        if name in self.wrappers:  # (the result, the modified copies)
-            spelling, outputs = self.wrappers[name]
-            params = self.param_names(name)
-            inner = self.effects(spelling, arg_types).result
-            return T.T("tuple", elts=(inner,) + tuple(arg_types[params.index(p)] for p in outputs))
-        return self.effects(name, arg_types).result
-
-    def effects(self, name: str, arg_types: list[T.T]):
-        """What calling `name` with these argument types does (passes/mutation.Effects)."""
-        from .passes import mutation
-        fn = self.callees[name]
-        key = (id(fn), tuple(T.encode(t) for t in arg_types))
-        hit = _EFFECTS.get(key)
-        if hit is not None and hit[0] is fn and hit[1].valid():
-            return hit[2]
-        if key in _IN_PROGRESS:  # recursion: the inner call's result type is not known yet
-            g = _gradient_of(fn, ())
-            low = g.lowered()
-            local = tuple(p for p, t in zip(g._names, arg_types) if t.kind == "array" and any(
-                mutation.modifies(s, low.renamed.get(p, p), {low.renamed.get(p, p): t}, low.augmented)
-                for s in walk(low.function.body)))
-            return mutation.Effects(T.UNKNOWN, local)
-        r = reach.reach(fn, reach.classes_of(arg_types))
-        _IN_PROGRESS.add(key)
-        try:
-            eff = _analyse_callee(fn, arg_types)
-        finally:
-            _IN_PROGRESS.discard(key)
-        _EFFECTS[key] = (fn, r, eff)
-        return eff
-
-    def lowered(self, name: str):
-        """The callee's IR (for inlining), or None for wrappers and non-Python callables."""
-        fn = self.callees.get(name)
-        if not isinstance(fn, types_mod.FunctionType):
-            return None
-        return _gradient_of(fn, ()).lowered()
-
-    def param_names(self, name: str) -> list[str]:
-        return list(inspect.signature(self.callees[name]).parameters)
-
-    def returning(self, name: str, outputs: tuple[str, ...]) -> str:
-        """The name of `name`'s wrapper that runs it on copies of the `outputs`
-        arguments and returns (its result, *the modified copies)."""
-        for w, entry in self.wrappers.items():
-            if entry == (name, outputs):
-                return w
-        base = name.split(":")[-1].replace(".", "_") + "_returning_" + "_".join(outputs)
-        w, k = base, 1
-        while w in self.wrappers or w in self.callees:
-            k += 1
-            w = f"{base}{k}"
-        self.wrappers[w] = (name, outputs)
-        self.callees[w] = runtime.Returning(self.callees[name], outputs)
-        return w
-
-    def callee(self, call: Any, receiver: T.T) -> str | None:
-        """The key of the function a call/method call reaches ("rhs", "pkg.mod:Model.step")."""
-        if call.op.startswith("call:"):
-            return call.op[5:]
-        method = call.op.split(":", 1)[1]
-        cls = T.CLASSES.get(receiver.cls) if receiver.kind == "struct" else None
-        fn = getattr(cls, method, None) if cls is not None else None
-        if not isinstance(fn, types_mod.FunctionType):
-            return None
-        key = f"{receiver.cls}.{method}"
-        self.callees[key] = fn
-        return key
-
-    def full_args(self, name: str, args: tuple, kwargs: tuple) -> list:
-        """The arguments of a call in parameter order, literal defaults filled in."""
-        from .ir import Const
-        sig = inspect.signature(self.callees[name])
-        bound = sig.bind(*args, **dict(kwargs))
-        return [bound.arguments[p] if p in bound.arguments else Const(sig.parameters[p].default)
-                for p in sig.parameters]
-
-    def adjoint(self, name: str, arg_types: list[T.T], positions: list[int]) -> str:
-        spelling, outputs = self.wrappers.get(name, (name, ()))
-        names = tuple(self.param_names(name))
-        wrt = tuple(names[i] for i in positions)
-        entry = (spelling, wrt, tuple(T.encode(t) for t in arg_types), outputs)
-        for gname, e in self.manifest.items():
-            if e == entry:
-                return gname
-        base = spelling.split(":")[-1].replace(".", "_") + "_vjp"
-        gname, k = base, 1
-        while gname in self.manifest:
-            k += 1
-            gname = f"{base}{k}"
-        self.manifest[gname] = entry
-        return gname
-
-
-def _analyse_callee(fn: Callable, arg_types: list[T.T]):
-    """Lower a callee, type it for these arguments, put its own calls in
-    functional form, and report its effects (result type, modified parameters)."""
-    from .names import Namer
-    from .passes import aliasing, mutation
-    from .passes import types as tp
-    g = _gradient_of(fn, ())
-    low = g.lowered()
-    f = low.function
-    names = [low.renamed.get(n, n) for n in g._names]
-    calls = Calls(dict(low.callees))
-    env = tp.infer(f, dict(zip(names, arg_types)), low.globals_read, calls)
-    namer = Namer({s for st in walk(f.body) for s in _targets(st)} | set(names))
-    f2, _ = mutation.rewrite(f, env, calls, namer)
-    if f2 is not f:
-        env = tp.infer(f2, dict(zip(names, arg_types)), low.globals_read, calls)
-    aliasing.check(f2, env, low.user_names, low.augmented)
-    eff = mutation.effects(f2, env, low.augmented, low.result)
-    back = {v: k for k, v in low.renamed.items()}
-    t = T.decode(T.encode(eff.result))  # the caller must not share the callee's shape symbols
-    return mutation.Effects(t, tuple(back.get(p, p) for p in eff.mutated),
-                            back.get(eff.result_param, eff.result_param) if eff.result_param else None,
-                            tuple(back.get(p, p) for p in eff.result_views))
-
-
-_EFFECTS: dict[tuple, tuple] = {}
-
-
-def _resolve(spelling: str, live: dict[str, Any]) -> Any:
-    """The function a manifest entry names: "rhs", "mod.rhs" (through the caller's
-    globals) or "package.module:Class.method" (imported)."""
-    if ":" in spelling:
-        import importlib
-        module, qual = spelling.split(":", 1)
-        obj = importlib.import_module(module)
-        for part in qual.split("."):
-            obj = getattr(obj, part)
-        return obj
-    head, *rest = spelling.split(".")
-    obj = live[head]
-    for part in rest:
-        obj = getattr(obj, part)
-    return obj
 
 
 def _check_arg_aliasing(names: tuple[str, ...], values: list[Any], mutated: tuple[str, ...]) -> None:
@@ -609,45 +318,6 @@ def _check_arg_aliasing(names: tuple[str, ...], values: list[Any], mutated: tupl
                 raise AliasingError(f"arguments '{m}' and '{n}' share memory and the function modifies '{m}' "
                                     "in place: the gradient would not match the function",
                                     hint="pass a copy of one of them")
-
-
-def _is_temp(n: str) -> bool:
-    """Temporaries codegen may fold away: _t3, _t3_bar, _cond2."""
-    core = n[:-4] if n.endswith("_bar") else n
-    return (core.startswith("_t") and core[2:].isdigit()) or (core.startswith("_cond") and core[5:].isdigit())
-
-
-def _targets(s) -> list[str]:
-    t = getattr(s, "target", None)
-    return [t] if isinstance(t, str) else []
-
-
-def _module_source(module) -> str:
-    path = getattr(module, "__file__", None)
-    text = getattr(module, "__adjointc_source__", None)
-    if text is None and path:
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except OSError:
-            text = ""
-    lines = (text or "").splitlines()
-    if lines and lines[0].startswith("# adjointc cache entry"):
-        lines = lines[1:]
-    while lines and (lines[-1].startswith("__adjointc_") or not lines[-1].strip()):
-        lines.pop()
-    return "\n".join(lines) + "\n"
-
-
-def _live_globals(fn: Callable) -> dict[str, Any]:
-    g = dict(fn.__globals__)
-    if fn.__closure__:
-        for n, cell in zip(fn.__code__.co_freevars, fn.__closure__):
-            try:
-                g[n] = cell.cell_contents
-            except ValueError:
-                pass
-    return g
 
 
 def _copy_arrays(v: Any) -> Any:
@@ -733,50 +403,6 @@ def _call_with_values(fn: Callable, sig: inspect.Signature, values: list[Any]) -
         else:
             kwargs.update(v)
     return fn(*args, **kwargs)
-
-
-def _generated_code_error(fn: Callable, c: Compiled, exc: Exception) -> GeneratedCodeError:
-    """The error for an exception raised in (or below) generated code while the
-    function itself runs: located at the user's line the failing generated line
-    differentiates (the nearest `# line N: ...` comment above it)."""
-    import linecache
-    import re
-    gen_line = None
-    tb = exc.__traceback__
-    while tb is not None:  # the last frame in the generated file
-        if tb.tb_frame.f_code.co_filename == c.path:
-            gen_line = tb.tb_lineno
-        tb = tb.tb_next
-    loc = frontend.def_loc(fn)
-    where = "in the forward sweep"
-    lines = linecache.getlines(c.path) if c.path else []
-    if not lines and c.path:
-        try:
-            with open(c.path, encoding="utf-8") as f:
-                lines = f.readlines()
-        except OSError:
-            lines = []
-    generated = ""
-    if gen_line is not None and 0 < gen_line <= len(lines):
-        generated = f" (generated {c.path}:{gen_line}: {lines[gen_line - 1].strip()})"
-        for i in range(gen_line - 1, -1, -1):
-            m = re.match(r"\s*# line (\d+): (.*)$", lines[i].rstrip("\n"))
-            if m:
-                n, text = int(m[1]), m[2].strip()
-                file = loc.file if loc is not None else ""
-                if file and linecache.getline(file, n).strip() == text:
-                    src = linecache.getline(file, n).rstrip("\n")
-                    loc = Loc(file, n, len(src) - len(src.lstrip()), src)
-                    where = "in the adjoint of this line"
-                else:  # a line of a function it calls (inlined)
-                    where = f"in the adjoint of line {n} of a function it calls: {text}"
-                break
-            if lines[i].strip().startswith("# ---- forward sweep"):
-                break
-    return GeneratedCodeError(
-        f"the generated adjoint of {fn.__qualname__} raised {type(exc).__name__}: {exc} {where}{generated}",
-        loc, f"{fn.__name__} itself runs at these inputs, so this is a bug in adjointc: please report it "
-        "with the function and the types and shapes of its arguments")
 
 
 # ------------------------------------------------ what can be differentiated
@@ -941,4 +567,4 @@ def _check_cotangent(ct: Any, value: Any, name: str, where: str = "the output") 
 
 def stats() -> dict[str, int]:
     """How many transforms this process ran (a cache hit runs none)."""
-    return dict(_STATS)
+    return dict(compiler._STATS)

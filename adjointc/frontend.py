@@ -60,7 +60,7 @@ class Lowered:
     result: str = "result"  # the variable holding the returned value
     user_names: set[str] = field(default_factory=set)  # parameters and locals the user wrote
     callees: dict[str, Any] = field(default_factory=dict)  # "rhs" -> the user function it calls
-    augmented: list = field(default_factory=list)  # the Assigns that came from `x += e`
+    temporaries: set[str] = field(default_factory=set)  # names made for one statement's values (_t3, _cond2)
     renamed: dict[str, str] = field(default_factory=dict)  # user name -> name in generated code
     no_return: Loc | None = None  # the function has no return statement (it returns None)
     falls_through: Loc | None = None  # some path reaches the end of the body (returning None)
@@ -73,7 +73,6 @@ class Lowerer(Resolver):
         super().__init__(fn, src, first_line, file, col_offset)
         self._result: str | None = None
         self.bindings: dict[str, int] = {}
-        self.augmented: list[Assign] = []  # `x += e` lowered to `x = x + e`
 
     def result_name(self) -> str:
         if self._result is None:
@@ -136,8 +135,6 @@ class Lowerer(Resolver):
             body = rename(body, renamed)
             params = [Param(renamed.get(q.name, q.name), q.default) for q in params]
             result = renamed.get(result, result)
-            self.augmented = [st for st in walk(body) if isinstance(st, Assign) and any(
-                st.target == renamed.get(a.target, a.target) and st.loc == a.loc for a in self.augmented)]
             self.locals = {renamed.get(n, n) for n in self.locals}
         # named as the caller knows it: a functools.wraps wrapper `w` of `f` is `f`
         name = self.fn.__name__ if self.fn.__name__.isidentifier() else node.name.value
@@ -145,7 +142,7 @@ class Lowerer(Resolver):
         self.renamed = renamed
         return Lowered(fn, self.globals_read, tuple(q.name for q in params), result=result,
                        user_names=set(self.locals), callees=dict(self.callees),
-                       augmented=list(self.augmented), renamed=renamed, no_return=no_return,
+                       temporaries=set(self.namer.temporaries), renamed=renamed, no_return=no_return,
                        falls_through=falls_through)
 
     # -------------------------------------------------------------- statements
@@ -211,7 +208,7 @@ class Lowerer(Resolver):
                 rhs = self.atom(self.expr(node.value, out), out, loc)
                 cur = self.read_name(node.target)
                 self.emit_assign(node.target.value, Call(op, (cur, rhs)), out, loc)
-                self.augmented.append(out[-1])  # in place if an array: the aliasing check looks
+                out[-1] = dataclasses.replace(out[-1], aug=True)  # in place if an array: the aliasing check looks
                 return out
             if isinstance(node.target, cst.Subscript):
                 base, index = self.subscript_target(node.target, out)

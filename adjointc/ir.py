@@ -1,11 +1,11 @@
 """The adjointc intermediate representation.
 
-Grammar (every node is a frozen dataclass; statements carry a `Loc`)::
+Grammar (every node is a frozen dataclass; statements carry a `Loc` and a `sid`)::
 
     Function := name params:(Param...) body:Block file line
     Param    := name default:(Expr | NO_DEFAULT)
     Block    := tuple[Stmt, ...]
-    Stmt     := Assign(target:str, value:Expr)          x = e
+    Stmt     := Assign(target:str, value:Expr, aug:bool)  x = e   (aug: lowered from x += e)
               | SetItem(target:str, index:Expr, value:Expr)   x[i] = e
               | AugAssign(target:str, op:str, value:Expr)     x += e   (backward sweep only)
               | AugSetItem(target:str, index:Expr, op:str, value:Expr)  x[i] += e  (backward only)
@@ -23,6 +23,14 @@ Grammar (every node is a frozen dataclass; statements carry a `Loc`)::
 `ifexp`, `attr:NAME`, `method:NAME`) or a dotted function name (`np.sin`,
 `math.exp`, `range`). The rule registry (`adjointc.rules`) is keyed by it.
 
+Statement ids: `sid` is a statement's stable identity, not part of its meaning
+(compare=False). `program.Program` numbers every statement of the primal IR
+(1, 2, ...; unique) and rewrites that keep a statement keep its sid
+(`dataclasses.replace`, `map_stmts`); a statement a pass makes has sid 0 until
+the Program numbers it. Facts about statements are keyed by sid, never by
+`id()` of the object. In the adjoint IR a statement with the sid of a primal
+statement is that statement; sid 0 marks what the transform made.
+
 After the frontend, the forward program is in *three-address form*: the
 value of an `Assign` is one `Call` whose arguments are `Name`s or `Const`s
 (index expressions and other integer arithmetic may stay nested: they are
@@ -32,7 +40,7 @@ backward sweep's templates; codegen folds single-use temporaries).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterator, Union
+from typing import Any, Callable, Iterator, Sequence, Union
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,10 @@ class Assign:
     target: str
     value: Expr
     loc: Loc = field(default=NOLOC, compare=False)
+    # lowered from `x += e`: NumPy updates an array in place (`x = x + e` rebinds). Part of
+    # equality: the two statements mean different things when x is an array.
+    aug: bool = field(default=False, kw_only=True)
+    sid: int = field(default=0, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,7 @@ class SetItem:
     index: Expr
     value: Expr
     loc: Loc = field(default=NOLOC, compare=False)
+    sid: int = field(default=0, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,7 @@ class AugAssign:
     op: str  # "add" or "sub"
     value: Expr
     loc: Loc = field(default=NOLOC, compare=False)
+    sid: int = field(default=0, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -111,12 +125,14 @@ class AugSetItem:
     op: str
     value: Expr
     loc: Loc = field(default=NOLOC, compare=False)
+    sid: int = field(default=0, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
 class ExprStmt:
     value: Expr
     loc: Loc = field(default=NOLOC, compare=False)
+    sid: int = field(default=0, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -125,6 +141,7 @@ class For:
     iter: Expr
     body: tuple["Stmt", ...]
     loc: Loc = field(default=NOLOC, compare=False)
+    sid: int = field(default=0, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -132,6 +149,7 @@ class While:
     test: Expr
     body: tuple["Stmt", ...]
     loc: Loc = field(default=NOLOC, compare=False)
+    sid: int = field(default=0, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -140,28 +158,33 @@ class If:
     body: tuple["Stmt", ...]
     orelse: tuple["Stmt", ...] = ()
     loc: Loc = field(default=NOLOC, compare=False)
+    sid: int = field(default=0, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
 class Break:
     loc: Loc = field(default=NOLOC, compare=False)
+    sid: int = field(default=0, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
 class Continue:
     loc: Loc = field(default=NOLOC, compare=False)
+    sid: int = field(default=0, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
 class Return:
     value: Expr
     loc: Loc = field(default=NOLOC, compare=False)
+    sid: int = field(default=0, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
 class Comment:
     text: str
     loc: Loc = field(default=NOLOC, compare=False)
+    sid: int = field(default=0, compare=False, kw_only=True)
 
 
 Stmt = Union[Assign, SetItem, AugAssign, AugSetItem, ExprStmt, For, While, If,
@@ -267,29 +290,59 @@ def all_writes(block: Block) -> set[str]:
     return out
 
 
+def map_stmts(block: Block, f: Callable[[Stmt, Block], "Stmt | Sequence[Stmt] | None"]) -> Block:
+    """Rebuild `block` in source order. A compound statement's bodies are mapped
+    first (the statement rebuilt with `replace`, keeping its loc and sid); then
+    `f(s, rest)` (`rest`: the statements after s in its block, unmapped) gives its
+    replacement: None keeps s, a statement or a sequence of statements replaces it
+    (an empty one drops it). Unchanged blocks are returned as the same object."""
+    out: list[Stmt] = []
+    changed = False
+    for i, s in enumerate(block):
+        s2 = with_bodies(s, lambda b: map_stmts(b, f))
+        r = f(s2, block[i + 1:])
+        if r is None:
+            r = (s2,)
+        elif not isinstance(r, (list, tuple)):
+            r = (r,)
+        if len(r) != 1 or r[0] is not s:
+            changed = True
+        out.extend(r)
+    return tuple(out) if changed else block
+
+
+def with_bodies(s: Stmt, g: Callable[[Block], Block]) -> Stmt:
+    """`s` with `g` applied to each of its nested blocks (s itself if none changes)."""
+    if isinstance(s, (For, While)):
+        body = g(s.body)
+        return s if body is s.body else replace(s, body=body)
+    if isinstance(s, If):
+        body, orelse = g(s.body), g(s.orelse)
+        return s if body is s.body and orelse is s.orelse else replace(s, body=body, orelse=orelse)
+    return s
+
+
 def rename(block: Block, mapping: dict[str, str]) -> Block:
-    """Rename variables (reads and writes) throughout a block."""
+    """Rename variables (reads and writes) throughout a block (loc, aug, sid kept)."""
     def e(x: Expr) -> Expr:
         return map_expr(x, lambda n: Name(mapping[n.id]) if isinstance(n, Name) and n.id in mapping else None)
 
     def t(name: str) -> str:
         return mapping.get(name, name)
-    out: list[Stmt] = []
-    for s in block:
+
+    def one(s: Stmt, _rest: Block) -> Stmt | None:
         if isinstance(s, Assign):
-            s = Assign(t(s.target), e(s.value), s.loc)
-        elif isinstance(s, SetItem):
-            s = SetItem(t(s.target), e(s.index), e(s.value), s.loc)
-        elif isinstance(s, (ExprStmt, Return)):
-            s = type(s)(e(s.value), s.loc)
-        elif isinstance(s, For):
-            s = For(t(s.target), e(s.iter), rename(s.body, mapping), s.loc)
-        elif isinstance(s, While):
-            s = While(e(s.test), rename(s.body, mapping), s.loc)
-        elif isinstance(s, If):
-            s = If(e(s.test), rename(s.body, mapping), rename(s.orelse, mapping), s.loc)
-        out.append(s)
-    return tuple(out)
+            return replace(s, target=t(s.target), value=e(s.value))
+        if isinstance(s, SetItem):
+            return replace(s, target=t(s.target), index=e(s.index), value=e(s.value))
+        if isinstance(s, (ExprStmt, Return)):
+            return replace(s, value=e(s.value))
+        if isinstance(s, For):
+            return replace(s, target=t(s.target), iter=e(s.iter))
+        if isinstance(s, (While, If)):
+            return replace(s, test=e(s.test))
+        return None
+    return map_stmts(block, one)
 
 
 __all__ = [n for n in dir() if not n.startswith("_")] + ["replace"]

@@ -4,10 +4,16 @@ tapes `_tape_x`. Never random: the same function always prints the same text
 from __future__ import annotations
 
 
+# `fresh` hints whose names hold a value of one statement (three-address temporaries,
+# branch conditions): codegen may fold them into their single use
+TEMPORARY_HINTS = frozenset({"t", "cond"})
+
+
 class Namer:
     def __init__(self, taken: set[str]):
         self.taken = set(taken)
         self.counters: dict[str, int] = {}
+        self.temporaries: set[str] = set()  # the names fresh() made with a TEMPORARY_HINTS hint
 
     def fresh(self, hint: str = "t") -> str:
         """`_t1`, `_t2`, `_cond1`, ... never clashing with a taken name."""
@@ -17,6 +23,8 @@ class Namer:
             name = f"_{hint}{n}"
             if name not in self.taken:
                 self.taken.add(name)
+                if hint in TEMPORARY_HINTS:
+                    self.temporaries.add(name)
                 return name
 
     def exact(self, name: str) -> str:

@@ -1,100 +1,139 @@
-"""The pass pipeline: primal IR -> adjoint IR.
+"""The pass pipeline: primal IR -> adjoint IR, as data.
 
-    types      side table name -> T (passes/types.py)
+`PIPELINE` is the ordered list of passes; each is a named `Program -> Program`
+(adjointc/program.py). In order:
+
     inline     small user functions spliced into the caller (passes/inline.py)
-    mutation   calls that modify an argument in place -> functional form (passes/mutation.py)
-    activity   which names get adjoints (passes/activity.py)
-    reverse    forward sweep with recording + backward sweep (passes/reverse.py)
+    mutation   calls that modify an argument in place -> functional form; fact `mutated`
+               (passes/mutation.py)
+    legality   a parameter modified in place is an array (passes/mutation.py)
+    aliasing   refuse in-place writes seen through an alias (passes/aliasing.py)
+    activity   fact `active`: which names get adjoints (passes/activity.py)
+    reverse    forward sweep with recording + backward sweep: `adjoint`, facts
+               `adjoints` and `keep` (passes/reverse.py)
     zeros      first accumulation is `=`, zero contributions vanish (passes/simplify.py)
-    dce        liveness over both sweeps: drops dead adjoints and unread recordings
+    dce        liveness over both sweeps: drops dead adjoints and unread recordings,
+               propagates copies (passes/simplify.py)
 
-`run(...)` executes them in order; with `dump=True` (or ADJOINTC_DUMP=1) it
-prints the IR after each pass, which is how one debugs a transform.
+Types are not a pass: they are a fact of the Program, inferred when first read
+after the IR changed. `CALLEE_PASSES`, the prefix up to `aliasing`, is what a
+callee goes through to report its effects to a caller (compiler.analyse_callee).
+
+`run(prog, passes)` executes them in order; with ADJOINTC_DUMP=1 (or dump=True)
+it prints the IR after each pass that changed it, which is how one debugs a
+transform (`python -m adjointc show ... --after NAME` prints one of them).
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Callable, Sequence
 
 from .. import printer
 from .. import types as T
-from ..ir import Function, SetItem, walk
-from ..errors import UnsupportedSyntax
-from ..names import Namer
+from ..ir import Assign, Call, Function, Loc, Name
+from ..names import bar
+from ..program import Program
 from . import activity, aliasing, inline, mutation, reverse, simplify
-from . import types as typing_pass
 
 
-@dataclass
-class Result:
-    adjoint: Function
-    types: dict[str, T.T]
-    active: set[str]
-    result: str
-    mutated: set[str]  # parameters modified in place (copied on entry)
-    globals_read: dict[str, Any]  # module globals the inlined callees read
+@dataclass(frozen=True)
+class Pass:
+    name: str
+    run: Callable[[Program], Program]
+
+    def __call__(self, prog: Program) -> Program:
+        return self.run(prog)
 
 
-def _dump(title: str, fn: Function) -> None:
-    print(f"==== after {title} " + "=" * 40)
-    print(printer.block(fn.body))
+def _inline(prog: Program) -> Program:
+    """Afterwards small, loop-free callees are statements of `fn` (their variables
+    renamed, their globals among `consts`, their user variables in `user_names`)."""
+    fn, globals_read, names = inline.inline(prog.fn, prog.types, prog.calls, prog.namer)
+    if fn is prog.fn:
+        return prog
+    return prog.but(fn=fn, consts={**prog.consts, **globals_read},
+                    inlined_globals={**prog.inlined_globals, **globals_read},
+                    user_names=prog.user_names | names)
 
 
-def run(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], wrt: tuple[str, ...],
-        namer: Namer, result: str, dump: bool | None = None, user_names: set[str] | None = None,
-        calls: Any = None, augmented: list | None = None, outputs: tuple[str, ...] = ()) -> Result:
-    """`outputs`: parameters whose final value is an output too (a callee that
-    modifies them in place): the adjoint takes a cotangent for each."""
-    dump = bool(os.environ.get("ADJOINTC_DUMP")) if dump is None else dump
-    types = typing_pass.infer(fn, arg_types, consts, calls)
-    fn, augmented, inlined_globals, inlined_names = inline.inline(fn, types, calls, namer, augmented or [])
-    user_names = (user_names or set()) | inlined_names
-    if inlined_globals or inlined_names:
-        consts = {**consts, **inlined_globals}
-        types = typing_pass.infer(fn, arg_types, consts, calls)
-        if dump:
-            _dump("inline", fn)
-    primal = fn
-    fn, hazards = mutation.rewrite(fn, types, calls, namer)
-    if fn is not primal:
-        types = typing_pass.infer(fn, arg_types, consts, calls)
-        if dump:
-            _dump("mutation", fn)
-    mutation.check_views(fn, types, augmented, hazards)
-    mutated_params = {s.target for s in walk(fn.body) if isinstance(s, SetItem)} & {p.name for p in fn.params}
-    for p in sorted(mutated_params):
-        kind = types.get(p, T.UNKNOWN).kind
-        if kind != "array":
-            w = next(s for s in walk(fn.body) if isinstance(s, SetItem) and s.target == p)
-            raise UnsupportedSyntax(f"modifying the argument '{p}' (a {'dict' if kind == 'struct' else kind}) "
-                                    "in place: adjointc follows in-place changes of arrays only", w.loc,
-                                    f"read the entry into a variable and use that, e.g. `w = {p}[...] * 2.0`")
-    aliasing.check(fn, types, user_names, augmented)
-    active = activity.analyse(fn, wrt, types, outputs, result)
-    adj = reverse.transform(fn, active, types, wrt, namer, result, mutated_params, consts, calls, outputs)
-    if dump:
-        _dump("reverse", adj)
-    adjoints = {s for st in walk(adj.body) for s in _adjoint_targets(st)} | {f"{result}_bar"}
-    adjoints = {a for a in adjoints if a.endswith("_bar") and a[:-4] in types}
-    inplace = simplify.inplace_targets(adj.body, adjoints)
-    body, _, _ = simplify.Zeros(adjoints, types, inplace).block(adj.body, set(), set())
-    adj = Function(adj.name, adj.params, tuple(body), adj.file, adj.line)
-    if dump:
-        _dump("zeros", adj)
-    keep = {id(s) for s in walk(fn.body)} | {id(s) for s in adj.body[:len(mutated_params)]}
+def _reverse(prog: Program) -> Program:
+    """`adjoint`: the gradient function (parameters, then the cotangent seeds), the
+    mutated parameters copied on entry. Facts: `adjoints` (the adjoint variables it
+    made), `keep` (the primal's statements and the copies: cleanups never delete
+    them), `temporaries` (those the reverse pass made)."""
+    adj, ctx = reverse.transform(prog.fn, set(prog.active), prog.types, prog.wrt, prog.namer, prog.result,
+                                 set(), prog.consts, prog.calls, prog.outputs)
+    # The copies of the parameters modified in place come first, before the tapes. They
+    # are made here (reverse.transform is told of no mutated parameters) so that they
+    # have sids: `keep` protects them by id, not by their position in the body.
+    loc = Loc(prog.fn.file, prog.fn.line)
+    copies = []
+    for p in sorted(prog.mutated):
+        prog, sid = prog.fresh_sid()
+        copies.append(Assign(p, Call("np.copy", (Name(p),)), loc, sid=sid))
+    adj = Function(adj.name, adj.params, tuple(copies) + adj.body, adj.file, adj.line)
+    # (the adjoints of typed names: the result variable of a function returning
+    # different names on different paths has no type, and its seed is not counted)
+    adjoints = (ctx.adjoints | {bar(w) for w in prog.wrt if w in prog.active} | {bar(prog.result)}) \
+        & {bar(v) for v in prog.types}
+    return prog.but(adjoint=adj, adjoints=frozenset(adjoints), keep=prog.sids() | {s.sid for s in copies},
+                    temporaries=prog.temporaries | ctx.namer.temporaries)
+
+
+def _zeros(prog: Program) -> Program:
+    """Afterwards every adjoint's first contribution is an assignment, not an
+    accumulation onto zeros, and contributions that are zero are gone."""
+    adj = prog.adjoint
+    inplace = simplify.inplace_targets(adj.body, set(prog.adjoints))
+    body, _, _ = simplify.Zeros(set(prog.adjoints), prog.types, inplace).block(adj.body, set(), set())
+    return prog.but(adjoint=Function(adj.name, adj.params, tuple(body), adj.file, adj.line))
+
+
+def _dce(prog: Program) -> Program:
+    """Afterwards no statement of the adjoint is dead (except those in `keep`),
+    adjoint copies are propagated, and the returned value is not copied needlessly."""
+    adj = prog.adjoint
     # (rebinding a tuple, as a restore does, never changes the arrays taken out of it)
-    bases = {n: {b for b in bs if types.get(b, T.UNKNOWN).kind != "tuple"}
-             for n, bs in simplify.base_map(fn.body, types).items()}
+    bases = {n: {b for b in bs if prog.types.get(b, T.UNKNOWN).kind != "tuple"}
+             for n, bs in simplify.base_map(prog.fn.body, prog.types).items()}
+    keep = set(prog.keep)
     body = simplify.dce(adj.body, keep, bases)
-    body = simplify.dce(simplify.propagate_copies(body, adjoints), keep, bases)
-    body = reverse.drop_value_copy(body, result)
-    adj = Function(adj.name, adj.params, body, adj.file, adj.line)
-    if dump:
-        _dump("dce + copies", adj)
-    return Result(adj, types, active, result, mutated_params, inlined_globals)
+    body = simplify.dce(simplify.propagate_copies(body, set(prog.adjoints)), keep, bases)
+    body = reverse.drop_value_copy(body, prog.result)
+    return prog.but(adjoint=Function(adj.name, adj.params, body, adj.file, adj.line))
 
 
-def _adjoint_targets(s):
-    t = getattr(s, "target", None)
-    return [t] if isinstance(t, str) else []
+PIPELINE: tuple[Pass, ...] = (
+    Pass("inline", _inline),
+    Pass("mutation", mutation.run),
+    Pass("legality", mutation.legality),
+    Pass("aliasing", aliasing.run),
+    Pass("activity", activity.run),
+    Pass("reverse", _reverse),
+    Pass("zeros", _zeros),
+    Pass("dce", _dce),
+)
+# what a callee goes through before its effects are read (compiler.analyse_callee)
+CALLEE_PASSES: tuple[Pass, ...] = PIPELINE[:[p.name for p in PIPELINE].index("aliasing") + 1]
+
+
+def names() -> list[str]:
+    return [p.name for p in PIPELINE]
+
+
+def run(prog: Program, passes: Sequence[Pass] = PIPELINE, dump: bool | None = None,
+        after: str | None = None) -> Program:
+    """`prog` through `passes` in order; with `after`, stop after the pass of that name."""
+    dump = bool(os.environ.get("ADJOINTC_DUMP")) if dump is None else dump
+    if after is not None and after not in [p.name for p in passes]:
+        raise ValueError(f"no pass named {after!r}; the pipeline is: {', '.join(p.name for p in passes)}")
+    for p in passes:
+        before = prog.ir
+        prog = p(prog)
+        if dump and prog.ir is not before:
+            print(f"==== after {p.name} " + "=" * 40)
+            print(printer.block(prog.ir.body))
+        if p.name == after:
+            break
+    return prog

@@ -7,12 +7,25 @@ integer arrays never can). Only active variables get adjoints and only
 statements that write an active variable from an active operand get a
 backward counterpart. Flow-insensitive (per name), iterated to a fixpoint:
 conservative, never misses a dependence.
+
+The "activity" pass (`run`) attaches the fact `active` (the IR is unchanged):
+every name in it has a type that can carry a derivative (or an unknown one).
 """
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from .. import rules
 from .. import types as T
 from ..ir import Assign, Call, Expr, ExprStmt, Function, Name, Return, SetItem, walk
+
+if TYPE_CHECKING:
+    from ..program import Program
+
+
+def run(prog: "Program") -> "Program":
+    """The "activity" pass: which names get adjoints."""
+    return prog.but(active=frozenset(analyse(prog.fn, prog.wrt, prog.types, prog.outputs, prog.result)))
 
 
 class _Append:

@@ -10,10 +10,15 @@ write does not count, nor does one nobody reads after it (a temporary used up
 inside its statement, a finished helper's local, a view no longer read). The
 backward sweep's own reads of such aliases are safe: reverse.py records a
 write into shared memory whenever an alias of it is read backwards.
+
+The "aliasing" pass (`run`) changes nothing: after it, no in-place write in
+`fn` (a SetItem, or an `x += e` on an array: `Assign.aug`) can be seen through
+an alias the transform does not know about.
 """
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from .. import types as T
 from ..errors import AliasingError
@@ -21,12 +26,18 @@ from ..ir import (Assign, Call, ExprStmt, For, Function, Name, SetItem, Stmt, Wh
                   walk)
 from .simplify import base_map
 
+if TYPE_CHECKING:
+    from ..program import Program
 
-def check(fn: Function, types: dict[str, T.T], user_names: set[str],
-          augmented: list[Assign] | None = None) -> None:
-    """`augmented`: assignments lowered from `x += e`, which NumPy performs in place.
 
-    Refuses an in-place write into `c` when a variable that may share c's memory at
+def run(prog: "Program") -> "Program":
+    """The "aliasing" pass: refuse what `check` refuses; the program is unchanged."""
+    check(prog.fn, prog.types, set(prog.user_names))
+    return prog
+
+
+def check(fn: Function, types: dict[str, T.T], user_names: set[str]) -> None:
+    """Refuses an in-place write into `c` when a variable that may share c's memory at
     that moment (aliases made before the write, or on an earlier trip of a loop around
     it) is read after it (later, or on a later trip): that read would see the change
     by a name the transform believes unchanged. An alias no one reads after the write
@@ -34,9 +45,12 @@ def check(fn: Function, types: dict[str, T.T], user_names: set[str],
     longer read) sees nothing; the backward sweep's own reads are recorded like any
     overwritten value (reverse.py widens `needed` over aliases)."""
     order = list(walk(fn.body))
-    aug = {id(s) for s in augmented or () if not (types.get(s.target, T.UNKNOWN).is_scalar
-                                                  and types.get(s.target, T.UNKNOWN).kind != "array")}
-    writes = [(k, s) for k, s in enumerate(order) if isinstance(s, SetItem) or id(s) in aug]
+    def in_place(s: Stmt) -> bool:  # (`x += e` lowered: in place unless x is a Python scalar)
+        if not (isinstance(s, Assign) and s.aug):
+            return False
+        t = types.get(s.target, T.UNKNOWN)
+        return not (t.is_scalar and t.kind != "array")
+    writes = [(k, s) for k, s in enumerate(order) if isinstance(s, SetItem) or in_place(s)]
     if not writes:
         return
     uses = Counter(n for s in order for n in stmt_reads(s))

@@ -2,7 +2,7 @@
 
 A call to a user function normally goes through the callee's own adjoint
 (joint mode: `rhs_vjp(...)` re-runs the callee in the caller's backward sweep,
-see api.Calls). For a small helper without loops — a right-hand side, a flux,
+see compiler.Calls). For a small helper without loops — a right-hand side, a flux,
 a boundary condition — the overhead of that path (binding arguments, a second
 Python function, the re-run) dominates, where a hand-written adjoint would
 simply have the helper's statements in place. Such callees are spliced into
@@ -38,21 +38,21 @@ ENABLED = True  # tests switch it off to exercise the joint-mode call path on th
 _TEMP = re.compile(r"^_([a-z]+)(\d+)$")
 
 
-def inline(fn: Function, types: dict[str, T.T], calls: Any, namer: Any,
-           augmented: list) -> tuple[Function, list, dict[str, Any], set[str]]:
-    """`fn` with small callees inlined; the augmented-assignment list extended by
-    the inlined ones; the globals the inlined code reads; the callees' own
-    variables under their new names (user variables, for the aliasing check)."""
+def inline(fn: Function, types: dict[str, T.T], calls: Any,
+           namer: Any) -> tuple[Function, dict[str, Any], set[str]]:
+    """`fn` with small callees inlined; the globals the inlined code reads; the
+    callees' own variables under their new names (user variables, for the
+    aliasing check)."""
     if not ENABLED or calls is None or getattr(calls, "caller_globals", None) is None:
-        return fn, augmented, {}, set()
+        return fn, {}, set()
     uses = Counter(n for s in walk(fn.body) for n in stmt_reads(s))
     names = {p.name for p in fn.params} | {s.target for s in walk(fn.body) if isinstance(s, (Assign, For, SetItem))}
-    il = _Inliner(types, calls, namer, list(augmented), uses, base_map(fn.body, types), names)
+    il = _Inliner(types, calls, namer, uses, base_map(fn.body, types), names)
     body = il.block(fn.body, ())
     if not il.changed:
-        return fn, augmented, {}, set()
+        return fn, {}, set()
     body = _drop_dead(body, il.inlined)
-    return Function(fn.name, fn.params, body, fn.file, fn.line), il.augmented, il.globals_read, il.user_locals
+    return Function(fn.name, fn.params, body, fn.file, fn.line), il.globals_read, il.user_locals
 
 
 def _drop_dead(body: Block, inlined: set[int]) -> Block:
@@ -84,7 +84,7 @@ def _without(body: Block, dead: set[int]) -> Block:
 
 
 class _Inliner:
-    def __init__(self, types, calls, namer, augmented, uses, bases, caller_names):
+    def __init__(self, types, calls, namer, uses, bases, caller_names):
         self.bases = bases
         self.caller_names = caller_names
         from .types import TypeEnv
@@ -92,7 +92,7 @@ class _Inliner:
         self.uses = uses
         self.inlined: set[int] = set()  # ids of the statements inlining created
         self.user_locals: set[str] = set()
-        self.types, self.calls, self.namer, self.augmented = types, calls, namer, augmented
+        self.types, self.calls, self.namer = types, calls, namer
         self.globals_read: dict[str, Any] = {}
         self.changed = False
 
@@ -130,16 +130,15 @@ class _Inliner:
         params = [p.name for p in low.function.params]
         body = low.function.body
         ret = body[-1]
-        aug_ids = {id(a) for a in low.augmented}
         env: dict[str, Expr] = {}
         binds: list[Stmt] = []
         short = name.split(":")[-1].split(".")[-1]
         for p, a in zip(params, full):
             t = self.te.of(a)  # (an argument of unknown type may be an array: modified in place)
             ptypes = {p: T.array(None) if t.kind in ("unknown", "object") else t}
-            modified = any(modifies(st, p, ptypes, low.augmented) for st in walk(body))
+            modified = any(modifies(st, p, ptypes) for st in walk(body))
             rebound = any(isinstance(st, (Assign, For)) and st.target == p
-                          and not modifies(st, p, ptypes, low.augmented) for st in walk(body))
+                          and not modifies(st, p, ptypes) for st in walk(body))
             if modified and (rebound or not isinstance(a, Name) or _TEMP.match(a.id)):
                 return [s]  # passes/mutation.py handles it as a call
             if modified and any(isinstance(b, Name) and b != a and may_share(self.bases, a.id, b.id)
@@ -150,7 +149,7 @@ class _Inliner:
             if modified and ret.value == Name(p) and not _TEMP.match(s.target):
                 return [s]  # `y = h(u)` returning the modified u: y aliases u (the call path rebinds)
             if rebound:
-                new = self.namer.exact(f"{p.lstrip('_')}_{short}")
+                new = self.namer.exact(_local(p, short))
                 binds.append(Assign(new, a, s.loc))
                 self.user_locals.add(new)
                 env[p] = Name(new)
@@ -159,14 +158,14 @@ class _Inliner:
         locals_ = {st.target for st in walk(body) if isinstance(st, (Assign, For))} - set(params)
         for n in sorted(locals_):
             m = _TEMP.match(n)
-            env[n] = Name(self.namer.fresh(m.group(1)) if m else self.namer.exact(f"{n.lstrip('_')}_{short}"))
+            env[n] = Name(self.namer.fresh(m.group(1)) if m else self.namer.exact(_local(n, short)))
             if not m:
                 self.user_locals.add(env[n].id)
-        stmts = [self._copy(st, env, aug_ids, short) for st in body[:-1]]
+        stmts = [self._copy(st, env, short) for st in body[:-1]]
         result = _subst(ret.value, env)
         r_type = self.calls.effects(name, [self.te.of(a) for a in full]).result  # (cached)
         if isinstance(ret.value, Name) and ret.value.id in locals_ and r_type.kind in ("array", "unknown") and any(
-                modifies(st, ret.value.id, {ret.value.id: r_type}, low.augmented) for st in walk(body)):
+                modifies(st, ret.value.id, {ret.value.id: r_type}) for st in walk(body)):
             # `r = np.zeros_like(u); r[1:-1] = ...; return r`: the caller gets its own copy, so
             # that the in-place construction of r never counts as a change of the caller's value
             result = Call("np.copy", (result,))
@@ -195,21 +194,25 @@ class _Inliner:
         # may have its name (`k` a module constant there, a parameter here)
         return all(n in live and live[n] is v and n not in self.caller_names for n, v in low.globals_read.items())
 
-    def _copy(self, st: Stmt, env: dict[str, Expr], aug_ids: set[int], short: str) -> Stmt:
+    def _copy(self, st: Stmt, env: dict[str, Expr], short: str) -> Stmt:
         loc = replace(st.loc, text=f"{st.loc.text.strip()}  ({short})") if st.loc.text else st.loc
         if isinstance(st, Assign):
-            new = Assign(_target(st.target, env), _subst(st.value, env), loc)
-            if id(st) in aug_ids:
-                self.augmented.append(new)
-            return new
+            return Assign(_target(st.target, env), _subst(st.value, env), loc, aug=st.aug)
         if isinstance(st, SetItem):
             return SetItem(_target(st.target, env), _subst(st.index, env), _subst(st.value, env), loc)
         if isinstance(st, ExprStmt):
             return ExprStmt(_subst(st.value, env), loc)
         if isinstance(st, If):
-            return If(_subst(st.test, env), tuple(self._copy(x, env, aug_ids, short) for x in st.body),
-                      tuple(self._copy(x, env, aug_ids, short) for x in st.orelse), loc)
+            return If(_subst(st.test, env), tuple(self._copy(x, env, short) for x in st.body),
+                      tuple(self._copy(x, env, short) for x in st.orelse), loc)
         return st
+
+
+def _local(n: str, callee: str) -> str:
+    """The caller's name for the callee's variable n: `v_h`. Never `..._bar`, which
+    names adjoints (a callee called `bar` would make its `v` the caller's `v_bar`)."""
+    new = f"{n.lstrip('_')}_{callee}"
+    return new + "_" if new.endswith("_bar") else new
 
 
 def _target(t: str, env: dict[str, Expr]) -> str:

@@ -19,19 +19,34 @@ the write-back into a parameter is a SetItem on it.
 `effects` is the callee's side: which array parameters it modifies (the
 object the caller passed, not merely the name), whether it returns one of
 them, and which parameters its result may be a view of.
+
+Two passes of the pipeline live here (each `Program -> Program`):
+
+* `run` ("mutation"): afterwards no call in `fn` modifies its arguments behind
+  the IR's back (every such call is in functional form); a user function whose
+  result may view its argument is refused when that argument is also modified
+  in place (`check_views`); fact `mutated`: the parameters `fn` writes into
+  (a SetItem at any depth), which the adjoint copies on entry; fact `hazards`.
+* `legality`: a parameter modified in place is an array (the only in-place
+  change adjointc follows in the function differentiated). A callee's
+  analysis skips it: its in-place changes are judged by `effects`, which names
+  the callee, and the caller puts the call in functional form.
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import types as T
 from ..errors import AliasingError, UnsupportedSyntax
-from ..ir import (Assign, Block, Call, Const, ExprStmt, For, Function, If, Name, Return, SetItem, Stmt,
-                  While, stmt_reads, walk)
-from .reverse import _advanced, _is_temp
+from ..ir import (Assign, Block, Call, Const, ExprStmt, For, Function, Name, Return, SetItem, Stmt, map_stmts,
+                  stmt_reads, walk)
+from .reverse import _advanced
 from .simplify import base_map
+
+if TYPE_CHECKING:
+    from ..program import Program
 
 
 @dataclass(frozen=True)
@@ -42,29 +57,29 @@ class Effects:
     result_views: tuple[str, ...] = ()  # (unmodified) parameters its result may share memory with
 
 
-def modifies(s: Stmt, p: str, types: dict[str, T.T], augmented: list) -> bool:
+def modifies(s: Stmt, p: str, types: dict[str, T.T]) -> bool:
     """Does `s` change the object `p` refers to (rather than rebind the name)?"""
     if isinstance(s, SetItem):
         return s.target == p
-    if isinstance(s, Assign) and s.target == p and any(s is a for a in augmented):
+    if isinstance(s, Assign) and s.target == p and s.aug:
         return types.get(p, T.UNKNOWN).kind == "array"  # `u *= c` on an array works in place
     if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append":
         return isinstance(s.value.args[0], Name) and s.value.args[0].id == p
     return False
 
 
-def _rebinds(s: Stmt, p: str, types: dict[str, T.T], augmented: list) -> bool:
-    return (isinstance(s, (Assign, For)) and s.target == p and not modifies(s, p, types, augmented))
+def _rebinds(s: Stmt, p: str, types: dict[str, T.T]) -> bool:
+    return (isinstance(s, (Assign, For)) and s.target == p and not modifies(s, p, types))
 
 
-def effects(fn: Function, types: dict[str, T.T], augmented: list, result: str) -> Effects:
+def effects(fn: Function, types: dict[str, T.T], result: str) -> Effects:
     """What a call of `fn` does to its arguments (see the module docstring). A
     parameter that is both modified in place and rebound in a way the analysis
     cannot order, or a non-array parameter modified in place, is refused."""
     params = [p.name for p in fn.params]
     mutated: list[str] = []
     for p in params:
-        muts = [s for s in walk(fn.body) if modifies(s, p, types, augmented)]
+        muts = [s for s in walk(fn.body) if modifies(s, p, types)]
         if not muts:
             continue
         kind = types.get(p, T.UNKNOWN).kind
@@ -73,7 +88,7 @@ def effects(fn: Function, types: dict[str, T.T], augmented: list, result: str) -
                 f"{fn.name} modifies its argument '{p}' (a {kind}) in place: adjointc follows in-place "
                 "changes of array arguments only", muts[0].loc,
                 f"build a new value and return it from {fn.name} instead")
-        if _modifies_original(fn.body, p, types, augmented, fn.name, muts[0]):
+        if _modifies_original(fn.body, p, types, fn.name, muts[0]):
             mutated.append(p)
     bases = base_map(fn.body, types)
     # (what any `return v` hands back: the result variable, or each name returned directly
@@ -92,18 +107,18 @@ def effects(fn: Function, types: dict[str, T.T], augmented: list, result: str) -
     return Effects(types.get(result, T.UNKNOWN), tuple(mutated), result_param, views)
 
 
-def _modifies_original(body: Block, p: str, types, augmented, fname: str, first_mut: Stmt) -> bool:
+def _modifies_original(body: Block, p: str, types, fname: str, first_mut: Stmt) -> bool:
     """Is the object passed as `p` modified, given that `p` is modified somewhere?
     True unless the name is first rebound by a plain top-level assignment
     (`u = u.copy()`) before any modification; refused when it cannot tell."""
-    rebinds = [s for s in walk(body) if _rebinds(s, p, types, augmented)]
+    rebinds = [s for s in walk(body) if _rebinds(s, p, types)]
     if not rebinds:
         return True
     for s in body:
         sub = list(walk((s,)))
-        if any(modifies(x, p, types, augmented) for x in sub):
+        if any(modifies(x, p, types) for x in sub):
             break
-        if any(_rebinds(x, p, types, augmented) for x in sub):
+        if any(_rebinds(x, p, types) for x in sub):
             if isinstance(s, Assign):
                 return False  # rebound to a new object before any modification
             break
@@ -122,9 +137,11 @@ def may_share(bases: dict[str, set[str]], a: str, b: str) -> bool:
 
 
 class _Rewriter:
-    def __init__(self, fn: Function, types: dict[str, T.T], calls: Any, namer: Any):
+    def __init__(self, fn: Function, types: dict[str, T.T], calls: Any, namer: Any,
+                 is_temp: Callable[[str], bool]):
         from .types import TypeEnv
         self.fn, self.types, self.calls, self.namer = fn, types, calls, namer
+        self.is_temp = is_temp
         self.te = TypeEnv(types, {}, calls)
         self.params = {p.name for p in fn.params}
         self.defs: dict[str, list[Assign]] = {}
@@ -135,7 +152,7 @@ class _Rewriter:
         self.uses = uses
         # a temporary read once (`_t = h(u); u = _t`) is not another view of an array
         self.raw_bases = base_map(fn.body, types)
-        self.bases = {v: {b for b in bs if not _is_temp(b) or uses[b] > 1}
+        self.bases = {v: {b for b in bs if not is_temp(b) or uses[b] > 1}
                       for v, bs in self.raw_bases.items()}
         self.hazards: list[tuple[Stmt, str, str]] = []  # (call, argument, callee): result may view argument
         for s in walk(fn.body):  # first, so a later write-back knows which results view which arguments
@@ -159,26 +176,19 @@ class _Rewriter:
         full = self.calls.full_args(name, call.args, call.kwargs)
         return name, full, self.calls.effects(name, [self.te.of(a) for a in full]), self.calls.param_names(name)
 
-    def block(self, body: Block) -> tuple:
-        out: list[Stmt] = []
-        skip = False
-        for i, s in enumerate(body):
-            if skip:
-                skip = False
-                continue
-            if isinstance(s, For):
-                out.append(For(s.target, s.iter, self.block(s.body), s.loc))
-            elif isinstance(s, While):
-                out.append(While(s.test, self.block(s.body), s.loc))
-            elif isinstance(s, If):
-                out.append(If(s.test, self.block(s.body), self.block(s.orelse), s.loc))
-            elif isinstance(s, Assign) and isinstance(s.value, Call) and s.value.op.startswith(
+    def block(self, body: Block) -> Block:
+        self.skip = False
+
+        def one(s: Stmt, rest: Block) -> list[Stmt] | None:
+            if self.skip:  # (the write-back of the call before: an Assign, nothing nested)
+                self.skip = False
+                return []
+            if isinstance(s, Assign) and isinstance(s.value, Call) and s.value.op.startswith(
                     ("call:", "callmethod:")):
-                stmts, skip = self.call(s, body[i + 1:])
-                out += stmts
-            else:
-                out.append(s)
-        return tuple(out)
+                stmts, self.skip = self.call(s, rest)
+                return stmts
+            return None
+        return map_stmts(body, one)
 
     def call(self, s: Assign, rest: Block) -> tuple[list[Stmt], bool]:
         """The statements replacing `s`, and whether they replace the next statement too."""
@@ -223,14 +233,14 @@ class _Rewriter:
 
     def write_back(self, a: str, new: Call, callee: str, p: str, loc) -> list[Stmt]:
         """Make the caller's `a` hold the modified copy, in place when other names may see it."""
-        if _is_temp(a):
+        if self.is_temp(a):
             d = self.defs.get(a, [])
             v = d[0].value if len(d) == 1 else None
             if isinstance(v, Call) and v.op == "getitem" and isinstance(v.args[0], Name) \
-                    and not _is_temp(v.args[0].id) and not _advanced(v.args[1], self.types):
+                    and not self.is_temp(v.args[0].id) and not _advanced(v.args[1], self.types):
                 tmp = self.namer.fresh("t")  # `smooth(u[1:-1])`: write through into u
                 return [Assign(tmp, new, loc), SetItem(v.args[0].id, v.args[1], Name(tmp), loc)]
-            if not (self.bases.get(a, set()) - {x for x in self.bases.get(a, set()) if _is_temp(x)}):
+            if not (self.bases.get(a, set()) - {x for x in self.bases.get(a, set()) if self.is_temp(x)}):
                 return []  # a fresh temporary: nobody else sees the change
             raise AliasingError(f"{callee} modifies its argument '{p}' in place, and the value passed here "
                                 "may be a view of another array: adjointc cannot follow the change", loc,
@@ -241,11 +251,11 @@ class _Rewriter:
         # only temporaries of the call's own line can still be read after it.
         others = (set(self.bases.get(a, ())) | {n for n, bs in self.bases.items() if a in bs}) - {a}
         for n in sorted(others):
-            if _is_temp(n) and any(n in stmt_reads(x) for x in self.rest if x.loc.line == loc.line):
+            if self.is_temp(n) and any(n in stmt_reads(x) for x in self.rest if x.loc.line == loc.line):
                 raise AliasingError(f"part of '{a}' is read before {callee} modifies '{a}' in place and used "
                                     "after it, in the same statement: adjointc cannot follow that order", loc,
                                     f"call {callee} in a statement of its own")
-        seen_by_others = a in self.params or a in self.viewed or any(not _is_temp(n) for n in others)
+        seen_by_others = a in self.params or a in self.viewed or any(not self.is_temp(n) for n in others)
         if not seen_by_others:
             return [Assign(a, new, loc)]
         if t.kind == "array" and t.rank == 0:
@@ -256,22 +266,45 @@ class _Rewriter:
                 SetItem(a, Call("slice", (Const(None), Const(None), Const(None))), Name(tmp), loc)]
 
 
-def rewrite(fn: Function, types: dict[str, T.T], calls: Any,
-            namer: Any) -> tuple[Function, list[tuple[Stmt, str, str]]]:
+def rewrite(fn: Function, types: dict[str, T.T], calls: Any, namer: Any,
+            is_temp: Callable[[str], bool]) -> tuple[Function, list[tuple[Stmt, str, str]]]:
     """`fn` with every call to an argument-modifying user function in functional
     form, and the calls whose result may be a view of an argument (for
-    `check_views`)."""
+    `check_views`). `is_temp`: is a name a temporary (one statement's value)?"""
     if calls is None:
         return fn, []
-    rw = _Rewriter(fn, types, calls, namer)
+    rw = _Rewriter(fn, types, calls, namer, is_temp)
     body = rw.block(fn.body)
     if not rw.changed:
         return fn, rw.hazards
     return Function(fn.name, fn.params, body, fn.file, fn.line), rw.hazards
 
 
-def check_views(fn: Function, types: dict[str, T.T], augmented: list,
-                hazards: list[tuple[Stmt, str, str]]) -> None:
+def run(prog: "Program") -> "Program":
+    """The "mutation" pass (see the module docstring)."""
+    fn, hazards = rewrite(prog.fn, prog.types, prog.calls, prog.namer,
+                          lambda n: n in prog.temporaries or n in prog.namer.temporaries)
+    prog = prog.but(fn=fn, hazards=tuple(hazards))
+    check_views(prog.fn, prog.types, hazards)
+    params = {p.name for p in prog.fn.params}
+    return prog.but(mutated=frozenset(s.target for s in walk(prog.fn.body) if isinstance(s, SetItem)) & params)
+
+
+def legality(prog: "Program") -> "Program":
+    """The "legality" pass: a parameter the function modifies in place is an array."""
+    if prog.callee:
+        return prog
+    for p in sorted(prog.mutated):
+        kind = prog.types.get(p, T.UNKNOWN).kind
+        if kind != "array":
+            w = next(s for s in walk(prog.fn.body) if isinstance(s, SetItem) and s.target == p)
+            raise UnsupportedSyntax(f"modifying the argument '{p}' (a {'dict' if kind == 'struct' else kind}) "
+                                    "in place: adjointc follows in-place changes of arrays only", w.loc,
+                                    f"read the entry into a variable and use that, e.g. `w = {p}[...] * 2.0`")
+    return prog
+
+
+def check_views(fn: Function, types: dict[str, T.T], hazards: list[tuple[Stmt, str, str]]) -> None:
     """A user function whose result may be a view of its argument `u`: refuse
     when the caller also modifies `u` (or an alias of it) in place."""
     if not hazards:
@@ -282,7 +315,7 @@ def check_views(fn: Function, types: dict[str, T.T], augmented: list,
         related = ends | {b for n in ends for b in bases.get(n, set())} | {
             n for n, bs in bases.items() if bs & ends}
         for s in walk(fn.body):
-            hit = next((n for n in sorted(related) if modifies(s, n, types, augmented)), None)
+            hit = next((n for n in sorted(related) if modifies(s, n, types)), None)
             if hit is not None:
                 raise AliasingError(
                     f"{callee} may return a view of '{a}' (line {call.loc.line}), and '{hit}' is modified "

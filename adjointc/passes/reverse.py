@@ -463,9 +463,10 @@ def _comment(s: Stmt, adj: list[Stmt]) -> list[Stmt]:
 
 def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[str, ...],
               namer: Namer, result: str, mutated_params: set[str], consts: dict,
-              calls: Any = None, outputs: tuple[str, ...] = ()) -> Function:
+              calls: Any = None, outputs: tuple[str, ...] = ()) -> tuple[Function, Context]:
     """`outputs`: parameters whose final values are outputs too; the adjoint
-    function takes a cotangent `{p}_out_bar` for each, after the result's."""
+    function takes a cotangent `{p}_out_bar` for each, after the result's.
+    Returns the adjoint and the Context it was built in (its `adjoints`, its namer)."""
     trips: dict[int, str] = {}
     body = instrument(fn.body, namer, trips, result)
 
@@ -530,7 +531,7 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
             + (Assign(value, Name(result), loc), Comment("---- backward sweep ----"),) + tuple(seed_copy) + tuple(zero_init)
             + tuple(bwd) + (ret_stmt,))
     params = fn.params + (Param(seed, Const(1.0)),) + tuple(Param(out_seeds[bar(p)], Const(0.0)) for p in outputs)
-    return Function(f"{fn.name}_grad", params, full, fn.file, fn.line)
+    return Function(f"{fn.name}_grad", params, full, fn.file, fn.line), ctx
 
 
 def drop_value_copy(body: tuple, result: str) -> tuple:

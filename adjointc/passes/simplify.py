@@ -448,7 +448,7 @@ class DCE:
 
     def stmt(self, s: Stmt, L: set[str]) -> tuple[list[Stmt], set[str]]:
         L = set(L)
-        removable = id(s) not in self.keep
+        removable = s.sid not in self.keep  # (keep: sids; a statement the transform made has sid 0)
         if isinstance(s, Assign):
             # rebinding a name never changes memory: only a later read of the name keeps it
             if removable and s.target not in L:
@@ -524,7 +524,8 @@ def _aliased_live(t: str, L: set[str], bases: dict[str, set[str]]) -> bool:
 
 
 def dce(body: Block, keep: set[int], bases: dict[str, set[str]]) -> Block:
-    """`bases`: the view/alias relation of the primal program (see `base_map`)."""
+    """`keep`: sids of statements never deleted (ir.py: sid 0 is never kept);
+    `bases`: the view/alias relation of the primal program (see `base_map`)."""
     for _ in range(20):
         d = DCE(keep, bases)
         out, _ = d.block(body, set())

@@ -1,0 +1,414 @@
+"""The orchestration: a Gradient's signature -> generated adjoint source -> a callable.
+
+    compile_gradient(g, arg_types, sig)   cache key (reach.py) -> cache.load_or_build(transform)
+    transform(g, arg_types)               program_of -> passes.PIPELINE -> codegen: the source text
+    analyse_callee(fn, arg_types)         a callee through passes.CALLEE_PASSES -> its Effects
+
+`Calls` answers the passes' questions about calls to user functions and
+records what the generated code must be linked to (the callees' adjoints, the
+argument-returning wrappers); `CalleeAdjoint` is what a caller's backward
+sweep calls for a callee. api.py is the public surface over this module; it
+hands in the Gradient (`g`: its primal, signature names, wrt, outputs and
+lowered IR), which is the only thing this module needs of it.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import types as types_mod
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from . import cache, codegen, frontend, passes, reach, rules, runtime
+from . import types as T
+from .errors import GeneratedCodeError, UnsupportedSyntax
+from .ir import Loc, walk
+from .names import Namer
+from .passes import inline as inline_pass
+from .passes import mutation
+from .program import Program
+
+_STATS = {"transforms": 0}
+
+
+@dataclass
+class Compiled:
+    fn: Callable                 # the generated f_grad(params..., result_bar=1.0) -> (value, grads)
+    source: str
+    global_names: tuple[str, ...]
+    path: str
+    mutated: tuple[str, ...] = ()  # parameters f modifies in place (copied on entry)
+    reach: reach.Reach | None = None  # what it was built from; re-checked before each reuse
+
+    def fresh(self) -> bool:
+        """Is this adjoint still the one the function's current code and globals give?"""
+        return self.reach is None or self.reach.valid()
+
+
+@functools.lru_cache(maxsize=1)
+def _package_fingerprint() -> str:
+    """Hash of adjointc's own source: a changed compiler never reuses old entries."""
+    import pathlib
+    h = hashlib.sha256()
+    root = pathlib.Path(__file__).parent
+    for p in sorted(root.rglob("*.py")):
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _registry_fingerprint() -> str:
+    h = hashlib.sha256()
+    for op in sorted(rules.REGISTRY):
+        r = rules.REGISTRY[op]
+        h.update(repr((op, r.params, r.varargs, sorted((r.templates or {}).items(), key=str),
+                       r.nondiff, r.result if isinstance(r.result, str) else getattr(r.result, "__name__", ""),
+                       _src(r.fn) if r.fn else "")).encode())
+    return h.hexdigest()
+
+
+def _src(fn: Callable) -> str:
+    try:  # (a function's own code: a functools.wraps wrapper's source, not its __wrapped__'s)
+        return inspect.getsource(fn.__code__ if isinstance(fn, types_mod.FunctionType) else fn)
+    except (OSError, TypeError):
+        return getattr(fn, "__qualname__", "")
+
+
+def compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool = False) -> Compiled:
+    """The adjoint of `g.primal` for these argument types: from the disk cache, or
+    transformed and stored; linked to the primal's current globals and callees."""
+    # everything that determines the generated text (see reach.py): the source of every
+    # function and method reached, the values folded in as literals, the globals' types
+    reached = reach.reach(g.primal, reach.classes_of(arg_types))
+    src, consts = reached.key_parts()
+    parts = {"source": src, "name": g.primal.__qualname__, "module": str(g.primal.__module__),
+             "file": inspect.getsourcefile(g.primal) or "", "wrt": ",".join(g.wrt),
+             "outputs": ",".join(g.outputs), "inline": str(inline_pass.ENABLED),
+             "signature": sig, "globals": consts, "rules": _registry_fingerprint(),
+             "compiler": _package_fingerprint()}
+    key = cache.make_key(parts)
+    name = f"{g.primal.__name__}_grad"
+
+    def build() -> str:
+        return transform(g, arg_types, stats)
+    namespace: dict[str, Any] = {}
+    for r in rules.REGISTRY.values():  # names user rules' templates refer to
+        namespace.update(r.namespace)
+    module, _hit = cache.load_or_build(key, build, name=name, namespace=namespace)
+    fn = getattr(module, name)
+    c = Compiled(fn, _module_source(module), tuple(getattr(module, "__adjointc_globals__", ())),
+                 getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())), reached)
+    live = live_globals(g.primal)
+    for n in c.global_names:  # the values the primal reads right now (refreshed per call)
+        if n in live:
+            fn.__globals__[n] = live[n]
+    for gname, (spelling, wrt, types, outputs) in getattr(module, "__adjointc_callees__", {}).items():
+        callee = _resolve(spelling, live)
+        fn.__globals__[gname] = CalleeAdjoint(gradient_of(callee, wrt, outputs),
+                                               [T.decode(t) for t in types])
+    for wname, (spelling, outputs) in getattr(module, "__adjointc_wrappers__", {}).items():
+        fn.__globals__[wname] = runtime.Returning(_resolve(spelling, live), outputs)
+    return c
+
+
+def program_of(g: Any, arg_types: list[T.T], callee: bool = False) -> Program:
+    """The Program the pipeline starts from: g's lowered IR at this signature.
+    `callee`: for analysing its effects (then nothing is inlined into it)."""
+    low = g.lowered()
+    fn = low.function
+    names = tuple(low.renamed.get(n, n) for n in g._names)
+    calls = Calls(dict(low.callees)) if callee else Calls(low.callees, live_globals(g.primal))
+    namer = Namer(set(low.globals_read) | {s for st in walk(fn.body) for s in _targets(st)}
+                  | set(names) | {"np", "math"})
+    return Program(fn, dict(zip(names, arg_types)), tuple(low.renamed.get(w, w) for w in g.wrt), low.result,
+                   tuple(low.renamed.get(o, o) for o in g.outputs), dict(low.globals_read), namer, calls,
+                   callee=callee, user_names=frozenset(low.user_names),
+                   temporaries=frozenset(low.temporaries))
+
+
+def run_pipeline(g: Any, arg_types: list[T.T], after: str | None = None) -> Program:
+    """g's Program through passes.PIPELINE (up to and including the pass `after`)."""
+    return passes.run(program_of(g, arg_types), after=after, dump=False if after else None)
+
+
+def transform(g: Any, arg_types: list[T.T], stats: bool = False) -> str:
+    """The generated adjoint's source for g at these argument types."""
+    _STATS["transforms"] += 1
+    low = g.lowered()
+    if low.no_return is not None and not g._callee:
+        raise UnsupportedSyntax("the function has no return statement: nothing to differentiate",
+                                low.no_return, "return the scalar to differentiate")
+    if low.falls_through is not None and not g._callee:
+        raise UnsupportedSyntax(f"{low.function.name} can reach the end of its body without a return "
+                                "statement, and then returns None: the output must be a float or an array",
+                                low.falls_through, "end every path with a return of the value to "
+                                "differentiate (e.g. a final return after the if or loop)")
+    prog = passes.run(program_of(g, arg_types))
+    calls, fn = prog.calls, low.function
+    globals_read = {**low.globals_read, **prog.inlined_globals}
+    text = codegen.generate(prog.adjoint, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file,
+                            line=fn.line, is_temp=prog.is_temp, tape_report=stats)
+    names = tuple(sorted(globals_read))
+    text += (f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(prog.mutated))!r}\n"
+             f"__adjointc_callees__ = {calls.manifest!r}\n__adjointc_wrappers__ = {calls.wrappers!r}\n")
+    return text
+
+
+_GRADIENTS: dict[tuple, Any] = {}
+_IN_PROGRESS: set[tuple] = set()
+
+
+def gradient_of(fn: Callable, wrt: tuple[str, ...], outputs: tuple[str, ...] = ()) -> Any:
+    """The Gradient compiled for calls of `fn` from differentiated functions (one per
+    wrt and outputs; it also memoises fn's lowered IR for inlining and effects)."""
+    from .api import Gradient  # (api.py is the surface over this module)
+    key = (id(fn), wrt, outputs)
+    g = _GRADIENTS.get(key)
+    if g is None or g.primal is not fn:
+        g = _GRADIENTS[key] = Gradient(fn, wrt, outputs=outputs)
+        g._callee = True
+    return g
+
+
+class CalleeAdjoint:
+    """What a caller's backward sweep calls for a user function: its compiled adjoint,
+    compiled on first use (so recursive functions can refer to themselves)."""
+
+    def __init__(self, gradient: Any, types: list[T.T]):
+        self.gradient, self.types, self.compiled = gradient, types, None
+
+    def __call__(self, seed, *args, **kwargs):
+        """The adjoints of the `wrt` inputs of one call, given the output's cotangent."""
+        if self.compiled is None:
+            self.compiled = self.gradient.get_abstract(self.types)
+        c = self.compiled
+        if c.global_names:
+            live = live_globals(self.gradient.primal)
+            for n in c.global_names:
+                c.fn.__globals__[n] = live[n]
+        if not kwargs and len(args) == len(self.gradient._names):
+            values = list(args)  # (the common case, without inspect's binding)
+        else:
+            values = self.gradient._bind(args, kwargs)
+        if self.gradient.outputs:  # seed: the cotangents of (the result, *the modified arguments)
+            return c.fn(*values, *seed)[1]
+        return c.fn(*values, seed)[1]
+
+
+class Calls:
+    """Answers the passes' questions about calls to user functions: the type of the
+    result, what the call does to its arguments, and the names under which the
+    caller reaches the callee's adjoint (and its argument-returning wrapper)."""
+
+    def __init__(self, callees: dict[str, Callable], caller_globals: dict[str, Any] | None = None):
+        self.callees = callees
+        self.caller_globals = caller_globals  # what names mean where the generated code runs
+        self.manifest: dict[str, tuple] = {}     # h_vjp -> (spelling, wrt, types, outputs)
+        self.wrappers: dict[str, tuple] = {}     # h_returning_u -> (spelling, modified parameters)
+
+    def result_type(self, name: str, arg_types: list[T.T]) -> T.T:
+        if name in self.wrappers:  # (the result, the modified copies)
+            spelling, outputs = self.wrappers[name]
+            params = self.param_names(name)
+            inner = self.effects(spelling, arg_types).result
+            return T.T("tuple", elts=(inner,) + tuple(arg_types[params.index(p)] for p in outputs))
+        return self.effects(name, arg_types).result
+
+    def effects(self, name: str, arg_types: list[T.T]):
+        """What calling `name` with these argument types does (passes/mutation.Effects)."""
+        fn = self.callees[name]
+        key = (id(fn), tuple(T.encode(t) for t in arg_types))
+        hit = _EFFECTS.get(key)
+        if hit is not None and hit[0] is fn and hit[1].valid():
+            return hit[2]
+        if key in _IN_PROGRESS:  # recursion: the inner call's result type is not known yet
+            g = gradient_of(fn, ())
+            low = g.lowered()
+            local = tuple(p for p, t in zip(g._names, arg_types) if t.kind == "array" and any(
+                mutation.modifies(s, low.renamed.get(p, p), {low.renamed.get(p, p): t})
+                for s in walk(low.function.body)))
+            return mutation.Effects(T.UNKNOWN, local)
+        r = reach.reach(fn, reach.classes_of(arg_types))
+        _IN_PROGRESS.add(key)
+        try:
+            eff = analyse_callee(fn, arg_types)
+        finally:
+            _IN_PROGRESS.discard(key)
+        _EFFECTS[key] = (fn, r, eff)
+        return eff
+
+    def lowered(self, name: str):
+        """The callee's IR (for inlining), or None for wrappers and non-Python callables."""
+        fn = self.callees.get(name)
+        if not isinstance(fn, types_mod.FunctionType):
+            return None
+        return gradient_of(fn, ()).lowered()
+
+    def param_names(self, name: str) -> list[str]:
+        return list(inspect.signature(self.callees[name]).parameters)
+
+    def returning(self, name: str, outputs: tuple[str, ...]) -> str:
+        """The name of `name`'s wrapper that runs it on copies of the `outputs`
+        arguments and returns (its result, *the modified copies)."""
+        for w, entry in self.wrappers.items():
+            if entry == (name, outputs):
+                return w
+        base = name.split(":")[-1].replace(".", "_") + "_returning_" + "_".join(outputs)
+        w, k = base, 1
+        while w in self.wrappers or w in self.callees:
+            k += 1
+            w = f"{base}{k}"
+        self.wrappers[w] = (name, outputs)
+        self.callees[w] = runtime.Returning(self.callees[name], outputs)
+        return w
+
+    def callee(self, call: Any, receiver: T.T) -> str | None:
+        """The key of the function a call/method call reaches ("rhs", "pkg.mod:Model.step")."""
+        if call.op.startswith("call:"):
+            return call.op[5:]
+        method = call.op.split(":", 1)[1]
+        cls = T.CLASSES.get(receiver.cls) if receiver.kind == "struct" else None
+        fn = getattr(cls, method, None) if cls is not None else None
+        if not isinstance(fn, types_mod.FunctionType):
+            return None
+        key = f"{receiver.cls}.{method}"
+        self.callees[key] = fn
+        return key
+
+    def full_args(self, name: str, args: tuple, kwargs: tuple) -> list:
+        """The arguments of a call in parameter order, literal defaults filled in."""
+        from .ir import Const
+        sig = inspect.signature(self.callees[name])
+        bound = sig.bind(*args, **dict(kwargs))
+        return [bound.arguments[p] if p in bound.arguments else Const(sig.parameters[p].default)
+                for p in sig.parameters]
+
+    def adjoint(self, name: str, arg_types: list[T.T], positions: list[int]) -> str:
+        spelling, outputs = self.wrappers.get(name, (name, ()))
+        names = tuple(self.param_names(name))
+        wrt = tuple(names[i] for i in positions)
+        entry = (spelling, wrt, tuple(T.encode(t) for t in arg_types), outputs)
+        for gname, e in self.manifest.items():
+            if e == entry:
+                return gname
+        base = spelling.split(":")[-1].replace(".", "_") + "_vjp"
+        gname, k = base, 1
+        while gname in self.manifest:
+            k += 1
+            gname = f"{base}{k}"
+        self.manifest[gname] = entry
+        return gname
+
+
+def analyse_callee(fn: Callable, arg_types: list[T.T]) -> mutation.Effects:
+    """A callee's effects on its arguments at these argument types (result type,
+    modified parameters, views): its lowered IR through passes.CALLEE_PASSES (its
+    own calls in functional form, its aliasing checked), then mutation.effects."""
+    g = gradient_of(fn, ())
+    low = g.lowered()
+    prog = passes.run(program_of(g, arg_types, callee=True), passes.CALLEE_PASSES, dump=False)
+    eff = mutation.effects(prog.fn, prog.types, prog.result)
+    back = {v: k for k, v in low.renamed.items()}
+    t = T.decode(T.encode(eff.result))  # the caller must not share the callee's shape symbols
+    return mutation.Effects(t, tuple(back.get(p, p) for p in eff.mutated),
+                            back.get(eff.result_param, eff.result_param) if eff.result_param else None,
+                            tuple(back.get(p, p) for p in eff.result_views))
+
+
+_EFFECTS: dict[tuple, tuple] = {}
+
+
+def _resolve(spelling: str, live: dict[str, Any]) -> Any:
+    """The function a manifest entry names: "rhs", "mod.rhs" (through the caller's
+    globals) or "package.module:Class.method" (imported)."""
+    if ":" in spelling:
+        import importlib
+        module, qual = spelling.split(":", 1)
+        obj = importlib.import_module(module)
+        for part in qual.split("."):
+            obj = getattr(obj, part)
+        return obj
+    head, *rest = spelling.split(".")
+    obj = live[head]
+    for part in rest:
+        obj = getattr(obj, part)
+    return obj
+
+
+
+def _targets(s) -> list[str]:
+    t = getattr(s, "target", None)
+    return [t] if isinstance(t, str) else []
+
+
+def _module_source(module) -> str:
+    path = getattr(module, "__file__", None)
+    text = getattr(module, "__adjointc_source__", None)
+    if text is None and path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError:
+            text = ""
+    lines = (text or "").splitlines()
+    if lines and lines[0].startswith("# adjointc cache entry"):
+        lines = lines[1:]
+    while lines and (lines[-1].startswith("__adjointc_") or not lines[-1].strip()):
+        lines.pop()
+    return "\n".join(lines) + "\n"
+
+
+def live_globals(fn: Callable) -> dict[str, Any]:
+    g = dict(fn.__globals__)
+    if fn.__closure__:
+        for n, cell in zip(fn.__code__.co_freevars, fn.__closure__):
+            try:
+                g[n] = cell.cell_contents
+            except ValueError:
+                pass
+    return g
+
+
+def generated_code_error(fn: Callable, c: Compiled, exc: Exception) -> GeneratedCodeError:
+    """The error for an exception raised in (or below) generated code while the
+    function itself runs: located at the user's line the failing generated line
+    differentiates (the nearest `# line N: ...` comment above it)."""
+    import linecache
+    import re
+    gen_line = None
+    tb = exc.__traceback__
+    while tb is not None:  # the last frame in the generated file
+        if tb.tb_frame.f_code.co_filename == c.path:
+            gen_line = tb.tb_lineno
+        tb = tb.tb_next
+    loc = frontend.def_loc(fn)
+    where = "in the forward sweep"
+    lines = linecache.getlines(c.path) if c.path else []
+    if not lines and c.path:
+        try:
+            with open(c.path, encoding="utf-8") as f:
+                lines = f.readlines()
+        except OSError:
+            lines = []
+    generated = ""
+    if gen_line is not None and 0 < gen_line <= len(lines):
+        generated = f" (generated {c.path}:{gen_line}: {lines[gen_line - 1].strip()})"
+        for i in range(gen_line - 1, -1, -1):
+            m = re.match(r"\s*# line (\d+): (.*)$", lines[i].rstrip("\n"))
+            if m:
+                n, text = int(m[1]), m[2].strip()
+                file = loc.file if loc is not None else ""
+                if file and linecache.getline(file, n).strip() == text:
+                    src = linecache.getline(file, n).rstrip("\n")
+                    loc = Loc(file, n, len(src) - len(src.lstrip()), src)
+                    where = "in the adjoint of this line"
+                else:  # a line of a function it calls (inlined)
+                    where = f"in the adjoint of line {n} of a function it calls: {text}"
+                break
+            if lines[i].strip().startswith("# ---- forward sweep"):
+                break
+    return GeneratedCodeError(
+        f"the generated adjoint of {fn.__qualname__} raised {type(exc).__name__}: {exc} {where}{generated}",
+        loc, f"{fn.__name__} itself runs at these inputs, so this is a bug in adjointc: please report it "
+        "with the function and the types and shapes of its arguments")
