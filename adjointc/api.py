@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import cache, codegen, frontend, passes, reach, rules, runtime
+from .passes import cleanup
 from .passes import inline as inline_pass
 from . import types as T
 from .errors import (AdjointcError, GeneratedCodeError, InternalError, InvalidArgument, TypeMismatch,
@@ -314,8 +315,8 @@ class Gradient:
                          calls=calls, augmented=low.augmented, outputs=outputs)
         mutated = res.mutated
         globals_read = {**low.globals_read, **res.globals_read}
-        text = codegen.generate(res.adjoint, primal_name=fn.name, wrt=wrt, source_file=fn.file,
-                                line=fn.line, is_temp=_is_temp, tape_report=stats)
+        adjoint = cleanup.run(res.adjoint, _is_temp, tape_report=stats)
+        text = codegen.generate(adjoint, primal_name=fn.name, wrt=wrt, source_file=fn.file, line=fn.line)
         names = tuple(sorted(globals_read))
         text += (f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(mutated))!r}\n"
                  f"__adjointc_callees__ = {calls.manifest!r}\n__adjointc_wrappers__ = {calls.wrappers!r}\n")
@@ -738,9 +739,8 @@ def _call_with_values(fn: Callable, sig: inspect.Signature, values: list[Any]) -
 def _generated_code_error(fn: Callable, c: Compiled, exc: Exception) -> GeneratedCodeError:
     """The error for an exception raised in (or below) generated code while the
     function itself runs: located at the user's line the failing generated line
-    differentiates (the nearest `# line N: ...` comment above it)."""
+    differentiates (the module's line map: the nearest `# line N: ...` comment above it)."""
     import linecache
-    import re
     gen_line = None
     tb = exc.__traceback__
     while tb is not None:  # the last frame in the generated file
@@ -749,30 +749,24 @@ def _generated_code_error(fn: Callable, c: Compiled, exc: Exception) -> Generate
         tb = tb.tb_next
     loc = frontend.def_loc(fn)
     where = "in the forward sweep"
-    lines = linecache.getlines(c.path) if c.path else []
-    if not lines and c.path:
-        try:
-            with open(c.path, encoding="utf-8") as f:
-                lines = f.readlines()
-        except OSError:
-            lines = []
+    module = c.fn.__globals__
+    text = module.get("__adjointc_source__") or ""
+    lines = text.splitlines()
+    header = 1 if lines and lines[0].startswith("# adjointc cache entry") else 0
+    linemap = codegen.LineMap.of_namespace(module, offset=header)
     generated = ""
     if gen_line is not None and 0 < gen_line <= len(lines):
         generated = f" (generated {c.path}:{gen_line}: {lines[gen_line - 1].strip()})"
-        for i in range(gen_line - 1, -1, -1):
-            m = re.match(r"\s*# line (\d+): (.*)$", lines[i].rstrip("\n"))
-            if m:
-                n, text = int(m[1]), m[2].strip()
-                file = loc.file if loc is not None else ""
-                if file and linecache.getline(file, n).strip() == text:
-                    src = linecache.getline(file, n).rstrip("\n")
-                    loc = Loc(file, n, len(src) - len(src.lstrip()), src)
-                    where = "in the adjoint of this line"
-                else:  # a line of a function it calls (inlined)
-                    where = f"in the adjoint of line {n} of a function it calls: {text}"
-                break
-            if lines[i].strip().startswith("# ---- forward sweep"):
-                break
+        found = linemap.lookup(gen_line) if linemap is not None else None
+        if found is not None:
+            file, n, comment = found
+            text = lines[comment - 1].strip().split(": ", 1)[-1].strip()
+            if file and file == (loc.file if loc is not None else "") and linecache.getline(file, n).strip() == text:
+                src = linecache.getline(file, n).rstrip("\n")
+                loc = Loc(file, n, len(src) - len(src.lstrip()), src)
+                where = "in the adjoint of this line"
+            else:  # a line of a function it calls (inlined)
+                where = f"in the adjoint of line {n} of a function it calls: {text}"
     return GeneratedCodeError(
         f"the generated adjoint of {fn.__qualname__} raised {type(exc).__name__}: {exc} {where}{generated}",
         loc, f"{fn.__name__} itself runs at these inputs, so this is a bug in adjointc: please report it "
