@@ -766,7 +766,7 @@ def _generated_code_error(fn: Callable, c: Compiled, exc: Exception) -> Generate
                 loc = Loc(file, n, len(src) - len(src.lstrip()), src)
                 where = "in the adjoint of this line"
             else:  # a line of a function it calls (inlined)
-                where = f"in the adjoint of line {n} of a function it calls: {text}"
+                where = f"in the adjoint of line {n} of a function it calls ({os.path.basename(file)}): {text}"
     return GeneratedCodeError(
         f"the generated adjoint of {fn.__qualname__} raised {type(exc).__name__}: {exc} {where}{generated}",
         loc, f"{fn.__name__} itself runs at these inputs, so this is a bug in adjointc: please report it "
