@@ -1,8 +1,10 @@
 """Print IR as Python source.
 
 `expr(e)` prints one expression with the fewest parentheses Python's
-precedence allows; `block(b)` prints statements. Codegen builds on both; the
-IR dump of `adjointc.passes` (debugging) uses them as is.
+precedence allows; `block(b)` prints statements. `stmt_lines(s, indent,
+origins)` also records, per printed line, the statement it prints: codegen
+builds the module's line map from that. The IR dump of `adjointc.passes`
+(debugging) uses them as is. Printing never changes the IR.
 """
 from __future__ import annotations
 
