@@ -739,7 +739,7 @@ def _call_with_values(fn: Callable, sig: inspect.Signature, values: list[Any]) -
 def _generated_code_error(fn: Callable, c: Compiled, exc: Exception) -> GeneratedCodeError:
     """The error for an exception raised in (or below) generated code while the
     function itself runs: located at the user's line the failing generated line
-    differentiates (the module's line map: the nearest `# line N: ...` comment above it)."""
+    differentiates (the module's line map, see codegen.py)."""
     import linecache
     gen_line = None
     tb = exc.__traceback__
@@ -759,14 +759,13 @@ def _generated_code_error(fn: Callable, c: Compiled, exc: Exception) -> Generate
         generated = f" (generated {c.path}:{gen_line}: {lines[gen_line - 1].strip()})"
         found = linemap.lookup(gen_line) if linemap is not None else None
         if found is not None:
-            file, n, comment = found
-            text = lines[comment - 1].strip().split(": ", 1)[-1].strip()
-            if file and file == (loc.file if loc is not None else "") and linecache.getline(file, n).strip() == text:
-                src = linecache.getline(file, n).rstrip("\n")
+            file, n = found
+            src = linecache.getline(file, n).rstrip("\n")
+            if file and file == (loc.file if loc is not None else ""):
                 loc = Loc(file, n, len(src) - len(src.lstrip()), src)
                 where = "in the adjoint of this line"
             else:  # a line of a function it calls (inlined)
-                where = f"in the adjoint of line {n} of a function it calls ({os.path.basename(file)}): {text}"
+                where = f"in the adjoint of line {n} of a function it calls ({os.path.basename(file)}): {src.strip()}"
     return GeneratedCodeError(
         f"the generated adjoint of {fn.__qualname__} raised {type(exc).__name__}: {exc} {where}{generated}",
         loc, f"{fn.__name__} itself runs at these inputs, so this is a bug in adjointc: please report it "

@@ -6,12 +6,14 @@ parentheses), under a banner naming the function and its source, with the
 imports of the runtime helpers the body calls and a blank line before the
 backward sweep.
 
-The module also carries its *line map*, `__adjointc_linemap__`, built from the
-`# line N: ...` comments the reverse pass writes above each statement's
-adjoint: `(files, ((generated_line, file_index, source_line), ...))`, sorted,
-one entry per such comment and one with source line 0 (nothing to name) where
-the forward sweep starts. The source line a generated line differentiates is
-the one of the last entry at or above it. `api` uses it to name the user's
+The module also carries its *line map*, `__adjointc_linemap__`: which line
+of the user's source each generated line of the backward sweep differentiates,
+as `(files, ((generated_line, file_index, source_line), ...))`, sorted, one
+entry where the line changes (source line 0: none, from where the forward sweep
+starts). A backward-sweep statement belongs to the statement it was made from
+(its `Loc`; an inlined helper's line is in the helper's file); one without a
+source line of its own (zero initialisations, the final return) to the one
+above it, as `# line N: ...` comments read. `api` uses it to name the user's
 line when generated code raises; `.source` strips it with the other
 `__adjointc_` trailer lines.
 """
@@ -35,10 +37,9 @@ class LineMap:
     files: tuple[str, ...]
     entries: tuple[tuple[int, int, int], ...]  # (generated line, index into files or -1, source line)
 
-    def lookup(self, generated_line: int) -> tuple[str, int, int] | None:
-        """(file, line) of the user's statement `generated_line` belongs to, and the
-        generated line of its `# line N` comment; None in the prologue, the forward
-        sweep and before the backward sweep's first comment."""
+    def lookup(self, generated_line: int) -> tuple[str, int] | None:
+        """(file, line) of the user's statement `generated_line` belongs to; None in
+        the prologue and the forward sweep."""
         found = None
         for entry in self.entries:  # (an error path: a linear scan is plenty)
             if entry[0] > generated_line:
@@ -46,7 +47,7 @@ class LineMap:
             found = entry
         if found is None or found[2] == 0:
             return None
-        return self.files[found[1]], found[2], found[0]
+        return self.files[found[1]], found[2]
 
     def trailer(self) -> str:
         """The module-level assignment that stores the map (one line)."""
@@ -92,18 +93,26 @@ def generate(fn: Function, *, primal_name: str, wrt: tuple[str, ...], source_fil
 
 def line_map(origins: list[Stmt | None]) -> LineMap:
     """The line map of printed lines whose statements are `origins` (line i+1 prints origins[i])."""
-    files: list[str] = []
+    files: dict[str, int] = {}
     entries: list[tuple[int, int, int]] = []
+    current: tuple[str, int] | None = None
+    backward = False
     for i, s in enumerate(origins):
-        if not isinstance(s, Comment):
-            continue
-        m = _LINE_COMMENT.match(s.text)
-        if m:
-            if s.loc.file not in files:
-                files.append(s.loc.file)
-            entries.append((i + 1, files.index(s.loc.file), int(m[1])))
-        elif s.text.startswith("---- forward sweep"):
-            entries.append((i + 1, -1, 0))
+        where: tuple[str, int] | None = None
+        if isinstance(s, Comment):
+            m = _LINE_COMMENT.match(s.text)
+            if m:
+                where = (s.loc.file, int(m[1]))
+            elif s.text.startswith("---- forward sweep"):
+                entries.append((i + 1, -1, 0))
+                current, backward = None, False
+            elif s.text.startswith("---- backward sweep"):
+                backward = True
+        elif backward and s is not None and s.loc.line > 0 and s.loc.text:
+            where = (s.loc.file, s.loc.line)  # (made from that statement; synthesized ones have no text)
+        if where is not None and where != current:
+            entries.append((i + 1, files.setdefault(where[0], len(files)), where[1]))
+            current = where
     return LineMap(tuple(files), tuple(entries))
 
 
