@@ -10,16 +10,11 @@ from __future__ import annotations
 
 from .ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const,
                  Continue, Expr, ExprStmt, For, If, Name, Return, SetItem, Stmt, While)
+from .rules.operators import BINARY, BOOLEAN, COMPARE, UNARY
 
-BINOPS = {
-    "add": ("+", 11), "sub": ("-", 11), "mul": ("*", 12), "truediv": ("/", 12),
-    "floordiv": ("//", 12), "mod": ("%", 12), "matmul": ("@", 12), "pow": ("**", 14),
-    "lt": ("<", 6), "le": ("<=", 6), "gt": (">", 6), "ge": (">=", 6), "eq": ("==", 6),
-    "ne": ("!=", 6), "is": ("is", 6), "isnot": ("is not", 6), "in": ("in", 6),
-    "notin": ("not in", 6), "and": ("and", 4), "or": ("or", 3),
-    "bitand": ("&", 9), "bitor": ("|", 7), "bitxor": ("^", 8),
-}
-UNOPS = {"neg": ("-", 13), "pos": ("+", 13), "invert": ("~", 13), "not": ("not ", 5)}
+# (op -> (spelling, precedence), from the one operator table)
+BINOPS = {**BINARY, **COMPARE, **BOOLEAN}
+UNOPS = dict(UNARY)
 ATOM = 16
 
 

@@ -1,4 +1,15 @@
-"""The few helpers generated adjoint code calls. Kept tiny and dependency-free."""
+"""The helpers generated adjoint code calls directly: broadcasting and reductions
+undone (`unbroadcast`, `unreduce`), adjoints made, copied, added and checked
+(`as_adjoint`, `zeros_like`, `copy_adjoint`, `add_adjoint`...), the wrapper of a
+user function that modifies its argument (`Returning`), and the tape statistics.
+Kept small and dependency-free: NumPy only (adjointc.types and adjointc.errors
+are imported where a function needs them).
+
+Generated code imports every name it calls from here (one import line, see
+codegen.RUNTIME_NAMES), including the helpers rule templates call. Those live in
+adjointc/rules/helpers/, which imports this module and adds its helpers to this
+namespace when the rules load; this module never imports them.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -188,9 +199,6 @@ class Returning:
 
     def __repr__(self) -> str:
         return f"<adjointc wrapper {self.__name__}>"
-
-
-from .vjp_helpers import *  # noqa: E402,F401,F403  helpers that rule templates call
 
 
 LAST_TAPE: dict[str, int] = {}

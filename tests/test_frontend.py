@@ -102,3 +102,25 @@ def test_return_from_a_nested_loop_breaks_only_at_the_loop_body_level():
     branch, after = outer.split("if _returned1:", 1)
     assert "for j in _range2:" in branch and branch.count("break") == 1  # the inner loop's own
     assert after.lstrip().startswith("break") and after.index("else:") < after.index("s = ")
+
+
+def test_libcst_is_known_only_to_the_frontend_modules():
+    """Lowering source to IR is the only libcst-aware code: source.py reads defs,
+    expressions.py and resolve.py lower expressions, frontend.py statements."""
+    import pathlib
+    import re
+    root = pathlib.Path(adjointc.__file__).parent
+    users = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
+                   if re.search(r"^\s*(import libcst|from libcst)", p.read_text(), re.M))
+    assert users == ["expressions.py", "frontend.py", "resolve.py", "source.py"]
+
+
+def test_lowered_reports_what_it_learnt_about_names():
+    low = lower(return_from_loop_in_branch_of_loop)
+    assert low.param_names == ("x", "y") and low.result == "result"
+    assert {"s", "i", "j"} <= low.user_names and low.no_return is None and low.falls_through is None
+    assert low.function.line == inspect.getsourcelines(return_from_loop_in_branch_of_loop)[1]
+    assert low.source.startswith("def return_from_loop_in_branch_of_loop(x, y):")
+    low = lower(swap_and_accumulate)
+    assert [a.target for a in low.augmented] == ["a"]
+    assert any(a is s for a in low.augmented for s in low.function.body)  # (identity: the passes test `is`)

@@ -26,7 +26,7 @@ from adjointc.ir import Const
 from adjointc.rules import BUILTIN_RULE_OPS, BY_OBJECT, REGISTRY, Rule, lookup_object
 from adjointc.rules.testing import (check_vjp, claimed_type, eval_rule, find_rule, primal,
                                     rendered_templates)
-from adjointc.vjp_helpers import einsum_vjp
+from adjointc.rules.helpers import einsum_vjp
 
 RNG = np.random.default_rng(20240611)
 

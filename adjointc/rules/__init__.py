@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from .. import types as T
-from ..ir import Call, Const, Expr, Name
+from ..ir import Call, Const, Expr
 
 Templates = Mapping[str, "str | list[str | None] | None"]
 
@@ -228,79 +228,20 @@ def lookup_object(obj: Any) -> Rule | None:
 
 
 # ------------------------------------------------------------- template parse
-_BIN = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv",
-        ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.Pow: "pow", ast.MatMult: "matmul",
-        ast.BitAnd: "bitand", ast.BitOr: "bitor", ast.BitXor: "bitxor"}
-_CMP = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq", ast.NotEq: "ne",
-        ast.Is: "is", ast.IsNot: "isnot"}
-_UN = {ast.USub: "neg", ast.UAdd: "pos", ast.Not: "not", ast.Invert: "invert"}
 _cache: dict[str, Expr] = {}
 
 
-def _dotted(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr}" if base else None
-    return None
-
-
-def _conv(n: ast.expr) -> Expr:
-    if isinstance(n, ast.Name):
-        return Name(n.id)
-    if isinstance(n, ast.Constant):
-        return Const(n.value)
-    if isinstance(n, ast.BinOp):
-        return Call(_BIN[type(n.op)], (_conv(n.left), _conv(n.right)))
-    if isinstance(n, ast.UnaryOp):
-        if isinstance(n.op, ast.USub) and isinstance(n.operand, ast.Constant) \
-                and isinstance(n.operand.value, (int, float)):
-            return Const(-n.operand.value)
-        return Call(_UN[type(n.op)], (_conv(n.operand),))
-    if isinstance(n, ast.Compare) and len(n.ops) == 1:
-        return Call(_CMP[type(n.ops[0])], (_conv(n.left), _conv(n.comparators[0])))
-    if isinstance(n, ast.BoolOp):
-        op = "and" if isinstance(n.op, ast.And) else "or"
-        out = _conv(n.values[0])
-        for v in n.values[1:]:
-            out = Call(op, (out, _conv(v)))
-        return out
-    if isinstance(n, ast.IfExp):
-        return Call("ifexp", (_conv(n.test), _conv(n.body), _conv(n.orelse)))
-    if isinstance(n, ast.Subscript):
-        return Call("getitem", (_conv(n.value), _conv(n.slice)))
-    if isinstance(n, ast.Slice):
-        return Call("slice", tuple(_conv(x) if x is not None else Const(None)
-                                   for x in (n.lower, n.upper, n.step)))
-    if isinstance(n, ast.Tuple):
-        return Call("tuple", tuple(_conv(x) for x in n.elts))
-    if isinstance(n, ast.List):
-        return Call("list", tuple(_conv(x) for x in n.elts))
-    if isinstance(n, ast.Attribute):
-        dotted = _dotted(n)
-        if dotted and dotted.split(".")[0] in ("np", "math"):
-            return Name(dotted)
-        return Call(f"attr:{n.attr}", (_conv(n.value),))
-    if isinstance(n, ast.Call):
-        kwargs = tuple((k.arg, _conv(k.value)) for k in n.keywords)
-        args = tuple(_conv(a) for a in n.args)
-        dotted = _dotted(n.func)
-        if isinstance(n.func, ast.Attribute) and (dotted is None or dotted.split(".")[0] not in ("np", "math")):
-            return Call(f"method:{n.func.attr}", (_conv(n.func.value),) + args, kwargs)
-        if dotted is None:
-            raise ValueError(f"template calls a non-name: {ast.unparse(n)}")
-        if dotted in ("list", "tuple", "dict", "set"):  # the builtins, not the literal syntax ops
-            return Call(f"py:{dotted}", args, kwargs)
-        return Call(dotted, args, kwargs)
-    raise ValueError(f"unsupported template syntax: {ast.unparse(n)}")
-
-
 def parse_template(src: str) -> Expr:
-    """Parse a template expression into IR (cached)."""
-    if src not in _cache:
-        _cache[src] = _conv(ast.parse(src.strip(), mode="eval").body)
-    return _cache[src]
+    """Parse a template expression into IR (cached: templates are parsed at every use).
+
+    The frontend's own expression lowering reads it (expressions.TemplateLowerer):
+    names are free, `np.`/`math.` names are functions, `a.f(...)` is `method:f`.
+    Raises ValueError for what a template cannot say."""
+    e = _cache.get(src)
+    if e is None:
+        from ..expressions import lower_template  # (lazy: expressions reads operators' table)
+        e = _cache[src] = lower_template(src)
+    return e
 
 
 # Template operations that take the symbolic zero 0.0 for g and give a zero contribution
@@ -323,7 +264,9 @@ def takes_zero_cotangent(e: Expr) -> bool:
     return True
 
 
-# Register the built-in rules (they use the same public decorator).
+# The helpers the templates call (they join adjointc.runtime's namespace), then the
+# built-in rules (they use the same public decorator).
+from . import helpers as _helpers  # noqa: E402,F401
 from . import operators as _operators  # noqa: E402,F401
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401

@@ -4,11 +4,38 @@ reverse transform itself, since it updates the adjoint in place."""
 from __future__ import annotations
 
 import builtins
-from typing import Any
+import operator
+from typing import Any, Callable
 
-from .. import types as T
-from ..ir import Const
-from . import defvjp, nondiff, refuse
+# ------------------------------------------------------------ the operator table
+# The one table of Python's operators: op name (the IR's `Call.op` and the key of
+# the operator's rule below) -> (Python spelling, precedence: Python's, higher binds
+# tighter). The frontend derives its libcst node maps from the spellings
+# (expressions.operator_nodes), the printer prints with them, and PYTHON gives the
+# callables (rules.testing). Defined before any rule: registering a rule parses its
+# templates, which reads this table (through expressions.py).
+BINARY: dict[str, tuple[str, int]] = {
+    "add": ("+", 11), "sub": ("-", 11), "mul": ("*", 12), "truediv": ("/", 12),
+    "floordiv": ("//", 12), "mod": ("%", 12), "matmul": ("@", 12), "pow": ("**", 14),
+    "bitand": ("&", 9), "bitor": ("|", 7), "bitxor": ("^", 8)}
+AUGMENTED = ("add", "sub", "mul", "truediv", "floordiv", "pow", "mod", "matmul")  # `x op= y` the frontend accepts
+COMPARE: dict[str, tuple[str, int]] = {
+    "lt": ("<", 6), "le": ("<=", 6), "gt": (">", 6), "ge": (">=", 6), "eq": ("==", 6),
+    "ne": ("!=", 6), "is": ("is", 6), "isnot": ("is not", 6), "in": ("in", 6), "notin": ("not in", 6)}
+BOOLEAN: dict[str, tuple[str, int]] = {"and": ("and", 4), "or": ("or", 3)}
+UNARY: dict[str, tuple[str, int]] = {"neg": ("-", 13), "pos": ("+", 13), "invert": ("~", 13), "not": ("not ", 5)}
+PYTHON: dict[str, Callable[..., Any]] = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
+    "floordiv": operator.floordiv, "mod": operator.mod, "matmul": operator.matmul, "pow": operator.pow,
+    "bitand": operator.and_, "bitor": operator.or_, "bitxor": operator.xor,
+    "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge, "eq": operator.eq,
+    "ne": operator.ne, "is": operator.is_, "isnot": operator.is_not,
+    "in": lambda x, y: x in y, "notin": lambda x, y: x not in y,
+    "neg": operator.neg, "pos": operator.pos, "invert": operator.invert, "not": operator.not_}
+
+from .. import types as T  # noqa: E402
+from ..ir import Const  # noqa: E402
+from . import defvjp, nondiff, refuse  # noqa: E402
 
 
 def _matmul_result(types, bound):
@@ -54,8 +81,7 @@ defvjp("matmul", "x, y", x="matmul_lhs(g, x, y)", y="matmul_rhs(g, x, y)",
        result=_matmul_result)
 defvjp("mod", "x, y", x="unbroadcast(g, x)", y="unbroadcast(-g * ((x - ans) / y), y)")
 nondiff("floordiv", "x, y", result="elementwise_int")
-for _op in ("lt", "le", "gt", "ge", "eq", "ne", "is", "isnot", "in", "notin", "not",
-            "and", "or", "bitand", "bitor", "bitxor", "invert"):
+for _op in (*COMPARE, "not", *BOOLEAN, "bitand", "bitor", "bitxor", "invert"):
     nondiff(_op, "*args", result="bool")
 
 

@@ -15,7 +15,6 @@ for random input directions `u` and output cotangents `v`. Together they make
 from __future__ import annotations
 
 import math
-import operator
 from typing import Any, Callable
 
 import numpy as np
@@ -24,12 +23,11 @@ from .. import printer, runtime
 from .. import types as T
 from ..ir import Call, Const, Expr, Name, map_expr, substitute
 from . import Rule, lookup, lookup_object, parse_template
+from .operators import PYTHON
 
 # Python callables for the operator rules (registered by op name).
 OPERATORS: dict[str, Callable[..., Any]] = {
-    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
-    "floordiv": operator.floordiv, "mod": operator.mod, "pow": operator.pow,
-    "matmul": operator.matmul, "neg": operator.neg, "pos": operator.pos,
+    **PYTHON,
     "tuple": lambda *elts: tuple(elts), "list": lambda *elts: list(elts),
     "attr:T": lambda x: x.T, "attr:real": lambda x: x.real, "method:copy": lambda x: x.copy(),
 }

@@ -1,0 +1,215 @@
+"""Helpers of the shape and indexing rules (rules/np_shape.py): route the adjoint
+`g` of a rearranged, selected or assembled array back to the input's layout
+(`un<op>`: unpad, untake, unstack, untranspose...), split it over the pieces
+of a concatenation or a list, and the adjoints of np.linspace's endpoints.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ...runtime import unbroadcast
+from .core import float_zeros, is_zero, linear, zero_adjoint
+
+
+# ------------------------------------------------------- shape / selection
+@linear("array")
+def unpad(g: Any, array: Any, pad_width: Any) -> np.ndarray:
+    """Adjoint of `np.pad(a, pad_width)` w.r.t. `a`: cut the padding off."""
+    g = np.asarray(g)
+    width = np.broadcast_to(np.asarray(pad_width, dtype=int), (g.ndim, 2))
+    return g[tuple(slice(lo, n - hi) for n, (lo, hi) in zip(g.shape, width))]
+
+
+@linear("a")
+def untake(g: Any, a: Any, indices: Any, axis: Any = None) -> np.ndarray:
+    """Adjoint of `np.take(a, indices, axis)`: scatter-add `g` (repeats add up)."""
+    out = float_zeros(np.shape(a), g)
+    if axis is None:
+        np.add.at(out.reshape(-1), indices, g)
+    else:
+        np.add.at(out, (slice(None),) * (axis % out.ndim) + (indices,), g)
+    return out
+
+
+@linear("a")
+def unrepeat(g: Any, a: Any, repeats: Any, axis: Any = None) -> np.ndarray:
+    """Adjoint of `np.repeat(a, repeats, axis)`: sum each element's copies."""
+    a, g = np.asarray(a), np.asarray(g)
+    if axis is None:
+        return unrepeat(g, a.ravel(), repeats, 0).reshape(a.shape)
+    axis %= a.ndim
+    source = np.repeat(np.arange(a.shape[axis]), repeats)  # which element each copy is of
+    out = float_zeros(a.shape, g)
+    np.add.at(out, (slice(None),) * axis + (source,), g)
+    return out
+
+
+@linear("a")
+def untile(g: Any, a: Any, reps: Any) -> np.ndarray:
+    """Adjoint of `np.tile(a, reps)`: sum the tiles."""
+    shape = np.shape(a)
+    reps = (int(reps),) if np.ndim(reps) == 0 else tuple(reps)
+    d = max(len(shape), len(reps))
+    full = (1,) * (d - len(shape)) + shape
+    reps = (1,) * (d - len(reps)) + reps
+    g = np.reshape(g, [n for pair in zip(reps, full) for n in pair])  # (r0, s0, r1, s1, ...)
+    return g.sum(axis=tuple(range(0, 2 * d, 2))).reshape(shape)
+
+
+@linear("a")
+def undiagonal(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> np.ndarray:
+    """Adjoint of `np.diagonal(a, offset, axis1, axis2)`: `g` on a zero diagonal."""
+    g = np.asarray(g)
+    out = float_zeros(np.shape(a), g)
+    view = np.moveaxis(out, (axis1, axis2), (-2, -1))  # a view: writes go to out
+    k = np.arange(g.shape[-1])
+    view[..., k + max(-offset, 0), k + max(offset, 0)] = g
+    return out
+
+
+@linear("a")
+def untrace(g: Any, a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> np.ndarray:
+    """Adjoint of `np.trace(a, offset, axis1, axis2)`: `g` on every diagonal element."""
+    k = np.diagonal(np.broadcast_to(0.0, np.shape(a)), offset, axis1, axis2).shape[-1]
+    g = np.asarray(g)
+    return undiagonal(np.broadcast_to(g[..., None], g.shape + (k,)), a, offset, axis1, axis2)
+
+
+@linear("v")
+def undiag(g: Any, v: Any, k: int = 0) -> np.ndarray:
+    """Adjoint of `np.diag(v, k)`, which builds (1-D v) or extracts (2-D v) a diagonal."""
+    return np.diag(g, k) if np.ndim(v) == 1 else undiagonal(g, v, k, 0, 1)
+
+
+@linear("arrays")
+def unconcatenate(g: Any, arrays: Sequence[Any], axis: Any = 0) -> list[np.ndarray]:
+    """Adjoint of `np.concatenate(arrays, axis)`: split `g` into pieces shaped like `arrays`."""
+    shapes = [np.shape(x) for x in arrays]
+    if axis is None:
+        cuts = np.cumsum([int(np.prod(s, dtype=int)) for s in shapes])[:-1]
+        return [p.reshape(s) for p, s in zip(np.split(np.ravel(g), cuts), shapes)]
+    return np.split(g, np.cumsum([s[axis] for s in shapes])[:-1], axis=axis)
+
+
+@linear(lambda b: b['values'] if b['which'] else b['arr'])
+def unappend(g: Any, arr: Any, values: Any, axis: Any, which: int) -> np.ndarray:
+    """Adjoint of `arr` (which=0) or `values` (which=1) in `np.append(arr, values, axis)`:
+    the leading or trailing part of `g` (flattened first for axis=None)."""
+    x = arr if which == 0 else values
+    if axis is None:
+        flat = np.ravel(g)
+        part = flat[:np.size(arr)] if which == 0 else flat[np.size(arr):]
+        return part.reshape(np.shape(x))
+    n = np.shape(arr)[axis]
+    index = [slice(None)] * np.ndim(g)
+    index[axis] = slice(0, n) if which == 0 else slice(n, None)
+    return np.reshape(g[tuple(index)], np.shape(x))
+
+
+@linear("arrays")
+def unstack(g: Any, arrays: Sequence[Any], axis: int = 0) -> list[np.ndarray]:
+    """Adjoint of `np.stack(arrays, axis)`: the slices of `g` along `axis`."""
+    return list(np.moveaxis(np.asarray(g), axis, 0))
+
+
+def _split_promoted(g: Any, arrays: Sequence[Any], promoted: list[tuple[int, ...]], axis: int) -> list[np.ndarray]:
+    pieces = np.split(g, np.cumsum([s[axis] for s in promoted])[:-1], axis=axis)
+    return [p.reshape(np.shape(x)) for p, x in zip(pieces, arrays)]
+
+
+@linear("tup")
+def unhstack(g: Any, tup: Sequence[Any]) -> list[np.ndarray]:
+    """Adjoint of `np.hstack(tup)` (axis 0 for 1-D inputs, else axis 1)."""
+    shapes = [np.shape(np.atleast_1d(x)) for x in tup]
+    return _split_promoted(g, tup, shapes, 0 if len(shapes[0]) == 1 else 1)
+
+
+@linear("tup")
+def unvstack(g: Any, tup: Sequence[Any]) -> list[np.ndarray]:
+    """Adjoint of `np.vstack(tup)` (inputs promoted to 2-D, stacked on axis 0)."""
+    return _split_promoted(g, tup, [np.shape(np.atleast_2d(x)) for x in tup], 0)
+
+
+def unsum(g: Any, x: Any) -> Any:
+    """Adjoint of the builtin `sum(x)`: every element of a list gets `g`; an
+    array is summed over axis 0, so `g` (a row) goes to every row."""
+    if isinstance(x, np.ndarray):
+        return np.broadcast_to(g, x.shape)
+    return [g] * len(x)
+
+
+def unarray(g: Any, obj: Any) -> Any:
+    """Adjoint of `np.array(obj)`: split `g` into the (nested) list structure of `obj`."""
+    if isinstance(obj, (list, tuple)):
+        if is_zero(g):
+            return zero_adjoint(obj)
+        return [unarray(g[i], o) for i, o in enumerate(obj)]
+    return g
+
+
+@linear("a")
+def unreshape(g: Any, a: Any) -> np.ndarray:
+    """Adjoint of reshape, ravel, squeeze, expand_dims, atleast_*: `g` in a's shape."""
+    return np.reshape(g, np.shape(a))
+
+
+@linear("a")
+def untranspose(g: Any, a: Any, axes: Any = None) -> np.ndarray:
+    """Adjoint of `np.transpose(a, axes)`: transpose back (the inverse permutation)."""
+    return np.transpose(g) if axes is None else np.transpose(g, np.argsort(axes))
+
+
+@linear("a")
+def unswapaxes(g: Any, a: Any, axis1: int, axis2: int) -> np.ndarray:
+    """Adjoint of `np.swapaxes(a, axis1, axis2)`: swap them back."""
+    return np.swapaxes(g, axis1, axis2)
+
+
+@linear("a")
+def unmoveaxis(g: Any, a: Any, source: Any, destination: Any) -> np.ndarray:
+    """Adjoint of `np.moveaxis(a, source, destination)`: move them back."""
+    return np.moveaxis(g, destination, source)
+
+
+@linear("m")
+def unflip(g: Any, m: Any, axis: Any = None) -> np.ndarray:
+    """Adjoint of `np.flip(a, axis)` (and fliplr: axis 1, flipud: axis 0): flip back."""
+    return np.flip(g, axis)
+
+
+@linear("a")
+def unroll(g: Any, a: Any, shift: Any, axis: Any = None) -> np.ndarray:
+    """Adjoint of `np.roll(a, shift, axis)`: roll back by -shift."""
+    return np.roll(g, np.negative(shift), axis)
+
+
+@linear("m")
+def untril(g: Any, m: Any, k: int = 0) -> np.ndarray:
+    """Adjoint of `np.tril(m, k)` (a 1-D m is broadcast along the rows)."""
+    return unbroadcast(np.tril(g, k), m)
+
+
+@linear("m")
+def untriu(g: Any, m: Any, k: int = 0) -> np.ndarray:
+    """Adjoint of `np.triu(m, k)`."""
+    return unbroadcast(np.triu(g, k), m)
+
+
+@linear("x")
+def linspace_vjp(g: Any, x: Any, num: int, endpoint: bool, weight_from: float) -> Any:
+    """Adjoint of `start` (weight_from=1.0) or `stop` (0.0) in `np.linspace(start, stop,
+    num, endpoint)`, which is linear: start * (1 - t) + stop * t along axis 0."""
+    w = np.linspace(weight_from, 1.0 - weight_from, num, endpoint)
+    return unbroadcast(np.tensordot(w, g, 1), x)[()]
+
+
+def piece(g: Any, i: int) -> Any:
+    """`g[i]` for the adjoint of a tuple output, the symbolic zero staying zero."""
+    return 0.0 if is_zero(g) else g[i]
+
+
+# What joins adjointc.runtime (see helpers/__init__.py): the helpers, not our imports.
+__all__ = [n for n, v in list(globals().items())
+           if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == __name__]

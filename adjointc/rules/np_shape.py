@@ -1,0 +1,110 @@
+"""NumPy's shape and indexing rules: reshaping and rearranging (reshape,
+transpose, flip, roll...), selecting (take, diagonal, triangles), assembling
+(concatenate, stack, array, pad, tile), constructors with a value input
+(full, linspace), and, without a derivative, index queries (nonzero,
+searchsorted...), constructors (zeros, arange, eye...) and shape queries.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import types as T
+from . import defvjp, nondiff
+from .np_results import (append_result, arange_result, array_result, array_type, atleast_result,
+                         atleast_vararg_result, broadcast_to_result, concatenate_result, const_value, diag_result,
+                         dtype_of, full_like_result, linspace_result, rank_plus, repeat_result, reshape_result,
+                         same_rank, shape_arg_result, squeeze_result, stack_result, take_result, tile_result,
+                         tri_result, type_of)
+
+
+# -------------------------------------------------- shapes and rearrangement
+defvjp(np.reshape, "a, shape=None, *, newshape=None", a="unreshape(g, a)",
+       result=reshape_result)   # `newshape`: NumPy 1 spelling
+defvjp(np.ravel, "a", a="unreshape(g, a)",
+       result=lambda types, bound: array_type(1, dtype_of(type_of(types, "a"))))
+defvjp(np.squeeze, "a, axis=None", a="unreshape(g, a)", result=squeeze_result)
+defvjp(np.expand_dims, "a, axis", a="unreshape(g, a)", result=rank_plus(1, axis="axis"))
+defvjp(np.swapaxes, "a, axis1, axis2", a="unswapaxes(g, a, axis1, axis2)", result=same_rank("a"))
+defvjp(np.moveaxis, "a, source, destination", a="unmoveaxis(g, a, source, destination)",
+       result=same_rank("a"))
+defvjp(np.broadcast_to, "array, shape", array="unbroadcast(g, array)", result=broadcast_to_result)
+defvjp(np.copy, "a", a="g", result="same")
+defvjp(np.flip, "m, axis=None", m="unflip(g, m, axis)", result="same")
+defvjp(np.fliplr, "m", m="unflip(g, m, 1)", result="same")
+defvjp(np.flipud, "m", m="unflip(g, m, 0)", result="same")
+defvjp(np.tril, "m, k=0", m="untril(g, m, k)", result=tri_result)  # 1-D m: rows broadcast
+defvjp(np.triu, "m, k=0", m="untriu(g, m, k)", result=tri_result)
+defvjp(np.diagonal, "a, offset=0, axis1=0, axis2=1", a="undiagonal(g, a, offset, axis1, axis2)",
+       result=rank_plus(-1))
+defvjp(np.diag, "v, k=0", v="undiag(g, v, k)", result=diag_result)
+defvjp(np.tile, "A, reps", A="untile(g, A, reps)", result=tile_result)
+defvjp(np.repeat, "a, repeats, axis=None", a="unrepeat(g, a, repeats, axis)", result=repeat_result)
+defvjp(np.take, "a, indices, axis=None", a="untake(g, a, indices, axis)", result=take_result)
+defvjp(np.concatenate, "arrays, axis=0", arrays="unconcatenate(g, arrays, axis)",
+       result=concatenate_result)
+defvjp(np.append, "arr, values, axis=None", arr="unappend(g, arr, values, axis, 0)",
+       values="unappend(g, arr, values, axis, 1)", result=append_result)
+defvjp(np.stack, "arrays, axis=0", arrays="unstack(g, arrays, axis)", result=stack_result)
+defvjp(np.hstack, "tup", tup="unhstack(g, tup)", result=atleast_result(1))
+defvjp(np.vstack, "tup", tup="unvstack(g, tup)", result=atleast_result(2))
+defvjp(np.array, "object, dtype=None", object="unarray(g, object)", result=array_result)
+defvjp(np.asarray, "a, dtype=None", a="unarray(g, a)",
+       result=lambda types, bound: array_result({"object": types.get("a")}, bound))
+
+
+@defvjp(np.pad, "array, pad_width, mode='constant'", result=same_rank("array"))
+def _pad(array, pad_width, mode):
+    """Constant padding: the adjoint cuts the padding off g."""
+    if const_value(mode) != "constant":
+        raise TypeError("np.pad: only mode='constant' is differentiable")
+    return {"array": "unpad(g, array, pad_width)"}
+
+
+defvjp(np.transpose, "a, axes=None", a="untranspose(g, a, axes)", result=same_rank("a"))
+defvjp(np.roll, "a, shift, axis=None", a="unroll(g, a, shift, axis)", result="same")
+
+
+def _atleast_rule(n: int):
+    def rule(arys):
+        if len(arys) == 1:
+            return {"arys": ["unreshape(g, arys[0])"]}
+        return {"arys": [f"unreshape(piece(g, {i}), arys[{i}])" for i in range(len(arys))]}
+    return rule
+
+
+defvjp(np.atleast_1d, "*arys", result=atleast_vararg_result(1))(_atleast_rule(1))
+defvjp(np.atleast_2d, "*arys", result=atleast_vararg_result(2))(_atleast_rule(2))
+defvjp(np.atleast_3d, "*arys", result=atleast_vararg_result(3))(_atleast_rule(3))
+
+# -------------------------------------------- constructors with a value input
+defvjp(np.full, "shape, fill_value, dtype=None", fill_value="unbroadcast(g, fill_value)",
+       result=shape_arg_result("shape"))
+defvjp(np.full_like, "a, fill_value, dtype=None", fill_value="unbroadcast(g, fill_value)",
+       result=full_like_result)
+# linspace is linear in start and stop: out = start * (1 - t) + stop * t.
+defvjp(np.linspace, "start, stop, num=50, endpoint=True, *, dtype=None",
+       start="linspace_vjp(g, start, num, endpoint, 1.0)",
+       stop="linspace_vjp(g, stop, num, endpoint, 0.0)",
+       result=linspace_result)
+
+# ---------------------------------------------------------- no derivative
+# Indices.
+for _f in (np.nonzero, np.argwhere):
+    nondiff(_f, "a", result="unknown")
+nondiff(np.flatnonzero, "a", result=lambda types, bound: T.array(1, dtype="i"))
+nondiff(np.searchsorted, "a, v, side='left', sorter=None", result="unknown")
+nondiff(np.digitize, "x, bins, right=False", result="unknown")
+nondiff(np.unique, "ar, return_index=False, return_inverse=False, return_counts=False, axis=None",
+        result="unknown")
+# Constructors: the output does not depend on a differentiable value.
+for _f in (np.zeros, np.ones, np.empty):
+    nondiff(_f, "shape, dtype=None", result=shape_arg_result("shape"))
+for _f in (np.zeros_like, np.ones_like, np.empty_like):
+    nondiff(_f, "a, dtype=None", result=full_like_result)
+nondiff(np.arange, "*args, dtype=None", result=arange_result)
+nondiff(np.eye, "N, M=None, k=0, dtype=None", result=lambda types, bound: T.array(2, dtype=None))
+nondiff(np.identity, "n, dtype=None", result=lambda types, bound: T.array(2, dtype=None))
+# Shape queries.
+nondiff(np.shape, "a", result="object")
+nondiff(np.ndim, "a", result="int")
+nondiff(np.size, "a, axis=None", result="int")
