@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import os
 import types as types_mod
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -25,6 +26,7 @@ from . import types as T
 from .errors import GeneratedCodeError, UnsupportedSyntax
 from .ir import Loc, walk
 from .names import Namer
+from .passes import cleanup
 from .passes import inline as inline_pass
 from .passes import mutation
 from .program import Program
@@ -147,8 +149,8 @@ def transform(g: Any, arg_types: list[T.T], stats: bool = False) -> str:
     prog = passes.run(program_of(g, arg_types))
     calls, fn = prog.calls, low.function
     globals_read = {**low.globals_read, **prog.inlined_globals}
-    text = codegen.generate(prog.adjoint, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file,
-                            line=fn.line, is_temp=prog.is_temp, tape_report=stats)
+    adjoint = cleanup.run(prog.adjoint, prog.is_temp, tape_report=stats)
+    text = codegen.generate(adjoint, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line)
     names = tuple(sorted(globals_read))
     text += (f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(prog.mutated))!r}\n"
              f"__adjointc_callees__ = {calls.manifest!r}\n__adjointc_wrappers__ = {calls.wrappers!r}\n")
@@ -373,9 +375,8 @@ def live_globals(fn: Callable) -> dict[str, Any]:
 def generated_code_error(fn: Callable, c: Compiled, exc: Exception) -> GeneratedCodeError:
     """The error for an exception raised in (or below) generated code while the
     function itself runs: located at the user's line the failing generated line
-    differentiates (the nearest `# line N: ...` comment above it)."""
+    differentiates (the module's line map, see codegen.py)."""
     import linecache
-    import re
     gen_line = None
     tb = exc.__traceback__
     while tb is not None:  # the last frame in the generated file
@@ -384,30 +385,23 @@ def generated_code_error(fn: Callable, c: Compiled, exc: Exception) -> Generated
         tb = tb.tb_next
     loc = frontend.def_loc(fn)
     where = "in the forward sweep"
-    lines = linecache.getlines(c.path) if c.path else []
-    if not lines and c.path:
-        try:
-            with open(c.path, encoding="utf-8") as f:
-                lines = f.readlines()
-        except OSError:
-            lines = []
+    module = c.fn.__globals__
+    text = module.get("__adjointc_source__") or ""
+    lines = text.splitlines()
+    header = 1 if lines and lines[0].startswith("# adjointc cache entry") else 0
+    linemap = codegen.LineMap.of_namespace(module, offset=header)
     generated = ""
     if gen_line is not None and 0 < gen_line <= len(lines):
         generated = f" (generated {c.path}:{gen_line}: {lines[gen_line - 1].strip()})"
-        for i in range(gen_line - 1, -1, -1):
-            m = re.match(r"\s*# line (\d+): (.*)$", lines[i].rstrip("\n"))
-            if m:
-                n, text = int(m[1]), m[2].strip()
-                file = loc.file if loc is not None else ""
-                if file and linecache.getline(file, n).strip() == text:
-                    src = linecache.getline(file, n).rstrip("\n")
-                    loc = Loc(file, n, len(src) - len(src.lstrip()), src)
-                    where = "in the adjoint of this line"
-                else:  # a line of a function it calls (inlined)
-                    where = f"in the adjoint of line {n} of a function it calls: {text}"
-                break
-            if lines[i].strip().startswith("# ---- forward sweep"):
-                break
+        found = linemap.lookup(gen_line) if linemap is not None else None
+        if found is not None:
+            file, n = found
+            src = linecache.getline(file, n).rstrip("\n")
+            if file and file == (loc.file if loc is not None else ""):
+                loc = Loc(file, n, len(src) - len(src.lstrip()), src)
+                where = "in the adjoint of this line"
+            else:  # a line of a function it calls (inlined)
+                where = f"in the adjoint of line {n} of a function it calls ({os.path.basename(file)}): {src.strip()}"
     return GeneratedCodeError(
         f"the generated adjoint of {fn.__qualname__} raised {type(exc).__name__}: {exc} {where}{generated}",
         loc, f"{fn.__name__} itself runs at these inputs, so this is a bug in adjointc: please report it "

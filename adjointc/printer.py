@@ -1,13 +1,15 @@
 """Print IR as Python source.
 
 `expr(e)` prints one expression with the fewest parentheses Python's
-precedence allows; `block(b)` prints statements. Codegen builds on both; the
-IR dump of `adjointc.passes` (debugging) uses them as is.
+precedence allows; `block(b)` prints statements. `stmt_lines(s, indent,
+origins)` also records, per printed line, the statement it prints: codegen
+builds the module's line map from that. The IR dump of `adjointc.passes`
+(debugging) uses them as is. Printing never changes the IR.
 """
 from __future__ import annotations
 
 from .ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const,
-                 Continue, Expr, ExprStmt, For, If, Name, Return, SetItem, While)
+                 Continue, Expr, ExprStmt, For, If, Name, Return, SetItem, Stmt, While)
 from .rules.operators import BINARY, BOOLEAN, COMPARE, UNARY
 
 # (op -> (spelling, precedence), from the one operator table)
@@ -99,54 +101,77 @@ def expr(e: Expr) -> str:
     return f"{op}({', '.join(args)})"
 
 
-def stmt_lines(s, indent: str = "") -> list[str]:
+def stmt_lines(s: Stmt, indent: str = "", origins: list[Stmt] | None = None) -> list[str]:
+    """The lines of one statement. With `origins`, appends to it, for each line
+    printed, the statement that line prints (a compound statement for its header,
+    `else:` and `pass` lines): what a line map is built from."""
+    out: list[str] = []
+    _emit(s, indent, out, origins)
+    return out
+
+
+def _emit(s: Stmt, indent: str, out: list[str], origins: list[Stmt] | None) -> None:
+    def line(text: str, origin: Stmt = s) -> None:
+        out.append(text)
+        if origins is not None:
+            origins.append(origin)
     if isinstance(s, Assign):
-        return [f"{indent}{s.target} = {expr(s.value)}"]
+        return line(f"{indent}{s.target} = {expr(s.value)}")
     if isinstance(s, SetItem):
-        return [f"{indent}{s.target}[{_index(s.index)}] = {expr(s.value)}"]
+        return line(f"{indent}{s.target}[{_index(s.index)}] = {expr(s.value)}")
     if isinstance(s, AugAssign):
-        return [f"{indent}{s.target} {BINOPS[s.op][0]}= {expr(s.value)}"]
+        return line(f"{indent}{s.target} {BINOPS[s.op][0]}= {expr(s.value)}")
     if isinstance(s, AugSetItem):
-        return [f"{indent}{s.target}[{_index(s.index)}] {BINOPS[s.op][0]}= {expr(s.value)}"]
+        return line(f"{indent}{s.target}[{_index(s.index)}] {BINOPS[s.op][0]}= {expr(s.value)}")
     if isinstance(s, ExprStmt):
-        return [f"{indent}{expr(s.value)}"]
+        return line(f"{indent}{expr(s.value)}")
     if isinstance(s, Return):
-        return [f"{indent}return {expr(s.value)}"]
+        return line(f"{indent}return {expr(s.value)}")
     if isinstance(s, Break):
-        return [f"{indent}break"]
+        return line(f"{indent}break")
     if isinstance(s, Continue):
-        return [f"{indent}continue"]
+        return line(f"{indent}continue")
     if isinstance(s, Comment):
-        return [f"{indent}# {s.text}"]
+        return line(f"{indent}# {s.text}")
     inner = indent + "    "
     if isinstance(s, For):
-        return [f"{indent}for {s.target} in {expr(s.iter)}:"] + _body(s.body, inner)
+        line(f"{indent}for {s.target} in {expr(s.iter)}:")
+        return _body(s.body, inner, out, origins, s)
     if isinstance(s, While):
-        return [f"{indent}while {expr(s.test)}:"] + _body(s.body, inner)
+        line(f"{indent}while {expr(s.test)}:")
+        return _body(s.body, inner, out, origins, s)
     if isinstance(s, If):
         if not s.body and s.orelse:  # if c: pass / else: ... reads better as `if not c:`
-            return stmt_lines(If(Call("not", (s.test,)), s.orelse, (), s.loc), indent)
-        out = [f"{indent}if {expr(s.test)}:"] + _body(s.body, inner)
+            return _emit(If(Call("not", (s.test,)), s.orelse, (), s.loc), indent, out, origins)
+        line(f"{indent}if {expr(s.test)}:")
+        _body(s.body, inner, out, origins, s)
         orelse = s.orelse
         while len(orelse) == 1 and isinstance(orelse[0], If):  # elif chains
             e = orelse[0]
-            out += [f"{indent}elif {expr(e.test)}:"] + _body(e.body, inner)
+            line(f"{indent}elif {expr(e.test)}:", e)
+            _body(e.body, inner, out, origins, e)
             orelse = e.orelse
         if orelse:
-            out += [f"{indent}else:"] + _body(orelse, inner)
-        return out
+            line(f"{indent}else:")
+            _body(orelse, inner, out, origins, s)
+        return None
     raise TypeError(f"not a statement: {s!r}")
 
 
-def _body(b: Block, indent: str) -> list[str]:
-    lines = block_lines(b, indent)
-    return lines if any(not l.strip().startswith("#") for l in lines) else lines + [indent + "pass"]
+def _body(b: Block, indent: str, out: list[str], origins: list[Stmt] | None, owner: Stmt) -> None:
+    start = len(out)
+    for s in b:
+        _emit(s, indent, out, origins)
+    if all(x.lstrip().startswith("#") for x in out[start:]):  # only comments: Python needs a statement
+        out.append(indent + "pass")
+        if origins is not None:
+            origins.append(owner)
 
 
-def block_lines(b: Block, indent: str = "") -> list[str]:
+def block_lines(b: Block, indent: str = "", origins: list[Stmt] | None = None) -> list[str]:
     out: list[str] = []
     for s in b:
-        out += stmt_lines(s, indent)
+        _emit(s, indent, out, origins)
     return out
 
 

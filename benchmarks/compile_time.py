@@ -1,13 +1,30 @@
-"""Cold transform time vs cache-hit load time of the main example (heat), each
-measured in a fresh process around the first gradient call (median of runs).
+"""Transform time.
 
     python benchmarks/compile_time.py
+        cold transform vs cache-hit load time of the main example (heat), each
+        measured in a fresh process around the first gradient call (median of runs)
+    python benchmarks/compile_time.py --scaling [--sizes 100,300,1000] [--shapes stencil,loop]
+        transform time against function size: for each shape, a generated function of
+        N statements is differentiated once (fresh cache, after a warm-up transform),
+        and the table shows seconds per size and the ratio of the largest to the
+        smallest (issue 10's target: 1,000 statements in under 1 s, at most 15x the
+        time of 100). `--profile SHAPE:N` prints the cProfile of one transform.
+
+Shapes (seeded, so every run differentiates the same functions):
+    scalar    straight-line scalar code, each statement reading an earlier one
+    stencil   array code: in-place stencil updates of u, rebinding u, reductions
+    loop      one `for` loop whose body holds the N statements of `stencil`
+    branches  `stencil` statements under if/else pairs nested up to three deep
 """
+import argparse
+import importlib.util
 import os
+import random
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 CHILD = r'''
 import sys, time
@@ -39,5 +56,116 @@ def main(runs: int = 5) -> None:
     print(f"  cache hit (read + verify + compile + load):       {statistics.median(warm) * 1e3:.1f} ms")
 
 
+# ------------------------------------------------------------------ scaling
+_STENCIL = ["s = s + np.sum(u * y)", "u = np.sin(u) * y", "u[1:-1] = u[1:-1] + 0.1 * (u[2:] - u[:-2])",
+            "v = u * u", "s = s * 0.5 + np.sum(v)"]
+
+
+def _scalar(n: int, rng: random.Random) -> list[str]:
+    lines = ["def f(x, y):", "    a0 = x * y"]
+    for i in range(1, n):
+        j = rng.randrange(i)
+        op = rng.choice(["a{j} * x", "np.sin(a{j})", "a{j} + y", "a{j} * a{j}", "np.exp(-a{j})"])
+        lines.append(f"    a{i} = " + op.format(j=j))
+    return lines + [f"    return a{n - 1} + a{n // 2}"]
+
+
+def _stencil(n: int, rng: random.Random) -> list[str]:
+    body = [f"    {rng.choice(_STENCIL)}" for _ in range(n)]
+    return ["def f(x, y):", "    s = 0.0", "    u = x.copy()"] + body + ["    return s + np.sum(u)"]
+
+
+def _loop(n: int, rng: random.Random) -> list[str]:
+    body = [f"        {rng.choice(_STENCIL)}" for _ in range(n)]
+    return (["def f(x, y):", "    s = 0.0", "    u = x.copy()", "    for k in range(3):"] + body
+            + ["    return s + np.sum(u)"])
+
+
+def _branches(n: int, rng: random.Random) -> list[str]:
+    lines = ["def f(x, y):", "    s = 0.0", "    u = x.copy()"]
+    count = 0
+
+    def block(depth: int, budget: int) -> None:
+        nonlocal count
+        indent = "    " * (depth + 1)
+        while budget > 0:
+            if depth < 3 and budget >= 8 and rng.random() < 0.3:
+                half = budget // 2
+                lines.append(f"{indent}if np.sum(u) > {rng.uniform(-1.0, 1.0):.2f}:")
+                block(depth + 1, half // 2)
+                lines.append(f"{indent}else:")
+                block(depth + 1, half - half // 2)
+                count += 1
+                budget -= half + 1
+            else:
+                lines.append(f"{indent}{rng.choice(_STENCIL)}")
+                count += 1
+                budget -= 1
+    block(0, n)
+    return lines + ["    return s + np.sum(u)"]
+
+
+SHAPES = {"scalar": (_scalar, "0.3, 0.7"), "stencil": (_stencil, "np.ones(5), np.ones(5)"),
+          "loop": (_loop, "np.ones(5), np.ones(5)"), "branches": (_branches, "np.ones(5), np.ones(5)")}
+
+
+def _function(shape: str, n: int, directory: str):
+    """The generated function `f` of `shape` with `n` statements, imported from its own file."""
+    make, _ = SHAPES[shape]
+    path = os.path.join(directory, f"scaling_{shape}_{n}.py")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("import numpy as np\n\n\n" + "\n".join(make(n, random.Random(0))) + "\n")
+    spec = importlib.util.spec_from_file_location(f"scaling_{shape}_{n}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.f
+
+
+def _transform_seconds(shape: str, n: int, directory: str, profile: bool = False) -> float:
+    import numpy as np
+    import adjointc
+    f = _function(shape, n, directory)
+    args = eval(f"({SHAPES[shape][1]},)", {"np": np})
+    g = adjointc.grad(f, wrt=0)
+    t0 = time.perf_counter()
+    if profile:
+        import cProfile
+        import pstats
+        prof = cProfile.Profile()
+        prof.runcall(g, *args)
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+    else:
+        g(*args)
+    t1 = time.perf_counter()
+    g(*args)  # (running the adjoint once is not transform time)
+    return (t1 - t0) - (time.perf_counter() - t1)
+
+
+def scaling(shapes: list[str], sizes: list[int], profile: str | None = None) -> None:
+    with tempfile.TemporaryDirectory() as work:
+        os.environ["ADJOINTC_CACHE_DIR"] = os.path.join(work, "cache")
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+        _transform_seconds("stencil", 10, work)  # warm-up: imports, rule templates
+        if profile:
+            shape, n = profile.split(":")
+            print(f"{shape} {n}: {_transform_seconds(shape, int(n), work, profile=True):.3f} s")
+            return
+        print(f"transform time (s) by function size; ratio = {sizes[-1]} / {sizes[0]} statements")
+        print(f"{'shape':<10}" + "".join(f"{n:>9}" for n in sizes) + f"{'ratio':>9}")
+        for shape in shapes:
+            times = [_transform_seconds(shape, n, work) for n in sizes]
+            print(f"{shape:<10}" + "".join(f"{t:9.3f}" for t in times) + f"{times[-1] / times[0]:9.1f}",
+                  flush=True)
+
+
 if __name__ == "__main__":
-    main()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scaling", action="store_true", help="transform time against function size")
+    ap.add_argument("--sizes", default="100,300,1000")
+    ap.add_argument("--shapes", default=",".join(SHAPES))
+    ap.add_argument("--profile", default=None, metavar="SHAPE:N", help="profile one transform (with --scaling)")
+    a = ap.parse_args()
+    if a.scaling:
+        scaling(a.shapes.split(","), [int(n) for n in a.sizes.split(",")], a.profile)
+    else:
+        main()

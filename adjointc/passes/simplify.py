@@ -386,36 +386,6 @@ def propagate_copies(b: Block, adjoints: set[str], copies: dict[str, str] | None
     return tuple(out)
 
 
-def merge_accumulations(b: Block, adjoints: set[str]) -> Block:
-    """`a = E1` followed by `a += E2` (E2 not reading a) becomes `a = E1 + E2`."""
-    out: list[Stmt] = []
-    for s in b:
-        if isinstance(s, (For, While, If)):
-            if isinstance(s, For):
-                s = For(s.target, s.iter, merge_accumulations(s.body, adjoints), s.loc)
-            elif isinstance(s, While):
-                s = While(s.test, merge_accumulations(s.body, adjoints), s.loc)
-            else:
-                s = If(s.test, merge_accumulations(s.body, adjoints),
-                       merge_accumulations(s.orelse, adjoints), s.loc)
-        prev = out[-1] if out else None
-        if isinstance(prev, Assign) and prev.target in adjoints:
-            a = prev.target
-            e2 = None
-            if isinstance(s, AugAssign) and s.target == a and s.op == "add":
-                e2 = s.value
-            elif isinstance(s, Assign) and s.target == a and isinstance(s.value, Call) \
-                    and s.value.op == "add" and s.value.args[0] == Name(a):
-                e2 = s.value.args[1]
-            if e2 is not None and a not in set(names_in(e2)) and not (
-                    isinstance(prev.value, Call) and prev.value.op in ("np.copy", "copy_adjoint", "as_adjoint",
-                                                                       "np.zeros_like")):
-                out[-1] = Assign(a, Call("add", (prev.value, e2)), s.loc)
-                continue
-        out.append(s)
-    return tuple(out)
-
-
 # ---------------------------------------------------------------- liveness
 def _partial_target(s: Stmt) -> str | None:
     if isinstance(s, (SetItem, AugSetItem, AugAssign)):
