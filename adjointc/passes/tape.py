@@ -1,0 +1,349 @@
+"""The tape: what the forward sweep keeps for the backward sweep, decided in one place.
+
+The backward sweep reads primal values: a template's operands (``g * cos(x)``),
+a loop's range, a branch's test, and values read only for their *shape or
+dtype* (``as_adjoint(u_bar, u)``, ``unbroadcast(g, x)``, ``zeros_like(x)``).
+Each such read must see the value the forward sweep saw at that statement,
+although the forward sweep may have overwritten it since. For every primal
+value read, this module makes one of three decisions:
+
+* **recompute** (`Recompute`): the backward sweep redoes the assignment where
+  it reads the result. One cost rule (`recomputable`, from the op knowledge
+  in `rules.Rule.recompute`) for every assignment, whether its target is a
+  temporary (`_t7`) or a name the user chose (`b = 1.0 - x[i]`): a view is
+  free, scalar arithmetic costs about a push and a pop. Valid while the
+  statement's inputs are not overwritten between it and the read (same block).
+* **store** the value: before an overwrite of a value the backward sweep reads,
+  the forward sweep saves it (``_tape_x.append(x)`` in loops, ``_saved_x = x``
+  outside) and the backward sweep restores it after that statement's adjoint.
+  Not needed for a loop-invariant assignment (`loop_invariant`).
+* **store the shape only**: an array the backward sweep reads only for its
+  shape and dtype is never stored. A rebinding saves ``stand_in(x)`` (a
+  read-only array of x's shape and dtype that holds one element); an in-place
+  write (``x[i] = v``) changes neither, so it records nothing.
+
+How reverse.py uses it: while it builds the two sweeps it consults `Recompute`
+(block by block) and leaves a `Site` pair (a `Save` in the forward sweep, a
+`Restore` in the backward sweep) at every overwrite. `decide` then reads the
+backward sweep once and returns the `Tape` fact; reverse.py turns each site
+into push/pop, a stand-in, or nothing, as the fact says. The decision never
+depends on dead-code elimination (simplify.DCE), which runs later.
+
+Invariants: a value read by value is stored or recomputed, never a stand-in;
+a name read for its value makes everything sharing its memory (`base_map`)
+read for its value too; all decisions are linear in the function's size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from .. import rules
+from .. import types as T
+from ..ir import (Assign, Block, Call, Comment, Expr, ExprStmt, For, If, Name, Return, SetItem, Stmt,
+                  While, names_in, stmt_writes)
+
+# Runtime helpers that read the argument at this position only for its shape and dtype
+# (adjointc/runtime.py, vjp_helpers.py): `np.shape`, `np.ndim`, `.dtype`, `zeros_like`.
+SHAPE_ARGS: dict[str, int] = {"as_adjoint": 1, "shape_adjoint": 1, "unbroadcast": 1, "unreduce": 1,
+                              "zeros_like": 0, "np.zeros_like": 0, "unpad": 1, "unreshape": 1,
+                              "unconcatenate": 1, "unstack": 1, "unhstack": 1, "unvstack": 1}
+# A view of its first argument has a shape that depends only on that argument's shape
+# (and on the index values, which are read by value).
+SHAPE_VIEWS = {"getitem", "attr:T", "np.transpose"}
+
+
+# ------------------------------------------------------------------ recompute
+def recomputable(s: Stmt, types: Mapping[str, T.T]) -> bool:
+    """The one cost rule: may the backward sweep redo `s` where it reads s's target,
+    instead of the forward sweep storing it? Named and unnamed targets alike."""
+    if not (isinstance(s, Assign) and isinstance(s.value, Call)):
+        return False
+    rule = rules.lookup(s.value.op)
+    if rule is None or rule.nondiff:
+        return False
+    return rule.cheap_to_recompute(types.get(s.target, T.UNKNOWN))
+
+
+class Recompute:
+    """The recomputable assignments of one block, valid at the statement being handled.
+
+    `step(s)` after each statement: drops the entries s invalidates (it writes
+    their target or one of their inputs), then adds s if `recomputable`. Entries
+    are indexed by input name, so a block of n statements costs O(n)."""
+
+    def __init__(self, types: Mapping[str, T.T]):
+        self.types = types
+        self.exprs: dict[str, Expr] = {}
+        self.users: dict[str, set[str]] = {}  # input name -> entries reading it
+
+    def _drop(self, written: set[str]) -> None:
+        for w in written:
+            for k in [w] + sorted(self.users.pop(w, ())):
+                e = self.exprs.pop(k, None)
+                if e is not None:
+                    for n in set(names_in(e)):
+                        self.users.get(n, set()).discard(k)
+
+    def step(self, s: Stmt, writes: set[str]) -> None:
+        self._drop(writes)
+        if recomputable(s, self.types):
+            e = self.valid_for(set()).substitute(s.value)
+            self.exprs[s.target] = e
+            for n in set(names_in(e)):
+                self.users.setdefault(n, set()).add(s.target)
+
+    def valid_for(self, writes: set[str]) -> "Valid":
+        """Entries valid while the backward sweep handles a statement writing `writes`:
+        the statement's targets still hold their new values then, so none may be read."""
+        return Valid(self, writes)
+
+
+@dataclass
+class Valid:
+    env: Recompute
+    writes: set[str]
+
+    def get(self, k: str) -> Expr | None:
+        e = self.env.exprs.get(k)
+        if e is None or k in self.writes or (self.writes and set(names_in(e)) & self.writes):
+            return None
+        return e
+
+    def substitute(self, e: Expr) -> Expr:
+        if isinstance(e, Name):
+            return self.get(e.id) or e
+        if isinstance(e, Call) and (e.args or e.kwargs):
+            return Call(e.op, tuple(self.substitute(a) for a in e.args),
+                        tuple((k, self.substitute(v)) for k, v in e.kwargs))
+        return e
+
+
+def loop_invariant(s: Stmt, loop_written: set[str] | None, assign_count: Mapping[str, int]) -> bool:
+    """A loop statement that computes the same value on every trip (`_t = -k`: inputs
+    not written in the loop, its target's only assignment) needs no recording: the
+    value left after the loop is each trip's."""
+    if not (isinstance(s, Assign) and loop_written is not None and assign_count.get(s.target) == 1):
+        return False
+    return not (set(names_in(s.value)) & loop_written)
+
+
+# ------------------------------------------------------------------ sites
+@dataclass(eq=False)
+class Site:
+    """One place where the forward sweep may have to save `name`: before `stmt`
+    overwrites it (whole: a rebinding; else the slice a SetItem writes), or an
+    `append` the backward sweep may have to undo (`undo`)."""
+    name: str
+    stmt: Stmt
+    whole: bool
+    in_loop: bool
+    invariant: bool = False
+    undo: bool = False
+
+
+@dataclass(eq=False)
+class Save:
+    """Placeholder in the forward sweep (before the overwrite), replaced by reverse.py."""
+    site: Site
+
+
+@dataclass(eq=False)
+class Restore:
+    """Placeholder in the backward sweep (after the statement's adjoint)."""
+    site: Site
+
+
+# ------------------------------------------------------------------ the fact
+VALUE, SHAPE, NOTHING = "value", "shape", "nothing"
+STAND_IN_KINDS = ("array", "tuple")  # kinds `stand_in` keeps the shape of (a tuple: per element)
+
+
+@dataclass
+class Tape:
+    """The tape pass's result: which overwrites of the primal the backward sweep needs undone.
+
+    Positions number the backward sweep's statements in order (nested ones
+    included). A restore at position r runs before a read at p when r < p, or
+    when both sit in one loop of the backward sweep (the next trip): so a read's
+    *reach* is its position, or the end of the outermost backward loop holding it.
+
+    value_reach[x]: the furthest reach of a read of x by value (closed over memory
+      x shares, see `decide`); shape_reach[x]: of a read of x for its shape/dtype only;
+    restore_at[id(site)]: the position of each site's restore.
+    A site whose restore runs before some value read is VALUE (saved and restored);
+    else before some shape read: SHAPE (a rebinding saves a stand-in; an in-place
+    write changes no shape and saves NOTHING); else NOTHING."""
+    value_reach: dict[str, int] = field(default_factory=dict)
+    shape_reach: dict[str, int] = field(default_factory=dict)
+    restore_at: dict[int, int] = field(default_factory=dict)
+    kinds: Mapping[str, T.T] = field(default_factory=dict)
+
+    def decision(self, site: Site) -> str:
+        r = self.restore_at.get(id(site), -1)
+        if r < 0:
+            return NOTHING
+        v = site.name
+        if site.undo:  # a list the backward sweep reads at all: undo its appends
+            return VALUE if r < max(self.value_reach.get(v, -1), self.shape_reach.get(v, -1)) else NOTHING
+        if site.invariant:
+            return NOTHING
+        if r < self.value_reach.get(v, -1):
+            return VALUE
+        if r < self.shape_reach.get(v, -1):
+            if self.kinds.get(v, T.UNKNOWN).kind not in STAND_IN_KINDS:
+                return VALUE  # (a list or a number read for its shape is stored)
+            return SHAPE if site.whole else NOTHING
+        return NOTHING
+
+
+def _exprs(s: Stmt) -> list[Expr]:
+    if isinstance(s, Assign):
+        return [s.value]
+    if isinstance(s, SetItem):
+        return [s.index, s.value]
+    if isinstance(s, (ExprStmt, Return)):
+        return [s.value]
+    if isinstance(s, For):
+        return [s.iter]
+    if isinstance(s, (While, If)):
+        return [s.test]
+    return [e for e in (getattr(s, "index", None), getattr(s, "value", None)) if e is not None]
+
+
+def reads(e: Expr, value: set[str], shape: set[str], shape_pos: bool = False) -> None:
+    """Add the names `e` reads by value to `value`, those read for their shape to `shape`."""
+    if isinstance(e, Name):
+        (shape if shape_pos else value).add(e.id)
+    elif isinstance(e, Call):
+        if shape_pos and e.op in SHAPE_VIEWS and e.args:
+            reads(e.args[0], value, shape, True)
+            for a in e.args[1:]:
+                reads(a, value, shape)
+            return
+        k = SHAPE_ARGS.get(e.op)
+        for i, a in enumerate(e.args):
+            reads(a, value, shape, i == k)
+        for _, a in e.kwargs:
+            reads(a, value, shape)
+
+
+class _Scan:
+    """One walk of the backward sweep: positions, reads with their reach, and the
+    loops/branches that hold nothing but restores (they read their range or test
+    only if one of those restores is kept)."""
+
+    def __init__(self) -> None:
+        self.pos = 0
+        self.restore_at: dict[int, int] = {}
+        self.sites: dict[int, Site] = {}
+        self.reads: list[tuple[set[str], set[str], int]] = []            # (value, shape, reach)
+        self.pending: list[tuple[list[int], tuple[set[str], set[str], int]]] = []
+
+    def block(self, b: Block, loop_end: int | None) -> tuple[bool, list[int]]:
+        """(holds a real statement, the sites restored in it)"""
+        real, sites = False, []
+        for s in b:
+            self.pos += 1
+            if isinstance(s, Restore):
+                self.restore_at[id(s.site)] = self.pos
+                self.sites[id(s.site)] = s.site
+                sites.append(id(s.site))
+                continue
+            if isinstance(s, (Save, Comment)):
+                continue
+            here = self.pos
+            value: set[str] = set()
+            shape: set[str] = set()
+            for e in _exprs(s):
+                reads(e, value, shape)
+            if isinstance(s, (For, While, If)):
+                outer = loop_end is None and isinstance(s, (For, While))
+                if outer:  # the reach of every read in this loop: its end (numbered below)
+                    r1, s1 = self.block(s.body, -1)
+                    self._fix(here, self.pos + 1)  # (every position inside is below it)
+                else:
+                    r1, s1 = self.block(s.body, loop_end)
+                r2, s2 = self.block(s.orelse, loop_end) if isinstance(s, If) else (False, [])
+                reach = here if loop_end is None else -1  # (a range is read once, on entry)
+                entry = (value, shape, reach)
+                if r1 or r2:
+                    self.reads.append(entry)
+                    real = True
+                else:
+                    self.pending.append((s1 + s2, entry))
+                sites += s1 + s2
+                continue
+            real = True
+            self.reads.append((value, shape, here if loop_end is None else -1))
+        return real, sites
+
+    def _fix(self, start: int, end: int) -> None:
+        """Reads inside the loop just closed (reach -1) reach its end."""
+        for i in range(len(self.reads) - 1, -1, -1):
+            v, sh, r = self.reads[i]
+            if r != -1:
+                break
+            self.reads[i] = (v, sh, end)
+        for i in range(len(self.pending) - 1, -1, -1):
+            ids, (v, sh, r) = self.pending[i]
+            if r != -1:
+                break
+            self.pending[i] = (ids, (v, sh, end))
+
+
+def decide(backward: Block, extra: list[Expr], types: Mapping[str, T.T],
+           bases: Mapping[str, set[str]]) -> Tape:
+    """Read the backward sweep once (`extra`: expressions evaluated after it, the
+    gradients returned) and decide every site (see `Tape`).
+
+    `bases`: the primal's view/alias relation (simplify.base_map). A value read of n
+    needs n's memory unchanged: the writes through a name n views, or through a name
+    viewing n, are undone as far as n's reads reach. A shape read needs only the
+    shape, which in-place writes never change: it does not spread over memory."""
+    scan = _Scan()
+    scan.block(backward, None)
+    end = scan.pos + 1
+    value_reach: dict[str, int] = {}
+    shape_reach: dict[str, int] = {}
+
+    def add(entry: tuple[set[str], set[str], int]) -> None:
+        value, shape, reach = entry
+        for n in value:
+            if value_reach.get(n, -1) < reach:
+                value_reach[n] = reach
+        for n in shape:
+            if shape_reach.get(n, -1) < reach:
+                shape_reach[n] = reach
+
+    for entry in scan.reads:
+        add(entry)
+    for e in extra:
+        v: set[str] = set()
+        sh: set[str] = set()
+        reads(e, v, sh)
+        add((v, sh, end))
+    viewers: dict[str, set[str]] = {}
+    for n, bs in bases.items():
+        for b in bs:
+            viewers.setdefault(b, set()).add(n)
+    facts = Tape(value_reach, shape_reach, scan.restore_at, types)
+    pending = scan.pending
+    while True:
+        todo = list(value_reach)
+        while todo:  # reach spreads over shared memory (bases are transitive already)
+            n = todo.pop()
+            for m in bases.get(n, set()) | viewers.get(n, set()):
+                if value_reach.get(m, -1) < value_reach[n]:
+                    value_reach[m] = value_reach[n]
+                    todo.append(m)
+        keep, grown = [], False
+        for ids, entry in pending:
+            if any(facts.decision(scan.sites[i]) != NOTHING for i in ids):
+                add(entry)
+                grown = True
+            else:
+                keep.append((ids, entry))
+        pending = keep
+        if not grown:
+            return facts
