@@ -25,7 +25,7 @@ from typing import Iterable
 
 from .. import types as T
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, Const, Expr, ExprStmt, For, If, Name,
-                  Return, SetItem, Stmt, While, map_expr, names_in, stmt_reads)
+                  Return, SetItem, Stmt, While, all_writes, map_expr, names_in, stmt_reads, walk)
 from .types import TypeEnv
 
 VIEW_OPS = {"getitem", "attr:T", "attr:real", "np.transpose", "np.reshape", "np.ravel", "np.squeeze",
@@ -226,8 +226,6 @@ class Zeros:
                     return [], Z, O
                 O.add(a)
                 return [s], Z, O
-            if self.reads_zero(v, Z) and not isinstance(v, Name):
-                pass
             Z.discard(a)
             O.discard(a)
             maybe = self.maybe_zero(v)
@@ -288,7 +286,6 @@ class Zeros:
             return [If(s.test, tuple(b1), tuple(b2), s.loc)], Z1 & Z2, O1 & O2
         if isinstance(s, (For, While)):
             pre: list[Stmt] = []
-            from ..ir import all_writes, walk
             written = all_writes(s.body) | ({s.target} if isinstance(s, For) else set())
             for x in walk(s.body):  # hoist `a = as_adjoint(a, x)` out of the loop
                 if isinstance(x, Assign) and isinstance(x.value, Call) and x.value.op == "as_adjoint" \
@@ -320,7 +317,6 @@ class Zeros:
 
 
 def inplace_targets(b: Block, adjoints: set[str]) -> set[str]:
-    from ..ir import walk
     out = set()
     for s in walk(b):
         if isinstance(s, (AugSetItem, SetItem)) and s.target in adjoints:
@@ -332,7 +328,6 @@ def inplace_targets(b: Block, adjoints: set[str]) -> set[str]:
 
 # ------------------------------------------------------- copy propagation
 def _writes(s: Stmt) -> set[str]:
-    from ..ir import walk
     out: set[str] = set()
     for x in walk((s,)):
         t = getattr(x, "target", None)
@@ -571,7 +566,6 @@ def _immutable(t: T.T) -> bool:
 def base_map(body: Block, types: dict[str, T.T]) -> dict[str, set[str]]:
     """name -> every variable whose memory it may share (transitively).
     Only mutable values (arrays, lists, unknown) can share memory."""
-    from ..ir import walk
     direct: dict[str, set[str]] = {}
     def holder(e) -> bool:  # a value whose fields are objects: reading one shares it
         return isinstance(e, Name) and types.get(e.id, T.UNKNOWN).kind in ("struct", "unknown", "object")
