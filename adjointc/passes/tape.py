@@ -165,32 +165,45 @@ class Tape:
 
     Positions number the backward sweep's statements in order (nested ones
     included). A restore at position r runs before a read at p when r < p, or
-    when both sit in one loop of the backward sweep (the next trip): so a read's
-    *reach* is its position, or the end of the outermost backward loop holding it.
+    when both sit in one loop of the backward sweep (a later trip): so a read
+    needs the restores in [start, reach). Its *reach* is its position, or the
+    end of the outermost backward loop holding it. Its *start* is 0, or the
+    position of a whole restore of the name that runs before it on every path
+    with no loop between them (it rebinds the name to the very object the read
+    needs: restores before it wrote into objects the name no longer holds). A
+    value read uses a start only for a name sharing memory with no other name.
 
-    value_reach[x]: the furthest reach of a read of x by value (closed over memory
-      x shares, see `decide`); shape_reach[x]: of a read of x for its shape/dtype only;
+    value[x] / shape[x]: {start: furthest reach} of the reads of x by value / for
+      its shape or dtype only; memory[x]: the furthest reach of a value read of a
+      name sharing memory with x (an in-place write through x changes it);
     restore_at[id(site)]: the position of each site's restore.
-    A site whose restore runs before some value read is VALUE (saved and restored);
-    else before some shape read: SHAPE (a rebinding saves a stand-in; an in-place
-    write changes no shape and saves NOTHING); else NOTHING."""
-    value_reach: dict[str, int] = field(default_factory=dict)
-    shape_reach: dict[str, int] = field(default_factory=dict)
+    A site whose restore some value read needs is VALUE (saved and restored);
+    else one some shape read needs: SHAPE (a rebinding saves a stand-in; an
+    in-place write changes no shape and saves NOTHING); else NOTHING."""
+    value: dict[str, dict[int, int]] = field(default_factory=dict)
+    shape: dict[str, dict[int, int]] = field(default_factory=dict)
+    memory: dict[str, int] = field(default_factory=dict)
     restore_at: dict[int, int] = field(default_factory=dict)
     kinds: Mapping[str, T.T] = field(default_factory=dict)
+
+    @staticmethod
+    def _needs(spans: dict[int, int] | None, r: int) -> bool:
+        return bool(spans) and any(start <= r < reach for start, reach in spans.items())
 
     def decision(self, site: Site) -> str:
         r = self.restore_at.get(id(site), -1)
         if r < 0:
             return NOTHING
         v = site.name
+        in_memory = r < self.memory.get(v, -1)
         if site.undo:  # a list the backward sweep reads at all: undo its appends
-            return VALUE if r < max(self.value_reach.get(v, -1), self.shape_reach.get(v, -1)) else NOTHING
+            return VALUE if (in_memory or self._needs(self.value.get(v), r)
+                             or self._needs(self.shape.get(v), r)) else NOTHING
         if site.invariant:
             return NOTHING
-        if r < self.value_reach.get(v, -1):
+        if self._needs(self.value.get(v), r) or (in_memory and not site.whole):
             return VALUE
-        if r < self.shape_reach.get(v, -1):
+        if self._needs(self.shape.get(v), r):
             if self.kinds.get(v, T.UNKNOWN).kind not in STAND_IN_KINDS:
                 return VALUE  # (a list or a number read for its shape is stored)
             return SHAPE if site.whole else NOTHING
@@ -228,68 +241,87 @@ def reads(e: Expr, value: set[str], shape: set[str], shape_pos: bool = False) ->
             reads(a, value, shape)
 
 
+Entry = list  # [value reads {name: start}, shape reads {name: start}, reach, position]
+
+
 class _Scan:
-    """One walk of the backward sweep: positions, reads with their reach, and the
-    loops/branches that hold nothing but restores (they read their range or test
-    only if one of those restores is kept)."""
+    """One walk of the backward sweep: positions, reads with their start and reach,
+    and the loops/branches that hold nothing but restores (they read their range or
+    test only if one of those restores is kept)."""
 
     def __init__(self) -> None:
         self.pos = 0
         self.restore_at: dict[int, int] = {}
         self.sites: dict[int, Site] = {}
-        self.reads: list[tuple[set[str], set[str], int]] = []            # (value, shape, reach)
-        self.pending: list[tuple[list[int], tuple[set[str], set[str], int]]] = []
+        self.restore_reads: dict[int, Entry] = {}  # an in-place restore's own reads, if kept
+        self.reads: list[Entry] = []
+        self.pending: list[tuple[list[int], Entry]] = []
+        self.open: list[Entry] = []       # entries inside the outermost loop being read
+        self.rebound: list[dict[str, int]] = []  # per enclosing block: whole restores so far
 
-    def block(self, b: Block, loop_end: int | None) -> tuple[bool, list[int]]:
-        """(holds a real statement, the sites restored in it)"""
+    def entry(self, e: list[Expr], reach: int) -> Entry:
+        value: set[str] = set()
+        shape: set[str] = set()
+        for x in e:
+            reads(x, value, shape)
+        ent = [{n: self.start(n) for n in value}, {n: self.start(n) for n in shape}, reach, self.pos]
+        if reach == -1:
+            self.open.append(ent)
+        return ent
+
+    def start(self, n: str) -> int:
+        for scope in reversed(self.rebound):  # (the innermost block first)
+            if n in scope:
+                return scope[n]
+        return 0
+
+    def block(self, b: Block, in_loop: bool, loop_scope: bool = False) -> tuple[bool, list[int]]:
+        """(holds a real statement, the sites restored in it). A loop body starts a
+        fresh chain: nothing before the loop runs between two of its trips."""
         real, sites = False, []
+        outer = self.rebound
+        if loop_scope:
+            self.rebound = []
+        self.rebound.append({})
         for s in b:
             self.pos += 1
             if isinstance(s, Restore):
                 self.restore_at[id(s.site)] = self.pos
                 self.sites[id(s.site)] = s.site
                 sites.append(id(s.site))
+                if s.site.whole and not s.site.undo:
+                    if not s.site.invariant:
+                        self.rebound[-1][s.site.name] = self.pos
+                else:  # (`v[i] = popped` needs v bound to the right object, and i's value)
+                    index = [Name(s.site.name)] + ([s.site.stmt.index] if not s.site.undo else [])
+                    self.restore_reads[id(s.site)] = self.entry(index, -1 if in_loop else self.pos)
                 continue
             if isinstance(s, (Save, Comment)):
                 continue
             here = self.pos
-            value: set[str] = set()
-            shape: set[str] = set()
-            for e in _exprs(s):
-                reads(e, value, shape)
             if isinstance(s, (For, While, If)):
-                outer = loop_end is None and isinstance(s, (For, While))
-                if outer:  # the reach of every read in this loop: its end (numbered below)
-                    r1, s1 = self.block(s.body, -1)
-                    self._fix(here, self.pos + 1)  # (every position inside is below it)
+                ent = self.entry(_exprs(s), here if not in_loop else -1)  # (a range is read once)
+                loop = isinstance(s, (For, While))
+                if loop and not in_loop:
+                    r1, s1 = self.block(s.body, True, True)
+                    for e in self.open:  # reads inside this loop reach its end
+                        e[2] = self.pos + 1
+                    self.open = []
                 else:
-                    r1, s1 = self.block(s.body, loop_end)
-                r2, s2 = self.block(s.orelse, loop_end) if isinstance(s, If) else (False, [])
-                reach = here if loop_end is None else -1  # (a range is read once, on entry)
-                entry = (value, shape, reach)
+                    r1, s1 = self.block(s.body, in_loop, loop)
+                r2, s2 = self.block(s.orelse, in_loop) if isinstance(s, If) else (False, [])
                 if r1 or r2:
-                    self.reads.append(entry)
+                    self.reads.append(ent)
                     real = True
                 else:
-                    self.pending.append((s1 + s2, entry))
+                    self.pending.append((s1 + s2, ent))
                 sites += s1 + s2
                 continue
             real = True
-            self.reads.append((value, shape, here if loop_end is None else -1))
+            self.reads.append(self.entry(_exprs(s), -1 if in_loop else here))
+        self.rebound.pop()
+        self.rebound = outer if loop_scope else self.rebound
         return real, sites
-
-    def _fix(self, start: int, end: int) -> None:
-        """Reads inside the loop just closed (reach -1) reach its end."""
-        for i in range(len(self.reads) - 1, -1, -1):
-            v, sh, r = self.reads[i]
-            if r != -1:
-                break
-            self.reads[i] = (v, sh, end)
-        for i in range(len(self.pending) - 1, -1, -1):
-            ids, (v, sh, r) = self.pending[i]
-            if r != -1:
-                break
-            self.pending[i] = (ids, (v, sh, end))
 
 
 def decide(backward: Block, extra: list[Expr], types: Mapping[str, T.T],
@@ -302,48 +334,75 @@ def decide(backward: Block, extra: list[Expr], types: Mapping[str, T.T],
     viewing n, are undone as far as n's reads reach. A shape read needs only the
     shape, which in-place writes never change: it does not spread over memory."""
     scan = _Scan()
-    scan.block(backward, None)
+    scan.block(backward, False)
     end = scan.pos + 1
-    value_reach: dict[str, int] = {}
-    shape_reach: dict[str, int] = {}
-
-    def add(entry: tuple[set[str], set[str], int]) -> None:
-        value, shape, reach = entry
-        for n in value:
-            if value_reach.get(n, -1) < reach:
-                value_reach[n] = reach
-        for n in shape:
-            if shape_reach.get(n, -1) < reach:
-                shape_reach[n] = reach
-
-    for entry in scan.reads:
-        add(entry)
-    for e in extra:
-        v: set[str] = set()
-        sh: set[str] = set()
-        reads(e, v, sh)
-        add((v, sh, end))
     viewers: dict[str, set[str]] = {}
     for n, bs in bases.items():
         for b in bs:
             viewers.setdefault(b, set()).add(n)
-    facts = Tape(value_reach, shape_reach, scan.restore_at, types)
-    pending = scan.pending
-    while True:
-        todo = list(value_reach)
-        while todo:  # reach spreads over shared memory (bases are transitive already)
-            n = todo.pop()
-            for m in bases.get(n, set()) | viewers.get(n, set()):
-                if value_reach.get(m, -1) < value_reach[n]:
-                    value_reach[m] = value_reach[n]
-                    todo.append(m)
+    value: dict[str, dict[int, int]] = {}
+    shape: dict[str, dict[int, int]] = {}
+
+    def widen(spans: dict[str, dict[int, int]], n: str, start: int, reach: int) -> bool:
+        sp = spans.setdefault(n, {})
+        if sp.get(start, -1) < reach:
+            sp[start] = reach
+            return True
+        return False
+
+    memory: dict[str, int] = {}
+
+    def add(ent: Entry) -> None:
+        # After a rebinding restore in the same trip, a read of n needs only n's restores
+        # between the two (it reaches its own position, not the end of its loop): the
+        # earlier ones wrote into objects n no longer holds. The in-place writes through
+        # names sharing n's memory are undone as far as the read reaches (through n
+        # itself too when n may view an earlier value of itself).
+        vals, shapes, reach, here = ent
+        for n, start in vals.items():
+            widen(value, n, start, here) if start else widen(value, n, 0, reach)
+            if n in bases or n in viewers:
+                for m in related(n):
+                    if memory.get(m, -1) < reach:
+                        memory[m] = reach
+        for n, start in shapes.items():
+            widen(shape, n, start, here) if start else widen(shape, n, 0, reach)
+
+    shares: dict[str, set[str]] = {}
+
+    def related(n: str) -> set[str]:
+        """Every name that may share memory with n (bases are transitive): the ones n
+        views, the ones viewing n, and the ones viewing what n views."""
+        if n not in shares:
+            mine = bases.get(n, set())
+            out = set(mine) | viewers.get(n, set())
+            for b in mine:
+                out |= viewers.get(b, set())
+            shares[n] = out - ({n} if n not in mine else set())
+        return shares[n]
+
+    for ent in scan.reads:
+        add(ent)
+    for e in extra:
+        add([{n: 0 for n in _names(e, False)}, {n: 0 for n in _names(e, True)}, end, end])
+    facts = Tape(value, shape, memory, scan.restore_at, types)
+    pending = [(ids, ent) for ids, ent in scan.pending]
+    pending += [([i], ent) for i, ent in scan.restore_reads.items()]
+    while True:  # kept restores read too; a loop or branch kept for them reads its range or test
         keep, grown = [], False
-        for ids, entry in pending:
+        for ids, ent in pending:
             if any(facts.decision(scan.sites[i]) != NOTHING for i in ids):
-                add(entry)
+                add(ent)
                 grown = True
             else:
-                keep.append((ids, entry))
+                keep.append((ids, ent))
         pending = keep
         if not grown:
             return facts
+
+
+def _names(e: Expr, shape_only: bool) -> set[str]:
+    value: set[str] = set()
+    shape: set[str] = set()
+    reads(e, value, shape)
+    return shape if shape_only else value
