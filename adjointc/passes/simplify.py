@@ -12,10 +12,10 @@
   from one is neither owned nor of the right shape, and the reverse pass's
   `t_bar = shape_adjoint(t_bar, t)` (before a template that needs t_bar's
   shape) becomes `as_adjoint` exactly there, and vanishes elsewhere.
-* `dce`: liveness over both sweeps (loops to a fixpoint). Generated
-  statements whose target is dead are deleted, repeatedly; a recording
-  (`_tape_x.append`, `_saved_x = x`) dies with its last restore. The user's
-  own statements are never deleted.
+* `dce`: liveness over both sweeps (loops to a fixpoint). Generated statements
+  whose target is dead are deleted, repeatedly. What is recorded is decided by
+  passes/tape.py; a recording dies here only with its last restore (read by
+  statements `zeros` deleted). The user's own statements are never deleted.
 Invariants: never changes a value the program returns; deterministic.
 """
 from __future__ import annotations

@@ -275,14 +275,16 @@ class _Scan:
                 return scope[n]
         return 0
 
-    def block(self, b: Block, in_loop: bool, loop_scope: bool = False) -> tuple[bool, list[int]]:
+    def block(self, b: Block, in_loop: bool, loop_scope: bool = False,
+              binds: str | None = None) -> tuple[bool, list[int]]:
         """(holds a real statement, the sites restored in it). A loop body starts a
-        fresh chain: nothing before the loop runs between two of its trips."""
+        fresh chain: nothing before the loop runs between two of its trips; a `for`
+        header rebinds its target (`binds`) before every trip."""
         real, sites = False, []
         outer = self.rebound
         if loop_scope:
             self.rebound = []
-        self.rebound.append({})
+        self.rebound.append({binds: self.pos} if binds else {})
         for s in b:
             self.pos += 1
             if isinstance(s, Restore):
@@ -302,13 +304,14 @@ class _Scan:
             if isinstance(s, (For, While, If)):
                 ent = self.entry(_exprs(s), here if not in_loop else -1)  # (a range is read once)
                 loop = isinstance(s, (For, While))
+                target = s.target if isinstance(s, For) else None
                 if loop and not in_loop:
-                    r1, s1 = self.block(s.body, True, True)
+                    r1, s1 = self.block(s.body, True, True, target)
                     for e in self.open:  # reads inside this loop reach its end
                         e[2] = self.pos + 1
                     self.open = []
                 else:
-                    r1, s1 = self.block(s.body, in_loop, loop)
+                    r1, s1 = self.block(s.body, in_loop, loop, target)
                 r2, s2 = self.block(s.orelse, in_loop) if isinstance(s, If) else (False, [])
                 if r1 or r2:
                     self.reads.append(ent)

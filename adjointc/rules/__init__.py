@@ -57,12 +57,12 @@ class Rule:
     def cheap_to_recompute(self, result: T.T) -> bool:
         """Op knowledge for the tape pass (passes/tape.py): may the backward sweep redo
         this op where it reads the result, instead of the forward sweep storing it?
-        A view (an element or slice read, a transpose) costs nothing to redo; scalar
-        arithmetic and math functions cost about what a tape push and pop cost.
+        A view (an element or slice read, a transpose) costs nothing to redo; arithmetic
+        and math functions on Python numbers cost about what a tape push and pop cost.
         `recompute` overrides the default the op's name gives."""
         kind = self.recompute or ("view" if self.op in _VIEW_OPS else "scalar" if (
             self.op in _SCALAR_OPS or self.op.startswith("math.")) else "never")
-        return kind == "view" or (kind == "scalar" and result.kind == "float")
+        return kind == "view" or (kind == "scalar" and result.kind in ("float", "int"))
 
     def bind(self, args: tuple[Expr, ...], kwargs: tuple[tuple[str, Expr], ...]) -> dict[str, Any]:
         """Bind call arguments to parameter names; fill defaults as Consts.
