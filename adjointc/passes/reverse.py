@@ -9,16 +9,20 @@ sweep. The two rules of backpropagation, per statement ``t = op(a, b)``:
 * backward: ``a_bar += vjp_a(t_bar)``, ``b_bar += vjp_b(t_bar)`` (templates
   from `adjointc.rules`, fan-out is accumulation), then ``t_bar = 0`` (the
   value of `t` before this statement has an adjoint of its own);
-* recording: before a statement overwrites a variable (or an array slice)
-  the backward sweep reads, the forward sweep saves the old value (`_tape_x`
-  lists inside loops, `_saved_x` variables outside), and the backward sweep
-  restores it right after the statement's adjoint. So every template reads
-  exactly the values the forward sweep saw.
+* recording: where a statement overwrites a variable (or an array slice), the
+  forward sweep may save the old value (`_tape_x` lists inside loops,
+  `_saved_x` variables outside) and the backward sweep restore it right after
+  the statement's adjoint, so every template reads the values the forward
+  sweep saw. Whether it does is the tape pass's decision (passes/tape.py):
+  the reverser builds both sweeps once, leaving a `tape.Site` at every
+  overwrite, `tape.decide` reads the backward sweep once and returns the
+  `Tape` fact, and `_Emit` turns each site into push/pop, a shape stand-in,
+  or nothing. The tape pass also says which assignments the backward sweep
+  recomputes where it reads them (`tape.Recompute`, consulted block by block).
 
-This pass records every overwrite of a variable the backward sweep reads;
-`simplify` then deletes the recordings whose restored value is never read
-(liveness over both sweeps). That deletion *is* the to-be-recorded analysis:
-what remains is exactly what the backward sweep needs.
+The adjoints of the individual statement forms live in passes/adjoints.py
+(a mixin). `transform` returns a Function whose body holds the two marker
+statements FORWARD and BACKWARD (compare by identity: `backward_start`).
 
 An adjoint starts as the symbolic zero 0.0 and stays it on a path (or loop
 trip) that never reads its variable; before a template that needs the
@@ -39,13 +43,14 @@ from typing import Any
 
 from .. import rules
 from .. import types as T
-from ..errors import TypeMismatch, UnsupportedSyntax
-from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue,
-                  Expr, ExprStmt, For, Function, If, Loc, Name, Param, Return, SetItem, Stmt,
-                  While, all_writes, map_expr, names_in, stmt_writes, substitute, walk)
+from ..errors import UnsupportedSyntax
+from ..ir import (Assign, AugAssign, Block, Break, Call, Comment, Const, Continue, Expr, ExprStmt, For,
+                  Function, If, Loc, Name, Param, Return, SetItem, Stmt, While, all_writes, map_expr,
+                  names_in, stmt_writes, walk)
 from ..names import Namer, bar
 from . import simplify as S
 from . import tape
+from .adjoints import Adjoints, _advanced, _comment, _is_temp  # noqa: F401 (mutation.py imports these two)
 
 
 @dataclass
@@ -100,7 +105,7 @@ def instrument(body: Block, namer: Namer, trips: dict[int, str], result: str) ->
     return tuple(out)
 
 
-class Reverser:
+class Reverser(Adjoints):
     def __init__(self, ctx: Context):
         self.c = ctx
         self.env = tape.Recompute(ctx.types)  # assignments the backward sweep recomputes
@@ -207,200 +212,6 @@ class Reverser:
         c.trips[id(fwd_loop)] = trips or ""
         back = [For(target, back_iter, tuple(b), s.loc)] + restore if b else restore
         return save + [fwd_loop], back
-
-    def append(self, s: ExprStmt) -> tuple[list[Stmt], list[Stmt]]:
-        """`vals.append(v)`: undone by `vals.pop()`; v's adjoint is popped off vals_bar."""
-        c = self.c
-        vals, v = s.value.args[0].id, s.value.args[1]
-        site = tape.Site(vals, s, False, c.loop_depth > 0, undo=True)
-        c.sites.append(site)
-        undo: list[Any] = [tape.Restore(site)]
-        adj: list[Stmt] = []
-        if vals in c.active and isinstance(v, Name) and v.id in c.active:
-            c.adjoints.add(bar(vals))
-            adj = [Assign(bar(vals), Call("list_adjoint", (Name(bar(vals)), Name(vals))), s.loc),
-                   self.acc(v.id, Call("method:pop", (Name(bar(vals)),)), s.loc)]
-        return [s], _comment(s, adj) + undo
-
-    # -------------------------------------------------------------- adjoints
-    def acc(self, v: str, e: Expr, loc: Loc) -> Stmt:
-        self.c.adjoints.add(bar(v))
-        return AugAssign(bar(v), "add", e, loc)
-
-    def materialize(self, v: str, loc: Loc) -> Stmt:
-        self.c.adjoints.add(bar(v))
-        return Assign(bar(v), Call("as_adjoint", (Name(bar(v)), Name(v))), loc)
-
-    def assign_adjoint(self, s: Assign) -> list[Stmt]:
-        c = self.c
-        t, val, loc = s.target, s.value, s.loc
-        if T.is_complex(c.types.get(t, T.UNKNOWN)) and isinstance(val, Call) and any(
-                isinstance(a, Name) and a.id in c.active for a in val.args):   # never a silent zero
-            raise TypeMismatch(T.complex_message(val), loc, T.COMPLEX_HINT)
-        g = Name(bar(t))
-        c.adjoints.add(bar(t))
-        out: list[Stmt] = []
-        if isinstance(val, Name):
-            if val.id in c.active:
-                out.append(self.acc(val.id, g, loc))
-        elif isinstance(val, Call):
-            rule = rules.lookup(val.op)
-            if val.op.startswith(("call:", "callmethod:")):
-                out += self.call_adjoint(s, g)
-            elif val.op.startswith("attr:") and (rule is None or c.types.get(
-                    getattr(val.args[0], "id", ""), T.UNKNOWN).kind == "struct"):
-                x = val.args[0]  # a field of a parameter object: x_bar is a dict of field adjoints
-                if isinstance(x, Name) and x.id in c.active:
-                    out += self.scatter(x.id, Const(val.op[5:]), g, s.loc, c.types.get(t))
-            elif val.op == "getitem":
-                x = val.args[0]
-                if isinstance(x, Name) and x.id in c.active:
-                    out += self.scatter(x.id, val.args[1], g, loc, c.types.get(t))
-            elif val.op in ("add", "mul") and c.types.get(t, T.UNKNOWN).kind in ("list", "tuple"):
-                if any(isinstance(a, Name) and a.id in c.active for a in val.args):
-                    kind = "repeating" if val.op == "mul" else "concatenating"
-                    raise UnsupportedSyntax(f"{kind} a {c.types[t].kind} that holds values being differentiated",
-                                            loc, "start from constants (`L = [0.0] * n`) and store the values "
-                                                 "by index (`L[i] = ...`) or with append")
-            elif rule is not None and not rule.nondiff:
-                if val.op in ("list", "tuple") and any(isinstance(a, Name) and a.id in c.active for a in val.args):
-                    # its templates read t_bar[i]: on a path that never reached a read of t
-                    # (an early return), t_bar is still the symbolic zero 0.0
-                    c.adjoints.add(bar(t))
-                    out.append(Assign(bar(t), Call("shape_adjoint", (g, Name(t))), loc))
-                    shaped_already = True
-                else:
-                    shaped_already = False
-                bound = rule.bind(val.args, val.kwargs)
-                env = {k: (Call("tuple", v) if isinstance(v, tuple) else v) for k, v in bound.items()}
-                env["g"], env["ans"] = g, Name(t)
-                contributions: list[Stmt] = []
-                shaped = True
-                for p, tpl in rule.templates_for(bound).items():
-                    arg = bound.get(p)
-                    pairs = zip(arg, tpl) if isinstance(arg, tuple) else [(arg, tpl)]
-                    for a, tp in pairs:
-                        if tp is None or not (isinstance(a, Name) and a.id in c.active):
-                            continue
-                        shaped = shaped and rules.takes_zero_cotangent(rules.parse_template(tp))
-                        e = self.cheap_for(s).substitute(substitute(rules.parse_template(tp), env))
-                        e = S.fold(e, S.TypeOracle(c.types, c.consts))
-                        contributions.append(self.acc(a.id, e, loc))
-                tt = c.types.get(t, T.UNKNOWN)
-                if not shaped and not shaped_already and not (tt.is_scalar and tt.kind != "array"):
-                    # t_bar may be the symbolic zero 0.0 here (t unused on the path taken, or
-                    # on this trip): a template beyond elementwise arithmetic needs its shape
-                    c.adjoints.add(bar(t))
-                    out.append(Assign(bar(t), Call("shape_adjoint", (g, Name(t))), loc))
-                out += contributions
-        out.append(Assign(bar(t), Const(0.0), loc))  # the overwritten value's adjoint starts at zero
-        return out
-
-    def call_adjoint(self, s: Assign, g: Expr) -> list[Stmt]:
-        """`y = h(a, b)` with h a user function: `h_vjp(y_bar, a, b)` reruns h with its
-        own adjoint (each call is a checkpoint: its tape lives only during its own
-        backward sweep) and returns the adjoints of the active arguments."""
-        c = self.c
-        call = s.value
-        oracle = S.TypeOracle(c.types, c.consts)
-        name = c.calls.callee(call, oracle.of(call.args[0]) if call.args else T.UNKNOWN)
-        full = c.calls.full_args(name, call.args, call.kwargs)
-        pos = [i for i, a in enumerate(full) if isinstance(a, Name) and a.id in c.active]
-        if not pos:
-            return []
-        vjp = c.calls.adjoint(name, [oracle.of(a) for a in full], pos)
-        tmp = c.namer.exact(f"_{name.split('.')[-1].split(':')[-1]}_bars")
-        cheap = self.cheap_for(s)
-        args = tuple(cheap.substitute(a) for a in call.args)
-        kwargs = tuple((k, cheap.substitute(v)) for k, v in call.kwargs)
-        out: list[Stmt] = [Assign(tmp, Call(vjp, (g,) + args, kwargs), s.loc)]
-        for k, i in enumerate(pos):
-            out.append(self.acc(full[i].id, Call("getitem", (Name(tmp), Const(k))), s.loc))
-        return out
-
-    def scatter(self, x: str, index: Expr, g: Expr, loc: Loc, elem: T.T | None = None) -> list[Stmt]:
-        """Adjoint of reading x[index]: add g into x_bar[index]."""
-        c = self.c
-        out = [self.materialize(x, loc)]
-        kind = c.types.get(x, T.UNKNOWN).kind
-        if kind in ("tuple", "list", "struct", "unknown", "object") and not (
-                kind in ("unknown", "object") and _advanced(index, c.types)) and (
-                elem is None or elem.kind in ("tuple", "list", "struct", "unknown", "object")):
-            # an element that is itself a structure: its adjoint is a list/dict, which `+=` would
-            # concatenate or reject; add element by element instead
-            old = Call("getitem", (Name(bar(x)), index))
-            out.append(SetItem(bar(x), index, Call("add_adjoint", (old, g)), loc))
-        elif _advanced(index, c.types):
-            out.append(ExprStmt(Call("np.add.at", (Name(bar(x)), index, g)), loc))
-        else:
-            out.append(AugSetItem(bar(x), index, "add", g, loc))
-        return out
-
-    def increment(self, s: SetItem) -> Expr | None:
-        """`u[i] = u[i] + d` (also `u[i] += d`): the d of an in-place increment."""
-        v = s.value
-        t = self.defs.get(v.id) if isinstance(v, Name) and _is_temp(v.id) else None
-        if not (isinstance(t, Call) and t.op == "add"):
-            return None
-        for a, d in (t.args, t.args[::-1]):
-            old = self.defs.get(a.id) if isinstance(a, Name) and _is_temp(a.id) else None
-            if old == Call("getitem", (Name(s.target), s.index)) and not (
-                    isinstance(d, Name) and d.id == a.id):
-                return d
-        return None
-
-    def setitem_adjoint(self, s: SetItem) -> list[Stmt]:
-        c = self.c
-        u, v = s.target, s.value
-        d = self.increment(s)
-        selected = Call("getitem", (Name(bar(u)), s.index))
-        if c.types.get(u, T.UNKNOWN).kind in ("array", "unknown") and _advanced(s.index, c.types):
-            # `u[idx] = v` with a repeated index stores only the last value: only it gets the adjoint
-            selected = Call("written_part", (Name(bar(u)), s.index))
-        if d is not None:
-            # the old u[i] flows through unchanged: u_bar[i] stays, d receives a copy of it
-            if not (isinstance(d, Name) and d.id in c.active):
-                return []
-            out = [self.materialize(u, s.loc)]
-            e = S.fold(Call("unbroadcast", (selected, d)), S.TypeOracle(c.types, c.consts))
-            return out + [self.acc(d.id, e, s.loc)]
-        out = [self.materialize(u, s.loc)]
-        if isinstance(v, Name) and v.id == u and v.id in c.active:
-            # `u[idx] = u`: the value's adjoint is taken out before u_bar[idx] is cleared
-            # (accumulating it first would add u_bar[idx] to itself, then clear both)
-            kept = c.namer.exact(f"{bar(u)}_stored")
-            e = S.fold(Call("unbroadcast", (selected, v)), S.TypeOracle(c.types, c.consts))
-            return out + [Assign(kept, Call("np.copy", (e,)), s.loc),
-                          SetItem(bar(u), s.index, Const(0.0), s.loc), self.acc(u, Name(kept), s.loc)]
-        if isinstance(v, Name) and v.id in c.active:
-            e = S.fold(Call("unbroadcast", (selected, v)), S.TypeOracle(c.types, c.consts))
-            out.append(self.acc(v.id, e, s.loc))
-        out.append(SetItem(bar(u), s.index, Const(0.0), s.loc))
-        return out
-
-
-def _is_temp(n: str) -> bool:
-    return n.startswith("_t") and n[2:].isdigit()
-
-
-def _advanced(index: Expr, types: dict[str, T.T]) -> bool:
-    """Could this index select an element twice (integer-array indexing)?"""
-    parts = index.args if isinstance(index, Call) and index.op == "tuple" else (index,)
-    for p in parts:
-        if isinstance(p, Const) or (isinstance(p, Call) and p.op == "slice"):
-            continue
-        t = S.TypeOracle(types).of(p)  # (global constants are never arrays of indices here)
-        if t.kind in ("int", "bool") or (t.kind == "array" and t.dtype == "b"):
-            continue
-        return True
-    return False
-
-
-def _comment(s: Stmt, adj: list[Stmt]) -> list[Stmt]:
-    if not adj:
-        return []
-    return [Comment(f"line {s.loc.line}: {s.loc.text.strip()}", s.loc)] + adj
-
 
 def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[str, ...],
               namer: Namer, result: str, mutated_params: set[str], consts: dict,

@@ -41,7 +41,7 @@ from typing import Mapping
 from .. import rules
 from .. import types as T
 from ..ir import (Assign, Block, Call, Comment, Expr, ExprStmt, For, If, Name, Return, SetItem, Stmt,
-                  While, names_in, stmt_writes)
+                  While, names_in)
 
 # Runtime helpers that read the argument at this position only for its shape and dtype
 # (adjointc/runtime.py, vjp_helpers.py): `np.shape`, `np.ndim`, `.dtype`, `zeros_like`.
