@@ -224,3 +224,19 @@ def reversed_view_then_written(x, n=3):
 def test_rebinding_and_in_place_writes_mixed(f):
     x = np.array([0.3, -0.7, 1.1, 0.2])
     check_fd(f, (x,), (0,))
+
+
+def nested_weighted_sum(A, w):
+    s = 0.0
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            s = s + A[i, j] * w[j] * (i + 1)
+    return s * s
+
+
+def test_nested_loops_record_nothing():
+    # the inner backward `for` rebinds j before every read of it (no restore of j), and
+    # `i + 1` is integer arithmetic the backward sweep redoes (no tape of it)
+    A, w = np.arange(6.0).reshape(2, 3) / 7.0, np.array([0.5, -1.0, 2.0])
+    assert grad(nested_weighted_sum, wrt=(0, 1)).tape_bytes(A, w) == {"total": 0}
+    check_fd(nested_weighted_sum, (A, w), (0, 1))

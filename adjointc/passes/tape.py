@@ -364,14 +364,22 @@ def decide(backward: Block, extra: list[Expr], types: Mapping[str, T.T],
         vals, shapes, reach, here = ent
         for n, start in vals.items():
             widen(value, n, start, here) if start else widen(value, n, 0, reach)
-            if n in bases or n in viewers:
-                for m in related(n):
-                    if memory.get(m, -1) < reach:
-                        memory[m] = reach
+            if (n in bases or n in viewers) and shared.get(n, -1) < reach:
+                shared[n] = reach
+                dirty.add(n)
         for n, start in shapes.items():
             widen(shape, n, start, here) if start else widen(shape, n, 0, reach)
 
+    shared: dict[str, int] = {}  # a name sharing memory -> the furthest reach of its value reads
+    dirty: set[str] = set()
     shares: dict[str, set[str]] = {}
+
+    def spread() -> None:  # (once per name and round: linear unless alias groups are huge)
+        for n in sorted(dirty):
+            for m in related(n):
+                if memory.get(m, -1) < shared[n]:
+                    memory[m] = shared[n]
+        dirty.clear()
 
     def related(n: str) -> set[str]:
         """Every name that may share memory with n (bases are transitive): the ones n
@@ -392,6 +400,7 @@ def decide(backward: Block, extra: list[Expr], types: Mapping[str, T.T],
     pending = [(ids, ent) for ids, ent in scan.pending]
     pending += [([i], ent) for i, ent in scan.restore_reads.items()]
     while True:  # kept restores read too; a loop or branch kept for them reads its range or test
+        spread()
         keep, grown = [], False
         for ids, ent in pending:
             if any(facts.decision(scan.sites[i]) != NOTHING for i in ids):
