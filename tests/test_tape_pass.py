@@ -240,3 +240,16 @@ def test_nested_loops_record_nothing():
     A, w = np.arange(6.0).reshape(2, 3) / 7.0, np.array([0.5, -1.0, 2.0])
     assert grad(nested_weighted_sum, wrt=(0, 1)).tape_bytes(A, w) == {"total": 0}
     check_fd(nested_weighted_sum, (A, w), (0, 1))
+
+
+def straddled_by_an_alias_write(x, y):
+    u = x * 1.0
+    w = u
+    c = u[0] * 2.0   # recomputable from u[0] ...
+    w[0] = y * 3.0   # ... until this write through an alias of u changes u[0]
+    return c * y + w[1]
+
+
+def test_a_write_through_an_alias_ends_a_recomputation():
+    x, y = np.array([0.5, 1.5]), 0.7
+    check_fd(straddled_by_an_alias_write, (x, y), (0, 1))

@@ -68,6 +68,7 @@ class Context:
     loop_written: list[set[str]] = field(default_factory=list)  # names written by the enclosing loops
     assign_count: dict[str, int] = field(default_factory=dict)
     sites: list[tape.Site] = field(default_factory=list)
+    sharing: tape.Sharing = field(default_factory=lambda: tape.Sharing({}))
 
 
 def _has_break(body: Block) -> bool:
@@ -108,7 +109,7 @@ def instrument(body: Block, namer: Namer, trips: dict[int, str], result: str) ->
 class Reverser(Adjoints):
     def __init__(self, ctx: Context):
         self.c = ctx
-        self.env = tape.Recompute(ctx.types)  # assignments the backward sweep recomputes
+        self.env = tape.Recompute(ctx.types, ctx.sharing)  # what the backward sweep recomputes
         self.defs: dict[str, Expr] = {}   # values assigned earlier in the current block
 
     # ------------------------------------------------------------- recording
@@ -126,13 +127,13 @@ class Reverser(Adjoints):
     def block(self, b: Block) -> tuple[list[Stmt], list[Stmt]]:
         fwd: list[Stmt] = []
         parts: list[list[Stmt]] = []
-        outer, self.env = self.env, tape.Recompute(self.c.types)
+        outer, self.env = self.env, tape.Recompute(self.c.types, self.c.sharing)
         outer_defs, self.defs = self.defs, {}
         for s in b:
             f, r = self.stmt(s)
             fwd += f
             parts.append(r)
-            self.env.step(s, all_writes((s,)))
+            self.env.step(s, self.env.writes(s))
             if isinstance(s, Assign):
                 self.defs[s.target] = s.value
         self.env = outer
@@ -141,7 +142,7 @@ class Reverser(Adjoints):
 
     def cheap_for(self, s: Stmt) -> tape.Valid:
         """Recomputable values valid while the backward sweep handles `s`."""
-        return self.env.valid_for(all_writes((s,)))
+        return self.env.valid_for(self.env.writes(s))
 
     def stmt(self, s: Stmt) -> tuple[list[Stmt], list[Stmt]]:
         c = self.c
@@ -232,6 +233,8 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
         # value after each trip even when its assignment is loop-invariant: count it twice)
         for w in ([st.target] if isinstance(st, (Assign, SetItem, For)) else sorted(stmt_writes(st))):
             ctx.assign_count[w] = ctx.assign_count.get(w, 0) + (1 if isinstance(st, Assign) else 2)
+    bases = S.base_map(body, types)
+    ctx.sharing = tape.Sharing(bases)
     fwd, bwd = Reverser(ctx).block(body)
     loc = Loc(fn.file, fn.line)
     seed = bar(result)
@@ -244,7 +247,7 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
         else:
             grads.append(Call("zeros_like", (Name(w),)))
     # the tape pass reads the backward sweep (and the gradients, evaluated after it) once
-    facts = tape.decide(bwd, grads, types, S.base_map(body, types))
+    facts = tape.decide(bwd, grads, types, bases)
     fwd, bwd = _Emit(ctx, facts).sweeps(fwd, bwd)
     prologue: list[Stmt] = [Assign(p, Call("np.copy", (Name(p),)), loc) for p in sorted(mutated_params)]
     seen: set[str] = set()

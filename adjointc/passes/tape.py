@@ -41,7 +41,7 @@ from typing import Mapping
 from .. import rules
 from .. import types as T
 from ..ir import (Assign, Block, Call, Comment, Expr, ExprStmt, For, If, Name, Return, SetItem, Stmt,
-                  While, names_in)
+                  While, all_writes, names_in, stmt_writes, walk)
 
 # Runtime helpers that read the argument at this position only for its shape and dtype
 # (adjointc/runtime.py, vjp_helpers.py): `np.shape`, `np.ndim`, `.dtype`, `zeros_like`.
@@ -51,6 +51,34 @@ SHAPE_ARGS: dict[str, int] = {"as_adjoint": 1, "shape_adjoint": 1, "unbroadcast"
 # A view of its first argument has a shape that depends only on that argument's shape
 # (and on the index values, which are read by value).
 SHAPE_VIEWS = {"getitem", "attr:T", "np.transpose"}
+
+
+# ------------------------------------------------------------------ memory
+class Sharing:
+    """Which names may share memory, from the primal's view/alias relation
+    (simplify.base_map: name -> every name it may view, transitively)."""
+
+    def __init__(self, bases: Mapping[str, set[str]]):
+        self.bases = bases
+        self.viewers: dict[str, set[str]] = {}
+        for n, bs in bases.items():
+            for b in bs:
+                self.viewers.setdefault(b, set()).add(n)
+        self._memo: dict[str, set[str]] = {}
+
+    def shared(self, n: str) -> bool:
+        return n in self.bases or n in self.viewers
+
+    def related(self, n: str) -> set[str]:
+        """The names that may share memory with n: those n views, those viewing n, and
+        those viewing what n views (n itself only if it may view an earlier value of n)."""
+        if n not in self._memo:
+            mine = self.bases.get(n, set())
+            out = set(mine) | self.viewers.get(n, set())
+            for b in mine:
+                out |= self.viewers.get(b, set())
+            self._memo[n] = out - ({n} if n not in mine else set())
+        return self._memo[n]
 
 
 # ------------------------------------------------------------------ recompute
@@ -69,13 +97,25 @@ class Recompute:
     """The recomputable assignments of one block, valid at the statement being handled.
 
     `step(s)` after each statement: drops the entries s invalidates (it writes
-    their target or one of their inputs), then adds s if `recomputable`. Entries
-    are indexed by input name, so a block of n statements costs O(n)."""
+    their target or one of their inputs, or writes in place into memory an input
+    may share: `w = u; c = u[0] * 2.0; w[0] = y` drops c), then adds s if
+    `recomputable`. Entries are indexed by input name: a block of n statements
+    costs O(n)."""
 
-    def __init__(self, types: Mapping[str, T.T]):
+    def __init__(self, types: Mapping[str, T.T], sharing: Sharing):
         self.types = types
+        self.sharing = sharing
         self.exprs: dict[str, Expr] = {}
         self.users: dict[str, set[str]] = {}  # input name -> entries reading it
+
+    def writes(self, s: Stmt) -> set[str]:
+        """The names s rebinds or modifies, and the names sharing memory it modifies."""
+        out = set(all_writes((s,)))
+        for x in walk((s,)):
+            if not isinstance(x, (Assign, For)):
+                for w in stmt_writes(x):
+                    out |= self.sharing.related(w)
+        return out
 
     def _drop(self, written: set[str]) -> None:
         for w in written:
@@ -169,9 +209,9 @@ class Tape:
     needs the restores in [start, reach). Its *reach* is its position, or the
     end of the outermost backward loop holding it. Its *start* is 0, or the
     position of a whole restore of the name that runs before it on every path
-    with no loop between them (it rebinds the name to the very object the read
-    needs: restores before it wrote into objects the name no longer holds). A
-    value read uses a start only for a name sharing memory with no other name.
+    with no loop between them, or of the backward `for` header binding it (it
+    rebinds the name to the very object the read needs: the name's restores
+    before it wrote into objects it no longer holds).
 
     value[x] / shape[x]: {start: furthest reach} of the reads of x by value / for
       its shape or dtype only; memory[x]: the furthest reach of a value read of a
@@ -339,10 +379,7 @@ def decide(backward: Block, extra: list[Expr], types: Mapping[str, T.T],
     scan = _Scan()
     scan.block(backward, False)
     end = scan.pos + 1
-    viewers: dict[str, set[str]] = {}
-    for n, bs in bases.items():
-        for b in bs:
-            viewers.setdefault(b, set()).add(n)
+    sharing = Sharing(bases)
     value: dict[str, dict[int, int]] = {}
     shape: dict[str, dict[int, int]] = {}
 
@@ -364,7 +401,7 @@ def decide(backward: Block, extra: list[Expr], types: Mapping[str, T.T],
         vals, shapes, reach, here = ent
         for n, start in vals.items():
             widen(value, n, start, here) if start else widen(value, n, 0, reach)
-            if (n in bases or n in viewers) and shared.get(n, -1) < reach:
+            if sharing.shared(n) and shared.get(n, -1) < reach:
                 shared[n] = reach
                 dirty.add(n)
         for n, start in shapes.items():
@@ -372,25 +409,13 @@ def decide(backward: Block, extra: list[Expr], types: Mapping[str, T.T],
 
     shared: dict[str, int] = {}  # a name sharing memory -> the furthest reach of its value reads
     dirty: set[str] = set()
-    shares: dict[str, set[str]] = {}
 
     def spread() -> None:  # (once per name and round: linear unless alias groups are huge)
         for n in sorted(dirty):
-            for m in related(n):
+            for m in sharing.related(n):
                 if memory.get(m, -1) < shared[n]:
                     memory[m] = shared[n]
         dirty.clear()
-
-    def related(n: str) -> set[str]:
-        """Every name that may share memory with n (bases are transitive): the ones n
-        views, the ones viewing n, and the ones viewing what n views."""
-        if n not in shares:
-            mine = bases.get(n, set())
-            out = set(mine) | viewers.get(n, set())
-            for b in mine:
-                out |= viewers.get(b, set())
-            shares[n] = out - ({n} if n not in mine else set())
-        return shares[n]
 
     for ent in scan.reads:
         add(ent)
