@@ -8,7 +8,7 @@ import pytest
 
 from adjointc import grad
 from adjointc import runtime
-from adjointc.ir import Assign, Call, Comment, Name
+from adjointc.ir import Assign, Call, Comment, Const, Name
 from adjointc.passes import reverse, tape
 from adjointc import types as T
 
@@ -154,7 +154,7 @@ def test_a_restore_is_kept_only_where_a_later_read_needs_it():
     # straight-line backward sweep: read x (position 1), restore x (2), restore y (3),
     # read y (4): x's restore runs after its last read, y's before its read
     sx = tape.Site("x", Assign("x", Name("a")), True, False)
-    sy = tape.Site("y", Assign("y", Name("a")), True, False)
+    sy = tape.Site("y", Assign("y", Name("a")), True, False, index=1)
     bwd = (Assign("g", Name("x")), tape.Restore(sx), tape.Restore(sy), Assign("h", Name("y")))
     types = {"x": T.UNKNOWN, "y": T.UNKNOWN}
     facts = tape.decide(bwd, [], types, {})
@@ -253,3 +253,15 @@ def straddled_by_an_alias_write(x, y):
 def test_a_write_through_an_alias_ends_a_recomputation():
     x, y = np.array([0.5, 1.5]), 0.7
     check_fd(straddled_by_an_alias_write, (x, y), (0, 1))
+
+
+def test_a_list_or_a_tuple_holding_one_read_for_its_shape_is_stored_whole():
+    # (a list may grow after the read: a stand-in of it would keep the new length)
+    site = tape.Site("t", Assign("t", Name("a")), True, False)
+    bwd = (tape.Restore(site), Assign("g", Call("unconcatenate", (Name("h"), Name("t"), Const(0)))))
+    arr = T.T("array", 1)
+    for kind, expected in ((T.T("tuple", elts=(arr, T.T("float"))), tape.SHAPE),
+                           (T.T("tuple", elts=(arr, T.T("list"))), tape.VALUE),
+                           (T.T("list", elts=(arr,)), tape.VALUE), (arr, tape.SHAPE)):
+        facts = tape.decide(bwd, [], {"t": kind}, {})
+        assert facts.decision(site) == expected, kind

@@ -37,7 +37,7 @@ class Adjoints:
         """`vals.append(v)`: undone by `vals.pop()`; v's adjoint is popped off vals_bar."""
         c = self.c
         vals, v = s.value.args[0].id, s.value.args[1]
-        site = tape.Site(vals, s, False, c.loop_depth > 0, undo=True)
+        site = tape.Site(vals, s, False, c.loop_depth > 0, undo=True, index=len(c.sites))
         c.sites.append(site)
         undo: list[Any] = [tape.Restore(site)]
         adj: list[Stmt] = []

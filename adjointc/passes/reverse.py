@@ -118,8 +118,8 @@ class Reverser(Adjoints):
         restored after its adjoint: the tape pass decides (see passes/tape.py)."""
         c = self.c
         site = tape.Site(v, s, whole, c.loop_depth > 0,
-                         tape.loop_invariant(s, c.loop_written[-1] if c.loop_written else None, c.assign_count))
-        site.undefined = v not in c.defined  # type: ignore[attr-defined]
+                         tape.loop_invariant(s, c.loop_written[-1] if c.loop_written else None, c.assign_count),
+                         index=len(c.sites), undefined=v not in c.defined)
         c.sites.append(site)
         return [tape.Save(site)], [tape.Restore(site)]
 
@@ -287,13 +287,13 @@ class _Emit:
         for site in ctx.sites:
             how = facts.decision(site)
             if how != tape.NOTHING:
-                self.out[id(site)] = self.site(site, how)
+                self.out[site.index] = self.site(site, how)
 
     def site(self, site: tape.Site, how: str) -> tuple[list[Stmt], list[Stmt]]:
         c, v, s, loc = self.c, site.name, site.stmt, site.stmt.loc
         if site.undo:
             return [], [ExprStmt(Call("method:pop", (Name(v),)), loc)]
-        if site.undefined:  # type: ignore[attr-defined]
+        if site.undefined:
             c.prologue.append(Assign(v, Const(None)))
         name = c.namer.exact(f"_tape_{v.lstrip('_')}" if site.in_loop else f"_saved_{v.lstrip('_')}")
         value: Expr = Name(v) if site.whole else Call("getitem", (Name(v), s.index))
@@ -319,7 +319,7 @@ class _Emit:
         out: list[Stmt] = []
         for s in b:
             if isinstance(s, (tape.Save, tape.Restore)):
-                pair = self.out.get(id(s.site))
+                pair = self.out.get(s.site.index)
                 if pair:
                     out += pair[0] if isinstance(s, tape.Save) else pair[1]
             elif isinstance(s, (For, While)):

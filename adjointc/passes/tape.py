@@ -11,16 +11,19 @@ value read, this module makes one of three decisions:
   it reads the result. One cost rule (`recomputable`, from the op knowledge
   in `rules.Rule.recompute`) for every assignment, whether its target is a
   temporary (`_t7`) or a name the user chose (`b = 1.0 - x[i]`): a view is
-  free, scalar arithmetic costs about a push and a pop. Valid while the
-  statement's inputs are not overwritten between it and the read (same block).
+  free, arithmetic on Python numbers costs about a push and a pop. Valid while
+  the statement's inputs are not overwritten, nor memory they may share written
+  in place, between it and the read (same block).
 * **store** the value: before an overwrite of a value the backward sweep reads,
   the forward sweep saves it (``_tape_x.append(x)`` in loops, ``_saved_x = x``
   outside) and the backward sweep restores it after that statement's adjoint.
-  Not needed for a loop-invariant assignment (`loop_invariant`).
+  Only the restores that run before some read of the name, and after the last
+  restore rebinding it, are kept (`Tape`); none for a loop-invariant assignment.
 * **store the shape only**: an array the backward sweep reads only for its
   shape and dtype is never stored. A rebinding saves ``stand_in(x)`` (a
-  read-only array of x's shape and dtype that holds one element); an in-place
-  write (``x[i] = v``) changes neither, so it records nothing.
+  read-only array of x's shape and dtype that holds one element; a tuple of
+  arrays and numbers: one per entry); an in-place write (``x[i] = v``) changes
+  neither, so it records nothing. Lists (which can grow) are stored whole.
 
 How reverse.py uses it: while it builds the two sweeps it consults `Recompute`
 (block by block) and leaves a `Site` pair (a `Save` in the forward sweep, a
@@ -30,8 +33,10 @@ into push/pop, a stand-in, or nothing, as the fact says. The decision never
 depends on dead-code elimination (simplify.DCE), which runs later.
 
 Invariants: a value read by value is stored or recomputed, never a stand-in;
-a name read for its value makes everything sharing its memory (`base_map`)
-read for its value too; all decisions are linear in the function's size.
+a value read also keeps the in-place writes through every name that may share
+its memory (`Sharing`, from simplify.base_map) undone as far as it reaches; a
+kept in-place restore reads its target and index like any statement; the
+decisions are linear in the function's size (alias groups aside).
 """
 from __future__ import annotations
 
@@ -180,6 +185,8 @@ class Site:
     in_loop: bool
     invariant: bool = False
     undo: bool = False
+    index: int = 0            # its place in the order the reverser made the sites (the key of facts)
+    undefined: bool = False   # the name may be unbound there (the save needs `x = None` first)
 
 
 @dataclass(eq=False)
@@ -196,7 +203,15 @@ class Restore:
 
 # ------------------------------------------------------------------ the fact
 VALUE, SHAPE, NOTHING = "value", "shape", "nothing"
-STAND_IN_KINDS = ("array", "tuple")  # kinds `stand_in` keeps the shape of (a tuple: per element)
+_NUMBERS = ("float", "int", "bool", "complex")
+
+
+def _fixed_shape(t: T.T) -> bool:
+    """Can `stand_in` keep what a shape read needs, and no in-place write change it? An
+    array, or a tuple of arrays and numbers (a list may grow: it is stored whole)."""
+    if t.kind == "array":
+        return True
+    return t.kind == "tuple" and bool(t.elts) and all(e.kind == "array" or e.kind in _NUMBERS for e in t.elts)
 
 
 @dataclass
@@ -216,7 +231,7 @@ class Tape:
     value[x] / shape[x]: {start: furthest reach} of the reads of x by value / for
       its shape or dtype only; memory[x]: the furthest reach of a value read of a
       name sharing memory with x (an in-place write through x changes it);
-    restore_at[id(site)]: the position of each site's restore.
+    restore_at[site.index]: the position of each site's restore.
     A site whose restore some value read needs is VALUE (saved and restored);
     else one some shape read needs: SHAPE (a rebinding saves a stand-in; an
     in-place write changes no shape and saves NOTHING); else NOTHING."""
@@ -231,7 +246,7 @@ class Tape:
         return bool(spans) and any(start <= r < reach for start, reach in spans.items())
 
     def decision(self, site: Site) -> str:
-        r = self.restore_at.get(id(site), -1)
+        r = self.restore_at.get(site.index, -1)
         if r < 0:
             return NOTHING
         v = site.name
@@ -244,8 +259,8 @@ class Tape:
         if self._needs(self.value.get(v), r) or (in_memory and not site.whole):
             return VALUE
         if self._needs(self.shape.get(v), r):
-            if self.kinds.get(v, T.UNKNOWN).kind not in STAND_IN_KINDS:
-                return VALUE  # (a list or a number read for its shape is stored)
+            if not _fixed_shape(self.kinds.get(v, T.UNKNOWN)):
+                return VALUE  # (a list, or a tuple holding one, can change its length)
             return SHAPE if site.whole else NOTHING
         return NOTHING
 
@@ -328,15 +343,15 @@ class _Scan:
         for s in b:
             self.pos += 1
             if isinstance(s, Restore):
-                self.restore_at[id(s.site)] = self.pos
-                self.sites[id(s.site)] = s.site
-                sites.append(id(s.site))
+                self.restore_at[s.site.index] = self.pos
+                self.sites[s.site.index] = s.site
+                sites.append(s.site.index)
                 if s.site.whole and not s.site.undo:
                     if not s.site.invariant:
                         self.rebound[-1][s.site.name] = self.pos
                 else:  # (`v[i] = popped` needs v bound to the right object, and i's value)
                     index = [Name(s.site.name)] + ([s.site.stmt.index] if not s.site.undo else [])
-                    self.restore_reads[id(s.site)] = self.entry(index, -1 if in_loop else self.pos)
+                    self.restore_reads[s.site.index] = self.entry(index, -1 if in_loop else self.pos)
                 continue
             if isinstance(s, (Save, Comment)):
                 continue
