@@ -11,7 +11,9 @@ value read, this module makes one of three decisions:
   it reads the result. One cost rule (`recomputable`, from the op knowledge
   in `rules.Rule.recompute`) for every assignment, whether its target is a
   temporary (`_t7`) or a name the user chose (`b = 1.0 - x[i]`): a view is
-  free, arithmetic on Python numbers costs about a push and a pop. Valid while
+  free, up to two operations on Python numbers (over views and the values at
+  hand, `0.1 * math.sin(x)`) cost about a push and a pop; a longer chain is
+  stored (it would be redone at every read). Valid while
   the statement's inputs are not overwritten, nor memory they may share written
   in place, between it and the read (same block).
 * **store** the value: before an overwrite of a value the backward sweep reads,
@@ -98,6 +100,16 @@ def recomputable(s: Stmt, types: Mapping[str, T.T]) -> bool:
     return rule.cheap_to_recompute(types.get(s.target, T.UNKNOWN))
 
 
+def _operations(e: Expr) -> int:
+    """The operations the backward sweep redoes to recompute e: element and slice reads
+    (and the index arithmetic inside them) are not counted."""
+    if not isinstance(e, Call):
+        return 0
+    if e.op in ("getitem", "attr:T"):
+        return _operations(e.args[0]) if e.args else 0
+    return 1 + sum(_operations(a) for a in e.args) + sum(_operations(v) for _, v in e.kwargs)
+
+
 class Recompute:
     """The recomputable assignments of one block, valid at the statement being handled.
 
@@ -134,6 +146,8 @@ class Recompute:
         self._drop(writes)
         if recomputable(s, self.types):
             e = self.valid_for(set()).substitute(s.value)
+            if _operations(e) > 2:
+                return  # (a longer chain is redone at every read of it: storing it costs less)
             self.exprs[s.target] = e
             for n in set(names_in(e)):
                 self.users.setdefault(n, set()).add(s.target)
