@@ -150,6 +150,17 @@ def as_adjoint(x_bar, x):
     return x_bar
 
 
+def stand_in(x):
+    """What the forward sweep keeps of an array the backward sweep reads only for its
+    shape and dtype (passes/tape.py): a read-only array of x's shape and dtype that
+    holds one element (a tuple: one per entry). Anything else is kept as it is."""
+    if isinstance(x, np.ndarray):
+        return np.broadcast_to(np.zeros((), x.dtype), x.shape)
+    if isinstance(x, tuple):
+        return tuple(stand_in(v) for v in x)
+    return x
+
+
 def list_adjoint(vals_bar, vals):
     """The adjoint of a Python list as a list of per-element adjoints."""
     if isinstance(vals_bar, list):
@@ -210,6 +221,8 @@ def nbytes(v) -> int:
         return 0
     if isinstance(v, (list, tuple)):
         return sum(nbytes(x) for x in v)
+    if isinstance(v, np.ndarray) and v.size and not any(v.strides):
+        return int(v.itemsize)  # a stand-in (one element broadcast to a shape)
     if isinstance(v, (np.ndarray, np.generic)):
         return int(v.nbytes)
     if isinstance(v, bool):

@@ -9,16 +9,20 @@ sweep. The two rules of backpropagation, per statement ``t = op(a, b)``:
 * backward: ``a_bar += vjp_a(t_bar)``, ``b_bar += vjp_b(t_bar)`` (templates
   from `adjointc.rules`, fan-out is accumulation), then ``t_bar = 0`` (the
   value of `t` before this statement has an adjoint of its own);
-* recording: before a statement overwrites a variable (or an array slice)
-  the backward sweep reads, the forward sweep saves the old value (`_tape_x`
-  lists inside loops, `_saved_x` variables outside), and the backward sweep
-  restores it right after the statement's adjoint. So every template reads
-  exactly the values the forward sweep saw.
+* recording: where a statement overwrites a variable (or an array slice), the
+  forward sweep may save the old value (`_tape_x` lists inside loops,
+  `_saved_x` variables outside) and the backward sweep restore it right after
+  the statement's adjoint, so every template reads the values the forward
+  sweep saw. Whether it does is the tape pass's decision (passes/tape.py):
+  the reverser builds both sweeps once, leaving a `tape.Site` at every
+  overwrite, `tape.decide` reads the backward sweep once and returns the
+  `Tape` fact, and `_Emit` turns each site into push/pop, a shape stand-in,
+  or nothing. The tape pass also says which assignments the backward sweep
+  recomputes where it reads them (`tape.Recompute`, consulted block by block).
 
-This pass records every overwrite of a variable the backward sweep reads;
-`simplify` then deletes the recordings whose restored value is never read
-(liveness over both sweeps). That deletion *is* the to-be-recorded analysis:
-what remains is exactly what the backward sweep needs.
+The adjoints of the individual statement forms live in passes/adjoints.py
+(a mixin). `transform` returns a Function whose body holds the two marker
+statements FORWARD and BACKWARD (compare by identity: `backward_start`).
 
 An adjoint starts as the symbolic zero 0.0 and stays it on a path (or loop
 trip) that never reads its variable; before a template that needs the
@@ -39,12 +43,14 @@ from typing import Any
 
 from .. import rules
 from .. import types as T
-from ..errors import TypeMismatch, UnsupportedSyntax
-from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue,
-                  Expr, ExprStmt, For, Function, If, Loc, Name, Param, Return, SetItem, Stmt,
-                  While, all_writes, map_expr, names_in, stmt_writes, substitute, walk)
+from ..errors import UnsupportedSyntax
+from ..ir import (Assign, AugAssign, Block, Break, Call, Comment, Const, Continue, Expr, ExprStmt, For,
+                  Function, If, Loc, Name, Param, Return, SetItem, Stmt, While, all_writes, map_expr,
+                  names_in, stmt_writes, walk)
 from ..names import Namer, bar
 from . import simplify as S
+from . import tape
+from .adjoints import Adjoints, _advanced, _comment, _is_temp  # noqa: F401 (mutation.py imports these two)
 
 
 @dataclass
@@ -52,17 +58,17 @@ class Context:
     active: set[str]
     types: dict[str, T.T]
     namer: Namer
-    needed: set[str]                                  # primal names the backward sweep reads
     prologue: list[Stmt] = field(default_factory=list)
-    backward_reads: set[str] = field(default_factory=set)
     defined: set[str] = field(default_factory=set)   # definitely bound at this point
     loop_depth: int = 0
     trips: dict[int, str] = field(default_factory=dict)  # id(loop) -> trip counter
     adjoints: set[str] = field(default_factory=set)
     consts: dict = field(default_factory=dict)
     calls: Any = None                                 # compiles adjoints of user functions
-    loop_writes: list[set[str]] = field(default_factory=list)  # names written by each enclosing loop
+    loop_written: list[set[str]] = field(default_factory=list)  # names written by the enclosing loops
     assign_count: dict[str, int] = field(default_factory=dict)
+    sites: list[tape.Site] = field(default_factory=list)
+    sharing: tape.Sharing = field(default_factory=lambda: tape.Sharing({}))
 
 
 def _has_break(body: Block) -> bool:
@@ -100,105 +106,55 @@ def instrument(body: Block, namer: Namer, trips: dict[int, str], result: str) ->
     return tuple(out)
 
 
-class Reverser:
+class Reverser(Adjoints):
     def __init__(self, ctx: Context):
         self.c = ctx
-        self.cheap: dict[str, Expr] = {}  # temporaries the backward sweep recomputes
+        self.env = tape.Recompute(ctx.types, ctx.sharing)  # what the backward sweep recomputes
         self.defs: dict[str, Expr] = {}   # values assigned earlier in the current block
 
     # ------------------------------------------------------------- recording
-    def invariant(self, s: Stmt) -> bool:
-        """A loop statement that recomputes the same value every iteration (`_t = -k`,
-        inputs not written in the loop, its only assignment) needs no recording."""
+    def record(self, s: Stmt, v: str, whole: bool) -> tuple[list[Any], list[Any]]:
+        """A site where `v` (or the slice `s` overwrites) may be saved before `s` and
+        restored after its adjoint: the tape pass decides (see passes/tape.py)."""
         c = self.c
-        if not (isinstance(s, Assign) and c.loop_writes and c.assign_count.get(s.target) == 1):
-            return False
-        written = set().union(*c.loop_writes)
-        return not (set(names_in(s.value)) & written)
-
-    def _save_name(self, v: str) -> str:
-        base = v.lstrip("_")
-        if self.c.loop_depth:
-            return self.c.namer.exact(f"_tape_{base}")
-        return self.c.namer.exact(f"_saved_{base}")
-
-    def _maybe_undefined(self, v: str) -> None:
-        if v not in self.c.defined:
-            self.c.prologue.append(Assign(v, Const(None)))
-            self.c.defined.add(v)
-
-    def record(self, s: Stmt, v: str, whole: bool, loc: Loc) -> tuple[list[Stmt], list[Stmt]]:
-        """Save `v` (or the slice `s` overwrites) before `s`; restore after its adjoint."""
-        if v not in self.c.needed:
-            return [], []
-        if self.invariant(s):
-            return [], []
-        self._maybe_undefined(v)
-        name = self._save_name(v)
-        value: Expr = Name(v) if whole else Call("getitem", (Name(v), s.index))
-        if not whole and self.c.types.get(v, T.UNKNOWN).kind not in ("list", "tuple", "struct"):
-            value = Call("method:copy", (value,))  # (a list's entry is replaced, never modified)
-        if self.c.loop_depth:
-            self.c.prologue.append(Assign(name, Call("list")))
-            save: Stmt = ExprStmt(Call("method:append", (Name(name), value)), loc)
-            popped: Expr = Call("method:pop", (Name(name),))
-        else:
-            save, popped = Assign(name, value, loc), Name(name)
-        restore: Stmt = Assign(v, popped, loc) if whole else SetItem(v, s.index, popped, loc)
-        return [save], [restore]
+        site = tape.Site(v, s, whole, c.loop_depth > 0,
+                         tape.loop_invariant(s, c.loop_written[-1] if c.loop_written else None, c.assign_count),
+                         index=len(c.sites), undefined=v not in c.defined)
+        c.sites.append(site)
+        return [tape.Save(site)], [tape.Restore(site)]
 
     # ---------------------------------------------------------------- blocks
     def block(self, b: Block) -> tuple[list[Stmt], list[Stmt]]:
         fwd: list[Stmt] = []
-        bwd: list[Stmt] = []
-        outer, self.cheap = self.cheap, {}
+        parts: list[list[Stmt]] = []
+        outer, self.env = self.env, tape.Recompute(self.c.types, self.c.sharing)
         outer_defs, self.defs = self.defs, {}
         for s in b:
             f, r = self.stmt(s)
             fwd += f
-            bwd = r + bwd
-            written = all_writes((s,))
-            self.cheap = {k: v for k, v in self.cheap.items()
-                          if k not in written and not (set(names_in(v)) & written)}
-            if isinstance(s, Assign) and self.is_cheap(s):
-                self.cheap[s.target] = substitute(s.value, self.cheap)
+            parts.append(r)
+            self.env.step(s, self.env.writes(s))
             if isinstance(s, Assign):
                 self.defs[s.target] = s.value
-        self.cheap = outer
+        self.env = outer
         self.defs = outer_defs
-        return fwd, bwd
+        return fwd, [x for r in reversed(parts) for x in r]
 
-    def cheap_for(self, s: Stmt) -> dict[str, Expr]:
-        """Recomputable temporaries valid while the backward sweep handles `s`: the
-        statement's own target still holds its new value then, so none may read it."""
-        w = all_writes((s,))
-        return {k: v for k, v in self.cheap.items() if k not in w and not (set(names_in(v)) & w)}
-
-    def is_cheap(self, s: Assign) -> bool:
-        """A temporary the backward sweep can recompute where it is read instead of
-        recording it: an element/slice read, a transpose, or scalar arithmetic."""
-        t = s.target
-        if not (t.startswith("_t") and t[2:].isdigit()) or not isinstance(s.value, Call):
-            return False
-        op = s.value.op
-        if op in ("getitem", "attr:T"):
-            return True
-        scalar = self.c.types.get(t, T.UNKNOWN)
-        # scalar arithmetic and math functions cost about what a tape push and pop cost
-        return scalar.kind == "float" and (op in ("neg", "add", "sub", "mul", "truediv", "pow")
-                                           or op.startswith("math."))
+    def cheap_for(self, s: Stmt) -> tape.Valid:
+        """Recomputable values valid while the backward sweep handles `s`."""
+        return self.env.valid_for(self.env.writes(s))
 
     def stmt(self, s: Stmt) -> tuple[list[Stmt], list[Stmt]]:
         c = self.c
         if isinstance(s, Assign) and s.value == Name(s.target):
             return [], []  # `x = x` (from inlining `h(x)` with a parameter x): the identity
         if isinstance(s, Assign):
-            save, restore = self.record(s, s.target, True, s.loc)
+            save, restore = self.record(s, s.target, True)
             c.defined.add(s.target)
             adj = self.assign_adjoint(s) if s.target in c.active else []
             return save + [s], _comment(s, adj) + restore
         if isinstance(s, SetItem):
-            save, restore = self.record(s, s.target, False, s.loc)
+            save, restore = self.record(s, s.target, False)
             adj = self.setitem_adjoint(s) if s.target in c.active else []
             return save + [s], _comment(s, adj) + restore
         if isinstance(s, If) and set(names_in(s.test)) & all_writes(s.body + s.orelse):
@@ -215,7 +171,6 @@ class Reverser:
             d1, c.defined = c.defined, set(defined)
             f2, b2 = self.block(s.orelse)
             c.defined = d1 & c.defined
-            c.backward_reads |= set(names_in(s.test))
             back = [If(s.test, tuple(b1), tuple(b2), s.loc)] if b1 or b2 else []
             return [If(s.test, tuple(f1), tuple(f2), s.loc)], back
         if isinstance(s, (For, While)):
@@ -233,15 +188,16 @@ class Reverser:
         save: list[Stmt] = []
         restore: list[Stmt] = []
         if isinstance(s, For):
-            save, restore = self.record(s, s.target, True, s.loc)
+            save, restore = self.record(s, s.target, True)
         before = set(c.defined)
         c.loop_depth += 1
-        c.loop_writes.append(all_writes(s.body) | ({s.target} if isinstance(s, For) else set()))
+        c.loop_written.append(all_writes(s.body) | ({s.target} if isinstance(s, For) else set())
+                              | (c.loop_written[-1] if c.loop_written else set()))
         if isinstance(s, For):
             c.defined.add(s.target)
         f, b = self.block(s.body)
         c.loop_depth -= 1
-        c.loop_writes.pop()
+        c.loop_written.pop()
         c.defined = before
         if isinstance(s, For):
             fwd_loop: Stmt = For(s.target, s.iter, tuple(f), s.loc)
@@ -255,211 +211,8 @@ class Reverser:
             back_iter = Call("range", (Name(trips),))
             target = "_"
         c.trips[id(fwd_loop)] = trips or ""
-        c.backward_reads |= set(names_in(back_iter))
         back = [For(target, back_iter, tuple(b), s.loc)] + restore if b else restore
         return save + [fwd_loop], back
-
-    def append(self, s: ExprStmt) -> tuple[list[Stmt], list[Stmt]]:
-        """`vals.append(v)`: undone by `vals.pop()`; v's adjoint is popped off vals_bar."""
-        c = self.c
-        vals, v = s.value.args[0].id, s.value.args[1]
-        undo: list[Stmt] = []
-        if vals in c.needed:
-            undo = [ExprStmt(Call("method:pop", (Name(vals),)), s.loc)]
-        adj: list[Stmt] = []
-        if vals in c.active and isinstance(v, Name) and v.id in c.active:
-            c.adjoints.add(bar(vals))
-            c.backward_reads.add(vals)
-            adj = [Assign(bar(vals), Call("list_adjoint", (Name(bar(vals)), Name(vals))), s.loc),
-                   self.acc(v.id, Call("method:pop", (Name(bar(vals)),)), s.loc)]
-        return [s], _comment(s, adj) + undo
-
-    # -------------------------------------------------------------- adjoints
-    def acc(self, v: str, e: Expr, loc: Loc) -> Stmt:
-        self.c.adjoints.add(bar(v))
-        self.c.backward_reads |= set(names_in(e))
-        return AugAssign(bar(v), "add", e, loc)
-
-    def materialize(self, v: str, loc: Loc) -> Stmt:
-        self.c.adjoints.add(bar(v))
-        self.c.backward_reads.add(v)
-        return Assign(bar(v), Call("as_adjoint", (Name(bar(v)), Name(v))), loc)
-
-    def assign_adjoint(self, s: Assign) -> list[Stmt]:
-        c = self.c
-        t, val, loc = s.target, s.value, s.loc
-        if T.is_complex(c.types.get(t, T.UNKNOWN)) and isinstance(val, Call) and any(
-                isinstance(a, Name) and a.id in c.active for a in val.args):   # never a silent zero
-            raise TypeMismatch(T.complex_message(val), loc, T.COMPLEX_HINT)
-        g = Name(bar(t))
-        c.adjoints.add(bar(t))
-        out: list[Stmt] = []
-        if isinstance(val, Name):
-            if val.id in c.active:
-                out.append(self.acc(val.id, g, loc))
-        elif isinstance(val, Call):
-            rule = rules.lookup(val.op)
-            if val.op.startswith(("call:", "callmethod:")):
-                out += self.call_adjoint(s, g)
-            elif val.op.startswith("attr:") and (rule is None or c.types.get(
-                    getattr(val.args[0], "id", ""), T.UNKNOWN).kind == "struct"):
-                x = val.args[0]  # a field of a parameter object: x_bar is a dict of field adjoints
-                if isinstance(x, Name) and x.id in c.active:
-                    out += self.scatter(x.id, Const(val.op[5:]), g, s.loc, c.types.get(t))
-            elif val.op == "getitem":
-                x = val.args[0]
-                if isinstance(x, Name) and x.id in c.active:
-                    out += self.scatter(x.id, val.args[1], g, loc, c.types.get(t))
-            elif val.op in ("add", "mul") and c.types.get(t, T.UNKNOWN).kind in ("list", "tuple"):
-                if any(isinstance(a, Name) and a.id in c.active for a in val.args):
-                    kind = "repeating" if val.op == "mul" else "concatenating"
-                    raise UnsupportedSyntax(f"{kind} a {c.types[t].kind} that holds values being differentiated",
-                                            loc, "start from constants (`L = [0.0] * n`) and store the values "
-                                                 "by index (`L[i] = ...`) or with append")
-            elif rule is not None and not rule.nondiff:
-                if val.op in ("list", "tuple") and any(isinstance(a, Name) and a.id in c.active for a in val.args):
-                    # its templates read t_bar[i]: on a path that never reached a read of t
-                    # (an early return), t_bar is still the symbolic zero 0.0
-                    c.adjoints.add(bar(t))
-                    c.backward_reads.add(t)
-                    out.append(Assign(bar(t), Call("shape_adjoint", (g, Name(t))), loc))
-                    shaped_already = True
-                else:
-                    shaped_already = False
-                bound = rule.bind(val.args, val.kwargs)
-                env = {k: (Call("tuple", v) if isinstance(v, tuple) else v) for k, v in bound.items()}
-                env["g"], env["ans"] = g, Name(t)
-                contributions: list[Stmt] = []
-                shaped = True
-                for p, tpl in rule.templates_for(bound).items():
-                    arg = bound.get(p)
-                    pairs = zip(arg, tpl) if isinstance(arg, tuple) else [(arg, tpl)]
-                    for a, tp in pairs:
-                        if tp is None or not (isinstance(a, Name) and a.id in c.active):
-                            continue
-                        shaped = shaped and rules.takes_zero_cotangent(rules.parse_template(tp))
-                        e = substitute(substitute(rules.parse_template(tp), env), self.cheap_for(s))
-                        e = S.fold(e, S.TypeOracle(c.types, c.consts))
-                        contributions.append(self.acc(a.id, e, loc))
-                tt = c.types.get(t, T.UNKNOWN)
-                if not shaped and not shaped_already and not (tt.is_scalar and tt.kind != "array"):
-                    # t_bar may be the symbolic zero 0.0 here (t unused on the path taken, or
-                    # on this trip): a template beyond elementwise arithmetic needs its shape
-                    c.adjoints.add(bar(t))
-                    c.backward_reads.add(t)
-                    out.append(Assign(bar(t), Call("shape_adjoint", (g, Name(t))), loc))
-                out += contributions
-        out.append(Assign(bar(t), Const(0.0), loc))  # the overwritten value's adjoint starts at zero
-        return out
-
-    def call_adjoint(self, s: Assign, g: Expr) -> list[Stmt]:
-        """`y = h(a, b)` with h a user function: `h_vjp(y_bar, a, b)` reruns h with its
-        own adjoint (each call is a checkpoint: its tape lives only during its own
-        backward sweep) and returns the adjoints of the active arguments."""
-        c = self.c
-        call = s.value
-        oracle = S.TypeOracle(c.types, c.consts)
-        name = c.calls.callee(call, oracle.of(call.args[0]) if call.args else T.UNKNOWN)
-        full = c.calls.full_args(name, call.args, call.kwargs)
-        pos = [i for i, a in enumerate(full) if isinstance(a, Name) and a.id in c.active]
-        if not pos:
-            return []
-        vjp = c.calls.adjoint(name, [oracle.of(a) for a in full], pos)
-        tmp = c.namer.exact(f"_{name.split('.')[-1].split(':')[-1]}_bars")
-        cheap = self.cheap_for(s)
-        args = tuple(substitute(a, cheap) for a in call.args)
-        kwargs = tuple((k, substitute(v, cheap)) for k, v in call.kwargs)
-        c.backward_reads |= {n for a in args + tuple(v for _, v in kwargs) for n in names_in(a)}
-        out: list[Stmt] = [Assign(tmp, Call(vjp, (g,) + args, kwargs), s.loc)]
-        for k, i in enumerate(pos):
-            out.append(self.acc(full[i].id, Call("getitem", (Name(tmp), Const(k))), s.loc))
-        return out
-
-    def scatter(self, x: str, index: Expr, g: Expr, loc: Loc, elem: T.T | None = None) -> list[Stmt]:
-        """Adjoint of reading x[index]: add g into x_bar[index]."""
-        c = self.c
-        c.backward_reads |= set(names_in(index))
-        out = [self.materialize(x, loc)]
-        kind = c.types.get(x, T.UNKNOWN).kind
-        if kind in ("tuple", "list", "struct", "unknown", "object") and not (
-                kind in ("unknown", "object") and _advanced(index, c.types)) and (
-                elem is None or elem.kind in ("tuple", "list", "struct", "unknown", "object")):
-            # an element that is itself a structure: its adjoint is a list/dict, which `+=` would
-            # concatenate or reject; add element by element instead
-            old = Call("getitem", (Name(bar(x)), index))
-            out.append(SetItem(bar(x), index, Call("add_adjoint", (old, g)), loc))
-        elif _advanced(index, c.types):
-            out.append(ExprStmt(Call("np.add.at", (Name(bar(x)), index, g)), loc))
-        else:
-            out.append(AugSetItem(bar(x), index, "add", g, loc))
-        return out
-
-    def increment(self, s: SetItem) -> Expr | None:
-        """`u[i] = u[i] + d` (also `u[i] += d`): the d of an in-place increment."""
-        v = s.value
-        t = self.defs.get(v.id) if isinstance(v, Name) and _is_temp(v.id) else None
-        if not (isinstance(t, Call) and t.op == "add"):
-            return None
-        for a, d in (t.args, t.args[::-1]):
-            old = self.defs.get(a.id) if isinstance(a, Name) and _is_temp(a.id) else None
-            if old == Call("getitem", (Name(s.target), s.index)) and not (
-                    isinstance(d, Name) and d.id == a.id):
-                return d
-        return None
-
-    def setitem_adjoint(self, s: SetItem) -> list[Stmt]:
-        c = self.c
-        u, v = s.target, s.value
-        c.backward_reads |= set(names_in(s.index))
-        d = self.increment(s)
-        selected = Call("getitem", (Name(bar(u)), s.index))
-        if c.types.get(u, T.UNKNOWN).kind in ("array", "unknown") and _advanced(s.index, c.types):
-            # `u[idx] = v` with a repeated index stores only the last value: only it gets the adjoint
-            selected = Call("written_part", (Name(bar(u)), s.index))
-        if d is not None:
-            # the old u[i] flows through unchanged: u_bar[i] stays, d receives a copy of it
-            if not (isinstance(d, Name) and d.id in c.active):
-                return []
-            out = [self.materialize(u, s.loc)]
-            e = S.fold(Call("unbroadcast", (selected, d)), S.TypeOracle(c.types, c.consts))
-            return out + [self.acc(d.id, e, s.loc)]
-        out = [self.materialize(u, s.loc)]
-        if isinstance(v, Name) and v.id == u and v.id in c.active:
-            # `u[idx] = u`: the value's adjoint is taken out before u_bar[idx] is cleared
-            # (accumulating it first would add u_bar[idx] to itself, then clear both)
-            kept = c.namer.exact(f"{bar(u)}_stored")
-            e = S.fold(Call("unbroadcast", (selected, v)), S.TypeOracle(c.types, c.consts))
-            return out + [Assign(kept, Call("np.copy", (e,)), s.loc),
-                          SetItem(bar(u), s.index, Const(0.0), s.loc), self.acc(u, Name(kept), s.loc)]
-        if isinstance(v, Name) and v.id in c.active:
-            e = S.fold(Call("unbroadcast", (selected, v)), S.TypeOracle(c.types, c.consts))
-            out.append(self.acc(v.id, e, s.loc))
-        out.append(SetItem(bar(u), s.index, Const(0.0), s.loc))
-        return out
-
-
-def _is_temp(n: str) -> bool:
-    return n.startswith("_t") and n[2:].isdigit()
-
-
-def _advanced(index: Expr, types: dict[str, T.T]) -> bool:
-    """Could this index select an element twice (integer-array indexing)?"""
-    parts = index.args if isinstance(index, Call) and index.op == "tuple" else (index,)
-    for p in parts:
-        if isinstance(p, Const) or (isinstance(p, Call) and p.op == "slice"):
-            continue
-        t = S.TypeOracle(types).of(p)  # (global constants are never arrays of indices here)
-        if t.kind in ("int", "bool") or (t.kind == "array" and t.dtype == "b"):
-            continue
-        return True
-    return False
-
-
-def _comment(s: Stmt, adj: list[Stmt]) -> list[Stmt]:
-    if not adj:
-        return []
-    return [Comment(f"line {s.loc.line}: {s.loc.text.strip()}", s.loc)] + adj
-
 
 def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[str, ...],
               namer: Namer, result: str, mutated_params: set[str], consts: dict,
@@ -470,34 +223,33 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
     trips: dict[int, str] = {}
     body = instrument(fn.body, namer, trips, result)
 
-    def run(needed: set[str]) -> tuple[Context, list[Stmt], list[Stmt]]:
-        ctx = Context(active, types, Namer(set(namer.taken)), needed, trips=dict(trips), consts=consts, calls=calls)
-        ctx.namer.counters = dict(namer.counters)
-        ctx.defined = {p.name for p in fn.params}
-        # a parameter is bound before the body: its value before a loop that assigns it
-        # once is not that assignment's (no loop statement that writes it is invariant)
-        ctx.assign_count = {p.name: 1 for p in fn.params}
-        for st in walk(body):
-            # (a name modified in place, `w[i] = ...` or `row.append(v)`, holds a different
-            # value after each trip even when its assignment is loop-invariant: count it twice)
-            for w in ([st.target] if isinstance(st, (Assign, SetItem, For)) else sorted(stmt_writes(st))):
-                ctx.assign_count[w] = ctx.assign_count.get(w, 0) + (1 if isinstance(st, Assign) else 2)
-        fwd, bwd = Reverser(ctx).block(body)
-        return ctx, fwd, bwd
-
-    probe, _, _ = run(set())
-    needed = probe.backward_reads - probe.adjoints
+    ctx = Context(active, types, Namer(set(namer.taken)), trips=dict(trips), consts=consts, calls=calls)
+    ctx.namer.counters = dict(namer.counters)
+    ctx.defined = {p.name for p in fn.params}
+    # a parameter is bound before the body: its value before a loop that assigns it
+    # once is not that assignment's (no loop statement that writes it is invariant)
+    ctx.assign_count = {p.name: 1 for p in fn.params}
+    for st in walk(body):
+        # (a name modified in place, `w[i] = ...` or `row.append(v)`, holds a different
+        # value after each trip even when its assignment is loop-invariant: count it twice)
+        for w in ([st.target] if isinstance(st, (Assign, SetItem, For)) else sorted(stmt_writes(st))):
+            ctx.assign_count[w] = ctx.assign_count.get(w, 0) + (1 if isinstance(st, Assign) else 2)
     bases = S.base_map(body, types)
-    while True:  # a needed value changes when memory it shares is written: through its
-        # bases (`w = v[1:]` needed, v written) or through its aliases (`v = _t1`, _t1 needed)
-        more = {b for n in needed for b in bases.get(n, ())} | {n for n, bs in bases.items() if bs & needed}
-        if more <= needed:
-            break
-        needed |= more
-    ctx, fwd, bwd = run(needed)
-
+    ctx.sharing = tape.Sharing(bases)
+    fwd, bwd = Reverser(ctx).block(body)
     loc = Loc(fn.file, fn.line)
     seed = bar(result)
+    grads: list[Expr] = []
+    for w in wrt:
+        t = types.get(w, T.UNKNOWN)
+        if w in active:
+            grads.append(Name(bar(w)) if t.is_scalar and t.kind != "array" else
+                         Call("as_adjoint", (Name(bar(w)), Name(w))))
+        else:
+            grads.append(Call("zeros_like", (Name(w),)))
+    # the tape pass reads the backward sweep (and the gradients, evaluated after it) once
+    facts = tape.decide(bwd, grads, types, bases)
+    fwd, bwd = _Emit(ctx, facts).sweeps(fwd, bwd)
     prologue: list[Stmt] = [Assign(p, Call("np.copy", (Name(p),)), loc) for p in sorted(mutated_params)]
     seen: set[str] = set()
     for st in ctx.prologue:  # tape/save initialisations, once each
@@ -509,14 +261,6 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
     zero_init = [Assign(a, Call("seed_adjoint", (Name(out_seeds[a]), Name(a[:-4]))) if a in out_seeds
                         else Const(0.0)) for a in sorted(ctx.adjoints | {bar(w) for w in wrt if w in active})
                  if a != seed]
-    grads: list[Expr] = []
-    for w in wrt:
-        t = types.get(w, T.UNKNOWN)
-        if w in active:
-            grads.append(Name(bar(w)) if t.is_scalar and t.kind != "array" else
-                         Call("as_adjoint", (Name(bar(w)), Name(w))))
-        else:
-            grads.append(Call("zeros_like", (Name(w),)))
     out_t = types.get(result, T.UNKNOWN)
     seed_copy: list[Stmt] = []
     if result in active and not (out_t.is_scalar and out_t.kind != "array"):
@@ -527,16 +271,86 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
     # value in its own name (`drop_value_copy` removes it again when nothing restores it).
     value = ctx.namer.exact(f"{result}_value")
     ret_stmt = Return(Call("tuple", (Name(value), Call("tuple", tuple(grads)))), loc)
-    full = (tuple(prologue) + (Comment("---- forward sweep ----"),) + tuple(fwd)
-            + (Assign(value, Name(result), loc), Comment("---- backward sweep ----"),) + tuple(seed_copy) + tuple(zero_init)
+    full = (tuple(prologue) + (FORWARD,) + tuple(fwd)
+            + (Assign(value, Name(result), loc), BACKWARD) + tuple(seed_copy) + tuple(zero_init)
             + tuple(bwd) + (ret_stmt,))
     params = fn.params + (Param(seed, Const(1.0)),) + tuple(Param(out_seeds[bar(p)], Const(0.0)) for p in outputs)
     return Function(f"{fn.name}_grad", params, full, fn.file, fn.line), ctx
 
 
+class _Emit:
+    """Turns the tape sites into statements as the `Tape` fact decided: push/pop of the
+    value, of a stand-in (shape-only), or nothing. Tape names follow the sites' order."""
+
+    def __init__(self, ctx: Context, facts: tape.Tape):
+        self.c = ctx
+        self.out: dict[int, tuple[list[Stmt], list[Stmt]]] = {}
+        for site in ctx.sites:
+            how = facts.decision(site)
+            if how != tape.NOTHING:
+                self.out[site.index] = self.site(site, how)
+
+    def site(self, site: tape.Site, how: str) -> tuple[list[Stmt], list[Stmt]]:
+        c, v, s, loc = self.c, site.name, site.stmt, site.stmt.loc
+        if site.undo:
+            return [], [ExprStmt(Call("method:pop", (Name(v),)), loc)]
+        if site.undefined:
+            c.prologue.append(Assign(v, Const(None)))
+        name = c.namer.exact(f"_tape_{v.lstrip('_')}" if site.in_loop else f"_saved_{v.lstrip('_')}")
+        value: Expr = Name(v) if site.whole else Call("getitem", (Name(v), s.index))
+        if how == tape.SHAPE:
+            value = Call("stand_in", (value,))
+        elif not site.whole and c.types.get(v, T.UNKNOWN).kind not in ("list", "tuple", "struct"):
+            value = Call("method:copy", (value,))  # (a list's entry is replaced, never modified)
+        if site.in_loop:
+            c.prologue.append(Assign(name, Call("list")))
+            save: Stmt = ExprStmt(Call("method:append", (Name(name), value)), loc)
+            popped: Expr = Call("method:pop", (Name(name),))
+        else:
+            save, popped = Assign(name, value, loc), Name(name)
+        restore: Stmt = Assign(v, popped, loc) if site.whole else SetItem(v, s.index, popped, loc)
+        return [save], [restore]
+
+    def sweeps(self, fwd: list[Any], bwd: list[Any]) -> tuple[list[Stmt], list[Stmt]]:
+        return list(self.block(fwd, False)), list(self.block(bwd, True))
+
+    def block(self, b: Any, backward: bool) -> Block:
+        """(A backward loop or branch left empty goes: the tape pass did not count its
+        range or test as read, see tape._Scan.)"""
+        out: list[Stmt] = []
+        for s in b:
+            if isinstance(s, (tape.Save, tape.Restore)):
+                pair = self.out.get(s.site.index)
+                if pair:
+                    out += pair[0] if isinstance(s, tape.Save) else pair[1]
+            elif isinstance(s, (For, While)):
+                body = self.block(s.body, backward)
+                if body or not backward:
+                    out.append(For(s.target, s.iter, body, s.loc) if isinstance(s, For)
+                               else While(s.test, body, s.loc))
+            elif isinstance(s, If):
+                b1, b2 = self.block(s.body, backward), self.block(s.orelse, backward)
+                if b1 or b2 or not backward:
+                    out.append(If(s.test, b1, b2, s.loc))
+            else:
+                out.append(s)
+        return tuple(out)
+
+
+# The sweep boundary: these two statement objects (identity, not text) open the forward
+# and the backward sweep of every adjoint `transform` returns; later passes keep them.
+FORWARD = Comment("---- forward sweep ----")
+BACKWARD = Comment("---- backward sweep ----")
+
+
+def backward_start(body: Block) -> int:
+    """Index of the BACKWARD marker in an adjoint's body (the backward sweep follows it)."""
+    return next(k for k, s in enumerate(body) if s is BACKWARD)
+
+
 def drop_value_copy(body: tuple, result: str) -> tuple:
     """Undo the `result_value = result` copy when the backward sweep never rebinds result."""
-    i = next(k for k, s in enumerate(body) if isinstance(s, Comment) and s.text.startswith("---- backward"))
+    i = backward_start(body)
     copy = body[i - 1]
     if not (isinstance(copy, Assign) and isinstance(copy.value, Name) and copy.value.id == result):
         return body

@@ -12,10 +12,10 @@
   from one is neither owned nor of the right shape, and the reverse pass's
   `t_bar = shape_adjoint(t_bar, t)` (before a template that needs t_bar's
   shape) becomes `as_adjoint` exactly there, and vanishes elsewhere.
-* `dce`: liveness over both sweeps (loops to a fixpoint). Generated
-  statements whose target is dead are deleted, repeatedly; a recording
-  (`_tape_x.append`, `_saved_x = x`) dies with its last restore. The user's
-  own statements are never deleted.
+* `dce`: liveness over both sweeps (loops to a fixpoint). Generated statements
+  whose target is dead are deleted, repeatedly. What is recorded is decided by
+  passes/tape.py; a recording dies here only with its last restore (read by
+  statements `zeros` deleted). The user's own statements are never deleted.
 Invariants: never changes a value the program returns; deterministic.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Iterable
 
 from .. import types as T
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, Const, Expr, ExprStmt, For, If, Name,
-                  Return, SetItem, Stmt, While, map_expr, names_in, stmt_reads)
+                  Return, SetItem, Stmt, While, all_writes, map_expr, names_in, stmt_reads, walk)
 from .types import TypeEnv
 
 VIEW_OPS = {"getitem", "attr:T", "attr:real", "np.transpose", "np.reshape", "np.ravel", "np.squeeze",
@@ -169,11 +169,19 @@ class Zeros:
         return e
 
     def block(self, b: Block, Z: set[str], O: set[str]) -> tuple[list[Stmt], set[str], set[str]]:
+        # (the block's own copies, updated in place statement by statement: linear time)
         out: list[Stmt] = []
+        Z, O = set(Z), set(O)
         for s in b:
             r, Z, O = self.stmt(s, Z, O)
             out += r
         return out, Z, O
+
+    def _maybe(self, a: str, maybe: bool) -> None:
+        if maybe:
+            self.M.add(a)
+        else:
+            self.M.discard(a)
 
     def loop_entry(self, s: For | While, Z: set[str], O: set[str]) -> tuple[set[str], set[str], set[str]]:
         """Adjoints certainly zero / owned / maybe zero at the start of every trip (a fixpoint)."""
@@ -190,7 +198,7 @@ class Zeros:
         return Zh, Oh, Mh
 
     def stmt(self, s: Stmt, Z: set[str], O: set[str]) -> tuple[list[Stmt], set[str], set[str]]:
-        Z, O = set(Z), set(O)
+        """Updates Z and O (the calling block's) in place; returns the sets that hold after s."""
         A = self.adjoints
         if isinstance(s, Assign) and s.target in A:
             a, v = s.target, s.value
@@ -218,14 +226,12 @@ class Zeros:
                     return [], Z, O
                 O.add(a)
                 return [s], Z, O
-            if self.reads_zero(v, Z) and not isinstance(v, Name):
-                pass
             Z.discard(a)
             O.discard(a)
             maybe = self.maybe_zero(v)
             if self.makes_array(v) and not maybe:
                 O.add(a)
-            self.M = self.M | {a} if maybe else self.M - {a}
+            self._maybe(a, maybe)
             return [s], Z, O
         if isinstance(s, AugAssign) and s.target in A:
             a = s.target
@@ -242,11 +248,11 @@ class Zeros:
                 if (self.makes_array(s.value) and not (isinstance(s.value, Name) and s.value.id in A)
                         and not maybe):
                     O.add(a)
-                self.M = self.M | {a} if maybe else self.M - {a}
+                self._maybe(a, maybe)
                 return [Assign(a, v, s.loc)], Z, O
             t = self.types.of(Name(a))
             maybe = maybe and a in self.M  # (0.0 + an array is an array)
-            self.M = self.M | {a} if maybe else self.M - {a}
+            self._maybe(a, maybe)
             if t.kind == "array":
                 if not maybe:
                     O.add(a)
@@ -272,7 +278,7 @@ class Zeros:
             Z.discard(s.value.args[0].id)
             return [s], Z, O
         if isinstance(s, If):
-            M0 = self.M
+            M0 = set(self.M)
             b1, Z1, O1 = self.block(s.body, Z, O)
             M1, self.M = self.M, M0
             b2, Z2, O2 = self.block(s.orelse, Z, O)
@@ -280,15 +286,14 @@ class Zeros:
             return [If(s.test, tuple(b1), tuple(b2), s.loc)], Z1 & Z2, O1 & O2
         if isinstance(s, (For, While)):
             pre: list[Stmt] = []
-            from ..ir import all_writes, walk
             written = all_writes(s.body) | ({s.target} if isinstance(s, For) else set())
             for x in walk(s.body):  # hoist `a = as_adjoint(a, x)` out of the loop
                 if isinstance(x, Assign) and isinstance(x.value, Call) and x.value.op == "as_adjoint" \
                         and x.target in Z and x.target not in O and isinstance(x.value.args[1], Name) \
                         and x.value.args[1].id not in written:
                     pre.append(Assign(x.target, self.zeros(x.value.args[1]), s.loc))
-                    O = O | {x.target}
-                    self.M = self.M - {x.target}
+                    O.add(x.target)
+                    self.M.discard(x.target)
             Zh, Oh, Mh = self.loop_entry(s, Z, O)
             self.M = set(Mh)
             body, Ze, Oe = self.block(s.body, Zh, Oh)
@@ -312,7 +317,6 @@ class Zeros:
 
 
 def inplace_targets(b: Block, adjoints: set[str]) -> set[str]:
-    from ..ir import walk
     out = set()
     for s in walk(b):
         if isinstance(s, (AugSetItem, SetItem)) and s.target in adjoints:
@@ -324,7 +328,6 @@ def inplace_targets(b: Block, adjoints: set[str]) -> set[str]:
 
 # ------------------------------------------------------- copy propagation
 def _writes(s: Stmt) -> set[str]:
-    from ..ir import walk
     out: set[str] = set()
     for x in walk((s,)):
         t = getattr(x, "target", None)
@@ -401,6 +404,11 @@ class DCE:
         self.keep = keep
         self.bases = bases
         self.changed = False
+        self.viewers: dict[str, set[str]] = {}
+        for n, bs in bases.items():
+            for b in bs:
+                self.viewers.setdefault(b, set()).add(n)
+        self._related: dict[str, set[str]] = {}
 
     def live_add(self, L: set[str], names: Iterable[str]) -> None:
         """Reading n needs n's binding, and the memory of everything n may view
@@ -410,14 +418,27 @@ class DCE:
             L |= {MEM + b for b in self.bases.get(n, set())}
 
     def block(self, b: Block, L: set[str]) -> tuple[list[Stmt], set[str]]:
-        out: list[Stmt] = []
+        # (the block's own copy of L, updated in place statement by statement: linear time)
+        parts: list[list[Stmt]] = []
+        L = set(L)
         for s in reversed(b):
             r, L = self.stmt(s, L)
-            out = r + out
-        return out, L
+            parts.append(r)
+        return [x for r in reversed(parts) for x in r], L
+
+    def aliased_live(self, t: str, L: set[str]) -> bool:
+        """Does some live variable (or live memory, MEM + name) share memory with `t`: a view
+        of t, one t views (`v = _t1`, then `v[0] = ...` writes _t1's memory), or a sibling
+        (`a = b = x * 1.0`: both are _t1)? Then writing t's memory matters."""
+        rel = self._related.get(t)
+        if rel is None:
+            mine = {t} | self.bases.get(t, set())
+            rel = set(mine).union(*(self.viewers.get(m, ()) for m in mine)) | {MEM + m for m in mine}
+            self._related[t] = rel
+        return any(n in L for n in rel)
 
     def stmt(self, s: Stmt, L: set[str]) -> tuple[list[Stmt], set[str]]:
-        L = set(L)
+        """Updates L (the calling block's) in place; returns the live set before s."""
         removable = s.sid not in self.keep  # (keep: sids; a statement the transform made has sid 0)
         if isinstance(s, Assign):
             # rebinding a name never changes memory: only a later read of the name keeps it
@@ -429,7 +450,7 @@ class DCE:
             return [s], L
         t = _partial_target(s)
         if t is not None:
-            if removable and t not in L and MEM + t not in L and not _aliased_live(t, L, self.bases):
+            if removable and not self.aliased_live(t, L):
                 self.changed = True
                 return [], L
             self.live_add(L, stmt_reads(s))
@@ -479,20 +500,6 @@ class DCE:
 MEM = "\0mem:"  # liveness marker: the memory a live name may view (see DCE.live_add)
 
 
-def _aliased_live(t: str, L: set[str], bases: dict[str, set[str]]) -> bool:
-    """Does some live variable (or live memory, MEM + name) share memory with `t`: a view
-    of t, one t views (`v = _t1`, then `v[0] = ...` writes _t1's memory), or a sibling
-    (`a = b = x * 1.0`: both are _t1)? Then writing t's memory matters."""
-    mine = {t} | bases.get(t, set())
-    for n in L:
-        if n.startswith(MEM):
-            if n[len(MEM):] in mine:
-                return True
-        elif n == t or t in bases.get(n, ()) or bases.get(n, set()) & mine or n in mine:
-            return True
-    return False
-
-
 def dce(body: Block, keep: set[int], bases: dict[str, set[str]]) -> Block:
     """`keep`: sids of statements never deleted (ir.py: sid 0 is never kept);
     `bases`: the view/alias relation of the primal program (see `base_map`)."""
@@ -530,7 +537,6 @@ def _immutable(t: T.T) -> bool:
 def base_map(body: Block, types: dict[str, T.T]) -> dict[str, set[str]]:
     """name -> every variable whose memory it may share (transitively).
     Only mutable values (arrays, lists, unknown) can share memory."""
-    from ..ir import walk
     direct: dict[str, set[str]] = {}
     def holder(e) -> bool:  # a value whose fields are objects: reading one shares it
         return isinstance(e, Name) and types.get(e.id, T.UNKNOWN).kind in ("struct", "unknown", "object")

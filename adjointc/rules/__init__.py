@@ -52,6 +52,17 @@ class Rule:
     keyword_only: tuple[str, ...] = ()
     varkw: bool = False                       # accepts any keyword (**kwargs)
     refused: tuple[str, str] | None = None    # (message, hint): see `refuse`
+    recompute: str | None = None              # "view" | "scalar" | "never": see cheap_to_recompute
+
+    def cheap_to_recompute(self, result: T.T) -> bool:
+        """Op knowledge for the tape pass (passes/tape.py): may the backward sweep redo
+        this op where it reads the result, instead of the forward sweep storing it?
+        A view (an element or slice read, a transpose) costs nothing to redo; arithmetic
+        and math functions on Python numbers cost about what a tape push and pop cost.
+        `recompute` overrides the default the op's name gives."""
+        kind = self.recompute or ("view" if self.op in _VIEW_OPS else "scalar" if (
+            self.op in _SCALAR_OPS or self.op.startswith("math.")) else "never")
+        return kind == "view" or (kind == "scalar" and result.kind in ("float", "int"))
 
     def bind(self, args: tuple[Expr, ...], kwargs: tuple[tuple[str, Expr], ...]) -> dict[str, Any]:
         """Bind call arguments to parameter names; fill defaults as Consts.
@@ -102,6 +113,8 @@ class Rule:
         return self.params + ((self.varargs,) if self.varargs else ())
 
 
+_VIEW_OPS = frozenset({"getitem", "attr:T"})
+_SCALAR_OPS = frozenset({"neg", "add", "sub", "mul", "truediv", "pow"})
 REGISTRY: dict[str, Rule] = {}      # canonical op name -> rule
 BY_OBJECT: dict[int, Rule] = {}     # id(python callable) -> rule
 _KEEP: list[Any] = []               # keep registered objects alive (ids stay valid)

@@ -1,0 +1,227 @@
+"""Adjoints of the statement forms that are not one rule's template, and the rule
+application itself: a mixin of `reverse.Reverser`.
+
+* `assign_adjoint`: ``t = op(a, b)`` -> ``a_bar += vjp_a(t_bar)`` ... from the
+  rule's templates (`adjointc.rules`), with the values the tape pass recomputes
+  substituted; element and slice reads scatter into the adjoint in place
+  (`scatter`); a field of a parameter object, a list or tuple build, a call of a
+  user function (`call_adjoint`, the callee's own adjoint, a checkpoint).
+* `setitem_adjoint`: ``u[i] = v`` and the in-place increment ``u[i] = u[i] + d``.
+* `append`: ``vals.append(v)``, undone by ``vals.pop()`` where the tape pass says.
+
+Every method returns backward-sweep statements and registers the adjoints it
+names (`ctx.adjoints`); none decides what is recorded (passes/tape.py does).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import rules
+from .. import types as T
+from ..errors import TypeMismatch, UnsupportedSyntax
+from ..ir import (Assign, AugAssign, AugSetItem, Call, Comment, Const, Expr, ExprStmt, Loc, Name, SetItem,
+                  Stmt, substitute)
+from ..names import bar
+from . import simplify as S
+from . import tape
+
+
+class Adjoints:
+    c: Any  # reverse.Context
+    defs: dict[str, Expr]
+
+    def cheap_for(self, s: Stmt) -> tape.Valid:  # (reverse.Reverser)
+        raise NotImplementedError
+
+    def append(self, s: ExprStmt) -> tuple[list[Stmt], list[Stmt]]:
+        """`vals.append(v)`: undone by `vals.pop()`; v's adjoint is popped off vals_bar."""
+        c = self.c
+        vals, v = s.value.args[0].id, s.value.args[1]
+        site = tape.Site(vals, s, False, c.loop_depth > 0, undo=True, index=len(c.sites))
+        c.sites.append(site)
+        undo: list[Any] = [tape.Restore(site)]
+        adj: list[Stmt] = []
+        if vals in c.active and isinstance(v, Name) and v.id in c.active:
+            c.adjoints.add(bar(vals))
+            adj = [Assign(bar(vals), Call("list_adjoint", (Name(bar(vals)), Name(vals))), s.loc),
+                   self.acc(v.id, Call("method:pop", (Name(bar(vals)),)), s.loc)]
+        return [s], _comment(s, adj) + undo
+
+    # -------------------------------------------------------------- adjoints
+    def acc(self, v: str, e: Expr, loc: Loc) -> Stmt:
+        self.c.adjoints.add(bar(v))
+        return AugAssign(bar(v), "add", e, loc)
+
+    def materialize(self, v: str, loc: Loc) -> Stmt:
+        self.c.adjoints.add(bar(v))
+        return Assign(bar(v), Call("as_adjoint", (Name(bar(v)), Name(v))), loc)
+
+    def assign_adjoint(self, s: Assign) -> list[Stmt]:
+        c = self.c
+        t, val, loc = s.target, s.value, s.loc
+        if T.is_complex(c.types.get(t, T.UNKNOWN)) and isinstance(val, Call) and any(
+                isinstance(a, Name) and a.id in c.active for a in val.args):   # never a silent zero
+            raise TypeMismatch(T.complex_message(val), loc, T.COMPLEX_HINT)
+        g = Name(bar(t))
+        c.adjoints.add(bar(t))
+        out: list[Stmt] = []
+        if isinstance(val, Name):
+            if val.id in c.active:
+                out.append(self.acc(val.id, g, loc))
+        elif isinstance(val, Call):
+            rule = rules.lookup(val.op)
+            if val.op.startswith(("call:", "callmethod:")):
+                out += self.call_adjoint(s, g)
+            elif val.op.startswith("attr:") and (rule is None or c.types.get(
+                    getattr(val.args[0], "id", ""), T.UNKNOWN).kind == "struct"):
+                x = val.args[0]  # a field of a parameter object: x_bar is a dict of field adjoints
+                if isinstance(x, Name) and x.id in c.active:
+                    out += self.scatter(x.id, Const(val.op[5:]), g, s.loc, c.types.get(t))
+            elif val.op == "getitem":
+                x = val.args[0]
+                if isinstance(x, Name) and x.id in c.active:
+                    out += self.scatter(x.id, val.args[1], g, loc, c.types.get(t))
+            elif val.op in ("add", "mul") and c.types.get(t, T.UNKNOWN).kind in ("list", "tuple"):
+                if any(isinstance(a, Name) and a.id in c.active for a in val.args):
+                    kind = "repeating" if val.op == "mul" else "concatenating"
+                    raise UnsupportedSyntax(f"{kind} a {c.types[t].kind} that holds values being differentiated",
+                                            loc, "start from constants (`L = [0.0] * n`) and store the values "
+                                                 "by index (`L[i] = ...`) or with append")
+            elif rule is not None and not rule.nondiff:
+                if val.op in ("list", "tuple") and any(isinstance(a, Name) and a.id in c.active for a in val.args):
+                    # its templates read t_bar[i]: on a path that never reached a read of t
+                    # (an early return), t_bar is still the symbolic zero 0.0
+                    c.adjoints.add(bar(t))
+                    out.append(Assign(bar(t), Call("shape_adjoint", (g, Name(t))), loc))
+                    shaped_already = True
+                else:
+                    shaped_already = False
+                bound = rule.bind(val.args, val.kwargs)
+                env = {k: (Call("tuple", v) if isinstance(v, tuple) else v) for k, v in bound.items()}
+                env["g"], env["ans"] = g, Name(t)
+                contributions: list[Stmt] = []
+                shaped = True
+                for p, tpl in rule.templates_for(bound).items():
+                    arg = bound.get(p)
+                    pairs = zip(arg, tpl) if isinstance(arg, tuple) else [(arg, tpl)]
+                    for a, tp in pairs:
+                        if tp is None or not (isinstance(a, Name) and a.id in c.active):
+                            continue
+                        shaped = shaped and rules.takes_zero_cotangent(rules.parse_template(tp))
+                        e = self.cheap_for(s).substitute(substitute(rules.parse_template(tp), env))
+                        e = S.fold(e, S.TypeOracle(c.types, c.consts))
+                        contributions.append(self.acc(a.id, e, loc))
+                tt = c.types.get(t, T.UNKNOWN)
+                if not shaped and not shaped_already and not (tt.is_scalar and tt.kind != "array"):
+                    # t_bar may be the symbolic zero 0.0 here (t unused on the path taken, or
+                    # on this trip): a template beyond elementwise arithmetic needs its shape
+                    c.adjoints.add(bar(t))
+                    out.append(Assign(bar(t), Call("shape_adjoint", (g, Name(t))), loc))
+                out += contributions
+        out.append(Assign(bar(t), Const(0.0), loc))  # the overwritten value's adjoint starts at zero
+        return out
+
+    def call_adjoint(self, s: Assign, g: Expr) -> list[Stmt]:
+        """`y = h(a, b)` with h a user function: `h_vjp(y_bar, a, b)` reruns h with its
+        own adjoint (each call is a checkpoint: its tape lives only during its own
+        backward sweep) and returns the adjoints of the active arguments."""
+        c = self.c
+        call = s.value
+        oracle = S.TypeOracle(c.types, c.consts)
+        name = c.calls.callee(call, oracle.of(call.args[0]) if call.args else T.UNKNOWN)
+        full = c.calls.full_args(name, call.args, call.kwargs)
+        pos = [i for i, a in enumerate(full) if isinstance(a, Name) and a.id in c.active]
+        if not pos:
+            return []
+        vjp = c.calls.adjoint(name, [oracle.of(a) for a in full], pos)
+        tmp = c.namer.exact(f"_{name.split('.')[-1].split(':')[-1]}_bars")
+        cheap = self.cheap_for(s)
+        args = tuple(cheap.substitute(a) for a in call.args)
+        kwargs = tuple((k, cheap.substitute(v)) for k, v in call.kwargs)
+        out: list[Stmt] = [Assign(tmp, Call(vjp, (g,) + args, kwargs), s.loc)]
+        for k, i in enumerate(pos):
+            out.append(self.acc(full[i].id, Call("getitem", (Name(tmp), Const(k))), s.loc))
+        return out
+
+    def scatter(self, x: str, index: Expr, g: Expr, loc: Loc, elem: T.T | None = None) -> list[Stmt]:
+        """Adjoint of reading x[index]: add g into x_bar[index]."""
+        c = self.c
+        out = [self.materialize(x, loc)]
+        kind = c.types.get(x, T.UNKNOWN).kind
+        if kind in ("tuple", "list", "struct", "unknown", "object") and not (
+                kind in ("unknown", "object") and _advanced(index, c.types)) and (
+                elem is None or elem.kind in ("tuple", "list", "struct", "unknown", "object")):
+            # an element that is itself a structure: its adjoint is a list/dict, which `+=` would
+            # concatenate or reject; add element by element instead
+            old = Call("getitem", (Name(bar(x)), index))
+            out.append(SetItem(bar(x), index, Call("add_adjoint", (old, g)), loc))
+        elif _advanced(index, c.types):
+            out.append(ExprStmt(Call("np.add.at", (Name(bar(x)), index, g)), loc))
+        else:
+            out.append(AugSetItem(bar(x), index, "add", g, loc))
+        return out
+
+    def increment(self, s: SetItem) -> Expr | None:
+        """`u[i] = u[i] + d` (also `u[i] += d`): the d of an in-place increment."""
+        v = s.value
+        t = self.defs.get(v.id) if isinstance(v, Name) and _is_temp(v.id) else None
+        if not (isinstance(t, Call) and t.op == "add"):
+            return None
+        for a, d in (t.args, t.args[::-1]):
+            old = self.defs.get(a.id) if isinstance(a, Name) and _is_temp(a.id) else None
+            if old == Call("getitem", (Name(s.target), s.index)) and not (
+                    isinstance(d, Name) and d.id == a.id):
+                return d
+        return None
+
+    def setitem_adjoint(self, s: SetItem) -> list[Stmt]:
+        c = self.c
+        u, v = s.target, s.value
+        d = self.increment(s)
+        selected = Call("getitem", (Name(bar(u)), s.index))
+        if c.types.get(u, T.UNKNOWN).kind in ("array", "unknown") and _advanced(s.index, c.types):
+            # `u[idx] = v` with a repeated index stores only the last value: only it gets the adjoint
+            selected = Call("written_part", (Name(bar(u)), s.index))
+        if d is not None:
+            # the old u[i] flows through unchanged: u_bar[i] stays, d receives a copy of it
+            if not (isinstance(d, Name) and d.id in c.active):
+                return []
+            out = [self.materialize(u, s.loc)]
+            e = S.fold(Call("unbroadcast", (selected, d)), S.TypeOracle(c.types, c.consts))
+            return out + [self.acc(d.id, e, s.loc)]
+        out = [self.materialize(u, s.loc)]
+        if isinstance(v, Name) and v.id == u and v.id in c.active:
+            # `u[idx] = u`: the value's adjoint is taken out before u_bar[idx] is cleared
+            # (accumulating it first would add u_bar[idx] to itself, then clear both)
+            kept = c.namer.exact(f"{bar(u)}_stored")
+            e = S.fold(Call("unbroadcast", (selected, v)), S.TypeOracle(c.types, c.consts))
+            return out + [Assign(kept, Call("np.copy", (e,)), s.loc),
+                          SetItem(bar(u), s.index, Const(0.0), s.loc), self.acc(u, Name(kept), s.loc)]
+        if isinstance(v, Name) and v.id in c.active:
+            e = S.fold(Call("unbroadcast", (selected, v)), S.TypeOracle(c.types, c.consts))
+            out.append(self.acc(v.id, e, s.loc))
+        out.append(SetItem(bar(u), s.index, Const(0.0), s.loc))
+        return out
+
+
+def _is_temp(n: str) -> bool:
+    return n.startswith("_t") and n[2:].isdigit()
+
+
+def _advanced(index: Expr, types: dict[str, T.T]) -> bool:
+    """Could this index select an element twice (integer-array indexing)?"""
+    parts = index.args if isinstance(index, Call) and index.op == "tuple" else (index,)
+    for p in parts:
+        if isinstance(p, Const) or (isinstance(p, Call) and p.op == "slice"):
+            continue
+        t = S.TypeOracle(types).of(p)  # (global constants are never arrays of indices here)
+        if t.kind in ("int", "bool") or (t.kind == "array" and t.dtype == "b"):
+            continue
+        return True
+    return False
+
+
+def _comment(s: Stmt, adj: list[Stmt]) -> list[Stmt]:
+    if not adj:
+        return []
+    return [Comment(f"line {s.loc.line}: {s.loc.text.strip()}", s.loc)] + adj
