@@ -64,6 +64,13 @@ def _struct_fields(x):
     return struct_fields(x) if not isinstance(x, (int, float, complex, str, bytes, type(None))) else None
 
 
+def is_zero(g) -> bool:
+    """Is `g` the symbolic zero? Adjoints start as the scalar 0.0 (free), so a
+    helper can receive it for an array output, e.g. for a value overwritten in
+    a loop that nothing reads after the loop."""
+    return not isinstance(g, (list, tuple)) and np.ndim(g) == 0 and g == 0
+
+
 def add_adjoint(a, b):
     """a + b for adjoints of any structure: arrays and floats add; lists, tuples and
     dicts (adjoints of containers and parameter objects) add element by element."""
@@ -77,10 +84,14 @@ def add_adjoint(a, b):
             out[k] = add_adjoint(out[k], v) if k in out else v
         return out
     if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
-        if not isinstance(a, (list, tuple)):
+        # (the other side is the symbolic zero, a list, or an array: the adjoint of a
+        # list that was used as an array, `np.concatenate((x, L))`, adds row by row)
+        if is_zero(a):
             return list(b)
-        if not isinstance(b, (list, tuple)):
+        if is_zero(b):
             return list(a)
+        if len(a) != len(b):
+            raise ValueError(f"adjoints of containers of lengths {len(a)} and {len(b)} cannot be added")
         return [add_adjoint(x, y) for x, y in zip(a, b)]
     return a + b
 

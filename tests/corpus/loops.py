@@ -721,3 +721,27 @@ CASES += [
     Case(stencil_then_return_from_a_loop, (0, 1), [(_n(5), 0.16), (_n(6), -0.4)]),
     Case(shape_ops_reset_in_a_branch, (0, 1), [(_n(2, 2), _A2b, 0.7), (_n(2, 2), _A2b, 0.2)]),
 ]
+
+
+def concatenated_list_grows(x, n=3):
+    """A list concatenated with an array, then appended to: its adjoint comes back
+    from the concatenation as an array and is added to the list's own (was dropped)."""
+    L = [x[0] * 1.0]
+    s = 0.0
+    for _ in range(n):
+        y = np.concatenate((x, L))
+        s = s + np.sum(y * y)
+        L.append(x[1] * 0.5)
+    return s
+
+
+def list_as_array_and_by_index(x, c):
+    L = [x[0] * c, x[1] + c]
+    t = np.sum(np.array(L) * x[:2]) + L[0] * L[1]
+    return t + np.dot(np.asarray(L), np.asarray(L))
+
+
+CASES += [
+    Case(concatenated_list_grows, 0, [(np.array([0.3, -0.6, 1.2]),), (_n(4), 5)]),
+    Case(list_as_array_and_by_index, (0, 1), [(_n(3), 0.7), (_n(2), -1.3)]),
+]

@@ -735,6 +735,12 @@ class _Gen:
             self.f = saved
             lines += inner
             e = self.bounded(ek, self.expr_of(ek, 1))
+            arr = self.vars(A(self.n)) if ek == F and self.f.arrays else []
+            if arr and self.chance(4):
+                # the list read as an array while it grows: its adjoint comes back from
+                # the concatenation as an array and meets the list's own adjoint
+                self.tags.add("list_concat")
+                e = f"{e} + 0.1 * np.tanh(np.sum(np.concatenate(({self.pick(arr)}, {name}))))"
             lines.append(f"{pad}    {name}.append({e})")
         finally:
             self.scopes.pop()

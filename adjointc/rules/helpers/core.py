@@ -17,6 +17,8 @@ from typing import Any, Callable, TypeVar
 
 import numpy as np
 
+from ...runtime import is_zero
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -31,13 +33,6 @@ def reduced_axes(axis: Any, ndim: int) -> tuple[int, ...]:
 def float_zeros(shape: tuple[int, ...], *like: Any) -> np.ndarray:
     """Zeros of `shape` in a float (or complex) dtype that holds the values `like`."""
     return np.zeros(shape, dtype=np.result_type(float, *like))
-
-
-def is_zero(g: Any) -> bool:
-    """Is `g` the symbolic zero? Adjoints start as the scalar 0.0 (free), so a
-    helper can receive it for an array output, e.g. for a value overwritten in
-    a loop that nothing reads after the loop."""
-    return not isinstance(g, (list, tuple)) and np.ndim(g) == 0 and g == 0
 
 
 def zero_adjoint(x: Any) -> Any:
@@ -74,4 +69,4 @@ def mT(x: Any) -> np.ndarray:
     return np.swapaxes(x, -1, -2)
 
 
-__all__ = ["is_zero", "zero_adjoint", "linear", "mT"]   # (the names generated code has always seen)
+__all__ = ["zero_adjoint", "linear", "mT"]   # (the names generated code has always seen)
