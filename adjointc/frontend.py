@@ -61,6 +61,7 @@ class Lowered:
     user_names: set[str] = field(default_factory=set)  # parameters and locals the user wrote
     callees: dict[str, Any] = field(default_factory=dict)  # "rhs" -> the user function it calls
     temporaries: set[str] = field(default_factory=set)  # names made for one statement's values (_t3, _cond2)
+    fresh: dict[str, str] = field(default_factory=dict)  # every name the namer made -> its hint (_idx2: idx)
     renamed: dict[str, str] = field(default_factory=dict)  # user name -> name in generated code
     no_return: Loc | None = None  # the function has no return statement (it returns None)
     falls_through: Loc | None = None  # some path reaches the end of the body (returning None)
@@ -142,7 +143,7 @@ class Lowerer(Resolver):
         self.renamed = renamed
         return Lowered(fn, self.globals_read, tuple(q.name for q in params), result=result,
                        user_names=set(self.locals), callees=dict(self.callees),
-                       temporaries=set(self.namer.temporaries), renamed=renamed, no_return=no_return,
+                       temporaries=set(self.namer.temporaries), fresh=dict(self.namer.made), renamed=renamed, no_return=no_return,
                        falls_through=falls_through)
 
     # -------------------------------------------------------------- statements

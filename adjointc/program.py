@@ -14,7 +14,8 @@ passes learn about it. The contract every pass relies on:
 * Names: `namer` is shared by all passes (fresh names never clash with a name
   already used); `temporaries` holds every name made for one statement's value
   (the frontend's `_t3`, `_cond2`, and those passes made through a Namer), so no
-  pass recognises a temporary by the spelling of its name; `user_names` are the
+  pass recognises a temporary by the spelling of its name; `fresh` holds every
+  name made by a Namer's `fresh` (temporaries, `_idx2`, `_range1`, ...); `user_names` are the
   variables the user wrote (the aliasing check trusts temporaries to be consumed
   in order).
 * Facts are plain values, replaced rather than mutated: a Program a pass
@@ -47,6 +48,7 @@ class Program:
     # ---- facts the passes attach
     user_names: frozenset[str] = frozenset()
     temporaries: frozenset[str] = frozenset()
+    fresh: dict[str, str] = field(default_factory=dict)  # every name a Namer's fresh() made -> its hint
     inlined_globals: dict[str, Any] = field(default_factory=dict)  # globals the inlined callees read
     hazards: tuple = ()                    # (call, argument, callee): the call's result may view the argument
     mutated: frozenset[str] = frozenset()  # parameters modified in place (copied on entry)
@@ -91,6 +93,8 @@ class Program:
             changes["_types"] = None
         new = dataclasses.replace(self, **changes)  # (__post_init__ numbers new statements)
         new.temporaries = new.temporaries | frozenset(new.namer.temporaries)
+        if not new.namer.made.keys() <= new.fresh.keys():
+            new.fresh = {**new.fresh, **new.namer.made}
         return new
 
     def fresh_sid(self) -> tuple["Program", int]:

@@ -288,6 +288,6 @@ def _read_lambda(fn: pytypes.FunctionType) -> Source:
     fdef = cst.FunctionDef(name=cst.Name(fn.__name__ if fn.__name__.isidentifier() else "lambda_"),
                            params=lam.params, body=cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[ret])]))
     start, end = positions[lam].start.line, positions[lam].end.line
-    start = (positions[lam].start.line, positions[lam].start.column)
-    pos = collections.ChainMap({ret: start, fdef: start}, _Starts(positions))
+    at = (start, positions[lam].start.column)
+    pos = collections.ChainMap({ret: at, fdef: at}, _Starts(positions))
     return Source(fdef, pos, src, file, 1, 0, "\n".join(lines[start - 1:end]) + "\n", line=start)

@@ -15,6 +15,10 @@
     dce        liveness over both sweeps: drops dead adjoints and unread recordings,
                propagates copies (passes/simplify.py)
 
+After `dce`, compiler.transform runs passes/cleanup.run (temporaries folded into
+their uses) and a printer (compiler.PRINTERS): presentation, not a transform of
+the adjoint's meaning, so not an entry here.
+
 Types are not a pass: they are a fact of the Program, inferred when first read
 after the IR changed. `CALLEE_PASSES`, the prefix up to `aliasing`, is what a
 callee goes through to report its effects to a caller (compiler.analyse_callee).
@@ -49,7 +53,8 @@ class Pass:
 def _inline(prog: Program) -> Program:
     """Afterwards small, loop-free callees are statements of `fn` (their variables
     renamed, their globals among `consts`, their user variables in `user_names`)."""
-    fn, globals_read, names = inline.inline(prog.fn, prog.types, prog.calls, prog.namer)
+    fn, globals_read, names = inline.inline(prog.fn, prog.types, prog.calls, prog.namer, prog.fresh,
+                                            prog.last_sid)
     if fn is prog.fn:
         return prog
     return prog.but(fn=fn, consts={**prog.consts, **globals_read},
