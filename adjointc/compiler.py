@@ -24,8 +24,7 @@ from typing import Any, Callable
 from . import cache, codegen, frontend, passes, reach, rules, runtime
 from . import types as T
 from .errors import GeneratedCodeError, UnsupportedSyntax
-from .ir import Loc, walk
-from .names import Namer
+from .ir import Function, Loc, walk
 from .passes import cleanup
 from .passes import inline as inline_pass
 from .passes import mutation
@@ -122,18 +121,14 @@ def compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool = False
 
 
 def program_of(g: Any, arg_types: list[T.T], callee: bool = False) -> Program:
-    """The Program the pipeline starts from: g's lowered IR at this signature.
+    """The Program the pipeline starts from: g's function at this signature (in
+    the user's names; passes `lower` and `normalize` give it its IR).
     `callee`: for analysing its effects (then nothing is inlined into it)."""
-    low = g.lowered()
-    fn = low.function
-    names = tuple(low.renamed.get(n, n) for n in g._names)
+    low = g.lowered()  # (memoised: the `lower` pass reads it; the calls need its callees)
     calls = Calls(dict(low.callees)) if callee else Calls(low.callees, live_globals(g.primal))
-    namer = Namer(set(low.globals_read) | {s for st in walk(fn.body) for s in _targets(st)}
-                  | set(names) | {"np", "math"})
-    return Program(fn, dict(zip(names, arg_types)), tuple(low.renamed.get(w, w) for w in g.wrt), low.result,
-                   tuple(low.renamed.get(o, o) for o in g.outputs), dict(low.globals_read), namer, calls,
-                   callee=callee, user_names=frozenset(low.user_names),
-                   temporaries=frozenset(low.temporaries), fresh=dict(low.fresh))
+    start = Function(low.function.name, (), (), low.function.file, low.function.line)
+    return Program(start, dict(zip(g._names, arg_types)), tuple(g.wrt), "", tuple(g.outputs), calls=calls,
+                   callee=callee, primal=g.primal, lowering=g.lowered)
 
 
 def run_pipeline(g: Any, arg_types: list[T.T], after: str | None = None) -> Program:
@@ -344,11 +339,6 @@ def _resolve(spelling: str, live: dict[str, Any]) -> Any:
         obj = getattr(obj, part)
     return obj
 
-
-
-def _targets(s) -> list[str]:
-    t = getattr(s, "target", None)
-    return [t] if isinstance(t, str) else []
 
 
 def _module_source(module) -> str:

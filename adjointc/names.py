@@ -29,6 +29,12 @@ class Namer:
                     self.temporaries.add(name)
                 return name
 
+    def copy(self) -> "Namer":
+        """A namer that has made what this one made, and goes on independently."""
+        new = Namer(self.taken)
+        new.counters, new.temporaries, new.made = dict(self.counters), set(self.temporaries), dict(self.made)
+        return new
+
     def exact(self, name: str) -> str:
         """`name` itself if free, else name_2, name_3, ..."""
         cand, k = name, 1
