@@ -26,10 +26,15 @@ IR the frontend lowered (three-address statements, as written):
 Invariants after the pass: every block ends at its first jump; an `If` that
 jumps is its block's last statement; `Return`s are only outside loops, and
 every path through a function with a return ends at one (unless
-`falls_through`); leaf statements are the input's own objects (the frontend's
-`augmented` list identifies statements by identity). Applying it twice changes
-nothing. Names: `result` via `namer.exact`, the flag via `namer.fresh("returned")`,
+`falls_through`); leaf statements are the input's own objects (so they keep
+their sids: the pipeline's `normalize` pass runs on numbered IR). Applying it
+twice changes nothing. Names: `result` via `namer.exact`, the flag via `namer.fresh("returned")`,
 in that order, so generated names are deterministic.
+
+`finish(raw)` is the pipeline's `normalize` pass on the frontend's product
+(frontend.lower_raw): `normalize`, then user variables named `*_bar` renamed
+(`x_bar` -> `x_bar_`), which maps the signature's names too (`renamed`).
+frontend.lower is lower_raw then finish (the IR callers inline and analyse).
 
 The frontend also uses `structure`, `lower_loop_returns` and `returns_to_assign`
 on the body of a nested def it inlines (its returns become assignments).
