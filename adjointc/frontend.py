@@ -211,7 +211,7 @@ class Lowerer(Resolver):
                 raise self.unsupported(node, "a bare return", "return the value to differentiate")
             val = self.expr(node.value, out, name_hint="result")
             if not isinstance(val, Name) or val.id not in self.locals:
-                if not isinstance(val, Name) or not val.id.startswith("_"):
+                if not isinstance(val, Name) or val.id not in self.namer.made:  # (a temporary: the value)
                     res = self.result_name()
                     self.emit_assign(res, val, out, loc)
                     val = Name(res)
@@ -491,8 +491,11 @@ class Lowerer(Resolver):
         else:
             result = sub._result or self.namer.fresh(f"{name}_ret")
         body = N.returns_to_assign(N.lower_loop_returns(body, result, self.namer), result)
+        # every variable of the helper gets its own name, `_a` too (a user's name, however
+        # spelled: it must not meet the caller's `_a`); the temporaries made while lowering
+        # the helper's body are fresh already
         mapping = {n: self.namer.exact(f"{n.lstrip('_')}_{name}") for n in sorted(inner | {result})
-                   if not (n.startswith("_") and n != result)}
+                   if n not in self.namer.made or n == result}
         for prm in params:
             pn, arg = prm.name.value, bound[prm.name.value]
             if isinstance(arg, Name) and pn not in collector.names:
