@@ -5,8 +5,9 @@
     python -m adjointc show FILE.py:FUNCTION --args "..." --list-passes
         print the names of the compiler's passes, in order (adjointc.passes.PIPELINE)
     python -m adjointc show FILE.py:FUNCTION --args "..." --after NAME
-        print the IR after the pass NAME (the primal IR, or the adjoint IR from
-        `reverse` on) and the facts attached so far; ADJOINTC_DUMP=1 prints the
+        print the IR after the pass NAME (the primal IR as lowered after `lower`,
+        structured after `normalize`; the adjoint IR from `reverse` on) and the
+        facts attached so far; ADJOINTC_DUMP=1 prints the
         IR after every pass that changed it
     python -m adjointc cache info | clear
 """

@@ -1,7 +1,7 @@
 """The orchestration: a Gradient's signature -> generated adjoint source -> a callable.
 
     compile_gradient(g, arg_types, sig)   cache key (reach.py) -> cache.load_or_build(transform)
-    transform(g, arg_types)               program_of -> passes.PIPELINE -> codegen: the source text
+    transform(g, arg_types)               program_of -> passes.PIPELINE -> cleanup -> a printer: the text
     analyse_callee(fn, arg_types)         a callee through passes.CALLEE_PASSES -> its Effects
 
 `Calls` answers the passes' questions about calls to user functions and
@@ -24,14 +24,20 @@ from typing import Any, Callable
 from . import cache, codegen, frontend, passes, reach, rules, runtime
 from . import types as T
 from .errors import GeneratedCodeError, UnsupportedSyntax
-from .ir import Loc, walk
-from .names import Namer
+from .ir import Function, Loc, walk
 from .passes import cleanup
 from .passes import inline as inline_pass
 from .passes import mutation
 from .program import Program
 
 _STATS = {"transforms": 0}
+
+# The printers: adjoint IR -> the text of a module defining `<name>_grad` (a compiled
+# backend will be a second entry). Before printing, passes/cleanup.run folds the
+# temporaries into their uses: a step of the printing, not a pass of PIPELINE, because
+# what reads well (and what a backend can fold) is the printer's concern, and because
+# it reports the tape statistics (`stats`) a pass has no channel for.
+PRINTERS: dict[str, Callable[..., str]] = {"numpy": codegen.generate}
 
 
 @dataclass
@@ -115,18 +121,14 @@ def compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool = False
 
 
 def program_of(g: Any, arg_types: list[T.T], callee: bool = False) -> Program:
-    """The Program the pipeline starts from: g's lowered IR at this signature.
+    """The Program the pipeline starts from: g's function at this signature (in
+    the user's names; passes `lower` and `normalize` give it its IR).
     `callee`: for analysing its effects (then nothing is inlined into it)."""
-    low = g.lowered()
-    fn = low.function
-    names = tuple(low.renamed.get(n, n) for n in g._names)
+    low = g.lowered()  # (memoised: the `lower` pass reads it; the calls need its callees)
     calls = Calls(dict(low.callees)) if callee else Calls(low.callees, live_globals(g.primal))
-    namer = Namer(set(low.globals_read) | {s for st in walk(fn.body) for s in _targets(st)}
-                  | set(names) | {"np", "math"})
-    return Program(fn, dict(zip(names, arg_types)), tuple(low.renamed.get(w, w) for w in g.wrt), low.result,
-                   tuple(low.renamed.get(o, o) for o in g.outputs), dict(low.globals_read), namer, calls,
-                   callee=callee, user_names=frozenset(low.user_names),
-                   temporaries=frozenset(low.temporaries))
+    start = Function(low.function.name, (), (), low.function.file, low.function.line)
+    return Program(start, dict(zip(g._names, arg_types)), tuple(g.wrt), "", tuple(g.outputs), calls=calls,
+                   callee=callee, primal=g.primal, lowering=g.lowered)
 
 
 def run_pipeline(g: Any, arg_types: list[T.T], after: str | None = None) -> Program:
@@ -134,8 +136,8 @@ def run_pipeline(g: Any, arg_types: list[T.T], after: str | None = None) -> Prog
     return passes.run(program_of(g, arg_types), after=after, dump=False if after else None)
 
 
-def transform(g: Any, arg_types: list[T.T], stats: bool = False) -> str:
-    """The generated adjoint's source for g at these argument types."""
+def transform(g: Any, arg_types: list[T.T], stats: bool = False, printer: str = "numpy") -> str:
+    """The generated adjoint's source for g at these argument types (PRINTERS[printer])."""
     _STATS["transforms"] += 1
     low = g.lowered()
     if low.no_return is not None and not g._callee:
@@ -150,7 +152,7 @@ def transform(g: Any, arg_types: list[T.T], stats: bool = False) -> str:
     calls, fn = prog.calls, low.function
     globals_read = {**low.globals_read, **prog.inlined_globals}
     adjoint = cleanup.run(prog.adjoint, prog.is_temp, tape_report=stats)
-    text = codegen.generate(adjoint, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line)
+    text = PRINTERS[printer](adjoint, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line)
     names = tuple(sorted(globals_read))
     text += (f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(prog.mutated))!r}\n"
              f"__adjointc_callees__ = {calls.manifest!r}\n__adjointc_wrappers__ = {calls.wrappers!r}\n")
@@ -337,11 +339,6 @@ def _resolve(spelling: str, live: dict[str, Any]) -> Any:
         obj = getattr(obj, part)
     return obj
 
-
-
-def _targets(s) -> list[str]:
-    t = getattr(s, "target", None)
-    return [t] if isinstance(t, str) else []
 
 
 def _module_source(module) -> str:

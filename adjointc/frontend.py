@@ -20,10 +20,11 @@ file, line and column. While lowering it
   `if` statement; code after a jump is not lowered (it never runs);
 * inlines calls of nested defs (they may read the enclosing function's variables).
 
-Then passes/normalize.py structures the control flow on the IR (statements after
-a `break`/`continue` move into the `else` of the `if` that holds it, returns in
-loops become flags, fall-through is detected), and user variables named `*_bar`
-are renamed so they never meet generated adjoints.
+`lower_raw` stops there: that is the pipeline's `lower` pass. Then
+passes/normalize.py (the `normalize` pass; `lower` = both) structures the control
+flow on the IR (statements after a `break`/`continue` move into the `else` of the
+`if` that holds it, returns in loops become flags, fall-through is detected), and
+renames user variables named `*_bar` so they never meet generated adjoints.
 """
 from __future__ import annotations
 
@@ -57,13 +58,19 @@ class Lowered:
     globals_read: dict[str, Any] = field(default_factory=dict)   # constant name -> current value
     param_names: tuple[str, ...] = ()
     source: str = ""
-    result: str = "result"  # the variable holding the returned value
+    result: str | None = "result"  # the variable holding the returned value (None: none made yet)
     user_names: set[str] = field(default_factory=set)  # parameters and locals the user wrote
     callees: dict[str, Any] = field(default_factory=dict)  # "rhs" -> the user function it calls
     temporaries: set[str] = field(default_factory=set)  # names made for one statement's values (_t3, _cond2)
+    fresh: dict[str, str] = field(default_factory=dict)  # every name the namer made -> its hint (_idx2: idx)
     renamed: dict[str, str] = field(default_factory=dict)  # user name -> name in generated code
     no_return: Loc | None = None  # the function has no return statement (it returns None)
     falls_through: Loc | None = None  # some path reaches the end of the body (returning None)
+    # ---- the stages: `lower_raw` gives the IR as lowered (`raw` None); `lower` gives it
+    # normalised (passes/normalize.finish), `raw` the stage it came from
+    namer: Namer | None = None  # the names taken so far (normalize makes more: a copy of it)
+    where: Loc | None = None    # the def (normalize reports falling through there)
+    raw: "Lowered | None" = None
 
 
 class Lowerer(Resolver):
@@ -117,33 +124,12 @@ class Lowerer(Resolver):
             self.bindings[q.name] = self.bindings.get(q.name, 0) + 1
         self.namer = Namer(self.locals | set(self.globals) | set(dir(builtins)))
         body = self.block(node.body.body)
-        norm = N.normalize(Function(node.name.value, tuple(params), body, self.file, self.first_line), self.namer,
-                           result=self._result, constants=set(self.globals_read), where=self.loc(node))
-        body, result, no_return, falls_through = norm.function.body, norm.result, norm.no_return, norm.falls_through
-        # `x_bar` is the adjoint of `x` in generated code: a user variable of that
-        # name is renamed (x_bar -> x_bar_) so the two never collide
-        taken = set(self.locals) | set(self.globals_read)
-        renamed: dict[str, str] = {}
-        for n in sorted(self.locals):
-            if n.endswith("_bar"):
-                new = n + "_"
-                while new in taken:
-                    new += "_"
-                taken.add(new)
-                renamed[n] = new
-        if renamed:
-            body = rename(body, renamed)
-            params = [Param(renamed.get(q.name, q.name), q.default) for q in params]
-            result = renamed.get(result, result)
-            self.locals = {renamed.get(n, n) for n in self.locals}
         # named as the caller knows it: a functools.wraps wrapper `w` of `f` is `f`
         name = self.fn.__name__ if self.fn.__name__.isidentifier() else node.name.value
-        fn = Function(name, tuple(params), body, self.file, self.first_line)
-        self.renamed = renamed
-        return Lowered(fn, self.globals_read, tuple(q.name for q in params), result=result,
-                       user_names=set(self.locals), callees=dict(self.callees),
-                       temporaries=set(self.namer.temporaries), renamed=renamed, no_return=no_return,
-                       falls_through=falls_through)
+        return Lowered(Function(name, tuple(params), body, self.file, self.first_line), self.globals_read,
+                       tuple(q.name for q in params), result=self._result, user_names=set(self.locals),
+                       callees=dict(self.callees), temporaries=set(self.namer.temporaries),
+                       fresh=dict(self.namer.made), namer=self.namer, where=self.loc(node))
 
     # -------------------------------------------------------------- statements
     def block(self, stmts) -> Block:
@@ -225,7 +211,7 @@ class Lowerer(Resolver):
                 raise self.unsupported(node, "a bare return", "return the value to differentiate")
             val = self.expr(node.value, out, name_hint="result")
             if not isinstance(val, Name) or val.id not in self.locals:
-                if not isinstance(val, Name) or not val.id.startswith("_"):
+                if not isinstance(val, Name) or val.id not in self.namer.made:  # (a temporary: the value)
                     res = self.result_name()
                     self.emit_assign(res, val, out, loc)
                     val = Name(res)
@@ -505,8 +491,11 @@ class Lowerer(Resolver):
         else:
             result = sub._result or self.namer.fresh(f"{name}_ret")
         body = N.returns_to_assign(N.lower_loop_returns(body, result, self.namer), result)
+        # every variable of the helper gets its own name, `_a` too (a user's name, however
+        # spelled: it must not meet the caller's `_a`); the temporaries made while lowering
+        # the helper's body are fresh already
         mapping = {n: self.namer.exact(f"{n.lstrip('_')}_{name}") for n in sorted(inner | {result})
-                   if not (n.startswith("_") and n != result)}
+                   if n not in self.namer.made or n == result}
         for prm in params:
             pn, arg = prm.name.value, bound[prm.name.value]
             if isinstance(arg, Name) and pn not in collector.names:
@@ -533,7 +522,13 @@ def _computes(e: Expr) -> bool:
 
 
 def lower(fn: Callable) -> Lowered:
-    """Read the source of `fn` and lower it to IR.
+    """`lower_raw(fn)`, normalised (passes/normalize.finish: what the pipeline's
+    `lower` and `normalize` passes do; api.Gradient memoises it)."""
+    return N.finish(lower_raw(fn))
+
+
+def lower_raw(fn: Callable) -> Lowered:
+    """Read the source of `fn` and lower it to IR, as written (not yet normalised).
 
     The source is the def of `fn`'s own code object: a `functools.wraps` wrapper is
     read as written, never replaced by its `__wrapped__` (which it may scale, shift or

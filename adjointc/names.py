@@ -14,6 +14,7 @@ class Namer:
         self.taken = set(taken)
         self.counters: dict[str, int] = {}
         self.temporaries: set[str] = set()  # the names fresh() made with a TEMPORARY_HINTS hint
+        self.made: dict[str, str] = {}  # every name fresh() made -> its hint (`_idx2` -> "idx")
 
     def fresh(self, hint: str = "t") -> str:
         """`_t1`, `_t2`, `_cond1`, ... never clashing with a taken name."""
@@ -23,9 +24,16 @@ class Namer:
             name = f"_{hint}{n}"
             if name not in self.taken:
                 self.taken.add(name)
+                self.made[name] = hint
                 if hint in TEMPORARY_HINTS:
                     self.temporaries.add(name)
                 return name
+
+    def copy(self) -> "Namer":
+        """A namer that has made what this one made, and goes on independently."""
+        new = Namer(self.taken)
+        new.counters, new.temporaries, new.made = dict(self.counters), set(self.temporaries), dict(self.made)
+        return new
 
     def exact(self, name: str) -> str:
         """`name` itself if free, else name_2, name_3, ..."""

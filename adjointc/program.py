@@ -2,7 +2,11 @@
 
 A pass is a function `Program -> Program` (see `passes.PIPELINE`). A Program is
 the IR of the function being differentiated plus its signature and the facts
-passes learn about it. The contract every pass relies on:
+passes learn about it. It starts from the Python function (`primal`), its
+signature in the user's names and the options; the `lower` pass gives it the
+IR (`lowered`: the frontend's product, with the namer and the result variable),
+`normalize` structures it and maps the signature to the names of generated code
+(`x_bar` -> `x_bar_`). The contract every pass after those relies on:
 
 * `fn` is the primal IR. Its statements are numbered: every statement has a
   `sid` > 0, and no two statements share one (`but(fn=...)` numbers the
@@ -14,7 +18,8 @@ passes learn about it. The contract every pass relies on:
 * Names: `namer` is shared by all passes (fresh names never clash with a name
   already used); `temporaries` holds every name made for one statement's value
   (the frontend's `_t3`, `_cond2`, and those passes made through a Namer), so no
-  pass recognises a temporary by the spelling of its name; `user_names` are the
+  pass recognises a temporary by the spelling of its name; `fresh` holds every
+  name made by a Namer's `fresh` (temporaries, `_idx2`, `_range1`, ...); `user_names` are the
   variables the user wrote (the aliasing check trusts temporaries to be consumed
   in order).
 * Facts are plain values, replaced rather than mutated: a Program a pass
@@ -35,7 +40,8 @@ from .names import Namer, bar
 @dataclass
 class Program:
     # ---- the function and its signature
-    fn: Function                           # the primal IR (three-address form, numbered)
+    fn: Function                           # the primal IR (three-address form, numbered); before the
+                                           # `lower` pass a placeholder (its name, no parameters, no body)
     arg_types: dict[str, T.T]              # parameter -> its abstract type at this call signature
     wrt: tuple[str, ...]                   # the parameters differentiated (() for a callee's analysis)
     result: str                            # the variable holding the returned value
@@ -44,9 +50,13 @@ class Program:
     namer: Namer = field(default_factory=lambda: Namer(set()))
     calls: Any = None                      # compiler.Calls: questions about calls to user functions
     callee: bool = False                   # analysed for a caller (its effects), not differentiated
+    primal: Any = None                     # the Python function the pipeline starts from
+    lowering: Any = None                   # () -> its frontend.Lowered, memoised (api.Gradient.lowered)
+    lowered: Any = None                    # the frontend's Lowered at the stage reached (lower, normalize)
     # ---- facts the passes attach
     user_names: frozenset[str] = frozenset()
     temporaries: frozenset[str] = frozenset()
+    fresh: dict[str, str] = field(default_factory=dict)  # every name a Namer's fresh() made -> its hint
     inlined_globals: dict[str, Any] = field(default_factory=dict)  # globals the inlined callees read
     hazards: tuple = ()                    # (call, argument, callee): the call's result may view the argument
     mutated: frozenset[str] = frozenset()  # parameters modified in place (copied on entry)
@@ -91,6 +101,8 @@ class Program:
             changes["_types"] = None
         new = dataclasses.replace(self, **changes)  # (__post_init__ numbers new statements)
         new.temporaries = new.temporaries | frozenset(new.namer.temporaries)
+        if not new.namer.made.keys() <= new.fresh.keys():
+            new.fresh = {**new.fresh, **new.namer.made}
         return new
 
     def fresh_sid(self) -> tuple["Program", int]:

@@ -131,9 +131,9 @@ class Resolver(ExprLowerer):
         p = self.positions.get(node)
         if p is None:
             return Loc(self.file, self.first_line)
-        line = p.start.line
+        line, column = p
         text = self.src_lines[line - 1] if 0 < line <= len(self.src_lines) else ""
-        return Loc(self.file, self.first_line + line - 1, p.start.column + self.col_offset,
+        return Loc(self.file, self.first_line + line - 1, column + self.col_offset,
                    " " * self.col_offset + text)
 
     def unsupported(self, node: cst.CSTNode, what: str, hint: str = "") -> UnsupportedSyntax:

@@ -22,13 +22,16 @@ import functools
 import inspect
 import linecache
 import os
+import re
 import sysconfig
 import textwrap
 import types as pytypes
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import libcst as cst
+from libcst._add_slots import add_slots
+from libcst._nodes.internal import CodegenState
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .errors import UnsupportedSyntax
@@ -45,7 +48,7 @@ _LIBRARY_ROOTS = tuple({os.path.realpath(p) for p in (sysconfig.get_paths()["std
 class Source:
     """A function's def as libcst sees it, and where it is."""
     node: cst.FunctionDef
-    positions: Mapping[cst.CSTNode, Any]   # node -> libcst CodeRange, relative to `text`
+    positions: Mapping[cst.CSTNode, tuple[int, int]]  # node -> its start (line, column), relative to `text`
     text: str                  # the source the positions refer to
     file: str
     first_line: int            # the file's line number of `text`'s line 1
@@ -132,13 +135,81 @@ def read(fn: pytypes.FunctionType) -> Source:
         module = cst.parse_module(src)
     except cst.ParserSyntaxError as e:
         raise UnsupportedSyntax(f"cannot parse the source of {fn.__name__}: {e}", def_loc(fn)) from None
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # (the tree is ours: no defensive copy)
-    defs = [n for n in wrapper.module.body if isinstance(n, cst.FunctionDef)]
+    defs = [n for n in module.body if isinstance(n, cst.FunctionDef)]
     defs = [n for n in defs if n.name.value == fn.__code__.co_name] or defs
     if not defs:
         raise UnsupportedSyntax(f"cannot find the def of {fn.__qualname__} in its source", def_loc(fn),
                                 "define the function with a def statement")
-    return Source(defs[0], wrapper.resolve(PositionProvider), src, file, first, col_offset, src)
+    return Source(defs[0], starts(module), src, file, first, col_offset, src)
+
+
+_NEWLINE = re.compile(r"\r\n?|\n")
+
+
+@add_slots
+@dataclass(frozen=False)
+class _StartsState(CodegenState):
+    """libcst's code generation, recording where each node starts. The same starts
+    as libcst's PositionProvider (positions ignoring the whitespace a node owns but
+    that is not syntactically its own), at a fraction of the cost: no batched visit
+    of the tree first (MetadataWrapper.resolve makes one even for this provider), no
+    `CodeRange` per node, no token list, no regular expression for most tokens."""
+    line: int = 1     # one-indexed
+    column: int = 0   # zero-indexed
+    starts: dict = field(default_factory=dict)
+    stack: list = field(default_factory=list)
+
+    def add_indent_tokens(self) -> None:
+        for token in self.indent_tokens:
+            self.column += len(token)  # (indentation holds no newline)
+
+    def add_token(self, value: str) -> None:
+        if "\n" in value or "\r" in value:
+            segments = _NEWLINE.split(value)
+            self.line += len(segments) - 1
+            self.column = len(segments[-1])
+        else:
+            self.column += len(value)
+
+    def pop_trailing_newline(self) -> None:
+        pass  # (no tokens are kept)
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        self.stack.append((self.line, self.column))
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        start = self.stack.pop()
+        if node not in self.starts:  # (a syntactic position recorded already wins)
+            self.starts[node] = start
+
+    def record_syntactic_position(self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
+                                  end_node: cst.CSTNode | None = None) -> "_Syntactic":
+        return _Syntactic(self, node, start_node)
+
+
+class _Syntactic:
+    """`with state.record_syntactic_position(node, start_node=...)`: the node starts
+    here, or where `start_node` starts (a plain context manager: contextlib's costs
+    more than the rest of the bookkeeping)."""
+    __slots__ = ("state", "node", "start_node", "start")
+
+    def __init__(self, state: _StartsState, node: cst.CSTNode, start_node: cst.CSTNode | None) -> None:
+        self.state, self.node, self.start_node = state, node, start_node
+
+    def __enter__(self) -> None:
+        self.start = (self.state.line, self.state.column)
+
+    def __exit__(self, *exc: object) -> None:
+        st = self.state
+        st.starts[self.node] = st.starts[self.start_node] if self.start_node is not None else self.start
+
+
+def starts(module: cst.Module) -> dict[cst.CSTNode, tuple[int, int]]:
+    """Every node of `module` -> its start (line, column), as libcst's PositionProvider
+    gives them (tests/test_frontend.py checks that they agree)."""
+    state = _StartsState(default_indent=module.default_indent, default_newline=module.default_newline)
+    module._codegen(state)
+    return state.starts
 
 
 @functools.lru_cache(maxsize=8)
@@ -156,6 +227,23 @@ def _parsed_lambdas(src: str) -> tuple[Any, tuple[cst.Lambda, ...]]:
     finder = Lambdas()
     wrapper.module.visit(finder)
     return wrapper.resolve(PositionProvider), tuple(finder.found)
+
+
+class _Starts(Mapping):
+    """A PositionProvider's ranges seen as starts (line, column)."""
+
+    def __init__(self, ranges: Mapping[cst.CSTNode, Any]) -> None:
+        self.ranges = ranges
+
+    def __getitem__(self, node: cst.CSTNode) -> tuple[int, int]:
+        r = self.ranges[node]
+        return r.start.line, r.start.column
+
+    def __iter__(self) -> Any:
+        return iter(self.ranges)
+
+    def __len__(self) -> int:
+        return len(self.ranges)
 
 
 def _read_lambda(fn: pytypes.FunctionType) -> Source:
@@ -200,5 +288,6 @@ def _read_lambda(fn: pytypes.FunctionType) -> Source:
     fdef = cst.FunctionDef(name=cst.Name(fn.__name__ if fn.__name__.isidentifier() else "lambda_"),
                            params=lam.params, body=cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[ret])]))
     start, end = positions[lam].start.line, positions[lam].end.line
-    pos = collections.ChainMap({ret: positions[lam], fdef: positions[lam]}, positions)
+    at = (start, positions[lam].start.column)
+    pos = collections.ChainMap({ret: at, fdef: at}, _Starts(positions))
     return Source(fdef, pos, src, file, 1, 0, "\n".join(lines[start - 1:end]) + "\n", line=start)

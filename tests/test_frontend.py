@@ -124,3 +124,24 @@ def test_lowered_reports_what_it_learnt_about_names():
     assert low.source.startswith("def return_from_loop_in_branch_of_loop(x, y):")
     low = lower(swap_and_accumulate)
     assert [s.target for s in walk(low.function.body) if isinstance(s, Assign) and s.aug] == ["a"]
+
+
+def test_node_starts_agree_with_libcst_positions():
+    # source.starts is a lean replay of libcst's PositionProvider: every node's start
+    # (line, column) must be the provider's, for the package's own varied source
+    import glob
+    import os
+
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from adjointc import source
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    paths = sorted(glob.glob(os.path.join(root, "adjointc", "**", "*.py"), recursive=True))
+    text = "def f(x):\n    y = (x +\n         1)  # c\n    if y: z = 1; w = 2\n    return [\n  y]\r\n"
+    modules = [cst.parse_module(open(p, encoding="utf-8").read()) for p in paths] + [cst.parse_module(text)]
+    for m in modules:
+        ranges = MetadataWrapper(m, unsafe_skip_copy=True).resolve(PositionProvider)
+        got = source.starts(m)
+        assert len(got) == len(ranges)
+        assert all(got[n] == (r.start.line, r.start.column) for n, r in ranges.items())

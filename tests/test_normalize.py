@@ -179,6 +179,23 @@ def test_gradient_through_an_inlined_nested_def_with_loop_returns(x):
     assert gy == pytest.approx((_nested_def(x, y + 1e-6) - _nested_def(x, y - 1e-6)) / 2e-6, rel=1e-6)
 
 
+def _nested_underscore_local(x):
+    _a = x * 2.0
+
+    def h(y):
+        _a = y * y  # the helper's own `_a`: not the caller's
+        return _a + 1.0
+    z = h(x)
+    return z * _a
+
+
+def test_a_nested_def_local_spelled_with_an_underscore_is_its_own():
+    # f = (x^2 + 1) * 2x, f' = 6x^2 + 2 (the helper's `_a` used to be the caller's: 2.772 at 0.7)
+    for x in (0.7, -1.3):
+        assert _nested_underscore_local(x) == pytest.approx((x * x + 1.0) * 2.0 * x, rel=1e-12)
+        assert adjointc.grad(_nested_underscore_local)(x) == pytest.approx(6 * x * x + 2.0, rel=1e-12)
+
+
 def _after_continue(x):
     s = 0.0
     for i in range(4):

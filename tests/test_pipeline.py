@@ -12,7 +12,7 @@ from adjointc.ir import Assign, Call, Const, For, Function, If, Name, map_stmts,
 from adjointc.passes import types as typing_pass
 from adjointc.program import number
 
-NAMES = ["inline", "mutation", "legality", "aliasing", "activity", "reverse", "zeros", "dce"]
+NAMES = ["lower", "normalize", "inline", "mutation", "legality", "aliasing", "activity", "reverse", "zeros", "dce"]
 
 
 def accumulate(x, k):
@@ -62,6 +62,13 @@ def calls_bar(x):
     return v * w
 
 
+def first_large(x, t):
+    for i in range(3):
+        if x[i] * t > 1.0:
+            return x[i] * t
+    return t * t
+
+
 def writes_dict_entry(d, x):
     d["a"] = x * 2.0
     return d["a"] * x
@@ -87,7 +94,9 @@ def _fd(f, args, i, h=1e-6):
 
 def _program(fn, *args, wrt=None):
     g = grad(fn, wrt=wrt)
-    return g, compiler.program_of(g, [T.of_value(a) for a in args])
+    # (through the front: `lower` and `normalize` give the Program its IR; run again, they
+    # leave it as it is)
+    return g, passes.run(compiler.program_of(g, [T.of_value(a) for a in args]), after="normalize", dump=False)
 
 
 # ------------------------------------------------------------------ the list
@@ -95,7 +104,7 @@ def test_pipeline_is_an_ordered_list_of_named_passes():
     assert passes.names() == NAMES
     assert [p.name for p in passes.PIPELINE] == NAMES
     # callees go through a prefix of the same list, up to the aliasing check
-    assert passes.CALLEE_PASSES == passes.PIPELINE[:4]
+    assert passes.CALLEE_PASSES == passes.PIPELINE[:6]
     assert passes.CALLEE_PASSES[-1].name == "aliasing"
 
 
@@ -144,6 +153,50 @@ def test_show_after_prints_the_ir_after_that_pass(capsys):
         main(["show", target, "--args", "np.ones(4), 2.0", "--after", "no-such-pass"])
 
 
+def test_the_front_of_the_pipeline_is_lower_then_normalize(capsys, cdir):
+    """`lower` gives the IR as written (a return inside the loop), `normalize` the
+    structured one (the return is a flag and a break; one result variable)."""
+    target = f"{__file__}:first_large"
+    assert main(["show", target, "--args", "np.array([0.2, 0.9, 0.4]), 1.5", "--after", "lower"]) == 0
+    lowered = capsys.readouterr().out
+    assert lowered.startswith("# first_large(x, t) after lower\n")
+    loop = lowered.split("for i in")[1].split("\nreturn")[0]
+    assert "return" in loop and "_returned" not in lowered
+    assert main(["show", target, "--args", "np.array([0.2, 0.9, 0.4]), 1.5", "--after", "normalize"]) == 0
+    normalized = capsys.readouterr().out
+    loop = normalized.split("for i in")[1].split("\nif _returned1:")[0]
+    assert "_returned1 = True" in loop and "break" in loop and "return " not in loop
+    # the callee's analysis goes through the same front (see test_callees_go_through_the_pipeline_prefix),
+    # and the gradient through both is right
+    x = np.array([0.2, 0.9, 0.4])
+    for t in (1.5, 0.5):
+        np.testing.assert_allclose(grad(first_large, wrt=(0, 1))(x, t)[1], _fd(first_large, (x, t), 1), rtol=1e-6)
+    # the Program starts from the function: no IR before `lower`
+    g = grad(first_large)
+    start = compiler.program_of(g, [T.of_value(x), T.of_value(1.5)])
+    assert start.fn.body == () and start.primal is first_large and start.lowered is None
+    low = passes.run(start, after="lower", dump=False)
+    assert low.fn.body and low.lowered.raw is None and low.result == ""
+    norm = passes.run(low, after="normalize", dump=False)
+    assert norm.lowered.raw is low.lowered and norm.result == "result"
+    kept = {s.sid for s in walk(low.fn.body) if isinstance(s, Assign) and s.target.startswith("_cond")}
+    assert kept and kept <= norm.sids()  # (statements normalize kept keep their sids)
+
+
+def test_a_user_variable_named_like_an_adjoint_is_renamed_by_normalize(cdir):
+    def f(x_bar, k):
+        y_bar = x_bar * k
+        return y_bar * y_bar
+    g = grad(f, wrt=0)
+    start = compiler.program_of(g, [T.FLOAT, T.FLOAT])
+    low = passes.run(start, after="lower", dump=False)
+    assert [q.name for q in low.fn.params] == ["x_bar", "k"] and low.wrt == ("x_bar",)
+    norm = passes.run(low, after="normalize", dump=False)
+    assert [q.name for q in norm.fn.params] == ["x_bar_", "k"] and norm.wrt == ("x_bar_",)
+    assert set(norm.arg_types) == {"x_bar_", "k"} and "y_bar_" in norm.user_names
+    np.testing.assert_allclose(g(0.7, 1.3), 2 * 0.7 * 1.3 ** 2, rtol=1e-12)
+
+
 def test_show_still_prints_the_generated_adjoint(capsys):
     assert main(["show", f"{__file__}:accumulate", "--args", "np.linspace(0.1, 0.9, 4), 2.0"]) == 0
     out = capsys.readouterr().out
@@ -156,14 +209,14 @@ def test_adjointc_dump_prints_the_ir_after_each_pass_that_changed_it(capsys, cdi
     g = grad(accumulate)(x, 2.0)
     out = capsys.readouterr().out
     titles = [line.split()[2] for line in out.splitlines() if line.startswith("==== after ")]
-    assert titles == ["reverse", "zeros", "dce"]  # (nothing to inline or rewrite)
+    assert titles == ["lower", "reverse", "zeros", "dce"]  # (nothing to normalise, inline or rewrite)
     np.testing.assert_allclose(g, _fd(accumulate, (x, 2.0), 0), rtol=1e-6)
     x = np.linspace(0.1, 0.9, 6)
     g = grad(calls_in_place_helper)(x, 0.5)
     out = capsys.readouterr().out
     titles = [line.split()[2] for line in out.splitlines() if line.startswith("==== after ")]
     # (the helper's own analysis runs quietly; its adjoint, compiled on first use, dumps too)
-    assert titles[:4] == ["mutation", "reverse", "zeros", "dce"]
+    assert titles[:5] == ["lower", "mutation", "reverse", "zeros", "dce"]
     assert "calls_in_place_helper_grad" not in out.split("==== after reverse")[0]  # mutation: the primal
     np.testing.assert_allclose(g, _fd(calls_in_place_helper, (x, 0.5), 0), rtol=1e-6, atol=1e-8)
 
@@ -257,7 +310,7 @@ def test_callees_go_through_the_pipeline_prefix(monkeypatch, cdir):
     compiler._EFFECTS.clear()
     x = np.linspace(0.1, 0.9, 6)
     g = grad(calls_in_place_helper, wrt=(0, 1))(x, 0.5)
-    assert ("smooth_in_place", NAMES[:4]) in seen
+    assert ("smooth_in_place", NAMES[:6]) in seen
     assert ("calls_in_place_helper", NAMES) in seen
     np.testing.assert_allclose(g[0], _fd(calls_in_place_helper, (x, 0.5), 0), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(g[1], _fd(calls_in_place_helper, (x, 0.5), 1), rtol=1e-6)
@@ -303,5 +356,5 @@ def test_legality_is_its_own_pass():
     prog = passes.run(prog, after="mutation", dump=False)
     assert prog.mutated == {"d"}
     with pytest.raises(UnsupportedSyntax, match="modifying the argument 'd' \\(a dict\\) in place") as e:
-        passes.PIPELINE[2](prog)
+        next(p for p in passes.PIPELINE if p.name == "legality")(prog)
     assert e.value.loc.line == writes_dict_entry.__code__.co_firstlineno + 1

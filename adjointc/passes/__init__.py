@@ -3,6 +3,10 @@
 `PIPELINE` is the ordered list of passes; each is a named `Program -> Program`
 (adjointc/program.py). In order:
 
+    lower      the Python function -> IR as written, three-address (frontend.lower_raw:
+               the only stage that knows libcst)
+    normalize  structured control flow, one result variable, `*_bar` user names renamed;
+               the signature in generated code's names (passes/normalize.finish)
     inline     small user functions spliced into the caller (passes/inline.py)
     mutation   calls that modify an argument in place -> functional form; fact `mutated`
                (passes/mutation.py)
@@ -15,6 +19,10 @@
     dce        liveness over both sweeps: drops dead adjoints and unread recordings,
                propagates copies (passes/simplify.py)
 
+After `dce`, compiler.transform runs passes/cleanup.run (temporaries folded into
+their uses) and a printer (compiler.PRINTERS): presentation, not a transform of
+the adjoint's meaning, so not an entry here.
+
 Types are not a pass: they are a fact of the Program, inferred when first read
 after the IR changed. `CALLEE_PASSES`, the prefix up to `aliasing`, is what a
 callee goes through to report its effects to a caller (compiler.analyse_callee).
@@ -25,16 +33,17 @@ transform (`python -m adjointc show ... --after NAME` prints one of them).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from .. import printer
 from .. import types as T
-from ..ir import Assign, Call, Function, Loc, Name
-from ..names import bar
+from ..ir import Assign, Call, Function, Loc, Name, walk
+from ..names import Namer, bar
 from ..program import Program
-from . import activity, aliasing, inline, mutation, reverse, simplify
+from . import activity, aliasing, inline, mutation, normalize, reverse, simplify
 
 
 @dataclass(frozen=True)
@@ -46,10 +55,48 @@ class Pass:
         return self.run(prog)
 
 
+def _lower(prog: Program) -> Program:
+    """Afterwards `fn` is the function's IR as lowered (not yet structured) and
+    `lowered` the frontend's product (memoised by `prog.lowering`: lowering is
+    the expensive stage, and a function's callers ask for it again)."""
+    if prog.lowered is not None or (prog.primal is None and prog.lowering is None):
+        return prog  # (lowered already; or a Program made from IR, not from a function)
+    if prog.lowering is not None:
+        low = prog.lowering().raw
+    else:
+        from .. import frontend  # (the frontend imports passes/normalize.py)
+        low = frontend.lower_raw(prog.primal)
+    return prog.but(fn=low.function, lowered=low, consts=dict(low.globals_read))
+
+
+def _normalize(prog: Program) -> Program:
+    """Afterwards `fn` has structured control flow and one result variable
+    (passes/normalize.py), no user variable is named like an adjoint, and the
+    signature (parameter types, wrt, outputs) is in those names. The passes after
+    share a namer that has taken every name of `fn`."""
+    low = prog.lowered
+    if low is None or low.raw is not None:
+        return prog  # (normalised already; or a Program made from IR)
+    # (on `fn`, numbered: the statements normalize keeps keep their sids)
+    low = dataclasses.replace(normalize.finish(dataclasses.replace(low, function=prog.fn)), raw=low)
+    fn, r = low.function, low.renamed
+    if fn.body is prog.fn.body and fn.params == prog.fn.params:
+        fn = prog.fn  # (already structured: the IR stays the same)
+    params = [q.name for q in fn.params]
+    targets = {s.target for s in walk(fn.body) if isinstance(getattr(s, "target", None), str)}
+    namer = Namer(set(low.globals_read) | targets | set(params) | {"np", "math"})
+    return prog.but(fn=fn, lowered=low, namer=namer, result=low.result,
+                    arg_types={r.get(k, k): t for k, t in prog.arg_types.items()},
+                    wrt=tuple(r.get(w, w) for w in prog.wrt), outputs=tuple(r.get(o, o) for o in prog.outputs),
+                    user_names=prog.user_names | frozenset(low.user_names),
+                    temporaries=prog.temporaries | frozenset(low.temporaries), fresh={**prog.fresh, **low.fresh})
+
+
 def _inline(prog: Program) -> Program:
     """Afterwards small, loop-free callees are statements of `fn` (their variables
     renamed, their globals among `consts`, their user variables in `user_names`)."""
-    fn, globals_read, names = inline.inline(prog.fn, prog.types, prog.calls, prog.namer)
+    fn, globals_read, names = inline.inline(prog.fn, prog.types, prog.calls, prog.namer, prog.fresh,
+                                            prog.last_sid)
     if fn is prog.fn:
         return prog
     return prog.but(fn=fn, consts={**prog.consts, **globals_read},
@@ -105,6 +152,8 @@ def _dce(prog: Program) -> Program:
 
 
 PIPELINE: tuple[Pass, ...] = (
+    Pass("lower", _lower),
+    Pass("normalize", _normalize),
     Pass("inline", _inline),
     Pass("mutation", mutation.run),
     Pass("legality", mutation.legality),

@@ -20,7 +20,6 @@ passes/mutation.py).
 """
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import replace
 from typing import Any
@@ -35,19 +34,19 @@ MAX_STATEMENTS = 60
 MAX_DEPTH = 4
 ENABLED = True  # tests switch it off to exercise the joint-mode call path on the same corpus
 
-_TEMP = re.compile(r"^_([a-z]+)(\d+)$")
 
-
-def inline(fn: Function, types: dict[str, T.T], calls: Any,
-           namer: Any) -> tuple[Function, dict[str, Any], set[str]]:
+def inline(fn: Function, types: dict[str, T.T], calls: Any, namer: Any, fresh: dict[str, str] | None = None,
+           last_sid: int = 0) -> tuple[Function, dict[str, Any], set[str]]:
     """`fn` with small callees inlined; the globals the inlined code reads; the
     callees' own variables under their new names (user variables, for the
-    aliasing check)."""
+    aliasing check). `fresh`: the names of `fn` a Namer made (Program.fresh);
+    `last_sid`: the largest sid of `fn` (the statements inlining makes are numbered
+    after it, so that they are told apart by sid)."""
     if not ENABLED or calls is None or getattr(calls, "caller_globals", None) is None:
         return fn, {}, set()
     uses = Counter(n for s in walk(fn.body) for n in stmt_reads(s))
     names = {p.name for p in fn.params} | {s.target for s in walk(fn.body) if isinstance(s, (Assign, For, SetItem))}
-    il = _Inliner(types, calls, namer, uses, base_map(fn.body, types), names)
+    il = _Inliner(types, calls, namer, uses, base_map(fn.body, types), names, fresh, last_sid)
     body = il.block(fn.body, ())
     if not il.changed:
         return fn, {}, set()
@@ -57,11 +56,11 @@ def inline(fn: Function, types: dict[str, T.T], calls: Any,
 
 def _drop_dead(body: Block, inlined: set[int]) -> Block:
     """Remove inlined assignments nobody reads (`scale_in_place(u, c)` as a statement
-    computes a result the caller discards). User-function calls stay: they may
-    modify their arguments."""
+    computes a result the caller discards; `inlined` holds the sids of the statements
+    inlining made). User-function calls stay: they may modify their arguments."""
     while True:
         reads = Counter(n for s in walk(body) for n in stmt_reads(s))
-        dead = {id(s) for s in walk(body) if id(s) in inlined and isinstance(s, Assign) and not reads[s.target]
+        dead = {s.sid for s in walk(body) if s.sid in inlined and isinstance(s, Assign) and not reads[s.target]
                 and not (isinstance(s.value, Call) and s.value.op.startswith(("call:", "callmethod:")))}
         if not dead:
             return body
@@ -71,7 +70,7 @@ def _drop_dead(body: Block, inlined: set[int]) -> Block:
 def _without(body: Block, dead: set[int]) -> Block:
     out: list[Stmt] = []
     for s in body:
-        if id(s) in dead:
+        if s.sid in dead:
             continue
         if isinstance(s, For):
             s = For(s.target, s.iter, _without(s.body, dead), s.loc)
@@ -84,13 +83,15 @@ def _without(body: Block, dead: set[int]) -> Block:
 
 
 class _Inliner:
-    def __init__(self, types, calls, namer, uses, bases, caller_names):
+    def __init__(self, types, calls, namer, uses, bases, caller_names, fresh, last_sid):
         self.bases = bases
+        self.fresh = fresh or {}  # the caller's names a Namer made -> their hints (Program.fresh)
+        self.last_sid = last_sid
         self.caller_names = caller_names
         from .types import TypeEnv
         self.te = TypeEnv(types, {}, calls)
         self.uses = uses
-        self.inlined: set[int] = set()  # ids of the statements inlining created
+        self.inlined: set[int] = set()  # sids of the statements inlining created
         self.user_locals: set[str] = set()
         self.types, self.calls, self.namer = types, calls, namer
         self.globals_read: dict[str, Any] = {}
@@ -139,14 +140,14 @@ class _Inliner:
             modified = any(modifies(st, p, ptypes) for st in walk(body))
             rebound = any(isinstance(st, (Assign, For)) and st.target == p
                           and not modifies(st, p, ptypes) for st in walk(body))
-            if modified and (rebound or not isinstance(a, Name) or _TEMP.match(a.id)):
+            if modified and (rebound or not isinstance(a, Name) or self.made_name(a.id)):
                 return [s]  # passes/mutation.py handles it as a call
             if modified and any(isinstance(b, Name) and b != a and may_share(self.bases, a.id, b.id)
                                 for b in full):
                 return [s]  # another argument may view the modified one: passes/mutation.py refuses
             if modified and any(stmt_reads(x) - {s.target} for x in later):
                 return [s]  # values read before the call and used after it: passes/mutation.py refuses
-            if modified and ret.value == Name(p) and not _TEMP.match(s.target):
+            if modified and ret.value == Name(p) and not self.made_name(s.target):
                 return [s]  # `y = h(u)` returning the modified u: y aliases u (the call path rebinds)
             if rebound:
                 new = self.namer.exact(_local(p, short))
@@ -157,9 +158,10 @@ class _Inliner:
                 env[p] = a
         locals_ = {st.target for st in walk(body) if isinstance(st, (Assign, For))} - set(params)
         for n in sorted(locals_):
-            m = _TEMP.match(n)
-            env[n] = Name(self.namer.fresh(m.group(1)) if m else self.namer.exact(_local(n, short)))
-            if not m:
+            hint = low.fresh.get(n)
+            made = hint is not None and _word(hint)
+            env[n] = Name(self.namer.fresh(hint) if made else self.namer.exact(_local(n, short)))
+            if not made:
                 self.user_locals.add(env[n].id)
         stmts = [self._copy(st, env, short) for st in body[:-1]]
         result = _subst(ret.value, env)
@@ -169,10 +171,11 @@ class _Inliner:
             # `r = np.zeros_like(u); r[1:-1] = ...; return r`: the caller gets its own copy, so
             # that the in-place construction of r never counts as a change of the caller's value
             result = Call("np.copy", (result,))
-        final = Assign(s.target, result, s.loc)
-        self.inlined |= {id(st) for st in walk(tuple(binds + stmts))}
+        made = self.number(tuple(binds + stmts) + (Assign(s.target, result, s.loc),))
+        binds, stmts, final = list(made[:len(binds)]), list(made[len(binds):-1]), made[-1]
+        self.inlined |= {st.sid for st in walk(made[:-1])}
         if not self.uses[s.target]:
-            self.inlined.add(id(final))
+            self.inlined.add(final.sid)
         self.changed = True
         self.globals_read.update(low.globals_read)
         self.namer.taken |= set(low.globals_read)
@@ -181,6 +184,18 @@ class _Inliner:
             self.calls.callees.setdefault(k, f)
         inner = self.block(tuple(binds + stmts), stack + (name,))
         return list(inner) + [final]
+
+    def number(self, block: Block) -> Block:
+        """`block` (statements inlining made) with sids after every sid given out."""
+        from ..program import number
+        fn, self.last_sid = number(Function("", (), block, "", 0), self.last_sid)
+        return fn.body
+
+    def made_name(self, name: str) -> bool:
+        """Did a Namer make `name` with a plain-word hint (`_t3`, `_idx1`), the caller's
+        frontend or this pass (the fresh names of the callees it copied)?"""
+        hint = self.namer.made.get(name, self.fresh.get(name))
+        return hint is not None and _word(hint)
 
     def inlinable(self, low) -> bool:
         body = low.function.body
@@ -206,6 +221,12 @@ class _Inliner:
             return If(_subst(st.test, env), tuple(self._copy(x, env, short) for x in st.body),
                       tuple(self._copy(x, env, short) for x in st.orelse), loc)
         return st
+
+
+def _word(hint: str) -> bool:
+    """A hint that is one lowercase word (`t`, `cond`, `idx`): its names are one
+    statement's values, renamed fresh when copied (not `h_ret`, a callee's result)."""
+    return hint.isalpha() and hint.isascii() and hint.islower()
 
 
 def _local(n: str, callee: str) -> str:

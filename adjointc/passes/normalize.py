@@ -26,10 +26,15 @@ IR the frontend lowered (three-address statements, as written):
 Invariants after the pass: every block ends at its first jump; an `If` that
 jumps is its block's last statement; `Return`s are only outside loops, and
 every path through a function with a return ends at one (unless
-`falls_through`); leaf statements are the input's own objects (the frontend's
-`augmented` list identifies statements by identity). Applying it twice changes
-nothing. Names: `result` via `namer.exact`, the flag via `namer.fresh("returned")`,
+`falls_through`); leaf statements are the input's own objects (so they keep
+their sids: the pipeline's `normalize` pass runs on numbered IR). Applying it
+twice changes nothing. Names: `result` via `namer.exact`, the flag via `namer.fresh("returned")`,
 in that order, so generated names are deterministic.
+
+`finish(raw)` is the pipeline's `normalize` pass on the frontend's product
+(frontend.lower_raw): `normalize`, then user variables named `*_bar` renamed
+(`x_bar` -> `x_bar_`), which maps the signature's names too (`renamed`).
+frontend.lower is lower_raw then finish (the IR callers inline and analyse).
 
 The frontend also uses `structure`, `lower_loop_returns` and `returns_to_assign`
 on the body of a nested def it inlines (its returns become assignments).
@@ -40,10 +45,12 @@ temporaries they need are named in source order (see frontend.for_stmt).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, replace
+from typing import Any
 
-from ..ir import (Assign, Block, Break, Const, Continue, For, Function, If, Loc, Name, Return, Stmt,
-                  While, walk)
+from ..ir import (Assign, Block, Break, Const, Continue, For, Function, If, Loc, Name, Param, Return, Stmt,
+                  While, rename, walk)
 from ..names import Namer
 
 _JUMPS = (Break, Continue, Return)
@@ -90,6 +97,36 @@ def normalize(fn: Function, namer: Namer, *, result: str | None = None,
         returned = result_name()
     body = lower_loop_returns(body, returned, namer)
     return Normalized(replace(fn, body=body), returned, no_return, falls_through)
+
+
+def finish(raw: Any) -> Any:
+    """The frontend's `Lowered` (frontend.lower_raw: the IR as written) normalised:
+    `normalize` on its function (with a copy of its namer: `raw` stays as it was), then
+    user variables named `*_bar` renamed (`x_bar` -> `x_bar_`: in generated code
+    `x_bar` is the adjoint of `x`, and the two must never collide). The result has
+    `result`, `no_return`, `falls_through` and `renamed` set, and `raw` is `raw`."""
+    namer = raw.namer.copy()
+    norm = normalize(raw.function, namer, result=raw.result, constants=set(raw.globals_read), where=raw.where)
+    fn, result = norm.function, norm.result
+    locals_ = set(raw.user_names)
+    taken = locals_ | set(raw.globals_read)
+    renamed: dict[str, str] = {}
+    for n in sorted(locals_):
+        if n.endswith("_bar"):
+            new = n + "_"
+            while new in taken:
+                new += "_"
+            taken.add(new)
+            renamed[n] = new
+    if renamed:
+        fn = replace(fn, params=tuple(Param(renamed.get(q.name, q.name), q.default) for q in fn.params),
+                     body=rename(fn.body, renamed))
+        result = renamed.get(result, result)
+        locals_ = {renamed.get(n, n) for n in locals_}
+    return dataclasses.replace(raw, function=fn, param_names=tuple(q.name for q in fn.params), result=result,
+                               user_names=locals_, temporaries=set(namer.temporaries), fresh=dict(namer.made),
+                               renamed=renamed, no_return=norm.no_return, falls_through=norm.falls_through,
+                               namer=namer, raw=raw)
 
 
 # ------------------------------------------------------------- 1. jumps end blocks

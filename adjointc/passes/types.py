@@ -54,8 +54,8 @@ class TypeEnv:
         self.env = env
         self.consts = consts
         self.calls = calls  # resolves the result type of calls to user functions
-        self.order: dict[int, int] = {}  # statement -> its position (names new shapes)
-        self.in_loop: set[int] = set()
+        self.order: dict[int, int] = {}  # statement's sid -> its position (names new shapes)
+        self.in_loop: set[int] = set()   # sids of the statements inside a loop
 
     def of(self, e: Expr) -> T.T:
         if isinstance(e, Name):
@@ -271,8 +271,10 @@ def infer(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], calls
                                    dtype=t.dtype)
                               if t.kind == "array" and t.rank else t) for k, t in arg_types.items()}
     te = TypeEnv(env, consts, calls)
-    te.order = {id(s): k for k, s in enumerate(walk(fn.body))}
-    te.in_loop = {id(s) for loop in walk(fn.body) if isinstance(loop, (For, While)) for s in walk(loop.body)}
+    # (keyed by sid: fn is a Program's, numbered; one statement at two places, as the
+    # frontend shares them, has one sid and is named after its last place, as before)
+    te.order = {s.sid: k for k, s in enumerate(walk(fn.body)) if s.sid}
+    te.in_loop = {s.sid for loop in walk(fn.body) if isinstance(loop, (For, While)) for s in walk(loop.body)}
     for _ in range(20):  # fixpoint over loops; types only move up the lattice
         before = dict(env)
         _block(fn.body, te)
@@ -286,8 +288,9 @@ def _set(te: TypeEnv, name: str, t: T.T, stmt: Any = None) -> None:
         # A new shape, named after the statement that makes it: two assignments of one
         # variable get two symbols (they join to UNSTABLE). A statement in a loop may
         # make a different shape on each trip (`w = x[:k]`): no symbol at all.
-        key = te.order.get(id(stmt))
-        if t.rank is None or key is None or id(stmt) in te.in_loop:
+        sid = getattr(stmt, "sid", 0)
+        key = te.order.get(sid) if sid else None
+        if t.rank is None or key is None or sid in te.in_loop:
             shape = T.UNSTABLE
         else:
             shape = tuple((("stmt", key, i), 0) for i in range(t.rank))
