@@ -127,7 +127,7 @@ class Reverser(Adjoints):
     def block(self, b: Block) -> tuple[list[Stmt], list[Stmt]]:
         fwd: list[Stmt] = []
         parts: list[list[Stmt]] = []
-        outer, self.env = self.env, tape.Recompute(self.c.types, self.c.sharing)
+        outer, self.env = self.env, tape.Recompute(self.c.types, self.c.sharing, b)
         outer_defs, self.defs = self.defs, {}
         for s in b:
             f, r = self.stmt(s)

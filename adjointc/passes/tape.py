@@ -13,7 +13,11 @@ value read, this module makes one of three decisions:
   temporary (`_t7`) or a name the user chose (`b = 1.0 - x[i]`): a view is
   free, up to two operations on Python numbers (over views and the values at
   hand, `0.1 * math.sin(x)`) cost about a push and a pop; a longer chain is
-  stored (it would be redone at every read). Valid while
+  stored (it would be redone at every read) -- unless it is long only because
+  of recomputed operands the block reads again elsewhere: those are stored
+  instead (each of their reads then costs nothing) and the value is redone
+  over them (Rosenbrock: `a = x[i + 1] - x[i] * x[i]` is stored, `100.0 * a`
+  redone from it). Valid while
   the statement's inputs are not overwritten, nor memory they may share written
   in place, between it and the read (same block).
 * **store** the value: before an overwrite of a value the backward sweep reads,
@@ -116,14 +120,21 @@ class Recompute:
     `step(s)` after each statement: drops the entries s invalidates (it writes
     their target or one of their inputs, or writes in place into memory an input
     may share: `w = u; c = u[0] * 2.0; w[0] = y` drops c), then adds s if
-    `recomputable`. Entries are indexed by input name: a block of n statements
-    costs O(n)."""
+    `recomputable` and its chain is at most two operations. A longer chain that
+    fits once the recomputed operands read by more than one statement of the
+    block (`uses`) are left as names drops those operands instead (they are
+    stored: the backward sweep reads them anyway) and adds s over them. Entries
+    are indexed by input name: a block of n statements costs O(n)."""
 
-    def __init__(self, types: Mapping[str, T.T], sharing: Sharing):
+    def __init__(self, types: Mapping[str, T.T], sharing: Sharing, block: Block = ()):
         self.types = types
         self.sharing = sharing
         self.exprs: dict[str, Expr] = {}
         self.users: dict[str, set[str]] = {}  # input name -> entries reading it
+        self.uses: dict[str, int] = {}        # name -> the statements of the block reading it
+        for st in walk(block):
+            for n in {n for e in _exprs(st) for n in names_in(e)}:
+                self.uses[n] = self.uses.get(n, 0) + 1
 
     def writes(self, s: Stmt) -> set[str]:
         """The names s rebinds or modifies, and the names sharing memory it modifies."""
@@ -134,23 +145,36 @@ class Recompute:
                     out |= self.sharing.related(w)
         return out
 
+    def _forget(self, k: str) -> None:
+        e = self.exprs.pop(k, None)
+        if e is not None:
+            for n in set(names_in(e)):
+                self.users.get(n, set()).discard(k)
+
     def _drop(self, written: set[str]) -> None:
         for w in written:
             for k in [w] + sorted(self.users.pop(w, ())):
-                e = self.exprs.pop(k, None)
-                if e is not None:
-                    for n in set(names_in(e)):
-                        self.users.get(n, set()).discard(k)
+                self._forget(k)
 
     def step(self, s: Stmt, writes: set[str]) -> None:
         self._drop(writes)
-        if recomputable(s, self.types):
-            e = self.valid_for(set()).substitute(s.value)
-            if _operations(e) > 2:
-                return  # (a longer chain is redone at every read of it: storing it costs less)
-            self.exprs[s.target] = e
-            for n in set(names_in(e)):
-                self.users.setdefault(n, set()).add(s.target)
+        if not recomputable(s, self.types):
+            return
+        e = self.valid_for(set()).substitute(s.value)
+        if _operations(e) > 2:
+            # (a longer chain is redone at every read of it: storing it costs less, unless
+            # the operands making it long are read again: storing those costs the same
+            # tape and saves redoing them at their own reads)
+            again = {n for n in names_in(s.value)
+                     if self.uses.get(n, 0) > 1 and _operations(self.exprs.get(n, Name(n))) > 0}
+            e = Valid(self, set(), again).substitute(s.value)
+            if not again or _operations(e) > 2:
+                return
+            for n in sorted(again):
+                self._forget(n)
+        self.exprs[s.target] = e
+        for n in set(names_in(e)):
+            self.users.setdefault(n, set()).add(s.target)
 
     def valid_for(self, writes: set[str]) -> "Valid":
         """Entries valid while the backward sweep handles a statement writing `writes`:
@@ -162,10 +186,11 @@ class Recompute:
 class Valid:
     env: Recompute
     writes: set[str]
+    keep: set[str] = field(default_factory=set)  # names left as they are
 
     def get(self, k: str) -> Expr | None:
         e = self.env.exprs.get(k)
-        if e is None or k in self.writes or (self.writes and set(names_in(e)) & self.writes):
+        if e is None or k in self.writes or k in self.keep or (self.writes and set(names_in(e)) & self.writes):
             return None
         return e
 
