@@ -26,10 +26,13 @@ value read, this module makes one of three decisions:
   Only the restores that run before some read of the name, and after the last
   restore rebinding it, are kept (`Tape`); none for a loop-invariant assignment.
 * **store the shape only**: an array the backward sweep reads only for its
-  shape and dtype is never stored. A rebinding saves ``stand_in(x)`` (a
-  read-only array of x's shape and dtype that holds one element; a tuple of
-  arrays and numbers: one per entry); an in-place write (``x[i] = v``) changes
-  neither, so it records nothing. Lists (which can grow) are stored whole.
+  shape and dtype is never stored. When the types give the name one shape and
+  dtype for all its values (`_static_shape`: `np.array` of a 3-element list,
+  `u + kappa * lap` of u0's shape), the value at hand answers the read: nothing
+  is recorded. Else a rebinding saves ``stand_in(x)`` (a read-only array of
+  x's shape and dtype that holds one element, one shared object per shape; a
+  tuple of arrays and numbers: one per entry); an in-place write (``x[i] = v``)
+  changes neither, so it records nothing. Lists (which can grow) are stored whole.
 
 How reverse.py uses it: while it builds the two sweeps it consults `Recompute`
 (block by block) and leaves a `Site` pair (a `Save` in the forward sweep, a
@@ -253,6 +256,18 @@ def _fixed_shape(t: T.T) -> bool:
     return t.kind == "tuple" and bool(t.elts) and all(e.kind == "array" or e.kind in _NUMBERS for e in t.elts)
 
 
+def _static_shape(t: T.T) -> bool:
+    """Does every value the name ever holds have one shape and dtype? The type pass gives
+    a name a shape of symbols only when all its assignments agree (else UNSTABLE), and a
+    symbol stands for one length during a call. Then a shape read of whatever value the
+    name holds in the backward sweep answers for the value the forward sweep saw (a
+    name the read needs is bound then: it was before): nothing to save. (Rank 0 is
+    left out: a NumPy scalar and a 0-d array answer differently.)"""
+    if t.kind == "array":
+        return bool(t.rank) and isinstance(t.shape, tuple) and t.dtype is not None
+    return t.kind == "tuple" and bool(t.elts) and all(_static_shape(e) or e.kind in _NUMBERS for e in t.elts)
+
+
 @dataclass
 class Tape:
     """The tape pass's result: which overwrites of the primal the backward sweep needs undone.
@@ -272,8 +287,9 @@ class Tape:
       name sharing memory with x (an in-place write through x changes it);
     restore_at[site.index]: the position of each site's restore.
     A site whose restore some value read needs is VALUE (saved and restored);
-    else one some shape read needs: SHAPE (a rebinding saves a stand-in; an
-    in-place write changes no shape and saves NOTHING); else NOTHING."""
+    else one some shape read needs: SHAPE (a rebinding of a name whose shape
+    may change saves a stand-in; one of a name of one known shape, and an
+    in-place write, change no shape and save NOTHING); else NOTHING."""
     value: dict[str, dict[int, int]] = field(default_factory=dict)
     shape: dict[str, dict[int, int]] = field(default_factory=dict)
     memory: dict[str, int] = field(default_factory=dict)
@@ -298,9 +314,10 @@ class Tape:
         if self._needs(self.value.get(v), r) or (in_memory and not site.whole):
             return VALUE
         if self._needs(self.shape.get(v), r):
-            if not _fixed_shape(self.kinds.get(v, T.UNKNOWN)):
+            kind = self.kinds.get(v, T.UNKNOWN)
+            if not _fixed_shape(kind):
                 return VALUE  # (a list, or a tuple holding one, can change its length)
-            return SHAPE if site.whole else NOTHING
+            return SHAPE if site.whole and not _static_shape(kind) else NOTHING
         return NOTHING
 
 
