@@ -34,7 +34,7 @@ from .. import types as T
 from ..ir import Assign, Call, Function, Loc, Name
 from ..names import bar
 from ..program import Program
-from . import activity, aliasing, inline, mutation, reverse, simplify
+from . import activity, aliasing, cleanup, inline, mutation, reverse, simplify
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def _dce(prog: Program) -> Program:
     keep = set(prog.keep)
     body = simplify.dce(adj.body, keep, bases)
     body = simplify.dce(simplify.propagate_copies(body, set(prog.adjoints)), keep, bases)
-    body = reverse.drop_value_copy(body, prog.result)
+    body = cleanup.drop_value_copy(body, prog.result)
     return prog.but(adjoint=Function(adj.name, adj.params, body, adj.file, adj.line))
 
 

@@ -37,7 +37,7 @@ value read, this module makes one of three decisions:
 How reverse.py uses it: while it builds the two sweeps it consults `Recompute`
 (block by block) and leaves a `Site` pair (a `Save` in the forward sweep, a
 `Restore` in the backward sweep) at every overwrite. `decide` then reads the
-backward sweep once and returns the `Tape` fact; reverse.py turns each site
+backward sweep once and returns the `Tape` fact; `record.Emit` turns each site
 into push/pop, a stand-in, or nothing, as the fact says. The decision never
 depends on dead-code elimination (simplify.DCE), which runs later.
 
