@@ -161,12 +161,22 @@ def as_adjoint(x_bar, x):
     return x_bar
 
 
+_STAND_INS: dict = {}  # (shape, dtype) -> its stand-in (read-only, so one serves every push)
+
+
 def stand_in(x):
     """What the forward sweep keeps of an array the backward sweep reads only for its
     shape and dtype (passes/tape.py): a read-only array of x's shape and dtype that
-    holds one element (a tuple: one per entry). Anything else is kept as it is."""
+    holds one element (a tuple: one per entry). Anything else is kept as it is.
+    A loop pushing arrays of one shape pushes one shared object (no allocation)."""
     if isinstance(x, np.ndarray):
-        return np.broadcast_to(np.zeros((), x.dtype), x.shape)
+        key = (x.shape, x.dtype)
+        s = _STAND_INS.get(key)
+        if s is None:
+            if len(_STAND_INS) >= 256:  # (a program making ever new shapes: stay small)
+                _STAND_INS.clear()
+            s = _STAND_INS[key] = np.broadcast_to(np.zeros((), x.dtype), x.shape)
+        return s
     if isinstance(x, tuple):
         return tuple(stand_in(v) for v in x)
     return x

@@ -82,6 +82,44 @@ def test_a_recomputed_value_whose_input_is_overwritten_is_stored():
     check_fd(named_sine_in_place, (x,), (0,))
 
 
+def rosenbrock_loop(x):
+    s = 0.0
+    for i in range(x.shape[0] - 1):
+        a = x[i + 1] - x[i] * x[i]
+        s = s + 100.0 * a * a + (1.0 - x[i]) ** 2
+    return s
+
+
+def scaled_once(x):
+    s = 0.0
+    for i in range(x.shape[0] - 1):
+        a = x[i + 1] - x[i] * x[i]
+        s = s + 3.0 * a * x[i]
+    return s
+
+
+def test_an_operand_read_again_is_stored_and_its_cheap_dependent_redone():
+    # `100.0 * a` over the recomputed a is three operations, but a is read again (by
+    # `_ * a`): a is stored (one float per trip but the last) and 100.0 * a redone
+    # from it; the backward sweep never redoes a itself
+    x = np.array([-1.2, 1.0, 0.5, 2.0, 0.3])
+    g = grad(rosenbrock_loop)
+    assert g.tape_bytes(x) == {"_tape_a": (x.size - 2) * 8, "total": (x.size - 2) * 8}
+    backward = "\n".join(line for line in g.source_for(x).split("# ---- backward sweep ----")[1].splitlines()
+                         if not line.lstrip().startswith("#"))
+    assert "(100.0 * a)" in backward and "x[i + 1] -" not in backward
+    check_fd(rosenbrock_loop, (x,), (0,))
+
+
+def test_an_operand_read_once_leaves_its_long_dependent_stored():
+    # a feeds only `3.0 * a`: storing that product (read by x[i]'s adjoint) costs the
+    # same tape as storing a, and a is then never read at all
+    x = np.array([-1.2, 1.0, 0.5, 2.0, 0.3])
+    report = grad(scaled_once).tape_bytes(x)
+    assert report["total"] == (x.size - 2) * 8 and len(report) == 2 and "_tape_a" not in report
+    check_fd(scaled_once, (x,), (0,))
+
+
 # ---------------------------------------------------------- shape-only reads
 def heat_rebound(u0, kappa, steps=10):
     u = u0.copy()
@@ -142,6 +180,66 @@ def test_stand_in_keeps_shape_and_dtype_in_one_element():
     assert runtime.stand_in(1.5) == 1.5 and runtime.stand_in(None) is None
 
 
+def rk2_small(s0, a, steps=5):
+    s = s0.copy()
+    for _ in range(steps):
+        k1 = np.array([a * s[1], -a * s[0], s[2] * s[0]])      # a 3-element list: shape (3,)
+        t = s + 0.5 * k1
+        k2 = np.array([a * t[1], -a * t[0], t[2] * t[0]])
+        s = s + 0.1 * (k1 + 2.0 * k2)
+    return np.sum(s * s)
+
+
+def heat_zeros_like(u0, kappa, steps=6):
+    u = u0.copy()
+    for _ in range(steps):
+        lap = np.zeros_like(u)
+        lap[1:-1] = u[2:] - 2.0 * u[1:-1] + u[:-2]
+        u = u + kappa * lap
+    return np.sum(u * u)
+
+
+def test_a_shape_the_types_know_is_never_stored():
+    # k1, k2 and the sums of them have the shape (3,) on every trip (np.array of a
+    # 3-element list): the backward sweep's shape reads of them (unbroadcast) see the
+    # value at hand, which has that shape: no push, no stand-in. s and t are read by value.
+    s0 = np.array([0.5, -0.3, 0.8])
+    g = grad(rk2_small, wrt=(0, 1))
+    report = g.tape_bytes(s0, 0.7)
+    assert not any("k1" in k or "k2" in k for k in report), report
+    assert "stand_in" not in g.source_for(s0, 0.7)
+    check_fd(rk2_small, (s0, 0.7), (0, 1))
+
+
+def test_heat_rebinding_with_a_known_shape_stores_only_the_laplacian():
+    # u = u + kappa * lap keeps u0's shape (the types know it): u is read only for its
+    # shape, so nothing of u is recorded; the Laplacian is read by value (kappa's adjoint)
+    n, steps = 12, 6
+    u0 = np.sin(np.linspace(0.0, 3.0, n))
+    g = grad(heat_zeros_like, wrt=(0, 1))
+    assert g.tape_bytes(u0, 0.2, steps) == {"_tape_lap": (steps - 1) * n * 8, "total": (steps - 1) * n * 8}
+    assert "stand_in" not in g.source_for(u0, 0.2, steps)
+    check_fd(heat_zeros_like, (u0, 0.2, steps), (0, 1))
+
+
+def test_a_shape_read_keeps_a_stand_in_only_where_the_shape_may_change():
+    site = tape.Site("t", Assign("t", Name("a")), True, False)
+    bwd = (tape.Restore(site), Assign("g", Call("unbroadcast", (Name("h"), Name("t")))))
+    known = T.T("array", 1, (((("param", "x", 0), 0)),), dtype="f")
+    for kind, expected in ((known, tape.NOTHING), (T.T("tuple", elts=(known, T.FLOAT)), tape.NOTHING),
+                           (T.T("array", 1, T.UNSTABLE, dtype="f"), tape.SHAPE),
+                           (T.T("array", 1, known.shape, dtype=None), tape.SHAPE),   # dtype may change
+                           (T.T("array", 0, (), dtype="f"), tape.SHAPE)):             # a NumPy scalar or 0-d
+        assert tape.decide(bwd, [], {"t": kind}, {}).decision(site) == expected, kind
+
+
+def test_one_stand_in_serves_every_push_of_a_shape():
+    x = np.ones((2, 3))
+    assert runtime.stand_in(x) is runtime.stand_in(np.zeros((2, 3)))
+    assert runtime.stand_in(x.astype(np.float32)).dtype == np.float32
+    assert not runtime.stand_in(x).flags.writeable
+
+
 # ---------------------------------------------------------- the fact itself
 def test_reads_tell_shape_positions_from_value_positions():
     value, shape = set(), set()
@@ -171,10 +269,11 @@ def test_the_backward_sweep_boundary_is_a_marker_object():
     assert np.allclose(g(f)(np.array([0.5, 1.0])), np.cos([0.5, 1.0]))
 
 
-@pytest.mark.parametrize("form", [heat_rebound, growing, shrinking, named_difference])
+@pytest.mark.parametrize("form", [heat_rebound, growing, shrinking, named_difference, rosenbrock_loop])
 def test_gradients_of_the_measured_programs(form):
     args = {heat_rebound: (np.linspace(0.1, 0.9, 7), 0.2, 5), growing: (np.array([0.3, 0.9]),),
-            shrinking: (np.array([0.3, -0.2, 0.9, 1.1]),), named_difference: (np.array([0.2, 0.5]),)}[form]
+            shrinking: (np.array([0.3, -0.2, 0.9, 1.1]),), named_difference: (np.array([0.2, 0.5]),),
+            rosenbrock_loop: (np.array([0.4, -0.7, 1.3]),)}[form]
     check_fd(form, args, (0,))
 
 

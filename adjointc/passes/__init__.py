@@ -43,7 +43,7 @@ from .. import types as T
 from ..ir import Assign, Call, Function, Loc, Name, walk
 from ..names import Namer, bar
 from ..program import Program
-from . import activity, aliasing, inline, mutation, normalize, reverse, simplify
+from . import activity, aliasing, cleanup, inline, mutation, normalize, reverse, simplify
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def _dce(prog: Program) -> Program:
     keep = set(prog.keep)
     body = simplify.dce(adj.body, keep, bases)
     body = simplify.dce(simplify.propagate_copies(body, set(prog.adjoints)), keep, bases)
-    body = reverse.drop_value_copy(body, prog.result)
+    body = cleanup.drop_value_copy(body, prog.result)
     return prog.but(adjoint=Function(adj.name, adj.params, body, adj.file, adj.line))
 
 

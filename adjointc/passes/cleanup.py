@@ -5,6 +5,8 @@ make the adjoint read like a hand-written one. None of them changes a value.
     dedupe_comments      one `# line N: ...` comment per run of statements from one line
     merge_accumulations  `a = E1; a += E2` -> `a = E1 + E2`
     with_tape_report     a `tape_report(...)` call where the backward sweep starts (stats builds)
+    drop_value_copy      `result_value = result` undone when the backward sweep never
+                         rebinds result (run by the dce pass, passes/__init__.py)
 
 `run(fn, is_temp, tape_report=...)` applies them in that order (the order the
 printed text depends on). Temporaries are recognised by the predicate `is_temp`
@@ -22,7 +24,8 @@ from collections import Counter
 from typing import Callable
 
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, Expr, ExprStmt, For, Function, If,
-                  Name, Return, SetItem, Stmt, While, map_expr, names_in, stmt_writes, walk)
+                  Name, Return, SetItem, Stmt, While, all_writes, map_expr, names_in, stmt_writes, walk)
+from .reverse import backward_start
 
 IsTemp = Callable[[str], bool]
 
@@ -260,3 +263,17 @@ def with_tape_report(body: Block) -> Block:
             out.append(ExprStmt(Call("tape_report", (), tuple((n, Name(n)) for n in names))))
         out.append(s)
     return tuple(out)
+
+
+def drop_value_copy(body: tuple, result: str) -> tuple:
+    """Undo the `result_value = result` copy when the backward sweep never rebinds result."""
+    i = backward_start(body)
+    copy = body[i - 1]
+    if not (isinstance(copy, Assign) and isinstance(copy.value, Name) and copy.value.id == result):
+        return body
+    if result in all_writes(body[i:]):
+        return body
+    ret = body[-1]
+    value = Name(copy.target)
+    new_ret = Return(map_expr(ret.value, lambda e: Name(result) if e == value else None), ret.loc)
+    return body[:i - 1] + body[i:-1] + (new_ret,)

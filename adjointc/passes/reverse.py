@@ -16,8 +16,8 @@ sweep. The two rules of backpropagation, per statement ``t = op(a, b)``:
   sweep saw. Whether it does is the tape pass's decision (passes/tape.py):
   the reverser builds both sweeps once, leaving a `tape.Site` at every
   overwrite, `tape.decide` reads the backward sweep once and returns the
-  `Tape` fact, and `_Emit` turns each site into push/pop, a shape stand-in,
-  or nothing. The tape pass also says which assignments the backward sweep
+  `Tape` fact, and `record.Emit` turns each site into push/pop, a shape
+  stand-in, or nothing. The tape pass also says which assignments the backward sweep
   recomputes where it reads them (`tape.Recompute`, consulted block by block).
 
 The adjoints of the individual statement forms live in passes/adjoints.py
@@ -34,7 +34,8 @@ cumsum...) the pass emits ``t_bar = shape_adjoint(t_bar, t)``, which
 Control flow stays structured: an `if` replays its recorded test
 (`_cond` variables, recorded like any value), a `for` runs its recorded
 `range` reversed (cut to the recorded trip count when it can `break`), a
-`while` runs its recorded trip count.
+`while` runs its recorded trip count (the counters: passes/trips.py, which
+also turns returns into assignments of the result before the reverser runs).
 """
 from __future__ import annotations
 
@@ -45,11 +46,12 @@ from .. import rules
 from .. import types as T
 from ..errors import UnsupportedSyntax
 from ..ir import (Assign, AugAssign, Block, Break, Call, Comment, Const, Continue, Expr, ExprStmt, For,
-                  Function, If, Loc, Name, Param, Return, SetItem, Stmt, While, all_writes, map_expr,
+                  Function, If, Loc, Name, Param, Return, SetItem, Stmt, While, all_writes,
                   names_in, stmt_writes, walk)
 from ..names import Namer, bar
 from . import simplify as S
-from . import tape
+from . import record, tape
+from .trips import instrument
 from .adjoints import Adjoints, _advanced, _comment, _is_temp  # noqa: F401 (mutation.py imports these two)
 
 
@@ -58,7 +60,6 @@ class Context:
     active: set[str]
     types: dict[str, T.T]
     namer: Namer
-    prologue: list[Stmt] = field(default_factory=list)
     defined: set[str] = field(default_factory=set)   # definitely bound at this point
     loop_depth: int = 0
     trips: dict[int, str] = field(default_factory=dict)  # id(loop) -> trip counter
@@ -69,41 +70,6 @@ class Context:
     assign_count: dict[str, int] = field(default_factory=dict)
     sites: list[tape.Site] = field(default_factory=list)
     sharing: tape.Sharing = field(default_factory=lambda: tape.Sharing({}))
-
-
-def _has_break(body: Block) -> bool:
-    for s in body:
-        if isinstance(s, Break):
-            return True
-        if isinstance(s, If) and (_has_break(s.body) or _has_break(s.orelse)):
-            return True
-    return False
-
-
-def instrument(body: Block, namer: Namer, trips: dict[int, str], result: str) -> Block:
-    """Returns become assignments to `result`; loops that can stop early count their trips."""
-    out: list[Stmt] = []
-    for s in body:
-        if isinstance(s, Return):
-            if not (isinstance(s.value, Name) and s.value.id == result):
-                out.append(Assign(result, s.value, s.loc))
-        elif isinstance(s, If):
-            out.append(If(s.test, instrument(s.body, namer, trips, result),
-                          instrument(s.orelse, namer, trips, result), s.loc))
-        elif isinstance(s, (For, While)):
-            inner = instrument(s.body, namer, trips, result)
-            if isinstance(s, While) or _has_break(s.body):
-                n = namer.fresh("trips")
-                out.append(Assign(n, Const(0), s.loc))
-                inner = (Assign(n, Call("add", (Name(n), Const(1))), s.loc),) + inner
-                loop = While(s.test, inner, s.loc) if isinstance(s, While) else For(s.target, s.iter, inner, s.loc)
-                trips[id(loop)] = n
-            else:
-                loop = For(s.target, s.iter, inner, s.loc)
-            out.append(loop)
-        else:
-            out.append(s)
-    return tuple(out)
 
 
 class Reverser(Adjoints):
@@ -127,7 +93,7 @@ class Reverser(Adjoints):
     def block(self, b: Block) -> tuple[list[Stmt], list[Stmt]]:
         fwd: list[Stmt] = []
         parts: list[list[Stmt]] = []
-        outer, self.env = self.env, tape.Recompute(self.c.types, self.c.sharing)
+        outer, self.env = self.env, tape.Recompute(self.c.types, self.c.sharing, b)
         outer_defs, self.defs = self.defs, {}
         for s in b:
             f, r = self.stmt(s)
@@ -249,14 +215,10 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
             grads.append(Call("zeros_like", (Name(w),)))
     # the tape pass reads the backward sweep (and the gradients, evaluated after it) once
     facts = tape.decide(bwd, grads, types, bases)
-    fwd, bwd = _Emit(ctx, facts).sweeps(fwd, bwd)
+    emit = record.Emit(ctx.sites, facts, ctx.namer, types)
+    fwd, bwd = emit.sweeps(fwd, bwd)
     prologue: list[Stmt] = [Assign(p, Call("np.copy", (Name(p),)), loc) for p in sorted(mutated_params)]
-    seen: set[str] = set()
-    for st in ctx.prologue:  # tape/save initialisations, once each
-        key = st.target if isinstance(st, Assign) else id(st)
-        if key not in seen:
-            seen.add(key)
-            prologue.append(st)
+    prologue += emit.prologue.values()  # (each tape list and `x = None` once)
     out_seeds = {bar(p): ctx.namer.exact(f"{p}_out_bar") for p in outputs}
     zero_init = [Assign(a, Call("seed_adjoint", (Name(out_seeds[a]), Name(a[:-4]))) if a in out_seeds
                         else Const(0.0)) for a in sorted(ctx.adjoints | {bar(w) for w in wrt if w in active})
@@ -278,65 +240,6 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
     return Function(f"{fn.name}_grad", params, full, fn.file, fn.line), ctx
 
 
-class _Emit:
-    """Turns the tape sites into statements as the `Tape` fact decided: push/pop of the
-    value, of a stand-in (shape-only), or nothing. Tape names follow the sites' order."""
-
-    def __init__(self, ctx: Context, facts: tape.Tape):
-        self.c = ctx
-        self.out: dict[int, tuple[list[Stmt], list[Stmt]]] = {}
-        for site in ctx.sites:
-            how = facts.decision(site)
-            if how != tape.NOTHING:
-                self.out[site.index] = self.site(site, how)
-
-    def site(self, site: tape.Site, how: str) -> tuple[list[Stmt], list[Stmt]]:
-        c, v, s, loc = self.c, site.name, site.stmt, site.stmt.loc
-        if site.undo:
-            return [], [ExprStmt(Call("method:pop", (Name(v),)), loc)]
-        if site.undefined:
-            c.prologue.append(Assign(v, Const(None)))
-        name = c.namer.exact(f"_tape_{v.lstrip('_')}" if site.in_loop else f"_saved_{v.lstrip('_')}")
-        value: Expr = Name(v) if site.whole else Call("getitem", (Name(v), s.index))
-        if how == tape.SHAPE:
-            value = Call("stand_in", (value,))
-        elif not site.whole and c.types.get(v, T.UNKNOWN).kind not in ("list", "tuple", "struct"):
-            value = Call("method:copy", (value,))  # (a list's entry is replaced, never modified)
-        if site.in_loop:
-            c.prologue.append(Assign(name, Call("list")))
-            save: Stmt = ExprStmt(Call("method:append", (Name(name), value)), loc)
-            popped: Expr = Call("method:pop", (Name(name),))
-        else:
-            save, popped = Assign(name, value, loc), Name(name)
-        restore: Stmt = Assign(v, popped, loc) if site.whole else SetItem(v, s.index, popped, loc)
-        return [save], [restore]
-
-    def sweeps(self, fwd: list[Any], bwd: list[Any]) -> tuple[list[Stmt], list[Stmt]]:
-        return list(self.block(fwd, False)), list(self.block(bwd, True))
-
-    def block(self, b: Any, backward: bool) -> Block:
-        """(A backward loop or branch left empty goes: the tape pass did not count its
-        range or test as read, see tape._Scan.)"""
-        out: list[Stmt] = []
-        for s in b:
-            if isinstance(s, (tape.Save, tape.Restore)):
-                pair = self.out.get(s.site.index)
-                if pair:
-                    out += pair[0] if isinstance(s, tape.Save) else pair[1]
-            elif isinstance(s, (For, While)):
-                body = self.block(s.body, backward)
-                if body or not backward:
-                    out.append(For(s.target, s.iter, body, s.loc) if isinstance(s, For)
-                               else While(s.test, body, s.loc))
-            elif isinstance(s, If):
-                b1, b2 = self.block(s.body, backward), self.block(s.orelse, backward)
-                if b1 or b2 or not backward:
-                    out.append(If(s.test, b1, b2, s.loc))
-            else:
-                out.append(s)
-        return tuple(out)
-
-
 # The sweep boundary: these two statement objects (identity, not text) open the forward
 # and the backward sweep of every adjoint `transform` returns; later passes keep them.
 FORWARD = Comment("---- forward sweep ----")
@@ -346,17 +249,3 @@ BACKWARD = Comment("---- backward sweep ----")
 def backward_start(body: Block) -> int:
     """Index of the BACKWARD marker in an adjoint's body (the backward sweep follows it)."""
     return next(k for k, s in enumerate(body) if s is BACKWARD)
-
-
-def drop_value_copy(body: tuple, result: str) -> tuple:
-    """Undo the `result_value = result` copy when the backward sweep never rebinds result."""
-    i = backward_start(body)
-    copy = body[i - 1]
-    if not (isinstance(copy, Assign) and isinstance(copy.value, Name) and copy.value.id == result):
-        return body
-    if result in all_writes(body[i:]):
-        return body
-    ret = body[-1]
-    value = Name(copy.target)
-    new_ret = Return(map_expr(ret.value, lambda e: Name(result) if e == value else None), ret.loc)
-    return body[:i - 1] + body[i:-1] + (new_ret,)

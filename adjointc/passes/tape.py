@@ -13,7 +13,11 @@ value read, this module makes one of three decisions:
   temporary (`_t7`) or a name the user chose (`b = 1.0 - x[i]`): a view is
   free, up to two operations on Python numbers (over views and the values at
   hand, `0.1 * math.sin(x)`) cost about a push and a pop; a longer chain is
-  stored (it would be redone at every read). Valid while
+  stored (it would be redone at every read) -- unless it is long only because
+  of recomputed operands the block reads again elsewhere: those are stored
+  instead (each of their reads then costs nothing) and the value is redone
+  over them (Rosenbrock: `a = x[i + 1] - x[i] * x[i]` is stored, `100.0 * a`
+  redone from it). Valid while
   the statement's inputs are not overwritten, nor memory they may share written
   in place, between it and the read (same block).
 * **store** the value: before an overwrite of a value the backward sweep reads,
@@ -22,15 +26,18 @@ value read, this module makes one of three decisions:
   Only the restores that run before some read of the name, and after the last
   restore rebinding it, are kept (`Tape`); none for a loop-invariant assignment.
 * **store the shape only**: an array the backward sweep reads only for its
-  shape and dtype is never stored. A rebinding saves ``stand_in(x)`` (a
-  read-only array of x's shape and dtype that holds one element; a tuple of
-  arrays and numbers: one per entry); an in-place write (``x[i] = v``) changes
-  neither, so it records nothing. Lists (which can grow) are stored whole.
+  shape and dtype is never stored. When the types give the name one shape and
+  dtype for all its values (`_static_shape`: `np.array` of a 3-element list,
+  `u + kappa * lap` of u0's shape), the value at hand answers the read: nothing
+  is recorded. Else a rebinding saves ``stand_in(x)`` (a read-only array of
+  x's shape and dtype that holds one element, one shared object per shape; a
+  tuple of arrays and numbers: one per entry); an in-place write (``x[i] = v``)
+  changes neither, so it records nothing. Lists (which can grow) are stored whole.
 
 How reverse.py uses it: while it builds the two sweeps it consults `Recompute`
 (block by block) and leaves a `Site` pair (a `Save` in the forward sweep, a
 `Restore` in the backward sweep) at every overwrite. `decide` then reads the
-backward sweep once and returns the `Tape` fact; reverse.py turns each site
+backward sweep once and returns the `Tape` fact; `record.Emit` turns each site
 into push/pop, a stand-in, or nothing, as the fact says. The decision never
 depends on dead-code elimination (simplify.DCE), which runs later.
 
@@ -116,14 +123,21 @@ class Recompute:
     `step(s)` after each statement: drops the entries s invalidates (it writes
     their target or one of their inputs, or writes in place into memory an input
     may share: `w = u; c = u[0] * 2.0; w[0] = y` drops c), then adds s if
-    `recomputable`. Entries are indexed by input name: a block of n statements
-    costs O(n)."""
+    `recomputable` and its chain is at most two operations. A longer chain that
+    fits once the recomputed operands read by more than one statement of the
+    block (`uses`) are left as names drops those operands instead (they are
+    stored: the backward sweep reads them anyway) and adds s over them. Entries
+    are indexed by input name: a block of n statements costs O(n)."""
 
-    def __init__(self, types: Mapping[str, T.T], sharing: Sharing):
+    def __init__(self, types: Mapping[str, T.T], sharing: Sharing, block: Block = ()):
         self.types = types
         self.sharing = sharing
         self.exprs: dict[str, Expr] = {}
         self.users: dict[str, set[str]] = {}  # input name -> entries reading it
+        self.uses: dict[str, int] = {}        # name -> the statements of the block reading it
+        for st in walk(block):
+            for n in {n for e in _exprs(st) for n in names_in(e)}:
+                self.uses[n] = self.uses.get(n, 0) + 1
 
     def writes(self, s: Stmt) -> set[str]:
         """The names s rebinds or modifies, and the names sharing memory it modifies."""
@@ -134,23 +148,36 @@ class Recompute:
                     out |= self.sharing.related(w)
         return out
 
+    def _forget(self, k: str) -> None:
+        e = self.exprs.pop(k, None)
+        if e is not None:
+            for n in set(names_in(e)):
+                self.users.get(n, set()).discard(k)
+
     def _drop(self, written: set[str]) -> None:
         for w in written:
             for k in [w] + sorted(self.users.pop(w, ())):
-                e = self.exprs.pop(k, None)
-                if e is not None:
-                    for n in set(names_in(e)):
-                        self.users.get(n, set()).discard(k)
+                self._forget(k)
 
     def step(self, s: Stmt, writes: set[str]) -> None:
         self._drop(writes)
-        if recomputable(s, self.types):
-            e = self.valid_for(set()).substitute(s.value)
-            if _operations(e) > 2:
-                return  # (a longer chain is redone at every read of it: storing it costs less)
-            self.exprs[s.target] = e
-            for n in set(names_in(e)):
-                self.users.setdefault(n, set()).add(s.target)
+        if not recomputable(s, self.types):
+            return
+        e = self.valid_for(set()).substitute(s.value)
+        if _operations(e) > 2:
+            # (a longer chain is redone at every read of it: storing it costs less, unless
+            # the operands making it long are read again: storing those costs the same
+            # tape and saves redoing them at their own reads)
+            again = {n for n in names_in(s.value)
+                     if self.uses.get(n, 0) > 1 and _operations(self.exprs.get(n, Name(n))) > 0}
+            e = Valid(self, set(), again).substitute(s.value)
+            if not again or _operations(e) > 2:
+                return
+            for n in sorted(again):
+                self._forget(n)
+        self.exprs[s.target] = e
+        for n in set(names_in(e)):
+            self.users.setdefault(n, set()).add(s.target)
 
     def valid_for(self, writes: set[str]) -> "Valid":
         """Entries valid while the backward sweep handles a statement writing `writes`:
@@ -162,10 +189,11 @@ class Recompute:
 class Valid:
     env: Recompute
     writes: set[str]
+    keep: set[str] = field(default_factory=set)  # names left as they are
 
     def get(self, k: str) -> Expr | None:
         e = self.env.exprs.get(k)
-        if e is None or k in self.writes or (self.writes and set(names_in(e)) & self.writes):
+        if e is None or k in self.writes or k in self.keep or (self.writes and set(names_in(e)) & self.writes):
             return None
         return e
 
@@ -228,6 +256,18 @@ def _fixed_shape(t: T.T) -> bool:
     return t.kind == "tuple" and bool(t.elts) and all(e.kind == "array" or e.kind in _NUMBERS for e in t.elts)
 
 
+def _static_shape(t: T.T) -> bool:
+    """Does every value the name ever holds have one shape and dtype? The type pass gives
+    a name a shape of symbols only when all its assignments agree (else UNSTABLE), and a
+    symbol stands for one length during a call. Then a shape read of whatever value the
+    name holds in the backward sweep answers for the value the forward sweep saw (a
+    name the read needs is bound then: it was before): nothing to save. (Rank 0 is
+    left out: a NumPy scalar and a 0-d array answer differently.)"""
+    if t.kind == "array":
+        return bool(t.rank) and isinstance(t.shape, tuple) and t.dtype is not None
+    return t.kind == "tuple" and bool(t.elts) and all(_static_shape(e) or e.kind in _NUMBERS for e in t.elts)
+
+
 @dataclass
 class Tape:
     """The tape pass's result: which overwrites of the primal the backward sweep needs undone.
@@ -247,8 +287,9 @@ class Tape:
       name sharing memory with x (an in-place write through x changes it);
     restore_at[site.index]: the position of each site's restore.
     A site whose restore some value read needs is VALUE (saved and restored);
-    else one some shape read needs: SHAPE (a rebinding saves a stand-in; an
-    in-place write changes no shape and saves NOTHING); else NOTHING."""
+    else one some shape read needs: SHAPE (a rebinding of a name whose shape
+    may change saves a stand-in; one of a name of one known shape, and an
+    in-place write, change no shape and save NOTHING); else NOTHING."""
     value: dict[str, dict[int, int]] = field(default_factory=dict)
     shape: dict[str, dict[int, int]] = field(default_factory=dict)
     memory: dict[str, int] = field(default_factory=dict)
@@ -273,9 +314,10 @@ class Tape:
         if self._needs(self.value.get(v), r) or (in_memory and not site.whole):
             return VALUE
         if self._needs(self.shape.get(v), r):
-            if not _fixed_shape(self.kinds.get(v, T.UNKNOWN)):
+            kind = self.kinds.get(v, T.UNKNOWN)
+            if not _fixed_shape(kind):
                 return VALUE  # (a list, or a tuple holding one, can change its length)
-            return SHAPE if site.whole else NOTHING
+            return SHAPE if site.whole and not _static_shape(kind) else NOTHING
         return NOTHING
 
 

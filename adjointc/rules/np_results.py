@@ -190,6 +190,8 @@ def array_result(types, bound):
     if t.kind == "array":      # a copy: same shape
         return t if dtype else replace(t, dtype=None)
     r = rank_of(t)
+    if r == 1 and t.kind in ("list", "tuple"):  # (known entries: a known length)
+        return T.array(1, ((None, len(t.elts)),), dtype=dtype)
     return T.UNKNOWN if r is None else T.array(r, dtype=dtype)
 
 
