@@ -409,13 +409,18 @@ class DCE:
             for b in bs:
                 self.viewers.setdefault(b, set()).add(n)
         self._related: dict[str, set[str]] = {}
+        self._mem: dict[str, frozenset[str]] = {}
 
     def live_add(self, L: set[str], names: Iterable[str]) -> None:
         """Reading n needs n's binding, and the memory of everything n may view
         (marked MEM + base: a write into that memory matters, a rebinding does not)."""
         for n in names:
             L.add(n)
-            L |= {MEM + b for b in self.bases.get(n, set())}
+            mem = self._mem.get(n)
+            if mem is None:
+                mem = self._mem[n] = frozenset(MEM + b for b in self.bases.get(n, ()))
+            if mem:
+                L |= mem
 
     def block(self, b: Block, L: set[str]) -> tuple[list[Stmt], set[str]]:
         # (the block's own copy of L, updated in place statement by statement: linear time)
@@ -468,12 +473,14 @@ class DCE:
             # live after an iteration: after the loop, or the next iteration (and a while's test)
             test = set(names_in(s.test)) if isinstance(s, While) else set()
             Lh = set(L) | test
-            for _ in range(50):
+            changed = self.changed  # (the fixpoint's passes see partial live sets: what they
+            for _ in range(50):     # drop says nothing; only the final pass's deletions count)
                 body, Lb = self.block(s.body, Lh)
                 nL = L | Lb | test
                 if nL == Lh:
                     break
                 Lh = nL
+            self.changed = changed
             body, Lb = self.block(s.body, Lh)
             if removable and not body:
                 self.changed = True
