@@ -191,6 +191,24 @@ Stmt = Union[Assign, SetItem, AugAssign, AugSetItem, ExprStmt, For, While, If,
              Break, Continue, Return, Comment]
 Block = tuple[Stmt, ...]
 
+# The two sweep markers of an adjoint's body: the reverse pass puts these very
+# objects before the forward and the backward sweep; passes keep them (they are
+# never rebuilt) and the printer and the cleanups find the sweeps by identity
+# (`sweep_of`), never by the comment's text.
+FORWARD_SWEEP = Comment("---- forward sweep ----")
+BACKWARD_SWEEP = Comment("---- backward sweep ----")
+
+
+def sweep_of(s: "Stmt") -> str | None:
+    """"forward" / "backward" for the sweep markers, None for every other statement."""
+    return "forward" if s is FORWARD_SWEEP else "backward" if s is BACKWARD_SWEEP else None
+
+
+def backward_start(body: "Block") -> int:
+    """Index of the backward-sweep marker in an adjoint's body (the backward sweep follows it)."""
+    return next(k for k, s in enumerate(body) if s is BACKWARD_SWEEP)
+
+
 NO_DEFAULT = object()
 
 

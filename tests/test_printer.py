@@ -15,7 +15,7 @@ from hypothesis import given, settings, strategies as st
 import adjointc
 from adjointc import codegen, grad, printer
 from adjointc.errors import GeneratedCodeError
-from adjointc.ir import (Assign, AugAssign, Call, Comment, Const, ExprStmt, For, Function, If, Loc, Name,
+from adjointc.ir import (BACKWARD_SWEEP, FORWARD_SWEEP, Assign, AugAssign, Call, Comment, Const, ExprStmt, For, Function, If, Loc, Name,
                          Return, SetItem, While)
 from adjointc.passes import cleanup
 from corpus import helpers_mod as hm
@@ -216,8 +216,8 @@ def test_merge_accumulations():
 
 
 def test_with_tape_report_reports_every_recording_where_the_backward_sweep_starts():
-    body = (Assign("_tape_u", Call("list", ())), Comment("---- forward sweep ----"),
-            For("i", X, (Assign("_saved_w", X),)), Comment("---- backward sweep ----"), Return(X))
+    body = (Assign("_tape_u", Call("list", ())), FORWARD_SWEEP,
+            For("i", X, (Assign("_saved_w", X),)), BACKWARD_SWEEP, Return(X))
     out = cleanup.with_tape_report(body)
     assert printer.block(out[3:4]) == "tape_report(_tape_u=_tape_u, _saved_w=_saved_w)"
     assert out[:3] + out[4:] == body
@@ -233,8 +233,8 @@ def test_run_applies_the_cleanups_in_order():
 def _adjoint_fn():
     loc4, loc5 = Loc("/src/m.py", 4, 0, "y = x * x"), Loc("/src/m.py", 5, 0, "return y")
     loc2 = Loc("/src/m.py", 2, 0, "w[k] = 0.5")
-    body = (Comment("---- forward sweep ----"), Assign("y", mul(X, X), loc4), Assign("result", Name("y"), loc5),
-            Comment("---- backward sweep ----"), Assign("x_bar", Const(0.0)), Comment("line 5: return y", loc5),
+    body = (FORWARD_SWEEP, Assign("y", mul(X, X), loc4), Assign("result", Name("y"), loc5),
+            BACKWARD_SWEEP, Assign("x_bar", Const(0.0)), Comment("line 5: return y", loc5),
             Assign("y_bar", Name("result_bar"), loc5), Comment("line 4: y = x * x", loc4),
             If(Call("gt", (X, Const(0.0))), (Assign("x_bar", mul(Name("y_bar"), Const(2.0))),),
                (Comment("line 4: y = x * x", loc4),)),
@@ -310,10 +310,10 @@ def test_a_failing_line_of_an_inlined_helper_from_another_file_is_named_with_its
 
 def test_printing_is_deterministic_and_prints_each_statement_once():
     rng = random.Random(3)
-    body = [Comment("---- forward sweep ----")]
+    body = [FORWARD_SWEEP]
     for i in range(300):
         body.append(Assign(f"a{i}", mul(Name(f"a{rng.randrange(i)}") if i else X, Y), Loc("/m.py", i + 2)))
-    body += [Comment("---- backward sweep ----"), Return(Name("a299"))]
+    body += [BACKWARD_SWEEP, Return(Name("a299"))]
     fn = Function("g_grad", (), tuple(body), "/m.py", 1)
     t1 = codegen.generate(fn, primal_name="g", wrt=("x",), source_file="/m.py", line=1)
     t2 = codegen.generate(fn, primal_name="g", wrt=("x",), source_file="/m.py", line=1)

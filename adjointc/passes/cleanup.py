@@ -24,8 +24,8 @@ from collections import Counter
 from typing import Callable
 
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, Expr, ExprStmt, For, Function, If,
-                  Name, Return, SetItem, Stmt, While, all_writes, map_expr, names_in, stmt_writes, walk)
-from .reverse import backward_start
+                  Name, Return, SetItem, Stmt, While, all_writes, backward_start, map_expr, names_in,
+                  stmt_writes, sweep_of, walk)
 
 IsTemp = Callable[[str], bool]
 
@@ -259,7 +259,7 @@ def with_tape_report(body: Block) -> Block:
     names = recordings(body)
     out: list[Stmt] = []
     for s in body:
-        if isinstance(s, Comment) and s.text.startswith("---- backward"):
+        if sweep_of(s) == "backward":
             out.append(ExprStmt(Call("tape_report", (), tuple((n, Name(n)) for n in names))))
         out.append(s)
     return tuple(out)

@@ -45,7 +45,8 @@ from typing import Any
 from .. import rules
 from .. import types as T
 from ..errors import UnsupportedSyntax
-from ..ir import (Assign, AugAssign, Block, Break, Call, Comment, Const, Continue, Expr, ExprStmt, For,
+from ..ir import (BACKWARD_SWEEP, FORWARD_SWEEP, Assign, AugAssign, Block, Break, Call, Comment, Const, Continue,
+                  Expr, ExprStmt, For, backward_start,  # noqa: F401 (re-exported)
                   Function, If, Loc, Name, Param, Return, SetItem, Stmt, While, all_writes,
                   names_in, stmt_writes, walk)
 from ..names import Namer, bar
@@ -242,10 +243,6 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
 
 # The sweep boundary: these two statement objects (identity, not text) open the forward
 # and the backward sweep of every adjoint `transform` returns; later passes keep them.
-FORWARD = Comment("---- forward sweep ----")
-BACKWARD = Comment("---- backward sweep ----")
+FORWARD, BACKWARD = FORWARD_SWEEP, BACKWARD_SWEEP
 
 
-def backward_start(body: Block) -> int:
-    """Index of the BACKWARD marker in an adjoint's body (the backward sweep follows it)."""
-    return next(k for k, s in enumerate(body) if s is BACKWARD)
