@@ -58,7 +58,7 @@ from ..ir import (Assign, Block, Call, Comment, Expr, ExprStmt, For, If, Name, R
                   While, all_writes, names_in, stmt_writes, walk)
 
 # Runtime helpers that read the argument at this position only for its shape and dtype
-# (adjointc/runtime.py, vjp_helpers.py): `np.shape`, `np.ndim`, `.dtype`, `zeros_like`.
+# (adjointc/runtime.py, rules/helpers/): `np.shape`, `np.ndim`, `.dtype`, `zeros_like`.
 SHAPE_ARGS: dict[str, int] = {"as_adjoint": 1, "shape_adjoint": 1, "unbroadcast": 1, "unreduce": 1,
                               "zeros_like": 0, "np.zeros_like": 0, "unpad": 1, "unreshape": 1,
                               "unconcatenate": 1, "unstack": 1, "unhstack": 1, "unvstack": 1}
