@@ -78,3 +78,23 @@ def heat_bc_adjoint(u0, kappa, left, amplitude, steps=200):
         lb += ub[0]
         ub[0] = 0.0
     return ub, kb, lb, fb @ e
+
+
+def heat_rebind_adjoint(u0, kappa, steps=200):
+    """The careful adjoint of benchmarks/rebind.py: one Laplacian per step on the tape."""
+    u = u0.copy()
+    laps = []
+    for _ in range(steps):
+        lap = np.zeros_like(u)
+        lap[1:-1] = u[2:] - 2.0 * u[1:-1] + u[:-2]
+        laps.append(lap)
+        u = u + kappa * lap
+    ub = 2.0 * u
+    kb = 0.0
+    for lap in reversed(laps):
+        kb += ub @ lap
+        t = kappa * ub[1:-1]
+        ub[:-2] += t
+        ub[1:-1] -= 2.0 * t
+        ub[2:] += t
+    return ub, kb
