@@ -269,9 +269,9 @@ class Calls:
 
     def callee(self, call: Any, receiver: T.T) -> str | None:
         """The key of the function a call/method call reaches ("rhs", "pkg.mod:Model.step")."""
-        if call.op.startswith("call:"):
-            return call.op[5:]
-        method = call.op.split(":", 1)[1]
+        if call.kind == "user":
+            return call.member
+        method = call.member
         cls = T.CLASSES.get(receiver.cls) if receiver.kind == "struct" else None
         fn = getattr(cls, method, None) if cls is not None else None
         if not isinstance(fn, types_mod.FunctionType):

@@ -23,6 +23,17 @@ Grammar (every node is a frozen dataclass; statements carry a `Loc` and a `sid`)
 `ifexp`, `attr:NAME`, `method:NAME`) or a dotted function name (`np.sin`,
 `math.exp`, `range`). The rule registry (`adjointc.rules`) is keyed by it.
 
+Every call has one of a closed set of kinds, `Call.kind` (derived from the op in
+one place, `call_kind`; passes dispatch on it, never on op-string prefixes):
+
+    "user"         call:NAME        a user function (its own adjoint, or inlined)
+    "user_method"  callmethod:NAME  a method of a user object (receiver first)
+    "attr"         attr:NAME        an attribute read (x.T, x.shape, a parameter field)
+    "method"       method:NAME      a library method (x.copy(), L.append(v))
+    "python"       py:NAME          a Python builtin called as written (rule templates only)
+    "primitive"    everything else  an operator, syntax, or a dotted library function
+`Call.member` is the NAME of the first five kinds (the op itself for primitives).
+
 Statement ids: `sid` is a statement's stable identity, not part of its meaning
 (compare=False). `program.Program` numbers every statement of the primal IR
 (1, 2, ...; unique) and rewrites that keep a statement keep its sid
@@ -83,6 +94,31 @@ class Call:
     op: str
     args: tuple["Expr", ...] = ()
     kwargs: tuple[tuple[str, "Expr"], ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return call_kind(self.op)
+
+    @property
+    def member(self) -> str:
+        """The attribute, method or function name of a non-primitive call (`attr:T` -> `T`)."""
+        return self.op.split(":", 1)[1] if call_kind(self.op) != "primitive" else self.op
+
+    @property
+    def calls_user(self) -> bool:
+        """A call of a user function or of a user object's method."""
+        return call_kind(self.op) in USER_KINDS
+
+
+CALL_KINDS = ("user", "user_method", "attr", "method", "python", "primitive")
+USER_KINDS = frozenset({"user", "user_method"})
+_PREFIX_KINDS = {"call": "user", "callmethod": "user_method", "attr": "attr", "method": "method", "py": "python"}
+
+
+def call_kind(op: str) -> str:
+    """The kind of a call's op (see the module docstring): the one place that reads prefixes."""
+    head, sep, _ = op.partition(":")
+    return _PREFIX_KINDS.get(head, "primitive") if sep else "primitive"
 
 
 Expr = Union[Name, Const, Call]

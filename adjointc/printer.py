@@ -89,15 +89,16 @@ def expr(e: Expr) -> str:
         return "(" + ", ".join(expr(x) for x in a) + ")"
     if op == "list":
         return "[" + ", ".join(expr(x) for x in a) + "]"
-    if op.startswith("attr:"):
-        return f"{_wrap(a[0], ATOM)}.{op[5:]}"
-    if op.startswith(("call:", "py:")):
-        op = op.split(":", 1)[1]
-    method = op.startswith(("method:", "callmethod:"))
+    kind = e.kind
+    if kind == "attr":
+        return f"{_wrap(a[0], ATOM)}.{e.member}"
+    method = kind in ("method", "user_method")
     args = [expr(x) for x in (a[1:] if method else a)]
     args += [f"{k}={expr(v)}" for k, v in e.kwargs]
     if method:
-        return f"{_wrap(a[0], ATOM)}.{op.split(':', 1)[1]}({', '.join(args)})"
+        return f"{_wrap(a[0], ATOM)}.{e.member}({', '.join(args)})"
+    if kind in ("user", "python"):
+        op = e.member
     return f"{op}({', '.join(args)})"
 
 

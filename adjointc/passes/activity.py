@@ -47,10 +47,10 @@ def diff_operands(e: Expr) -> list[str]:
         return [e.id]
     if not isinstance(e, Call):
         return []
-    if e.op.startswith(("call:", "callmethod:")):  # a user function: every argument may carry a derivative
+    if e.calls_user:  # a user function: every argument may carry a derivative
         return [n for a in e.args + tuple(v for _, v in e.kwargs) for n in ([a.id] if isinstance(a, Name) else [])]
     rule = rules.lookup(e.op)
-    if e.op.startswith("attr:") and rule is None:  # a field of a parameter object
+    if e.kind == "attr" and rule is None:  # a field of a parameter object
         return [e.args[0].id] if isinstance(e.args[0], Name) else []
     if rule is None or rule.nondiff:
         return []

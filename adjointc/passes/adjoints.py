@@ -70,13 +70,13 @@ class Adjoints:
                 out.append(self.acc(val.id, g, loc))
         elif isinstance(val, Call):
             rule = rules.lookup(val.op)
-            if val.op.startswith(("call:", "callmethod:")):
+            if val.calls_user:
                 out += self.call_adjoint(s, g)
-            elif val.op.startswith("attr:") and (rule is None or c.types.get(
+            elif val.kind == "attr" and (rule is None or c.types.get(
                     getattr(val.args[0], "id", ""), T.UNKNOWN).kind == "struct"):
                 x = val.args[0]  # a field of a parameter object: x_bar is a dict of field adjoints
                 if isinstance(x, Name) and x.id in c.active:
-                    out += self.scatter(x.id, Const(val.op[5:]), g, s.loc, c.types.get(t))
+                    out += self.scatter(x.id, Const(val.member), g, s.loc, c.types.get(t))
             elif val.op == "getitem":
                 x = val.args[0]
                 if isinstance(x, Name) and x.id in c.active:

@@ -61,7 +61,7 @@ def _drop_dead(body: Block, inlined: set[int]) -> Block:
     while True:
         reads = Counter(n for s in walk(body) for n in stmt_reads(s))
         dead = {s.sid for s in walk(body) if s.sid in inlined and isinstance(s, Assign) and not reads[s.target]
-                and not (isinstance(s.value, Call) and s.value.op.startswith(("call:", "callmethod:")))}
+                and not (isinstance(s.value, Call) and s.value.calls_user)}
         if not dead:
             return body
         body = _without(body, dead)
@@ -106,8 +106,7 @@ class _Inliner:
                 out.append(While(s.test, self.block(s.body, stack), s.loc))
             elif isinstance(s, If):
                 out.append(If(s.test, self.block(s.body, stack), self.block(s.orelse, stack), s.loc))
-            elif isinstance(s, Assign) and isinstance(s.value, Call) and s.value.op.startswith(
-                    ("call:", "callmethod:")):
+            elif isinstance(s, Assign) and isinstance(s.value, Call) and s.value.calls_user:
                 later = [x for x in body[i + 1:] if x.loc.line == s.loc.line and x.loc.file == s.loc.file]
                 out += self.call(s, stack, later)
             else:

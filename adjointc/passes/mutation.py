@@ -156,7 +156,7 @@ class _Rewriter:
                       for v, bs in self.raw_bases.items()}
         self.hazards: list[tuple[Stmt, str, str]] = []  # (call, argument, callee): result may view argument
         for s in walk(fn.body):  # first, so a later write-back knows which results view which arguments
-            if isinstance(s, Assign) and isinstance(s.value, Call) and s.value.op.startswith(("call:", "callmethod:")):
+            if isinstance(s, Assign) and isinstance(s.value, Call) and s.value.calls_user:
                 resolved = self.resolve(s.value)
                 if resolved is not None:
                     name, full, eff, params = resolved
@@ -183,8 +183,7 @@ class _Rewriter:
             if self.skip:  # (the write-back of the call before: an Assign, nothing nested)
                 self.skip = False
                 return []
-            if isinstance(s, Assign) and isinstance(s.value, Call) and s.value.op.startswith(
-                    ("call:", "callmethod:")):
+            if isinstance(s, Assign) and isinstance(s.value, Call) and s.value.calls_user:
                 stmts, self.skip = self.call(s, rest)
                 return stmts
             return None

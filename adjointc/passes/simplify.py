@@ -561,7 +561,7 @@ def base_map(body: Block, types: dict[str, T.T]) -> dict[str, set[str]]:
             srcs: list[str] = []
             if isinstance(v, Name):
                 srcs = [v.id]
-            elif isinstance(v, Call) and (v.op in VIEW_OPS or v.op.startswith("attr:") and holder(v.args[0])):
+            elif isinstance(v, Call) and (v.op in VIEW_OPS or v.kind == "attr" and holder(v.args[0])):
                 srcs = [a.id for a in (v.args if v.op in ("tuple", "list") else v.args[:1]) if isinstance(a, Name)
                         and not (v.op in ("tuple", "list") and _immutable(types.get(a.id, T.UNKNOWN)))]
             for x in srcs:

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import rules
 from .. import types as T
-from ..ir import Assign, Block, Call, Const, Expr, ExprStmt, For, Function, If, Name, SetItem, While, walk
+from ..ir import Assign, Block, Call, Const, Expr, ExprStmt, For, Function, If, Name, SetItem, While, call_kind, walk
 
 ELEMENTWISE_EXCLUDE = {"axis", "dtype", "out", "keepdims", "where", "casting", "order", "subok", "ddof"}
 
@@ -69,7 +69,7 @@ class TypeEnv:
         return self.call(e)
 
     def call(self, e: Call) -> T.T:
-        if e.op.startswith(("call:", "callmethod:")):
+        if e.calls_user:
             if self.calls is None:
                 return T.UNKNOWN
             name = self.calls.callee(e, self.of(e.args[0]) if e.args else T.UNKNOWN)
@@ -78,9 +78,9 @@ class TypeEnv:
                                   f"{self.of(e.args[0])}", "methods can be called on dataclass or object arguments")
             full = self.calls.full_args(name, e.args, e.kwargs)
             return self.calls.result_type(name, [self.of(a) for a in full])
-        if e.op.startswith("attr:"):
+        if e.kind == "attr":
             base = self.of(e.args[0])
-            attr = e.op[5:]
+            attr = e.member
             if base.kind == "struct":
                 t = base.field(attr)
                 if t is T.UNKNOWN and not any(k == attr for k, _ in base.fields):
@@ -91,7 +91,7 @@ class TypeEnv:
                     return T.UNKNOWN
                 raise TypeProblem(f"a value of type {base} has no attribute .{attr} adjointc knows",
                                   "supported array attributes: " + ", ".join(
-                                      sorted(k[5:] for k in rules.REGISTRY if k.startswith("attr:"))))
+                                      sorted(Call(k).member for k in rules.REGISTRY if call_kind(k) == "attr")))
         rule = rules.lookup(e.op)
         if rule is None:
             return T.UNKNOWN
