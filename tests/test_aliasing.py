@@ -55,3 +55,26 @@ def test_alias_refusal_names_the_assignment_that_makes_the_alias():
     msg = str(info.value)
     assert f"test_aliasing.py:{first + 1}:" in msg and f"(assigned at line {first + 1})" in msg, msg
     assert "v = x" in msg
+
+
+def _first_half(x):
+    return x[: x.shape[0] // 2]
+
+
+def _uses_a_declared_view(u0):
+    u = u0 * 1.0
+    h = _first_half(u)
+    u[0] = 5.0 * u[0]
+    return np.sum(h * h)
+
+
+def test_a_custom_rule_declaring_its_result_a_view_is_followed_by_the_alias_analysis(monkeypatch):
+    # Rule.returns_view is the knowledge the alias analyses read (the built-in views
+    # declare it the same way): a write into u while h views it is refused, located
+    from adjointc import rules
+    monkeypatch.setattr(rules, "REGISTRY", dict(rules.REGISTRY))
+    monkeypatch.setattr(rules, "BY_OBJECT", dict(rules.BY_OBJECT))
+    adjointc.defvjp(_first_half, "x", x="np.concatenate((g, np.zeros(x.shape[0] - g.shape[0])))",
+                    result="same", returns_view=True)
+    with pytest.raises(adjointc.AliasingError, match="'h' may share memory with 'u'"):
+        adjointc.grad(_uses_a_declared_view)(np.arange(1.0, 5.0))

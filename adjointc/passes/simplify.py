@@ -23,15 +23,20 @@ from __future__ import annotations
 import operator
 from typing import Iterable
 
+from .. import rules
 from .. import types as T
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, Const, Expr, ExprStmt, For, If, Name,
                   Return, SetItem, Stmt, While, all_writes, map_expr, names_in, stmt_reads, walk)
 from .types import TypeEnv
 
-VIEW_OPS = {"getitem", "attr:T", "attr:real", "np.transpose", "np.reshape", "np.ravel", "np.squeeze",
-            "np.expand_dims", "np.broadcast_to", "np.asarray", "np.atleast_1d", "np.atleast_2d",
-            "np.swapaxes", "np.moveaxis", "np.diagonal", "tuple", "list", "method:view",
-            "np.flip", "np.fliplr", "np.flipud"}
+def returns_view(op: str) -> bool:
+    """May the result of `op` share memory with an argument (a view, or a container
+    holding it)? The knowledge sits with each rule (`Rule.returns_view`); `ndarray.view`
+    has no rule (it is refused) but the alias analyses must still see it."""
+    rule = rules.lookup(op)
+    return (rule is not None and rule.returns_view) or op == "method:view"
+
+
 FRESH = {"add", "sub", "mul", "truediv", "pow", "neg", "matmul", "np.copy", "copy_adjoint", "np.zeros_like",
          "zeros_like", "list", "np.sum", "np.exp", "np.sin", "np.cos", "np.sqrt", "np.log"}
 
@@ -561,7 +566,7 @@ def base_map(body: Block, types: dict[str, T.T]) -> dict[str, set[str]]:
             srcs: list[str] = []
             if isinstance(v, Name):
                 srcs = [v.id]
-            elif isinstance(v, Call) and (v.op in VIEW_OPS or v.kind == "attr" and holder(v.args[0])):
+            elif isinstance(v, Call) and (returns_view(v.op) or v.kind == "attr" and holder(v.args[0])):
                 srcs = [a.id for a in (v.args if v.op in ("tuple", "list") else v.args[:1]) if isinstance(a, Name)
                         and not (v.op in ("tuple", "list") and _immutable(types.get(a.id, T.UNKNOWN)))]
             for x in srcs:

@@ -53,6 +53,7 @@ class Rule:
     varkw: bool = False                       # accepts any keyword (**kwargs)
     refused: tuple[str, str] | None = None    # (message, hint): see `refuse`
     recompute: str | None = None              # "view" | "scalar" | "never": see cheap_to_recompute
+    returns_view: bool = False                # the result may share memory with an argument
 
     def cheap_to_recompute(self, result: T.T) -> bool:
         """Op knowledge for the tape pass (passes/tape.py): may the backward sweep redo
@@ -160,11 +161,12 @@ def register(rule: Rule) -> Rule:
 
 def defvjp(fn: Any, signature: str | None = None, *, name: str | None = None,
            result: Callable[..., T.T] | str = "elementwise",
-           namespace: dict[str, Any] | None = None, **templates: str | None):
+           namespace: dict[str, Any] | None = None, returns_view: bool = False, **templates: str | None):
     """Register the vector-Jacobian product of `fn` (a callable, or an op name
     such as "add"). With templates given as keywords, registers them; with
     none, returns a decorator for a function computing templates from the
-    bound arguments."""
+    bound arguments. `returns_view`: the result may share memory with an
+    argument (a view, or a container holding it), which the alias analyses follow."""
     op = name or (fn if isinstance(fn, str) else _canonical_name(fn))
     if signature is None:
         if templates:
@@ -184,7 +186,8 @@ def defvjp(fn: Any, signature: str | None = None, *, name: str | None = None,
         return register(Rule(op, params, defaults, varargs,
                              templates=None if fn_rule else {k: v for k, v in templates.items()},
                              fn=fn_rule, result=result, namespace=dict(namespace or {}),
-                             objects=objs, keyword_only=kwonly, varkw=_accepts_kwargs(signature)))
+                             objects=objs, keyword_only=kwonly, varkw=_accepts_kwargs(signature),
+                             returns_view=returns_view))
 
     if templates:
         return make(None)

@@ -19,23 +19,23 @@ from .np_results import (append_result, arange_result, array_result, array_type,
 
 # -------------------------------------------------- shapes and rearrangement
 defvjp(np.reshape, "a, shape=None, *, newshape=None", a="unreshape(g, a)",
-       result=reshape_result)   # `newshape`: NumPy 1 spelling
+       result=reshape_result, returns_view=True)   # `newshape`: NumPy 1 spelling
 defvjp(np.ravel, "a", a="unreshape(g, a)",
-       result=lambda types, bound: array_type(1, dtype_of(type_of(types, "a"))))
-defvjp(np.squeeze, "a, axis=None", a="unreshape(g, a)", result=squeeze_result)
-defvjp(np.expand_dims, "a, axis", a="unreshape(g, a)", result=rank_plus(1, axis="axis"))
-defvjp(np.swapaxes, "a, axis1, axis2", a="unswapaxes(g, a, axis1, axis2)", result=same_rank("a"))
+       result=lambda types, bound: array_type(1, dtype_of(type_of(types, "a"))), returns_view=True)
+defvjp(np.squeeze, "a, axis=None", a="unreshape(g, a)", result=squeeze_result, returns_view=True)
+defvjp(np.expand_dims, "a, axis", a="unreshape(g, a)", result=rank_plus(1, axis="axis"), returns_view=True)
+defvjp(np.swapaxes, "a, axis1, axis2", a="unswapaxes(g, a, axis1, axis2)", result=same_rank("a"), returns_view=True)
 defvjp(np.moveaxis, "a, source, destination", a="unmoveaxis(g, a, source, destination)",
-       result=same_rank("a"))
-defvjp(np.broadcast_to, "array, shape", array="unbroadcast(g, array)", result=broadcast_to_result)
+       result=same_rank("a"), returns_view=True)
+defvjp(np.broadcast_to, "array, shape", array="unbroadcast(g, array)", result=broadcast_to_result, returns_view=True)
 defvjp(np.copy, "a", a="g", result="same")
-defvjp(np.flip, "m, axis=None", m="unflip(g, m, axis)", result="same")
-defvjp(np.fliplr, "m", m="unflip(g, m, 1)", result="same")
-defvjp(np.flipud, "m", m="unflip(g, m, 0)", result="same")
+defvjp(np.flip, "m, axis=None", m="unflip(g, m, axis)", result="same", returns_view=True)
+defvjp(np.fliplr, "m", m="unflip(g, m, 1)", result="same", returns_view=True)
+defvjp(np.flipud, "m", m="unflip(g, m, 0)", result="same", returns_view=True)
 defvjp(np.tril, "m, k=0", m="untril(g, m, k)", result=tri_result)  # 1-D m: rows broadcast
 defvjp(np.triu, "m, k=0", m="untriu(g, m, k)", result=tri_result)
 defvjp(np.diagonal, "a, offset=0, axis1=0, axis2=1", a="undiagonal(g, a, offset, axis1, axis2)",
-       result=rank_plus(-1))
+       result=rank_plus(-1), returns_view=True)
 defvjp(np.diag, "v, k=0", v="undiag(g, v, k)", result=diag_result)
 defvjp(np.tile, "A, reps", A="untile(g, A, reps)", result=tile_result)
 defvjp(np.repeat, "a, repeats, axis=None", a="unrepeat(g, a, repeats, axis)", result=repeat_result)
@@ -49,7 +49,7 @@ defvjp(np.hstack, "tup", tup="unhstack(g, tup)", result=atleast_result(1))
 defvjp(np.vstack, "tup", tup="unvstack(g, tup)", result=atleast_result(2))
 defvjp(np.array, "object, dtype=None", object="unarray(g, object)", result=array_result)
 defvjp(np.asarray, "a, dtype=None", a="unarray(g, a)",
-       result=lambda types, bound: array_result({"object": types.get("a")}, bound))
+       result=lambda types, bound: array_result({"object": types.get("a")}, bound), returns_view=True)
 
 
 @defvjp(np.pad, "array, pad_width, mode='constant'", result=same_rank("array"))
@@ -60,7 +60,7 @@ def _pad(array, pad_width, mode):
     return {"array": "unpad(g, array, pad_width)"}
 
 
-defvjp(np.transpose, "a, axes=None", a="untranspose(g, a, axes)", result=same_rank("a"))
+defvjp(np.transpose, "a, axes=None", a="untranspose(g, a, axes)", result=same_rank("a"), returns_view=True)
 defvjp(np.roll, "a, shift, axis=None", a="unroll(g, a, shift, axis)", result="same")
 
 
@@ -72,8 +72,8 @@ def _atleast_rule(n: int):
     return rule
 
 
-defvjp(np.atleast_1d, "*arys", result=atleast_vararg_result(1))(_atleast_rule(1))
-defvjp(np.atleast_2d, "*arys", result=atleast_vararg_result(2))(_atleast_rule(2))
+defvjp(np.atleast_1d, "*arys", result=atleast_vararg_result(1), returns_view=True)(_atleast_rule(1))
+defvjp(np.atleast_2d, "*arys", result=atleast_vararg_result(2), returns_view=True)(_atleast_rule(2))
 defvjp(np.atleast_3d, "*arys", result=atleast_vararg_result(3))(_atleast_rule(3))
 
 # -------------------------------------------- constructors with a value input

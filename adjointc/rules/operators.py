@@ -93,15 +93,15 @@ def real_result(types, bound) -> T.T:
 
 # Containers: the adjoint of a tuple/list literal is split element by element
 # (`piece` keeps the symbolic zero 0.0, which a container's adjoint may still be, zero).
-defvjp("tuple", "*elts", result="tuple")(lambda elts: {"elts": [f"piece(g, {i})" for i in range(len(elts))]})
-defvjp("list", "*elts", result="list")(lambda elts: {"elts": [f"piece(g, {i})" for i in range(len(elts))]})
+defvjp("tuple", "*elts", result="tuple", returns_view=True)(lambda elts: {"elts": [f"piece(g, {i})" for i in range(len(elts))]})
+defvjp("list", "*elts", result="list", returns_view=True)(lambda elts: {"elts": [f"piece(g, {i})" for i in range(len(elts))]})
 # getitem: special-cased in passes/reverse.py (scatter into the adjoint in place).
-defvjp("getitem", "x, index", x="g", result="getitem")
+defvjp("getitem", "x, index", x="g", result="getitem", returns_view=True)
 nondiff("slice", "*args", result="object")
 
 # Attributes and methods every array has.
-defvjp("attr:T", "x", x="np.transpose(g)", result="transpose")
-defvjp("attr:real", "x", x="g", result=real_result)
+defvjp("attr:T", "x", x="np.transpose(g)", result="transpose", returns_view=True)
+defvjp("attr:real", "x", x="g", result=real_result, returns_view=True)
 def _length(x: T.T, axis: int = 0) -> T.T:
     """An int that is known to be the length of an axis of an array (its symbolic dim)."""
     if x.kind == "array" and isinstance(x.shape, tuple) and len(x.shape) > axis:
