@@ -52,7 +52,7 @@ from ..ir import (BACKWARD_SWEEP, FORWARD_SWEEP, Assign, AugAssign, Block, Break
 from ..names import Namer, bar
 from . import simplify as S
 from . import record, tape
-from .trips import instrument
+from .trips import instrument, trip_counter
 from .adjoints import Adjoints, _advanced, _comment, _is_temp  # noqa: F401 (mutation.py imports these two)
 
 
@@ -63,7 +63,7 @@ class Context:
     namer: Namer
     defined: set[str] = field(default_factory=set)   # definitely bound at this point
     loop_depth: int = 0
-    trips: dict[int, str] = field(default_factory=dict)  # id(loop) -> trip counter
+    trips: set[str] = field(default_factory=set)  # trip counters (passes/trips.py)
     adjoints: set[str] = field(default_factory=set)
     consts: dict = field(default_factory=dict)
     calls: Any = None                                 # compiles adjoints of user functions
@@ -151,7 +151,7 @@ class Reverser(Adjoints):
 
     def loop(self, s: For | While) -> tuple[list[Stmt], list[Stmt]]:
         c = self.c
-        trips = c.trips.get(id(s))
+        trips = trip_counter(s, c.trips)
         save: list[Stmt] = []
         restore: list[Stmt] = []
         if isinstance(s, For):
@@ -177,7 +177,6 @@ class Reverser(Adjoints):
             fwd_loop = While(s.test, tuple(f), s.loc)
             back_iter = Call("range", (Name(trips),))
             target = "_"
-        c.trips[id(fwd_loop)] = trips or ""
         back = [For(target, back_iter, tuple(b), s.loc)] + restore if b else restore
         return save + [fwd_loop], back
 
@@ -187,10 +186,10 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
     """`outputs`: parameters whose final values are outputs too; the adjoint
     function takes a cotangent `{p}_out_bar` for each, after the result's.
     Returns the adjoint and the Context it was built in (its `adjoints`, its namer)."""
-    trips: dict[int, str] = {}
+    trips: set[str] = set()
     body = instrument(fn.body, namer, trips, result)
 
-    ctx = Context(active, types, Namer(set(namer.taken)), trips=dict(trips), consts=consts, calls=calls)
+    ctx = Context(active, types, Namer(set(namer.taken)), trips=set(trips), consts=consts, calls=calls)
     ctx.namer.counters = dict(namer.counters)
     ctx.defined = {p.name for p in fn.params}
     # a parameter is bound before the body: its value before a loop that assigns it
