@@ -475,13 +475,16 @@ class DCE:
             Lh = set(L) | test
             changed = self.changed  # (the fixpoint's passes see partial live sets: what they
             for _ in range(50):     # drop says nothing; only the final pass's deletions count)
+                self.changed = False
                 body, Lb = self.block(s.body, Lh)
                 nL = L | Lb | test
                 if nL == Lh:
-                    break
+                    break  # (that pass saw the final live set: it is the final pass)
                 Lh = nL
-            self.changed = changed
-            body, Lb = self.block(s.body, Lh)
+            else:
+                self.changed = False
+                body, Lb = self.block(s.body, Lh)
+            self.changed = changed or self.changed
             if removable and not body:
                 self.changed = True
                 return [], L
