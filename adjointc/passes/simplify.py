@@ -37,19 +37,31 @@ FRESH = {"add", "sub", "mul", "truediv", "pow", "neg", "matmul", "np.copy", "cop
 
 
 class TypeOracle(TypeEnv):
-    """Types of expressions in the adjoint: `x_bar` has the type of `x`."""
+    """Types of expressions in the adjoint: `x_bar` has the type of `x`. A call's type is
+    memoised by value (the passes asking read a finished inference: types never change)."""
 
     def __init__(self, types: dict[str, T.T], consts: dict | None = None):
         super().__init__(types, consts or {})
         self.types = types
+        self._memo: dict[Call | None, T.T] = {}
 
     def of(self, e: Expr) -> T.T:
         if isinstance(e, Name) and e.id not in self.types and e.id.endswith("_bar"):
             return self.types.get(e.id[:-4], T.UNKNOWN)
+        key = e if isinstance(e, Call) else None
         try:
-            return super().of(e)
+            hit = self._memo.get(key)  # (None, a name or a constant, is never stored)
+        except TypeError:  # (a constant that cannot be hashed, an array literal: not memoised)
+            key = hit = None
+        if hit is not None:
+            return hit
+        try:
+            t = super().of(e)
         except TypeError:
             return T.UNKNOWN
+        if key is not None:
+            self._memo[key] = t
+        return t
 
 
 _ARITH = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
