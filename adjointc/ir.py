@@ -265,14 +265,22 @@ class Function:
 
 # -------------------------------------------------------------------- helpers
 def names_in(e: Expr) -> Iterator[str]:
-    """Every variable name an expression reads."""
+    """Every variable name an expression reads (in order, with repeats)."""
+    out: list[str] = []
+    _collect_names(e, out)
+    return iter(out)
+
+
+def _collect_names(e: Expr, out: list[str]) -> None:
+    # (a list filled by plain recursion: nested generators cost a frame per level per name,
+    # and names_in is the compiler's most frequent call)
     if isinstance(e, Name):
-        yield e.id
+        out.append(e.id)
     elif isinstance(e, Call):
         for a in e.args:
-            yield from names_in(a)
+            _collect_names(a, out)
         for _, v in e.kwargs:
-            yield from names_in(v)
+            _collect_names(v, out)
 
 
 def map_expr(e: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:

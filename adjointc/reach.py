@@ -285,13 +285,38 @@ class _Walker:
 
 
 # --------------------------------------------------------------- source check
+_LINES: dict[int, tuple[pytypes.CodeType, list[str], tuple[list[str], int]]] = {}
+
+
+def sourcelines(code: pytypes.CodeType) -> tuple[list[str], int]:
+    """`inspect.getsourcelines(code)`, memoised while linecache holds the same lines
+    for its file (finding the end of a def tokenizes it: a long function was
+    tokenized once per reader). A file edited since is re-read by linecache's
+    checkcache into a new list, and so read again here. Raises as inspect does."""
+    file = inspect.getsourcefile(code)
+    if file:
+        linecache.checkcache(file)
+
+    def held() -> list[str] | None:
+        entry = linecache.cache.get(file) if file else None
+        return entry[2] if entry is not None and len(entry) == 4 else None
+    hit, now = _LINES.get(id(code)), held()
+    if hit is not None and hit[0] is code and now is not None and hit[1] is now:
+        return list(hit[2][0]), hit[2][1]
+    lines, first = inspect.getsourcelines(code)
+    now = held()
+    if now is not None:
+        _LINES[id(code)] = (code, now, (list(lines), first))
+    return lines, first
+
+
 _CHECKED: dict[int, tuple[pytypes.CodeType, str]] = {}  # id(code) -> (code, text that matched)
 
 
 def checked_source(f: pytypes.FunctionType) -> str:
     """The source text of `f`, refused if it does not compile to the code `f` runs."""
     try:  # (the function's own code: inspect.getsource(f) would follow __wrapped__)
-        text = inspect.getsource(f.__code__)
+        text = "".join(sourcelines(f.__code__)[0])
     except (OSError, TypeError):
         return getattr(f, "__qualname__", "")
     code = f.__code__

@@ -36,6 +36,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .errors import UnsupportedSyntax
 from .ir import Loc
+from .reach import sourcelines
 
 NEEDS_A_FILE = "adjointc needs functions defined in a .py file (or a notebook cell)"
 
@@ -124,7 +125,7 @@ def read(fn: pytypes.FunctionType) -> Source:
     if fn.__code__.co_name == "<lambda>":
         return _read_lambda(fn)
     try:
-        lines, first = inspect.getsourcelines(fn.__code__)
+        lines, first = sourcelines(fn.__code__)
         file = inspect.getsourcefile(fn.__code__) or "<unknown>"
     except (OSError, TypeError, AttributeError) as e:
         raise UnsupportedSyntax(f"cannot read the source of {getattr(fn, '__name__', fn)!r}: {e}",

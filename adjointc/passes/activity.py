@@ -79,14 +79,15 @@ def analyse(fn: Function, wrt: tuple[str, ...], types: dict[str, T.T], outputs: 
              if isinstance(s, Return) and result is not None else s for s in walk(fn.body)
              if isinstance(s, (Assign, SetItem, Return)) or (
                  isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append")]
+    # (each statement's operands once: both fixpoints below sweep the statements repeatedly)
+    srcs = [[] if isinstance(s, Return) else diff_operands(s.value) for s in stmts]
     varied = {w for w in wrt if can_carry(w)}
     changed = True
     while changed:
         changed = False
-        for s in stmts:
+        for s, src in zip(stmts, srcs):
             if isinstance(s, Return):
                 continue
-            src = diff_operands(s.value)
             if s.target not in varied and can_carry(s.target) and any(x in varied for x in src):  # noqa
                 varied.add(s.target)
                 changed = True
@@ -96,10 +97,10 @@ def analyse(fn: Function, wrt: tuple[str, ...], types: dict[str, T.T], outputs: 
     changed = True
     while changed:
         changed = False
-        for s in reversed(stmts):
+        for s, src in zip(reversed(stmts), reversed(srcs)):
             if isinstance(s, Return) or s.target not in useful:
                 continue
-            for x in diff_operands(s.value):
+            for x in src:
                 if x not in useful:
                     useful.add(x)
                     changed = True

@@ -33,6 +33,13 @@ class Adjoints:
     def cheap_for(self, s: Stmt) -> tape.Valid:  # (reverse.Reverser)
         raise NotImplementedError
 
+    def oracle(self) -> S.TypeOracle:
+        """The pass's one type oracle (its memo serves every statement: the types are final)."""
+        made = self.__dict__.get("_oracle")  # (the types and constants it was made for, it)
+        if made is None or made[0] is not self.c.types or made[1] is not self.c.consts:
+            made = self.__dict__["_oracle"] = (self.c.types, self.c.consts, S.TypeOracle(self.c.types, self.c.consts))
+        return made[2]
+
     def append(self, s: ExprStmt) -> tuple[list[Stmt], list[Stmt]]:
         """`vals.append(v)`: undone by `vals.pop()`; v's adjoint is popped off vals_bar."""
         c = self.c
@@ -109,7 +116,7 @@ class Adjoints:
                             continue
                         shaped = shaped and rules.takes_zero_cotangent(rules.parse_template(tp))
                         e = self.cheap_for(s).substitute(substitute(rules.parse_template(tp), env))
-                        e = S.fold(e, S.TypeOracle(c.types, c.consts))
+                        e = S.fold(e, self.oracle())
                         contributions.append(self.acc(a.id, e, loc))
                 tt = c.types.get(t, T.UNKNOWN)
                 if not shaped and not shaped_already and not (tt.is_scalar and tt.kind != "array"):
@@ -127,7 +134,7 @@ class Adjoints:
         backward sweep) and returns the adjoints of the active arguments."""
         c = self.c
         call = s.value
-        oracle = S.TypeOracle(c.types, c.consts)
+        oracle = self.oracle()
         name = c.calls.callee(call, oracle.of(call.args[0]) if call.args else T.UNKNOWN)
         full = c.calls.full_args(name, call.args, call.kwargs)
         pos = [i for i, a in enumerate(full) if isinstance(a, Name) and a.id in c.active]
@@ -187,18 +194,18 @@ class Adjoints:
             if not (isinstance(d, Name) and d.id in c.active):
                 return []
             out = [self.materialize(u, s.loc)]
-            e = S.fold(Call("unbroadcast", (selected, d)), S.TypeOracle(c.types, c.consts))
+            e = S.fold(Call("unbroadcast", (selected, d)), self.oracle())
             return out + [self.acc(d.id, e, s.loc)]
         out = [self.materialize(u, s.loc)]
         if isinstance(v, Name) and v.id == u and v.id in c.active:
             # `u[idx] = u`: the value's adjoint is taken out before u_bar[idx] is cleared
             # (accumulating it first would add u_bar[idx] to itself, then clear both)
             kept = c.namer.exact(f"{bar(u)}_stored")
-            e = S.fold(Call("unbroadcast", (selected, v)), S.TypeOracle(c.types, c.consts))
+            e = S.fold(Call("unbroadcast", (selected, v)), self.oracle())
             return out + [Assign(kept, Call("np.copy", (e,)), s.loc),
                           SetItem(bar(u), s.index, Const(0.0), s.loc), self.acc(u, Name(kept), s.loc)]
         if isinstance(v, Name) and v.id in c.active:
-            e = S.fold(Call("unbroadcast", (selected, v)), S.TypeOracle(c.types, c.consts))
+            e = S.fold(Call("unbroadcast", (selected, v)), self.oracle())
             out.append(self.acc(v.id, e, s.loc))
         out.append(SetItem(bar(u), s.index, Const(0.0), s.loc))
         return out

@@ -70,13 +70,19 @@ def check(fn: Function, types: dict[str, T.T], user_names: set[str]) -> None:
     # a temporary read once still links: `u = np.reshape(v, s)[0]` views v through it)
     edges = [(k, n, b) for k, s in enumerate(order) if isinstance(s, (Assign, ExprStmt))
              for n, bs in base_map((s,), types).items() for b in bs]
+    # The alias edges a write sees are those before it or in a loop around it: the edges of
+    # statements up to `end` (start <= i). `end` never decreases from one write to the next
+    # (a later write is in the same loops, or after them), so one union-find grows with it.
+    classes, seen_to = _Classes(), 0
     for i, w in writes:
         c = w.target
         around = [(a, b) for a, b in spans if a <= i <= b]
         start = min((a for a, _ in around), default=i)  # the outermost loop around the write
         end = max((b for _, b in around), default=i)
-        group = _classes([(n, b) for k, n, b in edges if k < i or start <= k <= end])
-        mates = {n for n in group.get(c, set()) if n != c}
+        while seen_to < len(edges) and edges[seen_to][0] <= end:
+            classes.union(edges[seen_to][1], edges[seen_to][2])
+            seen_to += 1
+        mates = {n for n in classes.of(c) if n != c}
         # observers: read after the write, or anywhere in a loop around it; parameters always
         def sees(o: str, j: int) -> bool:
             if not (j > i or start <= j <= end):
@@ -90,23 +96,37 @@ def check(fn: Function, types: dict[str, T.T], user_names: set[str]) -> None:
         named = [o for o in seen if o in user_names]
         if not seen or (c not in user_names and not named):
             continue  # (the frontend's own temporaries are consumed in order)
-        _refuse(order, c, w, seen, named, group[c], user_names, edges)
+        _refuse(order, c, w, seen, named, set(classes.of(c)), user_names, edges)
 
 
-def _classes(pairs: list[tuple[str, str]]) -> dict[str, set[str]]:
-    """name -> the set of names connected to it (union-find over the alias edges)."""
-    up: dict[str, str] = {}
+class _Classes:
+    """Union-find over alias edges, with each class's members (edges added one at a
+    time; a class is the set of names connected to each other)."""
 
-    def find(n: str) -> str:
-        while up.get(n, n) != n:
-            n = up[n]
+    def __init__(self) -> None:
+        self.up: dict[str, str] = {}
+        self.members: dict[str, set[str]] = {}  # root -> its class
+
+    def find(self, n: str) -> str:
+        while self.up.get(n, n) != n:
+            n = self.up[n]
         return n
-    for n, b in pairs:
-        up[find(n)] = find(b)
-    out: dict[str, set[str]] = {}
-    for n in set(up) | set(up.values()):
-        out.setdefault(find(n), set()).add(n)
-    return {n: out[find(n)] for n in set(up) | set(up.values())}
+
+    def union(self, n: str, b: str) -> None:
+        for x in (n, b):
+            if x not in self.up:
+                self.up[x] = x
+                self.members[x] = {x}
+        rn, rb = self.find(n), self.find(b)
+        if rn != rb:
+            if len(self.members[rn]) > len(self.members[rb]):
+                rn, rb = rb, rn
+            self.up[rn] = rb
+            self.members[rb] |= self.members.pop(rn)
+
+    def of(self, n: str) -> set[str]:
+        """n's class (empty when no edge names n); not to be modified."""
+        return self.members[self.find(n)] if n in self.up else set()
 
 
 def _refuse(order: list[Stmt], culprit: str, w: Stmt, seen: list[str], named: list[str], group: set[str],

@@ -46,15 +46,25 @@ class TypeOracle(TypeEnv):
 
     def __init__(self, types: dict[str, T.T], consts: dict | None = None):
         super().__init__(types, consts or {})
-        self.types = types
+        self.types, self._memo = types, {}  # (call -> its type: the types it reads are final)
 
     def of(self, e: Expr) -> T.T:
         if isinstance(e, Name) and e.id not in self.types and e.id.endswith("_bar"):
             return self.types.get(e.id[:-4], T.UNKNOWN)
+        key = e if isinstance(e, Call) else None
         try:
-            return super().of(e)
+            hit = self._memo.get(key)  # (None, a name or a constant, is never stored)
+            if hit is not None:
+                return hit
+        except TypeError:  # (a constant that cannot be hashed, an array literal: not memoised)
+            key = None
+        try:
+            t = super().of(e)
         except TypeError:
             return T.UNKNOWN
+        if key is not None:
+            self._memo[key] = t
+        return t
 
 
 _ARITH = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
@@ -355,6 +365,8 @@ def propagate_copies(b: Block, adjoints: set[str], copies: dict[str, str] | None
         return map_expr(e, lambda n: Name(copies[n.id]) if isinstance(n, Name) and n.id in copies else None)
 
     def rebuilt(s: Stmt) -> Stmt:
+        if not copies or copies.keys().isdisjoint(stmt_reads(s)):
+            return s  # (nothing to substitute: the rebuilt statement would equal s)
         if isinstance(s, Assign):
             new = Assign(s.target, sub(s.value), s.loc)
         elif isinstance(s, AugAssign):
@@ -386,7 +398,8 @@ def propagate_copies(b: Block, adjoints: set[str], copies: dict[str, str] | None
         if isinstance(s, Assign) and isinstance(s.value, Name) and s.value.id == s.target:
             continue  # a_bar = a_bar
         written = _writes(s)
-        copies = {k: v for k, v in copies.items() if k not in written and v not in written}
+        if not (written.isdisjoint(copies) and written.isdisjoint(copies.values())):
+            copies = {k: v for k, v in copies.items() if k not in written and v not in written}
         if isinstance(s, Assign) and isinstance(s.value, Name) and s.target in adjoints \
                 and s.value.id in adjoints:
             copies[s.target] = s.value.id
@@ -408,7 +421,7 @@ class DCE:
     def __init__(self, keep: set[int], bases: dict[str, set[str]]):
         self.keep = keep
         self.bases = bases
-        self.changed = False
+        self.changed, self.capped = False, False  # (capped: a loop's fixpoint gave up)
         self.viewers: dict[str, set[str]] = {}
         for n, bs in bases.items():
             for b in bs:
@@ -480,13 +493,16 @@ class DCE:
             Lh = set(L) | test
             changed = self.changed  # (the fixpoint's passes see partial live sets: what they
             for _ in range(50):     # drop says nothing; only the final pass's deletions count)
+                self.changed = False
                 body, Lb = self.block(s.body, Lh)
                 nL = L | Lb | test
                 if nL == Lh:
-                    break
+                    break  # (that pass saw the final live set: it is the final pass)
                 Lh = nL
-            self.changed = changed
-            body, Lb = self.block(s.body, Lh)
+            else:
+                self.changed, self.capped = False, True
+                body, Lb = self.block(s.body, Lh)
+            self.changed = changed or self.changed
             if removable and not body:
                 self.changed = True
                 return [], L
@@ -519,9 +535,15 @@ def dce(body: Block, keep: set[int], bases: dict[str, set[str]]) -> Block:
         d = DCE(keep, bases)
         out, _ = d.block(body, set())
         body = tuple(out)
-        if not d.changed:
+        if not d.changed or not d.capped and _settled(body):
             break
     return _drop_orphan_comments(body)
+
+
+def _settled(body: Block) -> bool:
+    """Would another round (no loop fixpoint capped) delete nothing? Yes: liveness grows with the live set,
+    so a backward pass is exact; unless an empty `if` or loop kept for its sid lost it (a round rebuilds it)."""
+    return not any(isinstance(s, (For, While, If)) and not s.body and not getattr(s, "orelse", ()) for s in walk(body))
 
 
 def _drop_orphan_comments(b: Block) -> Block:

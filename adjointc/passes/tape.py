@@ -155,9 +155,16 @@ class Recompute:
                 self.users.get(n, set()).discard(k)
 
     def _drop(self, written: set[str]) -> None:
+        # (`written` holds every name sharing memory with what s modifies: most have no
+        # entry and no users, and are passed over without a call)
+        exprs, users = self.exprs, self.users
         for w in written:
-            for k in [w] + sorted(self.users.pop(w, ())):
-                self._forget(k)
+            readers = users.pop(w, None)
+            if w in exprs:
+                self._forget(w)
+            if readers:
+                for k in sorted(readers):
+                    self._forget(k)
 
     def step(self, s: Stmt, writes: set[str]) -> None:
         self._drop(writes)

@@ -95,12 +95,21 @@ class TypeEnv:
         rule = rules.lookup(e.op)
         if rule is None:
             return T.UNKNOWN
+        of = self.of
         if e.op in ("add", "mul") and len(e.args) == 2:
-            seq = _sequence_op(e, [self.of(a) for a in e.args])
+            ts = [self.of(a) for a in e.args]
+            seq = _sequence_op(e, ts)
             if seq is not None:
                 return seq
+            # (the operands' types again below: typing them twice doubled the cost per level
+            # of nested arithmetic; `e` holds the operands, so their ids stay theirs)
+            known = {id(a): t for a, t in zip(e.args, ts)}
+
+            def of(x: Expr) -> T.T:
+                t = known.get(id(x))
+                return self.of(x) if t is None else t
         bound = rule.bind(e.args, e.kwargs)
-        types = {k: (tuple(self.of(x) for x in v) if isinstance(v, tuple) else self.of(v))
+        types = {k: (tuple(of(x) for x in v) if isinstance(v, tuple) else of(v))
                  for k, v in bound.items()}
         return result_type(rule, types, bound, e)
 
