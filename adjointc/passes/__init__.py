@@ -43,7 +43,7 @@ from .. import types as T
 from ..ir import Assign, Call, Function, Loc, Name, walk
 from ..names import Namer, bar
 from ..program import Program
-from . import activity, aliasing, cleanup, inline, mutation, normalize, reverse, simplify
+from . import activity, aliasing, cleanup, inline, mutation, normalize, reverse, sharing, simplify
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def _dce(prog: Program) -> Program:
     adj = prog.adjoint
     # (rebinding a tuple, as a restore does, never changes the arrays taken out of it)
     bases = {n: {b for b in bs if prog.types.get(b, T.UNKNOWN).kind != "tuple"}
-             for n, bs in simplify.base_map(prog.fn.body, prog.types).items()}
+             for n, bs in sharing.base_map(prog.fn.body, prog.types).items()}
     keep = set(prog.keep)
     body = simplify.dce(adj.body, keep, bases)
     body = simplify.dce(simplify.propagate_copies(body, set(prog.adjoints)), keep, bases)

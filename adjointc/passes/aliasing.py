@@ -24,7 +24,7 @@ from .. import types as T
 from ..errors import AliasingError
 from ..ir import (Assign, Call, ExprStmt, For, Function, Name, SetItem, Stmt, While, names_in, stmt_reads,
                   walk)
-from .simplify import base_map
+from .sharing import base_map
 
 if TYPE_CHECKING:
     from ..program import Program

@@ -28,7 +28,7 @@ from .. import types as T
 from ..ir import (Assign, Block, Call, Expr, ExprStmt, For, Function, If, Name, Return, SetItem, Stmt, While,
                   map_expr, stmt_reads, walk)
 from .mutation import may_share, modifies
-from .simplify import base_map
+from .sharing import base_map
 
 MAX_STATEMENTS = 60
 MAX_DEPTH = 4

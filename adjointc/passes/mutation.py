@@ -43,7 +43,7 @@ from ..errors import AliasingError, UnsupportedSyntax
 from ..ir import (Assign, Block, Call, Const, ExprStmt, For, Function, Name, Return, SetItem, Stmt, map_stmts,
                   stmt_reads, walk)
 from .reverse import _advanced
-from .simplify import base_map
+from .sharing import base_map
 
 if TYPE_CHECKING:
     from ..program import Program

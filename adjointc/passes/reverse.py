@@ -50,6 +50,7 @@ from ..ir import (BACKWARD_SWEEP, FORWARD_SWEEP, Assign, AugAssign, Block, Break
                   Function, If, Loc, Name, Param, Return, SetItem, Stmt, While, all_writes,
                   names_in, stmt_writes, walk)
 from ..names import Namer, bar
+from . import sharing
 from . import simplify as S
 from . import record, tape
 from .trips import instrument, trip_counter
@@ -200,7 +201,7 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
         # value after each trip even when its assignment is loop-invariant: count it twice)
         for w in ([st.target] if isinstance(st, (Assign, SetItem, For)) else sorted(stmt_writes(st))):
             ctx.assign_count[w] = ctx.assign_count.get(w, 0) + (1 if isinstance(st, Assign) else 2)
-    bases = S.base_map(body, types)
+    bases = sharing.base_map(body, types)
     ctx.sharing = tape.Sharing(bases)
     fwd, bwd = Reverser(ctx).block(body)
     loc = Loc(fn.file, fn.line)

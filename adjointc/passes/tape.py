@@ -43,7 +43,7 @@ depends on dead-code elimination (simplify.DCE), which runs later.
 
 Invariants: a value read by value is stored or recomputed, never a stand-in;
 a value read also keeps the in-place writes through every name that may share
-its memory (`Sharing`, from simplify.base_map) undone as far as it reaches; a
+its memory (`Sharing`, from sharing.base_map) undone as far as it reaches; a
 kept in-place restore reads its target and index like any statement; the
 decisions are linear in the function's size (alias groups aside).
 """
@@ -70,7 +70,7 @@ SHAPE_VIEWS = {"getitem", "attr:T", "np.transpose"}
 # ------------------------------------------------------------------ memory
 class Sharing:
     """Which names may share memory, from the primal's view/alias relation
-    (simplify.base_map: name -> every name it may view, transitively)."""
+    (sharing.base_map: name -> every name it may view, transitively)."""
 
     def __init__(self, bases: Mapping[str, set[str]]):
         self.bases = bases
@@ -450,7 +450,7 @@ def decide(backward: Block, extra: list[Expr], types: Mapping[str, T.T],
     """Read the backward sweep once (`extra`: expressions evaluated after it, the
     gradients returned) and decide every site (see `Tape`).
 
-    `bases`: the primal's view/alias relation (simplify.base_map). A value read of n
+    `bases`: the primal's view/alias relation (sharing.base_map). A value read of n
     needs n's memory unchanged: the writes through a name n views, or through a name
     viewing n, are undone as far as n's reads reach. A shape read needs only the
     shape, which in-place writes never change: it does not spread over memory."""
