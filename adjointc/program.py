@@ -61,7 +61,9 @@ class Program:
     hazards: tuple = ()                    # (call, argument, callee): the call's result may view the argument
     mutated: frozenset[str] = frozenset()  # parameters modified in place (copied on entry)
     active: frozenset[str] = frozenset()   # names that carry an adjoint (activity)
-    adjoint: Function | None = None        # the adjoint IR, once the reverse pass ran
+    sweeps: Any = None                     # reverse.Sweeps: both sweeps with tape sites (reverse)
+    tape: Any = None                       # tape.Tape: what each site keeps (the tape pass)
+    adjoint: Function | None = None        # the adjoint IR, once the record pass ran
     adjoints: frozenset[str] = frozenset()  # the adjoint variables the reverse pass made (x_bar, ...)
     keep: frozenset[int] = frozenset()     # sids of adjoint statements no cleanup may delete
     last_sid: int = 0                      # the largest sid given out
@@ -82,7 +84,12 @@ class Program:
     @property
     def ir(self) -> Function:
         """The IR the pipeline has reached: the adjoint once there is one, else the primal."""
-        return self.adjoint if self.adjoint is not None else self.fn
+        if self.adjoint is not None:
+            return self.adjoint
+        if self.sweeps is not None:  # (between reverse and record: the sites shown as comments)
+            from .passes import reverse
+            return reverse.display(self.sweeps, self.tape)
+        return self.fn
 
     def is_temp(self, name: str) -> bool:
         """A temporary or a temporary's adjoint (`_t3`, `_t3_bar`): codegen may fold it."""

@@ -12,7 +12,7 @@ from adjointc.ir import Assign, Call, Const, For, Function, If, Name, map_stmts,
 from adjointc.passes import types as typing_pass
 from adjointc.program import number
 
-NAMES = ["lower", "normalize", "inline", "mutation", "legality", "aliasing", "activity", "reverse", "zeros", "dce"]
+NAMES = ["lower", "normalize", "inline", "mutation", "legality", "aliasing", "activity", "reverse", "tape", "record", "zeros", "dce"]
 
 
 def accumulate(x, k):
@@ -125,8 +125,8 @@ def test_run_stops_after_the_named_pass_and_refuses_unknown_names():
     _, prog = _program(accumulate, x, 2.0)
     mid = passes.run(prog, after="activity", dump=False)
     assert mid.adjoint is None and mid.active
-    with pytest.raises(ValueError, match="no pass named 'tape'"):
-        passes.run(prog, after="tape", dump=False)
+    with pytest.raises(ValueError, match="no pass named 'codegen'"):
+        passes.run(prog, after="codegen", dump=False)
 
 
 # -------------------------------------------------------------- command line
@@ -146,6 +146,12 @@ def test_show_after_prints_the_ir_after_that_pass(capsys):
     adjoint = capsys.readouterr().out
     assert adjoint.startswith("# accumulate_grad(x, k, s_bar) after reverse\n")
     assert "# ---- backward sweep ----" in adjoint and "for i in reversed(_range1):" in adjoint
+    assert main(["show", target, "--args", "np.linspace(0.1, 0.9, 4), 2.0", "--after", "tape"]) == 0
+    decided = capsys.readouterr().out  # the sites, each with the tape pass's decision
+    assert "# [site 0] save s: " in decided and "# [site 0] restore s: " in decided
+    assert main(["show", target, "--args", "np.linspace(0.1, 0.9, 4), 2.0", "--after", "record"]) == 0
+    recorded = capsys.readouterr().out
+    assert "[site" not in recorded and "for i in reversed(_range1):" in recorded
     assert main(["show", target, "--args", "np.linspace(0.1, 0.9, 4), 2.0", "--after", "dce"]) == 0
     final = capsys.readouterr().out
     assert "for i in reversed(_range1):" in final and len(final.splitlines()) < len(adjoint.splitlines())  # dce removed some
@@ -209,14 +215,14 @@ def test_adjointc_dump_prints_the_ir_after_each_pass_that_changed_it(capsys, cdi
     g = grad(accumulate)(x, 2.0)
     out = capsys.readouterr().out
     titles = [line.split()[2] for line in out.splitlines() if line.startswith("==== after ")]
-    assert titles == ["lower", "reverse", "zeros", "dce"]  # (nothing to normalise, inline or rewrite)
+    assert titles == ["lower", "reverse", "tape", "record", "zeros", "dce"]  # (nothing to normalise, inline or rewrite)
     np.testing.assert_allclose(g, _fd(accumulate, (x, 2.0), 0), rtol=1e-6)
     x = np.linspace(0.1, 0.9, 6)
     g = grad(calls_in_place_helper)(x, 0.5)
     out = capsys.readouterr().out
     titles = [line.split()[2] for line in out.splitlines() if line.startswith("==== after ")]
     # (the helper's own analysis runs quietly; its adjoint, compiled on first use, dumps too)
-    assert titles[:5] == ["lower", "mutation", "reverse", "zeros", "dce"]
+    assert titles[:7] == ["lower", "mutation", "reverse", "tape", "record", "zeros", "dce"]
     assert "calls_in_place_helper_grad" not in out.split("==== after reverse")[0]  # mutation: the primal
     np.testing.assert_allclose(g, _fd(calls_in_place_helper, (x, 0.5), 0), rtol=1e-6, atol=1e-8)
 

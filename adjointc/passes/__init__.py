@@ -13,8 +13,12 @@
     legality   a parameter modified in place is an array (passes/mutation.py)
     aliasing   refuse in-place writes seen through an alias (passes/aliasing.py)
     activity   fact `active`: which names get adjoints (passes/activity.py)
-    reverse    forward sweep with recording + backward sweep: `adjoint`, facts
-               `adjoints` and `keep` (passes/reverse.py)
+    reverse    the two rules of backpropagation, statement by statement: both sweeps,
+               with a tape site at every overwrite: `sweeps` (passes/reverse.py)
+    tape       what each site keeps for the backward sweep (value, shape stand-in,
+               nothing): `tape`, the one place that decides it (passes/tape.py)
+    record     the sites as push/pop, tapes initialised, seeds and return: `adjoint`,
+               facts `adjoints` and `keep` (passes/reverse.py, passes/record.py)
     zeros      first accumulation is `=`, zero contributions vanish (passes/simplify.py)
     dce        liveness over both sweeps: drops dead adjoints and unread recordings,
                propagates copies (passes/simplify.py)
@@ -105,12 +109,26 @@ def _inline(prog: Program) -> Program:
 
 
 def _reverse(prog: Program) -> Program:
+    """`sweeps`: the forward and backward sweeps (the two rules of backpropagation,
+    statement by statement), with a tape site wherever a value is overwritten."""
+    return prog.but(sweeps=reverse.sweep(prog.fn, set(prog.active), prog.types, prog.wrt, prog.namer,
+                                         prog.result, prog.consts, prog.calls))
+
+
+def _tape(prog: Program) -> Program:
+    """`tape`: for every site, what the forward sweep keeps for the backward sweep
+    (the value, a shape stand-in, or nothing: recomputed or never read) — the one
+    place that decides it (passes/tape.py)."""
+    return prog.but(tape=reverse.decide(prog.sweeps))
+
+
+def _record(prog: Program) -> Program:
     """`adjoint`: the gradient function (parameters, then the cotangent seeds), the
-    mutated parameters copied on entry. Facts: `adjoints` (the adjoint variables it
-    made), `keep` (the primal's statements and the copies: cleanups never delete
-    them), `temporaries` (those the reverse pass made)."""
-    adj, ctx = reverse.transform(prog.fn, set(prog.active), prog.types, prog.wrt, prog.namer, prog.result,
-                                 set(), prog.consts, prog.calls, prog.outputs)
+    sites turned into push/pop as the tape decided, the mutated parameters copied on
+    entry. Facts: `adjoints` (the adjoint variables it made), `keep` (the primal's
+    statements and the copies: cleanups never delete them), `temporaries` (those the
+    reverse pass made)."""
+    adj, ctx = reverse.assemble(prog.sweeps, prog.tape, set(), prog.outputs)
     # The copies of the parameters modified in place come first, before the tapes. They
     # are made here (reverse.transform is told of no mutated parameters) so that they
     # have sids: `keep` protects them by id, not by their position in the body.
@@ -160,6 +178,8 @@ PIPELINE: tuple[Pass, ...] = (
     Pass("aliasing", aliasing.run),
     Pass("activity", activity.run),
     Pass("reverse", _reverse),
+    Pass("tape", _tape),
+    Pass("record", _record),
     Pass("zeros", _zeros),
     Pass("dce", _dce),
 )

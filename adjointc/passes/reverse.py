@@ -48,7 +48,7 @@ from ..errors import UnsupportedSyntax
 from ..ir import (BACKWARD_SWEEP, FORWARD_SWEEP, Assign, AugAssign, Block, Break, Call, Comment, Const, Continue,
                   Expr, ExprStmt, For, backward_start,  # noqa: F401 (re-exported)
                   Function, If, Loc, Name, Param, Return, SetItem, Stmt, While, all_writes,
-                  names_in, stmt_writes, walk)
+                  names_in, stmt_writes, walk, with_bodies)
 from ..names import Namer, bar
 from . import sharing
 from . import simplify as S
@@ -181,12 +181,24 @@ class Reverser(Adjoints):
         back = [For(target, back_iter, tuple(b), s.loc)] + restore if b else restore
         return save + [fwd_loop], back
 
-def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[str, ...],
-              namer: Namer, result: str, mutated_params: set[str], consts: dict,
-              calls: Any = None, outputs: tuple[str, ...] = ()) -> tuple[Function, Context]:
-    """`outputs`: parameters whose final values are outputs too; the adjoint
-    function takes a cotangent `{p}_out_bar` for each, after the result's.
-    Returns the adjoint and the Context it was built in (its `adjoints`, its namer)."""
+@dataclass
+class Sweeps:
+    """The reverser's product before the tape is decided: both sweeps with a
+    `tape.Save`/`tape.Restore` placeholder at every site, the gradients the
+    adjoint returns (read after the backward sweep), and the alias relation."""
+    fn: Function
+    ctx: Context
+    fwd: list[Any]
+    bwd: list[Any]
+    grads: list[Expr]
+    bases: dict[str, set[str]]
+    wrt: tuple[str, ...]
+    result: str
+
+
+def sweep(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[str, ...],
+          namer: Namer, result: str, consts: dict, calls: Any = None) -> Sweeps:
+    """The two rules of backpropagation over the instrumented body, once."""
     trips: set[str] = set()
     body = instrument(fn.body, namer, trips, result)
 
@@ -204,8 +216,6 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
     bases = sharing.base_map(body, types)
     ctx.sharing = tape.Sharing(bases)
     fwd, bwd = Reverser(ctx).block(body)
-    loc = Loc(fn.file, fn.line)
-    seed = bar(result)
     grads: list[Expr] = []
     for w in wrt:
         t = types.get(w, T.UNKNOWN)
@@ -214,10 +224,26 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
                          Call("as_adjoint", (Name(bar(w)), Name(w))))
         else:
             grads.append(Call("zeros_like", (Name(w),)))
-    # the tape pass reads the backward sweep (and the gradients, evaluated after it) once
-    facts = tape.decide(bwd, grads, types, bases)
+    return Sweeps(fn, ctx, fwd, bwd, grads, bases, wrt, result)
+
+
+def decide(sw: Sweeps) -> tape.Tape:
+    """The tape pass reads the backward sweep (and the gradients, evaluated after it) once."""
+    return tape.decide(sw.bwd, sw.grads, sw.ctx.types, sw.bases)
+
+
+def assemble(sw: Sweeps, facts: tape.Tape, mutated_params: set[str] = frozenset(),
+             outputs: tuple[str, ...] = ()) -> tuple[Function, Context]:
+    """The adjoint function: the sites turned into push/pop as `facts` decided, the
+    tapes' initialisations, the seeds and zero adjoints, and the return.
+    `outputs`: parameters whose final values are outputs too; the adjoint function
+    takes a cotangent `{p}_out_bar` for each, after the result's."""
+    fn, ctx, types, result, wrt, grads = sw.fn, sw.ctx, sw.ctx.types, sw.result, sw.wrt, sw.grads
+    active = ctx.active
+    loc = Loc(fn.file, fn.line)
+    seed = bar(result)
     emit = record.Emit(ctx.sites, facts, ctx.namer, types)
-    fwd, bwd = emit.sweeps(fwd, bwd)
+    fwd, bwd = emit.sweeps(sw.fwd, sw.bwd)
     prologue: list[Stmt] = [Assign(p, Call("np.copy", (Name(p),)), loc) for p in sorted(mutated_params)]
     prologue += emit.prologue.values()  # (each tape list and `x = None` once)
     out_seeds = {bar(p): ctx.namer.exact(f"{p}_out_bar") for p in outputs}
@@ -239,6 +265,35 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
             + tuple(bwd) + (ret_stmt,))
     params = fn.params + (Param(seed, Const(1.0)),) + tuple(Param(out_seeds[bar(p)], Const(0.0)) for p in outputs)
     return Function(f"{fn.name}_grad", params, full, fn.file, fn.line), ctx
+
+
+def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[str, ...],
+              namer: Namer, result: str, mutated_params: set[str], consts: dict,
+              calls: Any = None, outputs: tuple[str, ...] = ()) -> tuple[Function, Context]:
+    """sweep, decide, assemble in one call (the pipeline runs them as three passes)."""
+    sw = sweep(fn, active, types, wrt, namer, result, consts, calls)
+    return assemble(sw, decide(sw), mutated_params, outputs)
+
+
+def display(sw: Sweeps, facts: tape.Tape | None = None) -> Function:
+    """Both sweeps as printable IR for `show --after reverse|tape`: each site a
+    comment naming what it saves and, once the tape pass ran, its decision."""
+    def block(b: Any) -> tuple:
+        out: list[Stmt] = []
+        for s in b:
+            if isinstance(s, (tape.Save, tape.Restore)):
+                what = "save" if isinstance(s, tape.Save) else "restore"
+                how = f": {facts.decision(s.site)}" if facts is not None else ""
+                part = "" if s.site.whole else " (the slice written)"
+                out.append(Comment(f"[site {s.site.index}] {what} {s.site.name}{part}{how}"))
+            elif isinstance(s, (For, While, If)):
+                out.append(with_bodies(s, block))
+            else:
+                out.append(s)
+        return tuple(out)
+    body = (FORWARD,) + block(sw.fwd) + (BACKWARD,) + block(sw.bwd)
+    params = sw.fn.params + (Param(bar(sw.result), Const(1.0)),)
+    return Function(f"{sw.fn.name}_grad", params, body, sw.fn.file, sw.fn.line)
 
 
 # The sweep boundary: these two statement objects (identity, not text) open the forward
