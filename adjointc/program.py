@@ -87,8 +87,8 @@ class Program:
         if self.adjoint is not None:
             return self.adjoint
         if self.sweeps is not None:  # (between reverse and record: the sites shown as comments)
-            from .passes import reverse
-            return reverse.display(self.sweeps, self.tape)
+            from .passes import record
+            return record.display(self.sweeps, self.tape)
         return self.fn
 
     def is_temp(self, name: str) -> bool:

@@ -18,8 +18,9 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .. import types as T
-from ..ir import Assign, Block, Call, Const, Expr, ExprStmt, For, If, Name, SetItem, Stmt, While
-from ..names import Namer
+from ..ir import (BACKWARD_SWEEP, FORWARD_SWEEP, Assign, Block, Call, Comment, Const, Expr, ExprStmt, For,
+                  Function, If, Name, Param, SetItem, Stmt, While, with_bodies)
+from ..names import Namer, bar
 from . import tape
 
 
@@ -81,3 +82,25 @@ class Emit:
             else:
                 out.append(s)
         return tuple(out)
+
+
+def display(sw: Any, facts: tape.Tape | None = None) -> Function:
+    """Both sweeps of `sw` (reverse.Sweeps) as printable IR for `show --after
+    reverse|tape`: each site a comment naming what it saves and, once the tape
+    pass ran, its decision."""
+    def block(b: Any) -> tuple:
+        out: list[Stmt] = []
+        for s in b:
+            if isinstance(s, (tape.Save, tape.Restore)):
+                what = "save" if isinstance(s, tape.Save) else "restore"
+                how = f": {facts.decision(s.site)}" if facts is not None else ""
+                part = "" if s.site.whole else " (the slice written)"
+                out.append(Comment(f"[site {s.site.index}] {what} {s.site.name}{part}{how}"))
+            elif isinstance(s, (For, While, If)):
+                out.append(with_bodies(s, block))
+            else:
+                out.append(s)
+        return tuple(out)
+    body = (FORWARD_SWEEP,) + block(sw.fwd) + (BACKWARD_SWEEP,) + block(sw.bwd)
+    params = sw.fn.params + (Param(bar(sw.result), Const(1.0)),)
+    return Function(f"{sw.fn.name}_grad", params, body, sw.fn.file, sw.fn.line)

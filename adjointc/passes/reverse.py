@@ -48,7 +48,7 @@ from ..errors import UnsupportedSyntax
 from ..ir import (BACKWARD_SWEEP, FORWARD_SWEEP, Assign, AugAssign, Block, Break, Call, Comment, Const, Continue,
                   Expr, ExprStmt, For, backward_start,  # noqa: F401 (re-exported)
                   Function, If, Loc, Name, Param, Return, SetItem, Stmt, While, all_writes,
-                  names_in, stmt_writes, walk, with_bodies)
+                  names_in, stmt_writes, walk)
 from ..names import Namer, bar
 from . import sharing
 from . import simplify as S
@@ -273,27 +273,6 @@ def transform(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[
     """sweep, decide, assemble in one call (the pipeline runs them as three passes)."""
     sw = sweep(fn, active, types, wrt, namer, result, consts, calls)
     return assemble(sw, decide(sw), mutated_params, outputs)
-
-
-def display(sw: Sweeps, facts: tape.Tape | None = None) -> Function:
-    """Both sweeps as printable IR for `show --after reverse|tape`: each site a
-    comment naming what it saves and, once the tape pass ran, its decision."""
-    def block(b: Any) -> tuple:
-        out: list[Stmt] = []
-        for s in b:
-            if isinstance(s, (tape.Save, tape.Restore)):
-                what = "save" if isinstance(s, tape.Save) else "restore"
-                how = f": {facts.decision(s.site)}" if facts is not None else ""
-                part = "" if s.site.whole else " (the slice written)"
-                out.append(Comment(f"[site {s.site.index}] {what} {s.site.name}{part}{how}"))
-            elif isinstance(s, (For, While, If)):
-                out.append(with_bodies(s, block))
-            else:
-                out.append(s)
-        return tuple(out)
-    body = (FORWARD,) + block(sw.fwd) + (BACKWARD,) + block(sw.bwd)
-    params = sw.fn.params + (Param(bar(sw.result), Const(1.0)),)
-    return Function(f"{sw.fn.name}_grad", params, body, sw.fn.file, sw.fn.line)
 
 
 # The sweep boundary: these two statement objects (identity, not text) open the forward
