@@ -19,6 +19,7 @@ from adjointc.ir import (BACKWARD_SWEEP, FORWARD_SWEEP, Assign, AugAssign, Call,
                          Return, SetItem, While)
 from adjointc.passes import cleanup
 from corpus import helpers_mod as hm
+from test_entry_points import _RaisingNumpy  # numpy with one planted failure
 
 
 def is_temp(n: str) -> bool:
@@ -281,18 +282,6 @@ def sine_sum(x):
 def rhs_sum(y):
     z = y * 2.0
     return np.sum(hm.rhs(z, 0.5))
-
-
-class _RaisingNumpy:
-    def __init__(self, name):
-        self.name = name
-
-    def __getattr__(self, attr):
-        if attr == self.name:
-            def boom(*a, **k):
-                raise FloatingPointError(f"planted failure in np.{attr}")
-            return boom
-        return getattr(np, attr)
 
 
 def test_a_failing_line_of_an_inlined_helper_from_another_file_is_named_with_its_file(monkeypatch):
