@@ -54,6 +54,13 @@ class Rule:
     refused: tuple[str, str] | None = None    # (message, hint): see `refuse`
     recompute: str | None = None              # "view" | "scalar" | "never": see cheap_to_recompute
     returns_view: bool = False                # the result may share memory with an argument
+    jvp: Any = None                           # forward mode: see rules/tangents.py and `defjvp`
+
+    def tangent(self, call: Call, bound: dict[str, Any], tangent_of: Callable[[Expr], Expr | None],
+                ans: Expr) -> Expr | None:
+        """The tangent of `ans = call` (forward mode; rules/tangents.py), None if zero."""
+        from .tangents import tangent
+        return tangent(self, call, bound, tangent_of, ans)
 
     def cheap_to_recompute(self, result: T.T) -> bool:
         """Op knowledge for the tape pass (passes/tape.py): may the backward sweep redo
@@ -198,6 +205,37 @@ def defvjp(fn: Any, signature: str | None = None, *, name: str | None = None,
     return deco
 
 
+def defjvp(fn: Any, how: str | None = None, **templates: "str | None"):
+    """Forward-mode knowledge for `fn`'s rule (registered already, by `defvjp`):
+    `how` = "linear" (fn is linear in its differentiable arguments jointly) or
+    "multilinear" (linear in each separately), or per-parameter tangent templates
+    over the parameters, `ans` and `d` (that argument's tangent), whose
+    contributions are added. With neither, returns a decorator for a function of
+    the bound arguments computing the templates. See rules/tangents.py."""
+    rule = lookup(fn) if isinstance(fn, str) else lookup_object(fn)
+    if rule is None:
+        raise ValueError(f"defjvp({fn!r}): register its rule with defvjp first")
+    if how is not None:
+        if how not in ("linear", "multilinear") or templates:
+            raise ValueError(f"defjvp({rule.op}): give 'linear', 'multilinear' or templates, not {how!r}")
+        rule.jvp = how
+        return rule
+    for p in templates:
+        if p not in rule.params and p != rule.varargs and p not in rule.keyword_only:
+            raise ValueError(f"defjvp({rule.op}): template for unknown parameter {p!r}")
+    for t in templates.values():
+        if isinstance(t, str):
+            parse_template(t)
+    if templates:
+        rule.jvp = dict(templates)
+        return rule
+
+    def deco(fn_rule: Callable[..., Templates]) -> Callable[..., Templates]:
+        rule.jvp = fn_rule
+        return fn_rule
+    return deco
+
+
 def nondiff(fn: Any, signature: str = "*args, **kwargs", *, name: str | None = None,
             result: Callable[..., T.T] | str = "unknown") -> Rule:
     """Mark `fn` as having no derivative: its output is a constant for AD."""
@@ -286,5 +324,6 @@ from . import helpers as _helpers  # noqa: E402,F401
 from . import operators as _operators  # noqa: E402,F401
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
+from . import jvps as _jvps  # noqa: E402,F401  (forward-mode knowledge of the rules above)
 
 BUILTIN_RULE_OPS = frozenset(REGISTRY)   # adjointc's own rules (not users')

@@ -250,6 +250,96 @@ def check_vjp(fn_or_op: Any, args: tuple, kwargs: dict | None = None, *,
     return {"fd": fd, "rule": by_rule}
 
 
+# ------------------------------------------------------- forward mode (JVP)
+def eval_tangent(fn_or_op: Any, args: tuple, kwargs: dict | None, tangents: dict[Any, Any], *,
+                 ans: Any = None) -> Any:
+    """Evaluate a rule's tangent for concrete arguments: `tangents` maps an argument's
+    position (int) or keyword (str) to its tangent (absent: a constant). Returns the
+    output's tangent (None when no argument carries one)."""
+    kwargs = kwargs or {}
+    rule = find_rule(fn_or_op)
+    values: dict[str, Any] = {}
+    n = len(rule.params)
+    labels = [rule.params[i] if i < n else f"{rule.varargs}{i - n}" for i in range(len(args))]
+    ir_args = tuple(_ir_arg(v, labels[i], values) for i, v in enumerate(args))
+    ir_kwargs = tuple((k, _ir_arg(v, k, values)) for k, v in kwargs.items())
+    dots: dict[str, str] = {}
+    for key, t in tangents.items():
+        name = labels[key] if isinstance(key, int) else key
+        dots[name] = f"{name}__dot"
+        values[dots[name]] = t
+    call = Call(rule.op, ir_args, ir_kwargs)
+    bound = rule.bind(ir_args, ir_kwargs)
+    if ans is None:
+        ans = primal(fn_or_op)(*args, **kwargs)
+    e = rule.tangent(call, bound, lambda a: Name(dots[a.id]) if isinstance(a, Name) and a.id in dots else None,
+                     Name("ans"))
+    if e is None:
+        return None
+    ns = namespace()
+    ns.update(values, ans=ans)
+    return eval(printer.expr(e), ns)
+
+
+def check_jvp(fn_or_op: Any, args: tuple, kwargs: dict | None = None, *,
+              seed: int = 0, h: float = 1e-4, rtol: float = 1e-6, atol: float = 1e-8,
+              wrt: tuple[str, ...] | None = None) -> Any:
+    """A rule's tangent against finite differences, elementwise: for random input
+    directions u (one per differentiable argument), the tangent must equal
+    (f(x + h u) - f(x - h u)) / 2h (a 4-point stencil) and have the output's shape.
+    The arguments perturbed are those the VJP differentiates (`wrt` narrows them).
+    Returns the tangent; raises AssertionError."""
+    kwargs = dict(kwargs or {})
+    rng = np.random.default_rng(seed)
+    f = primal(fn_or_op)
+    rule, bound, _ = bind(fn_or_op, args, kwargs)
+    assert not rule.nondiff, f"{rule.op} is marked nondiff"
+    ans = f(*args, **kwargs)
+    adj = eval_rule(fn_or_op, args, kwargs, _like(ans, rng), ans=ans)
+    n = len(rule.params)
+    keys: list[Any] = []
+    for i, x in enumerate(args):
+        p = rule.params[i] if i < n else rule.varargs
+        a = adj.get(p)
+        if i >= n and a is not None:
+            a = a[i - n]
+        if a is not None and (wrt is None or p in wrt):
+            keys.append(i)
+    keys += [k for k in kwargs if adj.get(k) is not None and (wrt is None or k in wrt)]
+    assert keys, f"{rule.op}: no differentiable argument in this case"
+    dirs = {k: _like(args[k] if isinstance(k, int) else kwargs[k], rng) for k in keys}
+    tan = eval_tangent(fn_or_op, args, kwargs, dirs, ans=ans)
+    assert tan is not None, f"{rule.op}: the tangent is zero, but the VJP is not"
+
+    def along(t: float) -> Any:
+        a2, k2 = list(args), dict(kwargs)
+        for k, u in dirs.items():
+            if isinstance(k, int):
+                a2[k] = _axpy(a2[k], t, u)
+            else:
+                k2[k] = _axpy(k2[k], t, u)
+        return f(*a2, **k2)
+
+    def fd_of(p2: Any, m2: Any, p1: Any, m1: Any) -> Any:
+        if isinstance(p1, (list, tuple)):
+            return type(p1)(fd_of(*z) for z in zip(p2, m2, p1, m1))
+        return (8 * (np.asarray(p1, float) - np.asarray(m1, float))
+                - (np.asarray(p2, float) - np.asarray(m2, float))) / (12 * h)
+    fd = fd_of(along(2 * h), along(-2 * h), along(h), along(-h))
+
+    def compare(t: Any, d: Any, where: str) -> None:
+        if isinstance(d, (list, tuple)):
+            assert isinstance(t, (list, tuple)) and len(t) == len(d), f"{where}: tangent is not a {type(d).__name__}"
+            for i, (a, b) in enumerate(zip(t, d)):
+                compare(a, b, f"{where}[{i}]")
+            return
+        assert np.shape(t) == np.shape(d), f"{where}: tangent has shape {np.shape(t)}, the output {np.shape(d)}"
+        ok = np.abs(np.asarray(t, float) - d) <= atol + rtol * np.maximum(np.abs(d), 1.0)
+        assert np.all(ok), f"{where}: finite differences give {d!r}, the tangent {t!r}"
+    compare(tan, fd, rule.op)
+    return tan
+
+
 # ------------------------------------------------------------- result types
 def claimed_type(fn_or_op: Any, args: tuple, kwargs: dict | None = None) -> T.T | None:
     """The output type a rule claims for these arguments (None: not checkable here).

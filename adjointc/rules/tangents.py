@@ -1,0 +1,215 @@
+"""Forward mode: the tangent (Jacobian-vector product) of one rule's call.
+
+For `ans = f(x, y, ...)` with input tangents `x_dot, y_dot, ...` (None for an
+input that is constant), `tangent` returns the IR expression of `ans_dot`, or
+None when no input carries a tangent. A rule's `jvp` field says how, in one of
+four forms (set with `defjvp`):
+
+* ``"linear"``: f is linear in its differentiable arguments jointly (getitem,
+  reshape, transpose, sum, concatenate, `+`): ``ans_dot = f(x_dot, y_dot, ...)``,
+  the same call with every differentiable argument replaced by its tangent (an
+  inactive one by its zero, `zeros_like(x)`) and every option kept.
+* ``"multilinear"``: f is linear in each differentiable argument separately
+  (`*`, matmul, dot, einsum, outer): ``ans_dot = f(x_dot, y, ...) + f(x, y_dot, ...)``
+  over the arguments that carry a tangent.
+* templates (a dict, or a function of the bound arguments returning one, as
+  `defvjp`'s dynamic rules): per differentiable parameter, its contribution to
+  ``ans_dot`` as an expression over the parameters, `ans` and ``d`` (that
+  argument's tangent); the contributions of the arguments that carry a tangent
+  are added. A list gives one template per operand of a ``*args`` parameter.
+* None: derived from the VJP templates, for adjointc's own elementwise rules
+  only. An elementwise function has a diagonal Jacobian, so a VJP template of
+  the form ``unbroadcast(g * D, x)`` transposes to ``d * D`` (broadcasting does
+  forward what `unbroadcast` undoes backward). The derivation accepts a template
+  only where ``g`` occurs once, reached through elementwise linear operations
+  (`*`, `/` by something else, unary minus, `np.where(c, g, 0.0)`, `fdiv`,
+  `div0`, `np.conj`), and only for rules whose result is elementwise. Anything
+  else has no derived tangent: `tangent` raises `NoTangentRule`, which the
+  tangent pass reports with the call's location (a user's own rule always needs
+  `defjvp`: its `result` may not say whether it is elementwise).
+
+Every built-in rule's tangent is checked against finite differences
+(rules/testing.check_jvp, tests/test_tangent_rules.py).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..ir import Call, Const, Expr, Name, substitute
+
+if TYPE_CHECKING:
+    from . import Rule
+
+TangentOf = Callable[[Expr], "Expr | None"]
+
+
+class NoTangentRule(Exception):
+    """A rule with no forward-mode knowledge (the tangent pass locates it)."""
+
+
+# The operations a derived tangent may pass `g` through, and at which argument position
+# (None: any): each is linear in that argument and elementwise.
+_LINEAR_PATH: dict[str, int | tuple[int, ...] | None] = {
+    "mul": None, "truediv": 0, "neg": 0, "pos": 0, "fdiv": 0, "div0": 0, "np.conj": 0,
+    "np.where": (1, 2), "unbroadcast": 0}
+# Result kinds of an elementwise rule (and the elementwise rules whose result is computed).
+_ELEMENTWISE_RESULTS = ("elementwise", "same", "float")
+_ELEMENTWISE_OPS = frozenset({"np.where", "np.clip", "np.absolute", "np.fabs", "np.real", "abs",
+                              "attr:real"})
+
+
+def _count_g(e: Expr) -> int:
+    if isinstance(e, Name):
+        return int(e.id == "g")
+    if isinstance(e, Call):
+        return sum(_count_g(a) for a in e.args) + sum(_count_g(v) for _, v in e.kwargs)
+    return 0
+
+
+def derive(template: Expr) -> Expr | None:
+    """`d * D` from a VJP template `unbroadcast(g * D, x)` (see the module docstring),
+    or None when the template is not of that form."""
+    if _count_g(template) != 1:
+        return None
+
+    def walk(e: Expr) -> Expr | None:
+        if isinstance(e, Name):
+            return Name("d") if e.id == "g" else e
+        if not isinstance(e, Call):
+            return e
+        where = [i for i, a in enumerate(e.args) if _count_g(a)]
+        if not where:
+            return e
+        if e.kwargs and any(_count_g(v) for _, v in e.kwargs):
+            return None
+        i = where[0]
+        allowed = _LINEAR_PATH.get(e.op, -1)
+        if allowed == -1 or (allowed is not None and i not in (allowed if isinstance(allowed, tuple)
+                                                                 else (allowed,))):
+            return None
+        inner = walk(e.args[i])
+        if inner is None:
+            return None
+        if e.op == "unbroadcast":
+            return inner
+        if e.op == "np.where" and not (isinstance(e.args[3 - i], Const) and e.args[3 - i].value == 0.0):
+            return None
+        return Call(e.op, e.args[:i] + (inner,) + e.args[i + 1:], e.kwargs)
+    return walk(template)
+
+
+def _is_elementwise(rule: "Rule") -> bool:
+    return (isinstance(rule.result, str) and rule.result in _ELEMENTWISE_RESULTS) \
+        or rule.op in _ELEMENTWISE_OPS
+
+
+def _zero(a: Expr) -> Expr:
+    return Call("zeros_like", (a,))
+
+
+def _add(parts: list[Expr]) -> Expr | None:
+    out: Expr | None = None
+    for p in parts:
+        out = p if out is None else Call("add", (out, p))
+    return out
+
+
+def _params(rule: "Rule", bound: dict[str, Any]) -> list[str]:
+    """The parameters whose arguments carry a derivative in this call (those the VJP
+    gives an adjoint: a dynamic rule decides per call, e.g. np.pad's widths do not)."""
+    return [p for p, t in rule.templates_for(bound).items() if p in bound and t is not None]
+
+
+def _rebuild(rule: "Rule", call: Call, replaced: dict[str, Any]) -> Call:
+    """`call` as written, with the arguments of some parameters replaced (a tuple,
+    aligned with the operands, for the *args parameter)."""
+    n = len(rule.params)
+    args: list[Expr] = []
+    for i, a in enumerate(call.args):
+        if i < n:
+            args.append(replaced.get(rule.params[i], a))
+        else:
+            r = replaced.get(rule.varargs) if rule.varargs else None
+            args.append(a if r is None else r[i - n])
+    return Call(call.op, tuple(args), tuple((k, replaced.get(k, v)) for k, v in call.kwargs))
+
+
+def tangent(rule: "Rule", call: Call, bound: dict[str, Any], tangent_of: TangentOf, ans: Expr) -> Expr | None:
+    """The tangent of `ans = call` (bound to `rule`'s parameters by `rule.bind`):
+    an IR expression, or None when no differentiable argument carries a tangent."""
+    if rule.nondiff:
+        return None
+    params = _params(rule, bound)
+
+    def dots(v: Any) -> Any:
+        return tuple(tangent_of(x) for x in v) if isinstance(v, tuple) else tangent_of(v)
+
+    tangents = {p: dots(bound[p]) for p in params}
+    carrying = {p for p, t in tangents.items()
+                if (any(x is not None for x in t) if isinstance(t, tuple) else t is not None)}
+    if not carrying:
+        return None
+    how = rule.jvp
+    if how == "linear":
+        def zero_or(t: Any, v: Any) -> Any:
+            if isinstance(v, tuple):
+                return tuple(x if x is not None else _zero(a) for x, a in zip(t, v))
+            return t if t is not None else _zero(v)
+        return _rebuild(rule, call, {p: zero_or(tangents[p], bound[p]) for p in params})
+    if how == "multilinear":
+        parts: list[Expr] = []
+        for p in params:
+            t, v = tangents[p], bound[p]
+            if isinstance(v, tuple):
+                for i, x in enumerate(t):
+                    if x is not None:
+                        parts.append(_rebuild(rule, call, {p: v[:i] + (x,) + v[i + 1:]}))
+            elif t is not None:
+                parts.append(_rebuild(rule, call, {p: t}))
+        return _add(parts)
+    templates = _templates(rule, bound)
+    env = {k: (Call("tuple", v) if isinstance(v, tuple) else v) for k, v in bound.items()}
+    env["ans"] = ans
+    from . import parse_template
+    parts = []
+    for p in params:
+        tpl, t = templates.get(p), tangents[p]
+        pairs = list(zip(tpl, t)) if isinstance(t, tuple) else [(tpl, t)]
+        for tp, x in pairs:
+            if x is None:
+                continue
+            if tp is None:
+                raise NoTangentRule(f"{rule.op}: no tangent for argument {p!r}")
+            e = tp if not isinstance(tp, str) else parse_template(tp)
+            parts.append(substitute(e, {**env, "d": x}))
+    return _add(parts)
+
+
+def _templates(rule: "Rule", bound: dict[str, Any]) -> dict[str, Any]:
+    """Per-parameter tangent templates: given (`defjvp`) or derived from the VJP."""
+    how = rule.jvp
+    if callable(how):
+        return dict(how(**bound))
+    if isinstance(how, dict):
+        return dict(how)
+    from . import BUILTIN_RULE_OPS, parse_template
+    if rule.op not in BUILTIN_RULE_OPS or not _is_elementwise(rule):
+        raise NoTangentRule(f"{rule.op} has no forward-mode (JVP) rule")
+    out: dict[str, Any] = {}
+    for p, tpl in rule.templates_for(bound).items():
+        items = tpl if isinstance(tpl, list) else [tpl]
+        derived = []
+        for t in items:
+            e = None if t is None else derive(parse_template(t))
+            if t is not None and e is None:
+                raise NoTangentRule(f"{rule.op} has no forward-mode (JVP) rule "
+                                    f"(its VJP for {p!r} is not elementwise)")
+            derived.append(e)
+        out[p] = derived if isinstance(tpl, list) else derived[0]
+    return out
+
+
+def has_tangent(rule: "Rule") -> bool:
+    """Does `rule` have forward-mode knowledge (given, or derivable in principle)?"""
+    from . import BUILTIN_RULE_OPS
+    return rule.nondiff or rule.jvp is not None or (rule.op in BUILTIN_RULE_OPS and _is_elementwise(rule))
