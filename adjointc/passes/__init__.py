@@ -159,12 +159,14 @@ def _dce(prog: Program) -> Program:
     """Afterwards no statement of the adjoint is dead (except those in `keep`),
     adjoint copies are propagated, and the returned value is not copied needlessly."""
     adj = prog.adjoint
-    # (rebinding a tuple, as a restore does, never changes the arrays taken out of it)
-    bases = {n: {b for b in bs if prog.types.get(b, T.UNKNOWN).kind != "tuple"}
-             for n, bs in sharing.base_map(prog.fn.body, prog.types).items()}
+    # (rebinding a tuple, as a restore does, never changes the arrays taken out of it, nor
+    # does writing into one of them change the others: the tuple itself still holds each)
+    raw = sharing.base_map(prog.fn.body, prog.types)
+    bases = {n: {b for b in bs if prog.types.get(b, T.UNKNOWN).kind != "tuple"} for n, bs in raw.items()}
+    holders = {n: bs - bases[n] for n, bs in raw.items() if bs - bases[n]}
     keep = set(prog.keep)
-    body = simplify.dce(adj.body, keep, bases)
-    body = simplify.dce(simplify.propagate_copies(body, set(prog.adjoints)), keep, bases)
+    body = simplify.dce(adj.body, keep, bases, holders)
+    body = simplify.dce(simplify.propagate_copies(body, set(prog.adjoints)), keep, bases, holders)
     body = cleanup.drop_value_copy(body, prog.result)
     return prog.but(adjoint=Function(adj.name, adj.params, body, adj.file, adj.line))
 
