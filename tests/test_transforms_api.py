@@ -235,6 +235,23 @@ def test_aux_computed_from_intermediate_values_in_a_loop(x):
     assert g == pytest.approx(_fd(lambda x: _loop_py(x, n, True)[0], (x,), 0), rel=1e-6)
 
 
+def newton_sqrt(a):
+    x = 1.0
+    k = 0
+    while abs(x * x - a) > 1e-12:
+        x = 0.5 * (x + a / x)
+        k += 1
+    return x, k
+
+
+@pytest.mark.parametrize("a", [2.0, 9.0, 0.3])
+def test_an_int_aux_counted_in_a_while_loop(a):
+    (root, iterations), g = value_and_grad(newton_sqrt, has_aux=True)(a)
+    assert root == pytest.approx(math.sqrt(a), rel=1e-12)
+    assert iterations == newton_sqrt(a)[1] and isinstance(iterations, int)
+    assert g == pytest.approx(0.5 / math.sqrt(a), rel=1e-9)
+
+
 def in_place_history(x):
     u = x.copy()
     hist = []
