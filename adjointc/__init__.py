@@ -5,6 +5,9 @@
     def heat(u0, kappa, steps=100): ...
     du0, dkappa = heat(u0, 0.1)
     print(heat.source)            # the generated adjoint
+
+The transforms (grad, value_and_grad, vjp, jacrev/jacobian; adjointc/transforms.py)
+follow JAX's conventions: argnums, has_aux, Jacobians of shape out.shape + in.shape.
 """
 __version__ = "0.1.0"
 

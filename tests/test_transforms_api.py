@@ -534,3 +534,28 @@ def test_jacrev_refuses_what_has_no_jacobian():
         jacrev(lambda p: p[0] * p[1])((1.0, 2.0))
     with pytest.raises(UnsupportedFunction, match="already a Jacobian"):
         grad(jacrev(vector_scalar))
+
+
+def zero_d_out(x):
+    return np.sum(x * x) * np.ones(())
+
+
+def sin_twice(x):
+    return np.sin(x) * 2.0
+
+
+def test_jacrev_of_a_0d_array_output_and_of_float32():
+    x = np.array([0.5, -1.0, 2.0])
+    j = jacrev(zero_d_out)(x)
+    assert isinstance(j, np.ndarray) and j.shape == (3,)  # out.shape () + in.shape
+    np.testing.assert_allclose(j, 2 * x, rtol=1e-12)
+    x32 = x.astype(np.float32)
+    j = jacrev(sin_twice)(x32)
+    assert j.dtype == np.float32 and j.shape == (3, 3)
+    np.testing.assert_allclose(j, np.diag(2 * np.cos(x32)), rtol=1e-6)
+
+
+def test_the_source_shows_a_pair_taken_apart_where_it_is_returned():
+    src = grad(pair_read_inside, has_aux=True).source_for(0.6)
+    assert "value = pair[0]" in src and "aux = pair[1]" in src
+    assert "return ((value, aux), (x_bar,))" in src

@@ -24,7 +24,7 @@ Two steps, both no-ops unless the Program's `has_aux` is set:
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import types as T
 from ..errors import TypeMismatch
@@ -39,7 +39,8 @@ _HINT = ("with has_aux=True, end every path with `return value, aux` (a pair: th
          "differentiate first, then the auxiliary data)")
 
 
-def _pair(e) -> bool:
+def _pair(e: Any) -> bool:
+    """A tuple display, `(a, b)`."""
     return isinstance(e, Call) and e.op == "tuple" and not e.kwargs
 
 
@@ -83,7 +84,7 @@ def split(prog: "Program") -> "Program":
         aux, bind = prog.namer.exact("aux"), True
     value = r if literal else prog.namer.exact("value")
 
-    def f(s, _rest):
+    def f(s: Any, _rest: Any) -> Any:
         if literal and isinstance(s, Assign) and s.target == r:
             head = Assign(r, s.value.args[0], s.loc, sid=s.sid)
             return (head, Assign(aux, s.value.args[1], s.loc)) if bind else head
