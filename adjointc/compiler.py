@@ -92,7 +92,7 @@ def compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool = False
     src, consts = reached.key_parts()
     parts = {"source": src, "name": g.primal.__qualname__, "module": str(g.primal.__module__),
              "file": inspect.getsourcefile(g.primal) or "", "wrt": ",".join(g.wrt),
-             "outputs": ",".join(g.outputs), "inline": str(inline_pass.ENABLED),
+             "outputs": ",".join(g.outputs), "has_aux": str(g.has_aux), "inline": str(inline_pass.ENABLED),
              "signature": sig, "globals": consts, "rules": _registry_fingerprint(),
              "compiler": _package_fingerprint()}
     key = cache.make_key(parts)
@@ -128,7 +128,7 @@ def program_of(g: Any, arg_types: list[T.T], callee: bool = False) -> Program:
     calls = Calls(dict(low.callees)) if callee else Calls(low.callees, live_globals(g.primal))
     start = Function(low.function.name, (), (), low.function.file, low.function.line)
     return Program(start, dict(zip(g._names, arg_types)), tuple(g.wrt), "", tuple(g.outputs), calls=calls,
-                   callee=callee, primal=g.primal, lowering=g.lowered)
+                   callee=callee, has_aux=g.has_aux and not callee, primal=g.primal, lowering=g.lowered)
 
 
 def run_pipeline(g: Any, arg_types: list[T.T], after: str | None = None) -> Program:

@@ -6,7 +6,9 @@
     lower      the Python function -> IR as written, three-address (frontend.lower_raw:
                the only stage that knows libcst)
     normalize  structured control flow, one result variable, `*_bar` user names renamed;
-               the signature in generated code's names (passes/normalize.finish)
+               the signature in generated code's names (passes/normalize.finish); with
+               has_aux, the returned pair split into the result (the value) and the fact
+               `aux`, which passes through undifferentiated (passes/aux.split)
     inline     small user functions spliced into the caller (passes/inline.py)
     mutation   calls that modify an argument in place -> functional form; fact `mutated`
                (passes/mutation.py)
@@ -47,7 +49,7 @@ from .. import types as T
 from ..ir import Assign, Call, Function, Loc, Name, walk
 from ..names import Namer, bar
 from ..program import Program
-from . import activity, aliasing, cleanup, inline, mutation, normalize, reverse, sharing, simplify
+from . import activity, aliasing, aux, cleanup, inline, mutation, normalize, reverse, sharing, simplify
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,12 @@ def _normalize(prog: Program) -> Program:
     params = [q.name for q in fn.params]
     targets = {s.target for s in walk(fn.body) if isinstance(getattr(s, "target", None), str)}
     namer = Namer(set(low.globals_read) | targets | set(params) | {"np", "math"})
-    return prog.but(fn=fn, lowered=low, namer=namer, result=low.result,
+    prog = prog.but(fn=fn, lowered=low, namer=namer, result=low.result,
                     arg_types={r.get(k, k): t for k, t in prog.arg_types.items()},
                     wrt=tuple(r.get(w, w) for w in prog.wrt), outputs=tuple(r.get(o, o) for o in prog.outputs),
                     user_names=prog.user_names | frozenset(low.user_names),
                     temporaries=prog.temporaries | frozenset(low.temporaries), fresh={**prog.fresh, **low.fresh})
+    return aux.split(prog)  # (has_aux: `result` is the value, `aux` the pass-through)
 
 
 def _inline(prog: Program) -> Program:
@@ -142,6 +145,7 @@ def _record(prog: Program) -> Program:
     # different names on different paths has no type, and its seed is not counted)
     adjoints = (ctx.adjoints | {bar(w) for w in prog.wrt if w in prog.active} | {bar(prog.result)}) \
         & {bar(v) for v in prog.types}
+    adj = aux.pass_through(adj, prog, frozenset(ctx.adjoints) | adjoints)  # (has_aux: returns aux too)
     return prog.but(adjoint=adj, adjoints=frozenset(adjoints), keep=prog.sids() | {s.sid for s in copies},
                     temporaries=prog.temporaries | ctx.namer.temporaries)
 
