@@ -34,6 +34,8 @@ def gaussian(x, mu, sigma):
 
 
 def helper_with_lambda(x):
+    """A lambda is lowered (inlined where called); storing it in a tuple is not."""
     y = x * 3.0
-    sq = lambda t: t * t  # <- unsupported  # noqa: E731
-    return sq(y)
+    sq = lambda t: t * t  # noqa: E731
+    fs = (sq, sq)  # <- unsupported
+    return fs[0](y)
