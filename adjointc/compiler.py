@@ -87,7 +87,7 @@ def _src(fn: Callable) -> str:
 def compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool = False) -> Compiled:
     """The adjoint of `g.primal` for these argument types: from the disk cache, or
     transformed and stored; linked to the primal's current globals and callees."""
-    statics = {n: T.FUNCS[t.cls] for n, t in zip(g._names, arg_types)
+    statics = {n: _function_in(sig, n, t) for n, t in zip(g._names, arg_types)
                if t.kind == "func" and n not in funcvals.statics_of(g.primal)}
     if statics:  # f(rhs, y0) called with a function: f's specialisation on it (funcvals.py)
         from .api import Gradient
@@ -129,6 +129,13 @@ def compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool = False
     for wname, (spelling, outputs) in getattr(module, "__adjointc_wrappers__", {}).items():
         fn.__globals__[wname] = runtime.Returning(_resolve(spelling, live), outputs)
     return c
+
+
+def _function_in(sig: str, name: str, t: T.T) -> Any:
+    """The function value the call signature `sig` names for parameter `name` (by its id:
+    T.signature_key); the one last seen with its type's key for an abstract signature."""
+    m = re.search(rf"(?:^|;){re.escape(name)}:func\(([^)]*)\)", sig)
+    return T.FUNCS[m.group(1)] if m and m.group(1) in T.FUNCS else T.FUNCS[t.cls]
 
 
 def program_of(g: Any, arg_types: list[T.T], callee: bool = False) -> Program:

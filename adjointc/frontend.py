@@ -511,7 +511,7 @@ class Lowerer(Resolver):
                     raise self.unsupported(node, f"passing {v.what} to the nested function {name}, which has "
                                            f"variables of the same names ({', '.join(sorted(captured))})",
                                            "rename them, or define the functions at module level")
-                sub.nested[pn], sub.nested_src[pn] = v.fdef, v.fdef
+                sub.nested[pn], sub.nested_src[pn] = v.fdef, v.src
             else:
                 sub.aliases[pn] = v.expr.id
         sub.locals = self.locals | inner
@@ -548,7 +548,8 @@ class Lowerer(Resolver):
 
 
 def _reads(fdef: cst.FunctionDef) -> set[str]:
-    """Every name a def's body and defaults mention (a superset of what it reads)."""
+    """The names a def's body mentions that are not its own (its parameters and locals):
+    a superset of what it reads from around it."""
     class Names(cst.CSTVisitor):
         def __init__(self) -> None:
             self.found: set[str] = set()
@@ -557,7 +558,9 @@ def _reads(fdef: cst.FunctionDef) -> set[str]:
             self.found.add(n.value)
     v = Names()
     fdef.body.visit(v)
-    return v.found
+    p = fdef.params
+    own = {q.name.value for q in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)}
+    return v.found - own - BoundNames(fdef.body).names
 
 
 _INT_OPS = {"slice", "add", "sub", "mul", "floordiv", "mod", "neg", "attr:shape", "getitem", "len"}

@@ -44,9 +44,9 @@ class FuncValue:
     passes at run time, `spelling` how a synthetic name finds it again."""
 
     def __init__(self, fn: Any = None, fdef: Any = None, expr: Expr | None = None, spelling: Any = None,
-                 closure: tuple[str, ...] = (), what: str = ""):
+                 closure: tuple[str, ...] = (), what: str = "", src: Any = None):
         self.fn, self.fdef, self.expr, self.spelling = fn, fdef, expr, spelling
-        self.closure, self.what = closure, what
+        self.closure, self.what, self.src = closure, what, src
 
 # Array methods and the NumPy function each one means (`x.sum(0)` is `np.sum(x, 0)`).
 ARRAY_METHODS = {m: getattr(np, m) for m in (
@@ -374,20 +374,20 @@ class Resolver(ExprLowerer):
         codes = funcvals.nested_code(self.fn.__code__, "<lambda>" if is_lambda else fdef.name.value, line)
         what = f"the lambda on line {line}" if is_lambda else f"the nested function {fdef.name.value!r}"
         if len(codes) != 1:
-            return FuncValue(fdef=fdef, what=what + " (several functions start on that line)")
+            return FuncValue(fdef=fdef, what=what + " (several functions start on that line)", src=src)
         code = codes[0]
         if code.co_freevars:  # it reads variables of the enclosing function: only inlinable
-            return FuncValue(fdef=fdef, closure=code.co_freevars, what=what)
+            return FuncValue(fdef=fdef, closure=code.co_freevars, what=what, src=src)
         try:
             defaults = funcvals.literal_defaults([cst.Module([]).code_for_node(q.default)
                                                   for q in fdef.params.params if q.default is not None])
             hash(defaults)
         except (ValueError, TypeError, SyntaxError):
-            return FuncValue(fdef=fdef, what=what + " (its defaults are not literals)")
+            return FuncValue(fdef=fdef, what=what + " (its defaults are not literals)", src=src)
         fn = funcvals.materialise(code, self.fn.__module__, defaults)
         spelling = funcvals.code_spelling(code, self.fn.__module__, defaults)
         hint = name or f"lambda{line}"
-        return FuncValue(fn, fdef, Name(self.synthetic_name(fn, spelling, hint)), spelling, what=what)
+        return FuncValue(fn, fdef, Name(self.synthetic_name(fn, spelling, hint)), spelling, what=what, src=src)
 
     def lambda_def(self, lam: cst.Lambda, name: str) -> cst.FunctionDef:
         """`lambda params: body` as the nested def `def name(params): return body`."""

@@ -106,7 +106,7 @@ def of_value(v: Any) -> T:
 
 
 CLASSES: dict[str, type] = {}  # class_key -> class, for methods called on parameter objects
-FUNCS: dict[str, Any] = {}  # function_key -> the function last seen with it (adjointc/funcvals.py)
+FUNCS: dict[str, Any] = {}  # function_key (and key#id) -> the function (adjointc/funcvals.py)
 
 
 def _is_function(v: Any) -> bool:
@@ -146,7 +146,9 @@ def signature_key(v: Any) -> str:
     if t.kind == "array":
         return f"array{t.rank}{v.dtype.str}"
     if t.kind == "func":  # (the id part is dropped from the disk cache key: compiler.py)
-        return f"func({t.cls}#{id(v)})"
+        key = f"{t.cls}#{id(v)}"
+        FUNCS[key] = v  # (held: the id is never reused while a signature may name it)
+        return f"func({key})"
     if t.kind in ("tuple", "list"):
         return t.kind + "(" + ",".join(signature_key(x) for x in v) + ")"
     if t.kind == "struct":

@@ -100,3 +100,38 @@ def test_specialisation_key_covers_the_static_function_source():
     assert "def lorenz(y):" in src and "def rk4_step(rhs, y, dt):" in src
     assert funcvals.specialise(fv.rk4_step, {"rhs": fv.lorenz}) is spec
     assert funcvals.specialise(fv.rk4_step, {"rhs": fv.decay}) is not spec
+
+
+def test_a_new_process_links_specialisations_and_lambdas_from_the_disk_cache(tmp_path):
+    """A disk-cache hit lowers nothing: the specialised helpers and the lambdas passed as
+    values are found again from their spellings (funcvals.resolve), in joint mode too."""
+    import json
+    import os
+    import subprocess
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (
+        "import json, sys, numpy as np, adjointc\n"
+        "from adjointc import api, cache\n"
+        "from adjointc.passes import inline\n"
+        "inline.ENABLED = sys.argv[1] == '1'\n"
+        "from corpus import function_values as fv\n"
+        "y = np.array([0.3, -0.2, 0.5])\n"
+        "fs = [fv.lambda_inline_to_helper, fv.nested_def_to_helper, fv.lambda_to_helper,\n"
+        "      fv.two_functions_one_helper, fv.forwards_through_a_nested_def]\n"
+        "out = [adjointc.grad(f)(y).tolist() for f in fs]\n"
+        "out.append(adjointc.grad(fv.simulate, wrt=1)(fv.lorenz, y).tolist())\n"
+        "print(json.dumps([out, api.stats()['transforms'], cache.stats()['hits']]))\n")
+    env = {**os.environ, "ADJOINTC_CACHE_DIR": str(tmp_path), "PYTHONPATH": os.pathsep.join(
+        [os.path.dirname(here), here, os.environ.get("PYTHONPATH", "")])}
+    y = np.array([0.3, -0.2, 0.5])
+    refs = [fd_gradient(f, fv.A(y), ("y0",) if f is not fv.lambda_to_helper else ("y",))[0] for f in (
+        fv.lambda_inline_to_helper, fv.nested_def_to_helper, fv.lambda_to_helper, fv.two_functions_one_helper,
+        fv.forwards_through_a_nested_def)] + [fd_gradient(fv.simulate, fv.A(fv.lorenz, y), ("y0",))[0]]
+    for mode in ("0", "1"):
+        runs = [json.loads(subprocess.run([sys.executable, "-c", code, mode], env=env, capture_output=True,
+                                          text=True, check=True).stdout) for _ in range(2)]
+        assert runs[0][1] > 0 and runs[1][1] == 0 and runs[1][2] > 0  # (the second: all from the cache)
+        for out, _, _ in runs:
+            for got, ref in zip(out, refs):
+                np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-7)

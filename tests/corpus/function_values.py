@@ -193,3 +193,15 @@ CASES = [
 ]
 # (the function argument is called directly: lowered only once specialised on it)
 TOP_LEVEL = [Case(simulate_scalar, (1, 2), [A(smooth, 0.5, 1.5), A(quad_objective, -0.3, 0.8)])]
+
+
+def forwards_through_a_nested_def(y0):
+    """A nested def taking a function forwards it to a module helper (a def, and a lambda)."""
+    def run(g, v):
+        return integrate(g, v, 0.05, 2)
+    a = run(decay, y0)
+    b = run(lambda v: np.tanh(v) - v, y0)
+    return np.sum(a * b)
+
+
+CASES.append(Case(forwards_through_a_nested_def, 0, [(y,) for y in _y3]))
