@@ -87,12 +87,8 @@ def _src(fn: Callable) -> str:
 def compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool = False) -> Compiled:
     """The adjoint of `g.primal` for these argument types: from the disk cache, or
     transformed and stored; linked to the primal's current globals and callees."""
-    statics = {n: _function_in(sig, n, t) for n, t in zip(g._names, arg_types)
-               if t.kind == "func" and n not in funcvals.statics_of(g.primal)}
-    if statics:  # f(rhs, y0) called with a function: f's specialisation on it (funcvals.py)
-        from .api import Gradient
-        spec = Gradient(funcvals.specialise(g.primal, statics), g.wrt, outputs=g.outputs)
-        spec._callee = g._callee
+    spec = _specialised(g, arg_types, sig)
+    if spec is not g:
         return compile_gradient(spec, arg_types, sig, stats)
     # everything that determines the generated text (see reach.py): the source of every
     # function and method reached, the values folded in as literals, the globals' types
@@ -131,6 +127,19 @@ def compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool = False
     return c
 
 
+def _specialised(g: Any, arg_types: list[T.T], sig: str = "") -> Any:
+    """g, or for a call that passes functions (`f(rhs, y0)`), the Gradient of g's
+    specialisation on them (funcvals.py): compiled, cached and linked as its own."""
+    statics = {n: _function_in(sig, n, t) for n, t in zip(g._names, arg_types)
+               if t.kind == "func" and n not in funcvals.statics_of(g.primal)}
+    if not statics:
+        return g
+    from .api import Gradient
+    spec = Gradient(funcvals.specialise(g.primal, statics), g.wrt, outputs=g.outputs)
+    spec._callee = g._callee
+    return spec
+
+
 def _function_in(sig: str, name: str, t: T.T) -> Any:
     """The function value the call signature `sig` names for parameter `name` (by its id:
     T.signature_key); the one last seen with its type's key for an abstract signature."""
@@ -151,7 +160,7 @@ def program_of(g: Any, arg_types: list[T.T], callee: bool = False) -> Program:
 
 def run_pipeline(g: Any, arg_types: list[T.T], after: str | None = None) -> Program:
     """g's Program through passes.PIPELINE (up to and including the pass `after`)."""
-    return passes.run(program_of(g, arg_types), after=after, dump=False if after else None)
+    return passes.run(program_of(_specialised(g, arg_types), arg_types), after=after, dump=False if after else None)
 
 
 def transform(g: Any, arg_types: list[T.T], stats: bool = False, printer: str = "numpy") -> str:

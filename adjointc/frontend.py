@@ -18,7 +18,9 @@ file, line and column. While lowering it
   stored in a `_cond` variable, a loop's range in a `_range` variable, loops
   over arrays/enumerate/zip become index loops, `a if c else b` becomes an
   `if` statement; code after a jump is not lowered (it never runs);
-* inlines calls of nested defs (they may read the enclosing function's variables).
+* inlines calls of nested defs and of lambdas bound to a name or called where written
+  (they may read the enclosing function's variables); a function passed as an
+  argument specialises the callee on it (resolve.py, funcvals.py).
 
 `lower_raw` stops there: that is the pipeline's `lower` pass. Then
 passes/normalize.py (the `normalize` pass; `lower` = both) structures the control
@@ -46,7 +48,7 @@ from .ir import (Assign, Block, Break, Call, Const, Continue, Expr, ExprStmt, Fo
                  NO_DEFAULT, names_in, rename, walk)
 from .names import Namer
 from .passes import normalize as N
-from .resolve import _UNRESOLVED, ARRAY_METHODS, FuncValue, Resolver, BoundNames
+from .resolve import _UNRESOLVED, ARRAY_METHODS, BoundNames, FuncValue, Resolver, names_outside
 # (api, check and reach read these as frontend.X; they live in source.py)
 from .source import _LIBRARY_ROOTS, def_loc, has_source, refuse_def_form  # noqa: F401
 
@@ -506,7 +508,7 @@ class Lowerer(Resolver):
                 raise self.unsupported(node, f"{name} assigns to its parameter {pn!r}, a function value",
                                        "use another name for the new value")
             if v.fdef is not None:
-                captured = _reads(v.fdef) & inner
+                captured = names_outside(v.fdef) & inner
                 if captured:
                     raise self.unsupported(node, f"passing {v.what} to the nested function {name}, which has "
                                            f"variables of the same names ({', '.join(sorted(captured))})",
@@ -545,22 +547,6 @@ class Lowerer(Resolver):
                 out.append(Assign(mapping.get(pn, pn), bound[pn], loc))
         out.extend(rename(body, mapping))
         return Name(mapping.get(result, result))
-
-
-def _reads(fdef: cst.FunctionDef) -> set[str]:
-    """The names a def's body mentions that are not its own (its parameters and locals):
-    a superset of what it reads from around it."""
-    class Names(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.found: set[str] = set()
-
-        def visit_Name(self, n: cst.Name) -> None:
-            self.found.add(n.value)
-    v = Names()
-    fdef.body.visit(v)
-    p = fdef.params
-    own = {q.name.value for q in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)}
-    return v.found - own - BoundNames(fdef.body).names
 
 
 _INT_OPS = {"slice", "add", "sub", "mul", "floordiv", "mod", "neg", "attr:shape", "getitem", "len"}

@@ -10,9 +10,17 @@ Python's scoping applied to the function being lowered:
 * a call resolves to a derivative rule (bound against its signature, checked
   here: a located `NoAdjointRule` or `UnsupportedSyntax` otherwise), a user
   function with source (`call:NAME`, compiled separately: `callees` records it),
-  a nested def (inlined, frontend.py), or a method: an array method means its
-  NumPy function (`x.sum(0)` is `np.sum(x, 0)`), another a user object's method
-  (`callmethod:NAME`, resolved from the argument's class by the type pass).
+  a nested def or a lambda bound to a name (inlined, frontend.py), or a method: an
+  array method means its NumPy function (`x.sum(0)` is `np.sum(x, 0)`), another a
+  user object's method (`callmethod:NAME`, resolved from the argument's class by the
+  type pass);
+* a user function passed as an argument of a call to a user function (`FuncValue`:
+  by name, a module attribute, a nested def or a lambda) makes the call one of the
+  callee's specialisation on it (funcvals.py, `specialised_call`); a nested def or
+  lambda passed so is materialised from its code object when it reads nothing of the
+  enclosing function; in a specialisation, the static parameters mean their
+  functions. A function used as a value in any other way (stored, returned, chosen by
+  a branch, taken from a list) is refused with its location.
 
 `BoundNames` applies Python's local-variable rule: the names a body binds.
 
@@ -454,6 +462,21 @@ class Resolver(ExprLowerer):
             raise UnsupportedSyntax(f"bad call: {e}", self.loc(node)) from None
         return Call(rule.op, args, kwargs)
 
+
+def names_outside(fdef: cst.FunctionDef) -> set[str]:
+    """The names a def's body mentions that are not its own (its parameters and locals):
+    a superset of what it reads from around it."""
+    class Names(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.found: set[str] = set()
+
+        def visit_Name(self, n: cst.Name) -> None:
+            self.found.add(n.value)
+    v = Names()
+    fdef.body.visit(v)
+    p = fdef.params
+    own = {q.name.value for q in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)}
+    return v.found - own - BoundNames(fdef.body).names
 
 
 class _Overlay(dict):

@@ -5,7 +5,7 @@ format (finite differences on 2+ inputs; SymPy where scalar and straight-line);
 ``UNSUPPORTED`` are the function values that cannot be resolved when compiling."""
 import numpy as np
 
-from . import A, Case, samplers
+from . import A, Case, helpers_mod, samplers
 
 _u, _n = samplers("function_values")
 
@@ -205,3 +205,38 @@ def forwards_through_a_nested_def(y0):
 
 
 CASES.append(Case(forwards_through_a_nested_def, 0, [(y,) for y in _y3]))
+
+
+def other_module_function_and_helper(y0):
+    """A function of another module passed (helpers_mod.decay_rhs reads its module's RATE),
+    and a helper of another module taking this module's function."""
+    a = rk4_step(helpers_mod.decay_rhs, y0, 0.1)
+    b = helpers_mod.euler_with(lorenz, y0, 0.01)
+    return np.sum(a * b)
+
+
+def repeat_apply(f, x, n):
+    """Recursive, specialised on f at every level."""
+    if n == 0:
+        return x
+    return repeat_apply(f, f(x), n - 1)
+
+
+def recursive_with_function(x):
+    return repeat_apply(smooth, x, 3)
+
+
+def keyword_function_argument(x0, lr):
+    return descend(df=quad_derivative, f=quad_objective, x0=x0, lr=lr, n=3)
+
+
+def lambda_with_default_to_helper(x):
+    return apply_twice(lambda t, c=0.5: c * t * t + t, x)
+
+
+CASES += [
+    Case(other_module_function_and_helper, 0, [(y,) for y in _y3]),
+    Case(recursive_with_function, 0, [(0.3,), (-1.1,)]),
+    Case(keyword_function_argument, (0, 1), [(0.3, 0.1), (2.0, 0.05)]),
+    Case(lambda_with_default_to_helper, 0, [(0.3,), (-1.1,)], sympy=True),
+]

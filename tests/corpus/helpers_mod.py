@@ -39,3 +39,8 @@ def helper_with_lambda(x):
     sq = lambda t: t * t  # noqa: E731
     fs = (sq, sq)  # <- unsupported
     return fs[0](y)
+
+
+def euler_with(f, y, dt):
+    """A helper of another module taking a function (tests/corpus/function_values.py)."""
+    return y + dt * f(y)
