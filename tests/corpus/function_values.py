@@ -240,3 +240,16 @@ CASES += [
     Case(keyword_function_argument, (0, 1), [(0.3, 0.1), (2.0, 0.05)]),
     Case(lambda_with_default_to_helper, 0, [(0.3,), (-1.1,)], sympy=True),
 ]
+
+
+def nested_loop_function_to_inlined_helper(x):
+    """A nested def with a loop (its own adjoint) passed to a small helper (inlined)."""
+    def g(v):
+        s = v
+        for _ in range(2):
+            s = s * 0.5 + np.sin(s)
+        return s
+    return apply_twice(g, x) + x * x
+
+
+CASES.append(Case(nested_loop_function_to_inlined_helper, 0, [(0.4,), (-1.3,)]))
