@@ -67,9 +67,9 @@ def specialise(base: pytypes.FunctionType, statics: dict[str, Any]) -> pytypes.F
     full = {**inherited, **statics}
     key = (id(origin), tuple(sorted((p, id(v)) for p, v in full.items())))
     hit = _SPECS.get(key)
-    if hit is not None and getattr(hit, BASE_ATTR) is origin and all(
-            statics_of(hit).get(p) is v for p, v in full.items()):
-        return hit
+    if hit is not None and getattr(hit, BASE_ATTR) is origin and hit.__code__ is origin.__code__ \
+            and hit.__defaults__ is origin.__defaults__ and all(statics_of(hit).get(p) is v for p, v in full.items()):
+        return hit  # (a base whose code or defaults were reassigned since gets a new copy)
     suffix = "_".join(tag(full[p]) for p in sorted(full))
     root = origin.__name__ if origin.__name__.isidentifier() else tag(origin)
     spec = pytypes.FunctionType(origin.__code__, origin.__globals__, f"{root}__{suffix}",
@@ -125,14 +125,15 @@ def nested_code(outer: pytypes.CodeType, name: str, line: int) -> list[pytypes.C
     return out
 
 
-def materialise(code: pytypes.CodeType, module: str, defaults: tuple | None = None) -> pytypes.FunctionType:
-    """A function of `module` running `code` (a nested def or lambda without free
-    variables); one object per code (memoised), so specialisations on it are reused."""
-    key = (code.co_filename, code.co_qualname, code.co_firstlineno, module, defaults)
+def materialise(code: pytypes.CodeType, globals_: dict, module: str,
+                defaults: tuple | None = None) -> pytypes.FunctionType:
+    """A function of `module` (whose globals are `globals_`) running `code` (a nested def
+    or lambda without free variables); one object per code (memoised), so
+    specialisations on it are reused."""
+    key = (code.co_filename, code.co_qualname, code.co_firstlineno, module, id(globals_), defaults)
     hit = _MATERIALISED.get(key)
-    if hit is not None:
+    if hit is not None and hit.__globals__ is globals_:
         return hit
-    globals_ = sys.modules[module].__dict__
     fn = pytypes.FunctionType(code, globals_, code.co_name, defaults)
     fn.__qualname__ = code.co_qualname
     fn.__module__ = module
@@ -155,12 +156,15 @@ def resolve(spelling: Any, live_names: dict[str, Any], lookup: Callable[[str, di
         fn = resolve(base, live_names, lookup)
         return specialise(fn, {p: resolve(v, live_names, lookup) for p, v in statics})
     _, module, filename, qualname, line, defaults = spelling
-    text = "".join(linecache.getlines(filename, sys.modules[module].__dict__))
+    if module not in sys.modules:
+        raise LookupError(f"the module {module} of {qualname} is not imported")
+    globals_ = sys.modules[module].__dict__
+    text = "".join(linecache.getlines(filename, globals_))
     codes = [c for c in (reach_mod._file_codes(filename, text) or {}).get(qualname, [])
              if c.co_firstlineno == line]
     if len(codes) != 1:
         raise LookupError(f"cannot find the code of {qualname} at {filename}:{line}")
-    return materialise(codes[0], module, defaults)
+    return materialise(codes[0], globals_, module, defaults)
 
 
 def literal_defaults(fdef_defaults: list[Any]) -> tuple | None:

@@ -392,7 +392,7 @@ class Resolver(ExprLowerer):
             hash(defaults)
         except (ValueError, TypeError, SyntaxError):
             return FuncValue(fdef=fdef, what=what + " (its defaults are not literals)", src=src)
-        fn = funcvals.materialise(code, self.fn.__module__, defaults)
+        fn = funcvals.materialise(code, self.fn.__globals__, self.fn.__module__, defaults)
         spelling = funcvals.code_spelling(code, self.fn.__module__, defaults)
         hint = name or f"lambda{line}"
         return FuncValue(fn, fdef, Name(self.synthetic_name(fn, spelling, hint)), spelling, what=what, src=src)
