@@ -135,6 +135,11 @@ class Gradient:
             t = T.of_value(v)
             ok = t.kind == "float" or (t.kind == "array" and t.dtype in ("f",)) or (
                 t.kind in ("tuple", "list", "struct") and t.differentiable)
+            if t.kind == "func":  # (a static argument: the adjoint is specialised on it, adjointc/funcvals.py)
+                raise TypeMismatch(f"cannot differentiate with respect to {w}: it is the function "
+                                   f"{v.__qualname__}, a static argument", frontend.def_loc(self.primal),
+                                   "the gradient is specialised on each function passed; differentiate "
+                                   "with respect to the numeric arguments (wrt=...)")
             if t.kind == "int":
                 raise TypeMismatch(f"cannot differentiate with respect to {w}={v!r}: it is an int",
                                    hint="pass a float (e.g. 2.0) or a float array")
