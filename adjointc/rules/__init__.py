@@ -215,6 +215,9 @@ def defjvp(fn: Any, how: str | None = None, **templates: "str | None"):
     rule = lookup(fn) if isinstance(fn, str) else lookup_object(fn)
     if rule is None:
         raise ValueError(f"defjvp({fn!r}): register its rule with defvjp first")
+    if "d" in rule.params + rule.keyword_only or rule.varargs == "d":
+        raise ValueError(f"defjvp({rule.op}): a parameter named 'd' would be read as the tangent "
+                         "in the templates; rename it in the defvjp signature")
     if how is not None:
         if how not in ("linear", "multilinear") or templates:
             raise ValueError(f"defjvp({rule.op}): give 'linear', 'multilinear' or templates, not {how!r}")
@@ -324,6 +327,5 @@ from . import helpers as _helpers  # noqa: E402,F401
 from . import operators as _operators  # noqa: E402,F401
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
-from . import jvps as _jvps  # noqa: E402,F401  (forward-mode knowledge of the rules above)
 
 BUILTIN_RULE_OPS = frozenset(REGISTRY)   # adjointc's own rules (not users')

@@ -322,7 +322,7 @@ def check_jvp(fn_or_op: Any, args: tuple, kwargs: dict | None = None, *,
 
     def fd_of(p2: Any, m2: Any, p1: Any, m1: Any) -> Any:
         if isinstance(p1, (list, tuple)):
-            return type(p1)(fd_of(*z) for z in zip(p2, m2, p1, m1))
+            return _rebuild(p1, [fd_of(*z) for z in zip(p2, m2, p1, m1)])
         return (8 * (np.asarray(p1, float) - np.asarray(m1, float))
                 - (np.asarray(p2, float) - np.asarray(m2, float))) / (12 * h)
     fd = fd_of(along(2 * h), along(-2 * h), along(h), along(-h))

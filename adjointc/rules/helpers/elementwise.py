@@ -85,6 +85,23 @@ def interp_vjp(g: Any, x: Any, xp: Any, left: Any = None, right: Any = None) -> 
     return out
 
 
+def interp_jvp(d: Any, x: Any, xp: Any, left: Any = None, right: Any = None) -> Any:
+    """Tangent of `np.interp(x, xp, fp, left, right)` for fp's tangent `d`: each x
+    interpolates the tangents of the two knots around it (the end knot outside,
+    0 where `left`/`right` replace the value); the transpose of `interp_vjp`."""
+    x, xp, d = np.asarray(x), np.asarray(xp), np.asarray(d)
+    keep = np.ones(x.shape, dtype=bool)
+    if left is not None:
+        keep &= x >= xp[0]
+    if right is not None:
+        keep &= x <= xp[-1]
+    if len(xp) == 1:
+        return (d[0] * keep)[()]
+    i = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
+    t = np.clip((x - xp[i]) / (xp[i + 1] - xp[i]), 0.0, 1.0)
+    return ((d[i] * (1 - t) + d[i + 1] * t) * keep)[()]
+
+
 # What joins adjointc.runtime (see helpers/__init__.py): the helpers, not our imports.
 __all__ = [n for n, v in list(globals().items())
            if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == __name__]
