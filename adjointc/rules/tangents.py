@@ -38,8 +38,9 @@ four forms (set with `defjvp`):
 The name ``d`` is the tangent in every template: `defjvp` refuses a rule with a
 parameter of that name.
 
-Every built-in rule's tangent is checked against finite differences
-(rules/testing.check_jvp, tests/test_tangent_rules.py).
+Every built-in rule's tangent is checked against finite differences and
+against its VJP (they must be transposes: exact, so also at kinks and ties),
+by rules/testing.check_jvp and check_transpose in tests/test_tangent_rules.py.
 """
 from __future__ import annotations
 
@@ -69,22 +70,22 @@ _ELEMENTWISE_OPS = frozenset({"np.where", "np.clip", "np.absolute", "np.fabs", "
                               "attr:real"})
 
 
-def _count_g(e: Expr, name: str = "g") -> int:
+def _count(e: Expr, name: str = "g") -> int:
     """How many times the Name `name` occurs in `e`."""
     if isinstance(e, Name):
         return int(e.id == name)
     if isinstance(e, Call):
-        return sum(_count_g(a, name) for a in e.args) + sum(_count_g(v, name) for _, v in e.kwargs)
+        return sum(_count(a, name) for a in e.args) + sum(_count(v, name) for _, v in e.kwargs)
     return 0
 
 
 def derive(template: Expr) -> Expr | None:
     """`d * D` from a VJP template `unbroadcast(g * D, x)` (see the module docstring),
     or None when the template is not of that form."""
-    if _count_g(template) != 1 or _count_g(template, "d"):   # (d: the tangent's name)
+    if _count(template) != 1 or _count(template, "d"):   # (d: the tangent's name)
         return None
     if isinstance(template, Call) and template.op == "unbroadcast":   # only at the root
-        if not _count_g(template.args[0]):
+        if not _count(template.args[0]):
             return None
         template = template.args[0]
 
@@ -93,9 +94,9 @@ def derive(template: Expr) -> Expr | None:
             return Name("d") if e.id == "g" else e
         if not isinstance(e, Call):
             return e
-        if any(_count_g(v) for _, v in e.kwargs):
+        if any(_count(v) for _, v in e.kwargs):
             return None
-        where = [i for i, a in enumerate(e.args) if _count_g(a)]
+        where = [i for i, a in enumerate(e.args) if _count(a)]
         if not where:
             return e
         i = where[0]

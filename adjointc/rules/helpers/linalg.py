@@ -1,7 +1,8 @@
 """Helpers of the linear-algebra rules (rules/np_linalg.py): the two operands'
 adjoints of the bilinear products (`<op>_lhs` / `<op>_rhs`: matmul, dot, inner,
 tensordot, outer), einsum's, the norms', and those of the np.linalg
-factorisations and solves (`<op>_vjp`).
+factorisations and solves (`<op>_vjp`), and the tangents (forward mode) of the
+norms and np.linalg (`<op>_jvp`, each the transpose of its `<op>_vjp`).
 
 Matrix helpers follow NumPy's stacking: the last two axes are the matrix,
 leading axes are a batch (`mT` swaps the last two).
