@@ -154,6 +154,60 @@ def test_broadcasting_binary_tangents(shapes, fn, seed):
     check_transpose(fn, (x, y), seed=seed)
 
 
+DERIVED_BINARY = [np.divide, np.power, np.arctan2, np.hypot, np.logaddexp, np.logaddexp2, np.maximum,
+                  np.minimum, np.fmax, np.fmin, np.mod, np.fmod, "truediv", "pow", "mod", max, min]
+
+
+@settings(max_examples=60, deadline=None)
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3),
+       fn=st.sampled_from(DERIVED_BINARY + [np.where, np.clip]), which=st.integers(0, 2),
+       seed=st.integers(0, 2 ** 16))
+def test_one_input_carrying_a_tangent_gives_the_results_shape(shapes, fn, which, seed):
+    """A derived tangent of an elementwise call where only one input carries a tangent
+    still has the result's shape (which the other inputs broadcast it to)."""
+    rng = np.random.default_rng(seed)
+    if fn in (max, min):
+        shapes = type(shapes)(input_shapes=((), (), ()), result_shape=())
+    sx, sy, sz = shapes.input_shapes
+    if fn is np.where:
+        args, params = (rng.uniform(-1, 1, sx) > 0, rng.uniform(0.5, 1.5, sy), rng.uniform(0.5, 1.5, sz)), ("x", "y")
+    elif fn is np.clip:   # bounds away from a: no kinks
+        a = rng.uniform(-1, 1, sx)
+        args, params = (a, rng.uniform(-3, -2, sy), rng.uniform(2, 3, sz)), ("a", "a_min", "a_max")
+    else:
+        x, y = rng.uniform(0.5, 1.5, sx), rng.uniform(0.5, 1.5, sy)
+        if fn in (np.mod, np.fmod, "mod"):
+            y = np.full(sy, 1.7)
+            x = y * (rng.integers(-2, 3, np.broadcast_shapes(sx, sy)) + rng.uniform(0.2, 0.8, np.broadcast_shapes(sx, sy)))
+            x = x[(0,) * (x.ndim - len(sx))].reshape(sx)
+        args, params = (x, y), ("x", "y")
+        if fn in (max, min, np.arctan2):
+            args = tuple(float(v) for v in args) if fn in (max, min) else args
+            params = ("y", "x") if fn is np.arctan2 else params
+    wrt = (params[which % len(params)],)
+    tan = check_jvp(fn, args, wrt=wrt, seed=seed)
+    assert np.shape(tan) == np.shape(primal(fn)(*args))
+
+
+def test_the_result_shape_is_restored_only_where_a_term_may_lack_it():
+    """`rebroadcast(t, ans)` only where a constant input is missing from the tangent."""
+    from adjointc.ir import Call, Name
+    def printed(fn, args, carrying):
+        rule = find_rule(fn)
+        call = Call(rule.op, tuple(Name(a) for a in args))
+        bound = rule.bind(call.args, ())
+        e = rule.tangent(call, bound, lambda a: Name(a.id + "_dot") if a.id in carrying else None, Name("ans"))
+        return printer.expr(e)
+    assert printed(np.sin, ("x",), {"x"}) == "x_dot * np.cos(x)"
+    assert printed(np.divide, ("x", "c"), {"x"}) == "x_dot / c"
+    assert printed(np.maximum, ("x", "c"), {"x"}) == "x_dot * ((x > c) + 0.5 * (x == c))"
+    assert printed(np.mod, ("x", "y"), {"x", "y"}) == "x_dot + -y_dot * np.floor_divide(x, y)"
+    assert printed(np.mod, ("x", "c"), {"x"}) == "rebroadcast(x_dot, ans)"
+    assert printed(np.where, ("c", "x", "y"), {"x"}) == "rebroadcast(np.where(c, x_dot, 0.0), ans)"
+    assert printed(np.where, ("c", "x", "y"), {"x", "y"}) == "np.where(c, x_dot, 0.0) + np.where(c, 0.0, y_dot)"
+    assert printed(np.clip, ("a", "lo", "hi"), {"lo"}) == "rebroadcast(lo_dot * (a < lo), ans)"
+
+
 @settings(max_examples=30, deadline=None)
 @given(shape=hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), data=st.data(),
        fn=st.sampled_from([np.max, np.nanmin, np.prod, np.var, np.std, np.nanmean, np.cumprod, np.sort,
@@ -341,3 +395,28 @@ def test_every_builtin_rule_has_forward_mode():
     missing = {r.op for r in REGISTRY.values() if r.op in BUILTIN_RULE_OPS and r.refused is None
                and not has_tangent(r)}
     assert missing == set()
+
+
+# ------------------------------------------------------------------ integer results
+def _sum_as_int(x):
+    return np.sum(np.array(x * 3.7, dtype="int64") * 1.0) + np.sum(x * 3.7, dtype="int32") * 1.0
+
+
+@pytest.mark.parametrize("fn, args, kwargs", [
+    (np.sum, (A(3),), {"dtype": "int64"}), (np.cumsum, (A(3),), {"dtype": "int32"}),
+    (np.mean, (A(3),), {"dtype": "bool"}), (np.array, (A(3),), {"dtype": "int64"}),
+    (np.asarray, (A(3),), {"dtype": "uint8"}), (np.full, ((2,), 1.7), {"dtype": "int64"}),
+    (np.linspace, (0.5, 7.5, 4), {"dtype": "int64"}), (np.trace, (A(2, 2),), {"dtype": "int64"})],
+    ids=lambda v: getattr(v, "__name__", None))
+def test_an_integer_dtype_has_no_derivative(fn, args, kwargs):
+    """The result is piecewise constant: no adjoint and no tangent (once both were the
+    float derivative, truncated to int forward)."""
+    assert eval_rule(fn, args, kwargs, 1.0) == {}
+    assert eval_tangent(fn, args, kwargs, {i: np.ones(np.shape(a)) for i, a in enumerate(args)
+                                           if isinstance(a, (float, np.ndarray))}) is None
+    assert eval_rule(fn, args, {**kwargs, "dtype": "float32"}, np.ones(np.shape(fn(*args, **kwargs)))) != {}
+
+
+def test_an_integer_dtype_has_no_derivative_end_to_end():
+    from adjointc import grad
+    assert grad(_sum_as_int)(np.array([1.0, 2.0])).tolist() == [0.0, 0.0]

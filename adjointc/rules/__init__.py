@@ -31,6 +31,8 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+import numpy as np
+
 from .. import types as T
 from ..ir import Call, Const, Expr
 
@@ -106,7 +108,11 @@ class Rule:
         return bound
 
     def templates_for(self, bound: dict[str, Any]) -> dict[str, Any]:
-        if self.nondiff:
+        """The adjoint templates for this call (both modes read them: rules/tangents.py).
+        None at all (no derivative) for a call whose constant `dtype` option is an
+        integer or boolean type (`np.sum(x, dtype="int64")`): its result is piecewise
+        constant in the inputs."""
+        if self.nondiff or _integer_dtype(bound.get("dtype")):
             return {}
         if self.fn is not None:
             return dict(self.fn(**bound))
@@ -119,6 +125,16 @@ class Rule:
         if self.templates is not None:
             return tuple(self.templates)
         return self.params + ((self.varargs,) if self.varargs else ())
+
+
+def _integer_dtype(e: Any) -> bool:
+    """Is `e` a constant dtype option naming an integer or boolean type?"""
+    if not isinstance(e, Const) or e.value is None:
+        return False
+    try:
+        return np.dtype(e.value).kind in "iub"
+    except TypeError:
+        return False
 
 
 _VIEW_OPS = frozenset({"getitem", "attr:T"})

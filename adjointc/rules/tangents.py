@@ -46,6 +46,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
+import numpy as np
+
 from ..ir import Call, Const, Expr, Name, substitute
 
 if TYPE_CHECKING:
@@ -63,6 +65,11 @@ class NoTangentRule(Exception):
 _LINEAR_PATH: dict[str, int | tuple[int, ...] | None] = {
     "mul": None, "truediv": 0, "neg": 0, "pos": 0, "fdiv": 0, "div0": 0, "np.conj": 0,
     "np.where": (1, 2)}
+# Ops (besides NumPy's ufuncs and the math functions) whose value is the broadcast of
+# their arguments, element by element: the shape a derived tangent's term gets.
+_BROADCASTING = frozenset({"add", "sub", "mul", "truediv", "pow", "mod", "neg", "pos", "invert", "gt", "ge",
+                           "lt", "le", "eq", "ne", "bitand", "bitor", "bitxor", "np.where", "div0", "fdiv",
+                           "pow_dx", "pow_dy", "dsinc"})
 # The result kind of an elementwise rule, and the elementwise rules whose result is
 # computed (by a function of the argument types). Not "same" or "float": see the docstring.
 _ELEMENTWISE_RESULTS = ("elementwise",)
@@ -197,7 +204,47 @@ def tangent(rule: "Rule", call: Call, bound: dict[str, Any], tangent_of: Tangent
                 raise NoTangentRule(f"{rule.op}: no tangent for argument {p!r}")
             e = tp if not isinstance(tp, str) else parse_template(tp)
             parts.append(substitute(e, {**env, "d": x}))
-    return _add(parts)
+    out = _add(parts)
+    if how is None and out is not None and _may_be_narrower(rule, bound, tangents, out, ans):
+        out = Call("rebroadcast", (out, ans))
+    return out
+
+
+def _broadcasts(op: str) -> bool:
+    """Does the op broadcast its arguments against each other, element by element?"""
+    if op in _BROADCASTING or op.startswith("math."):
+        return True
+    f = getattr(np, op[3:], None) if op.startswith("np.") else None
+    return isinstance(f, np.ufunc)
+
+
+def _shaping(e: Expr) -> set[Expr]:
+    """The leaves of `e` whose shapes its value's shape is the broadcast of (those
+    reached through broadcasting ops only: not an `np.shape(y)`, an `np.sum(y)`)."""
+    if isinstance(e, Call):
+        if not _broadcasts(e.op):
+            return set()
+        return set().union(*(_shaping(a) for a in e.args)) if e.args else set()
+    return {e}
+
+
+def _may_be_narrower(rule: "Rule", bound: dict[str, Any], tangents: dict[str, Any], out: Expr,
+                     ans: Expr) -> bool:
+    """Might the derived tangent `out` of an elementwise call have fewer elements than its
+    result? The result is the broadcast of every input; a term without a constant input
+    (x's in `np.mod(x, y)`: just `x_dot`; `np.where(c, x_dot, 0.0)` without y) lacks that
+    input's dimensions. (A carrying input's tangent is in every one of its terms.)"""
+    if rule.op.startswith("math."):   # scalars only
+        return False
+    shaping = _shaping(out)
+    if ans in shaping:
+        return False
+    for p, v in bound.items():
+        vals, dots = (v, tangents.get(p) or (None,) * len(v)) if isinstance(v, tuple) else ((v,), (tangents.get(p),))
+        for a, t in zip(vals, dots):
+            if t is None and a not in shaping and not (isinstance(a, Const) and np.ndim(a.value) == 0):
+                return True
+    return False
 
 
 def _templates(rule: "Rule", bound: dict[str, Any]) -> dict[str, Any]:

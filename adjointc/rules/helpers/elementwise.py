@@ -51,6 +51,17 @@ def dsinc(x: Any) -> np.ndarray:
     return np.where(np.abs(x) < 1e-4, -np.pi ** 2 / 3 * x, d)
 
 
+def rebroadcast(t: Any, ans: Any) -> Any:
+    """The tangent `t` of an elementwise result, at the result's shape: the forward
+    counterpart of `unbroadcast`. A derived tangent's term lacks the dimensions of
+    the constant inputs it does not involve (x's in `np.mod(x, y)` is `x_dot`);
+    the result broadcast against them too (rules/tangents.py)."""
+    shape = np.shape(ans)
+    if np.shape(t) == shape:
+        return t
+    return np.array(np.broadcast_to(t, shape))   # (a copy: the tangent may be written in place)
+
+
 def interp_slope(x: Any, xp: Any, fp: Any) -> np.ndarray:
     """d np.interp(x, xp, fp) / dx: the slope of the segment holding x (0 outside xp)."""
     x, xp, fp = np.asarray(x), np.asarray(xp), np.asarray(fp)
