@@ -6,7 +6,10 @@
 * The math rules' tangents against SymPy at the points their VJPs are checked at.
 * Operators beyond the case table: getitem's indexes, powers at x == 0 / y == 0,
   einsum with some operands constant; conventions at kinks, ties and zeros.
+* Random shapes: broadcasting (with one input carrying a tangent, the tangent still
+  has the result's shape), reduction axes, linalg batches.
 * The derivation from VJP templates never gives a wrong tangent (it refuses).
+* An integer dtype option has no derivative, in either mode.
 """
 from __future__ import annotations
 
@@ -23,9 +26,7 @@ from adjointc.rules import BUILTIN_RULE_OPS, REGISTRY, defjvp, defvjp, parse_tem
 from adjointc.rules.tangents import NoTangentRule, derive, has_tangent
 from adjointc.rules.testing import check_jvp, check_transpose, eval_rule, eval_tangent, find_rule, primal
 
-from test_rules import CASES, SYMPY, A, P, _x, _y, _z, away, case, S
-
-RNG = np.random.default_rng(20261201)
+from test_rules import CASES, SYMPY, A, _x, _y, _z, away, case, S
 
 
 @pytest.mark.parametrize("fn, args, kwargs, wrt", CASES)
@@ -176,10 +177,9 @@ def test_one_input_carrying_a_tangent_gives_the_results_shape(shapes, fn, which,
         args, params = (a, rng.uniform(-3, -2, sy), rng.uniform(2, 3, sz)), ("a", "a_min", "a_max")
     else:
         x, y = rng.uniform(0.5, 1.5, sx), rng.uniform(0.5, 1.5, sy)
-        if fn in (np.mod, np.fmod, "mod"):
+        if fn in (np.mod, np.fmod, "mod"):   # x / y inside (k, k + 1): away from the jumps
             y = np.full(sy, 1.7)
-            x = y * (rng.integers(-2, 3, np.broadcast_shapes(sx, sy)) + rng.uniform(0.2, 0.8, np.broadcast_shapes(sx, sy)))
-            x = x[(0,) * (x.ndim - len(sx))].reshape(sx)
+            x = 1.7 * (rng.integers(-2, 3, sx) + rng.uniform(0.2, 0.8, sx))
         args, params = (x, y), ("x", "y")
         if fn in (max, min, np.arctan2):
             args = tuple(float(v) for v in args) if fn in (max, min) else args

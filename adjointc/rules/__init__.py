@@ -227,7 +227,9 @@ def defjvp(fn: Any, how: str | None = None, **templates: "str | None"):
     "multilinear" (linear in each separately), or per-parameter tangent templates
     over the parameters, `ans` and `d` (that argument's tangent), whose
     contributions are added. With neither, returns a decorator for a function of
-    the bound arguments computing the templates. See rules/tangents.py."""
+    the bound arguments computing the templates. Each contribution must have the
+    result's shape (`d` alone is x's shape: for f(x, y) = x + y broadcasting, write
+    `"linear"`, which fills in the zeros). See rules/tangents.py."""
     rule = lookup(fn) if isinstance(fn, str) else lookup_object(fn)
     if rule is None:
         raise ValueError(f"defjvp({fn!r}): register its rule with defvjp first")

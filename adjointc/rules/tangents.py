@@ -30,7 +30,11 @@ four forms (set with `defjvp`):
   "float" says only the output's type: `np.linalg.inv`'s is "same", and a
   scalar result of array inputs is a reduction, where `g * D` has D larger than
   `g` (np.vdot's ``g * np.reshape(b, np.shape(a))``: the tangent is
-  ``sum(d * b)``, not ``d * b``). Anything else has no derived tangent:
+  ``sum(d * b)``, not ``d * b``). The result is the broadcast of every input,
+  constant ones too, and a derived term may lack one (x's in `np.mod(x, y)` is
+  `x_dot`; `np.where(c, x_dot, 0.0)` lacks y): where a constant input is not
+  among the leaves the tangent broadcasts against, it becomes
+  `rebroadcast(t, ans)`, the result's shape. Anything else has no derived tangent:
   `tangent` raises `NoTangentRule`, which the tangent pass reports with the
   call's location (a user's own rule always needs `defjvp`: its `result` may
   not say whether it is elementwise).
