@@ -31,6 +31,8 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+import numpy as np
+
 from .. import types as T
 from ..ir import Call, Const, Expr
 
@@ -106,7 +108,11 @@ class Rule:
         return bound
 
     def templates_for(self, bound: dict[str, Any]) -> dict[str, Any]:
-        if self.nondiff:
+        """The adjoint templates for this call (both modes read them: rules/tangents.py).
+        None at all (no derivative) for a call whose constant `dtype` option is an
+        integer or boolean type (`np.sum(x, dtype="int64")`): its result is piecewise
+        constant in the inputs."""
+        if self.nondiff or _integer_dtype(bound.get("dtype")):
             return {}
         if self.fn is not None:
             return dict(self.fn(**bound))
@@ -119,6 +125,16 @@ class Rule:
         if self.templates is not None:
             return tuple(self.templates)
         return self.params + ((self.varargs,) if self.varargs else ())
+
+
+def _integer_dtype(e: Any) -> bool:
+    """Is `e` a constant dtype option naming an integer or boolean type?"""
+    if not isinstance(e, Const) or e.value is None:
+        return False
+    try:
+        return np.dtype(e.value).kind in "iub"
+    except TypeError:
+        return False
 
 
 _VIEW_OPS = frozenset({"getitem", "attr:T"})
@@ -211,10 +227,15 @@ def defjvp(fn: Any, how: str | None = None, **templates: "str | None"):
     "multilinear" (linear in each separately), or per-parameter tangent templates
     over the parameters, `ans` and `d` (that argument's tangent), whose
     contributions are added. With neither, returns a decorator for a function of
-    the bound arguments computing the templates. See rules/tangents.py."""
+    the bound arguments computing the templates. Each contribution must have the
+    result's shape (`d` alone is x's shape: for f(x, y) = x + y broadcasting, write
+    `"linear"`, which fills in the zeros). See rules/tangents.py."""
     rule = lookup(fn) if isinstance(fn, str) else lookup_object(fn)
     if rule is None:
         raise ValueError(f"defjvp({fn!r}): register its rule with defvjp first")
+    if "d" in rule.params + rule.keyword_only or rule.varargs == "d":
+        raise ValueError(f"defjvp({rule.op}): a parameter named 'd' would be read as the tangent "
+                         "in the templates; rename it in the defvjp signature")
     if how is not None:
         if how not in ("linear", "multilinear") or templates:
             raise ValueError(f"defjvp({rule.op}): give 'linear', 'multilinear' or templates, not {how!r}")
@@ -324,6 +345,5 @@ from . import helpers as _helpers  # noqa: E402,F401
 from . import operators as _operators  # noqa: E402,F401
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
-from . import jvps as _jvps  # noqa: E402,F401  (forward-mode knowledge of the rules above)
 
 BUILTIN_RULE_OPS = frozenset(REGISTRY)   # adjointc's own rules (not users')

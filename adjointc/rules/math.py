@@ -2,7 +2,10 @@
 
 Templates use `ans` (the output) where that is cheaper than recomputing,
 e.g. `exp`, `sqrt`, `tanh`. Every rule here is checked against `sympy.diff`
-in tests/test_rules.py, which fails if a rule has no sympy counterpart.
+in tests/test_rules.py, which fails if a rule has no sympy counterpart. Their
+tangents (forward mode) are derived from these templates (rules/tangents.py:
+a function of scalars is elementwise) and checked against SymPy too
+(tests/test_tangent_rules.py).
 """
 from __future__ import annotations
 

@@ -1,12 +1,17 @@
 """NumPy's elementwise rules: ufuncs of one and two arguments (broadcasting is
 undone by `unbroadcast`), np.where and np.clip, np.interp, and the piecewise
 constant ones (rounding, sign, tests, comparisons), which have no derivative.
+
+Tangents (forward mode): an elementwise rule's is derived from its adjoint
+template (rules/tangents.py: `unbroadcast(g * D, x)` transposes to `d * D`);
+the linear ones say so (`defjvp(f, "linear")`), np.multiply is multilinear,
+and np.interp's are written (`defjvp`) next to its adjoints.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import defvjp, nondiff
+from . import defjvp, defvjp, nondiff
 from .np_results import clip_result, const_value, interp_result, where_result
 from .operators import power_templates, real_result
 
@@ -102,6 +107,13 @@ defvjp(np.interp, "x, xp, fp, left=None, right=None",
        x="g * interp_slope(x, xp, fp)", fp="interp_vjp(g, x, xp, left, right)",
        left="np.sum(g * (x < xp[0]))", right="np.sum(g * (x > xp[-1]))",
        result=interp_result)   # xp: no derivative
+defjvp(np.interp, x="d * interp_slope(x, xp, fp)", fp="interp_jvp(d, x, xp, left, right)",
+       left="d * (x < xp[0])", right="d * (x > xp[-1])")
+
+# Linear (the tangent is the same call on the tangents) and multilinear ones.
+for _f in (np.add, np.subtract, np.negative, np.positive, np.real, np.conjugate):
+    defjvp(_f, "linear")
+defjvp(np.multiply, "multilinear")
 
 
 # ---------------------------------------------------------- no derivative

@@ -1,14 +1,16 @@
 """NumPy's linear-algebra rules: the products (dot, matmul, inner, outer, vdot,
 tensordot, einsum), the trace, and np.linalg's inverse, determinants, solve,
 symmetric eigendecomposition and Cholesky factorisation. The adjoints call the
-helpers of adjointc/rules/helpers/linalg.py.
+helpers of adjointc/rules/helpers/linalg.py. Tangents (`defjvp`, forward mode):
+the products are multilinear (a product rule), the traces linear; the np.linalg
+ones transpose their adjoints (`<op>_jvp` helpers), over `d`, the input's tangent.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import types as T
-from . import defvjp
+from . import defjvp, defvjp
 from .np_results import (NOT_CONST, const_value, det_result, dot_result, einsum_result, inner_result, pair_result,
                          rank_plus, same_rank, solve_result, tensordot_result)
 from .operators import _matmul_result
@@ -26,20 +28,31 @@ defvjp(np.tensordot, "a, b, axes=2", a="tensordot_lhs(g, a, b, axes)",
        b="tensordot_rhs(g, a, b, axes)", result=tensordot_result)
 defvjp(np.trace, "a, offset=0, axis1=0, axis2=1, dtype=None",
        a="untrace(g, a, offset, axis1, axis2)", result=rank_plus(-2))
+defjvp(np.trace, "linear")
+for _f in (np.dot, np.matmul, np.inner, np.outer, np.vdot, np.tensordot):
+    defjvp(_f, "multilinear")
 defvjp(np.linalg.inv, "a", a="inv_vjp(g, ans)", result="same")
+defjvp(np.linalg.inv, a="-(ans @ d @ ans)")
 defvjp(np.linalg.det, "a", a="det_vjp(g, a, ans)",
        result=det_result)
+defjvp(np.linalg.det, a="det_jvp(d, a, ans)")   # exact for a singular a too
 defvjp(np.linalg.slogdet, "a", a="slogdet_vjp(g, a)",
        result=pair_result(det_result, det_result))   # g = (sign_bar, logabsdet_bar)
+defjvp(np.linalg.slogdet, a="slogdet_jvp(d, a)")      # the pair (0, logabsdet_dot)
 defvjp(np.linalg.solve, "a, b", a="solve_lhs(g, a, b, ans)", b="solve_rhs(g, a, b)",
        result=solve_result)
+defjvp(np.linalg.solve, a="solve_jvp(d, a, b, ans)", b="np.linalg.solve(a, d)")
 defvjp(np.linalg.eigh, "a, UPLO='L'", a="eigh_vjp(g, a, ans, UPLO)",
        result=pair_result(rank_plus(-1), same_rank("a")))
+defjvp(np.linalg.eigh, a="eigh_jvp(d, a, ans, UPLO)")  # the pair (w_dot, v_dot)
 defvjp(np.linalg.eigvalsh, "a, UPLO='L'", a="eigvalsh_vjp(g, a, UPLO)", result=rank_plus(-1))
+defjvp(np.linalg.eigvalsh, a="eigvalsh_jvp(d, a, UPLO)")
 defvjp(np.linalg.cholesky, "a", a="cholesky_vjp(g, a, ans)", result="same")
+defjvp(np.linalg.cholesky, a="cholesky_jvp(d, ans)")
 if hasattr(np.linalg, "trace"):   # NumPy >= 2: the trace of the last two axes
     defvjp(np.linalg.trace, "x, *, offset=0, dtype=None", x="untrace(g, x, offset, -2, -1)",
            result=rank_plus(-2, "x"))
+    defjvp(np.linalg.trace, "linear")
 
 
 @defvjp(np.einsum, "subscripts, *operands, optimize=False", result=einsum_result)
@@ -58,3 +71,6 @@ def _einsum(subscripts, operands, optimize):
     return {"subscripts": f"einsum_args_vjp(g, {args}, 0)",
             "operands": [None if const_value(op) is not NOT_CONST else f"einsum_args_vjp(g, {args}, {j + 1})"
                          for j, op in enumerate(operands)]}   # (constant sublists: no adjoint)
+
+
+defjvp(np.einsum, "multilinear")   # every form: each operand in turn replaced by its tangent

@@ -3,13 +3,16 @@ transpose, flip, roll...), selecting (take, diagonal, triangles), assembling
 (concatenate, stack, array, pad, tile), constructors with a value input
 (full, linspace), and, without a derivative, index queries (nonzero,
 searchsorted...), constructors (zeros, arange, eye...) and shape queries.
+Every differentiable rule here is linear in its differentiable arguments (it
+moves, selects, copies or interpolates values): its tangent (forward mode) is
+the same call on the tangents (`defjvp(f, "linear")`, below the rules).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import types as T
-from . import defvjp, nondiff
+from . import defjvp, defvjp, nondiff
 from .np_results import (append_result, arange_result, array_result, array_type, atleast_result,
                          atleast_vararg_result, broadcast_to_result, concatenate_result, const_value, diag_result,
                          dtype_of, full_like_result, linspace_result, rank_plus, repeat_result, reshape_result,
@@ -86,6 +89,14 @@ defvjp(np.linspace, "start, stop, num=50, endpoint=True, *, dtype=None",
        start="linspace_vjp(g, start, num, endpoint, 1.0)",
        stop="linspace_vjp(g, stop, num, endpoint, 0.0)",
        result=linspace_result)
+
+# ---------------------------------------------------------------- tangents
+for _f in (np.reshape, np.ravel, np.squeeze, np.expand_dims, np.swapaxes, np.moveaxis, np.broadcast_to,
+           np.copy, np.flip, np.fliplr, np.flipud, np.tril, np.triu, np.diagonal, np.diag, np.tile, np.repeat,
+           np.take, np.concatenate, np.append, np.stack, np.hstack, np.vstack, np.array, np.asarray, np.pad,
+           np.transpose, np.roll, np.atleast_1d, np.atleast_2d, np.atleast_3d, np.full, np.full_like,
+           np.linspace):
+    defjvp(_f, "linear")
 
 # ---------------------------------------------------------- no derivative
 # Indices.

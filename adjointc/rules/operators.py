@@ -35,7 +35,7 @@ PYTHON: dict[str, Callable[..., Any]] = {
 
 from .. import types as T  # noqa: E402
 from ..ir import Const  # noqa: E402
-from . import defvjp, nondiff, refuse  # noqa: E402
+from . import defjvp, defvjp, nondiff, refuse  # noqa: E402
 
 
 def _matmul_result(types, bound):
@@ -81,6 +81,12 @@ defvjp("matmul", "x, y", x="matmul_lhs(g, x, y)", y="matmul_rhs(g, x, y)",
        result=_matmul_result)
 defvjp("mod", "x, y", x="unbroadcast(g, x)", y="unbroadcast(-g * ((x - ans) / y), y)")
 nondiff("floordiv", "x, y", result="elementwise_int")
+# Tangents: + - unary -/+ are linear, * and @ multilinear; /, ** and % are derived from
+# their elementwise adjoints (rules/tangents.py), so the conventions at 0 are the same.
+for _op in ("add", "sub", "neg", "pos"):
+    defjvp(_op, "linear")
+for _op in ("mul", "matmul"):
+    defjvp(_op, "multilinear")
 for _op in (*COMPARE, "not", *BOOLEAN, "bitand", "bitor", "bitxor", "invert"):
     nondiff(_op, "*args", result="bool")
 
@@ -102,6 +108,8 @@ nondiff("slice", "*args", result="object")
 # Attributes and methods every array has.
 defvjp("attr:T", "x", x="np.transpose(g)", result="transpose", returns_view=True)
 defvjp("attr:real", "x", x="g", result=real_result, returns_view=True)
+for _op in ("tuple", "list", "getitem", "attr:T", "attr:real"):   # linear: the same op on tangents
+    defjvp(_op, "linear")
 def _length(x: T.T, axis: int = 0) -> T.T:
     """An int that is known to be the length of an axis of an array (its symbolic dim)."""
     if x.kind == "array" and isinstance(x.shape, tuple) and len(x.shape) > axis:
@@ -120,9 +128,11 @@ nondiff("attr:shape", "x", result=_shape_result)
 for _attr in ("ndim", "size", "dtype"):
     nondiff(f"attr:{_attr}", "x", result="int" if _attr in ("ndim", "size") else "object")
 defvjp("method:copy", "x", x="g", result="same")
+defjvp("method:copy", "linear")
 
 # Builtins.
 defvjp(builtins.float, "x=0.0", name="float", x="g", result="float")
+defjvp("float", "linear")
 nondiff(builtins.int, "x=0, base=10", name="int", result="int")
 nondiff(builtins.bool, "x=False", name="bool", result="bool")
 nondiff(builtins.len, "x", name="len", result=lambda types, bound: _length(types["x"]))
@@ -152,3 +162,4 @@ def _builtin_sum_result(types, bound):
 
 defvjp(builtins.sum, "x, start=0", name="sum", x="unsum(g, x)", start="unbroadcast(g, start)",
        result=_builtin_sum_result)
+defjvp("sum", "linear")

@@ -23,17 +23,34 @@ four forms (set with `defjvp`):
   forward what `unbroadcast` undoes backward). The derivation accepts a template
   only where ``g`` occurs once, reached through elementwise linear operations
   (`*`, `/` by something else, unary minus, `np.where(c, g, 0.0)`, `fdiv`,
-  `div0`, `np.conj`), and only for rules whose result is elementwise. Anything
-  else has no derived tangent: `tangent` raises `NoTangentRule`, which the
-  tangent pass reports with the call's location (a user's own rule always needs
-  `defjvp`: its `result` may not say whether it is elementwise).
+  `div0`, `np.conj`) below at most one `unbroadcast`, the template's root; and
+  only for rules that are elementwise: result "elementwise" (the output is the
+  broadcast of the inputs, element by element), the `math` functions (scalars
+  in and out) and the listed ones (where, clip, abs...). A result "same" or
+  "float" says only the output's type: `np.linalg.inv`'s is "same", and a
+  scalar result of array inputs is a reduction, where `g * D` has D larger than
+  `g` (np.vdot's ``g * np.reshape(b, np.shape(a))``: the tangent is
+  ``sum(d * b)``, not ``d * b``). The result is the broadcast of every input,
+  constant ones too, and a derived term may lack one (x's in `np.mod(x, y)` is
+  `x_dot`; `np.where(c, x_dot, 0.0)` lacks y): where a constant input is not
+  among the leaves the tangent broadcasts against, it becomes
+  `rebroadcast(t, ans)`, the result's shape. Anything else has no derived tangent:
+  `tangent` raises `NoTangentRule`, which the tangent pass reports with the
+  call's location (a user's own rule always needs `defjvp`: its `result` may
+  not say whether it is elementwise).
 
-Every built-in rule's tangent is checked against finite differences
-(rules/testing.check_jvp, tests/test_tangent_rules.py).
+The name ``d`` is the tangent in every template: `defjvp` refuses a rule with a
+parameter of that name.
+
+Every built-in rule's tangent is checked against finite differences and
+against its VJP (they must be transposes: exact, so also at kinks and ties),
+by rules/testing.check_jvp and check_transpose in tests/test_tangent_rules.py.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
 
 from ..ir import Call, Const, Expr, Name, substitute
 
@@ -51,37 +68,48 @@ class NoTangentRule(Exception):
 # (None: any): each is linear in that argument and elementwise.
 _LINEAR_PATH: dict[str, int | tuple[int, ...] | None] = {
     "mul": None, "truediv": 0, "neg": 0, "pos": 0, "fdiv": 0, "div0": 0, "np.conj": 0,
-    "np.where": (1, 2), "unbroadcast": 0}
-# Result kinds of an elementwise rule (and the elementwise rules whose result is computed).
-_ELEMENTWISE_RESULTS = ("elementwise", "same", "float")
+    "np.where": (1, 2)}
+# Ops (besides NumPy's ufuncs and the math functions) whose value is the broadcast of
+# their arguments, element by element: the shape a derived tangent's term gets.
+_BROADCASTING = frozenset({"add", "sub", "mul", "truediv", "pow", "mod", "neg", "pos", "invert", "gt", "ge",
+                           "lt", "le", "eq", "ne", "bitand", "bitor", "bitxor", "np.where", "div0", "fdiv",
+                           "pow_dx", "pow_dy", "dsinc"})
+# The result kind of an elementwise rule, and the elementwise rules whose result is
+# computed (by a function of the argument types). Not "same" or "float": see the docstring.
+_ELEMENTWISE_RESULTS = ("elementwise",)
 _ELEMENTWISE_OPS = frozenset({"np.where", "np.clip", "np.absolute", "np.fabs", "np.real", "abs",
                               "attr:real"})
 
 
-def _count_g(e: Expr) -> int:
+def _count(e: Expr, name: str = "g") -> int:
+    """How many times the Name `name` occurs in `e`."""
     if isinstance(e, Name):
-        return int(e.id == "g")
+        return int(e.id == name)
     if isinstance(e, Call):
-        return sum(_count_g(a) for a in e.args) + sum(_count_g(v) for _, v in e.kwargs)
+        return sum(_count(a, name) for a in e.args) + sum(_count(v, name) for _, v in e.kwargs)
     return 0
 
 
 def derive(template: Expr) -> Expr | None:
     """`d * D` from a VJP template `unbroadcast(g * D, x)` (see the module docstring),
     or None when the template is not of that form."""
-    if _count_g(template) != 1:
+    if _count(template) != 1 or _count(template, "d"):   # (d: the tangent's name)
         return None
+    if isinstance(template, Call) and template.op == "unbroadcast":   # only at the root
+        if not _count(template.args[0]):
+            return None
+        template = template.args[0]
 
     def walk(e: Expr) -> Expr | None:
         if isinstance(e, Name):
             return Name("d") if e.id == "g" else e
         if not isinstance(e, Call):
             return e
-        where = [i for i, a in enumerate(e.args) if _count_g(a)]
+        if any(_count(v) for _, v in e.kwargs):
+            return None
+        where = [i for i, a in enumerate(e.args) if _count(a)]
         if not where:
             return e
-        if e.kwargs and any(_count_g(v) for _, v in e.kwargs):
-            return None
         i = where[0]
         allowed = _LINEAR_PATH.get(e.op, -1)
         if allowed == -1 or (allowed is not None and i not in (allowed if isinstance(allowed, tuple)
@@ -90,8 +118,6 @@ def derive(template: Expr) -> Expr | None:
         inner = walk(e.args[i])
         if inner is None:
             return None
-        if e.op == "unbroadcast":
-            return inner
         if e.op == "np.where" and not (isinstance(e.args[3 - i], Const) and e.args[3 - i].value == 0.0):
             return None
         return Call(e.op, e.args[:i] + (inner,) + e.args[i + 1:], e.kwargs)
@@ -100,7 +126,7 @@ def derive(template: Expr) -> Expr | None:
 
 def _is_elementwise(rule: "Rule") -> bool:
     return (isinstance(rule.result, str) and rule.result in _ELEMENTWISE_RESULTS) \
-        or rule.op in _ELEMENTWISE_OPS
+        or rule.op in _ELEMENTWISE_OPS or rule.op.startswith("math.")
 
 
 def _zero(a: Expr) -> Expr:
@@ -182,7 +208,47 @@ def tangent(rule: "Rule", call: Call, bound: dict[str, Any], tangent_of: Tangent
                 raise NoTangentRule(f"{rule.op}: no tangent for argument {p!r}")
             e = tp if not isinstance(tp, str) else parse_template(tp)
             parts.append(substitute(e, {**env, "d": x}))
-    return _add(parts)
+    out = _add(parts)
+    if how is None and out is not None and _may_be_narrower(rule, bound, tangents, out, ans):
+        out = Call("rebroadcast", (out, ans))
+    return out
+
+
+def _broadcasts(op: str) -> bool:
+    """Does the op broadcast its arguments against each other, element by element?"""
+    if op in _BROADCASTING or op.startswith("math."):
+        return True
+    f = getattr(np, op[3:], None) if op.startswith("np.") else None
+    return isinstance(f, np.ufunc)
+
+
+def _shaping(e: Expr) -> set[Expr]:
+    """The leaves of `e` whose shapes its value's shape is the broadcast of (those
+    reached through broadcasting ops only: not an `np.shape(y)`, an `np.sum(y)`)."""
+    if isinstance(e, Call):
+        if not _broadcasts(e.op):
+            return set()
+        return set().union(*(_shaping(a) for a in e.args)) if e.args else set()
+    return {e}
+
+
+def _may_be_narrower(rule: "Rule", bound: dict[str, Any], tangents: dict[str, Any], out: Expr,
+                     ans: Expr) -> bool:
+    """Might the derived tangent `out` of an elementwise call have fewer elements than its
+    result? The result is the broadcast of every input; a term without a constant input
+    (x's in `np.mod(x, y)`: just `x_dot`; `np.where(c, x_dot, 0.0)` without y) lacks that
+    input's dimensions. (A carrying input's tangent is in every one of its terms.)"""
+    if rule.op.startswith("math."):   # scalars only
+        return False
+    shaping = _shaping(out)
+    if ans in shaping:
+        return False
+    for p, v in bound.items():
+        vals, dots = (v, tangents.get(p) or (None,) * len(v)) if isinstance(v, tuple) else ((v,), (tangents.get(p),))
+        for a, t in zip(vals, dots):
+            if t is None and a not in shaping and not (isinstance(a, Const) and np.ndim(a.value) == 0):
+                return True
+    return False
 
 
 def _templates(rule: "Rule", bound: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,11 @@ for random input directions `u` and output cotangents `v`. Together they make
 
     from adjointc.rules.testing import check_vjp
     check_vjp(np.sinh, (np.linspace(-1, 1, 5),))
+
+Forward mode likewise: `eval_tangent` evaluates a rule's tangent (rules/tangents.py),
+`check_jvp` compares it with finite differences element by element, and
+`check_transpose` checks the tangent and the VJP are transposes of each other
+(the inner-product identity, both sides exact: no finite differences).
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ OPERATORS: dict[str, Callable[..., Any]] = {
     **PYTHON,
     "tuple": lambda *elts: tuple(elts), "list": lambda *elts: list(elts),
     "attr:T": lambda x: x.T, "attr:real": lambda x: x.real, "method:copy": lambda x: x.copy(),
+    "getitem": lambda x, index: x[index],
 }
 
 
@@ -58,8 +64,10 @@ def is_differentiable_value(v: Any) -> bool:
 
 
 def _ir_arg(v: Any, name: str, values: dict[str, Any]) -> Expr:
-    """A Name for an array/float/list-of-them argument, a Const for options."""
-    if isinstance(v, np.ndarray) or is_differentiable_value(v):
+    """A Name for an array/float/list-of-them argument (or a tuple holding an array, such
+    as an index), a Const for options."""
+    if isinstance(v, np.ndarray) or is_differentiable_value(v) \
+            or (isinstance(v, tuple) and any(isinstance(x, np.ndarray) for x in v)):
         values[name] = v
         return Name(name)
     return Const(v)
@@ -281,6 +289,45 @@ def eval_tangent(fn_or_op: Any, args: tuple, kwargs: dict | None, tangents: dict
     return eval(printer.expr(e), ns)
 
 
+def _differentiated(rule: Rule, args: tuple, kwargs: dict, adj: dict[str, Any],
+                    wrt: tuple[str, ...] | None) -> dict[Any, Any]:
+    """The arguments the VJP `adj` (eval_rule's) differentiates, narrowed by `wrt`:
+    position (int) or keyword (str) -> that argument's adjoint."""
+    n = len(rule.params)
+    out: dict[Any, Any] = {}
+    for i, x in enumerate(args):
+        p = rule.params[i] if i < n else rule.varargs
+        a = adj.get(p)
+        if i >= n and a is not None:
+            a = a[i - n]
+        if a is not None and (wrt is None or p in wrt):
+            out[i] = a
+    out.update({k: adj[k] for k in kwargs if adj.get(k) is not None and (wrt is None or k in wrt)})
+    assert out, f"{rule.op}: no differentiable argument in this case"
+    return out
+
+
+def check_transpose(fn_or_op: Any, args: tuple, kwargs: dict | None = None, *, seed: int = 0,
+                    rtol: float = 1e-9, atol: float = 1e-12, wrt: tuple[str, ...] | None = None) -> None:
+    """A rule's tangent and its VJP are transposes: < J u, v > == < u, J^T v > for random
+    input directions u and a random output cotangent v, the tangent by `eval_tangent`,
+    the adjoint by `eval_rule`, no finite differences (so a convention at a kink or a
+    tie that finite differences cannot see must agree between the two modes)."""
+    kwargs = dict(kwargs or {})
+    rng = np.random.default_rng(seed)
+    rule = find_rule(fn_or_op)
+    assert not rule.nondiff, f"{rule.op} is marked nondiff"
+    ans = primal(fn_or_op)(*args, **kwargs)
+    v = _like(ans, rng)
+    adj = _differentiated(rule, args, kwargs, eval_rule(fn_or_op, args, kwargs, v, ans=ans), wrt)
+    dirs = {k: _like(args[k] if isinstance(k, int) else kwargs[k], rng) for k in adj}
+    tangent = eval_tangent(fn_or_op, args, kwargs, dirs, ans=ans)
+    forward = vdot(tangent, v)
+    backward = sum(vdot(dirs[k], a) for k, a in adj.items())
+    assert abs(forward - backward) <= atol + rtol * max(abs(forward), abs(backward), 1.0), \
+        f"{rule.op}: <J u, v> = {forward!r} (tangent), <u, J^T v> = {backward!r} (VJP)"
+
+
 def check_jvp(fn_or_op: Any, args: tuple, kwargs: dict | None = None, *,
               seed: int = 0, h: float = 1e-4, rtol: float = 1e-6, atol: float = 1e-8,
               wrt: tuple[str, ...] | None = None) -> Any:
@@ -295,18 +342,8 @@ def check_jvp(fn_or_op: Any, args: tuple, kwargs: dict | None = None, *,
     rule, bound, _ = bind(fn_or_op, args, kwargs)
     assert not rule.nondiff, f"{rule.op} is marked nondiff"
     ans = f(*args, **kwargs)
-    adj = eval_rule(fn_or_op, args, kwargs, _like(ans, rng), ans=ans)
-    n = len(rule.params)
-    keys: list[Any] = []
-    for i, x in enumerate(args):
-        p = rule.params[i] if i < n else rule.varargs
-        a = adj.get(p)
-        if i >= n and a is not None:
-            a = a[i - n]
-        if a is not None and (wrt is None or p in wrt):
-            keys.append(i)
-    keys += [k for k in kwargs if adj.get(k) is not None and (wrt is None or k in wrt)]
-    assert keys, f"{rule.op}: no differentiable argument in this case"
+    keys = list(_differentiated(rule, args, kwargs, eval_rule(fn_or_op, args, kwargs, _like(ans, rng), ans=ans),
+                                wrt))
     dirs = {k: _like(args[k] if isinstance(k, int) else kwargs[k], rng) for k in keys}
     tan = eval_tangent(fn_or_op, args, kwargs, dirs, ans=ans)
     assert tan is not None, f"{rule.op}: the tangent is zero, but the VJP is not"
@@ -322,7 +359,7 @@ def check_jvp(fn_or_op: Any, args: tuple, kwargs: dict | None = None, *,
 
     def fd_of(p2: Any, m2: Any, p1: Any, m1: Any) -> Any:
         if isinstance(p1, (list, tuple)):
-            return type(p1)(fd_of(*z) for z in zip(p2, m2, p1, m1))
+            return _rebuild(p1, [fd_of(*z) for z in zip(p2, m2, p1, m1)])
         return (8 * (np.asarray(p1, float) - np.asarray(m1, float))
                 - (np.asarray(p2, float) - np.asarray(m2, float))) / (12 * h)
     fd = fd_of(along(2 * h), along(-2 * h), along(h), along(-h))

@@ -7,12 +7,18 @@ inline as a template. Naming conventions, so generated code reads well:
                      route the output adjoint `g` back to the input's layout.
 * `<op>_lhs/_rhs`    adjoints of the two operands of a bilinear op (`dot_lhs`).
 * `<op>_vjp`         adjoint of a nonlinear op (`norm_vjp`, `eigh_vjp`).
+* `<op>_jvp(d, ...)` tangent (forward mode) of a nonlinear op for its input's
+                     tangent `d` (`norm_jvp`, `eigh_jvp`): the transpose of the
+                     op's adjoint, with the same conventions at ties and zeros.
 
 Helpers take the primal values they need and return an array shaped like the
-corresponding input (a list of them for list inputs). They are kept small and
-NumPy-only; each handles the options its rule declares, nothing more. A helper
-that is linear in `g` is `@linear` (core.py): the symbolic zero 0.0 gives a
-zero adjoint without running array code.
+corresponding input (a list of them for list inputs); a tangent helper returns
+one shaped like the output (a pair for a pair result: eigh, slogdet). They are
+kept small and NumPy-only; each handles the options its rule declares, nothing
+more. A helper that is linear in `g` is `@linear` (core.py): the symbolic zero
+0.0 gives a zero adjoint without running array code. Tangent helpers need no
+such guard: an argument without a tangent contributes no term
+(rules/tangents.py), so `d` is always a value of the input's shape.
 
 Modules: core (the symbolic zero, `@linear`), elementwise, reductions (with
 scans and sorting), linalg (products, einsum, norms, np.linalg), shape (shape,

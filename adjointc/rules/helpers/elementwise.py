@@ -51,6 +51,17 @@ def dsinc(x: Any) -> np.ndarray:
     return np.where(np.abs(x) < 1e-4, -np.pi ** 2 / 3 * x, d)
 
 
+def rebroadcast(t: Any, ans: Any) -> Any:
+    """The tangent `t` of an elementwise result, at the result's shape: the forward
+    counterpart of `unbroadcast`. A derived tangent's term lacks the dimensions of
+    the constant inputs it does not involve (x's in `np.mod(x, y)` is `x_dot`);
+    the result broadcast against them too (rules/tangents.py)."""
+    shape = np.shape(ans)
+    if np.shape(t) == shape:
+        return t
+    return np.array(np.broadcast_to(t, shape))   # (a copy: the tangent may be written in place)
+
+
 def interp_slope(x: Any, xp: Any, fp: Any) -> np.ndarray:
     """d np.interp(x, xp, fp) / dx: the slope of the segment holding x (0 outside xp)."""
     x, xp, fp = np.asarray(x), np.asarray(xp), np.asarray(fp)
@@ -83,6 +94,23 @@ def interp_vjp(g: Any, x: Any, xp: Any, left: Any = None, right: Any = None) -> 
     np.add.at(out, i, g * (1 - t))
     np.add.at(out, i + 1, g * t)
     return out
+
+
+def interp_jvp(d: Any, x: Any, xp: Any, left: Any = None, right: Any = None) -> Any:
+    """Tangent of `np.interp(x, xp, fp, left, right)` for fp's tangent `d`: each x
+    interpolates the tangents of the two knots around it (the end knot outside,
+    0 where `left`/`right` replace the value); the transpose of `interp_vjp`."""
+    x, xp, d = np.asarray(x), np.asarray(xp), np.asarray(d)
+    keep = np.ones(x.shape, dtype=bool)
+    if left is not None:
+        keep &= x >= xp[0]
+    if right is not None:
+        keep &= x <= xp[-1]
+    if len(xp) == 1:
+        return (d[0] * keep)[()]
+    i = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
+    t = np.clip((x - xp[i]) / (xp[i + 1] - xp[i]), 0.0, 1.0)
+    return ((d[i] * (1 - t) + d[i + 1] * t) * keep)[()]
 
 
 # What joins adjointc.runtime (see helpers/__init__.py): the helpers, not our imports.

@@ -1,7 +1,8 @@
 """Helpers of the linear-algebra rules (rules/np_linalg.py): the two operands'
 adjoints of the bilinear products (`<op>_lhs` / `<op>_rhs`: matmul, dot, inner,
 tensordot, outer), einsum's, the norms', and those of the np.linalg
-factorisations and solves (`<op>_vjp`).
+factorisations and solves (`<op>_vjp`), and the tangents (forward mode) of the
+norms and np.linalg (`<op>_jvp`, each the transpose of its `<op>_vjp`).
 
 Matrix helpers follow NumPy's stacking: the last two axes are the matrix,
 leading axes are a batch (`mT` swaps the last two).
@@ -225,15 +226,11 @@ def einsum_args_vjp(g: Any, args: Sequence[Any], k: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------- norms
-@linear("x")
-def norm_vjp(g: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None,
-             keepdims: bool = False) -> np.ndarray:
-    """Adjoint of `np.linalg.norm(x, ord, axis, keepdims)`.
-
-    Vector norms: any `ord` (p-norms, inf, -inf). Matrix norms (2-D x with
-    axis None, or a 2-tuple axis): 'fro', 'nuc', 1, -1, 2, -2, inf, -inf.
-    Ties (inf-norms, max column sums) split `g` evenly."""
-    x = np.asarray(x, dtype=np.result_type(x, float))
+def _norm_slope(x: np.ndarray, ans: Any, ord: Any, axis: Any, keepdims: bool) -> tuple[np.ndarray, tuple[int, ...]]:
+    """(D, axes): the derivative of `np.linalg.norm(x, ord, axis, keepdims)` with
+    respect to each element of x, shaped like x, and the reduced axes (in the
+    order given: (row axis, column axis) for a matrix norm). The adjoint is
+    `g * D` (g broadcast back), the tangent `sum(D * d)` over the axes."""
     if axis is None:
         axes = tuple(range(x.ndim))
         matrix = ord is not None and x.ndim == 2
@@ -241,19 +238,17 @@ def norm_vjp(g: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None,
         axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         axes = tuple(int(a) % x.ndim for a in axes)
         matrix = len(axes) == 2
-    gk = unreduce(g, x, axis, keepdims)
     nk = unreduce(ans, x, axis, keepdims)
     if ord is None or ord == "fro" or (ord == 2 and not matrix):
-        return gk * div0(x, nk)   # 0 at x = 0 (a subgradient)
+        return div0(x, nk), axes   # 0 at x = 0 (a subgradient)
     if not matrix:
         if ord in (np.inf, -np.inf):
             hit = np.abs(x) == nk
-            return gk * np.sign(x) * hit / np.sum(hit, axis=axes, keepdims=True)
+            return np.sign(x) * hit / np.sum(hit, axis=axes, keepdims=True), axes
         if ord == 0:
-            return np.zeros_like(x)
-        return gk * np.sign(x) * div0(np.abs(x), nk) ** (ord - 1)   # p >= 1 at x = 0: 0
+            return np.zeros_like(x), axes
+        return np.sign(x) * div0(np.abs(x), nk) ** (ord - 1), axes   # p >= 1 at x = 0: 0
     xm = np.moveaxis(x, axes, (-2, -1))
-    gm = np.moveaxis(gk, axes, (-2, -1))
     if ord in ("nuc", 2, -2):
         u, _, vt = np.linalg.svd(xm, full_matrices=False)
         if ord == "nuc":
@@ -267,13 +262,44 @@ def norm_vjp(g: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None,
         pick = np.max if ord in (1, np.inf) else np.min
         hit = sums == pick(sums, axis=-1 if over == -2 else -2, keepdims=True)
         d = np.sign(xm) * hit / np.sum(hit, axis=(-2, -1), keepdims=True)
-    return np.moveaxis(gm * d, (-2, -1), axes)
+    return np.moveaxis(d, (-2, -1), axes), axes
+
+
+@linear("x")
+def norm_vjp(g: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None,
+             keepdims: bool = False) -> np.ndarray:
+    """Adjoint of `np.linalg.norm(x, ord, axis, keepdims)`.
+
+    Vector norms: any `ord` (p-norms, inf, -inf). Matrix norms (2-D x with
+    axis None, or a 2-tuple axis): 'fro', 'nuc', 1, -1, 2, -2, inf, -inf.
+    Ties (inf-norms, max column sums) split `g` evenly."""
+    x = np.asarray(x, dtype=np.result_type(x, float))
+    slope, _ = _norm_slope(x, ans, ord, axis, keepdims)
+    return unreduce(g, x, axis, keepdims) * slope
+
+
+def norm_jvp(d: Any, x: Any, ans: Any, ord: Any = None, axis: Any = None,
+             keepdims: bool = False) -> Any:
+    """Tangent of `np.linalg.norm(x, ord, axis, keepdims)` for x's tangent `d`: the
+    transpose of `norm_vjp` (the same orders; ties take the mean of the tangents)."""
+    x = np.asarray(x, dtype=np.result_type(x, float))
+    slope, axes = _norm_slope(x, ans, ord, axis, keepdims)
+    return np.sum(slope * d, axis=axes, keepdims=keepdims)
 
 
 # ----------------------------------------------------------- linear algebra
 def _solve_is_vector(a: np.ndarray, b: np.ndarray) -> bool:
     # NumPy 2 treats b as a vector only when it is 1-D; NumPy 1 when b.ndim == a.ndim - 1.
     return b.ndim == 1 if _NUMPY2 else b.ndim == a.ndim - 1
+
+
+def solve_jvp(d: Any, a: Any, b: Any, ans: Any) -> np.ndarray:
+    """The tangent of `x = np.linalg.solve(a, b)` from a's tangent `d`: -solve(a, d @ x)
+    (b's is `solve(a, b_dot)`: solve is linear in b)."""
+    a, b, d, x = np.asarray(a), np.asarray(b), np.asarray(d), np.asarray(ans)
+    if _solve_is_vector(a, b):
+        return -np.linalg.solve(a, d @ x[..., None])[..., 0]
+    return -np.linalg.solve(a, d @ x)
 
 
 @linear("b")
@@ -300,6 +326,38 @@ def _from_triangle(s: np.ndarray, uplo: str) -> np.ndarray:
     s = (s + mT(s)) / 2
     off = np.tril(2 * s, -1) if uplo.upper() == "L" else np.triu(2 * s, 1)
     return off + s * np.eye(s.shape[-1])
+
+
+def _to_symmetric(d: np.ndarray, uplo: str) -> np.ndarray:
+    """The symmetric matrix the `uplo` triangle of `d` stands for, as a symmetric
+    routine reads it (the transpose of `_from_triangle`)."""
+    half = np.tril(d) if uplo.upper() == "L" else np.triu(d)
+    return half + mT(half) - half * np.eye(d.shape[-1])
+
+
+def _eigh_parts(s: np.ndarray, w: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(w_dot, v_dot) of `w, v = eigh(a)` for the symmetric tangent `s` (distinct
+    eigenvalues): w_dot = diag(V^T s V), v_dot = V (F * V^T s V), F[i, j] = 1 / (w_j - w_i)."""
+    m = mT(v) @ s @ v
+    with np.errstate(divide="ignore"):
+        f = 1 / (w[..., None, :] - w[..., :, None])
+    n = w.shape[-1]
+    f[..., np.arange(n), np.arange(n)] = 0
+    return np.diagonal(m, axis1=-2, axis2=-1).copy(), v @ (f * m)
+
+
+def eigh_jvp(d: Any, a: Any, ans: Any, UPLO: str = "L") -> tuple[np.ndarray, np.ndarray]:
+    """Tangent of `w, v = np.linalg.eigh(a)` (eigenvalues distinct): the pair
+    (w_dot, v_dot), the transpose of `eigh_vjp`."""
+    w, v = ans
+    return _eigh_parts(_to_symmetric(np.asarray(d), UPLO), w, v)
+
+
+def eigvalsh_jvp(d: Any, a: Any, UPLO: str = "L") -> np.ndarray:
+    """Tangent of `np.linalg.eigvalsh(a)`: diag(V^T s V), s the symmetric tangent."""
+    _, v = np.linalg.eigh(a, UPLO)
+    s = _to_symmetric(np.asarray(d), UPLO)
+    return np.einsum("...ji,...jk,...ki->...i", v, s, v)
 
 
 @linear("a")
@@ -333,21 +391,32 @@ def inv_vjp(g: Any, ans: Any) -> np.ndarray:
     return -mT(ans) @ g @ mT(ans)
 
 
-@linear("a")
-def det_vjp(g: Any, a: Any, ans: Any) -> np.ndarray:
-    """Adjoint of `np.linalg.det(a)`: g times the cofactor matrix, det * inv(a).T.
-    Exact for a singular matrix too (where inv fails): from a = U S V^T, the
-    adjugate is det(U) det(V^T) V adj(S) U^T, adj(S) holding the products of
-    the other singular values."""
-    a, g, ans = np.asarray(a), np.asarray(g), np.asarray(ans)
+def _cofactors(a: np.ndarray, ans: np.ndarray) -> np.ndarray:
+    """The cofactor matrix of `a` (d det / d a), det(a) * inv(a).T, exact for a
+    singular matrix too (where inv fails): from a = U S V^T, the adjugate is
+    det(U) det(V^T) V adj(S) U^T, adj(S) holding the products of the other
+    singular values."""
     try:
         with np.errstate(all="raise"):
-            return np.asarray(g * ans)[..., None, None] * mT(np.linalg.inv(a))
+            return np.asarray(ans)[..., None, None] * mT(np.linalg.inv(a))
     except (np.linalg.LinAlgError, FloatingPointError):
         u, sv, vt = np.linalg.svd(a)
         sign = np.linalg.det(u) * np.linalg.det(vt)
         adjugate = sign[..., None, None] * (mT(vt) * prod_of_others(sv, -1)[..., None, :]) @ mT(u)
-        return g[..., None, None] * mT(adjugate)
+        return mT(adjugate)
+
+
+@linear("a")
+def det_vjp(g: Any, a: Any, ans: Any) -> np.ndarray:
+    """Adjoint of `np.linalg.det(a)`: g times the cofactor matrix (`_cofactors`:
+    exact for a singular matrix too)."""
+    return np.asarray(g)[..., None, None] * _cofactors(np.asarray(a), np.asarray(ans))
+
+
+def det_jvp(d: Any, a: Any, ans: Any) -> Any:
+    """Tangent of `np.linalg.det(a)`: sum(cofactors * d) over the matrix axes
+    (det * trace(inv(a) @ d) where a is invertible; exact where it is singular)."""
+    return np.sum(_cofactors(np.asarray(a), np.asarray(ans)) * d, axis=(-2, -1))
 
 
 @linear("a")
@@ -358,6 +427,13 @@ def slogdet_vjp(g: Any, a: Any) -> np.ndarray:
     if is_zero(g1):
         return zero_adjoint(a)
     return np.expand_dims(g1, (-2, -1)) * mT(np.linalg.inv(a))
+
+
+def slogdet_jvp(d: Any, a: Any) -> tuple[Any, Any]:
+    """Tangent of `sign, logabsdet = np.linalg.slogdet(a)`: the pair (0, trace(inv(a) @ d))
+    (the sign is piecewise constant)."""
+    a = np.asarray(a)
+    return np.zeros(a.shape[:-2])[()], np.sum(mT(np.linalg.inv(a)) * d, axis=(-2, -1))
 
 
 @linear("a")
@@ -371,6 +447,16 @@ def cholesky_vjp(g: Any, a: Any, ans: Any) -> np.ndarray:
     phi = phi - 0.5 * phi * np.eye(ell.shape[-1])
     linv = np.linalg.inv(ell)
     return _from_triangle(mT(linv) @ phi @ linv, "L")
+
+
+def cholesky_jvp(d: Any, ans: Any) -> np.ndarray:
+    """Tangent of `L = np.linalg.cholesky(a)` for a's tangent `d` (its lower triangle
+    read as a symmetric s, as the primal reads a): L Phi(L^-1 s L^-T), Phi the lower
+    triangle with the diagonal halved (the transpose of `cholesky_vjp`)."""
+    ell = np.asarray(ans)
+    s = _to_symmetric(np.asarray(d), "L")
+    x = np.linalg.solve(ell, mT(np.linalg.solve(ell, s)))   # L^-1 s L^-T (s symmetric)
+    return ell @ (np.tril(x) - 0.5 * x * np.eye(ell.shape[-1]))
 
 
 # What joins adjointc.runtime (see helpers/__init__.py): the helpers, not our imports.
