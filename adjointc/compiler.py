@@ -73,7 +73,8 @@ def _registry_fingerprint() -> str:
         r = rules.REGISTRY[op]
         h.update(repr((op, r.params, r.varargs, sorted((r.templates or {}).items(), key=str),
                        r.nondiff, r.result if isinstance(r.result, str) else getattr(r.result, "__name__", ""),
-                       _src(r.fn) if r.fn else "")).encode())
+                       _src(r.fn) if r.fn else "",
+                       _src(r.jvp) if callable(r.jvp) else repr(r.jvp))).encode())  # (forward mode too)
     return h.hexdigest()
 
 

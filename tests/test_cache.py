@@ -261,3 +261,22 @@ def test_concurrent_writers_never_expose_partial_files(cdir):
     assert verify(path) and path.stat().st_size > 1_000_000
     m, hit = cache.load_or_build(key, Builder(), name="race", namespace=NS)
     assert hit and m.f(2) == 7
+
+
+def test_the_cache_key_covers_user_rules_in_both_modes():
+    """Changing a user's VJP or JVP template makes a new key (stale code is never reused)."""
+    import numpy as np
+    from adjointc import compiler
+    from adjointc.rules import defjvp, defvjp, lookup_object
+
+    def softsign(x):
+        return x / (1 + np.abs(x))
+    defvjp(softsign, "x", x="g / (1 + np.abs(x)) ** 2")
+    before = compiler._registry_fingerprint()
+    defjvp(softsign, x="d / (1 + np.abs(x)) ** 2")
+    with_jvp = compiler._registry_fingerprint()
+    defjvp(softsign, x="d / (1 + np.abs(x)) ** 3")
+    changed_jvp = compiler._registry_fingerprint()
+    lookup_object(softsign).templates["x"] = "g / (1 + np.abs(x)) ** 3"
+    changed_vjp = compiler._registry_fingerprint()
+    assert len({before, with_jvp, changed_jvp, changed_vjp}) == 4
