@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import compiler, frontend, reach, runtime
+from . import compiler, frontend, higher, reach, runtime
 from . import types as T
 from .compiler import Compiled
 from .errors import (AdjointcError, InternalError, InvalidArgument, TypeMismatch,
@@ -45,9 +45,13 @@ class Gradient:
 
     Attributes: `primal` is the Python function whose source is differentiated (for a
     method, the function defined in the class, taking self); `__wrapped__` is what was
-    passed to grad. Anything else (a gradient: higher order is not supported yet; a
+    passed to grad. Anything else (a
     builtin or ufunc; a library function; a class) is refused with an AdjointcError.
+    A Gradient can itself be differentiated, or called inside a differentiated
+    function (adjointc/higher.py).
     """
+
+    __adjointc_gradient__ = True  # (higher.is_gradient: recognised without importing this module)
 
     def __init__(self, fn: Callable, wrt: Any = None, *, with_value: bool = False,
                  outputs: tuple[str, ...] = ()):
@@ -427,10 +431,8 @@ def _entry(fn: Any, what: str) -> _Entry:
     """Resolve what grad/value_and_grad/vjp received to a def (see `Gradient`), or refuse.
     Never unwraps silently: a `functools.wraps` decorator's wrapper is differentiated
     as written (its `__wrapped__` is what it calls, not what it computes)."""
-    if isinstance(fn, Gradient):
-        raise UnsupportedFunction(f"{what} of {fn!r}: higher-order differentiation is not supported yet "
-                                  "(its argument is already a gradient)",
-                                  frontend.def_loc(fn.primal), _HIGHER_ORDER_HINT)
+    if isinstance(fn, Gradient):  # higher order: G as a def calling G (adjointc/higher.py)
+        return _entry(higher.as_function(fn, what), what)
     if isinstance(fn, types_mod.FunctionType):
         frontend.refuse_def_form(fn)
         if fn.__code__.co_name == "<lambda>":

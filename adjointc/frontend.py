@@ -395,7 +395,14 @@ class Lowerer(Resolver):
             rng = Call("range", tuple(self.expr(a.value, out, nested=True) for a in it.args))
             index_target = targets
         else:
-            seq = self.loop_sequence(it, out, loc)
+            if fname == "reversed" and self.resolve(call) is reversed and len(it.args) == 1:
+                # `for v in reversed(seq)` (generated adjoints: `reversed(_range1)`): the
+                # elements of seq[::-1], in that order, for a range, list, tuple or array
+                inner = self.loop_sequence(it.args[0].value, out, loc)
+                seq = self.atom(Call("getitem", (inner, Call("slice", (Const(None), Const(None), Const(-1))))),
+                                out, loc)
+            else:
+                seq = self.loop_sequence(it, out, loc)
             rng = Call("range", (Call("len", (seq,)),))
             index_target = None
             prologue.append((targets, seq))

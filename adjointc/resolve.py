@@ -241,6 +241,23 @@ class Resolver(ExprLowerer):
         rule = rules.lookup_object(obj)
         name = dotted(func)
         if rule is None:
+            if getattr(type(obj), "__adjointc_gradient__", False) is True:
+                # a Gradient (`g = grad(f)(w)`): a call of generated code, see adjointc/higher.py
+                return self.user_call(obj, name, args, kwargs, node, nested)
+            if getattr(type(obj), "__adjointc_callee_adjoint__", False) is True:
+                # generated code's `h_vjp(seed, ...)`: the callee's adjoint as a def (higher.py)
+                from .higher import vjp_function
+                fn = vjp_function(obj)
+                self.user_call(fn, name, args, kwargs, node, nested)
+                self.globals_read[name.split(".")[0]] = obj
+                return Call(f"call:{name}", args, kwargs)
+            if getattr(obj, "__module__", "").partition(".")[0] == "adjointc":
+                # (a runtime helper of generated code being differentiated again: never its source)
+                raise NoAdjointRule(f"differentiating generated code that calls adjointc's helper {name!r} "
+                                    "is not supported yet (it has no rule of its own)", loc,
+                                    "higher-order derivatives cover the helpers in adjointc/rules/generated.py; "
+                                    "differentiate a first-derivative function written by hand, or use finite "
+                                    "differences of the gradient")
             if isinstance(obj, pytypes.FunctionType) and has_source(obj):
                 return self.user_call(obj, name, args, kwargs, node, nested)
             raise NoAdjointRule(f"no derivative rule for {name!r}", loc,
@@ -261,7 +278,7 @@ class Resolver(ExprLowerer):
                   nested: bool) -> Expr:
         """A call to a user function: its adjoint is compiled separately and called
         from the backward sweep (see passes/reverse.py)."""
-        if fn.__code__.co_name == "<lambda>":  # (only a lambda passed to grad itself is read)
+        if getattr(fn, "__code__", None) is not None and fn.__code__.co_name == "<lambda>":  # (only a lambda passed to grad itself is read)
             raise self.unsupported(node, f"calling the lambda {name!r}", f"define {name} with def")
         if nested:
             raise self.unsupported(node, f"a call to the Python function {name!r} inside a condition or index",

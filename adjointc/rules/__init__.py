@@ -325,5 +325,6 @@ from . import operators as _operators  # noqa: E402,F401
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
 from . import jvps as _jvps  # noqa: E402,F401  (forward-mode knowledge of the rules above)
+from . import generated as _generated  # noqa: E402,F401  (the helpers generated code calls)
 
 BUILTIN_RULE_OPS = frozenset(REGISTRY)   # adjointc's own rules (not users')

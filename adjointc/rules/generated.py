@@ -1,0 +1,115 @@
+"""Rules for the runtime helpers generated adjoints call, so that generated code can
+be differentiated again (reverse-over-reverse, adjointc/higher.py) and run forward
+(forward-over-reverse: the tangent pass reads the same rules).
+
+Every helper here is linear in its first argument (an adjoint), so its VJP with
+respect to it is the transposed map, which is another helper of the family, and
+its tangent is the same call on the tangent (`defjvp(..., "linear")`):
+
+    unbroadcast(v, x)   sums v back to x's shape   <->  rebroadcast(g, v, x)
+    unreduce(v, x, ...) broadcasts v over x        <->  reduce_like(g, v, x, ...)
+    as_adjoint, seed_adjoint, add_adjoint          broadcasts and sums: unbroadcast
+    copy_adjoint, real_adjoint_check               the identity on values
+
+The two operand adjoints of matmul are bilinear in (the cotangent, the other
+operand), read the differentiated operand for its shape only, and transpose into
+each other: ``<d, matmul_lhs(c, x, y)> = <c, d @ y>``, so
+``matmul_lhs``'s VJP is ``c: g @ y`` and ``y: matmul_rhs(c, g, y)`` (and
+symmetrically), and their tangents are product rules (`"multilinear"`).
+
+What the generated code makes but never differentiates (zero adjoints, stand-ins
+of recorded shapes) is `nondiff`. A helper without a rule here (the VJP helpers of
+nonlinear operations such as `norm_vjp`) is refused when generated code is
+differentiated, with its location (resolve.py): never lowered as user code.
+
+The rules register under the helpers' own names (`unbroadcast`, not
+`adjointc.runtime.unbroadcast`): that is how generated code spells them.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import runtime
+from .. import types as T
+from . import defjvp, defvjp, nondiff
+from .helpers import linalg, zero_adjoint
+from .np_results import rank_of, same_rank, type_of
+
+
+def rebroadcast(g: Any, v: Any, x: Any) -> Any:
+    """The VJP of `unbroadcast(v, x)` with respect to v: the cotangent `g` (shaped
+    like unbroadcast's result) spread back over v's shape, step by step undoing
+    unbroadcast's sums (leading axes, kept size-1 axes) and its final broadcast."""
+    vshape, shape = np.shape(v), np.shape(x)
+    if vshape == shape or not vshape:
+        return g
+    if runtime.is_zero(g):
+        return zero_adjoint(v)
+    extra = len(vshape) - len(shape)
+    inner = vshape[extra:] if extra > 0 else (1,) * -extra + vshape  # after the leading sums / reshape
+    summed = tuple(1 if n == 1 and inner[i] != 1 else inner[i] for i, n in enumerate(shape))
+    # unbroadcast's last step broadcast `summed` to x's shape: sum g back to it first
+    h = runtime.unbroadcast(np.asarray(g), np.broadcast_to(0.0, summed)) if summed != shape else np.asarray(g)
+    h = np.broadcast_to(np.reshape(h, summed), inner)
+    return np.broadcast_to(h, vshape) if extra > 0 else np.reshape(h, vshape)
+
+
+def reduce_like(g: Any, v: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """The VJP of `unreduce(v, x, axis, keepdims)` with respect to v: the cotangent
+    `g` (shaped like x) summed over what unreduce broadcast, to v's shape."""
+    if runtime.is_zero(g):
+        return zero_adjoint(v)
+    if np.ndim(v) == 0:  # (a scalar v broadcasts as it is)
+        return np.sum(g)
+    vshape = np.shape(v)
+    if axis is not None and not keepdims:
+        axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+        vshape = np.shape(np.expand_dims(np.empty(vshape), tuple(a % np.ndim(x) for a in axes)))
+    return np.reshape(runtime.unbroadcast(np.asarray(g), np.broadcast_to(0.0, vshape)), np.shape(v))
+
+
+for _name, _fn in (("rebroadcast", rebroadcast), ("reduce_like", reduce_like)):
+    if getattr(runtime, _name, None) not in (None, _fn):
+        raise ImportError(f"adjointc.rules.generated.{_name} would shadow adjointc.runtime.{_name}")
+    setattr(runtime, _name, _fn)  # (generated code imports every helper from adjointc.runtime)
+
+
+def _unbroadcast_result(types: dict, bound: dict) -> T.T:
+    v = type_of(types, "v")
+    return v if rank_of(v) == 0 else same_rank("x")(types, bound)
+
+
+def _as_adjoint_result(types: dict, bound: dict) -> T.T:
+    x = type_of(types, "x")
+    return same_rank("x")(types, bound) if x.kind == "array" else type_of(types, "v")
+
+
+defvjp(runtime.unbroadcast, "v, x", name="unbroadcast", v="rebroadcast(g, v, x)", result=_unbroadcast_result)
+defvjp(rebroadcast, "c, v, x", name="rebroadcast", c="unbroadcast(g, x)", result=same_rank("v"))
+defvjp(runtime.unreduce, "v, x, axis=None, keepdims=False", name="unreduce",
+       v="reduce_like(g, v, x, axis, keepdims)", result=same_rank("x"))
+defvjp(reduce_like, "c, v, x, axis=None, keepdims=False", name="reduce_like",
+       c="unreduce(g, x, axis, keepdims)", result=lambda types, bound: type_of(types, "v"))
+defvjp(runtime.as_adjoint, "v, x", name="as_adjoint", v="unbroadcast(g, v)", result=_as_adjoint_result)
+defvjp(runtime.seed_adjoint, "seed, y", name="seed_adjoint", seed="unbroadcast(g, seed)",
+       result=lambda types, bound: type_of(types, "y"))
+defvjp(runtime.copy_adjoint, "v", name="copy_adjoint", v="g", result="same")
+defvjp(runtime.real_adjoint_check, "v, x", name="real_adjoint_check", v="g", result="same")
+defvjp(runtime.add_adjoint, "a, b", name="add_adjoint", a="unbroadcast(g, a)", b="unbroadcast(g, b)")
+for _op in ("unbroadcast", "rebroadcast", "unreduce", "reduce_like", "as_adjoint", "seed_adjoint",
+            "copy_adjoint", "real_adjoint_check", "add_adjoint"):
+    defjvp(_op, "linear")
+
+defvjp(linalg.matmul_lhs, "c, x, y", name="matmul_lhs", c="np.matmul(g, y)", y="matmul_rhs(c, g, y)",
+       result=same_rank("x"))
+defvjp(linalg.matmul_rhs, "c, x, y", name="matmul_rhs", c="np.matmul(x, g)", x="matmul_lhs(c, x, g)",
+       result=same_rank("y"))
+defjvp("matmul_lhs", "multilinear")
+defjvp("matmul_rhs", "multilinear")
+
+nondiff(runtime.zeros_like, "x", name="zeros_like", result="same")
+nondiff(runtime.stand_in, "x", name="stand_in", result="same")
+nondiff(runtime.is_zero, "g", name="is_zero", result="unknown")
+nondiff(zero_adjoint, "x", name="zero_adjoint", result="same")
