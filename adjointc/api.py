@@ -433,6 +433,8 @@ def _entry(fn: Any, what: str) -> _Entry:
     as written (its `__wrapped__` is what it calls, not what it computes)."""
     if isinstance(fn, Gradient):  # higher order: G as a def calling G (adjointc/higher.py)
         return _entry(higher.as_function(fn, what), what)
+    if isinstance(fn, functools.partial) and isinstance(fn.func, Gradient):  # (its signature is G's def's)
+        return _entry(functools.partial(higher.as_function(fn.func, what), *fn.args, **fn.keywords), what)
     if isinstance(fn, types_mod.FunctionType):
         frontend.refuse_def_form(fn)
         if fn.__code__.co_name == "<lambda>":

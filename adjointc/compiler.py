@@ -111,6 +111,9 @@ def compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool = False
     for n in c.global_names:  # the values the primal reads right now (refreshed per call)
         if n in live:
             fn.__globals__[n] = live[n]
+    for gname, (maker, spelling, wrt) in getattr(module, "__adjointc_gradients__", {}).items():
+        # `grad(f)(w)` in the primal: the gradient it makes, under the name the code calls
+        live[gname] = fn.__globals__[gname] = higher.made_in_code(maker, _resolve(spelling, live), wrt, spelling)
     for gname, (spelling, wrt, types, outputs) in getattr(module, "__adjointc_callees__", {}).items():
         callee = _resolve(spelling, live)
         if higher.is_gradient(callee):  # a call of a gradient: its generated adjoint, differentiated
@@ -160,6 +163,9 @@ def transform(g: Any, arg_types: list[T.T], stats: bool = False, printer: str = 
     names = tuple(sorted(globals_read))
     text += (f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(prog.mutated))!r}\n"
              f"__adjointc_callees__ = {calls.manifest!r}\n__adjointc_wrappers__ = {calls.wrappers!r}\n")
+    made = {n: f.__adjointc_made__ for n, f in sorted(calls.callees.items()) if hasattr(f, "__adjointc_made__")}
+    if made:  # (only then: the text of every other adjoint stays as it was)
+        text += f"__adjointc_gradients__ = {made!r}\n"
     return text
 
 

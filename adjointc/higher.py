@@ -157,8 +157,9 @@ def vjp_function(vjp: Any) -> Callable:
         return hit[2]
     g = vjp.gradient
     if g.outputs:
+        from .frontend import def_loc
         raise UnsupportedFunction(f"differentiating the adjoint of {g.primal.__qualname__}, which modifies "
-                                  "its arguments in place, is not supported yet", None,
+                                  "its arguments in place, is not supported yet", def_loc(g.primal),
                                   "return the new values instead of modifying the arguments")
     params = _check(g, "the adjoint of a call")
     sig, args = _header(params)
@@ -173,3 +174,21 @@ def vjp_function(vjp: Any) -> Callable:
     fn = _load(name, text, f"vjp_function:{c.path}", {adjoint: c.fn})
     _VJP_FUNCTION[id(vjp)] = (vjp, c, fn)
     return fn
+
+
+_MADE: dict[tuple, tuple[Any, Any]] = {}  # (maker, id(fn), wrt) -> (fn, the Gradient)
+
+
+def made_in_code(maker: str, fn: Callable, wrt: Any, spelling: str) -> Any:
+    """The Gradient that `grad(fn, wrt=...)` written inside a differentiated function
+    stands for (one per function and wrt: the generated code calls it by a name the
+    compiler gives it, `__adjointc_gradients__` records how to make it again)."""
+    key = (maker, id(fn), repr(wrt))
+    hit = _MADE.get(key)
+    if hit is not None and hit[0] is fn:
+        return hit[1]
+    from . import api
+    g = (api.value_and_grad if maker == "value_and_grad" else api.grad)(fn, wrt=wrt)
+    g.__adjointc_made__ = (maker, spelling, wrt)
+    _MADE[key] = (fn, g)
+    return g

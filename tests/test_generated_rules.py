@@ -10,7 +10,7 @@ import pytest
 
 from adjointc import rules, runtime
 from adjointc.rules import generated
-from adjointc.rules.helpers import linalg
+from adjointc.rules.helpers import linalg, shape
 from adjointc.rules.testing import check_jvp, check_vjp
 
 _r = np.random.default_rng(0)
@@ -48,6 +48,14 @@ CASES = [
     (runtime.real_adjoint_check, (_n(3), _n(3))),
     (runtime.add_adjoint, (_n(3), _n(3))),
     (runtime.add_adjoint, (_n(3), 2.0)),
+    (shape.piece, ((_n(3), _n(2, 2)), 0)),
+    (shape.piece, ([_n(3), 1.5], 1)),
+    (generated.unpiece, (_n(3), (_n(3), _n(2, 2)), 0)),
+    (generated.unpiece, (_n(2, 2), [_n(3), _n(2, 2)], 1)),
+    (runtime.list_adjoint, ([_n(3), _n(3)], [_n(3), _n(3)])),
+    (runtime.list_adjoint, (_n(2, 3), [_n(3), _n(3)])),       # (an array adjoint of a list: its rows)
+    (generated.relist, ([_n(3), _n(3)], [_n(3), _n(3)])),
+    (generated.relist, ([_n(3), _n(3)], _n(2, 3))),
     (linalg.matmul_lhs, (_n(3, 5), _n(3, 4), _n(4, 5))),
     (linalg.matmul_lhs, (_n(5), _n(4), _n(4, 5))),
     (linalg.matmul_lhs, (_n(3), _n(3, 4), _n(4))),
@@ -61,7 +69,7 @@ CASES = [
 
 def _id(case) -> str:
     fn, args = case
-    return f"{fn.__name__}{tuple(np.shape(a) for a in args)}"
+    return f"{fn.__name__}{tuple(f'seq{len(a)}' if isinstance(a, (list, tuple)) else np.shape(a) for a in args)}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])

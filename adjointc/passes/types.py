@@ -56,6 +56,7 @@ class TypeEnv:
         self.calls = calls  # resolves the result type of calls to user functions
         self.order: dict[int, int] = {}  # statement's sid -> its position (names new shapes)
         self.in_loop: set[int] = set()   # sids of the statements inside a loop
+        self.appended: dict[str, T.T] = {}  # list -> join of the values appended (what a pop gives)
 
     def of(self, e: Expr) -> T.T:
         if isinstance(e, Name):
@@ -317,7 +318,17 @@ def _block(b: Block, te: TypeEnv) -> None:
 
 
 def _stmt(s, te: TypeEnv) -> None:
-    if isinstance(s, Assign):
+    if isinstance(s, Assign) and isinstance(s.value, Call) and s.value.op == "method:pop" \
+            and isinstance(s.value.args[0], Name):
+        # `v = vals.pop()` (a tape of generated code): any value appended, or any element it was built with
+        lst = s.value.args[0].id
+        t = te.appended.get(lst)
+        built = te.env.get(lst)
+        if built is not None and built.kind == "list" and built.elts:
+            t = join(t, _join_all(built.elts))
+        _set(te, s.target, t if t is not None else T.UNKNOWN, s)
+        _set(te, lst, T.T("list"))  # (its length is no longer known)
+    elif isinstance(s, Assign):
         _set(te, s.target, te.of(s.value), s)
     elif isinstance(s, SetItem):
         vt = te.of(s.value)  # (an int array stays int: numpy casts the value; activity sees the dtype)
@@ -332,7 +343,8 @@ def _stmt(s, te: TypeEnv) -> None:
                 elts = tuple(join(t, v) for t in lst.elts)
             _set(te, s.target, T.T("list", elts=elts))
     elif isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append":
-        te.of(s.value.args[1])
+        lst = s.value.args[0].id
+        te.appended[lst] = join(te.appended.get(lst), te.of(s.value.args[1]))
         # the list grows: its length is no longer known (known `elts` mean a known length)
         _set(te, s.value.args[0].id, T.T("list"))
     elif isinstance(s, For):

@@ -33,8 +33,9 @@ import numpy as np
 
 from .. import runtime
 from .. import types as T
-from . import defjvp, defvjp, nondiff
-from .helpers import linalg, zero_adjoint
+from . import Rule, defjvp, defvjp, nondiff, register
+from ..ir import Const
+from .helpers import linalg, shape, zero_adjoint
 from .np_results import rank_of, same_rank, type_of
 
 
@@ -70,7 +71,28 @@ def reduce_like(g: Any, v: Any, x: Any, axis: Any = None, keepdims: bool = False
     return np.reshape(runtime.unbroadcast(np.asarray(g), np.broadcast_to(0.0, vshape)), np.shape(v))
 
 
-for _name, _fn in (("rebroadcast", rebroadcast), ("reduce_like", reduce_like)):
+def unpiece(g: Any, t: Any, i: int) -> Any:
+    """The VJP of `piece(t, i)` (the adjoint of a tuple output's element i): `g` at
+    position i of a list of zero adjoints shaped like t's elements. `piece` of the
+    symbolic zero is the constant 0.0, so its adjoint is the zero."""
+    if runtime.is_zero(t) or runtime.is_zero(g):
+        return zero_adjoint(t) if isinstance(t, (list, tuple)) else 0.0
+    return [g if j == i else zero_adjoint(v) for j, v in enumerate(t)]
+
+
+def relist(g: Any, v: Any) -> Any:
+    """The VJP of `list_adjoint(v, vals)` with respect to v: the list of adjoints `g`
+    back in v's form (a list stays a list, an array's rows are stacked again; the
+    symbolic zero made fresh zeros, which depend on nothing)."""
+    if isinstance(v, list):
+        return g
+    if isinstance(v, np.ndarray) and v.ndim:
+        return np.array([np.broadcast_to(x, v.shape[1:]) for x in g], dtype=np.result_type(v.dtype, float))
+    return 0.0
+
+
+for _name, _fn in (("rebroadcast", rebroadcast), ("reduce_like", reduce_like), ("unpiece", unpiece),
+                   ("relist", relist)):
     if getattr(runtime, _name, None) not in (None, _fn):
         raise ImportError(f"adjointc.rules.generated.{_name} would shadow adjointc.runtime.{_name}")
     setattr(runtime, _name, _fn)  # (generated code imports every helper from adjointc.runtime)
@@ -98,7 +120,12 @@ defvjp(runtime.seed_adjoint, "seed, y", name="seed_adjoint", seed="unbroadcast(g
 defvjp(runtime.copy_adjoint, "v", name="copy_adjoint", v="g", result="same")
 defvjp(runtime.real_adjoint_check, "v, x", name="real_adjoint_check", v="g", result="same")
 defvjp(runtime.add_adjoint, "a, b", name="add_adjoint", a="unbroadcast(g, a)", b="unbroadcast(g, b)")
-for _op in ("unbroadcast", "rebroadcast", "unreduce", "reduce_like", "as_adjoint", "seed_adjoint",
+defvjp(shape.piece, "t, i", name="piece", t="unpiece(g, t, i)",
+       result=lambda types, bound: _element(type_of(types, "t"), bound["i"]))
+defvjp(unpiece, "c, t, i", name="unpiece", c="piece(g, i)", result=lambda types, bound: type_of(types, "t"))
+defvjp(runtime.list_adjoint, "v, vals", name="list_adjoint", v="relist(g, v)", result="same")
+defvjp(relist, "c, v", name="relist", c="list_adjoint(g, v)", result=lambda types, bound: type_of(types, "v"))
+for _op in ("piece", "unpiece", "list_adjoint", "relist", "unbroadcast", "rebroadcast", "unreduce", "reduce_like", "as_adjoint", "seed_adjoint",
             "copy_adjoint", "real_adjoint_check", "add_adjoint"):
     defjvp(_op, "linear")
 
@@ -108,6 +135,29 @@ defvjp(linalg.matmul_rhs, "c, x, y", name="matmul_rhs", c="np.matmul(x, g)", x="
        result=same_rank("y"))
 defjvp("matmul_lhs", "multilinear")
 defjvp("matmul_rhs", "multilinear")
+
+# `v = vals.pop()` (a tape): lowered as this op, differentiated by passes/adjoints.pop
+# (its adjoint moves along an adjoint list: no template says that)
+register(Rule("method:pop", ("L",), {}, templates={}, result=lambda types, bound: _popped(type_of(types, "L"))))
+
+
+# forward mode: the tangents of a tape's values ride on a tangent list pushed and popped
+# in lockstep with it (the tangent of `vals.append(v)` is `vals_dot.append(v_dot)`)
+defjvp("method:pop", L="d.pop()")
+
+
+def _element(t: T.T, i: Any) -> T.T:
+    if t.kind in ("list", "tuple") and t.elts and isinstance(i, Const) and isinstance(i.value, int) \
+            and -len(t.elts) <= i.value < len(t.elts):
+        return t.elts[i.value]
+    return T.UNKNOWN
+
+
+def _popped(t: T.T) -> T.T:
+    if t.kind == "list" and t.elts:
+        return t.elts[-1]
+    return T.UNKNOWN
+
 
 nondiff(runtime.zeros_like, "x", name="zeros_like", result="same")
 nondiff(runtime.stand_in, "x", name="stand_in", result="same")
