@@ -11,8 +11,8 @@ with a `Gradient` G (api.py), and how each reaches plain Python source:
   the seed 1.0 and returns the part of its result G returns::
 
       def f_grad_wrt_x(x, y):
-          _value, _grads = f_grad(x, y, 1.0)
-          return _grads[0]
+          _value, _grads = f_grad(x, y, result_bar=1.0)
+          return as_adjoint(_grads[0], x)       # (for an array x: x's shape, as G gives it)
 
   The forward sweep of the caller calls G itself (same values: G runs that adjoint);
   the backward sweep calls the adjoint of the specialised def, which differentiates
@@ -119,13 +119,24 @@ def specialised(g: Any, arg_types: list[T.T]) -> Callable:
     if hit is not None and hit[0] is c:
         return hit[1]
     params = _check(g, "a call")
+    types = dict(zip(g._names, arg_types))
+    for w in g.wrt:
+        if types[w].kind not in ("float", "array"):
+            from .frontend import def_loc
+            raise UnsupportedFunction(f"differentiating {g!r} again: its gradient with respect to {w} (a "
+                                      f"{types[w].kind}) is not supported yet", def_loc(g.primal),
+                                      "differentiate a gradient with respect to floats and arrays")
     sig, args = _header(params)
     adjoint = c.fn.__name__
     seed = list(inspect.signature(c.fn).parameters)[-1]  # (result_bar, s_bar...: after G's parameters)
     name = f"{g.primal.__name__}_grad_wrt_{'_'.join(g.wrt)}"
-    picked = "_grads[0]" if g._single else "_grads"
+    # what G returns: an array gradient with its input's shape (as api._like gives it)
+    grads = [f"as_adjoint(_grads[{k}], {w})" if types[w].kind == "array" else f"_grads[{k}]"
+             for k, w in enumerate(g.wrt)]
+    picked = grads[0] if g._single else f"({', '.join(grads)},)"
     result = f"(_value, {picked})" if g._with_value else picked
-    text = (f"def {name}({sig}):\n"
+    text = ("from adjointc.runtime import as_adjoint\n\n\n" if "as_adjoint" in picked else "") + (
+            f"def {name}({sig}):\n"
             f"    \"\"\"The {'value and ' if g._with_value else ''}gradient of {g.primal.__qualname__} with "
             f"respect to {', '.join(g.wrt)} at one signature: its generated adjoint {adjoint} "
             f"({c.path}) with the seed 1.0 (adjointc).\"\"\"\n"

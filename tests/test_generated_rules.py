@@ -10,7 +10,7 @@ import pytest
 
 from adjointc import rules, runtime
 from adjointc.rules import generated
-from adjointc.rules.helpers import linalg, shape
+from adjointc.rules.helpers import elementwise, linalg, reductions, shape
 from adjointc.rules.testing import check_jvp, check_vjp
 
 _r = np.random.default_rng(0)
@@ -56,6 +56,40 @@ CASES = [
     (runtime.list_adjoint, (_n(2, 3), [_n(3), _n(3)])),       # (an array adjoint of a list: its rows)
     (generated.relist, ([_n(3), _n(3)], [_n(3), _n(3)])),
     (generated.relist, ([_n(3), _n(3)], _n(2, 3))),
+    (shape.unarray, (_n(2, 3), [_n(3), _n(3)])),
+    (shape.unarray, (_n(2, 2), [[1.0, 2.0], [3.0, 4.0]])),
+    (generated.rearray, ([_n(3), _n(3)], _n(2, 3), [_n(3), _n(3)])),
+    (generated.rearray, ([[1.0, 2.0], [3.0, 4.0]], _n(2, 2), [[1.0, 2.0], [3.0, 4.0]])),
+    (shape.unreshape, (_n(6), _n(2, 3))),
+    (generated.reshape_like, (_n(2, 3), _n(6))),
+    (shape.untranspose, (_n(4, 3, 2), _n(2, 3, 4))),
+    (shape.untranspose, (_n(3, 4, 2), _n(2, 3, 4), (2, 0, 1))),
+    (generated.retranspose, (_n(2, 3, 4), _n(3, 4, 2), (2, 0, 1))),
+    (shape.unswapaxes, (_n(4, 3, 2), _n(2, 3, 4), 0, 2)),
+    (generated.reswapaxes, (_n(2, 3, 4), _n(4, 3, 2), 0, 2)),
+    (reductions.uncumsum, (_n(3, 4), _n(3, 4), 1)),
+    (reductions.uncumsum, (_n(12), _n(3, 4))),
+    (generated.recumsum, (_n(3, 4), _n(3, 4), 1)),
+    (generated.recumsum, (_n(3, 4), _n(12))),
+    (shape.unsum, (1.5, [_n(3), 2.0])),
+    (shape.unsum, (_n(3), _n(4, 3))),
+    (generated.resum, ([1.0, 2.5], 1.5, [1.0, 2.0])),
+    (generated.resum, (_n(4, 3), _n(3), _n(4, 3))),
+    (shape.unconcatenate, (_n(5, 2), [_n(2, 2), _n(3, 2)], 0)),
+    (shape.unconcatenate, (_n(7), [_n(2, 2), _n(3)], None)),
+    (generated.reconcatenate, ([_n(2, 2), _n(3, 2)], _n(5, 2), [_n(2, 2), _n(3, 2)], 0)),
+    (generated.reconcatenate, ([_n(2, 2), _n(3)], _n(7), [_n(2, 2), _n(3)], None)),
+    (linalg.dot_lhs, (_n(3, 5), _n(3, 4), _n(4, 5))),
+    (linalg.dot_lhs, (_n(3), _n(3, 4), _n(4))),
+    (linalg.dot_lhs, (_n(2, 3, 5), _n(2, 3, 4), _n(4, 5))),
+    (linalg.dot_rhs, (_n(3, 5), _n(3, 4), _n(4, 5))),
+    (linalg.dot_rhs, (_n(3), _n(3, 4), _n(4))),
+    (linalg.dot_rhs, (2.0, _n(4), _n(4))),
+    (elementwise.fdiv, (_n(3), _n(3) + 3.0)),
+    (elementwise.fdiv, (_n(2, 3), 2.5)),
+    (elementwise.div0, (_n(3), _n(3) + 3.0)),
+    (elementwise.pow_dx, (_n(3) ** 2 + 0.5, _n(3))),
+    (elementwise.pow_dx, (1.7, 2.5)),
     (linalg.matmul_lhs, (_n(3, 5), _n(3, 4), _n(4, 5))),
     (linalg.matmul_lhs, (_n(5), _n(4), _n(4, 5))),
     (linalg.matmul_lhs, (_n(3), _n(3, 4), _n(4))),

@@ -283,16 +283,30 @@ def test_third_derivative_matches_sympy(name, fn, sym, points):
 
 
 # ---------------------------------------------------------------- not yet
+def peak(x):
+    return np.max(x * x)
+
+
 def norm_loss(x):
-    return np.linalg.norm(x) * 2.0
+    return np.linalg.norm(x) * 2.0 + np.sum(np.hypot(x, 1.0))
 
 
 def test_helper_without_a_second_order_rule_is_refused_with_a_location():
-    """norm's gradient calls a helper (div0) with no rule of its own yet: differentiating
-    it is refused where the generated code calls it, never a wrong value."""
-    with pytest.raises(AdjointcError, match="adjointc's helper 'div0'") as e:
-        grad(lambda x: np.sum(grad(norm_loss)(x)))(np.array([1.0, 2.0]))
+    """max's gradient calls a helper (unreduce_minmax, ties split evenly) with no rule of
+    its own yet: differentiating it is refused where the generated code calls it."""
+    with pytest.raises(AdjointcError, match="adjointc's helper 'unreduce_minmax'") as e:
+        grad(lambda x: np.sum(grad(peak)(x)))(np.array([1.0, 2.0]))
     assert e.value.loc is not None and e.value.loc.line > 0
+
+
+def test_norm_differentiated_twice():
+    """norm's and hypot's gradients divide by the norm (div0): their second derivative."""
+    x = np.array([0.5, -1.2, 2.0])
+    gn = grad(norm_loss)
+
+    def loss(w):
+        return np.sum(gn(w) ** 2)
+    np.testing.assert_allclose(grad(loss)(x), _fd_grad(lambda w: np.sum(gn(w) ** 2), x), rtol=1e-6, atol=1e-9)
 
 
 def test_gradient_of_a_method_gradient_is_refused():
@@ -352,3 +366,38 @@ def test_loop_over_reversed_sequences():
     h = 1e-6
     _close(got[0], (r(1.2 + h, u) - r(1.2 - h, u)) / (2 * h), rtol=1e-6)
     np.testing.assert_allclose(got[1], _fd_grad(lambda v: r(1.2, v), u), rtol=1e-6)
+
+
+# ------------------------------------- the golden programs, differentiated twice
+def _golden_cases():
+    from tests.golden import programs
+    return [c for c in programs.CASES if c.name != "oscillator_energy"]  # (a parameter object: below)
+
+
+@pytest.mark.parametrize("case", _golden_cases(), ids=lambda c: c.name)
+def test_golden_program_gradient_norm_matches_finite_differences(case, tmp_path):
+    """grad of sum(grad(f)(args)**2) for each golden program (loops with tapes,
+    in-place stencils, matmul, an RK4 integrator...) against central differences."""
+    import importlib.util
+    import inspect
+    sig = inspect.signature(case.fn)
+    names = list(sig.parameters)
+    header = ", ".join(p if sig.parameters[p].default is inspect.Parameter.empty
+                       else f"{p}={sig.parameters[p].default!r}" for p in names)
+    (tmp_path / "losses.py").write_text(
+        f"import numpy as np\n\n\ndef loss({header}):\n    g = G({', '.join(names)})\n    return np.sum(g * g)\n")
+    spec = importlib.util.spec_from_file_location(f"losses_{case.name}", tmp_path / "losses.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    w0 = case.wrt[0] if isinstance(case.wrt, (tuple, list)) else case.wrt
+    mod.G = grad(case.fn, wrt=w0)
+    pos = names.index(w0) if isinstance(w0, str) else w0
+    args = list(case.args)
+    got = grad(mod.loss, wrt=pos)(*args, **case.kwargs)
+
+    def at(v):
+        a = list(args)
+        a[pos] = v if np.ndim(args[pos]) else float(v)
+        return mod.loss(*a, **case.kwargs)
+    ref = _fd_grad(at, args[pos], h=1e-6)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5 * max(1.0, float(np.max(np.abs(ref)))))

@@ -10,6 +10,7 @@ its tangent is the same call on the tangent (`defjvp(..., "linear")`):
     unreduce(v, x, ...) broadcasts v over x        <->  reduce_like(g, v, x, ...)
     as_adjoint, seed_adjoint, add_adjoint          broadcasts and sums: unbroadcast
     copy_adjoint, real_adjoint_check               the identity on values
+    piece(t, i), list_adjoint, unarray             <->  unpiece, relist, rearray (lists)
 
 The two operand adjoints of matmul are bilinear in (the cotangent, the other
 operand), read the differentiated operand for its shape only, and transpose into
@@ -35,7 +36,7 @@ from .. import runtime
 from .. import types as T
 from . import Rule, defjvp, defvjp, nondiff, register
 from ..ir import Const
-from .helpers import linalg, shape, zero_adjoint
+from .helpers import elementwise, linalg, reductions, shape, zero_adjoint
 from .np_results import rank_of, same_rank, type_of
 
 
@@ -91,7 +92,92 @@ def relist(g: Any, v: Any) -> Any:
     return 0.0
 
 
-for _name, _fn in (("rebroadcast", rebroadcast), ("reduce_like", reduce_like), ("unpiece", unpiece),
+def rearray(g: Any, v: Any, obj: Any) -> Any:
+    """The VJP of `unarray(v, obj)` (v, an array's adjoint, split into obj's nested lists)
+    with respect to v: the nested list of adjoints `g` stacked back into v's shape."""
+    if not isinstance(obj, (list, tuple)):
+        return g
+    if runtime.is_zero(v):  # (unarray of the zero is zeros whatever v is)
+        return 0.0
+    if runtime.is_zero(g):
+        return zero_adjoint(v)
+    return np.array([np.broadcast_to(rearray(gi, vi, oi), np.shape(vi)) for gi, vi, oi in zip(g, v, obj)],
+                    dtype=np.result_type(np.asarray(v).dtype, float))
+
+
+# ------------------------------------------- transposes of linear layout helpers
+# Each receives the cotangent `g` of the helper's result and the helper's own adjoint
+# input `c`; where `c` is the symbolic zero (which no cotangent reaches: only adjoints
+# no path from a seed reached stay 0.0), nothing flows back.
+def reshape_like(g: Any, c: Any) -> Any:
+    """The VJP of `unreshape(c, a)` (c reshaped to a's shape): g in c's shape."""
+    return 0.0 if runtime.is_zero(c) else np.reshape(g, np.shape(c))
+
+
+def retranspose(g: Any, c: Any, axes: Any = None) -> Any:
+    """The VJP of `untranspose(c, a, axes)`: g transposed forward again."""
+    return 0.0 if runtime.is_zero(c) else np.transpose(g, axes)
+
+
+def reswapaxes(g: Any, c: Any, axis1: int, axis2: int) -> Any:
+    """The VJP of `unswapaxes(c, a, axis1, axis2)`."""
+    return 0.0 if runtime.is_zero(c) else np.swapaxes(g, axis1, axis2)
+
+
+def recumsum(g: Any, c: Any, axis: Any = None) -> Any:
+    """The VJP of `uncumsum(c, a, axis)` (a cumulative sum from the end): a cumulative
+    sum from the start, in c's shape (for axis=None, c is the flat cumsum's)."""
+    if runtime.is_zero(c):
+        return 0.0
+    return np.cumsum(g) if axis is None else np.cumsum(g, axis)
+
+
+def resum(g: Any, c: Any, x: Any) -> Any:
+    """The VJP of `unsum(c, x)` (c given to every element of x): the elements' adjoints summed."""
+    if runtime.is_zero(g):
+        return zero_adjoint(c)
+    if isinstance(x, np.ndarray):
+        return runtime.unbroadcast(np.asarray(g), c)
+    total: Any = 0.0
+    for e in g:
+        total = total + e
+    return runtime.unbroadcast(total, c)
+
+
+def reconcatenate(g: Any, c: Any, arrays: Any, axis: Any = 0) -> Any:
+    """The VJP of `unconcatenate(c, arrays, axis)` (c split into pieces shaped like
+    arrays): the pieces' adjoints concatenated again."""
+    if runtime.is_zero(c):
+        return 0.0
+    if runtime.is_zero(g):
+        return zero_adjoint(c)
+    parts = [np.broadcast_to(p, np.shape(a)) for p, a in zip(g, arrays)]
+    if axis is None:
+        return np.concatenate([np.ravel(p) for p in parts])
+    return np.concatenate(parts, axis)
+
+
+# --------------------------------------------- elementwise derivative helpers
+def pow_dx_dx(x: Any, y: Any) -> Any:
+    """d pow_dx(x, y) / dx = y (y - 1) x ** (y - 2); 0 where y == 0 (pow_dx is 0 there)."""
+    from .helpers.elementwise import pow_dx
+    y = np.asarray(y, dtype=np.result_type(y, float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = y * pow_dx(x, y - 1)
+    return np.where(y == 0, 0.0, d)[()]
+
+
+def pow_dx_dy(x: Any, y: Any) -> Any:
+    """d pow_dx(x, y) / dy = x ** (y - 1) (1 + y log x) (the limit, 1 / x, at y == 0 too)."""
+    x = np.asarray(x, dtype=np.result_type(x, float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (np.power(x, y - 1) * (1 + y * np.log(x)))[()]
+
+
+for _name, _fn in (("rebroadcast", rebroadcast), ("rearray", rearray), ("reshape_like", reshape_like),
+                   ("retranspose", retranspose), ("reswapaxes", reswapaxes), ("recumsum", recumsum),
+                   ("resum", resum), ("reconcatenate", reconcatenate), ("pow_dx_dx", pow_dx_dx),
+                   ("pow_dx_dy", pow_dx_dy), ("reduce_like", reduce_like), ("unpiece", unpiece),
                    ("relist", relist)):
     if getattr(runtime, _name, None) not in (None, _fn):
         raise ImportError(f"adjointc.rules.generated.{_name} would shadow adjointc.runtime.{_name}")
@@ -125,9 +211,49 @@ defvjp(shape.piece, "t, i", name="piece", t="unpiece(g, t, i)",
 defvjp(unpiece, "c, t, i", name="unpiece", c="piece(g, i)", result=lambda types, bound: type_of(types, "t"))
 defvjp(runtime.list_adjoint, "v, vals", name="list_adjoint", v="relist(g, v)", result="same")
 defvjp(relist, "c, v", name="relist", c="list_adjoint(g, v)", result=lambda types, bound: type_of(types, "v"))
-for _op in ("piece", "unpiece", "list_adjoint", "relist", "unbroadcast", "rebroadcast", "unreduce", "reduce_like", "as_adjoint", "seed_adjoint",
+defvjp(shape.unarray, "v, obj", name="unarray", v="rearray(g, v, obj)", result=lambda types, bound: type_of(types, "obj"))
+defvjp(rearray, "c, v, obj", name="rearray", c="unarray(g, obj)", result=lambda types, bound: type_of(types, "v"))
+for _op in ("unarray", "rearray", "piece", "unpiece", "list_adjoint", "relist", "unbroadcast", "rebroadcast", "unreduce", "reduce_like", "as_adjoint", "seed_adjoint",
             "copy_adjoint", "real_adjoint_check", "add_adjoint"):
     defjvp(_op, "linear")
+
+defvjp(shape.unreshape, "c, a", name="unreshape", c="reshape_like(g, c)", result=same_rank("a"))
+defvjp(reshape_like, "d, c", name="reshape_like", d="unreshape(g, d)", result=same_rank("c"))
+defvjp(shape.untranspose, "c, a, axes=None", name="untranspose", c="retranspose(g, c, axes)", result=same_rank("a"))
+defvjp(retranspose, "d, c, axes=None", name="retranspose", d="untranspose(g, d, axes)", result=same_rank("c"))
+defvjp(shape.unswapaxes, "c, a, axis1, axis2", name="unswapaxes", c="reswapaxes(g, c, axis1, axis2)",
+       result=same_rank("a"))
+defvjp(reswapaxes, "d, c, axis1, axis2", name="reswapaxes", d="unswapaxes(g, d, axis1, axis2)",
+       result=same_rank("c"))
+defvjp(reductions.uncumsum, "c, a, axis=None", name="uncumsum", c="recumsum(g, c, axis)", result=same_rank("a"))
+defvjp(recumsum, "d, c, axis=None", name="recumsum", d="uncumsum(g, d, axis)", result=same_rank("c"))
+defvjp(shape.unsum, "c, x", name="unsum", c="resum(g, c, x)", result=lambda types, bound: type_of(types, "x"))
+defvjp(resum, "d, c, x", name="resum", d="unsum(g, x)", result=lambda types, bound: type_of(types, "c"))
+defvjp(shape.unconcatenate, "c, arrays, axis=0", name="unconcatenate", c="reconcatenate(g, c, arrays, axis)",
+       result=lambda types, bound: type_of(types, "arrays"))
+defvjp(reconcatenate, "d, c, arrays, axis=0", name="reconcatenate", d="unconcatenate(g, arrays, axis)",
+       result=lambda types, bound: type_of(types, "c"))
+for _op in ("unreshape", "reshape_like", "untranspose", "retranspose", "unswapaxes", "reswapaxes", "uncumsum",
+            "recumsum", "unsum", "resum", "unconcatenate", "reconcatenate"):
+    defjvp(_op, "linear")
+
+# dot's operand adjoints transpose into each other like matmul's: <d, dot_lhs(c, a, b)> = <c, dot(d, b)>
+defvjp(linalg.dot_lhs, "c, a, b", name="dot_lhs", c="np.dot(g, b)", b="dot_rhs(c, g, b)", result=same_rank("a"))
+defvjp(linalg.dot_rhs, "c, a, b", name="dot_rhs", c="np.dot(a, g)", a="dot_lhs(c, a, g)", result=same_rank("b"))
+defjvp("dot_lhs", "multilinear")
+defjvp("dot_rhs", "multilinear")
+
+# the division helpers, elementwise (fdiv: inf where b == 0; div0: 0 there, a constant)
+defvjp(elementwise.fdiv, "a, b", name="fdiv", a="unbroadcast(fdiv(g, b), a)",
+       b="unbroadcast(-fdiv(fdiv(g * a, b), b), b)")
+defjvp("fdiv", a="fdiv(d, b)", b="-fdiv(fdiv(d * a, b), b)")
+defvjp(elementwise.div0, "a, b", name="div0", a="unbroadcast(div0(g, b), a)",
+       b="unbroadcast(-div0(div0(g * a, b), b), b)")
+defjvp("div0", a="div0(d, b)", b="-div0(div0(d * a, b), b)")
+defvjp(elementwise.pow_dx, "x, y", name="pow_dx", x="unbroadcast(g * pow_dx_dx(x, y), x)",
+       y="unbroadcast(g * pow_dx_dy(x, y), y)")
+defjvp("pow_dx", x="d * pow_dx_dx(x, y)", y="d * pow_dx_dy(x, y)")
+# (pow_dx_dx and pow_dx_dy have no rules: a third derivative of x ** y is refused, located)
 
 defvjp(linalg.matmul_lhs, "c, x, y", name="matmul_lhs", c="np.matmul(g, y)", y="matmul_rhs(c, g, y)",
        result=same_rank("x"))
