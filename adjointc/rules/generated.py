@@ -201,11 +201,33 @@ defvjp(runtime.unreduce, "v, x, axis=None, keepdims=False", name="unreduce",
 defvjp(reduce_like, "c, v, x, axis=None, keepdims=False", name="reduce_like",
        c="unreduce(g, x, axis, keepdims)", result=lambda types, bound: type_of(types, "v"))
 defvjp(runtime.as_adjoint, "v, x", name="as_adjoint", v="unbroadcast(g, v)", result=_as_adjoint_result)
+def _seeded(t: T.T) -> T.T:
+    """The type of `seed_adjoint(seed, y)` for y of type t: a tuple's cotangent is a list."""
+    if t.kind in ("tuple", "list"):
+        return T.T("list", elts=tuple(_seeded(e) for e in t.elts))
+    return t
+
+
 defvjp(runtime.seed_adjoint, "seed, y", name="seed_adjoint", seed="unbroadcast(g, seed)",
-       result=lambda types, bound: type_of(types, "y"))
+       result=lambda types, bound: _seeded(type_of(types, "y")))
 defvjp(runtime.copy_adjoint, "v", name="copy_adjoint", v="g", result="same")
 defvjp(runtime.real_adjoint_check, "v, x", name="real_adjoint_check", v="g", result="same")
-defvjp(runtime.add_adjoint, "a, b", name="add_adjoint", a="unbroadcast(g, a)", b="unbroadcast(g, b)")
+def _added(types: dict, bound: dict) -> T.T:
+    """add_adjoint's result: a list where either side is a container's adjoint (the other
+    then is the symbolic zero or of the same structure), else the elementwise sum."""
+    a, b = type_of(types, "a"), type_of(types, "b")
+    for side, other in ((a, b), (b, a)):
+        if side.kind in ("list", "tuple"):
+            if other.kind in ("list", "tuple") and len(other.elts) == len(side.elts) and side.elts:
+                from ..passes.types import join
+                return T.T("list", elts=tuple(join(x, y) for x, y in zip(side.elts, other.elts)))
+            return T.T("list", elts=side.elts) if other.kind in ("float", "int") else T.T("list")
+    return T.broadcast(a, b) if a.kind in ("float", "int", "array") and b.kind in ("float", "int", "array") \
+        else T.UNKNOWN
+
+
+defvjp(runtime.add_adjoint, "a, b", name="add_adjoint", a="unbroadcast(g, a)", b="unbroadcast(g, b)",
+       result=_added)
 defvjp(shape.piece, "t, i", name="piece", t="unpiece(g, t, i)",
        result=lambda types, bound: _element(type_of(types, "t"), bound["i"]))
 defvjp(unpiece, "c, t, i", name="unpiece", c="piece(g, i)", result=lambda types, bound: type_of(types, "t"))
