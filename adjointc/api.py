@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import compiler, frontend, reach, runtime
+from . import compiler, frontend, higher, reach, runtime
 from . import types as T
 from .compiler import Compiled
 from .errors import (AdjointcError, InternalError, InvalidArgument, TypeMismatch,
@@ -45,9 +45,13 @@ class Gradient:
 
     Attributes: `primal` is the Python function whose source is differentiated (for a
     method, the function defined in the class, taking self); `__wrapped__` is what was
-    passed to grad. Anything else (a gradient: higher order is not supported yet; a
+    passed to grad. Anything else (a
     builtin or ufunc; a library function; a class) is refused with an AdjointcError.
+    A Gradient can itself be differentiated, or called inside a differentiated
+    function (adjointc/higher.py).
     """
+
+    __adjointc_gradient__ = True  # (higher.is_gradient: recognised without importing this module)
 
     def __init__(self, fn: Callable, wrt: Any = None, *, with_value: bool = False,
                  outputs: tuple[str, ...] = (), has_aux: bool = False):
@@ -438,19 +442,21 @@ class _Entry:
     signature: inspect.Signature
 
 
-_HIGHER_ORDER_HINT = ("higher-order derivatives (grad of grad, vjp or check of a gradient) are not "
-                      "supported yet; write the first derivative out as a Python function and "
-                      "differentiate that, or use finite differences of the gradient")
+_HIGHER_ORDER_HINT = ("differentiate a gradient instead (grad(grad(f)), jvp(grad(f), ...) work); for a "
+                      "Jacobian's derivative, differentiate the function computing it, or use finite "
+                      "differences")
 
 
 def _entry(fn: Any, what: str) -> _Entry:
     """Resolve what grad/value_and_grad/vjp received to a def (see `Gradient`), or refuse.
     Never unwraps silently: a `functools.wraps` decorator's wrapper is differentiated
     as written (its `__wrapped__` is what it calls, not what it computes)."""
-    if isinstance(fn, Gradient) or type(fn).__module__ == "adjointc.transforms" and hasattr(fn, "primal"):
-        kind = "gradient" if isinstance(fn, Gradient) else type(fn).__name__  # (a Jacobian)
-        raise UnsupportedFunction(f"{what} of {fn!r}: higher-order differentiation is not supported yet "
-                                  f"(its argument is already a {kind})",
+    if isinstance(fn, Gradient):  # higher order: G as a def calling G (adjointc/higher.py)
+        return _entry(higher.as_function(fn, what), what)
+    if isinstance(fn, functools.partial) and isinstance(fn.func, Gradient):  # (its signature is G's def's)
+        return _entry(functools.partial(higher.as_function(fn.func, what), *fn.args, **fn.keywords), what)
+    if type(fn).__module__ == "adjointc.transforms" and hasattr(fn, "primal"):
+        raise UnsupportedFunction(f"{what} of {fn!r}: differentiating a {type(fn).__name__} is not supported yet",
                                   frontend.def_loc(fn.primal), _HIGHER_ORDER_HINT)
     if isinstance(fn, types_mod.FunctionType):
         frontend.refuse_def_form(fn)

@@ -238,15 +238,16 @@ def _compare(name: str, method: str, g: Any, ref: Any, shape: tuple, rtol: float
 
 
 def _function_to_check(f: Any) -> Callable[..., Any]:
-    from .api import _HIGHER_ORDER_HINT, Gradient
+    from .api import Gradient
     if isinstance(f, Gradient):
         from .errors import UnsupportedFunction
         from .frontend import def_loc
         raise UnsupportedFunction(
-            f"check({f!r}): higher-order differentiation is not supported yet (its argument is already "
-            "a gradient, so this would check a second derivative)", def_loc(f.primal),
-            f"{_HIGHER_ORDER_HINT}. To check this gradient object itself, pass the function and it: "
-            f"check(f, *args, wrt={f.wrt if len(f.wrt) > 1 else f.wrt[0]!r}, gradient=g)")
+            f"check({f!r}): checking a second derivative is not supported yet (its argument is already "
+            "a gradient)", def_loc(f.primal),
+            "to check this gradient object itself, pass the function and it: "
+            f"check(f, *args, wrt={f.wrt if len(f.wrt) > 1 else f.wrt[0]!r}, gradient=g); to check a "
+            "second derivative, compare grad(g) with finite differences of g")
     if type(f).__name__ == "_lru_cache_wrapper" and hasattr(f, "__wrapped__"):
         return _function_to_check(f.__wrapped__)
     return getattr(f, "primal", f)  # an object holding the function as `.primal`

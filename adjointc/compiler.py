@@ -22,7 +22,7 @@ import types as types_mod
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import cache, codegen, frontend, funcvals, passes, reach, rules, runtime
+from . import cache, codegen, frontend, funcvals, higher, passes, reach, rules, runtime
 from . import types as T
 from .errors import GeneratedCodeError, UnsupportedSyntax
 from .ir import Function, Loc, walk
@@ -119,8 +119,15 @@ def compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool = False
     for n in c.global_names:  # the values the primal reads right now (refreshed per call)
         if n in live:
             fn.__globals__[n] = live[n]
+    for gname, (maker, spelling, wrt) in getattr(module, "__adjointc_gradients__", {}).items():
+        # `grad(f)(w)` in the primal: the gradient it makes, under the name the code calls
+        live[gname] = fn.__globals__[gname] = higher.made_in_code(maker, _resolve(spelling, live), wrt, spelling)
     for gname, (spelling, wrt, types, outputs) in getattr(module, "__adjointc_callees__", {}).items():
         callee = _resolve(spelling, live)
+        if higher.is_gradient(callee):  # a call of a gradient: its generated adjoint, differentiated
+            callee = higher.specialised(callee, [T.decode(t) for t in types])
+        elif higher.is_callee_adjoint(callee):  # generated code's call of a callee's adjoint
+            callee = higher.vjp_function(callee)
         fn.__globals__[gname] = CalleeAdjoint(gradient_of(callee, wrt, outputs),
                                                [T.decode(t) for t in types])
     for wname, (spelling, outputs) in getattr(module, "__adjointc_wrappers__", {}).items():
@@ -187,6 +194,9 @@ def transform(g: Any, arg_types: list[T.T], stats: bool = False, printer: str = 
              f"__adjointc_callees__ = {calls.manifest!r}\n__adjointc_wrappers__ = {calls.wrappers!r}\n")
     if synthetic:
         text += f"__adjointc_synthetic__ = {dict(sorted(synthetic.items()))!r}\n"
+    made = {n: f.__adjointc_made__ for n, f in sorted(calls.callees.items()) if hasattr(f, "__adjointc_made__")}
+    if made:  # (only then: the text of every other adjoint stays as it was)
+        text += f"__adjointc_gradients__ = {made!r}\n"
     return text
 
 
@@ -210,8 +220,16 @@ class CalleeAdjoint:
     """What a caller's backward sweep calls for a user function: its compiled adjoint,
     compiled on first use (so recursive functions can refer to themselves)."""
 
+    __adjointc_callee_adjoint__ = True  # (higher.is_callee_adjoint: generated code read again)
+
     def __init__(self, gradient: Any, types: list[T.T]):
         self.gradient, self.types, self.compiled = gradient, types, None
+        self.__wrapped__ = gradient.primal  # (reach.py: what a caller of this depends on)
+
+    def compiled_now(self) -> Compiled:
+        if self.compiled is None or not self.compiled.fresh():
+            self.compiled = self.gradient.get_abstract(self.types)
+        return self.compiled
 
     def __call__(self, seed, *args, **kwargs):
         """The adjoints of the `wrt` inputs of one call, given the output's cotangent."""
@@ -253,6 +271,8 @@ class Calls:
     def effects(self, name: str, arg_types: list[T.T]):
         """What calling `name` with these argument types does (passes/mutation.Effects)."""
         fn = self.callees[name]
+        if higher.is_gradient(fn):  # (a gradient: the def its call is differentiated as)
+            fn = higher.specialised(fn, arg_types)
         key = (id(fn), tuple(T.encode(t) for t in arg_types))
         hit = _EFFECTS.get(key)
         if hit is not None and hit[0] is fn and hit[1].valid():

@@ -127,6 +127,7 @@ class Lowerer(Resolver):
                                         "value it is specialised on", self.loc(node),
                                         "use another name for the new value")
         self.locals = collector.names | {q.name for q in params if q.name not in self.statics}
+        self.own_lists = collector.names - {q.name for q in params}  # (what `.pop()` may be called on)
         self.bindings = dict(collector.count)
         for q in params:
             self.bindings[q.name] = self.bindings.get(q.name, 0) + 1
@@ -237,6 +238,11 @@ class Lowerer(Resolver):
                     raise self.unsupported(node, "this form of list.append", "append one value")
                 item = self.atom(self.expr(v.args[0].value, out), out, loc)
                 out.append(ExprStmt(Call("method:append", (Name(v.func.value.value), item)), loc))
+                return out
+            if isinstance(v, cst.Call) and isinstance(v.func, cst.Attribute) and v.func.attr.value == "pop" \
+                    and not v.args and isinstance(v.func.value, cst.Name) and v.func.value.value in self.own_lists:
+                # `vals.pop()` (generated code undoing an append): a pop into an unused temporary
+                out.append(Assign(self.tmp(), Call("method:pop", (Name(v.func.value.value),)), loc))
                 return out
             if isinstance(v, cst.Call):
                 obj = self.resolve(v.func)
@@ -412,6 +418,14 @@ class Lowerer(Resolver):
                 raise self.unsupported(it, "keyword arguments to range")
             rng = Call("range", tuple(self.expr(a.value, out, nested=True) for a in it.args))
             index_target = targets
+        elif fname == "reversed" and self.resolve(call) is reversed and len(it.args) == 1:
+            # `for v in reversed(seq)` (generated adjoints: `reversed(_range1)`): seq's elements
+            # read by index, the index running backwards (a range, list, tuple or array)
+            seq = self.loop_sequence(it.args[0].value, out, loc)
+            rng = Call("getitem", (Call("range", (Call("len", (seq,)),)),
+                                   Call("slice", (Const(None), Const(None), Const(-1)))))
+            index_target = None
+            prologue.append((targets, seq))
         else:
             seq = self.loop_sequence(it, out, loc)
             rng = Call("range", (Call("len", (seq,)),))

@@ -237,6 +237,9 @@ class _Walker:
         """Something reached by a name or an attribute chain: record what the generated
         code depends on, and follow the attribute names the code loads."""
         if isinstance(v, pytypes.FunctionType) or hasattr(v, "__wrapped__") and callable(v):
+            if getattr(type(v), "__adjointc_gradient__", False) is True:  # (which gradient of it)
+                from .higher import key_of
+                self.reach.parts[label] = key_of(v)
             self.function(v)
             return
         if isinstance(v, _BY_NAME) or v is None:

@@ -289,6 +289,10 @@ class Resolver(ExprLowerer):
                 receiver = self.atom(receiver, out, loc)
             if name == "astype":
                 raise self.unsupported(node, "x.astype(...)", "use np.asarray(x, dtype=...) or float(...)")
+            if name == "pop" and not (not args and not kwargs and isinstance(receiver, Name)
+                                      and receiver.id in getattr(self, "own_lists", ())):
+                raise self.unsupported(node, "this .pop()", "pop the last element of a list the function "
+                                       "builds itself: `v = vals.pop()` (not of a parameter)")
             target = ARRAY_METHODS.get(name)
             rule = rules.lookup_object(target) if target is not None else rules.lookup(f"method:{name}")
             if rule is None:
@@ -300,6 +304,10 @@ class Resolver(ExprLowerer):
             if name in ("reshape", "transpose") and len(args) > 1:  # x.reshape(2, 3)
                 args = (Call("tuple", args),)
             return self.bind_check(rule, (receiver,) + args, kwargs, node)
+        if obj is _UNRESOLVED and isinstance(func, cst.Call):
+            made = self.gradient_expression(func)
+            if made is not None:  # `grad(f)(w)`, `grad(f, wrt=1)(x, y)`: see adjointc/higher.py
+                return self.user_call(made[1], made[0], args, kwargs, node, nested)
         if obj is _UNRESOLVED:
             raise self.unsupported(func, "calling this expression",
                                    "call functions by name; a function value must be known when adjointc "
@@ -308,6 +316,23 @@ class Resolver(ExprLowerer):
         rule = rules.lookup_object(obj)
         name = dotted(func)
         if rule is None:
+            if getattr(type(obj), "__adjointc_gradient__", False) is True:
+                # a Gradient (`g = grad(f)(w)`): a call of generated code, see adjointc/higher.py
+                return self.user_call(obj, name, args, kwargs, node, nested)
+            if getattr(type(obj), "__adjointc_callee_adjoint__", False) is True:
+                # generated code's `h_vjp(seed, ...)`: the callee's adjoint as a def (higher.py)
+                from .higher import vjp_function
+                fn = vjp_function(obj)
+                self.user_call(fn, name, args, kwargs, node, nested)
+                self.globals_read[name.split(".")[0]] = obj
+                return Call(f"call:{name}", args, kwargs)
+            if getattr(obj, "__module__", "").partition(".")[0] == "adjointc":
+                # (a runtime helper of generated code being differentiated again: never its source)
+                raise NoAdjointRule(f"differentiating generated code that calls adjointc's helper {name!r} "
+                                    "is not supported yet (it has no rule of its own)", loc,
+                                    "higher-order derivatives cover the helpers in adjointc/rules/generated.py; "
+                                    "differentiate a first-derivative function written by hand, or use finite "
+                                    "differences of the gradient")
             if isinstance(obj, pytypes.FunctionType) and has_source(obj):
                 return self.user_call(obj, name, args, kwargs, node, nested)
             raise NoAdjointRule(f"no derivative rule for {name!r}", loc,
@@ -346,7 +371,8 @@ class Resolver(ExprLowerer):
                 raise self.unsupported(node, f"relying on the non-literal default of {name}({p.name}=...)",
                                        f"pass {p.name} explicitly")
         head = name.split(".")[0]
-        if head not in self.statics:  # (a static parameter: the generated code reads the parameter)
+        if head in self.globals and head not in self.statics:  # (a static parameter, or a gradient made
+            # in the code: the generated code reads the parameter / the compiler binds that name)
             self.globals_read[head] = self.globals[head]
         self.callees[name] = fn
         return Call(f"call:{name}", args, kwargs)
@@ -447,6 +473,35 @@ class Resolver(ExprLowerer):
             return a.expr if isinstance(a, FuncValue) else a
         return self.user_call(spec, sname, tuple(value(a) for a in args), tuple((k, value(a)) for k, a in kwargs),
                               node, nested)
+
+    def gradient_expression(self, node: cst.Call) -> tuple[str, Any] | None:
+        """`grad(f)` or `value_and_grad(f, wrt=...)` (adjointc's, f a function or gradient
+        read by name, wrt a literal) as (the name generated code calls it by, the Gradient)."""
+        import ast
+
+        from . import api
+        from .higher import made_in_code
+        maker = self.resolve(node.func)
+        if maker not in (api.grad, api.value_and_grad) or not node.args or node.args[0].keyword is not None:
+            return None
+        spelling = dotted(node.args[0].value)
+        fn = self.resolve(node.args[0].value) if spelling else _UNRESOLVED
+        if fn is _UNRESOLVED or not callable(fn):
+            raise self.unsupported(node, "a gradient of this expression inside the function",
+                                   "name the function: grad(f)(x), with f a module-level def or gradient")
+        wrt: Any = None
+        rest = node.args[1:]
+        if len(rest) > 1 or any(a.keyword is not None and a.keyword.value != "wrt" or a.star for a in rest):
+            raise self.unsupported(node, "these arguments of grad inside the function", "pass f and wrt=...")
+        if rest:
+            try:
+                wrt = ast.literal_eval(cst.Module([]).code_for_node(rest[0].value))
+            except (ValueError, SyntaxError):
+                raise self.unsupported(rest[0], "a wrt that is not a literal", "e.g. wrt=0 or wrt=(0, 'k')") from None
+        label = "_".join(str(w) for w in (wrt if isinstance(wrt, (tuple, list)) else (wrt,))) if wrt is not None else ""
+        what = "value_and_grad" if maker is api.value_and_grad else "grad"
+        name = f"_{what}_{spelling.replace('.', '_')}" + (f"_wrt_{label}" if label else "")
+        return name, made_in_code(what, fn, wrt, spelling)
 
     def inline(self, fdef: cst.FunctionDef, args: tuple, kwargs: tuple, out: list[Stmt],
                node: cst.CSTNode, nested: bool) -> Expr:

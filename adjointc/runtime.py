@@ -210,6 +210,8 @@ def seed_adjoint(seed, y):
     if isinstance(y, np.ndarray):
         return np.array(np.broadcast_to(seed, y.shape), dtype=np.result_type(y.dtype, float))
     if isinstance(y, (list, tuple)):
+        if is_zero(seed):  # (the symbolic zero for a tuple output: a caller's unread result)
+            return [seed_adjoint(0.0, v) for v in y]
         return [seed_adjoint(s, v) for s, v in zip(seed, y)]
     return seed
 

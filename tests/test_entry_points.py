@@ -61,31 +61,35 @@ def vec(x):
     return np.sum(np.sin(x) * x)
 
 
-# ------------------------------------------------------- 1. higher order: refused
-HIGHER = "higher-order derivatives"
+# ------------------------------------------- 1. higher order: through every entry point
 
 
-@pytest.mark.parametrize("make", [
-    lambda: grad(grad(cube)),
-    lambda: grad(grad(two, wrt=1), wrt=0),
-    lambda: grad(wrt=0)(grad(cube)),
-    lambda: value_and_grad(grad(cube)),
-    lambda: grad(value_and_grad(cube)),
-    lambda: vjp(grad(cube), 2.0),
-    lambda: check(grad(cube), 2.0),
-    lambda: grad(functools.partial(grad(two), 1.0)),
-], ids=["grad_grad", "grad_grad_wrt", "decorator", "value_and_grad_of_grad", "grad_of_value_and_grad",
-        "vjp_of_grad", "check_of_grad", "partial_of_grad"])
-def test_higher_order_is_refused_not_unwrapped(make):
-    with pytest.raises(UnsupportedFunction, match="higher-order differentiation is not supported yet") as e:
-        make()
-    assert "already a gradient" in str(e.value) and HIGHER in str(e.value)
-    assert HERE in str(e.value)
+@pytest.mark.parametrize("make,at,expected", [
+    (lambda: grad(grad(cube)), (2.0,), 12.0),                       # (x^3)'' = 6x
+    (lambda: grad(grad(two, wrt=1), wrt=0), (1.5, 0.3), 3.0),       # d/dx d/dy = 2x
+    (lambda: grad(wrt=0)(grad(cube)), (2.0,), 12.0),
+    (lambda: value_and_grad(grad(cube)), (2.0,), (12.0, 12.0)),
+    (lambda: grad(functools.partial(grad(two), 1.0)), (0.3,), 2.0),  # d/dy (2 x y) at x = 1
+], ids=["grad_grad", "grad_grad_wrt", "decorator", "value_and_grad_of_grad", "partial_of_grad"])
+def test_higher_order_entry_points(make, at, expected):
+    got = make()(*at)
+    assert np.allclose(got, expected, rtol=1e-12), (got, expected)
 
 
-def test_higher_order_error_names_the_inner_def():
-    with pytest.raises(UnsupportedFunction) as e:
-        grad(grad(cube))
+def test_vjp_of_a_gradient():
+    value, pullback = vjp(grad(cube), 2.0)
+    assert value == pytest.approx(12.0) and pullback(1.0) == pytest.approx(12.0)
+
+
+def test_grad_of_value_and_grad_needs_a_scalar_output():
+    with pytest.raises(TypeMismatch, match="scalar output"):
+        grad(value_and_grad(cube))(2.0)
+
+
+def test_check_of_a_gradient_is_refused_not_unwrapped():
+    with pytest.raises(UnsupportedFunction, match="checking a second derivative is not supported yet") as e:
+        check(grad(cube), 2.0)
+    assert "already a gradient" in str(e.value) and "gradient=g" in e.value.hint
     assert_located(e.value, cube)
 
 

@@ -54,7 +54,7 @@ def diff_operands(e: Expr) -> list[str]:
         return [e.args[0].id] if isinstance(e.args[0], Name) else []
     if rule is None or rule.nondiff:
         return []
-    if e.op == "getitem":
+    if e.op in ("getitem", "method:pop"):  # (an element read; a pop of a tape: passes/adjoints.pop)
         return [e.args[0].id] if isinstance(e.args[0], Name) else []
     bound = rule.bind(e.args, e.kwargs)
     params = rule.differentiable_params

@@ -7,7 +7,8 @@ application itself: a mixin of `reverse.Reverser`.
   (`scatter`); a field of a parameter object, a list or tuple build, a call of a
   user function (`call_adjoint`, the callee's own adjoint, a checkpoint).
 * `setitem_adjoint`: ``u[i] = v`` and the in-place increment ``u[i] = u[i] + d``.
-* `append`: ``vals.append(v)``, undone by ``vals.pop()`` where the tape pass says.
+* `append`: ``vals.append(v)``, undone by ``vals.pop()`` where the tape pass says;
+  `pop`: ``v = vals.pop()`` (generated code's tapes), undone by ``vals.append(v)``.
 
 Every method returns backward-sweep statements and registers the adjoints it
 names (`ctx.adjoints`); none decides what is recorded (passes/tape.py does).
@@ -53,6 +54,27 @@ class Adjoints:
             adj = [Assign(bar(vals), Call("list_adjoint", (Name(bar(vals)), Name(vals))), s.loc),
                    self.acc(v.id, Call("method:pop", (Name(bar(vals)),)), s.loc)]
         return [s], _comment(s, adj) + undo
+
+    def pop(self, s: Assign) -> list[Stmt]:
+        """`v = vals.pop()` (a tape of generated code read again): v's adjoint is pushed
+        onto vals_bar, where the adjoint of the matching append pops it (LIFO lines up),
+        and v goes back onto vals (so that append's own undo, a pop, finds it)."""
+        c = self.c
+        call = s.value
+        if call.args[1:] or call.kwargs or not isinstance(call.args[0], Name):
+            raise UnsupportedSyntax("cannot differentiate list.pop with an index", s.loc,
+                                    "pop the last element: `v = vals.pop()`")
+        vals, v = call.args[0].id, s.target
+        adj: list[Stmt] = []
+        if vals in c.active:  # (an inactive v pushes a zero: every append's adjoint pops one)
+            c.adjoints.add(bar(vals))
+            adj = [Assign(bar(vals), Call("list_adjoint", (Name(bar(vals)), Name(vals))), s.loc),
+                   ExprStmt(Call("method:append", (Name(bar(vals)), Name(bar(v)) if v in c.active else Const(0.0))),
+                            s.loc)]
+            if v in c.active:
+                c.adjoints.add(bar(v))
+                adj.append(Assign(bar(v), Const(0.0), s.loc))
+        return _comment(s, adj) + [ExprStmt(Call("method:append", (Name(vals), Name(v))), s.loc)]
 
     # -------------------------------------------------------------- adjoints
     def acc(self, v: str, e: Expr, loc: Loc) -> Stmt:

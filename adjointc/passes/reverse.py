@@ -116,6 +116,10 @@ class Reverser(Adjoints):
         c = self.c
         if isinstance(s, Assign) and s.value == Name(s.target):
             return [], []  # `x = x` (from inlining `h(x)` with a parameter x): the identity
+        if isinstance(s, Assign) and isinstance(s.value, Call) and s.value.op == "method:pop":
+            save, restore = self.record(s, s.target, True)
+            c.defined.add(s.target)
+            return save + [s], self.pop(s) + restore
         if isinstance(s, Assign):
             save, restore = self.record(s, s.target, True)
             c.defined.add(s.target)

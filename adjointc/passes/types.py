@@ -56,6 +56,9 @@ class TypeEnv:
         self.calls = calls  # resolves the result type of calls to user functions
         self.order: dict[int, int] = {}  # statement's sid -> its position (names new shapes)
         self.in_loop: set[int] = set()   # sids of the statements inside a loop
+        self.appended: dict[str, T.T] = {}  # list -> join of the values appended (what a pop gives)
+        self.appended_to: set[str] = set()  # the lists the function appends to somewhere
+        self.popped_into: set[str] = set()  # the names `v = vals.pop()` assigns
 
     def of(self, e: Expr) -> T.T:
         if isinstance(e, Name):
@@ -205,6 +208,8 @@ def result_type(rule: rules.Rule, types: dict[str, Any], bound: dict[str, Any], 
             if any(T.is_complex(el) for el in x.elts):   # some element is complex: may be this one
                 return T.T("complex")
             return T.UNKNOWN
+        if x.kind == "object" and x.cls == "range":  # (generated code reads its recorded ranges)
+            return T.INT if types["index"].kind == "int" else x
         if x.kind != "array" or x.rank is None:
             return T.array(None) if x.kind == "array" else T.UNKNOWN
         rank, shape = _index_shape(x, bound["index"], types["index"])
@@ -284,6 +289,10 @@ def infer(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], calls
     # frontend shares them, has one sid and is named after its last place, as before)
     te.order = {s.sid: k for k, s in enumerate(walk(fn.body)) if s.sid}
     te.in_loop = {s.sid for loop in walk(fn.body) if isinstance(loop, (For, While)) for s in walk(loop.body)}
+    te.appended_to = {s.value.args[0].id for s in walk(fn.body) if isinstance(s, ExprStmt) and isinstance(
+        s.value, Call) and s.value.op == "method:append" and isinstance(s.value.args[0], Name)}
+    te.popped_into = {s.target for s in walk(fn.body) if isinstance(s, Assign) and isinstance(
+        s.value, Call) and s.value.op == "method:pop"}
     for _ in range(20):  # fixpoint over loops; types only move up the lattice
         before = dict(env)
         _block(fn.body, te)
@@ -317,7 +326,22 @@ def _block(b: Block, te: TypeEnv) -> None:
 
 
 def _stmt(s, te: TypeEnv) -> None:
-    if isinstance(s, Assign):
+    if isinstance(s, Assign) and isinstance(s.value, Call) and s.value.op == "method:pop" \
+            and isinstance(s.value.args[0], Name):
+        # `v = vals.pop()` (a tape of generated code): any value appended, or any element it was built with
+        lst = s.value.args[0].id
+        t = te.appended.get(lst)
+        built = te.env.get(lst)
+        if built is not None and built.kind == "list" and built.elts:
+            t = join(t, _join_all(built.elts))
+        if t is not None or lst not in te.appended_to:  # (else: known once an append's value is)
+            _set(te, s.target, t if t is not None else T.UNKNOWN, s)
+        _set(te, lst, T.T("list"))  # (its length is no longer known)
+    elif isinstance(s, Assign) and s.value == Const(None) and s.target in te.popped_into:
+        # a tape's placeholder (generated code: `a = None` pushed before a's first value and
+        # popped back at the end): arithmetic never reads it, the values a holds give its type
+        pass
+    elif isinstance(s, Assign):
         _set(te, s.target, te.of(s.value), s)
     elif isinstance(s, SetItem):
         vt = te.of(s.value)  # (an int array stays int: numpy casts the value; activity sees the dtype)
@@ -332,7 +356,10 @@ def _stmt(s, te: TypeEnv) -> None:
                 elts = tuple(join(t, v) for t in lst.elts)
             _set(te, s.target, T.T("list", elts=elts))
     elif isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append":
-        te.of(s.value.args[1])
+        lst, v = s.value.args[0].id, s.value.args[1]
+        if not (isinstance(v, Name) and v.id not in te.env and v.id not in te.consts):
+            # (a name not assigned yet on this sweep, in a loop: its type comes on the next)
+            te.appended[lst] = join(te.appended.get(lst), te.of(v))
         # the list grows: its length is no longer known (known `elts` mean a known length)
         _set(te, s.value.args[0].id, T.T("list"))
     elif isinstance(s, For):

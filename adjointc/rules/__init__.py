@@ -233,14 +233,14 @@ def defjvp(fn: Any, how: str | None = None, **templates: "str | None"):
     rule = lookup(fn) if isinstance(fn, str) else lookup_object(fn)
     if rule is None:
         raise ValueError(f"defjvp({fn!r}): register its rule with defvjp first")
-    if "d" in rule.params + rule.keyword_only or rule.varargs == "d":
-        raise ValueError(f"defjvp({rule.op}): a parameter named 'd' would be read as the tangent "
-                         "in the templates; rename it in the defvjp signature")
     if how is not None:
         if how not in ("linear", "multilinear") or templates:
             raise ValueError(f"defjvp({rule.op}): give 'linear', 'multilinear' or templates, not {how!r}")
         rule.jvp = how
         return rule
+    if "d" in rule.params + rule.keyword_only or rule.varargs == "d":  # (templates only: "linear" names none)
+        raise ValueError(f"defjvp({rule.op}): a parameter named 'd' would be read as the tangent "
+                         "in the templates; rename it in the defvjp signature")
     for p in templates:
         if p not in rule.params and p != rule.varargs and p not in rule.keyword_only:
             raise ValueError(f"defjvp({rule.op}): template for unknown parameter {p!r}")
@@ -345,5 +345,6 @@ from . import helpers as _helpers  # noqa: E402,F401
 from . import operators as _operators  # noqa: E402,F401
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
+from . import generated as _generated  # noqa: E402,F401  (the helpers generated code calls)
 
 BUILTIN_RULE_OPS = frozenset(REGISTRY)   # adjointc's own rules (not users')
