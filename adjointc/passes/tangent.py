@@ -97,7 +97,8 @@ class Forward:
                 raise UnsupportedSyntax("a loop variable that carries a derivative", s.loc,
                                         "loop over an index: for i in range(len(xs)): v = xs[i]")
         self.dots = dot_names(prog.fn, self.varied)  # primal name -> its tangent's name
-        prog.namer.taken |= set(self.dots.values())
+        self.namer = prog.namer.copy()  # (the Program's is replaced, not changed: see program.py)
+        self.namer.taken |= set(self.dots.values())
         self.sid = prog.last_sid  # (the statements standing for a primal one get sids: never deleted)
         self.kept: set[int] = set()
         self.oracle = S.TypeOracle({**self.types, **{d: self.types[n] for n, d in self.dots.items()
@@ -249,7 +250,7 @@ class Forward:
         full = calls.full_args(name, call.args, call.kwargs)
         pos = [i for i, a in enumerate(full) if self.of(a) is not None]
         jvp = calls.tangent(name, [self.oracle.of(a) for a in full], pos)
-        out = self.p.namer.exact(f"_{jvp}_out")
+        out = self.namer.exact(f"_{jvp}_out")
         run = self.keep(Assign(out, Call(jvp, tuple(full) + tuple(self.of(full[i]) for i in pos)), s.loc))
         value = self.keep(Assign(s.target, Call("getitem", (Name(out), Const(0))), s.loc))
         stmts: list[Stmt] = [_comment(s), run, value]
@@ -283,7 +284,7 @@ class Forward:
         # (a wrt parameter that carries no derivative, an int, still gets its dot parameter:
         # the tangent function's signature is fixed by wrt alone)
         params = tuple(Param(q.name) for q in fn.params) + tuple(
-            Param(self.dots[w] if w in self.dots else p.namer.exact(dot(w))) for w in p.wrt)
+            Param(self.dots[w] if w in self.dots else self.namer.exact(dot(w))) for w in p.wrt)
         return Function(f"{fn.name}_jvp", params, body, fn.file, fn.line)
 
 
@@ -311,7 +312,7 @@ def run(prog: "Program") -> "Program":
     fw = Forward(prog, prog.outputs)
     fn = fw.function()
     return prog.but(adjoint=fn, adjoints=frozenset(fw.dots.values()), keep=prog.sids() | frozenset(fw.kept),
-                    active=frozenset(fw.varied), last_sid=fw.sid)
+                    active=frozenset(fw.varied), last_sid=fw.sid, namer=fw.namer)
 
 
 def dce(prog: "Program") -> "Program":

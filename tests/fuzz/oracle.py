@@ -335,6 +335,6 @@ def _judge_jvp(fn: Callable, names: tuple, point: tuple, value: float, ref: tupl
     if not math.isfinite(t) or min(e1, e2) > GRAD_TOL:
         return Outcome("wrong", "jvp vs finite differences", f"jvp {t!r}, <fd gradient, v> {r2!r} "
                        f"(rel. err {min(e1, e2):.1e})", point)
-    if abs(t - rg) > 1e-7 * max(1.0, sg):
+    if abs(t - rg) > 1e-6 * max(1.0, sg):  # (tighter than finite differences can judge)
         return Outcome("wrong", "jvp vs <grad, v>", f"jvp {t!r}, <grad, v> {rg!r}", point)
     return None
