@@ -99,6 +99,14 @@ class Tangent(Gradient):
                                 "on the argument types", hint="call it once, or use .source_for(*args)")
         return self._last.source
 
+    def program_after(self, name: str, *args: Any, **kwargs: Any):
+        """The compiler's Program after the pass `name` of passes.TANGENT_PIPELINE."""
+        from . import passes
+        values = self._bind(args, kwargs)
+        self._check_inputs(values)
+        prog = compiler.program_of(self, [T.of_value(v) for v in values])
+        return passes.run(prog, passes.TANGENT_PIPELINE, after=name, dump=False)
+
     def __repr__(self) -> str:
         return f"<adjointc tangent of {self.primal.__qualname__} wrt {', '.join(self.wrt)}>"
 

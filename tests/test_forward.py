@@ -86,7 +86,10 @@ def inner(g, v) -> float:
 def flat(v) -> np.ndarray:
     if isinstance(v, (tuple, list)):
         return np.concatenate([flat(a) for a in v]) if len(v) else np.zeros(0)
-    return np.ravel(np.asarray(v, dtype=float))
+    a = np.asarray(v)
+    if np.iscomplexobj(a):  # (a complex output: compare both parts)
+        return np.concatenate([np.ravel(a.real), np.ravel(a.imag)]).astype(float)
+    return np.ravel(a.astype(float))
 
 
 def bind(fn, a: A):
@@ -368,6 +371,14 @@ def test_the_golden_tangent_snapshots_compute_the_jvp(case):
     check_jvp(case.fn, case.wrt, A(*case.args, **case.kwargs))
 
 
+def test_the_tangent_pipeline_can_be_stopped_after_a_pass():
+    from adjointc import passes, printer
+    assert [p.name for p in passes.TANGENT_PIPELINE][-2:] == ["tangent", "tangent-dce"]
+    prog = tangent(G.rosenbrock).program_after("tangent", _n(4))
+    text = printer.block(prog.ir.body)
+    assert "a_dot = " in text and "s_dot = 0.0" in text
+
+
 def test_tangent_and_gradient_of_one_function_are_cached_apart():
     x = _n(4)
     grad(G.rosenbrock)(x)
@@ -456,3 +467,17 @@ def test_corpus_through_jvp(case):
         except NoAdjointRule as e:
             assert _missing_tangent(e), str(e)
             return
+
+
+# ------------------------------------------------------------ the fuzz oracle
+def test_the_fuzz_oracle_judges_forward_mode(monkeypatch):
+    """tests/fuzz/oracle.py checks every program's jvp: a slightly wrong tangent is caught."""
+    from fuzz.oracle import judge
+    from test_fuzz import PROGRAM
+    assert judge(PROGRAM, seed=1).kind == "ok"
+    real = adjointc.jvp
+    monkeypatch.setattr(adjointc, "jvp", lambda f, p, t: (lambda v, d: (v, d * 1.001))(*real(f, p, t)))
+    out = judge(PROGRAM, seed=1)
+    assert out.kind == "wrong" and out.detail.startswith("jvp"), out
+    monkeypatch.setattr(adjointc, "jvp", lambda f, p, t: (lambda v, d: (v + 1.0, d))(*real(f, p, t)))
+    assert judge(PROGRAM, seed=1).kind == "value"
