@@ -189,7 +189,10 @@ def _jacobian(t: Tangent, values: list[Any], x: Any) -> Any:
     for j in range(x.size):
         e = np.zeros(x.size, dtype=x.dtype)
         e[j] = 1.0
-        value, col = t.run(values, (e.reshape(x.shape),))
+        if j == 0:  # (checked and compiled once; the other columns call the same tangent)
+            value, col = t.run(values, (e.reshape(x.shape),))
+        else:
+            col = like_output(t._invoke_tangent(t._last, values, (e.reshape(x.shape),))[1], value)
         cols.append(col)
     if value is None:  # (an empty x)
         value = t.primal(*_copy_arrays(values))

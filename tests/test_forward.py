@@ -8,6 +8,7 @@ import copy
 import importlib
 import inspect
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -480,3 +481,28 @@ def test_the_fuzz_oracle_judges_forward_mode(monkeypatch):
     assert out.kind == "wrong" and out.detail.startswith("jvp"), out
     monkeypatch.setattr(adjointc, "jvp", lambda f, p, t: (lambda v, d: (v + 1.0, d))(*real(f, p, t)))
     assert judge(PROGRAM, seed=1).kind == "value"
+
+
+# ------------------------------------------------- the unsupported constructs
+UNSUPPORTED = importlib.import_module("corpus.unsupported").CASES
+# Refused by reverse mode but correct in forward mode: a tangent of a repeated or
+# concatenated list is the same operation on the tangents (no adjoint to scatter back).
+FORWARD_SUPPORTS = {"repeats_a_list_of_active_values", "concatenates_lists_of_active_values"}
+
+
+@pytest.mark.parametrize("case", UNSUPPORTED, ids=lambda c: c.fn.__name__)
+def test_unsupported_constructs_in_forward_mode(case):
+    from test_corpus import _expected_line
+    a = case.args if isinstance(case.args, A) else A(*case.args)
+    if case.fn.__name__ in FORWARD_SUPPORTS:
+        check_jvp(case.fn, case.wrt, a, reverse=False)
+        return
+    with pytest.raises(adjointc.AdjointcError) as info:
+        fwd = tangent(case.fn, wrt=case.wrt)
+        point = bind(case.fn, a).arguments
+        dots = tuple(direction(point[n]) for n in fwd.wrt)
+        fwd(*a.args, tangents=dots[0] if fwd._single else dots, **a.kwargs)
+    err = info.value
+    assert isinstance(err, case.error), f"expected {case.error.__name__}, got {type(err).__name__}: {err}"
+    where = f"{os.path.basename(inspect.getsourcefile(case.fn))}:{_expected_line(case.fn)}:"
+    assert where in str(err) and "hint:" in str(err), str(err)

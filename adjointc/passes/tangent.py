@@ -1,5 +1,8 @@
 """The forward-mode (tangent, JVP) transform: the primal with its tangent beside it.
 
+Two passes of passes.TANGENT_PIPELINE live here: `run` ("tangent") and `dce`
+("tangent-dce": dead tangents dropped, the primal's statements kept).
+
 Input: the normalised primal IR (after the front passes lower..aliasing: three-address
 form, structured control flow, calls that modify arguments in functional form), its
 types, and `wrt` (the parameters that carry a tangent). Output (`run`): the Program's
@@ -16,11 +19,15 @@ Invariants the transform relies on and keeps:
 * *Every tangent is a real value of its primal's shape.* A name is *varied* when it
   depends differentiably on a `wrt` parameter (flow-insensitive fixpoint, the first
   half of passes/activity.py); every assignment to a varied name assigns its tangent,
-  a zero one where the value is constant (`0.0` for a float, `zero_tangent(t)` for
-  arrays, lists, tuples and objects, materialised because getitem, reductions and
-  SetItem need the shape). Varied parameters outside `wrt` start at their zero. A
+  a zero one where the value is constant (`0.0` for a float, `np.zeros_like(t)` for a
+  float array, `zero_tangent(t)` for lists, tuples and objects: materialised, because
+  getitem, reductions and SetItem need the shape). Varied parameters outside `wrt` start at their zero. A
   constant operand of a linear rule becomes `0.0` where it is a scalar (then folded
   away: `x_dot + 0.0` is `x_dot`, shape preserved) and `zero_tangent(c)` otherwise.
+* An item assignment's tangent comes *before* it (``u_dot[i] = v_dot; u[i] = v``): the
+  tangent's operands may be views of `u` (``_t2 = u[:, j]``), which the primal write
+  would change; primal temporaries are consumed before the write (passes/aliasing.py)
+  and so are the tangent's. Everything else comes right after its primal statement.
 * *Tangents alias exactly as their primals do*: a view's tangent is the same view of
   the tangent (getitem, reshape, transpose are linear), a copy's a copy. Where the
   folding above made a tangent a bare name whose primal is a fresh value, and either
@@ -39,7 +46,7 @@ Invariants the transform relies on and keeps:
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .. import rules
 from .. import types as T
