@@ -1,4 +1,4 @@
-"""Public entry points: grad, value_and_grad, vjp (the `Gradient` they return).
+"""The reverse-mode machinery behind the public transforms (transforms.py): `Gradient`.
 
 source -> frontend -> passes -> codegen -> disk cache -> callable; the middle of
 that is compiler.py. This module binds a call's arguments, chooses (and memoises)
@@ -50,10 +50,12 @@ class Gradient:
     """
 
     def __init__(self, fn: Callable, wrt: Any = None, *, with_value: bool = False,
-                 outputs: tuple[str, ...] = ()):
+                 outputs: tuple[str, ...] = (), has_aux: bool = False):
         """`outputs` (internal): parameters fn modifies in place whose final values
         are outputs too; the adjoint then takes one cotangent per output after the
-        result's (used when fn is called by a function being differentiated)."""
+        result's (used when fn is called by a function being differentiated).
+        `has_aux`: fn returns `(value, aux)`; value is differentiated, aux passes
+        through (passes/aux.py); the adjoint's value is then the pair."""
         entry = _entry(fn, "value_and_grad" if with_value else "grad")
         self.primal = entry.function
         self._sig = inspect.signature(entry.function, follow_wrapped=False)
@@ -65,6 +67,7 @@ class Gradient:
         self._single = wrt is None or isinstance(wrt, (int, np.integer, str))
         self.wrt = self._resolve_wrt(wrt)
         self._with_value = with_value
+        self.has_aux = bool(has_aux)
         self.outputs = tuple(outputs)
         self._callee = False  # compiled for a call from another differentiated function
         self._compiled: dict[str, Compiled] = {}
@@ -132,6 +135,11 @@ class Gradient:
             t = T.of_value(v)
             ok = t.kind == "float" or (t.kind == "array" and t.dtype in ("f",)) or (
                 t.kind in ("tuple", "list", "struct") and t.differentiable)
+            if t.kind == "func":  # (a static argument: the adjoint is specialised on it, adjointc/funcvals.py)
+                raise TypeMismatch(f"cannot differentiate with respect to {w}: it is the function "
+                                   f"{v.__qualname__}, a static argument", frontend.def_loc(self.primal),
+                                   "the gradient is specialised on each function passed; differentiate "
+                                   "with respect to the numeric arguments (wrt=...)")
             if t.kind == "int":
                 raise TypeMismatch(f"cannot differentiate with respect to {w}={v!r}: it is an int",
                                    hint="pass a float (e.g. 2.0) or a float array")
@@ -249,7 +257,7 @@ class Gradient:
         except Exception as e:
             self._diagnose(c, values, seed, e)
             raise  # (not reached: _diagnose raises)
-        if value is None:
+        if (value[0] if self.has_aux else value) is None:
             raise TypeMismatch(f"{self.primal.__name__} returned None at these inputs: the output must be a "
                                "float or an array", frontend.def_loc(self.primal),
                                "make every path through the function return the value to differentiate")
@@ -271,6 +279,8 @@ class Gradient:
                          "the gradient is only defined where the function runs)")
             raise own.with_traceback(own.__traceback__) from None
         loc = frontend.def_loc(self.primal)
+        if self.has_aux and isinstance(value, tuple) and len(value) == 2:
+            value = value[0]
         if value is None:
             raise TypeMismatch(f"{name} returned None at these inputs: the output must be a float or an "
                                "array", loc, "make every path through the function return the value "
@@ -281,9 +291,12 @@ class Gradient:
 
     def __call__(self, *args: Any, **kwargs: Any):
         value, grads = self._run(args, kwargs)
-        if not _is_real_scalar(value):
-            raise _not_scalar(self.primal.__name__, value, frontend.def_loc(self.primal))
+        out, aux = value if self.has_aux else (value, None)
+        if not _is_real_scalar(out):
+            raise _not_scalar(self.primal.__name__, out, frontend.def_loc(self.primal), self.has_aux)
         g = grads[0] if self._single else grads
+        if self.has_aux:  # (JAX: grad -> (gradient, aux); value_and_grad -> ((value, aux), gradient))
+            return (value, g) if self._with_value else (g, aux)
         return (value, g) if self._with_value else g
 
     @property
@@ -375,7 +388,7 @@ def _is_real_scalar(v: Any) -> bool:
     return isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind in "iuf"
 
 
-def _not_scalar(name: str, value: Any, loc: Any) -> TypeMismatch:
+def _not_scalar(name: str, value: Any, loc: Any, has_aux: bool = False) -> TypeMismatch:
     if isinstance(value, np.ndarray) and value.ndim:
         what = f"an array of shape {value.shape}"
     elif isinstance(value, (tuple, list)):
@@ -384,9 +397,16 @@ def _not_scalar(name: str, value: Any, loc: Any) -> TypeMismatch:
         what = "a complex number"
     else:
         what = f"a {type(value).__name__}"
-    return TypeMismatch(f"grad of {name} needs a scalar output, got {what}", loc,
-                        "use adjointc.vjp for non-scalar outputs (tuples, arrays), or return the "
-                        "real scalar to differentiate")
+    if has_aux:
+        return TypeMismatch(f"grad of {name} (has_aux=True) needs a scalar value, the first of the pair it "
+                            f"returns; got {what}", loc, "return (value, aux) with value the real scalar to "
+                            "differentiate; use adjointc.vjp(..., has_aux=True) for a non-scalar value")
+    hint = ("use adjointc.vjp for non-scalar outputs (tuples, arrays), or return the real scalar to "
+            "differentiate")
+    if isinstance(value, tuple) and len(value) == 2:
+        hint = ("if it returns (value, auxiliary data), pass has_aux=True (grad then returns (gradient, aux)); "
+                "else " + hint)
+    return TypeMismatch(f"grad of {name} needs a scalar output, got {what}", loc, hint)
 
 
 def _call_with_values(fn: Callable, sig: inspect.Signature, values: list[Any]) -> Any:
@@ -427,9 +447,10 @@ def _entry(fn: Any, what: str) -> _Entry:
     """Resolve what grad/value_and_grad/vjp received to a def (see `Gradient`), or refuse.
     Never unwraps silently: a `functools.wraps` decorator's wrapper is differentiated
     as written (its `__wrapped__` is what it calls, not what it computes)."""
-    if isinstance(fn, Gradient):
+    if isinstance(fn, Gradient) or type(fn).__module__ == "adjointc.transforms" and hasattr(fn, "primal"):
+        kind = "gradient" if isinstance(fn, Gradient) else type(fn).__name__  # (a Jacobian)
         raise UnsupportedFunction(f"{what} of {fn!r}: higher-order differentiation is not supported yet "
-                                  "(its argument is already a gradient)",
+                                  f"(its argument is already a {kind})",
                                   frontend.def_loc(fn.primal), _HIGHER_ORDER_HINT)
     if isinstance(fn, types_mod.FunctionType):
         frontend.refuse_def_form(fn)
@@ -505,66 +526,14 @@ def _callable_name(fn: Any) -> str:
     return f"{mod}.{name}" if mod and mod != "builtins" else name
 
 
-# -------------------------------------------------------------- public API
-def grad(fn: Callable | None = None, wrt: Any = None):
-    """Gradient of a scalar function, as `jax.grad`: `grad(f)(x)`, `grad(f, wrt=(0, "k"))`,
-    or as a decorator `@grad` / `@grad(wrt=...)`. See `Gradient` for what f may be."""
-    if fn is None:
-        return lambda f: _public(f, wrt, "grad")
-    return _public(fn, wrt, "grad")
-
-
-def value_and_grad(fn: Callable | None = None, wrt: Any = None):
-    """Like grad, but the result is `(value, gradient)`."""
-    if fn is None:
-        return lambda f: _public(f, wrt, "value_and_grad")
-    return _public(fn, wrt, "value_and_grad")
-
-
-def _public(fn: Callable, wrt: Any, what: str) -> Gradient:
-    g = Gradient(fn, wrt, with_value=what == "value_and_grad")
-    if isinstance(wrt, (tuple, list)) and not wrt:
-        raise InvalidArgument(f"wrt={wrt!r} names no parameter of {g.primal.__name__}: nothing to differentiate",
-                              frontend.def_loc(g.primal), "name at least one parameter, e.g. wrt=0 or wrt=(0, 1)")
-    return g
-
-
-def vjp(fn: Callable, *args: Any, wrt: Any = None, **kwargs: Any):
-    """`(value, pullback)`: `pullback(cotangent)` returns the cotangents of the `wrt`
-    inputs (a tuple when wrt names several). Works for non-scalar outputs; the
-    cotangent has the output's structure and shapes."""
-    g = _public(fn, wrt, "vjp")  # (a Gradient is refused: that would be higher order)
-    # (on copies: a function that modifies its arguments must not change the point the
-    # pullback differentiates at, nor the caller's arrays)
-    value = g._call_primal(*_copy_arrays(args), **_copy_arrays(kwargs))
-    if value is None:
-        raise TypeMismatch(f"{g.primal.__name__} returned None: vjp needs a float, an array, or a "
-                           "tuple/list of them as the output", frontend.def_loc(g.primal),
-                           "return the value to differentiate")
-
-    def pullback(cotangent: Any):
-        _check_cotangent(cotangent, value, g.primal.__name__)
-        _, grads = g._run(args, kwargs, seed=cotangent)
-        return grads[0] if g._single else grads
-    pullback.source = lambda: g.source  # type: ignore[attr-defined]
-    return value, pullback
-
-
-def _check_cotangent(ct: Any, value: Any, name: str, where: str = "the output") -> None:
-    """A cotangent must have the output's structure and shapes (else the adjoint would
-    fail or broadcast silently)."""
-    if isinstance(value, (tuple, list)):
-        if not isinstance(ct, (tuple, list)) or len(ct) != len(value):
-            raise TypeMismatch(f"the cotangent for {where} of {name} must be a tuple/list of {len(value)} "
-                               f"values (one per output), got {type(ct).__name__}")
-        for i, (c, v) in enumerate(zip(ct, value)):
-            _check_cotangent(c, v, name, f"output [{i}]")
-        return
-    if np.shape(ct) != np.shape(value):
-        raise TypeMismatch(f"the cotangent for {where} of {name} has shape {np.shape(ct)}, the output has "
-                           f"shape {np.shape(value)}", hint="pass a cotangent shaped like the output")
-
-
 def stats() -> dict[str, int]:
     """How many transforms this process ran (a cache hit runs none)."""
     return dict(compiler._STATS)
+
+
+def __getattr__(name: str) -> Any:
+    """`adjointc.api.grad` (and value_and_grad, vjp) as before: they live in transforms.py."""
+    if name in ("grad", "value_and_grad", "vjp"):
+        from . import transforms
+        return getattr(transforms, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

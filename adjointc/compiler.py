@@ -19,11 +19,12 @@ import functools
 import hashlib
 import inspect
 import os
+import re
 import types as types_mod
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import cache, codegen, frontend, passes, reach, rules, runtime
+from . import cache, codegen, frontend, funcvals, passes, reach, rules, runtime
 from . import types as T
 from .errors import GeneratedCodeError, UnsupportedSyntax
 from .ir import Function, Loc, walk
@@ -89,14 +90,18 @@ def _src(fn: Callable) -> str:
 def compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool = False) -> Compiled:
     """The adjoint of `g.primal` for these argument types: from the disk cache, or
     transformed and stored; linked to the primal's current globals and callees."""
+    spec = _specialised(g, arg_types, sig)
+    if spec is not g:
+        return compile_gradient(spec, arg_types, sig, stats)
     # everything that determines the generated text (see reach.py): the source of every
     # function and method reached, the values folded in as literals, the globals' types
-    reached = reach.reach(g.primal, reach.classes_of(arg_types))
+    reached = funcvals.reach(g.primal, reach.classes_of(arg_types))
     src, consts = reached.key_parts()
     parts = {"source": src, "name": g.primal.__qualname__, "module": str(g.primal.__module__),
              "file": inspect.getsourcefile(g.primal) or "", "wrt": ",".join(g.wrt),
-             "outputs": ",".join(g.outputs), "inline": str(inline_pass.ENABLED),
-             "signature": sig, "globals": consts, "rules": _registry_fingerprint(),
+             "outputs": ",".join(g.outputs), "has_aux": str(g.has_aux), "inline": str(inline_pass.ENABLED),
+             # (a function value's id keeps closures of one def apart in memory, not on disk)
+             "signature": re.sub(r"#\d+\)", ")", sig), "globals": consts, "rules": _registry_fingerprint(),
              "compiler": _package_fingerprint()}
     key = cache.make_key(parts)
     name = f"{g.primal.__name__}_grad"
@@ -111,6 +116,8 @@ def compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool = False
     c = Compiled(fn, _module_source(module), tuple(getattr(module, "__adjointc_globals__", ())),
                  getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())), reached)
     live = live_globals(g.primal)
+    for n, spelling in getattr(module, "__adjointc_synthetic__", {}).items():  # (funcvals.py)
+        live[n] = fn.__globals__[n] = funcvals.resolve(spelling, live, _resolve)
     for n in c.global_names:  # the values the primal reads right now (refreshed per call)
         if n in live:
             fn.__globals__[n] = live[n]
@@ -123,6 +130,26 @@ def compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool = False
     return c
 
 
+def _specialised(g: Any, arg_types: list[T.T], sig: str = "") -> Any:
+    """g, or for a call that passes functions (`f(rhs, y0)`), the Gradient of g's
+    specialisation on them (funcvals.py): compiled, cached and linked as its own."""
+    statics = {n: _function_in(sig, n, t) for n, t in zip(g._names, arg_types)
+               if t.kind == "func" and n not in funcvals.statics_of(g.primal)}
+    if not statics:
+        return g
+    from .api import Gradient
+    spec = Gradient(funcvals.specialise(g.primal, statics), g.wrt, outputs=g.outputs)
+    spec._callee = g._callee
+    return spec
+
+
+def _function_in(sig: str, name: str, t: T.T) -> Any:
+    """The function value the call signature `sig` names for parameter `name` (by its id:
+    T.signature_key); the one last seen with its type's key for an abstract signature."""
+    m = re.search(rf"(?:^|;){re.escape(name)}:func\(([^)]*)\)", sig)
+    return T.FUNCS[m.group(1)] if m and m.group(1) in T.FUNCS else T.FUNCS[t.cls]
+
+
 def program_of(g: Any, arg_types: list[T.T], callee: bool = False) -> Program:
     """The Program the pipeline starts from: g's function at this signature (in
     the user's names; passes `lower` and `normalize` give it its IR).
@@ -131,12 +158,12 @@ def program_of(g: Any, arg_types: list[T.T], callee: bool = False) -> Program:
     calls = Calls(dict(low.callees)) if callee else Calls(low.callees, live_globals(g.primal))
     start = Function(low.function.name, (), (), low.function.file, low.function.line)
     return Program(start, dict(zip(g._names, arg_types)), tuple(g.wrt), "", tuple(g.outputs), calls=calls,
-                   callee=callee, primal=g.primal, lowering=g.lowered)
+                   callee=callee, has_aux=g.has_aux and not callee, primal=g.primal, lowering=g.lowered)
 
 
 def run_pipeline(g: Any, arg_types: list[T.T], after: str | None = None) -> Program:
     """g's Program through passes.PIPELINE (up to and including the pass `after`)."""
-    return passes.run(program_of(g, arg_types), after=after, dump=False if after else None)
+    return passes.run(program_of(_specialised(g, arg_types), arg_types), after=after, dump=False if after else None)
 
 
 def transform(g: Any, arg_types: list[T.T], stats: bool = False, printer: str = "numpy") -> str:
@@ -156,9 +183,12 @@ def transform(g: Any, arg_types: list[T.T], stats: bool = False, printer: str = 
     globals_read = {**low.globals_read, **prog.inlined_globals}
     adjoint = cleanup.run(prog.adjoint, prog.is_temp, tape_report=stats)
     text = PRINTERS[printer](adjoint, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line)
-    names = tuple(sorted(globals_read))
+    synthetic = low.synthetic  # (an inlined callee never brings its own: inline.inlinable)
+    names = tuple(sorted(n for n in globals_read if n not in synthetic))  # (those: linked by spelling)
     text += (f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(prog.mutated))!r}\n"
              f"__adjointc_callees__ = {calls.manifest!r}\n__adjointc_wrappers__ = {calls.wrappers!r}\n")
+    if synthetic:
+        text += f"__adjointc_synthetic__ = {dict(sorted(synthetic.items()))!r}\n"
     return text
 
 
@@ -167,13 +197,19 @@ def compile_tangent(t: Any, arg_types: list[T.T], sig: str) -> Compiled:
     """The tangent function of `t.primal` (forward.Tangent: its wrt are the arguments
     carrying tangents) for these argument types, cached like an adjoint; the key holds
     the mode, so a tangent and an adjoint of one signature never meet."""
-    reached = reach.reach(t.primal, reach.classes_of(arg_types))
+    spec = _specialised(t, arg_types, sig)
+    if spec is not t:  # (a call passing functions: the tangent of the specialisation on them)
+        from .forward import Tangent
+        spec = Tangent(spec.primal, t.wrt, outputs=t.outputs)
+        spec._callee = t._callee
+        return compile_tangent(spec, arg_types, sig)
+    reached = funcvals.reach(t.primal, reach.classes_of(arg_types))
     src, consts = reached.key_parts()
     parts = {"mode": "tangent", "source": src, "name": t.primal.__qualname__, "module": str(t.primal.__module__),
              "file": inspect.getsourcefile(t.primal) or "", "wrt": ",".join(t.wrt),
              "outputs": ",".join(t.outputs), "inline": str(inline_pass.ENABLED),
-             "signature": sig, "globals": consts, "rules": _registry_fingerprint() + _jvp_fingerprint(),
-             "compiler": _package_fingerprint()}
+             "signature": re.sub(r"#\d+\)", ")", sig), "globals": consts,
+             "rules": _registry_fingerprint() + _jvp_fingerprint(), "compiler": _package_fingerprint()}
     key = cache.make_key(parts)
     name = f"{t.primal.__name__}_jvp"
     namespace: dict[str, Any] = {}
@@ -185,6 +221,8 @@ def compile_tangent(t: Any, arg_types: list[T.T], sig: str) -> Compiled:
     c = Compiled(fn, _module_source(module), tuple(getattr(module, "__adjointc_globals__", ())),
                  getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())), reached)
     live = live_globals(t.primal)
+    for n, spelling in getattr(module, "__adjointc_synthetic__", {}).items():  # (funcvals.py)
+        live[n] = fn.__globals__[n] = funcvals.resolve(spelling, live, _resolve)
     for n in c.global_names:
         if n in live:
             fn.__globals__[n] = live[n]
@@ -226,9 +264,12 @@ def transform_tangent(t: Any, arg_types: list[T.T], printer: str = "numpy") -> s
     out = cleanup.run(prog.adjoint, temps.__contains__)
     text = PRINTERS[printer](out, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line,
                              title="Tangent (JVP)")
-    names = tuple(sorted(globals_read))
+    synthetic = low.synthetic
+    names = tuple(sorted(n for n in globals_read if n not in synthetic))
     text += (f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(prog.mutated))!r}\n"
              f"__adjointc_callee_tangents__ = {calls.tangents!r}\n__adjointc_wrappers__ = {calls.wrappers!r}\n")
+    if synthetic:
+        text += f"__adjointc_synthetic__ = {dict(sorted(synthetic.items()))!r}\n"
     return text
 
 
@@ -274,7 +315,7 @@ def gradient_of(fn: Callable, wrt: tuple[str, ...], outputs: tuple[str, ...] = (
     from .api import Gradient  # (api.py is the surface over this module)
     key = (id(fn), wrt, outputs)
     g = _GRADIENTS.get(key)
-    if g is None or g.primal is not fn:
+    if g is None or (g.primal is not fn and g.__wrapped__ is not fn):  # (a lambda: primal is its named copy)
         g = _GRADIENTS[key] = Gradient(fn, wrt, outputs=outputs)
         g._callee = True
     return g
@@ -339,7 +380,7 @@ class Calls:
                 mutation.modifies(s, low.renamed.get(p, p), {low.renamed.get(p, p): t})
                 for s in walk(low.function.body)))
             return mutation.Effects(T.UNKNOWN, local)
-        r = reach.reach(fn, reach.classes_of(arg_types))
+        r = funcvals.reach(fn, reach.classes_of(arg_types))
         _IN_PROGRESS.add(key)
         try:
             eff = analyse_callee(fn, arg_types)
@@ -483,6 +524,8 @@ def _module_source(module) -> str:
 
 
 def live_globals(fn: Callable) -> dict[str, Any]:
+    """What names mean where fn runs: its globals, closure cells, and the function values
+    a specialisation is made for (funcvals.py)."""
     g = dict(fn.__globals__)
     if fn.__closure__:
         for n, cell in zip(fn.__code__.co_freevars, fn.__closure__):
@@ -490,7 +533,7 @@ def live_globals(fn: Callable) -> dict[str, Any]:
                 g[n] = cell.cell_contents
             except ValueError:
                 pass
-    return g
+    return funcvals.live(fn, g)
 
 
 def generated_code_error(fn: Callable, c: Compiled, exc: Exception) -> GeneratedCodeError:

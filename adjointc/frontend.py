@@ -18,7 +18,9 @@ file, line and column. While lowering it
   stored in a `_cond` variable, a loop's range in a `_range` variable, loops
   over arrays/enumerate/zip become index loops, `a if c else b` becomes an
   `if` statement; code after a jump is not lowered (it never runs);
-* inlines calls of nested defs (they may read the enclosing function's variables).
+* inlines calls of nested defs and of lambdas bound to a name or called where written
+  (they may read the enclosing function's variables); a function passed as an
+  argument specialises the callee on it (resolve.py, funcvals.py).
 
 `lower_raw` stops there: that is the pipeline's `lower` pass. Then
 passes/normalize.py (the `normalize` pass; `lower` = both) structures the control
@@ -46,7 +48,7 @@ from .ir import (Assign, Block, Break, Call, Const, Continue, Expr, ExprStmt, Fo
                  NO_DEFAULT, names_in, rename, walk)
 from .names import Namer
 from .passes import normalize as N
-from .resolve import _UNRESOLVED, ARRAY_METHODS, Resolver, BoundNames
+from .resolve import _UNRESOLVED, ARRAY_METHODS, BoundNames, FuncValue, Resolver, names_outside
 # (api, check and reach read these as frontend.X; they live in source.py)
 from .source import _LIBRARY_ROOTS, def_loc, has_source, refuse_def_form  # noqa: F401
 
@@ -64,6 +66,7 @@ class Lowered:
     temporaries: set[str] = field(default_factory=set)  # names made for one statement's values (_t3, _cond2)
     fresh: dict[str, str] = field(default_factory=dict)  # every name the namer made -> its hint (_idx2: idx)
     renamed: dict[str, str] = field(default_factory=dict)  # user name -> name in generated code
+    synthetic: dict[str, Any] = field(default_factory=dict)  # name -> spelling of a function value (funcvals.py)
     no_return: Loc | None = None  # the function has no return statement (it returns None)
     falls_through: Loc | None = None  # some path reaches the end of the body (returning None)
     # ---- the stages: `lower_raw` gives the IR as lowered (`raw` None); `lower` gives it
@@ -118,7 +121,12 @@ class Lowerer(Resolver):
                     printable = False
             params.append(Param(prm.name.value, default))
         collector = BoundNames(node.body)
-        self.locals = collector.names | {q.name for q in params}
+        for name in self.statics:
+            if name in collector.names:
+                raise UnsupportedSyntax(f"{self.fn.__qualname__} assigns to its parameter {name!r}, a function "
+                                        "value it is specialised on", self.loc(node),
+                                        "use another name for the new value")
+        self.locals = collector.names | {q.name for q in params if q.name not in self.statics}
         self.bindings = dict(collector.count)
         for q in params:
             self.bindings[q.name] = self.bindings.get(q.name, 0) + 1
@@ -129,7 +137,8 @@ class Lowerer(Resolver):
         return Lowered(Function(name, tuple(params), body, self.file, self.first_line), self.globals_read,
                        tuple(q.name for q in params), result=self._result, user_names=set(self.locals),
                        callees=dict(self.callees), temporaries=set(self.namer.temporaries),
-                       fresh=dict(self.namer.made), namer=self.namer, where=self.loc(node))
+                       fresh=dict(self.namer.made), namer=self.namer, where=self.loc(node),
+                       synthetic=dict(self.synthetic))
 
     # -------------------------------------------------------------- statements
     def block(self, stmts) -> Block:
@@ -162,6 +171,7 @@ class Lowerer(Resolver):
             return self.while_stmt(node)
         if isinstance(node, cst.FunctionDef) and not node.decorators and node.asynchronous is None:
             self.nested[node.name.value] = node  # inlined where it is called
+            self.nested_src[node.name.value] = node
             return []
         kind = {cst.FunctionDef: "nested function definitions", cst.ClassDef: "class definitions",
                 cst.Try: "try statements", cst.With: "with statements"}.get(type(node), type(node).__name__)
@@ -261,6 +271,14 @@ class Lowerer(Resolver):
         raise self.unsupported(node, kind)
 
     def assign(self, target: cst.BaseExpression, value: cst.BaseExpression, out: list[Stmt], loc: Loc) -> None:
+        if isinstance(value, cst.Lambda):
+            # `f = lambda v: ...`: a nested def by another spelling (inlined where it is called)
+            if not isinstance(target, cst.Name) or self.bindings.get(target.value, 0) != 1:
+                raise self.unsupported(value, "a lambda assigned to a name that is assigned more than once",
+                                       "bind each lambda to its own name, once (or use def)")
+            self.nested[target.value] = self.lambda_def(value, target.value)
+            self.nested_src[target.value] = value
+            return
         if isinstance(target, cst.Name):
             e = self.expr(value, out, name_hint=target.value)
             self.emit_assign(target.value, e, out, loc)
@@ -478,8 +496,26 @@ class Lowerer(Resolver):
                     raise UnsupportedSyntax(f"bad call to {name}: missing argument {prm.name.value!r}", loc)
                 bound[prm.name.value] = self.expr(prm.default, out, nested=True)
         collector = BoundNames(fdef.body)
+        values = {pn: v for pn, v in bound.items() if isinstance(v, FuncValue)}
+        for pn in values:  # function values: names of the helper's body, not variables
+            del bound[pn]
+        params = [q for q in params if q.name.value not in values]
         inner = collector.names | set(bound)
         sub = copy.copy(self)
+        sub.nested, sub.nested_src, sub.aliases = dict(self.nested), dict(self.nested_src), dict(self.aliases)
+        for pn, v in values.items():
+            if pn in collector.names:
+                raise self.unsupported(node, f"{name} assigns to its parameter {pn!r}, a function value",
+                                       "use another name for the new value")
+            if v.fdef is not None:
+                captured = names_outside(v.fdef) & inner
+                if captured:
+                    raise self.unsupported(node, f"passing {v.what} to the nested function {name}, which has "
+                                           f"variables of the same names ({', '.join(sorted(captured))})",
+                                           "rename them, or define the functions at module level")
+                sub.nested[pn], sub.nested_src[pn] = v.fdef, v.src
+            else:
+                sub.aliases[pn] = v.expr.id
         sub.locals = self.locals | inner
         sub.bindings = dict(collector.count)
         sub._result = None

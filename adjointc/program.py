@@ -46,6 +46,7 @@ class Program:
     wrt: tuple[str, ...]                   # the parameters differentiated (() for a callee's analysis)
     result: str                            # the variable holding the returned value
     outputs: tuple[str, ...] = ()          # parameters whose final value is an output too
+    has_aux: bool = False                  # f returns (value, aux): only value is differentiated
     consts: dict[str, Any] = field(default_factory=dict)  # module globals read, folded in as constants
     namer: Namer = field(default_factory=lambda: Namer(set()))
     calls: Any = None                      # compiler.Calls: questions about calls to user functions
@@ -60,6 +61,7 @@ class Program:
     inlined_globals: dict[str, Any] = field(default_factory=dict)  # globals the inlined callees read
     hazards: tuple = ()                    # (call, argument, callee): the call's result may view the argument
     mutated: frozenset[str] = frozenset()  # parameters modified in place (copied on entry)
+    aux: str = ""                          # has_aux: the variable holding aux (passes/aux.py)
     active: frozenset[str] = frozenset()   # names that carry an adjoint (activity)
     sweeps: Any = None                     # reverse.Sweeps: both sweeps with tape sites (reverse)
     tape: Any = None                       # tape.Tape: what each site keeps (the tape pass)

@@ -10,9 +10,17 @@ Python's scoping applied to the function being lowered:
 * a call resolves to a derivative rule (bound against its signature, checked
   here: a located `NoAdjointRule` or `UnsupportedSyntax` otherwise), a user
   function with source (`call:NAME`, compiled separately: `callees` records it),
-  a nested def (inlined, frontend.py), or a method: an array method means its
-  NumPy function (`x.sum(0)` is `np.sum(x, 0)`), another a user object's method
-  (`callmethod:NAME`, resolved from the argument's class by the type pass).
+  a nested def or a lambda bound to a name (inlined, frontend.py), or a method: an
+  array method means its NumPy function (`x.sum(0)` is `np.sum(x, 0)`), another a
+  user object's method (`callmethod:NAME`, resolved from the argument's class by the
+  type pass);
+* a user function passed as an argument of a call to a user function (`FuncValue`:
+  by name, a module attribute, a nested def or a lambda) makes the call one of the
+  callee's specialisation on it (funcvals.py, `specialised_call`); a nested def or
+  lambda passed so is materialised from its code object when it reads nothing of the
+  enclosing function; in a specialisation, the static parameters mean their
+  functions. A function used as a value in any other way (stored, returned, chosen by
+  a branch, taken from a list) is refused with its location.
 
 `BoundNames` applies Python's local-variable rule: the names a body binds.
 
@@ -28,12 +36,25 @@ from typing import Any, Callable
 import libcst as cst
 import numpy as np
 
-from . import rules
+from . import funcvals, rules
 from .errors import NoAdjointRule, UnsupportedSyntax
 from .expressions import ExprLowerer, dotted
 from .ir import Call, Const, Expr, Loc, Name, Stmt
 from .names import Namer
 from .source import has_source
+
+
+class FuncValue:
+    """A function passed as a call's argument, known when compiling (funcvals.py):
+    `fn` a user function (a global, closure cell or static), or `fdef` a nested def or
+    lambda of the function being lowered (then `fn` is its materialised function when it
+    reads none of the enclosing function's variables). `expr` is what the generated code
+    passes at run time, `spelling` how a synthetic name finds it again."""
+
+    def __init__(self, fn: Any = None, fdef: Any = None, expr: Expr | None = None, spelling: Any = None,
+                 closure: tuple[str, ...] = (), what: str = "", src: Any = None):
+        self.fn, self.fdef, self.expr, self.spelling = fn, fdef, expr, spelling
+        self.closure, self.what, self.src = closure, what, src
 
 # Array methods and the NumPy function each one means (`x.sum(0)` is `np.sum(x, 0)`).
 ARRAY_METHODS = {m: getattr(np, m) for m in (
@@ -124,7 +145,13 @@ class Resolver(ExprLowerer):
         self.locals: set[str] = set()
         self.positions: Any = None
         self.nested: dict[str, cst.FunctionDef] = {}  # nested defs, inlined at their calls
+        self.nested_src: dict[str, cst.CSTNode] = {}  # their def or lambda node (to materialise them)
         self.inline_depth = 0
+        # a specialisation's static parameters mean their functions, as globals would
+        self.statics = funcvals.statics_of(fn)
+        self.globals.update(self.statics)
+        self.synthetic: dict[str, Any] = {}  # name in generated code -> spelling (funcvals.py)
+        self.aliases: dict[str, str] = {}  # a nested def's function parameter -> the name passed
 
     # ------------------------------------------------------------- utilities
     def loc(self, node: cst.CSTNode) -> Loc:
@@ -148,6 +175,10 @@ class Resolver(ExprLowerer):
 
     def read_name(self, node: cst.Name) -> Expr:
         n = node.value
+        if n in self.nested or n in self.aliases:
+            raise self.unsupported(node, f"the function {n!r} used as a value here",
+                                   "a function can be called, or passed by name as an argument of a call "
+                                   "to a user function; it cannot be stored, returned or chosen at run time")
         if n in self.locals:
             return Name(n)
         if n in ("True", "False", "None"):
@@ -157,6 +188,11 @@ class Resolver(ExprLowerer):
             if isinstance(v, (bool, int, float, complex, str, np.ndarray, np.generic, tuple)) or v is None:
                 self.globals_read[n] = v
                 return Name(n)
+            if callable(v):
+                raise self.unsupported(node, f"the function {n!r} used as a value here",
+                                       "a function can be passed by name as an argument of a call to a user "
+                                       "function (it is specialised on it) or called; it cannot be stored, "
+                                       "returned or chosen at run time")
             raise self.unsupported(node, f"reading the global {n!r} of type {type(v).__name__} as a value",
                                    "module-level numbers, arrays and tuples can be read; pass other objects as arguments")
         if hasattr(builtins, n):
@@ -169,6 +205,7 @@ class Resolver(ExprLowerer):
         if path is None:
             return _UNRESOLVED
         head, *rest = path.split(".")
+        head = self.aliases.get(head, head)
         if head in self.locals:
             return _UNRESOLVED
         if head in self.globals:
@@ -211,12 +248,39 @@ class Resolver(ExprLowerer):
             e = self.expr(a.value, out, nested)
             return e if nested else self.atom(e, out, loc)
 
-        args = tuple(arg(a) for a in node.args if a.keyword is None)
-        kwargs = tuple((a.keyword.value, arg(a)) for a in node.args if a.keyword is not None)
         func = node.func
-        if isinstance(func, cst.Name) and func.value in self.nested:
-            return self.inline(self.nested[func.value], args, kwargs, out, node, nested)
-        obj = self.resolve(func)
+        if isinstance(func, cst.Name) and func.value in self.aliases:
+            func = cst.Name(self.aliases[func.value])
+        if isinstance(func, cst.Lambda):  # (lambda v: ...)(x)
+            func_def = self.lambda_def(func, "lambda")
+        else:
+            func_def = self.nested.get(func.value) if isinstance(func, cst.Name) else None
+        obj = self.resolve(func) if func_def is None else _UNRESOLVED
+        values = {id(a): self.function_value(a.value) for a in node.args if not a.star}
+        if any(v is not None for v in values.values()):
+            user = func_def is not None or (isinstance(obj, pytypes.FunctionType) and has_source(obj)
+                                            and rules.lookup_object(obj) is None)
+            if not user:
+                what = dotted(func) or "this call"
+                raise self.unsupported(node, f"passing a function as an argument of {what}",
+                                       "functions can be passed to user functions (def or lambda with "
+                                       "source), which are specialised on them")
+
+        def arg_or_value(a: cst.Arg) -> Any:
+            v = values.get(id(a))
+            return v if v is not None else arg(a)
+        args = tuple(arg_or_value(a) for a in node.args if a.keyword is None)
+        kwargs = tuple((a.keyword.value, arg_or_value(a)) for a in node.args if a.keyword is not None)
+        if func_def is not None:
+            return self.inline(func_def, args, kwargs, out, node, nested)
+        if any(isinstance(a, FuncValue) for a in args + tuple(v for _, v in kwargs)):
+            return self.specialised_call(obj, dotted(func), args, kwargs, node, nested)
+        if isinstance(func, cst.Name) and func.value in self.locals and obj is _UNRESOLVED:
+            raise self.unsupported(func, f"calling the variable {func.value!r}",
+                                   "a function value must be known when adjointc compiles: call a user "
+                                   "function by name, or pass one by name to a helper (which is "
+                                   "specialised on it); not one taken from a list or dict, returned by a "
+                                   "call, or chosen by a branch at run time")
         if obj is _UNRESOLVED and isinstance(func, cst.Attribute):
             # a method call on a local value: x.sum(axis=0), x.copy(), x.reshape(...)
             name = func.attr.value
@@ -237,7 +301,10 @@ class Resolver(ExprLowerer):
                 args = (Call("tuple", args),)
             return self.bind_check(rule, (receiver,) + args, kwargs, node)
         if obj is _UNRESOLVED:
-            raise self.unsupported(func, "calling this expression", "call functions by name")
+            raise self.unsupported(func, "calling this expression",
+                                   "call functions by name; a function value must be known when adjointc "
+                                   "compiles (pass it by name to a helper, which is specialised on it), not "
+                                   "taken from a list, tuple or dict or returned by a call")
         rule = rules.lookup_object(obj)
         name = dotted(func)
         if rule is None:
@@ -261,8 +328,6 @@ class Resolver(ExprLowerer):
                   nested: bool) -> Expr:
         """A call to a user function: its adjoint is compiled separately and called
         from the backward sweep (see passes/reverse.py)."""
-        if fn.__code__.co_name == "<lambda>":  # (only a lambda passed to grad itself is read)
-            raise self.unsupported(node, f"calling the lambda {name!r}", f"define {name} with def")
         if nested:
             raise self.unsupported(node, f"a call to the Python function {name!r} inside a condition or index",
                                    "assign its result to a variable first")
@@ -281,9 +346,107 @@ class Resolver(ExprLowerer):
                 raise self.unsupported(node, f"relying on the non-literal default of {name}({p.name}=...)",
                                        f"pass {p.name} explicitly")
         head = name.split(".")[0]
-        self.globals_read[head] = self.globals[head]
+        if head not in self.statics:  # (a static parameter: the generated code reads the parameter)
+            self.globals_read[head] = self.globals[head]
         self.callees[name] = fn
         return Call(f"call:{name}", args, kwargs)
+
+    # ------------------------------------------------ function values (funcvals.py)
+    def function_value(self, node: cst.BaseExpression) -> FuncValue | None:
+        """The function an argument expression names, if it names one (else None)."""
+        if isinstance(node, cst.Lambda):
+            return self.nested_value(self.lambda_def(node, "lambda"), node, None)
+        if isinstance(node, cst.Name) and node.value in self.nested:
+            return self.nested_value(self.nested[node.value], self.nested_src[node.value], node.value)
+        if isinstance(node, cst.Name) and node.value in self.aliases:
+            node = cst.Name(self.aliases[node.value])
+        if not isinstance(node, (cst.Name, cst.Attribute)):
+            return None
+        obj = self.resolve(node)
+        if obj is _UNRESOLVED or not callable(obj) or isinstance(obj, type):
+            return None
+        spelling = dotted(node)
+        if not (isinstance(obj, pytypes.FunctionType) and has_source(obj)) or rules.lookup_object(obj) is not None:
+            raise self.unsupported(node, f"passing {spelling} (a library or builtin function) as a value",
+                                   f"wrap it in a user function: def f(x): return {spelling}(x)")
+        if isinstance(node, cst.Name):
+            if node.value not in self.statics:
+                self.globals_read[node.value] = obj
+            return FuncValue(obj, expr=Name(node.value), spelling=spelling)
+        return FuncValue(obj, expr=Name(self.synthetic_name(obj, spelling, obj.__name__)), spelling=spelling)
+
+    def nested_value(self, fdef: cst.FunctionDef, src: cst.CSTNode, name: str | None) -> FuncValue:
+        """A nested def or lambda passed as a value; materialised when it is closed."""
+        line = self.loc(src).line
+        is_lambda = isinstance(src, cst.Lambda)
+        codes = funcvals.nested_code(self.fn.__code__, "<lambda>" if is_lambda else fdef.name.value, line)
+        what = f"the lambda on line {line}" if is_lambda else f"the nested function {fdef.name.value!r}"
+        if len(codes) != 1:
+            return FuncValue(fdef=fdef, what=what + " (several functions start on that line)", src=src)
+        code = codes[0]
+        if code.co_freevars:  # it reads variables of the enclosing function: only inlinable
+            return FuncValue(fdef=fdef, closure=code.co_freevars, what=what, src=src)
+        try:
+            defaults = funcvals.literal_defaults([cst.Module([]).code_for_node(q.default)
+                                                  for q in fdef.params.params if q.default is not None])
+            hash(defaults)
+        except (ValueError, TypeError, SyntaxError):
+            return FuncValue(fdef=fdef, what=what + " (its defaults are not literals)", src=src)
+        fn = funcvals.materialise(code, self.fn.__globals__, self.fn.__module__, defaults)
+        spelling = funcvals.code_spelling(code, self.fn.__module__, defaults)
+        hint = name or f"lambda{line}"
+        return FuncValue(fn, fdef, Name(self.synthetic_name(fn, spelling, hint)), spelling, what=what, src=src)
+
+    def lambda_def(self, lam: cst.Lambda, name: str) -> cst.FunctionDef:
+        """`lambda params: body` as the nested def `def name(params): return body`."""
+        ret = cst.Return(value=lam.body)
+        fdef = cst.FunctionDef(name=cst.Name(name), params=lam.params,
+                               body=cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[ret])]))
+        at = self.positions.get(lam)
+        if at is not None:  # (errors in its body point at the lambda)
+            self.positions = _Overlay(self.positions, {ret: at, fdef: at})
+        return fdef
+
+    def synthetic_name(self, obj: Any, spelling: Any, hint: str) -> str:
+        """The generated code's name for a function the user's module does not bind by
+        that name (funcvals.py): one per spelling, linked by compiler.compile_gradient."""
+        for n, sp in self.synthetic.items():
+            if sp == spelling:
+                return n
+        n = self.namer.exact(hint if hint.isidentifier() else "fn")
+        self.synthetic[n] = spelling
+        self.globals[n] = obj
+        self.globals_read[n] = obj
+        return n
+
+    def specialised_call(self, fn: Any, name: str | None, args: tuple, kwargs: tuple, node: cst.CSTNode,
+                         nested: bool) -> Expr:
+        """A call of the user function `fn` with function values among its arguments: a
+        call of its specialisation on them (funcvals.py), which takes them as before."""
+        try:
+            bound = inspect.signature(fn).bind(*args, **dict(kwargs))
+        except TypeError as e:
+            raise UnsupportedSyntax(f"bad call to {name}: {e}", self.loc(node)) from None
+        statics: dict[str, Any] = {}
+        spelled = []
+        for p, v in bound.arguments.items():
+            if isinstance(v, FuncValue):
+                if v.fn is None:
+                    why = (f"it reads {', '.join(repr(c) for c in v.closure)} of the enclosing function"
+                           if v.closure else "")
+                    raise self.unsupported(node, f"passing {v.what} to {name}" + (f": {why}" if why else ""),
+                                           "pass those values as arguments of the function instead (or "
+                                           "define it at module level); a function that reads them can "
+                                           "be called where it is defined")
+                statics[p] = v.fn
+                spelled.append((p, v.spelling))
+        spec = funcvals.specialise(fn, statics)
+        sname = self.synthetic_name(spec, ("spec", name, tuple(spelled)), spec.__name__)
+
+        def value(a: Any) -> Any:
+            return a.expr if isinstance(a, FuncValue) else a
+        return self.user_call(spec, sname, tuple(value(a) for a in args), tuple((k, value(a)) for k, a in kwargs),
+                              node, nested)
 
     def inline(self, fdef: cst.FunctionDef, args: tuple, kwargs: tuple, out: list[Stmt],
                node: cst.CSTNode, nested: bool) -> Expr:
@@ -299,3 +462,32 @@ class Resolver(ExprLowerer):
             raise UnsupportedSyntax(f"bad call: {e}", self.loc(node)) from None
         return Call(rule.op, args, kwargs)
 
+
+def names_outside(fdef: cst.FunctionDef) -> set[str]:
+    """The names a def's body mentions that are not its own (its parameters and locals):
+    a superset of what it reads from around it."""
+    class Names(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.found: set[str] = set()
+
+        def visit_Name(self, n: cst.Name) -> None:
+            self.found.add(n.value)
+    v = Names()
+    fdef.body.visit(v)
+    p = fdef.params
+    own = {q.name.value for q in list(p.posonly_params) + list(p.params) + list(p.kwonly_params)}
+    return v.found - own - BoundNames(fdef.body).names
+
+
+class _Overlay(dict):
+    """Positions with a few more nodes (a lambda's synthesised def and return)."""
+
+    def __init__(self, base: Any, extra: dict) -> None:
+        super().__init__(extra)
+        self.base = base
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return super().get(key, self.base.get(key, default))
+
+    def __getitem__(self, key: Any) -> Any:
+        return super().__getitem__(key) if dict.__contains__(self, key) else self.base[key]

@@ -146,6 +146,20 @@ def copy_adjoint(x):
     return x
 
 
+def snapshot(x):
+    """A copy of an auxiliary output (has_aux) taken at the end of the forward sweep,
+    before the backward sweep restores overwritten values in place: arrays copied,
+    lists, tuples and dicts copied level by level (each keeps its type)."""
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    if isinstance(x, (list, tuple)):
+        items = [snapshot(v) for v in x]
+        return type(x)._make(items) if hasattr(type(x), "_make") else type(x)(items)
+    if isinstance(x, dict):
+        return {k: snapshot(v) for k, v in x.items()}
+    return x
+
+
 def real_adjoint_check(x_bar, x):
     """Refuse a complex adjoint for a real value: a complex intermediate the
     transform could not see (`np.asarray(x, dtype=np.complex128)`, a negative

@@ -15,7 +15,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class T:
-    kind: str            # float int bool complex array list tuple none str object unknown
+    kind: str            # float int bool complex array list tuple none str object unknown func
     rank: int | None = None      # arrays: number of dimensions (None: unknown)
     shape: Any = None            # arrays: a tuple of symbolic dims (see ONE), None or UNSTABLE
     elts: tuple["T", ...] = ()   # tuples / lists with known element types
@@ -82,6 +82,8 @@ def of_value(v: Any) -> T:
         return FLOAT
     if isinstance(v, complex):
         return T("complex")
+    if _is_function(v):  # a user function passed as a value: static, specialised on (funcvals.py)
+        return T("func", cls=function_key(v))
     if isinstance(v, np.ma.MaskedArray):   # not an array for AD: its mask would be ignored
         return T("object")
     if isinstance(v, np.ndarray):
@@ -104,6 +106,20 @@ def of_value(v: Any) -> T:
 
 
 CLASSES: dict[str, type] = {}  # class_key -> class, for methods called on parameter objects
+FUNCS: dict[str, Any] = {}  # function_key (and key#id) -> the function (adjointc/funcvals.py)
+
+
+def _is_function(v: Any) -> bool:
+    import types as pytypes
+    return isinstance(v, pytypes.FunctionType)
+
+
+def function_key(fn: Any) -> str:
+    """A function value's identity as a type (`func` kind): deterministic across processes;
+    a call's signature_key adds the object's id (two closures of one def differ)."""
+    key = f"{fn.__module__}:{fn.__qualname__}:{fn.__code__.co_firstlineno}"
+    FUNCS[key] = fn
+    return key
 
 
 def class_key(cls: type) -> str:
@@ -129,6 +145,10 @@ def signature_key(v: Any) -> str:
     t = of_value(v)
     if t.kind == "array":
         return f"array{t.rank}{v.dtype.str}"
+    if t.kind == "func":  # (the id part is dropped from the disk cache key: compiler.py)
+        key = f"{t.cls}#{id(v)}"
+        FUNCS[key] = v  # (held: the id is never reused while a signature may name it)
+        return f"func({key})"
     if t.kind in ("tuple", "list"):
         return t.kind + "(" + ",".join(signature_key(x) for x in v) + ")"
     if t.kind == "struct":

@@ -6,7 +6,9 @@
     lower      the Python function -> IR as written, three-address (frontend.lower_raw:
                the only stage that knows libcst)
     normalize  structured control flow, one result variable, `*_bar` user names renamed;
-               the signature in generated code's names (passes/normalize.finish)
+               the signature in generated code's names (passes/normalize.finish); with
+               has_aux, the returned pair split into the result (the value) and the fact
+               `aux`, which passes through undifferentiated (passes/aux.split)
     inline     small user functions spliced into the caller (passes/inline.py)
     mutation   calls that modify an argument in place -> functional form; fact `mutated`
                (passes/mutation.py)
@@ -51,7 +53,7 @@ from .. import types as T
 from ..ir import Assign, Call, Function, Loc, Name, walk
 from ..names import Namer, bar
 from ..program import Program
-from . import activity, aliasing, cleanup, inline, mutation, normalize, reverse, sharing, simplify, tangent
+from . import activity, aliasing, aux, cleanup, inline, mutation, normalize, reverse, sharing, simplify, tangent
 
 
 @dataclass(frozen=True)
@@ -93,11 +95,12 @@ def _normalize(prog: Program) -> Program:
     params = [q.name for q in fn.params]
     targets = {s.target for s in walk(fn.body) if isinstance(getattr(s, "target", None), str)}
     namer = Namer(set(low.globals_read) | targets | set(params) | {"np", "math"})
-    return prog.but(fn=fn, lowered=low, namer=namer, result=low.result,
+    prog = prog.but(fn=fn, lowered=low, namer=namer, result=low.result,
                     arg_types={r.get(k, k): t for k, t in prog.arg_types.items()},
                     wrt=tuple(r.get(w, w) for w in prog.wrt), outputs=tuple(r.get(o, o) for o in prog.outputs),
                     user_names=prog.user_names | frozenset(low.user_names),
                     temporaries=prog.temporaries | frozenset(low.temporaries), fresh={**prog.fresh, **low.fresh})
+    return aux.split(prog)  # (has_aux: `result` is the value, `aux` the pass-through)
 
 
 def _inline(prog: Program) -> Program:
@@ -146,6 +149,7 @@ def _record(prog: Program) -> Program:
     # different names on different paths has no type, and its seed is not counted)
     adjoints = (ctx.adjoints | {bar(w) for w in prog.wrt if w in prog.active} | {bar(prog.result)}) \
         & {bar(v) for v in prog.types}
+    adj = aux.pass_through(adj, prog, frozenset(ctx.adjoints) | adjoints)  # (has_aux: returns aux too)
     return prog.but(adjoint=adj, adjoints=frozenset(adjoints), keep=prog.sids() | {s.sid for s in copies},
                     temporaries=prog.temporaries | ctx.namer.temporaries)
 
@@ -163,12 +167,14 @@ def _dce(prog: Program) -> Program:
     """Afterwards no statement of the adjoint is dead (except those in `keep`),
     adjoint copies are propagated, and the returned value is not copied needlessly."""
     adj = prog.adjoint
-    # (rebinding a tuple, as a restore does, never changes the arrays taken out of it)
-    bases = {n: {b for b in bs if prog.types.get(b, T.UNKNOWN).kind != "tuple"}
-             for n, bs in sharing.base_map(prog.fn.body, prog.types).items()}
+    # (rebinding a tuple, as a restore does, never changes the arrays taken out of it, nor
+    # does writing into one of them change the others: the tuple itself still holds each)
+    raw = sharing.base_map(prog.fn.body, prog.types)
+    bases = {n: {b for b in bs if prog.types.get(b, T.UNKNOWN).kind != "tuple"} for n, bs in raw.items()}
+    holders = {n: bs - bases[n] for n, bs in raw.items() if bs - bases[n]}
     keep = set(prog.keep)
-    body = simplify.dce(adj.body, keep, bases)
-    body = simplify.dce(simplify.propagate_copies(body, set(prog.adjoints)), keep, bases)
+    body = simplify.dce(adj.body, keep, bases, holders)
+    body = simplify.dce(simplify.propagate_copies(body, set(prog.adjoints)), keep, bases, holders)
     body = cleanup.drop_value_copy(body, prog.result)
     return prog.but(adjoint=Function(adj.name, adj.params, body, adj.file, adj.line))
 

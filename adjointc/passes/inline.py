@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
+from .. import funcvals
 from .. import types as T
 from ..ir import (Assign, Block, Call, Expr, ExprStmt, For, Function, If, Name, Return, SetItem, Stmt, While,
                   map_expr, stmt_reads, walk)
@@ -155,6 +156,18 @@ class _Inliner:
                 env[p] = Name(new)
             else:
                 env[p] = a
+        # a specialisation (funcvals.py) calls its function values by its parameters' names:
+        # in the caller, those calls are of the functions the caller passed, by its names
+        statics = funcvals.statics_of(self.calls.callees.get(name))
+        ops: dict[str, str] = {}
+        for p, f in statics.items():
+            a = env.get(p)
+            if not isinstance(a, Name):
+                return [s]
+            ops[f"call:{p}"] = f"call:{a.id}"
+            self.calls.callees.setdefault(a.id, f)
+            if self.calls.callees[a.id] is not f:
+                return [s]
         locals_ = {st.target for st in walk(body) if isinstance(st, (Assign, For))} - set(params)
         for n in sorted(locals_):
             hint = low.fresh.get(n)
@@ -162,8 +175,8 @@ class _Inliner:
             env[n] = Name(self.namer.fresh(hint) if made else self.namer.exact(_local(n, short)))
             if not made:
                 self.user_locals.add(env[n].id)
-        stmts = [self._copy(st, env, short) for st in body[:-1]]
-        result = _subst(ret.value, env)
+        stmts = [self._copy(st, env, short, ops) for st in body[:-1]]
+        result = _subst(ret.value, env, ops)
         r_type = self.calls.effects(name, [self.te.of(a) for a in full]).result  # (cached)
         if isinstance(ret.value, Name) and ret.value.id in locals_ and r_type.kind in ("array", "unknown") and any(
                 modifies(st, ret.value.id, {ret.value.id: r_type}) for st in walk(body)):
@@ -180,7 +193,8 @@ class _Inliner:
         self.namer.taken |= set(low.globals_read)
         self.caller_names |= {v.id for v in env.values() if isinstance(v, Name)}
         for k, f in low.callees.items():
-            self.calls.callees.setdefault(k, f)
+            if k not in statics:
+                self.calls.callees.setdefault(k, f)
         inner = self.block(tuple(binds + stmts), stack + (name,))
         return list(inner) + [final]
 
@@ -208,17 +222,17 @@ class _Inliner:
         # may have its name (`k` a module constant there, a parameter here)
         return all(n in live and live[n] is v and n not in self.caller_names for n, v in low.globals_read.items())
 
-    def _copy(self, st: Stmt, env: dict[str, Expr], short: str) -> Stmt:
+    def _copy(self, st: Stmt, env: dict[str, Expr], short: str, ops: dict[str, str]) -> Stmt:
         loc = replace(st.loc, text=f"{st.loc.text.strip()}  ({short})") if st.loc.text else st.loc
         if isinstance(st, Assign):
-            return Assign(_target(st.target, env), _subst(st.value, env), loc, aug=st.aug)
+            return Assign(_target(st.target, env), _subst(st.value, env, ops), loc, aug=st.aug)
         if isinstance(st, SetItem):
-            return SetItem(_target(st.target, env), _subst(st.index, env), _subst(st.value, env), loc)
+            return SetItem(_target(st.target, env), _subst(st.index, env, ops), _subst(st.value, env, ops), loc)
         if isinstance(st, ExprStmt):
-            return ExprStmt(_subst(st.value, env), loc)
+            return ExprStmt(_subst(st.value, env, ops), loc)
         if isinstance(st, If):
-            return If(_subst(st.test, env), tuple(self._copy(x, env, short) for x in st.body),
-                      tuple(self._copy(x, env, short) for x in st.orelse), loc)
+            return If(_subst(st.test, env, ops), tuple(self._copy(x, env, short, ops) for x in st.body),
+                      tuple(self._copy(x, env, short, ops) for x in st.orelse), loc)
         return st
 
 
@@ -240,5 +254,11 @@ def _target(t: str, env: dict[str, Expr]) -> str:
     return v.id if isinstance(v, Name) else t
 
 
-def _subst(e: Expr, env: dict[str, Expr]) -> Expr:
-    return map_expr(e, lambda x: env.get(x.id) if isinstance(x, Name) else None)
+def _subst(e: Expr, env: dict[str, Expr], ops: dict[str, str] | None = None) -> Expr:
+    def one(x: Expr) -> Expr | None:
+        if isinstance(x, Name):
+            return env.get(x.id)
+        if ops and isinstance(x, Call) and x.op in ops:
+            return Call(ops[x.op], x.args, x.kwargs)
+        return None
+    return map_expr(e, one)

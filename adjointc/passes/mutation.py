@@ -155,6 +155,7 @@ class _Rewriter:
         self.bases = {v: {b for b in bs if not is_temp(b) or uses[b] > 1}
                       for v, bs in self.raw_bases.items()}
         self.hazards: list[tuple[Stmt, str, str]] = []  # (call, argument, callee): result may view argument
+        returned: set[str] = set()
         for s in walk(fn.body):  # first, so a later write-back knows which results view which arguments
             if isinstance(s, Assign) and isinstance(s.value, Call) and s.value.calls_user:
                 resolved = self.resolve(s.value)
@@ -164,7 +165,13 @@ class _Rewriter:
                         a = full[params.index(p)]
                         if isinstance(a, Name):
                             self.hazards.append((s, a.id, name))
-        self.viewed = {n for call, a, _ in self.hazards for n in (a, call.target)}
+                    # `v = h(u)` returning the u it modified: v is u, so a later write-back into
+                    # u must be in place (v sees it). (A temporary read once, `_t = h(u); u = _t`,
+                    # is the write-back itself.)
+                    a = full[params.index(eff.result_param)] if eff.result_param else None
+                    if isinstance(a, Name) and not (is_temp(s.target) and uses[s.target] <= 1):
+                        returned.update((a.id, s.target))
+        self.viewed = {n for call, a, _ in self.hazards for n in (a, call.target)} | returned
         self.changed = False
 
     def resolve(self, call: Call):

@@ -409,9 +409,11 @@ def _partial_target(s: Stmt) -> str | None:
 
 
 class DCE:
-    def __init__(self, keep: set[int], bases: dict[str, set[str]]):
+    def __init__(self, keep: set[int], bases: dict[str, set[str]],
+                 holders: dict[str, set[str]] | None = None):
         self.keep = keep
         self.bases = bases
+        self.holders = holders or {}  # name -> the tuples holding its object (`v = t[1]`: t)
         self.changed, self.capped = False, False  # (capped: a loop's fixpoint gave up)
         self.viewers: dict[str, set[str]] = {}
         for n, bs in bases.items():
@@ -448,6 +450,7 @@ class DCE:
         if rel is None:
             mine = {t} | self.bases.get(t, set())
             rel = set(mine).union(*(self.viewers.get(m, ()) for m in mine)) | {MEM + m for m in mine}
+            rel |= self.holders.get(t, set())  # (a later read of the tuple reads t's object too)
             self._related[t] = rel
         return any(n in L for n in rel)
 
@@ -519,11 +522,13 @@ class DCE:
 MEM = "\0mem:"  # liveness marker: the memory a live name may view (see DCE.live_add)
 
 
-def dce(body: Block, keep: set[int], bases: dict[str, set[str]]) -> Block:
+def dce(body: Block, keep: set[int], bases: dict[str, set[str]],
+        holders: dict[str, set[str]] | None = None) -> Block:
     """`keep`: sids of statements never deleted (ir.py: sid 0 is never kept);
-    `bases`: the view/alias relation of the primal program (see passes/sharing.py)."""
+    `bases`: the view/alias relation of the primal program (see passes/sharing.py);
+    `holders`: name -> the tuples holding its object, which `bases` leaves out."""
     for _ in range(20):
-        d = DCE(keep, bases)
+        d = DCE(keep, bases, holders)
         out, _ = d.block(body, set())
         body = tuple(out)
         if not d.changed or not d.capped and _settled(body):

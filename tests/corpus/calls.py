@@ -1109,6 +1109,22 @@ def read_before_and_after(u0, c):
     return y + np.sum(u)
 
 
+def modify_and_return(p):
+    p[0] -= 0.5
+    return p
+
+
+def returned_alias_modified_later(x, a):
+    """`v = h(u)` returns the u it modified: v is u, so the later modification of u shows
+    through v (refused: adjointc cannot follow an in-place update through an alias)."""
+    u = x * 2.0
+    v = modify_and_return(u)  # <- unsupported
+    for _ in range(2):
+        a = a + np.sum(v)
+        modify_and_return(u)
+    return a
+
+
 # (function, args, error class, the function holding the line marked `# <- unsupported`)
 ERROR_CASES = [
     (log_gamma_without_rule, (1.3,), adjointc.NoAdjointRule, log_gamma_without_rule),
@@ -1128,6 +1144,7 @@ ERROR_CASES = [
     (modifies_field_alias, (Params(1.0, np.ones(3)), 0.5), adjointc.AliasingError, modifies_field_alias),
     (modifies_chained_view, (np.ones(5), 0.5), adjointc.AliasingError, modifies_chained_view),
     (appends_then_modifies, (np.ones(3), 0.5), adjointc.AliasingError, appends_then_modifies),
+    (returned_alias_modified_later, (np.ones(3), 0.5), adjointc.AliasingError, returned_alias_modified_later),
     (mutation_visible_through_alias, (np.ones(3), 0.5), adjointc.AliasingError, mutation_visible_through_alias),
 ]
 

@@ -194,6 +194,23 @@ def list_built_in_while_loop(a, x):
     return a
 
 
+def _grow_first_if_positive(p1):
+    if np.sum(p1) > 0.0:
+        p1[0] += np.mean(p1) / (np.mean(p1) * np.mean(p1) + 1.0)
+        return 0.5
+    return math.sin(2.0)
+
+
+def written_in_place_after_helper_modified_it(x):
+    """The helper's modified copy comes back in a tuple (`_t = h_returning_p1(u)`,
+    `u = _t[1]`); the in-place write after it changes that tuple's element too, so
+    the restore of the slice it overwrote must be kept (fuzz seed 7)."""
+    u = x * 2.0
+    s = math.sin(_grow_first_if_positive(u))
+    u[:] = np.sin(u)
+    return np.sum(u * u) + s
+
+
 CASES = [
     Case(self_assign_scalar_input, (0, 1), [(0.7, 0.3), (-1.2, 0.5)], sympy=True),
     Case(self_assign_array_input, (0, 1), [(0.3, _n(5)), (-0.4, _n(4))]),
@@ -218,4 +235,6 @@ CASES = [
     Case(tuple_read_in_untaken_branch, (0, 1), [(0.2, -0.4), (0.7, -0.3)]),
     Case(list_built_in_loop, (0, 1), [(0.7, 0.3), (-0.4, 1.1)]),
     Case(list_built_in_while_loop, (0, 1), [(0.2, _n(4)), (-0.5, _n(5))]),
+    Case(written_in_place_after_helper_modified_it, 0,
+         [(np.array([-0.09, -1.66, 0.64, -0.01]),), (np.array([0.3, 0.5, -0.2, 0.1]),)]),
 ]

@@ -34,6 +34,13 @@ def gaussian(x, mu, sigma):
 
 
 def helper_with_lambda(x):
+    """A lambda is lowered (inlined where called); storing it in a tuple is not."""
     y = x * 3.0
-    sq = lambda t: t * t  # <- unsupported  # noqa: E731
-    return sq(y)
+    sq = lambda t: t * t  # noqa: E731
+    fs = (sq, sq)  # <- unsupported
+    return fs[0](y)
+
+
+def euler_with(f, y, dt):
+    """A helper of another module taking a function (tests/corpus/function_values.py)."""
+    return y + dt * f(y)

@@ -21,10 +21,39 @@ class Unsupported:
     wrt: Any = 0
 
 
-def uses_lambda(x):
-    y = x * 2.0
-    square = lambda t: t * t  # <- unsupported  # noqa: E731
-    return square(y)
+def _square(t):
+    return t * t
+
+
+def _cube(t):
+    return t * t * t
+
+
+def chooses_a_function_by_a_branch(x):
+    f = _square if x > 0.0 else _cube  # <- unsupported
+    return f(x)
+
+
+def calls_a_function_from_a_list(x):
+    fs = [_square, _cube]  # <- unsupported
+    return fs[1](x)
+
+
+def passes_a_closure_lambda_to_a_helper(x, k):
+    return _apply(lambda t: k * t, x)  # <- unsupported
+
+
+def _apply(g, v):
+    return g(v) * v
+
+
+def calls_a_function_argument_chosen_at_run_time(fs, x):
+    return fs[0](x)  # <- unsupported
+
+
+def function_values_in_a_dict(x):
+    ops = {"sq": _square}  # <- unsupported
+    return ops["sq"](x)
 
 
 def uses_list_comprehension(x):
@@ -226,7 +255,11 @@ CASES = [
     Unsupported(modifies_dict_argument, ({"w": 1.0}, 0.5), UnsupportedSyntax, wrt=1),
     Unsupported(computes_but_returns_nothing, (1.5,), UnsupportedSyntax),
     Unsupported(library_call_as_statement, (1.5,), UnsupportedSyntax),
-    Unsupported(uses_lambda, (1.5,), UnsupportedSyntax),
+    Unsupported(chooses_a_function_by_a_branch, (1.5,), UnsupportedSyntax),
+    Unsupported(calls_a_function_from_a_list, (1.5,), UnsupportedSyntax),
+    Unsupported(passes_a_closure_lambda_to_a_helper, (1.5, 0.5), UnsupportedSyntax),
+    Unsupported(calls_a_function_argument_chosen_at_run_time, ((_square, _cube), 1.5), UnsupportedSyntax, 1),
+    Unsupported(function_values_in_a_dict, (1.5,), UnsupportedSyntax),
     Unsupported(uses_list_comprehension, (1.5,), UnsupportedSyntax),
     Unsupported(uses_generator_expression, (1.5,), UnsupportedSyntax),
     Unsupported(uses_try_except, (1.5,), UnsupportedSyntax),

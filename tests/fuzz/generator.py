@@ -61,6 +61,7 @@ class Features:
     helpers: bool = True           # module-level helper functions called by prog
     helper_loops: bool = True      # loops inside helpers
     helper_inplace: bool = True    # helpers that modify an array argument in place
+    function_args: bool = True     # a helper taking a function (a helper, or a lambda) as its argument
     lists_append: bool = True      # L = []; for ...: L.append(...); sum(L), np.array(L), L[j]
     lists_const_index: bool = True  # L = [0.5, 2.0, 0.0]; L[j] = active (issue 9, class 7)
     list_repeat: bool = True       # the same, built as L = [0.0] * 3
@@ -150,6 +151,7 @@ class _Gen:
         self.ids = itertools.count()
         self.tags: set[str] = set()
         self.helpers: list[tuple[str, list, Any, bool]] = []   # name, param kinds, return kind, mutates
+        self.fn_args: dict[str, str] = {}  # a helper taking a function -> the function its calls pass
         self.reset()
 
     def reset(self) -> None:
@@ -791,6 +793,8 @@ class _Gen:
                     return self.st_new(lines, pad, indent)
                 args.append(self.pick(vs))
         self.tags.add("helpers")
+        if h in self.fn_args:
+            args.insert(0, self.fn_args[h])
         call = f"{h}({', '.join(args)})"
         if ret is None:
             lines.append(f"{pad}{call}")
@@ -854,6 +858,20 @@ class _Gen:
         self.helpers.append((name, kinds, ret, mutates))
         return "\n".join(lines)
 
+    def higher_order(self) -> str | None:
+        """`def hof(fn, q0, ...): return 0.5 * fn(q0, ...) + 0.25 * fn(q0, ...)`, called with
+        an earlier helper (or, for a scalar one, a lambda calling it) as `fn`."""
+        cands = [h for h in self.helpers if h[2] is not None and not h[3] and h[0] not in self.fn_args]
+        if not cands:
+            return None
+        h, kinds, ret, _ = self.pick(cands)
+        name = self.new("hof")
+        qs = ", ".join(f"q{i}" for i in range(len(kinds)))
+        self.helpers.append((name, kinds, ret, False))
+        self.fn_args[name] = f"lambda t: {h}(t) * 0.5" if kinds == [F] and self.chance(3) else h
+        self.tags.add("function_args")
+        return f"def {name}(fn, {qs}):\n    return 0.5 * fn({qs}) + 0.25 * fn({qs})"
+
     def main(self, params: list[tuple[str, Any]]) -> str:
         self.reset()
         for p, k in params:
@@ -886,6 +904,10 @@ def programs(draw, features: Features = ALL) -> Program:
     if features.helpers:
         for _ in range(draw(st.integers(0, 2))):
             helpers.append(g.helper())
+        if features.function_args and g.helpers and draw(st.booleans()):
+            hof = g.higher_order()
+            if hof is not None:
+                helpers.append(hof)
     body = g.main(params)
     source = "import math\n\nimport numpy as np\n\n\n" + "".join(h + "\n\n\n" for h in helpers) + body + "\n"
     tags = set(g.tags)
@@ -896,4 +918,5 @@ def programs(draw, features: Features = ALL) -> Program:
 
 NOT_STRAIGHT = {"for_loops", "while_loops", "branches", "break_continue", "early_return", "return_in_loops",
                 "helpers",
-                "lists_append", "lists_const_index", "list_read", "helper_loops", "helper_inplace"}
+                "lists_append", "lists_const_index", "list_read", "helper_loops", "helper_inplace",
+                "function_args"}
