@@ -15,13 +15,15 @@ from .transforms import grad, jacobian, jacrev, value_and_grad, vjp  # noqa: E40
 from .errors import (AdjointcBug, AdjointcError, AliasingError, CheckFailed, GeneratedCodeError,  # noqa: E402
                      InternalError, InvalidArgument, NoAdjointRule, StaleSource, TypeMismatch,
                      UnsupportedFunction, UnsupportedSyntax)
-from .rules import defvjp, nondiff  # noqa: E402
+from .forward import jacfwd, jvp, tangent  # noqa: E402
+from .rules import defjvp, defvjp, nondiff  # noqa: E402
 # Imported here, once: the package attribute `adjointc.check` is then this function for
 # good. (Importing the submodule later, e.g. inside a function, would rebind the attribute
 # to the module.) The module stays importable as `from adjointc.check import ...`.
 from .check import check  # noqa: E402
 
 
-__all__ = ["grad", "value_and_grad", "vjp", "jacrev", "jacobian", "check", "defvjp", "nondiff", "AdjointcError",
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacfwd", "tangent", "jacrev", "jacobian", "check", "defvjp",
+           "defjvp", "nondiff", "AdjointcError",
            "UnsupportedSyntax", "UnsupportedFunction", "NoAdjointRule", "AliasingError", "TypeMismatch",
            "InvalidArgument", "StaleSource", "CheckFailed", "AdjointcBug", "GeneratedCodeError", "InternalError"]

@@ -1,5 +1,5 @@
 """Deterministic naming for generated code: `x` -> `x_bar`, temporaries `_t1`,
-tapes `_tape_x`. Never random: the same function always prints the same text
+tapes `_tape_x`; in forward mode `x` -> `x_dot`. Never random: the same function always prints the same text
 (the disk cache and golden tests rely on it)."""
 from __future__ import annotations
 
@@ -48,3 +48,8 @@ class Namer:
 def bar(name: str) -> str:
     """The adjoint's name of a primal variable: x -> x_bar, _t3 -> _t3_bar."""
     return f"{name}_bar"
+
+
+def dot(name: str) -> str:
+    """The tangent's name of a primal variable (forward mode): x -> x_dot, _t3 -> _t3_dot."""
+    return f"{name}_dot"

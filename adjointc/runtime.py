@@ -59,6 +59,34 @@ def zeros_like(x):
     return 0.0
 
 
+def zero_tangent(x):
+    """A zero tangent of x's structure (forward mode): 0.0 for numbers, float zeros of
+    x's shape for arrays, and lists, tuples, dicts and objects of zeros (an object's
+    copy with its differentiable fields zeroed, so `x_dot.field` reads as `x.field`)."""
+    if isinstance(x, np.ndarray):
+        return np.zeros(x.shape, dtype=x.dtype if x.dtype.kind in "fc" else float)
+    if isinstance(x, (bool, np.bool_, str, bytes, type(None))):
+        return x
+    if isinstance(x, (int, float, complex, np.number)):
+        return 0.0
+    if isinstance(x, list):
+        return [zero_tangent(v) for v in x]
+    if isinstance(x, tuple):
+        items = [zero_tangent(v) for v in x]
+        return type(x)._make(items) if hasattr(type(x), "_make") else tuple(items)
+    if isinstance(x, dict):
+        return {k: zero_tangent(v) for k, v in x.items()}
+    fields = _struct_fields(x)
+    if fields is None:
+        return 0.0
+    import copy
+    out = copy.copy(x)
+    for k, v in fields.items():
+        # (an int field, a count or a flag, carries no tangent: it keeps its value)
+        object.__setattr__(out, k, v if isinstance(v, (int, np.integer)) else zero_tangent(v))
+    return out
+
+
 def _struct_fields(x):
     from .types import struct_fields
     return struct_fields(x) if not isinstance(x, (int, float, complex, str, bytes, type(None))) else None

@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adjointc import grad
+from adjointc import grad, tangent
 from corpus import A, fd_gradient, sympy_gradient, wrt_names
-from golden.programs import CASES, GoldenCase
+from golden.programs import CASES, TANGENT_CASES, GoldenCase
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPECTED = ROOT / "tests" / "golden" / "expected"
@@ -126,7 +126,8 @@ def check_gradient(case: GoldenCase) -> None:
 
 # ------------------------------------------------------------------ snapshots
 def check_snapshot(case: GoldenCase) -> None:
-    text = normalise(grad(case.fn, wrt=case.wrt).source_for(*case.args, **case.kwargs))
+    derived = tangent(case.fn, wrt=case.wrt) if case.name in TANGENT_CASES else grad(case.fn, wrt=case.wrt)
+    text = normalise(derived.source_for(*case.args, **case.kwargs))
     assert str(ROOT) not in text
     path = expected_path(case)
     old = path.read_text() if path.exists() else None

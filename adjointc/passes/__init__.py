@@ -25,6 +25,10 @@
     dce        liveness over both sweeps: drops dead adjoints and unread recordings,
                propagates copies (passes/simplify.py)
 
+`TANGENT_PIPELINE` is forward mode (passes/tangent.py): the same front passes up to
+`aliasing`, then `tangent` (the primal with each statement's tangent beside it, no tape)
+and `tangent-dce` (dead tangents dropped; the primal's statements kept).
+
 After `dce`, compiler.transform runs passes/cleanup.run (temporaries folded into
 their uses) and a printer (compiler.PRINTERS): presentation, not a transform of
 the adjoint's meaning, so not an entry here.
@@ -49,7 +53,7 @@ from .. import types as T
 from ..ir import Assign, Call, Function, Loc, Name, walk
 from ..names import Namer, bar
 from ..program import Program
-from . import activity, aliasing, aux, cleanup, inline, mutation, normalize, reverse, sharing, simplify
+from . import activity, aliasing, aux, cleanup, inline, mutation, normalize, reverse, sharing, simplify, tangent
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,13 @@ PIPELINE: tuple[Pass, ...] = (
 )
 # what a callee goes through before its effects are read (compiler.analyse_callee)
 CALLEE_PASSES: tuple[Pass, ...] = PIPELINE[:[p.name for p in PIPELINE].index("aliasing") + 1]
+
+
+# forward mode: the front passes, then the tangent transform (passes/tangent.py)
+TANGENT_PIPELINE: tuple[Pass, ...] = CALLEE_PASSES + (
+    Pass("tangent", tangent.run),
+    Pass("tangent-dce", tangent.dce),
+)
 
 
 def names() -> list[str]:

@@ -21,6 +21,13 @@ used only where the two agree with each other (otherwise it lies near a kink or
 a branch switch and the reference itself is unreliable); adjointc is then
 WRONG only when it disagrees with both. Straight-line scalar programs are also
 checked against SymPy's exact derivative.
+
+Forward mode is judged on the same points (`forward=True`, the default): the
+jvp along a random direction v must give f's value and agree with <g_fd, v>
+for either finite-difference gradient (the same tolerance, on the scale of
+sum |g| |v|) and, tightly, with <grad, v> from reverse mode. Its failures have
+the same kinds, their detail prefixed "jvp"; a forward-mode refusal of a
+program reverse mode accepts is "refused" with detail "jvp:<error class>".
 """
 from __future__ import annotations
 
@@ -209,7 +216,7 @@ def _short(v: Any) -> str:
 
 # ----------------------------------------------------------------------- judge
 def judge(program: Program, seed: int = 0, points: int = 3, sympy: bool = True,
-          at: list[tuple] | None = None) -> Outcome:
+          at: list[tuple] | None = None, forward: bool = True) -> Outcome:
     """Judge one program at up to `points` usable input points drawn from `seed`
     (or exactly at the points `at`, as the shrinker does); see the module doc."""
     try:
@@ -217,14 +224,15 @@ def judge(program: Program, seed: int = 0, points: int = 3, sympy: bool = True,
     except Exception as e:  # noqa: BLE001  not a valid program (the shrinker makes such)
         return Outcome("skipped", f"does not load: {type(e).__name__}")
     try:
-        return _judge(fn, program, seed, points, sympy, at)
+        return _judge(fn, program, seed, points, sympy, at, forward)
     finally:
         unload(fn)
 
 
 def _judge(fn: Callable, program: Program, seed: int, points: int, sympy: bool,
-           at: list[tuple] | None) -> Outcome:
+           at: list[tuple] | None, forward: bool = True) -> Outcome:
     rng = np.random.default_rng(seed)
+    directions = np.random.default_rng(seed + 7919)  # (its own stream: the points stay as they were)
     names = program.names
     checked, attempts = 0, 0
     g = vg = None
@@ -281,5 +289,52 @@ def _judge(fn: Callable, program: Program, seed: int, points: int, sympy: bool,
             exact = sympy_gradient(fn, A(*point), names)
             if exact is not None and any(_err(gv, r) > 1e-8 for gv, r in zip(got, exact)):
                 return Outcome("wrong", "vs SymPy", f"adjointc {got}\n  SymPy {exact}", point)
+        if forward:
+            bad = _judge_jvp(fn, names, point, value, ref, got, directions)
+            if bad is not None:
+                return bad
         checked += 1
     return Outcome("ok" if checked else "skipped", extra={"points": checked})
+
+
+def _judge_jvp(fn: Callable, names: tuple, point: tuple, value: float, ref: tuple, got: tuple,
+               rng: np.random.Generator) -> Outcome | None:
+    """Forward mode at one point (see the module docstring): None when it agrees."""
+    dirs = tuple(rng.normal(size=x.shape) if isinstance(x, np.ndarray) else float(rng.normal()) for x in point)
+    args = copy_value(point)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            v, t = adjointc.jvp(fn, args, dirs)
+    except AdjointcBug as e:
+        out = _crash(e, point)
+        out.detail = "jvp: " + out.detail
+        return out
+    except AdjointcError as e:
+        return Outcome("refused", "jvp:" + type(e).__name__, str(e), point)
+    except Exception as e:  # noqa: BLE001
+        out = _crash(e, point)
+        out.detail = "jvp: " + out.detail
+        return out
+    if not all(_same(a, b) for a, b in zip(args, point)):
+        return Outcome("mutated", "jvp changed its inputs", "", point)
+    try:
+        v = float(v)
+    except Exception:  # noqa: BLE001
+        return Outcome("value", "jvp value is not a float", repr(v), point)
+    if not abs(v - value) <= VALUE_TOL * max(1.0, abs(value)):
+        return Outcome("value", "jvp value != f(x)", f"value {v!r} != f(x) = {value!r}", point)
+    if not isinstance(t, float):
+        return Outcome("wrong", "jvp tangent is not a float", repr(t), point)
+
+    def along(g: Any) -> tuple[float, float]:  # (<g, v>, its scale sum |g| |v|)
+        return (sum(float(np.sum(np.asarray(a) * d)) for a, d in zip(g, dirs)),
+                sum(float(np.sum(np.abs(np.asarray(a) * d))) for a, d in zip(g, dirs)))
+    (r1, s1), (r2, s2), (rg, sg) = along(ref[0]), along(ref[1]), along(got)
+    e1, e2 = abs(t - r1) / max(1.0, s1), abs(t - r2) / max(1.0, s2)
+    if not math.isfinite(t) or min(e1, e2) > GRAD_TOL:
+        return Outcome("wrong", "jvp vs finite differences", f"jvp {t!r}, <fd gradient, v> {r2!r} "
+                       f"(rel. err {min(e1, e2):.1e})", point)
+    if abs(t - rg) > 1e-6 * max(1.0, sg):  # (tighter than finite differences can judge)
+        return Outcome("wrong", "jvp vs <grad, v>", f"jvp {t!r}, <grad, v> {rg!r}", point)
+    return None

@@ -1,5 +1,8 @@
 """The long profile: N random programs outside pytest (see the package docstring).
 
+Every program is judged in both modes (oracle.judge: the gradient, then the jvp);
+the table counts forward mode's failures separately too.
+
 Each worker process runs hypothesis' generator with its own seed (``seed * 1000 +
 worker``), judges every program, shrinks its failures, and hands back counts and
 findings; the parent prints the table, writes the findings and sets the exit status.
@@ -72,6 +75,8 @@ def _worker(args: tuple) -> dict[str, Any]:
             counts["crash:" + out.detail] += 1
         if out.failed:
             findings.append({"program": program, "outcome": out})
+            if out.detail.startswith("jvp"):  # (forward mode's share of the failures)
+                counts["forward:" + out.kind] += 1
         if (k + 1) % 250 == 0:
             print(f"[worker {worker}] {k + 1}/{count} programs, {time.time() - started:.0f} s, "
                   f"{sum(counts[f] for f in FAILURES)} failing", file=sys.stderr, flush=True)
@@ -168,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     rows += [("skipped (no usable input point)", counts["skipped"]), ("timeout", counts["timeout"]),
              ("WRONG gradient", counts["wrong"]), ("WRONG value (value_and_grad)", counts["value"]),
              ("inputs MUTATED", counts["mutated"]), ("CRASH", counts["crash"])]
+    rows += [(f"  forward mode (jvp): {k.split(':', 1)[1]}", v) for k, v in sorted(counts.items())
+             if k.startswith("forward:")]
     rows += [(f"  {k.split(':', 1)[1]}", v) for k, v in sorted(counts.items()) if k.startswith("crash:")]
     width = max(len(r[0]) for r in rows)
     for label, v in rows:

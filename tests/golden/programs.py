@@ -214,3 +214,10 @@ CASES = [
     # the callee's own adjoint, which two_decays' backward sweep calls as decay_vjp
     GoldenCase("decay", decay, ("y", "k"), (0.8, 0.6, 4), sympy=True),
 ]
+
+# Forward mode: the snapshot of these cases is the tangent, tangent(fn, wrt).source_for(...)
+# (x_dot names, no tape); test_golden checks the gradient at its input as for every case,
+# tests/test_forward.py the jvp there.
+CASES.append(GoldenCase("heat_inplace_jvp", heat_inplace, ("u0", "kappa"),
+                        (np.array([0.0, 0.3, 1.0, 0.4, -0.2, 0.0]), 0.2)))
+TANGENT_CASES = frozenset({"heat_inplace_jvp"})
