@@ -273,21 +273,37 @@ def names_in(e: Expr) -> Iterator[str]:
 
 def _collect_names(e: Expr, out: list[str]) -> None:
     # (a list filled by plain recursion: nested generators cost a frame per level per name,
-    # and names_in is the compiler's most frequent call)
-    if isinstance(e, Name):
+    # and names_in is the compiler's most frequent call; `type(x) is` because no class
+    # derives from Name or Call, and a name argument is appended without a call)
+    t = type(e)
+    if t is Name:
         out.append(e.id)
-    elif isinstance(e, Call):
+    elif t is Call:
         for a in e.args:
-            _collect_names(a, out)
+            ta = type(a)
+            if ta is Name:
+                out.append(a.id)
+            elif ta is Call:
+                _collect_names(a, out)
         for _, v in e.kwargs:
             _collect_names(v, out)
 
 
 def map_expr(e: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
-    """Rebuild `e` bottom-up; `fn` may return a replacement for a node or None."""
-    if isinstance(e, Call):
-        e = Call(e.op, tuple(map_expr(a, fn) for a in e.args),
-                 tuple((k, map_expr(v, fn)) for k, v in e.kwargs))
+    """Rebuild `e` bottom-up; `fn` may return a replacement for a node or None.
+    A call whose arguments all come back as themselves is not rebuilt (it would be
+    equal: Call compares by value), so `fn` sees it, and the result may be, `e` itself."""
+    if type(e) is Call:
+        args = e.args
+        new = tuple([map_expr(a, fn) for a in args])
+        changed = type(args) is not tuple or any([x is not y for x, y in zip(new, args)])
+        kwargs = e.kwargs
+        if kwargs:
+            new_kw = tuple([(k, map_expr(v, fn)) for k, v in kwargs])
+            if changed or type(kwargs) is not tuple or any([x[1] is not y[1] for x, y in zip(new_kw, kwargs)]):
+                e = Call(e.op, new, new_kw)
+        elif changed:
+            e = Call(e.op, new, ())
     r = fn(e)
     return e if r is None else r
 
