@@ -345,13 +345,23 @@ def stmt_writes(s: Stmt) -> set[str]:
 
 def walk(block: Block) -> Iterator[Stmt]:
     """Every statement of a block, nested ones included, in source order."""
+    # (collected by plain recursion, then iterated: a generator resumed per statement and
+    # per level of nesting cost more than the list; the IR is immutable, so the list is
+    # what a lazy walk would have yielded)
+    out: list[Stmt] = []
+    _walk_into(block, out)
+    return iter(out)
+
+
+def _walk_into(block: Block, out: list[Stmt]) -> None:
     for s in block:
-        yield s
-        if isinstance(s, (For, While)):
-            yield from walk(s.body)
-        elif isinstance(s, If):
-            yield from walk(s.body)
-            yield from walk(s.orelse)
+        out.append(s)
+        t = type(s)
+        if t is For or t is While:
+            _walk_into(s.body, out)
+        elif t is If:
+            _walk_into(s.body, out)
+            _walk_into(s.orelse, out)
 
 
 def all_reads(block: Block) -> set[str]:
