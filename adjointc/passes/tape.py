@@ -205,11 +205,17 @@ class Valid:
         return e
 
     def substitute(self, e: Expr) -> Expr:
-        if isinstance(e, Name):
+        """`e` with the valid entries in place of their names (a call none of whose
+        arguments changes is `e` itself: it would be rebuilt equal)."""
+        if type(e) is Name:
             return self.get(e.id) or e
-        if isinstance(e, Call) and (e.args or e.kwargs):
-            return Call(e.op, tuple(self.substitute(a) for a in e.args),
-                        tuple((k, self.substitute(v)) for k, v in e.kwargs))
+        if type(e) is Call and (e.args or e.kwargs):
+            args = tuple([self.substitute(a) for a in e.args])
+            kwargs = tuple([(k, self.substitute(v)) for k, v in e.kwargs])
+            if type(e.args) is tuple and type(e.kwargs) is tuple and all(
+                    [x is y for x, y in zip(args, e.args)]) and all([x[1] is y[1] for x, y in zip(kwargs, e.kwargs)]):
+                return e
+            return Call(e.op, args, kwargs)
         return e
 
 
