@@ -49,6 +49,7 @@ decisions are linear in the function's size (alias groups aside).
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -308,10 +309,32 @@ class Tape:
     memory: dict[str, int] = field(default_factory=dict)
     restore_at: dict[int, int] = field(default_factory=dict)
     kinds: Mapping[str, T.T] = field(default_factory=dict)
+    # (_needs' index of a name's many spans: starts ascending, the furthest reach up to
+    # each; built again after `grew`, which decide calls when it widens spans it asked about)
+    _index: dict[int, tuple[int, list[int], list[int]]] = field(default_factory=dict, repr=False, compare=False)
+    _generation: int = field(default=0, repr=False, compare=False)
 
-    @staticmethod
-    def _needs(spans: dict[int, int] | None, r: int) -> bool:
-        return bool(spans) and any(start <= r < reach for start, reach in spans.items())
+    def grew(self) -> None:
+        self._generation += 1
+
+    def _needs(self, spans: dict[int, int] | None, r: int) -> bool:
+        """Does a read with one of these spans [start, reach) need the restore at r?"""
+        if not spans:
+            return False
+        if len(spans) <= 8:
+            return any(start <= r < reach for start, reach in spans.items())
+        # (a name read by many statements after many rebindings has a span per rebinding:
+        # scanning them all at each of its sites made the decisions quadratic)
+        index = self._index.get(id(spans))
+        if index is None or index[0] != self._generation:
+            starts = sorted(spans)
+            furthest, m = [], -1
+            for st in starts:
+                m = max(m, spans[st])
+                furthest.append(m)
+            index = self._index[id(spans)] = (self._generation, starts, furthest)
+        k = bisect_right(index[1], r)  # (the spans starting at or before r)
+        return k > 0 and index[2][k - 1] > r
 
     def decision(self, site: Site) -> str:
         r = self.restore_at.get(site.index, -1)
@@ -514,6 +537,7 @@ def decide(backward: Block, extra: list[Expr], types: Mapping[str, T.T],
         for ids, ent in pending:
             if any(facts.decision(scan.sites[i]) != NOTHING for i in ids):
                 add(ent)
+                facts.grew()
                 grown = True
             else:
                 keep.append((ids, ent))
