@@ -95,6 +95,15 @@ class Call:
     args: tuple["Expr", ...] = ()
     kwargs: tuple[tuple[str, "Expr"], ...] = ()
 
+    def __hash__(self) -> int:
+        # (the dataclass's own hash, (op, args, kwargs), computed once: a call is immutable,
+        # and the memos keyed by calls hashed every nested call again at each lookup)
+        d = self.__dict__
+        h = d.get("_hash")
+        if h is None:
+            h = d["_hash"] = hash((self.op, self.args, self.kwargs))
+        return h
+
     @property
     def kind(self) -> str:
         return call_kind(self.op)
@@ -117,8 +126,14 @@ _PREFIX_KINDS = {"call": "user", "callmethod": "user_method", "attr": "attr", "m
 
 def call_kind(op: str) -> str:
     """The kind of a call's op (see the module docstring): the one place that reads prefixes."""
-    head, sep, _ = op.partition(":")
-    return _PREFIX_KINDS.get(head, "primitive") if sep else "primitive"
+    kind = _KIND_OF.get(op)
+    if kind is None:
+        head, sep, _ = op.partition(":")
+        kind = _KIND_OF[op] = _PREFIX_KINDS.get(head, "primitive") if sep else "primitive"
+    return kind
+
+
+_KIND_OF: dict[str, str] = {}  # op -> its kind (the ops of the programs seen: a few hundred)
 
 
 Expr = Union[Name, Const, Call]
@@ -266,9 +281,18 @@ class Function:
 # -------------------------------------------------------------------- helpers
 def names_in(e: Expr) -> Iterator[str]:
     """Every variable name an expression reads (in order, with repeats)."""
-    out: list[str] = []
-    _collect_names(e, out)
-    return iter(out)
+    if type(e) is Call:
+        # (memoised on the call: a call is immutable, and each is asked ~6 times by the
+        # passes after reverse. Kept out of the fields, so equality, hashing, repr and
+        # `replace` never see it.)
+        d = e.__dict__
+        names = d.get("_names")
+        if names is None:
+            out: list[str] = []
+            _collect_names(e, out)
+            names = d["_names"] = tuple(out)
+        return iter(names)
+    return iter((e.id,)) if type(e) is Name else iter(())
 
 
 def _collect_names(e: Expr, out: list[str]) -> None:
