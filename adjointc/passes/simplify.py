@@ -189,19 +189,24 @@ class Zeros:
         else:
             self.M.discard(a)
 
-    def loop_entry(self, s: For | While, Z: set[str], O: set[str]) -> tuple[set[str], set[str], set[str]]:
-        """Adjoints certainly zero / owned / maybe zero at the start of every trip (a fixpoint)."""
+    def loop_entry(self, s: For | While, Z: set[str], O: set[str]
+                   ) -> tuple[set[str], set[str], set[str], tuple | None]:
+        """Adjoints certainly zero / owned / maybe zero at the start of every trip (a fixpoint),
+        and what the pass over the body from those sets made (its statements, the sets
+        after it, and M after it): the fixpoint's last pass, when it stopped there."""
         Zh, Oh, M0 = Z, O, set(self.M)
         Mh = M0
+        last = None
         for _ in range(10):
             self.M = set(Mh)
-            _, Ze, Oe = self.block(s.body, Zh, Oh)
+            body, Ze, Oe = self.block(s.body, Zh, Oh)
             nZ, nO, nM = Z & Ze, O & Oe, M0 | self.M
             if nZ == Zh and nO == Oh and nM == Mh:
+                last = (body, Ze, Oe, self.M)  # (this pass started from the sets returned)
                 break
             Zh, Oh, Mh = nZ, nO, nM
         self.M = M0
-        return Zh, Oh, Mh
+        return Zh, Oh, Mh, last
 
     def stmt(self, s: Stmt, Z: set[str], O: set[str]) -> tuple[list[Stmt], set[str], set[str]]:
         """Updates Z and O (the calling block's) in place; returns the sets that hold after s."""
@@ -300,9 +305,12 @@ class Zeros:
                     pre.append(Assign(x.target, self.zeros(x.value.args[1]), s.loc))
                     O.add(x.target)
                     self.M.discard(x.target)
-            Zh, Oh, Mh = self.loop_entry(s, Z, O)
-            self.M = set(Mh)
-            body, Ze, Oe = self.block(s.body, Zh, Oh)
+            Zh, Oh, Mh, last = self.loop_entry(s, Z, O)
+            if last is None:  # (the fixpoint gave up: one more pass from where it stopped)
+                self.M = set(Mh)
+                body, Ze, Oe = self.block(s.body, Zh, Oh)
+            else:  # (the block is a function of the sets it starts from: that pass is this one)
+                body, Ze, Oe, self.M = last
             self.M |= Mh  # (after zero trips, or after the last)
             loop = For(s.target, s.iter, tuple(body), s.loc) if isinstance(s, For) \
                 else While(s.test, tuple(body), s.loc)
