@@ -136,17 +136,21 @@ class Recompute:
         self.exprs: dict[str, Expr] = {}
         self.users: dict[str, set[str]] = {}  # input name -> entries reading it
         self.uses: dict[str, int] = {}        # name -> the statements of the block reading it
+        self._last: tuple = (None, set())       # (the statement writes() was last asked about, its answer)
         for st in walk(block):
             for n in {n for e in _exprs(st) for n in names_in(e)}:
                 self.uses[n] = self.uses.get(n, 0) + 1
 
     def writes(self, s: Stmt) -> set[str]:
         """The names s rebinds or modifies, and the names sharing memory it modifies."""
+        if s is self._last[0]:  # (asked for each of s's contributions, then to step past s)
+            return self._last[1]
         out = set(all_writes((s,)))
         for x in walk((s,)):
             if not isinstance(x, (Assign, For)):
                 for w in stmt_writes(x):
                     out |= self.sharing.related(w)
+        self._last = (s, out)
         return out
 
     def _forget(self, k: str) -> None:
