@@ -135,7 +135,7 @@ class Zeros:
         self.M: set[str] = set()
 
     def maybe_zero(self, e: Expr) -> bool:
-        return any(n in self.M for n in names_in(e))
+        return not self.M.isdisjoint(names_in(e))
 
     def is_array(self, a: str) -> bool:
         t = self.types.of(Name(a))
@@ -152,7 +152,7 @@ class Zeros:
         return Call("zeros_like", (x,))  # lists, tuples, structs: runtime.zeros_like
 
     def reads_zero(self, e: Expr, Z: set[str]) -> bool:
-        return any(n in Z for n in names_in(e))
+        return not Z.isdisjoint(names_in(e))
 
     def fresh(self, e: Expr) -> bool:
         """Is e certainly a new array no other name refers to? Arithmetic is; a rule's
@@ -178,7 +178,12 @@ class Zeros:
         # (the block's own copies, updated in place statement by statement: linear time)
         out: list[Stmt] = []
         Z, O = set(Z), set(O)
+        A = self.adjoints
         for s in b:
+            t = type(s)
+            if t is Comment or (t is Assign or t in _WRITES_TARGET) and s.target not in A:
+                out.append(s)  # (what `stmt` does with them: the primal's own statements, comments)
+                continue
             r, Z, O = self.stmt(s, Z, O)
             out += r
         return out, Z, O
@@ -416,6 +421,9 @@ def _partial_target(s: Stmt) -> str | None:
     return None
 
 
+_WRITES_TARGET = (SetItem, AugAssign, AugSetItem)  # (statements with a target, besides Assign)
+
+
 class DCE:
     def __init__(self, keep: set[int], bases: dict[str, set[str]]):
         self.keep = keep
@@ -440,13 +448,24 @@ class DCE:
                 L |= mem
 
     def block(self, b: Block, L: set[str]) -> tuple[list[Stmt], set[str]]:
-        # (the block's own copy of L, updated in place statement by statement: linear time)
-        parts: list[list[Stmt]] = []
+        # (the block's own copy of L, updated in place statement by statement: linear time;
+        # the kept statements collected last first, then put in order)
+        out: list[Stmt] = []
         L = set(L)
+        keep = self.keep
         for s in reversed(b):
+            if type(s) is Assign:  # (`stmt`'s first case, inline: most statements are assignments)
+                if s.target not in L and s.sid not in keep:
+                    self.changed = True
+                    continue
+                L.discard(s.target)
+                self.live_add(L, names_in(s.value))
+                out.append(s)
+                continue
             r, L = self.stmt(s, L)
-            parts.append(r)
-        return [x for r in reversed(parts) for x in r], L
+            out.extend(reversed(r))
+        out.reverse()
+        return out, L
 
     def aliased_live(self, t: str, L: set[str]) -> bool:
         """Does some live variable (or live memory, MEM + name) share memory with `t`: a view
@@ -457,7 +476,7 @@ class DCE:
             mine = {t} | self.bases.get(t, set())
             rel = set(mine).union(*(self.viewers.get(m, ()) for m in mine)) | {MEM + m for m in mine}
             self._related[t] = rel
-        return any(n in L for n in rel)
+        return not L.isdisjoint(rel)
 
     def stmt(self, s: Stmt, L: set[str]) -> tuple[list[Stmt], set[str]]:
         """Updates L (the calling block's) in place; returns the live set before s."""
