@@ -160,10 +160,12 @@ class Recompute:
                 self.users.get(n, set()).discard(k)
 
     def _drop(self, written: set[str]) -> None:
-        # (`written` holds every name sharing memory with what s modifies: most have no
-        # entry and no users, and are passed over without a call)
+        # (`written` holds every name sharing memory with what s modifies, a set that grows
+        # with the program: most have no entry and no users. Only those that do are visited,
+        # found by C-level set intersection; the result does not depend on the order of the
+        # visits, taken sorted all the same.)
         exprs, users = self.exprs, self.users
-        for w in written:
+        for w in sorted((users.keys() & written) | (exprs.keys() & written)):
             readers = users.pop(w, None)
             if w in exprs:
                 self._forget(w)
@@ -313,13 +315,9 @@ class Tape:
     memory: dict[str, int] = field(default_factory=dict)
     restore_at: dict[int, int] = field(default_factory=dict)
     kinds: Mapping[str, T.T] = field(default_factory=dict)
-    # (_needs' index of a name's many spans: starts ascending, the furthest reach up to
-    # each; built again after `grew`, which decide calls when it widens spans it asked about)
-    _index: dict[int, tuple[int, list[int], list[int]]] = field(default_factory=dict, repr=False, compare=False)
-    _generation: int = field(default=0, repr=False, compare=False)
-
-    def grew(self) -> None:
-        self._generation += 1
+    # (_needs' index of a name's many spans, by id of its spans: starts ascending, the
+    # furthest reach up to each; decide drops an entry when it widens those spans)
+    _index: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict, repr=False, compare=False)
 
     def _needs(self, spans: dict[int, int] | None, r: int) -> bool:
         """Does a read with one of these spans [start, reach) need the restore at r?"""
@@ -330,15 +328,17 @@ class Tape:
         # (a name read by many statements after many rebindings has a span per rebinding:
         # scanning them all at each of its sites made the decisions quadratic)
         index = self._index.get(id(spans))
-        if index is None or index[0] != self._generation:
+        if index is None:
             starts = sorted(spans)
             furthest, m = [], -1
             for st in starts:
-                m = max(m, spans[st])
+                reach = spans[st]
+                if reach > m:
+                    m = reach
                 furthest.append(m)
-            index = self._index[id(spans)] = (self._generation, starts, furthest)
-        k = bisect_right(index[1], r)  # (the spans starting at or before r)
-        return k > 0 and index[2][k - 1] > r
+            index = self._index[id(spans)] = (starts, furthest)
+        k = bisect_right(index[0], r)  # (the spans starting at or before r)
+        return k > 0 and index[1][k - 1] > r
 
     def decision(self, site: Site) -> str:
         r = self.restore_at.get(site.index, -1)
@@ -494,10 +494,13 @@ def decide(backward: Block, extra: list[Expr], types: Mapping[str, T.T],
     value: dict[str, dict[int, int]] = {}
     shape: dict[str, dict[int, int]] = {}
 
+    index: dict[int, tuple[list[int], list[int]]] = {}  # (Tape._needs' index: stale once widened)
+
     def widen(spans: dict[str, dict[int, int]], n: str, start: int, reach: int) -> bool:
         sp = spans.setdefault(n, {})
         if sp.get(start, -1) < reach:
             sp[start] = reach
+            index.pop(id(sp), None)
             return True
         return False
 
@@ -532,7 +535,7 @@ def decide(backward: Block, extra: list[Expr], types: Mapping[str, T.T],
         add(ent)
     for e in extra:
         add([{n: 0 for n in _names(e, False)}, {n: 0 for n in _names(e, True)}, end, end])
-    facts = Tape(value, shape, memory, scan.restore_at, types)
+    facts = Tape(value, shape, memory, scan.restore_at, types, index)
     pending = [(ids, ent) for ids, ent in scan.pending]
     pending += [([i], ent) for i, ent in scan.restore_reads.items()]
     while True:  # kept restores read too; a loop or branch kept for them reads its range or test
@@ -541,7 +544,6 @@ def decide(backward: Block, extra: list[Expr], types: Mapping[str, T.T],
         for ids, ent in pending:
             if any(facts.decision(scan.sites[i]) != NOTHING for i in ids):
                 add(ent)
-                facts.grew()
                 grown = True
             else:
                 keep.append((ids, ent))
