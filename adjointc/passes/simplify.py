@@ -348,6 +348,14 @@ def inplace_targets(b: Block, adjoints: set[str]) -> set[str]:
 # ------------------------------------------------------- copy propagation
 def _writes(s: Stmt) -> set[str]:
     out: set[str] = set()
+    if type(s) not in _COMPOUND:  # (a simple statement: its own target, partial or whole)
+        t = getattr(s, "target", None)
+        if isinstance(t, str):
+            out.add(t)
+        pt = _partial_target(s)
+        if pt:
+            out.add(pt)
+        return out
     for x in walk((s,)):
         t = getattr(x, "target", None)
         if isinstance(t, str):
@@ -401,9 +409,10 @@ def propagate_copies(b: Block, adjoints: set[str], copies: dict[str, str] | None
         s = rebuilt(s)
         if isinstance(s, Assign) and isinstance(s.value, Name) and s.value.id == s.target:
             continue  # a_bar = a_bar
-        written = _writes(s)
-        if not (written.isdisjoint(copies) and written.isdisjoint(copies.values())):
-            copies = {k: v for k, v in copies.items() if k not in written and v not in written}
+        if copies:  # (nothing to invalidate otherwise)
+            written = _writes(s)
+            if not (written.isdisjoint(copies) and written.isdisjoint(copies.values())):
+                copies = {k: v for k, v in copies.items() if k not in written and v not in written}
         if isinstance(s, Assign) and isinstance(s.value, Name) and s.target in adjoints \
                 and s.value.id in adjoints:
             copies[s.target] = s.value.id
@@ -422,6 +431,7 @@ def _partial_target(s: Stmt) -> str | None:
 
 
 _WRITES_TARGET = (SetItem, AugAssign, AugSetItem)  # (statements with a target, besides Assign)
+_COMPOUND = (For, While, If)
 
 
 class DCE:
@@ -566,16 +576,19 @@ def _settled(body: Block) -> bool:
 
 def _drop_orphan_comments(b: Block) -> Block:
     out: list[Stmt] = []
+    n = len(b)
     for i, s in enumerate(b):
-        if isinstance(s, Comment) and s.text.startswith("line "):
-            nxt = b[i + 1] if i + 1 < len(b) else None
-            if nxt is None or isinstance(nxt, Comment):
-                continue
-        if isinstance(s, If):
+        t = type(s)  # (no class derives from a statement class)
+        if t is Comment:
+            if s.text.startswith("line "):
+                nxt = b[i + 1] if i + 1 < n else None
+                if nxt is None or type(nxt) is Comment:
+                    continue
+        elif t is If:
             s = If(s.test, _drop_orphan_comments(s.body), _drop_orphan_comments(s.orelse), s.loc)
-        elif isinstance(s, For):
+        elif t is For:
             s = For(s.target, s.iter, _drop_orphan_comments(s.body), s.loc)
-        elif isinstance(s, While):
+        elif t is While:
             s = While(s.test, _drop_orphan_comments(s.body), s.loc)
         out.append(s)
     return tuple(out)
