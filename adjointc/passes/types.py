@@ -57,8 +57,8 @@ class TypeEnv:
         self.calls = calls  # resolves the result type of calls to user functions
         self.order: dict[int, int] = {}  # statement's sid -> its position (names new shapes)
         self.in_loop: set[int] = set()   # sids of the statements inside a loop
-        # (infer's sweeps: how often each name's type changed, and per statement the names
-        # it reads with those counts when it was last evaluated; see _stmt)
+        # (infer's sweeps: how often each name's type changed, and per statement (sid) the
+        # names it reads with those counts when it was last evaluated; see _stmt)
         self.version: dict[str, int] = {}
         self.evaluated: dict[int, tuple[tuple[str, ...], tuple[int, ...]]] = {}
 
@@ -325,20 +325,21 @@ def _block(b: Block, te: TypeEnv) -> None:
 
 
 def _stmt(s, te: TypeEnv) -> None:
-    if isinstance(s, (Assign, SetItem, ExprStmt)):
+    sid = getattr(s, "sid", 0)
+    if sid and isinstance(s, (Assign, SetItem, ExprStmt)):
         # A statement whose operands' types have not changed since it was last evaluated
         # would give its target the type it gave it then, and joining a type in again
         # changes nothing: later sweeps of the fixpoint evaluate only the statements that
-        # read a name whose type changed. (Keyed by the object: one statement at two places
-        # is one statement, with the same operands; the dict lives for one inference.)
-        seen = te.evaluated.get(id(s))
+        # read a name whose type changed. (By sid: one statement at two places is one
+        # statement, with the same operands; one not numbered is always evaluated.)
+        seen = te.evaluated.get(sid)
         if seen is None:
             reads = _operands(s)
         else:
             reads = seen[0]
             if seen[1] == tuple([te.version.get(n, 0) for n in reads]):
                 return
-        te.evaluated[id(s)] = (reads, tuple([te.version.get(n, 0) for n in reads]))
+        te.evaluated[sid] = (reads, tuple([te.version.get(n, 0) for n in reads]))
     if isinstance(s, Assign):
         _set(te, s.target, te.of(s.value), s)
     elif isinstance(s, SetItem):
