@@ -16,6 +16,7 @@ lowered IR), which is the only thing this module needs of it.
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import inspect
 import os
@@ -91,9 +92,23 @@ def _src(fn: Callable) -> str:
 def compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool = False) -> Compiled:
     """The adjoint of `g.primal` for these argument types: from the disk cache, or
     transformed and stored; linked to the primal's current globals and callees."""
+    # The transform allocates hundreds of thousands of short-lived, acyclic objects (libcst
+    # nodes, IR, sets): the cyclic collector's passes over them find nothing and cost ~10%
+    # of a large function's transform. It is off while compiling, and on again after
+    # (unless the caller had turned it off; a nested compile leaves it to the outer one).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _compile_gradient(g, arg_types, sig, stats)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool) -> Compiled:
     spec = _specialised(g, arg_types, sig)
     if spec is not g:
-        return compile_gradient(spec, arg_types, sig, stats)
+        return _compile_gradient(spec, arg_types, sig, stats)
     # everything that determines the generated text (see reach.py): the source of every
     # function and method reached, the values folded in as literals, the globals' types
     reached = funcvals.reach(g.primal, reach.classes_of(arg_types))

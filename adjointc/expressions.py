@@ -105,6 +105,11 @@ class ExprLowerer:
     def expr(self, node: cst.BaseExpression, out: list[Stmt], nested: bool = False,
              name_hint: str = "") -> Expr:
         """Lower an expression (see the module docstring for the two modes)."""
+        # (names and literals first: they need no location, and they are most nodes)
+        if isinstance(node, cst.Name):
+            return self.read_name(node)
+        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)):
+            return Const(node.evaluated_value)
         loc = self.loc(node)
         ops = operator_nodes()
 
@@ -112,10 +117,6 @@ class ExprLowerer:
             e = self.expr(n, out, nested)
             return e if nested else self.atom(e, out, loc)
 
-        if isinstance(node, cst.Name):
-            return self.read_name(node)
-        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)):
-            return Const(node.evaluated_value)
         if isinstance(node, cst.BinaryOperation):
             op = ops["binary"].get(type(node.operator))
             if op is None:

@@ -95,6 +95,15 @@ class Call:
     args: tuple["Expr", ...] = ()
     kwargs: tuple[tuple[str, "Expr"], ...] = ()
 
+    def __hash__(self) -> int:
+        # (the dataclass's own hash, (op, args, kwargs), computed once: a call is immutable,
+        # and the memos keyed by calls hashed every nested call again at each lookup)
+        d = self.__dict__
+        h = d.get("_hash")
+        if h is None:
+            h = d["_hash"] = hash((self.op, self.args, self.kwargs))
+        return h
+
     @property
     def kind(self) -> str:
         return call_kind(self.op)
@@ -117,8 +126,14 @@ _PREFIX_KINDS = {"call": "user", "callmethod": "user_method", "attr": "attr", "m
 
 def call_kind(op: str) -> str:
     """The kind of a call's op (see the module docstring): the one place that reads prefixes."""
-    head, sep, _ = op.partition(":")
-    return _PREFIX_KINDS.get(head, "primitive") if sep else "primitive"
+    kind = _KIND_OF.get(op)
+    if kind is None:
+        head, sep, _ = op.partition(":")
+        kind = _KIND_OF[op] = _PREFIX_KINDS.get(head, "primitive") if sep else "primitive"
+    return kind
+
+
+_KIND_OF: dict[str, str] = {}  # op -> its kind (the ops of the programs seen: a few hundred)
 
 
 Expr = Union[Name, Const, Call]
@@ -266,28 +281,53 @@ class Function:
 # -------------------------------------------------------------------- helpers
 def names_in(e: Expr) -> Iterator[str]:
     """Every variable name an expression reads (in order, with repeats)."""
-    out: list[str] = []
-    _collect_names(e, out)
-    return iter(out)
+    if type(e) is Call:
+        # (memoised on the call: a call is immutable, and each is asked ~6 times by the
+        # passes after reverse. Kept out of the fields, so equality, hashing, repr and
+        # `replace` never see it.)
+        d = e.__dict__
+        names = d.get("_names")
+        if names is None:
+            out: list[str] = []
+            _collect_names(e, out)
+            names = d["_names"] = tuple(out)
+        return iter(names)
+    return iter((e.id,)) if type(e) is Name else iter(())
 
 
 def _collect_names(e: Expr, out: list[str]) -> None:
     # (a list filled by plain recursion: nested generators cost a frame per level per name,
-    # and names_in is the compiler's most frequent call)
-    if isinstance(e, Name):
+    # and names_in is the compiler's most frequent call; `type(x) is` because no class
+    # derives from Name or Call, and a name argument is appended without a call)
+    t = type(e)
+    if t is Name:
         out.append(e.id)
-    elif isinstance(e, Call):
+    elif t is Call:
         for a in e.args:
-            _collect_names(a, out)
+            ta = type(a)
+            if ta is Name:
+                out.append(a.id)
+            elif ta is Call:
+                _collect_names(a, out)
         for _, v in e.kwargs:
             _collect_names(v, out)
 
 
 def map_expr(e: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
-    """Rebuild `e` bottom-up; `fn` may return a replacement for a node or None."""
-    if isinstance(e, Call):
-        e = Call(e.op, tuple(map_expr(a, fn) for a in e.args),
-                 tuple((k, map_expr(v, fn)) for k, v in e.kwargs))
+    """Rebuild `e` bottom-up; `fn` may return a replacement for a node or None.
+    A call whose arguments all come back as themselves is not rebuilt (it would be
+    equal: Call compares by value), so `fn` sees it, and the result may be, `e` itself."""
+    if type(e) is Call:
+        args = e.args
+        new = tuple([map_expr(a, fn) for a in args])
+        changed = type(args) is not tuple or any([x is not y for x, y in zip(new, args)])
+        kwargs = e.kwargs
+        if kwargs:
+            new_kw = tuple([(k, map_expr(v, fn)) for k, v in kwargs])
+            if changed or type(kwargs) is not tuple or any([x[1] is not y[1] for x, y in zip(new_kw, kwargs)]):
+                e = Call(e.op, new, new_kw)
+        elif changed:
+            e = Call(e.op, new, ())
     r = fn(e)
     return e if r is None else r
 
@@ -329,13 +369,23 @@ def stmt_writes(s: Stmt) -> set[str]:
 
 def walk(block: Block) -> Iterator[Stmt]:
     """Every statement of a block, nested ones included, in source order."""
+    # (collected by plain recursion, then iterated: a generator resumed per statement and
+    # per level of nesting cost more than the list; the IR is immutable, so the list is
+    # what a lazy walk would have yielded)
+    out: list[Stmt] = []
+    _walk_into(block, out)
+    return iter(out)
+
+
+def _walk_into(block: Block, out: list[Stmt]) -> None:
     for s in block:
-        yield s
-        if isinstance(s, (For, While)):
-            yield from walk(s.body)
-        elif isinstance(s, If):
-            yield from walk(s.body)
-            yield from walk(s.orelse)
+        out.append(s)
+        t = type(s)
+        if t is For or t is While:
+            _walk_into(s.body, out)
+        elif t is If:
+            _walk_into(s.body, out)
+            _walk_into(s.orelse, out)
 
 
 def all_reads(block: Block) -> set[str]:

@@ -128,6 +128,17 @@ def number(fn: Function, last: int) -> tuple[Function, int]:
     statement object at several places (the frontend shares the statements after
     an early return between the paths that reach them) stays one object, with one
     sid. Returns the largest sid used."""
+    done = fn.__dict__.get("_numbered")  # (a Function number returned: its largest sid)
+    if done is not None:
+        return fn, max(last, done)
+    fn, last = _number(fn, last)
+    fn.__dict__["_numbered"] = max([0] + [s.sid for s in walk(fn.body)])
+    return fn, last
+
+
+def _number(fn: Function, last: int) -> tuple[Function, int]:
+    # (every Program.but numbers its fn, most often one numbered already: number()
+    # remembers on the Function, which is immutable, that it is)
     stmts = list(walk(fn.body))
     last = max([last] + [s.sid for s in stmts])
     owner: dict[int, Stmt] = {}  # sid -> the statement that has it

@@ -135,7 +135,7 @@ class Zeros:
         self.M: set[str] = set()
 
     def maybe_zero(self, e: Expr) -> bool:
-        return any(n in self.M for n in names_in(e))
+        return not self.M.isdisjoint(names_in(e))
 
     def is_array(self, a: str) -> bool:
         t = self.types.of(Name(a))
@@ -152,7 +152,7 @@ class Zeros:
         return Call("zeros_like", (x,))  # lists, tuples, structs: runtime.zeros_like
 
     def reads_zero(self, e: Expr, Z: set[str]) -> bool:
-        return any(n in Z for n in names_in(e))
+        return not Z.isdisjoint(names_in(e))
 
     def fresh(self, e: Expr) -> bool:
         """Is e certainly a new array no other name refers to? Arithmetic is; a rule's
@@ -178,7 +178,12 @@ class Zeros:
         # (the block's own copies, updated in place statement by statement: linear time)
         out: list[Stmt] = []
         Z, O = set(Z), set(O)
+        A = self.adjoints
         for s in b:
+            t = type(s)
+            if t is Comment or (t is Assign or t in _WRITES_TARGET) and s.target not in A:
+                out.append(s)  # (what `stmt` does with them: the primal's own statements, comments)
+                continue
             r, Z, O = self.stmt(s, Z, O)
             out += r
         return out, Z, O
@@ -189,19 +194,24 @@ class Zeros:
         else:
             self.M.discard(a)
 
-    def loop_entry(self, s: For | While, Z: set[str], O: set[str]) -> tuple[set[str], set[str], set[str]]:
-        """Adjoints certainly zero / owned / maybe zero at the start of every trip (a fixpoint)."""
+    def loop_entry(self, s: For | While, Z: set[str], O: set[str]
+                   ) -> tuple[set[str], set[str], set[str], tuple | None]:
+        """Adjoints certainly zero / owned / maybe zero at the start of every trip (a fixpoint),
+        and what the pass over the body from those sets made (its statements, the sets
+        after it, and M after it): the fixpoint's last pass, when it stopped there."""
         Zh, Oh, M0 = Z, O, set(self.M)
         Mh = M0
+        last = None
         for _ in range(10):
             self.M = set(Mh)
-            _, Ze, Oe = self.block(s.body, Zh, Oh)
+            body, Ze, Oe = self.block(s.body, Zh, Oh)
             nZ, nO, nM = Z & Ze, O & Oe, M0 | self.M
             if nZ == Zh and nO == Oh and nM == Mh:
+                last = (body, Ze, Oe, self.M)  # (this pass started from the sets returned)
                 break
             Zh, Oh, Mh = nZ, nO, nM
         self.M = M0
-        return Zh, Oh, Mh
+        return Zh, Oh, Mh, last
 
     def stmt(self, s: Stmt, Z: set[str], O: set[str]) -> tuple[list[Stmt], set[str], set[str]]:
         """Updates Z and O (the calling block's) in place; returns the sets that hold after s."""
@@ -300,9 +310,12 @@ class Zeros:
                     pre.append(Assign(x.target, self.zeros(x.value.args[1]), s.loc))
                     O.add(x.target)
                     self.M.discard(x.target)
-            Zh, Oh, Mh = self.loop_entry(s, Z, O)
-            self.M = set(Mh)
-            body, Ze, Oe = self.block(s.body, Zh, Oh)
+            Zh, Oh, Mh, last = self.loop_entry(s, Z, O)
+            if last is None:  # (the fixpoint gave up: one more pass from where it stopped)
+                self.M = set(Mh)
+                body, Ze, Oe = self.block(s.body, Zh, Oh)
+            else:  # (the block is a function of the sets it starts from: that pass is this one)
+                body, Ze, Oe, self.M = last
             self.M |= Mh  # (after zero trips, or after the last)
             loop = For(s.target, s.iter, tuple(body), s.loc) if isinstance(s, For) \
                 else While(s.test, tuple(body), s.loc)
@@ -335,6 +348,14 @@ def inplace_targets(b: Block, adjoints: set[str]) -> set[str]:
 # ------------------------------------------------------- copy propagation
 def _writes(s: Stmt) -> set[str]:
     out: set[str] = set()
+    if type(s) not in _COMPOUND:  # (a simple statement: its own target, partial or whole)
+        t = getattr(s, "target", None)
+        if isinstance(t, str):
+            out.add(t)
+        pt = _partial_target(s)
+        if pt:
+            out.add(pt)
+        return out
     for x in walk((s,)):
         t = getattr(x, "target", None)
         if isinstance(t, str):
@@ -388,9 +409,10 @@ def propagate_copies(b: Block, adjoints: set[str], copies: dict[str, str] | None
         s = rebuilt(s)
         if isinstance(s, Assign) and isinstance(s.value, Name) and s.value.id == s.target:
             continue  # a_bar = a_bar
-        written = _writes(s)
-        if not (written.isdisjoint(copies) and written.isdisjoint(copies.values())):
-            copies = {k: v for k, v in copies.items() if k not in written and v not in written}
+        if copies:  # (nothing to invalidate otherwise)
+            written = _writes(s)
+            if not (written.isdisjoint(copies) and written.isdisjoint(copies.values())):
+                copies = {k: v for k, v in copies.items() if k not in written and v not in written}
         if isinstance(s, Assign) and isinstance(s.value, Name) and s.target in adjoints \
                 and s.value.id in adjoints:
             copies[s.target] = s.value.id
@@ -406,6 +428,10 @@ def _partial_target(s: Stmt) -> str | None:
             and isinstance(s.value.args[0], Name) and s.value.op in ("method:append", "method:pop", "np.add.at"):
         return s.value.args[0].id
     return None
+
+
+_WRITES_TARGET = (SetItem, AugAssign, AugSetItem)  # (statements with a target, besides Assign)
+_COMPOUND = (For, While, If)
 
 
 class DCE:
@@ -434,13 +460,24 @@ class DCE:
                 L |= mem
 
     def block(self, b: Block, L: set[str]) -> tuple[list[Stmt], set[str]]:
-        # (the block's own copy of L, updated in place statement by statement: linear time)
-        parts: list[list[Stmt]] = []
+        # (the block's own copy of L, updated in place statement by statement: linear time;
+        # the kept statements collected last first, then put in order)
+        out: list[Stmt] = []
         L = set(L)
+        keep = self.keep
         for s in reversed(b):
+            if type(s) is Assign:  # (`stmt`'s first case, inline: most statements are assignments)
+                if s.target not in L and s.sid not in keep:
+                    self.changed = True
+                    continue
+                L.discard(s.target)
+                self.live_add(L, names_in(s.value))
+                out.append(s)
+                continue
             r, L = self.stmt(s, L)
-            parts.append(r)
-        return [x for r in reversed(parts) for x in r], L
+            out.extend(reversed(r))
+        out.reverse()
+        return out, L
 
     def aliased_live(self, t: str, L: set[str]) -> bool:
         """Does some live variable (or live memory, MEM + name) share memory with `t`: a view
@@ -452,7 +489,7 @@ class DCE:
             rel = set(mine).union(*(self.viewers.get(m, ()) for m in mine)) | {MEM + m for m in mine}
             rel |= self.holders.get(t, set())  # (a later read of the tuple reads t's object too)
             self._related[t] = rel
-        return any(n in L for n in rel)
+        return not L.isdisjoint(rel)
 
     def stmt(self, s: Stmt, L: set[str]) -> tuple[list[Stmt], set[str]]:
         """Updates L (the calling block's) in place; returns the live set before s."""
@@ -544,16 +581,19 @@ def _settled(body: Block) -> bool:
 
 def _drop_orphan_comments(b: Block) -> Block:
     out: list[Stmt] = []
+    n = len(b)
     for i, s in enumerate(b):
-        if isinstance(s, Comment) and s.text.startswith("line "):
-            nxt = b[i + 1] if i + 1 < len(b) else None
-            if nxt is None or isinstance(nxt, Comment):
-                continue
-        if isinstance(s, If):
+        t = type(s)  # (no class derives from a statement class)
+        if t is Comment:
+            if s.text.startswith("line "):
+                nxt = b[i + 1] if i + 1 < n else None
+                if nxt is None or type(nxt) is Comment:
+                    continue
+        elif t is If:
             s = If(s.test, _drop_orphan_comments(s.body), _drop_orphan_comments(s.orelse), s.loc)
-        elif isinstance(s, For):
+        elif t is For:
             s = For(s.target, s.iter, _drop_orphan_comments(s.body), s.loc)
-        elif isinstance(s, While):
+        elif t is While:
             s = While(s.test, _drop_orphan_comments(s.body), s.loc)
         out.append(s)
     return tuple(out)

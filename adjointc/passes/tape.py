@@ -49,6 +49,7 @@ decisions are linear in the function's size (alias groups aside).
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -135,17 +136,21 @@ class Recompute:
         self.exprs: dict[str, Expr] = {}
         self.users: dict[str, set[str]] = {}  # input name -> entries reading it
         self.uses: dict[str, int] = {}        # name -> the statements of the block reading it
+        self._last: tuple = (None, set())       # (the statement writes() was last asked about, its answer)
         for st in walk(block):
             for n in {n for e in _exprs(st) for n in names_in(e)}:
                 self.uses[n] = self.uses.get(n, 0) + 1
 
     def writes(self, s: Stmt) -> set[str]:
         """The names s rebinds or modifies, and the names sharing memory it modifies."""
+        if s is self._last[0]:  # (asked for each of s's contributions, then to step past s)
+            return self._last[1]
         out = set(all_writes((s,)))
         for x in walk((s,)):
             if not isinstance(x, (Assign, For)):
                 for w in stmt_writes(x):
                     out |= self.sharing.related(w)
+        self._last = (s, out)
         return out
 
     def _forget(self, k: str) -> None:
@@ -155,10 +160,12 @@ class Recompute:
                 self.users.get(n, set()).discard(k)
 
     def _drop(self, written: set[str]) -> None:
-        # (`written` holds every name sharing memory with what s modifies: most have no
-        # entry and no users, and are passed over without a call)
+        # (`written` holds every name sharing memory with what s modifies, a set that grows
+        # with the program: most have no entry and no users. Only those that do are visited,
+        # found by C-level set intersection; the result does not depend on the order of the
+        # visits, taken sorted all the same.)
         exprs, users = self.exprs, self.users
-        for w in written:
+        for w in sorted((users.keys() & written) | (exprs.keys() & written)):
             readers = users.pop(w, None)
             if w in exprs:
                 self._forget(w)
@@ -205,11 +212,17 @@ class Valid:
         return e
 
     def substitute(self, e: Expr) -> Expr:
-        if isinstance(e, Name):
+        """`e` with the valid entries in place of their names (a call none of whose
+        arguments changes is `e` itself: it would be rebuilt equal)."""
+        if type(e) is Name:
             return self.get(e.id) or e
-        if isinstance(e, Call) and (e.args or e.kwargs):
-            return Call(e.op, tuple(self.substitute(a) for a in e.args),
-                        tuple((k, self.substitute(v)) for k, v in e.kwargs))
+        if type(e) is Call and (e.args or e.kwargs):
+            args = tuple([self.substitute(a) for a in e.args])
+            kwargs = tuple([(k, self.substitute(v)) for k, v in e.kwargs])
+            if type(e.args) is tuple and type(e.kwargs) is tuple and all(
+                    [x is y for x, y in zip(args, e.args)]) and all([x[1] is y[1] for x, y in zip(kwargs, e.kwargs)]):
+                return e
+            return Call(e.op, args, kwargs)
         return e
 
 
@@ -302,10 +315,30 @@ class Tape:
     memory: dict[str, int] = field(default_factory=dict)
     restore_at: dict[int, int] = field(default_factory=dict)
     kinds: Mapping[str, T.T] = field(default_factory=dict)
+    # (_needs' index of a name's many spans, by id of its spans: starts ascending, the
+    # furthest reach up to each; decide drops an entry when it widens those spans)
+    _index: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict, repr=False, compare=False)
 
-    @staticmethod
-    def _needs(spans: dict[int, int] | None, r: int) -> bool:
-        return bool(spans) and any(start <= r < reach for start, reach in spans.items())
+    def _needs(self, spans: dict[int, int] | None, r: int) -> bool:
+        """Does a read with one of these spans [start, reach) need the restore at r?"""
+        if not spans:
+            return False
+        if len(spans) <= 8:
+            return any(start <= r < reach for start, reach in spans.items())
+        # (a name read by many statements after many rebindings has a span per rebinding:
+        # scanning them all at each of its sites made the decisions quadratic)
+        index = self._index.get(id(spans))
+        if index is None:
+            starts = sorted(spans)
+            furthest, m = [], -1
+            for st in starts:
+                reach = spans[st]
+                if reach > m:
+                    m = reach
+                furthest.append(m)
+            index = self._index[id(spans)] = (starts, furthest)
+        k = bisect_right(index[0], r)  # (the spans starting at or before r)
+        return k > 0 and index[1][k - 1] > r
 
     def decision(self, site: Site) -> str:
         r = self.restore_at.get(site.index, -1)
@@ -461,10 +494,13 @@ def decide(backward: Block, extra: list[Expr], types: Mapping[str, T.T],
     value: dict[str, dict[int, int]] = {}
     shape: dict[str, dict[int, int]] = {}
 
+    index: dict[int, tuple[list[int], list[int]]] = {}  # (Tape._needs' index: stale once widened)
+
     def widen(spans: dict[str, dict[int, int]], n: str, start: int, reach: int) -> bool:
         sp = spans.setdefault(n, {})
         if sp.get(start, -1) < reach:
             sp[start] = reach
+            index.pop(id(sp), None)
             return True
         return False
 
@@ -499,7 +535,7 @@ def decide(backward: Block, extra: list[Expr], types: Mapping[str, T.T],
         add(ent)
     for e in extra:
         add([{n: 0 for n in _names(e, False)}, {n: 0 for n in _names(e, True)}, end, end])
-    facts = Tape(value, shape, memory, scan.restore_at, types)
+    facts = Tape(value, shape, memory, scan.restore_at, types, index)
     pending = [(ids, ent) for ids, ent in scan.pending]
     pending += [([i], ent) for i, ent in scan.restore_reads.items()]
     while True:  # kept restores read too; a loop or branch kept for them reads its range or test

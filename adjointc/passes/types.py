@@ -13,7 +13,8 @@ from typing import Any
 
 from .. import rules
 from .. import types as T
-from ..ir import Assign, Block, Call, Const, Expr, ExprStmt, For, Function, If, Name, SetItem, While, call_kind, walk
+from ..ir import (Assign, Block, Call, Const, Expr, ExprStmt, For, Function, If, Name, SetItem, While, call_kind,
+                  names_in, walk)
 
 ELEMENTWISE_EXCLUDE = {"axis", "dtype", "out", "keepdims", "where", "casting", "order", "subok", "ddof"}
 
@@ -59,6 +60,10 @@ class TypeEnv:
         self.appended: dict[str, T.T] = {}  # list -> join of the values appended (what a pop gives)
         self.appended_to: set[str] = set()  # the lists the function appends to somewhere
         self.popped_into: set[str] = set()  # the names `v = vals.pop()` assigns
+        # (infer's sweeps: how often each name's type changed, and per statement (sid) the
+        # names it reads with those counts when it was last evaluated; see _stmt)
+        self.version: dict[str, int] = {}
+        self.evaluated: dict[int, tuple[tuple[str, ...], tuple[int, ...]]] = {}
 
     def of(self, e: Expr) -> T.T:
         if isinstance(e, Name):
@@ -313,7 +318,10 @@ def _set(te: TypeEnv, name: str, t: T.T, stmt: Any = None) -> None:
         else:
             shape = tuple((("stmt", key, i), 0) for i in range(t.rank))
         t = T.T("array", t.rank, shape, dtype=t.dtype)
-    te.env[name] = join(te.env.get(name), t)
+    old = te.env.get(name)
+    new = te.env[name] = join(old, t)
+    if old is None or new != old:
+        te.version[name] = te.version.get(name, 0) + 1
 
 
 def _block(b: Block, te: TypeEnv) -> None:
@@ -326,8 +334,25 @@ def _block(b: Block, te: TypeEnv) -> None:
 
 
 def _stmt(s, te: TypeEnv) -> None:
-    if isinstance(s, Assign) and isinstance(s.value, Call) and s.value.op == "method:pop" \
-            and isinstance(s.value.args[0], Name):
+    pop = isinstance(s, Assign) and isinstance(s.value, Call) and s.value.op == "method:pop" \
+        and isinstance(s.value.args[0], Name)
+    sid = getattr(s, "sid", 0)
+    if sid and not pop and isinstance(s, (Assign, SetItem, ExprStmt)):
+        # A statement whose operands' types have not changed since it was last evaluated
+        # would give its target the type it gave it then, and joining a type in again
+        # changes nothing: later sweeps of the fixpoint evaluate only the statements that
+        # read a name whose type changed. (By sid: one statement at two places is one
+        # statement, with the same operands; one not numbered is always evaluated. A pop's
+        # type comes from the appends, not from its operand: it is always evaluated.)
+        seen = te.evaluated.get(sid)
+        if seen is None:
+            reads = _operands(s)
+        else:
+            reads = seen[0]
+            if seen[1] == tuple([te.version.get(n, 0) for n in reads]):
+                return
+        te.evaluated[sid] = (reads, tuple([te.version.get(n, 0) for n in reads]))
+    if pop:
         # `v = vals.pop()` (a tape of generated code): any value appended, or any element it was built with
         lst = s.value.args[0].id
         t = te.appended.get(lst)
@@ -370,3 +395,14 @@ def _stmt(s, te: TypeEnv) -> None:
     elif isinstance(s, If):
         _block(s.body, te)
         _block(s.orelse, te)
+
+
+def _operands(s: Assign | SetItem | ExprStmt) -> tuple[str, ...]:
+    """The names whose types the type `_stmt` gives `s`'s target depends on."""
+    if isinstance(s, Assign):
+        return tuple(names_in(s.value))
+    if isinstance(s, SetItem):
+        return tuple(names_in(s.value)) + (s.target,)
+    if isinstance(s.value, Call) and s.value.op == "method:append":
+        return tuple(names_in(s.value.args[1]))
+    return ()
