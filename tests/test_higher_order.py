@@ -413,3 +413,46 @@ def test_golden_program_gradient_norm_matches_finite_differences(case, tmp_path)
         return mod.loss(*a, **case.kwargs)
     ref = _fd_grad(at, args[pos], h=1e-6)
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5 * max(1.0, float(np.max(np.abs(ref)))))
+
+
+# ------------------------------------------------- nested AD: a saddle-point objective
+def _payoff(x, y):
+    return np.sum(x * y) - 0.5 * np.sum(y * y) + 0.25 * np.sum(x * x * y)
+
+
+_d_payoff_dy = grad(_payoff, wrt=1)
+
+
+def _best_response_value(x):
+    """Gradient ascent on y inside the objective (the inner max of a saddle-point
+    problem), the gradient a module-level Gradient."""
+    y = np.zeros_like(x)
+    for _ in range(6):
+        y = y + 0.3 * _d_payoff_dy(x, y)
+    return _payoff(x, y)
+
+
+def _best_response_value_inline(x, lr):
+    """The same with the inner gradient written where it is used, and its step size
+    differentiated too."""
+    y = np.zeros_like(x)
+    for _ in range(4):
+        y = y + lr * grad(_payoff, wrt=1)(x, y)
+    return _payoff(x, y)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_saddle_point_objective_matches_finite_differences(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=4)
+    g = grad(_best_response_value)(x)
+    h = 1e-6
+    fd = np.array([(_best_response_value(x + h * e) - _best_response_value(x - h * e)) / (2 * h)
+                   for e in np.eye(4)])
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)
+    gx, glr = grad(_best_response_value_inline, wrt=(0, 1))(x, 0.25)
+    fdx = np.array([(_best_response_value_inline(x + h * e, 0.25)
+                     - _best_response_value_inline(x - h * e, 0.25)) / (2 * h) for e in np.eye(4)])
+    fdlr = (_best_response_value_inline(x, 0.25 + h) - _best_response_value_inline(x, 0.25 - h)) / (2 * h)
+    np.testing.assert_allclose(gx, fdx, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(glr, fdlr, rtol=1e-6, atol=1e-8)
