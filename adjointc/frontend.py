@@ -19,8 +19,9 @@ file, line and column. While lowering it
   over arrays/enumerate/zip become index loops, `a if c else b` becomes an
   `if` statement; code after a jump is not lowered (it never runs);
 * inlines calls of nested defs and of lambdas bound to a name or called where written
-  (they may read the enclosing function's variables); a function passed as an
-  argument specialises the callee on it (resolve.py, funcvals.py).
+  (they may read the enclosing function's variables: nested.py, which splices them
+  with passes/inline.splice); a function passed as an argument specialises the callee
+  on it (resolve.py, funcvals.py).
 
 `lower_raw` stops there: that is the pipeline's `lower` pass. Then
 passes/normalize.py (the `normalize` pass; `lower` = both) structures the control
@@ -31,7 +32,6 @@ renames user variables named `*_bar` so they never meet generated adjoints.
 from __future__ import annotations
 
 import builtins
-import copy
 import dataclasses
 import inspect
 import types as pytypes
@@ -45,10 +45,11 @@ from .errors import UnsupportedSyntax
 from .expressions import dotted, operator_nodes
 from .ir import (Assign, Block, Break, Call, Const, Continue, Expr, ExprStmt, For,
                  Function, If, Loc, Name, Param, Return, SetItem, Stmt, While,
-                 NO_DEFAULT, names_in, rename, walk)
+                 NO_DEFAULT, names_in)
 from .names import Namer
 from .passes import normalize as N
-from .resolve import _UNRESOLVED, ARRAY_METHODS, BoundNames, FuncValue, Resolver, names_outside
+from .nested import NestedDefs
+from .resolve import _UNRESOLVED, ARRAY_METHODS, BoundNames, Resolver
 # (api, check and reach read these as frontend.X; they live in source.py)
 from .source import _LIBRARY_ROOTS, def_loc, has_source, refuse_def_form  # noqa: F401
 
@@ -76,13 +77,15 @@ class Lowered:
     raw: "Lowered | None" = None
 
 
-class Lowerer(Resolver):
+class Lowerer(NestedDefs, Resolver):
     """Lowers one function's def (see the module docstring); `lower_function` is the entry."""
 
     def __init__(self, fn: Callable, src: str, first_line: int, file: str, col_offset: int):
         super().__init__(fn, src, first_line, file, col_offset)
         self._result: str | None = None
         self.bindings: dict[str, int] = {}
+        self.defaults: dict[int, tuple[cst.FunctionDef, dict[str, Expr]]] = {}
+        self.ambiguous: dict[str, str] = {}
 
     def result_name(self) -> str:
         if self._result is None:
@@ -171,9 +174,7 @@ class Lowerer(Resolver):
         if isinstance(node, cst.While):
             return self.while_stmt(node)
         if isinstance(node, cst.FunctionDef) and not node.decorators and node.asynchronous is None:
-            self.nested[node.name.value] = node  # inlined where it is called
-            self.nested_src[node.name.value] = node
-            return []
+            return self.define(node.name.value, node, node, self.loc(node))  # inlined where it is called
         kind = {cst.FunctionDef: "nested function definitions", cst.ClassDef: "class definitions",
                 cst.Try: "try statements", cst.With: "with statements"}.get(type(node), type(node).__name__)
         hint = ""
@@ -282,8 +283,7 @@ class Lowerer(Resolver):
             if not isinstance(target, cst.Name) or self.bindings.get(target.value, 0) != 1:
                 raise self.unsupported(value, "a lambda assigned to a name that is assigned more than once",
                                        "bind each lambda to its own name, once (or use def)")
-            self.nested[target.value] = self.lambda_def(value, target.value)
-            self.nested_src[target.value] = value
+            out.extend(self.define(target.value, self.lambda_def(value, target.value), value, loc))
             return
         if isinstance(target, cst.Name):
             e = self.expr(value, out, name_hint=target.value)
@@ -367,12 +367,15 @@ class Lowerer(Resolver):
         test = self.expr(node.test, out, nested=True)
         cond = self.tmp("cond")
         out.append(Assign(cond, test, loc))
+        before = dict(self.nested)
         body = self.block(node.body.body)
+        after_body, self.nested = self.nested, dict(before)
         orelse: Block = ()
         if isinstance(node.orelse, cst.If):
             orelse = tuple(self.if_stmt(node.orelse))
         elif isinstance(node.orelse, cst.Else):
             orelse = self.block(node.orelse.body.body)
+        self.merge_defs(after_body, body, orelse, loc)
         out.append(If(Name(cond), body, orelse, loc))
         return out
 
@@ -444,7 +447,9 @@ class Lowerer(Resolver):
             ivar = body[-1].value.id
         for t, seq in prologue:
             self.assign_to(t, Call("getitem", (seq, Name(ivar))), body, loc)
+        before = dict(self.nested)
         inner = self.block(node.body.body)
+        self.loop_defs(before)
         out.append(For(ivar, Name(rvar), tuple(body) + inner, loc))
         return out
 
@@ -462,7 +467,9 @@ class Lowerer(Resolver):
         test = self.expr(node.test, pre, nested=True)
         if pre:
             raise self.unsupported(node.test, "this loop condition")
+        before = dict(self.nested)
         body = self.block(node.body.body)
+        self.loop_defs(before)
         return [While(test, body, self.loc(node))]
 
     def ifexp(self, node: cst.IfExp, out: list[Stmt], loc: Loc, name_hint: str) -> Expr:
@@ -476,91 +483,6 @@ class Lowerer(Resolver):
         self.emit_assign(result, self.expr(node.orelse, orelse), orelse, loc)
         out.append(If(Name(cond), tuple(body), tuple(orelse), loc))
         return Name(result)
-
-
-    def inline(self, fdef: cst.FunctionDef, args: tuple, kwargs: tuple, out: list[Stmt],
-               node: cst.CSTNode, nested: bool) -> Expr:
-        """A call to a function defined inside the differentiated one: its body is
-        inlined here (it may read the enclosing function's variables); its own
-        variables are renamed `name_helper` so they never clash."""
-        name = fdef.name.value
-        loc = self.loc(node)
-        if nested:
-            raise self.unsupported(node, f"a call to the nested function {name!r} inside a condition or index",
-                                   "assign its result to a variable first")
-        if self.inline_depth > 20:
-            raise self.unsupported(node, f"recursion of the nested function {name!r}",
-                                   "define the recursive function at module level")
-        p = fdef.params
-        if p.star_kwarg is not None or isinstance(p.star_arg, cst.Param) or p.posonly_params:
-            raise self.unsupported(fdef, "*args/**kwargs in a nested function", "list the parameters")
-        params = list(p.params) + list(p.kwonly_params)
-        bound: dict[str, Expr] = {}
-        for prm, a in zip(p.params, args):
-            bound[prm.name.value] = a
-        if len(args) > len(p.params):
-            raise UnsupportedSyntax(f"bad call to {name}: too many arguments", loc)
-        for k, v in kwargs:
-            if k in bound or k not in {q.name.value for q in params}:
-                raise UnsupportedSyntax(f"bad call to {name}: argument {k!r}", loc)
-            bound[k] = v
-        for prm in params:
-            if prm.name.value not in bound:
-                if prm.default is None:
-                    raise UnsupportedSyntax(f"bad call to {name}: missing argument {prm.name.value!r}", loc)
-                bound[prm.name.value] = self.expr(prm.default, out, nested=True)
-        collector = BoundNames(fdef.body)
-        values = {pn: v for pn, v in bound.items() if isinstance(v, FuncValue)}
-        for pn in values:  # function values: names of the helper's body, not variables
-            del bound[pn]
-        params = [q for q in params if q.name.value not in values]
-        inner = collector.names | set(bound)
-        sub = copy.copy(self)
-        sub.nested, sub.nested_src, sub.aliases = dict(self.nested), dict(self.nested_src), dict(self.aliases)
-        for pn, v in values.items():
-            if pn in collector.names:
-                raise self.unsupported(node, f"{name} assigns to its parameter {pn!r}, a function value",
-                                       "use another name for the new value")
-            if v.fdef is not None:
-                captured = names_outside(v.fdef) & inner
-                if captured:
-                    raise self.unsupported(node, f"passing {v.what} to the nested function {name}, which has "
-                                           f"variables of the same names ({', '.join(sorted(captured))})",
-                                           "rename them, or define the functions at module level")
-                sub.nested[pn], sub.nested_src[pn] = v.fdef, v.src
-            else:
-                sub.aliases[pn] = v.expr.id
-        sub.locals = self.locals | inner
-        sub.bindings = dict(collector.count)
-        sub._result = None
-        sub.inline_depth = self.inline_depth + 1
-        body = N.structure(sub.block(fdef.body.body))
-        rets = [r.value for r in walk(body) if isinstance(r, Return)]
-        if rets and all(isinstance(r, Name) and r == rets[0] and r.id in inner for r in rets):
-            result = rets[0].id  # `return v` everywhere: v is the value (no copy, no alias)
-        else:
-            result = sub._result or self.namer.fresh(f"{name}_ret")
-        body = N.returns_to_assign(N.lower_loop_returns(body, result, self.namer), result)
-        # every variable of the helper gets its own name, `_a` too (a user's name, however
-        # spelled: it must not meet the caller's `_a`); the temporaries made while lowering
-        # the helper's body are fresh already
-        mapping = {n: self.namer.exact(f"{n.lstrip('_')}_{name}") for n in sorted(inner | {result})
-                   if n not in self.namer.made or n == result}
-        for prm in params:
-            pn, arg = prm.name.value, bound[prm.name.value]
-            if isinstance(arg, Name) and pn not in collector.names:
-                # a parameter the helper never rebinds *is* the caller's object (Python passes
-                # references): `a[0] = ...` in the helper writes the caller's array. Read the
-                # caller's name itself, not a copy of the reference (an alias the in-place
-                # check would have to refuse).
-                mapping[pn] = arg.id
-        self.locals |= set(mapping.values()) | inner
-        for prm in params:
-            pn = prm.name.value
-            if mapping.get(pn) != getattr(bound[pn], "id", None):
-                out.append(Assign(mapping.get(pn, pn), bound[pn], loc))
-        out.extend(rename(body, mapping))
-        return Name(mapping.get(result, result))
 
 
 _INT_OPS = {"slice", "add", "sub", "mul", "floordiv", "mod", "neg", "attr:shape", "getitem", "len"}

@@ -10,7 +10,7 @@ Python's scoping applied to the function being lowered:
 * a call resolves to a derivative rule (bound against its signature, checked
   here: a located `NoAdjointRule` or `UnsupportedSyntax` otherwise), a user
   function with source (`call:NAME`, compiled separately: `callees` records it),
-  a nested def or a lambda bound to a name (inlined, frontend.py), or a method: an
+  a nested def or a lambda bound to a name (inlined, nested.py), or a method: an
   array method means its NumPy function (`x.sum(0)` is `np.sum(x, 0)`), another a
   user object's method (`callmethod:NAME`, resolved from the argument's class by the
   type pass);
@@ -175,6 +175,7 @@ class Resolver(ExprLowerer):
 
     def read_name(self, node: cst.Name) -> Expr:
         n = node.value
+        self.refuse_ambiguous(node)
         if n in self.nested or n in self.aliases:
             raise self.unsupported(node, f"the function {n!r} used as a value here",
                                    "a function can be called, or passed by name as an argument of a call "
@@ -251,6 +252,8 @@ class Resolver(ExprLowerer):
         func = node.func
         if isinstance(func, cst.Name) and func.value in self.aliases:
             func = cst.Name(self.aliases[func.value])
+        if isinstance(func, cst.Name):
+            self.refuse_ambiguous(func)
         if isinstance(func, cst.Lambda):  # (lambda v: ...)(x)
             func_def = self.lambda_def(func, "lambda")
         else:
@@ -382,6 +385,8 @@ class Resolver(ExprLowerer):
         """The function an argument expression names, if it names one (else None)."""
         if isinstance(node, cst.Lambda):
             return self.nested_value(self.lambda_def(node, "lambda"), node, None)
+        if isinstance(node, cst.Name):
+            self.refuse_ambiguous(node)
         if isinstance(node, cst.Name) and node.value in self.nested:
             return self.nested_value(self.nested[node.value], self.nested_src[node.value], node.value)
         if isinstance(node, cst.Name) and node.value in self.aliases:
@@ -505,8 +510,11 @@ class Resolver(ExprLowerer):
 
     def inline(self, fdef: cst.FunctionDef, args: tuple, kwargs: tuple, out: list[Stmt],
                node: cst.CSTNode, nested: bool) -> Expr:
-        """A call to the nested def `fdef` (frontend.py inlines it)."""
+        """A call to the nested def `fdef` (nested.py inlines it)."""
         raise NotImplementedError
+
+    def refuse_ambiguous(self, node: cst.Name) -> None:
+        """(nested.py: a nested function whose definition a branch decides)"""
 
     def bind_check(self, rule: rules.Rule, args: tuple, kwargs: tuple, node: cst.CSTNode) -> Expr:
         try:

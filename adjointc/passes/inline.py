@@ -17,17 +17,21 @@ statements, a return that is not the last statement, globals that mean
 something else in the caller's module, and parameters that are modified in
 place while the argument is not a plain variable (those go through
 passes/mutation.py).
+
+`splice` is the one splicing of a body into a call site: this pass's, and the
+frontend's for nested defs and lambdas (nested.py), which are always inlined (they
+read the enclosing function's variables, their free names, at the call).
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable, Iterable, Sequence
 
 from .. import funcvals
 from .. import types as T
-from ..ir import (Assign, Block, Call, Expr, ExprStmt, For, Function, If, Name, Return, SetItem, Stmt, While,
-                  map_expr, stmt_reads, walk)
+from ..ir import (Assign, Block, Call, Const, Expr, ExprStmt, For, Function, If, Loc, Name, Return, SetItem, Stmt,
+                  While, map_expr, stmt_reads, walk)
 from .mutation import may_share, modifies
 from .sharing import base_map
 
@@ -131,9 +135,8 @@ class _Inliner:
         params = [p.name for p in low.function.params]
         body = low.function.body
         ret = body[-1]
-        env: dict[str, Expr] = {}
-        binds: list[Stmt] = []
         short = name.split(":")[-1].split(".")[-1]
+        rebinds: list[str] = []
         for p, a in zip(params, full):
             t = self.te.of(a)  # (an argument of unknown type may be an array: modified in place)
             ptypes = {p: T.array(None) if t.kind in ("unknown", "object") else t}
@@ -150,32 +153,29 @@ class _Inliner:
             if modified and ret.value == Name(p) and not self.made_name(s.target):
                 return [s]  # `y = h(u)` returning the modified u: y aliases u (the call path rebinds)
             if rebound:
-                new = self.namer.exact(_local(p, short))
-                binds.append(Assign(new, a, s.loc))
-                self.user_locals.add(new)
-                env[p] = Name(new)
-            else:
-                env[p] = a
+                rebinds.append(p)
         # a specialisation (funcvals.py) calls its function values by its parameters' names:
         # in the caller, those calls are of the functions the caller passed, by its names
         statics = funcvals.statics_of(self.calls.callees.get(name))
         ops: dict[str, str] = {}
+        args = dict(zip(params, full))
         for p, f in statics.items():
-            a = env.get(p)
-            if not isinstance(a, Name):
+            a = args.get(p)
+            if not isinstance(a, Name) or p in rebinds:
                 return [s]
             ops[f"call:{p}"] = f"call:{a.id}"
             self.calls.callees.setdefault(a.id, f)
             if self.calls.callees[a.id] is not f:
                 return [s]
         locals_ = {st.target for st in walk(body) if isinstance(st, (Assign, For))} - set(params)
-        for n in sorted(locals_):
+
+        def fresh_hint(n: str) -> str | None:
             hint = low.fresh.get(n)
-            made = hint is not None and _word(hint)
-            env[n] = Name(self.namer.fresh(hint) if made else self.namer.exact(_local(n, short)))
-            if not made:
-                self.user_locals.add(env[n].id)
-        stmts = [self._copy(st, env, short, ops) for st in body[:-1]]
+            return hint if hint is not None and _word(hint) else None
+        made, env = splice(body[:-1], params, full, locals_, short, self.namer, s.loc, bind=rebinds,
+                           fresh_hint=fresh_hint, note=short, ops=ops)
+        self.user_locals |= {env[p].id for p in rebinds} | {env[n].id for n in locals_ if fresh_hint(n) is None}
+        binds, stmts = made[:len(rebinds)], made[len(rebinds):]
         result = _subst(ret.value, env, ops)
         r_type = self.calls.effects(name, [self.te.of(a) for a in full]).result  # (cached)
         if isinstance(ret.value, Name) and ret.value.id in locals_ and r_type.kind in ("array", "unknown") and any(
@@ -222,18 +222,59 @@ class _Inliner:
         # may have its name (`k` a module constant there, a parameter here)
         return all(n in live and live[n] is v and n not in self.caller_names for n, v in low.globals_read.items())
 
-    def _copy(self, st: Stmt, env: dict[str, Expr], short: str, ops: dict[str, str]) -> Stmt:
-        loc = replace(st.loc, text=f"{st.loc.text.strip()}  ({short})") if st.loc.text else st.loc
-        if isinstance(st, Assign):
-            return Assign(_target(st.target, env), _subst(st.value, env, ops), loc, aug=st.aug)
-        if isinstance(st, SetItem):
-            return SetItem(_target(st.target, env), _subst(st.index, env, ops), _subst(st.value, env, ops), loc)
-        if isinstance(st, ExprStmt):
-            return ExprStmt(_subst(st.value, env, ops), loc)
-        if isinstance(st, If):
-            return If(_subst(st.test, env, ops), tuple(self._copy(x, env, short, ops) for x in st.body),
-                      tuple(self._copy(x, env, short, ops) for x in st.orelse), loc)
-        return st
+
+def splice(body: Block, params: Sequence[str], args: Sequence[Expr], own: Iterable[str], callee: str,
+           namer: Any, loc: Loc, bind: Iterable[str] = (), fresh_hint: Callable[[str], str | None] | None = None,
+           note: str = "", ops: dict[str, str] | None = None) -> tuple[list[Stmt], dict[str, Expr]]:
+    """The one splicing of a function's body into a call site (a module-level callee
+    here, a nested def or lambda in the frontend, nested.py): the statements that run the
+    call in the caller, and what each of the callee's names became.
+
+    A parameter is replaced by its argument (a Name: Python passes the object, so a write
+    `a[0] = ...` in the callee is a write into the caller's array; a constant the callee
+    never writes into), except those in `bind` (rebound by the callee) and arguments of
+    another form, which are assigned to a variable `p_callee` first. The callee's own
+    variables `own` are renamed `v_callee`, or fresh (`fresh_hint(v)` a hint: one
+    statement's values). Every other name is free and left as it is: a module constant,
+    or a variable of the enclosing function read at the call (what a closure cell holds
+    when the call runs). `note`: appended to each copied statement's source text."""
+    bind, written = set(bind), {st.target for st in walk(body) if isinstance(st, SetItem)}
+    env: dict[str, Expr] = {}
+    binds: list[Stmt] = []
+    for p, a in zip(params, args):
+        if p in bind or not (isinstance(a, Name) or isinstance(a, Const) and p not in written):
+            env[p] = Name(namer.exact(_local(p, callee)))
+            binds.append(Assign(env[p].id, a, loc))
+        else:
+            env[p] = a
+    for n in sorted(set(own) - set(params)):
+        hint = fresh_hint(n) if fresh_hint is not None else None
+        env[n] = Name(namer.fresh(hint) if hint else namer.exact(_local(n, callee)))
+    return binds + [_copy(st, env, note, ops or {}) for st in body], env
+
+
+def _copy(st: Stmt, env: dict[str, Expr], note: str, ops: dict[str, str]) -> Stmt:
+    """`st` with the callee's names replaced (`env`), its source text marked `(note)`."""
+    st = replace(st, sid=0)  # (a copy: numbered where it lands, program.number)
+    if note and st.loc.text:
+        st = replace(st, loc=replace(st.loc, text=f"{st.loc.text.strip()}  ({note})"))
+    def e(x: Expr) -> Expr:
+        return _subst(x, env, ops)
+    if isinstance(st, Assign):
+        return replace(st, target=_target(st.target, env), value=e(st.value))
+    if isinstance(st, SetItem):
+        return replace(st, target=_target(st.target, env), index=e(st.index), value=e(st.value))
+    if isinstance(st, (ExprStmt, Return)):
+        return replace(st, value=e(st.value))
+    if isinstance(st, If):
+        return replace(st, test=e(st.test), body=tuple(_copy(x, env, note, ops) for x in st.body),
+                       orelse=tuple(_copy(x, env, note, ops) for x in st.orelse))
+    if isinstance(st, While):
+        return replace(st, test=e(st.test), body=tuple(_copy(x, env, note, ops) for x in st.body))
+    if isinstance(st, For):
+        return replace(st, target=_target(st.target, env), iter=e(st.iter),
+                       body=tuple(_copy(x, env, note, ops) for x in st.body))
+    return st  # (break, continue, comment)
 
 
 def _word(hint: str) -> bool:
