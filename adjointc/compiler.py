@@ -253,8 +253,12 @@ def compile_tangent(t: Any, arg_types: list[T.T], sig: str) -> Compiled:
         if n in live:
             fn.__globals__[n] = live[n]
     for tname, (spelling, wrt, types, outputs) in getattr(module, "__adjointc_callee_tangents__", {}).items():
-        fn.__globals__[tname] = CalleeTangent(tangent_of(_resolve(spelling, live), wrt, outputs),
-                                              [T.decode(x) for x in types])
+        callee = _resolve(spelling, live)
+        if higher.is_gradient(callee):  # a call of a gradient: the tangent of its generated adjoint
+            callee = higher.specialised(callee, [T.decode(x) for x in types])
+        elif higher.is_callee_adjoint(callee):  # generated code's call of a callee's adjoint
+            callee = higher.vjp_function(callee)
+        fn.__globals__[tname] = CalleeTangent(tangent_of(callee, wrt, outputs), [T.decode(x) for x in types])
     for wname, (spelling, outputs) in getattr(module, "__adjointc_wrappers__", {}).items():
         fn.__globals__[wname] = runtime.Returning(_resolve(spelling, live), outputs)
     return c
