@@ -19,7 +19,7 @@ users guess right:
 
 * `hessian(f, wrt)` is `jacfwd(grad(f, wrt), wrt)`, forward over reverse: the
   compiled gradient's generated adjoint is differentiated in forward mode once
-  (compiler.compile_tangent reads it as a function: higher.specialised) and run
+  (compile_tangent.py reads it as a function: higher.specialised) and run
   once per input element, each run a Hessian-vector product. Shape
   `x.shape + x.shape`; for several wrt a tuple of tuples, `H[i][j]` of shape
   `x_i.shape + x_j.shape` (JAX's layout).

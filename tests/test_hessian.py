@@ -2,7 +2,7 @@
 (`hessian`, adjointc/transforms.py).
 
 The tangent of a gradient is the tangent pass run over the gradient's generated
-adjoint (compiler.compile_tangent links a call of a Gradient to higher.specialised):
+adjoint (compile_tangent.py links a call of a Gradient to higher.specialised):
 its tapes carry tangent lists pushed and popped in step, its `reversed(...)` loops
 and helpers are read like user code. Every HVP here is checked against central
 finite differences of the gradient (which is itself checked elsewhere); Hessians
@@ -319,7 +319,7 @@ def test_generated_tangent_of_a_tape_pops_tangents_in_step():
     from adjointc import types as T
     x = np.linspace(-1.0, 1.2, 6)
     adjoint = grad(rosen).get_abstract([T.of_value(x)]).fn
-    src = adjointc.compiler.tangent_of(adjoint, ("x",)).source_for(x, 1.0)
+    src = adjointc.compile_tangent.tangent_of(adjoint, ("x",)).source_for(x, 1.0)
     assert "_tape_a_dot.append(a_dot)" in src
     assert "a_dot = _tape_a_dot.pop()" in src
     assert src.index("_tape_a_dot.append(a_dot)") < src.index("a_dot = _tape_a_dot.pop()")
@@ -336,8 +336,15 @@ def test_unsupported_second_order_is_a_located_error():
 
 
 def test_helper_without_a_second_order_rule_is_a_located_error():
+    def cumulative(x):
+        return np.sum(np.cumprod(x))
+    with pytest.raises(AdjointcError, match="cumprod_vjp") as e:
+        hessian(cumulative)(np.array([1.0, 2.0]))
+    assert e.value.loc is not None and e.value.loc.line > 0
+
+
+def test_hessian_of_max_is_the_hessian_at_the_argmax():
     def peak(x):
-        return np.max(x * x)
-    with pytest.raises(AdjointcError, match="unreduce_minmax") as e:
-        hessian(peak)(np.array([1.0, 2.0]))
-    assert e.value.loc is not None
+        return np.max(x * x * x)
+    x = np.array([0.5, -0.2, 0.9])
+    np.testing.assert_array_equal(hessian(peak)(x), np.diag([0.0, 0.0, 6 * 0.9]))

@@ -12,6 +12,7 @@ its tangent is the same call on the tangent (`defjvp(..., "linear")`):
     copy_adjoint, real_adjoint_check               the identity on values
     piece(t, i), list_adjoint, unarray             <->  unpiece, relist, rearray (lists)
     unroll, unflip (np.roll's, np.flip's)          <->  np.roll, np.flip
+    unreduce_minmax (max/min's, ties split)        <->  minmax_jvp (max/min's tangent)
 
 The two operand adjoints of matmul are bilinear in (the cotangent, the other
 operand), read the differentiated operand for its shape only, and transpose into
@@ -291,6 +292,13 @@ defvjp(shape.unroll, "c, a, shift, axis=None", name="unroll", c="np.roll(g, shif
 defjvp("unroll", "linear")
 defvjp(shape.unflip, "c, m, axis=None", name="unflip", c="np.flip(g, axis)", result=same_rank("c"))
 defjvp("unflip", "linear")
+
+# max/min's adjoint sends the cotangent to the maxima, split evenly among ties: linear
+# in it, and piecewise constant in `a` (which elements are maxima changes only where
+# they tie), so it has no derivative in `a` or the max `m`; its transpose is max/min's tangent
+defvjp(reductions.unreduce_minmax, "c, a, m, axis=None, keepdims=False", name="unreduce_minmax",
+       c="minmax_jvp(g, a, m, axis, keepdims)", result=same_rank("a"))  # (m: the max; `ans` is the result)
+defjvp("unreduce_minmax", "linear")
 
 # `v = vals.pop()` (a tape): lowered as this op, differentiated by passes/adjoints.pop
 # (its adjoint moves along an adjoint list: no template says that)

@@ -39,7 +39,8 @@ straight-line scalar program (the `sympy` family) also has `grad(grad(f, wrt=i))
 have the usual kinds, the detail prefixed "hvp" or "grad2". A second-order refusal
 (a located AdjointcError) leaves the outcome as first order judged it and is
 reported in ``extra["second"]`` ("refused:hvp:<error class>"; "ok" when it agreed), which run.py counts
-on its own rows; so is "unlocated:..." for a refusal without a location, a crash.
+on its own rows; a refusal without a location is "unlocated:hvp:<error class>", on a row of
+its own too (every refusal should say where).
 """
 from __future__ import annotations
 
