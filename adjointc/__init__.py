@@ -6,12 +6,12 @@
     du0, dkappa = heat(u0, 0.1)
     print(heat.source)            # the generated adjoint
 
-The transforms (grad, value_and_grad, vjp, jacrev/jacobian; adjointc/transforms.py)
+The transforms (grad, value_and_grad, vjp, jacrev/jacobian, hessian; adjointc/transforms.py)
 follow JAX's conventions: argnums, has_aux, Jacobians of shape out.shape + in.shape.
 """
 __version__ = "0.1.0"
 
-from .transforms import grad, jacobian, jacrev, value_and_grad, vjp  # noqa: E402
+from .transforms import grad, hessian, jacobian, jacrev, value_and_grad, vjp  # noqa: E402
 from .errors import (AdjointcBug, AdjointcError, AliasingError, CheckFailed, GeneratedCodeError,  # noqa: E402
                      InternalError, InvalidArgument, NoAdjointRule, StaleSource, TypeMismatch,
                      UnsupportedFunction, UnsupportedSyntax)
@@ -23,7 +23,7 @@ from .rules import defjvp, defvjp, nondiff  # noqa: E402
 from .check import check  # noqa: E402
 
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacfwd", "tangent", "jacrev", "jacobian", "check", "defvjp",
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacfwd", "tangent", "jacrev", "jacobian", "hessian", "check", "defvjp",
            "defjvp", "nondiff", "AdjointcError",
            "UnsupportedSyntax", "UnsupportedFunction", "NoAdjointRule", "AliasingError", "TypeMismatch",
            "InvalidArgument", "StaleSource", "CheckFailed", "AdjointcBug", "GeneratedCodeError", "InternalError"]

@@ -3,13 +3,13 @@
     compile_gradient(g, arg_types, sig)   cache key (reach.py) -> cache.load_or_build(transform)
     transform(g, arg_types)               program_of -> passes.PIPELINE -> cleanup -> a printer: the text
     analyse_callee(fn, arg_types)         a callee through passes.CALLEE_PASSES -> its Effects
-    compile_tangent(t, arg_types, sig)    forward mode: the same path through passes.TANGENT_PIPELINE
-                                          (`transform_tangent`), keyed by the mode and wrt too
+    (forward mode, the same path through passes.TANGENT_PIPELINE: compile_tangent.py)
 
 `Calls` answers the passes' questions about calls to user functions and
 records what the generated code must be linked to (the callees' adjoints, the
 argument-returning wrappers); `CalleeAdjoint` is what a caller's backward
-sweep calls for a callee, `CalleeTangent` what a caller's tangent calls. api.py is the public surface over this module; it
+sweep calls for a callee (compile_tangent.CalleeTangent: what a caller's tangent calls).
+api.py is the public surface over this module; it
 hands in the Gradient (`g`: its primal, signature names, wrt, outputs and
 lowered IR), which is the only thing this module needs of it.
 """
@@ -32,7 +32,6 @@ from .ir import Function, Loc, walk
 from .passes import cleanup
 from .passes import inline as inline_pass
 from .passes import mutation
-from .passes import tangent as tangent_pass
 from .program import Program
 
 _STATS = {"transforms": 0}
@@ -216,119 +215,6 @@ def transform(g: Any, arg_types: list[T.T], stats: bool = False, printer: str = 
     if made:  # (only then: the text of every other adjoint stays as it was)
         text += f"__adjointc_gradients__ = {made!r}\n"
     return text
-
-
-# ------------------------------------------------------------- forward mode
-def compile_tangent(t: Any, arg_types: list[T.T], sig: str) -> Compiled:
-    """The tangent function of `t.primal` (forward.Tangent: its wrt are the arguments
-    carrying tangents) for these argument types, cached like an adjoint; the key holds
-    the mode, so a tangent and an adjoint of one signature never meet."""
-    spec = _specialised(t, arg_types, sig)
-    if spec is not t:  # (a call passing functions: the tangent of the specialisation on them)
-        from .forward import Tangent
-        spec = Tangent(spec.primal, t.wrt, outputs=t.outputs)
-        spec._callee = t._callee
-        return compile_tangent(spec, arg_types, sig)
-    reached = funcvals.reach(t.primal, reach.classes_of(arg_types))
-    src, consts = reached.key_parts()
-    parts = {"mode": "tangent", "source": src, "name": t.primal.__qualname__, "module": str(t.primal.__module__),
-             "file": inspect.getsourcefile(t.primal) or "", "wrt": ",".join(t.wrt),
-             "outputs": ",".join(t.outputs), "inline": str(inline_pass.ENABLED),
-             "signature": re.sub(r"#\d+\)", ")", sig), "globals": consts,
-             "rules": _registry_fingerprint() + _jvp_fingerprint(), "compiler": _package_fingerprint()}
-    key = cache.make_key(parts)
-    name = f"{t.primal.__name__}_jvp"
-    namespace: dict[str, Any] = {}
-    for r in rules.REGISTRY.values():
-        namespace.update(r.namespace)
-    module, _hit = cache.load_or_build(key, lambda: transform_tangent(t, arg_types), name=name,
-                                       namespace=namespace)
-    fn = getattr(module, name)
-    c = Compiled(fn, _module_source(module), tuple(getattr(module, "__adjointc_globals__", ())),
-                 getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())), reached)
-    live = live_globals(t.primal)
-    for n, spelling in getattr(module, "__adjointc_synthetic__", {}).items():  # (funcvals.py)
-        live[n] = fn.__globals__[n] = funcvals.resolve(spelling, live, _resolve)
-    for n in c.global_names:
-        if n in live:
-            fn.__globals__[n] = live[n]
-    for tname, (spelling, wrt, types, outputs) in getattr(module, "__adjointc_callee_tangents__", {}).items():
-        fn.__globals__[tname] = CalleeTangent(tangent_of(_resolve(spelling, live), wrt, outputs),
-                                              [T.decode(x) for x in types])
-    for wname, (spelling, outputs) in getattr(module, "__adjointc_wrappers__", {}).items():
-        fn.__globals__[wname] = runtime.Returning(_resolve(spelling, live), outputs)
-    return c
-
-
-def _jvp_fingerprint() -> str:
-    """The forward-mode knowledge of the rules (`defjvp`): a changed tangent rule rebuilds."""
-    h = hashlib.sha256()
-    for op in sorted(rules.REGISTRY):
-        j = rules.REGISTRY[op].jvp
-        h.update(repr((op, _src(j) if callable(j) else sorted(j.items(), key=str) if isinstance(j, dict)
-                       else j)).encode())
-    return h.hexdigest()
-
-
-def transform_tangent(t: Any, arg_types: list[T.T], printer: str = "numpy") -> str:
-    """The generated tangent's source for t at these argument types."""
-    _STATS["transforms"] += 1
-    low = t.lowered()
-    if low.no_return is not None and not t._callee:
-        raise UnsupportedSyntax("the function has no return statement: nothing to differentiate",
-                                low.no_return, "return the value to differentiate")
-    if low.falls_through is not None and not t._callee:
-        raise UnsupportedSyntax(f"{low.function.name} can reach the end of its body without a return "
-                                "statement, and then returns None: the output must be a float or an array",
-                                low.falls_through, "end every path with a return of the value to "
-                                "differentiate (e.g. a final return after the if or loop)")
-    prog = passes.run(program_of(t, arg_types), passes.TANGENT_PIPELINE)
-    calls, fn = prog.calls, low.function
-    globals_read = {**low.globals_read, **prog.inlined_globals}
-    temps = prog.temporaries | {d for n, d in tangent_pass.dot_names(prog.fn, set(prog.active)).items()
-                                if n in prog.temporaries}
-    out = cleanup.run(prog.adjoint, temps.__contains__)
-    text = PRINTERS[printer](out, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line,
-                             title="Tangent (JVP)")
-    synthetic = low.synthetic
-    names = tuple(sorted(n for n in globals_read if n not in synthetic))
-    text += (f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(prog.mutated))!r}\n"
-             f"__adjointc_callee_tangents__ = {calls.tangents!r}\n__adjointc_wrappers__ = {calls.wrappers!r}\n")
-    if synthetic:
-        text += f"__adjointc_synthetic__ = {dict(sorted(synthetic.items()))!r}\n"
-    return text
-
-
-_TANGENTS: dict[tuple, Any] = {}
-
-
-def tangent_of(fn: Callable, wrt: tuple[str, ...], outputs: tuple[str, ...] = ()) -> Any:
-    """The forward.Tangent compiled for calls of `fn` from functions in forward mode."""
-    from .forward import Tangent
-    key = (id(fn), wrt, outputs)
-    t = _TANGENTS.get(key)
-    if t is None or t.primal is not fn:
-        t = _TANGENTS[key] = Tangent(fn, wrt, outputs=outputs)
-        t._callee = True
-    return t
-
-
-class CalleeTangent:
-    """What a caller's tangent calls for a user function: its compiled tangent function
-    (compiled on first use), `h_jvp(*args, *dots) -> (out, out_dot)`."""
-
-    def __init__(self, tangent: Any, types: list[T.T]):
-        self.tangent, self.types, self.compiled = tangent, types, None
-
-    def __call__(self, *args):
-        if self.compiled is None:
-            self.compiled = self.tangent.get_abstract(self.types)
-        c = self.compiled
-        if c.global_names:
-            live = live_globals(self.tangent.primal)
-            for n in c.global_names:
-                c.fn.__globals__[n] = live[n]
-        return c.fn(*args)
 
 
 _GRADIENTS: dict[tuple, Any] = {}

@@ -5,7 +5,7 @@
     J = jacfwd(f, wrt=0)(x, y, n)                           # out.shape + x.shape
 
 A `Tangent` is a `Gradient` (api.py) whose compiled function is the tangent
-(passes/tangent.py through compiler.compile_tangent): it binds arguments, specialises
+(passes/tangent.py through compile_tangent.py): it binds arguments, specialises
 on the abstract signature and memoises exactly as a gradient does. Contracts:
 
 * tangents have the structure, shapes and dtypes of their primals (checked, a clear
@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import compiler, frontend
+from . import compile_tangent, compiler, frontend
 from . import types as T
 from .api import Gradient, _check_arg_aliasing, _copy_arrays, _call_with_values
 from .compiler import Compiled
@@ -46,7 +46,7 @@ class Tangent(Gradient):
         super().__init__(fn, wrt, outputs=outputs)
 
     def _compile(self, arg_types: list[T.T], sig: str, stats: bool = False) -> Compiled:
-        return compiler.compile_tangent(self, arg_types, sig)
+        return compile_tangent.compile_tangent(self, arg_types, sig)
 
     def __call__(self, *args: Any, tangents: Any = None, **kwargs: Any):
         if tangents is None:

@@ -52,7 +52,8 @@ def is_gradient(obj: Any) -> bool:
 
 def key_of(g: Any) -> str:
     """What about a Gradient determines the code of a function that calls it."""
-    return f"gradient(wrt={','.join(g.wrt)};value={g._with_value};outputs={','.join(g.outputs)})"
+    return (f"gradient(wrt={','.join(g.wrt)};value={g._with_value};outputs={','.join(g.outputs)}"
+            + (";aux=True)" if g.has_aux else ")"))
 
 
 def _check(g: Any, what: str) -> list[inspect.Parameter]:
@@ -134,7 +135,9 @@ def specialised(g: Any, arg_types: list[T.T]) -> Callable:
     grads = [f"as_adjoint(_grads[{k}], {w})" if types[w].kind == "array" else f"_grads[{k}]"
              for k, w in enumerate(g.wrt)]
     picked = grads[0] if g._single else f"({', '.join(grads)},)"
-    result = f"(_value, {picked})" if g._with_value else picked
+    # (has_aux: the adjoint's value is (value, aux); G returns (gradient, aux) or
+    # ((value, aux), gradient), so the aux is G's output too, carrying no derivative)
+    result = f"(_value, {picked})" if g._with_value else f"({picked}, _value[1])" if g.has_aux else picked
     text = ("from adjointc.runtime import as_adjoint\n\n\n" if "as_adjoint" in picked else "") + (
             f"def {name}({sig}):\n"
             f"    \"\"\"The {'value and ' if g._with_value else ''}gradient of {g.primal.__qualname__} with "

@@ -1,4 +1,4 @@
-"""The public transforms: grad, value_and_grad, vjp, jacrev/jacobian.
+"""The public transforms: grad, value_and_grad, vjp, jacrev/jacobian, hessian.
 
 Every transform is built on the reverse mode of api.Gradient (one compiled
 adjoint per abstract signature, see api.py): `grad` and `value_and_grad` are
@@ -17,7 +17,14 @@ users guess right:
 * A Jacobian has shape `out.shape + in.shape` (a float output: the gradient's
   shape; a float input: `out.shape`).
 
-Forward mode (jvp, jacfwd) and higher order (hessian) will live here too.
+* `hessian(f, wrt)` is `jacfwd(grad(f, wrt), wrt)`, forward over reverse: the
+  compiled gradient's generated adjoint is differentiated in forward mode once
+  (compile_tangent.py reads it as a function: higher.specialised) and run
+  once per input element, each run a Hessian-vector product. Shape
+  `x.shape + x.shape`; for several wrt a tuple of tuples, `H[i][j]` of shape
+  `x_i.shape + x_j.shape` (JAX's layout).
+
+Forward mode itself (jvp, tangent, jacfwd) lives in forward.py.
 """
 from __future__ import annotations
 
@@ -223,3 +230,30 @@ def jacrev(fn: Callable | None = None, wrt: Any = None, *, argnums: Any = None, 
 
 
 jacobian = jacrev  # (adjointc's Jacobian is the reverse-mode one)
+
+
+def hessian(fn: Callable | None = None, wrt: Any = 0, *, argnums: Any = None):
+    """The Hessian of a scalar function, as `jax.hessian`: `hessian(f)(x)` has shape
+    `x.shape + x.shape` (a float for a float x); `hessian(f, wrt=(0, 1))` a tuple of
+    tuples, `H[i][j]` the block of second derivatives in (wrt i, wrt j). Computed
+    as `jacfwd(grad(f, wrt), wrt)`: one tangent of the compiled gradient, compiled
+    once and run once per input element (n Hessian-vector products). Also
+    `@hessian` / `@hessian(wrt=...)`."""
+    if fn is None:
+        return lambda f: hessian(f, wrt, argnums=argnums)
+    from .forward import jacfwd
+    wrt = _argnums(fn, None if argnums is not None else wrt, argnums, "hessian")
+    g = _public(fn, wrt, "hessian")
+    items = g.wrt[0] if g._single else tuple(g.wrt)
+    jac = jacfwd(g, wrt=items)
+
+    def hess(*args: Any, **kwargs: Any) -> Any:
+        blocks = jac(*args, **kwargs)
+        if g._single:
+            return blocks
+        # jacfwd gives, per input j, the tangent of the gradient tuple: blocks[j][i]
+        return tuple(tuple(blocks[j][i] for j in range(len(items))) for i in range(len(items)))
+    hess.__name__ = f"hessian_{g.primal.__name__}"
+    hess.__doc__ = f"Hessian of {g.primal.__name__} with respect to {', '.join(g.wrt)}."
+    hess.__wrapped__ = fn  # type: ignore[attr-defined]
+    return hess

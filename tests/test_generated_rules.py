@@ -20,6 +20,8 @@ def _n(*shape: int) -> np.ndarray:
     return _r.normal(size=shape)
 
 
+_A = _n(3, 4)
+_TIES = np.array([[1.0, 2.0, 0.5, 3.0], [1.0, 0.0, 0.5, 3.0]])  # (ties in columns 0, 2 and 3)
 CASES = [
     (runtime.unbroadcast, (_n(3, 4), _n(4))),
     (runtime.unbroadcast, (_n(3, 4), _n(3, 1))),
@@ -71,6 +73,13 @@ CASES = [
     (reductions.uncumsum, (_n(12), _n(3, 4))),
     (generated.recumsum, (_n(3, 4), _n(3, 4), 1)),
     (generated.recumsum, (_n(3, 4), _n(12))),
+    (reductions.unreduce_minmax, (_n(3), _A, np.max(_A, axis=1), 1)),
+    (reductions.unreduce_minmax, (1.3, _A, np.max(_A))),
+    (reductions.unreduce_minmax, (_n(1, 4), _TIES, np.min(_TIES, axis=0, keepdims=True), 0, True)),
+    (shape.unroll, (_n(5), _n(5), 2)),
+    (shape.unroll, (_n(3, 4), _n(3, 4), (1, -1), (0, 1))),
+    (shape.unflip, (_n(3, 4), _n(3, 4), 1)),
+    (shape.unflip, (_n(3, 4), _n(3, 4))),
     (shape.unsum, (1.5, [_n(3), 2.0])),
     (shape.unsum, (_n(3), _n(4, 3))),
     (generated.resum, ([1.0, 2.5], 1.5, [1.0, 2.0])),

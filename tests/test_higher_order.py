@@ -303,12 +303,22 @@ def norm_loss(x):
     return np.linalg.norm(x) * 2.0 + np.sum(np.hypot(x, 1.0))
 
 
+def cumulative(x):
+    return np.sum(np.cumprod(x))
+
+
 def test_helper_without_a_second_order_rule_is_refused_with_a_location():
-    """max's gradient calls a helper (unreduce_minmax, ties split evenly) with no rule of
-    its own yet: differentiating it is refused where the generated code calls it."""
-    with pytest.raises(AdjointcError, match="adjointc's helper 'unreduce_minmax'") as e:
-        grad(lambda x: np.sum(grad(peak)(x)))(np.array([1.0, 2.0]))
+    """cumprod's gradient calls a nonlinear helper (cumprod_vjp) with no rule of its
+    own yet: differentiating it is refused where the generated code calls it."""
+    with pytest.raises(AdjointcError, match="adjointc's helper 'cumprod_vjp'") as e:
+        grad(lambda x: np.sum(grad(cumulative)(x)))(np.array([1.0, 2.0]))
     assert e.value.loc is not None and e.value.loc.line > 0
+
+
+def test_max_differentiated_twice():
+    """max's gradient (unreduce_minmax: the cotangent to the maxima) is linear in the
+    cotangent and piecewise constant in x: d/dx sum(grad(max(x*x))) = 2 at the argmax."""
+    np.testing.assert_array_equal(grad(lambda x: np.sum(grad(peak)(x)))(np.array([1.0, 2.0])), [0.0, 2.0])
 
 
 def test_norm_differentiated_twice():

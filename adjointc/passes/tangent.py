@@ -33,7 +33,11 @@ Invariants the transform relies on and keeps:
   folding above made a tangent a bare name whose primal is a fresh value, and either
   side is written in place, the tangent is copied (`np.copy`), so an in-place write
   `u_dot[i] = v_dot` never reaches another tangent.
-* No tape, no trip counters: loops, branches, `break`/`continue` and the returns the
+* A list's tangent is a list pushed and popped in step with it: `vals.append(v)` also
+  appends `v_dot` to `vals_dot`, `v = vals.pop()` pops `v_dot` (the rule's template),
+  a dropped `vals.pop()` pops `vals_dot` too. That is how generated adjoint code (its
+  tapes) is read again: forward over reverse, the Hessian-vector product.
+* No tape of its own, no trip counters: loops, branches, `break`/`continue` and the returns the
   normaliser placed keep their structure; each `return v` returns `(v, v_dot)` (a
   callee compiled with `outputs` returns `((v, *outs), (v_dot, *out_dots))`).
 * Parameters modified in place are copied on entry, their tangents too: the user's
@@ -180,6 +184,12 @@ class Forward:
                 return [s]
             vd = self.of(v) or self.zero(v)
             return [_comment(s), s, ExprStmt(Call("method:append", (Name(self.dots[lst.id]), vd)), s.loc)]
+        if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:pop":
+            # (a value dropped from a tape, generated code read again: its tangent list in step)
+            lst = s.value.args[0]
+            if not (isinstance(lst, Name) and lst.id in self.varied):
+                return [s]
+            return [s, ExprStmt(Call("method:pop", (Name(self.dots[lst.id]),)), s.loc)]
         if isinstance(s, (Break, Continue, Comment)) or (
                 isinstance(s, ExprStmt) and isinstance(s.value, Call)
                 and getattr(rules.lookup(s.value.op), "nondiff", False)):

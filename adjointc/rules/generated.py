@@ -11,6 +11,8 @@ its tangent is the same call on the tangent (`defjvp(..., "linear")`):
     as_adjoint, seed_adjoint, add_adjoint          broadcasts and sums: unbroadcast
     copy_adjoint, real_adjoint_check               the identity on values
     piece(t, i), list_adjoint, unarray             <->  unpiece, relist, rearray (lists)
+    unroll, unflip (np.roll's, np.flip's)          <->  np.roll, np.flip
+    unreduce_minmax (max/min's, ties split)        <->  minmax_jvp (max/min's tangent)
 
 The two operand adjoints of matmul are bilinear in (the cotangent, the other
 operand), read the differentiated operand for its shape only, and transpose into
@@ -283,6 +285,20 @@ defvjp(linalg.matmul_rhs, "c, x, y", name="matmul_rhs", c="np.matmul(x, g)", x="
        result=same_rank("y"))
 defjvp("matmul_lhs", "multilinear")
 defjvp("matmul_rhs", "multilinear")
+
+# np.roll's and np.flip's adjoints are a roll back and a flip: permutations, whose
+# transposes are the inverse permutations (a roll forward, the same flip)
+defvjp(shape.unroll, "c, a, shift, axis=None", name="unroll", c="np.roll(g, shift, axis)", result=same_rank("c"))
+defjvp("unroll", "linear")
+defvjp(shape.unflip, "c, m, axis=None", name="unflip", c="np.flip(g, axis)", result=same_rank("c"))
+defjvp("unflip", "linear")
+
+# max/min's adjoint sends the cotangent to the maxima, split evenly among ties: linear
+# in it, and piecewise constant in `a` (which elements are maxima changes only where
+# they tie), so it has no derivative in `a` or the max `m`; its transpose is max/min's tangent
+defvjp(reductions.unreduce_minmax, "c, a, m, axis=None, keepdims=False", name="unreduce_minmax",
+       c="minmax_jvp(g, a, m, axis, keepdims)", result=same_rank("a"))  # (m: the max; `ans` is the result)
+defjvp("unreduce_minmax", "linear")
 
 # `v = vals.pop()` (a tape): lowered as this op, differentiated by passes/adjoints.pop
 # (its adjoint moves along an adjoint list: no template says that)

@@ -142,8 +142,11 @@ def _add(parts: list[Expr]) -> Expr | None:
 
 def _params(rule: "Rule", bound: dict[str, Any]) -> list[str]:
     """The parameters whose arguments carry a derivative in this call (those the VJP
-    gives an adjoint: a dynamic rule decides per call, e.g. np.pad's widths do not)."""
-    return [p for p, t in rule.templates_for(bound).items() if p in bound and t is not None]
+    gives an adjoint: a dynamic rule decides per call, e.g. np.pad's widths do not), and
+    those only a tangent template names (a tape's `L.pop()`: its adjoint is no template)."""
+    vjp = rule.templates_for(bound)
+    own = [p for p in rule.jvp if p in bound and p not in vjp] if isinstance(rule.jvp, dict) else []
+    return [p for p, t in vjp.items() if p in bound and t is not None] + own
 
 
 def _rebuild(rule: "Rule", call: Call, replaced: dict[str, Any]) -> Call:

@@ -28,6 +28,19 @@ for either finite-difference gradient (the same tolerance, on the scale of
 sum |g| |v|) and, tightly, with <grad, v> from reverse mode. Its failures have
 the same kinds, their detail prefixed "jvp"; a forward-mode refusal of a
 program reverse mode accepts is "refused" with detail "jvp:<error class>".
+
+Second order is judged at the first usable point (`second=True`, the default), for a
+program whose gradient and jvp agree there: the Hessian-vector product
+`jvp(grad(f), x, v)` (forward over reverse) must give the gradient as its value and
+agree with central finite differences of adjointc's gradient along v (two steps
+that agree with each other, as above, else the point is not used for it); a
+straight-line scalar program (the `sympy` family) also has `grad(grad(f, wrt=i))`
+(reverse over reverse) compared with SymPy's second derivatives. Their failures
+have the usual kinds, the detail prefixed "hvp" or "grad2". A second-order refusal
+(a located AdjointcError) leaves the outcome as first order judged it and is
+reported in ``extra["second"]`` ("refused:hvp:<error class>"; "ok" when it agreed), which run.py counts
+on its own rows; a refusal without a location is "unlocated:hvp:<error class>", on a row of
+its own too (every refusal should say where).
 """
 from __future__ import annotations
 
@@ -48,7 +61,9 @@ import numpy as np
 import adjointc
 from adjointc import AdjointcBug, AdjointcError
 
-from corpus import A, copy_value, import_file, sympy_gradient
+from corpus import MATH_SHIM, NUMPY_SHIM, A, _BranchAt, bind, copy_value, import_file, sympy_gradient
+import sympy as sp
+import types
 
 from .generator import F, Program
 
@@ -216,7 +231,7 @@ def _short(v: Any) -> str:
 
 # ----------------------------------------------------------------------- judge
 def judge(program: Program, seed: int = 0, points: int = 3, sympy: bool = True,
-          at: list[tuple] | None = None, forward: bool = True) -> Outcome:
+          at: list[tuple] | None = None, forward: bool = True, second: bool = True) -> Outcome:
     """Judge one program at up to `points` usable input points drawn from `seed`
     (or exactly at the points `at`, as the shrinker does); see the module doc."""
     try:
@@ -224,18 +239,19 @@ def judge(program: Program, seed: int = 0, points: int = 3, sympy: bool = True,
     except Exception as e:  # noqa: BLE001  not a valid program (the shrinker makes such)
         return Outcome("skipped", f"does not load: {type(e).__name__}")
     try:
-        return _judge(fn, program, seed, points, sympy, at, forward)
+        return _judge(fn, program, seed, points, sympy, at, forward, second)
     finally:
         unload(fn)
 
 
 def _judge(fn: Callable, program: Program, seed: int, points: int, sympy: bool,
-           at: list[tuple] | None, forward: bool = True) -> Outcome:
+           at: list[tuple] | None, forward: bool = True, second: bool = True) -> Outcome:
     rng = np.random.default_rng(seed)
     directions = np.random.default_rng(seed + 7919)  # (its own stream: the points stay as they were)
     names = program.names
     checked, attempts = 0, 0
     g = vg = None
+    extra: dict[str, Any] = {}
     todo = list(at) if at is not None else None
     while checked < points and attempts < 3 * points:
         attempts += 1
@@ -293,8 +309,13 @@ def _judge(fn: Callable, program: Program, seed: int, points: int, sympy: bool,
             bad = _judge_jvp(fn, names, point, value, ref, got, directions)
             if bad is not None:
                 return bad
+        if second and forward and "second" not in extra:
+            bad = _judge_second(fn, g, names, point, got, sympy and "sympy" in program.tags, directions)
+            if isinstance(bad, Outcome):
+                return bad
+            extra["second"] = bad or "ok"
         checked += 1
-    return Outcome("ok" if checked else "skipped", extra={"points": checked})
+    return Outcome("ok" if checked else "skipped", extra={"points": checked, **extra})
 
 
 def _judge_jvp(fn: Callable, names: tuple, point: tuple, value: float, ref: tuple, got: tuple,
@@ -338,3 +359,102 @@ def _judge_jvp(fn: Callable, names: tuple, point: tuple, value: float, ref: tupl
     if abs(t - rg) > 1e-6 * max(1.0, sg):  # (tighter than finite differences can judge)
         return Outcome("wrong", "jvp vs <grad, v>", f"jvp {t!r}, <grad, v> {rg!r}", point)
     return None
+
+
+# ---------------------------------------------------------------- second order
+def _second_failure(e: BaseException, what: str, point: tuple) -> Outcome | str:
+    """A second-order transform's exception: a crash (an Outcome) or a refusal (a string)."""
+    if isinstance(e, AdjointcError) and not isinstance(e, AdjointcBug):
+        where = "refused" if getattr(e, "loc", None) is not None else "unlocated"
+        return f"{where}:{what}:{type(e).__name__}"
+    out = _crash(e, point)
+    out.detail = f"{what}: " + out.detail
+    return out
+
+
+def _fd_along(g: Callable, point: tuple, dirs: tuple, rel: float) -> list[Any] | None:
+    """Central differences of adjointc's gradient along the direction `dirs`."""
+    scale = max([1.0] + [float(np.max(np.abs(x))) for x in point if np.size(x)])
+    h = rel * scale
+    plus = tuple(x + h * d for x, d in zip(point, dirs))
+    minus = tuple(x - h * d for x, d in zip(point, dirs))
+    if primal(g.primal, plus) is None or primal(g.primal, minus) is None:
+        return None
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        gp, gm = g(*copy_value(plus)), g(*copy_value(minus))
+    return [(np.asarray(a, dtype=float) - np.asarray(b, dtype=float)) / (2 * h) for a, b in zip(gp, gm)]
+
+
+def _judge_second(fn: Callable, g: Any, names: tuple, point: tuple, got: tuple, exact: bool,
+                  rng: np.random.Generator) -> Outcome | str | None:
+    """Second order at one point (module docstring): None when it agrees, a string for
+    a refusal, an Outcome for a failure."""
+    dirs = tuple(rng.normal(size=x.shape) if isinstance(x, np.ndarray) else float(rng.normal()) for x in point)
+    try:
+        f1, f2 = _fd_along(g, point, dirs, STEP), _fd_along(g, point, dirs, STEP2)
+    except Exception:  # noqa: BLE001  (the gradient away from the point: not a usable reference)
+        f1 = f2 = None
+    args = copy_value(point)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            gv, hv = adjointc.jvp(g, args, dirs)
+    except Exception as e:  # noqa: BLE001
+        return _second_failure(e, "hvp", point)
+    if not all(_same(a, b) for a, b in zip(args, point)):
+        return Outcome("mutated", "hvp changed its inputs", "", point)
+    if not isinstance(hv, tuple) or len(hv) != len(names):
+        return Outcome("wrong", "hvp: the tangent is not one per input", repr(hv), point)
+    if any(_err(a, b) > 1e-9 for a, b in zip(gv, got)):
+        return Outcome("wrong", "hvp: its value is not the gradient", f"{gv!r} vs {got!r}", point)
+    usable = f1 is not None and f2 is not None and all(_err(a, b) <= FD_AGREE for a, b in zip(f1, f2))
+    if usable:
+        for name, h, r1, r2 in zip(names, hv, f1, f2):
+            e = min(_err(h, r1), _err(h, r2))
+            if e > GRAD_TOL:
+                return Outcome("wrong", f"hvp vs finite differences of grad (d/d{name})",
+                               f"hvp {_short(h)}\n  fd of grad {_short(r2)} (rel. err {e:.1e})", point)
+    if exact:
+        ref = _sympy_hessian(fn, A(*point), names)
+        if ref is not None:
+            for i, n in enumerate(names):
+                try:
+                    with warnings.catch_warnings(), np.errstate(all="ignore"):
+                        warnings.simplefilter("ignore")
+                        row = adjointc.grad(adjointc.grad(fn, wrt=n), wrt=names)(*copy_value(point))
+                except Exception as e:  # noqa: BLE001
+                    return _second_failure(e, "grad2", point)
+                if any(_err(a, b) > 1e-8 for a, b in zip(row, ref[i])):
+                    return Outcome("wrong", f"grad2 (d/d{n} d/d...) vs SymPy",
+                                   f"adjointc {row}\n  SymPy {ref[i]}", point)
+    return None
+
+
+def _sympy_hessian(fn: Callable, a: A, names: tuple) -> list[list[float]] | None:
+    """SymPy's second derivatives of a scalar fn at `a` along the path it takes there
+    (as corpus.sympy_gradient: branches decided at the point), or None."""
+    glb = dict(fn.__globals__)
+    for k, v in list(glb.items()):
+        if v is np:
+            glb[k] = NUMPY_SHIM
+        elif isinstance(v, types.ModuleType) and v.__name__ == "math":
+            glb[k] = MATH_SHIM
+    copy = types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
+    b = bind(fn, a)
+    symbols = {n: sp.Symbol(n, real=True) for n in names}
+    at = {}
+    for n in names:
+        if isinstance(b.arguments[n], np.ndarray):
+            return None
+        at[symbols[n]] = sp.Float(float(b.arguments[n]), 30)
+        b.arguments[n] = symbols[n]
+    try:
+        with _BranchAt(at):
+            expr = sp.sympify(copy(*b.args, **b.kwargs))
+        value = complex(expr.subs(at).evalf(30))
+        if value.imag != 0 or not np.isfinite(value.real):
+            return None
+        return [[float(sp.diff(expr, symbols[i], symbols[j]).subs(at).evalf(30)) for j in names] for i in names]
+    except Exception:  # noqa: BLE001  any failure means "not sympy-checkable"
+        return None

@@ -1,7 +1,10 @@
 """The long profile: N random programs outside pytest (see the package docstring).
 
-Every program is judged in both modes (oracle.judge: the gradient, then the jvp);
-the table counts forward mode's failures separately too.
+Every program is judged in both modes (oracle.judge: the gradient, then the jvp),
+and at one point to second order (the HVP, and grad of grad vs SymPy for the
+`sympy` family); the table counts forward mode's and second order's failures
+separately too, and second-order refusals on rows of their own (the program's
+outcome is then first order's).
 
 Each worker process runs hypothesis' generator with its own seed (``seed * 1000 +
 worker``), judges every program, shrinks its failures, and hands back counts and
@@ -77,6 +80,10 @@ def _worker(args: tuple) -> dict[str, Any]:
             findings.append({"program": program, "outcome": out})
             if out.detail.startswith("jvp"):  # (forward mode's share of the failures)
                 counts["forward:" + out.kind] += 1
+            if out.detail.startswith(("hvp", "grad2")):  # (second order's share)
+                counts["second:" + out.kind] += 1
+        if "second" in out.extra:  # (second order judged at one point: ok, refused:..., unlocated:...)
+            counts["second:" + out.extra["second"]] += 1
         if (k + 1) % 250 == 0:
             print(f"[worker {worker}] {k + 1}/{count} programs, {time.time() - started:.0f} s, "
                   f"{sum(counts[f] for f in FAILURES)} failing", file=sys.stderr, flush=True)
@@ -176,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     rows += [(f"  forward mode (jvp): {k.split(':', 1)[1]}", v) for k, v in sorted(counts.items())
              if k.startswith("forward:")]
     rows += [(f"  {k.split(':', 1)[1]}", v) for k, v in sorted(counts.items()) if k.startswith("crash:")]
+    rows += [("second order (hvp, grad2) judged: correct", counts["second:ok"])]
+    rows += [(f"  second order {k.split(':', 1)[1]}", v) for k, v in sorted(counts.items())
+             if k.startswith("second:") and k != "second:ok"]
     width = max(len(r[0]) for r in rows)
     for label, v in rows:
         print(f"  {label:<{width}}  {v:>7}")

@@ -1,0 +1,147 @@
+"""Forward mode's orchestration: a Tangent's signature -> generated tangent source -> a callable.
+
+    compile_tangent(t, arg_types, sig)   cache key (reach.py, the mode, wrt) -> cache.load_or_build
+    transform_tangent(t, arg_types)      program_of -> passes.TANGENT_PIPELINE -> cleanup -> a printer
+    tangent_of(fn, wrt, outputs)         the Tangent compiled for calls of fn from tangent code
+    CalleeTangent                        what a caller's tangent calls: `h_jvp(*args, *dots)`
+
+The same path as compiler.compile_gradient (whose helpers it uses), keyed by the mode
+so a tangent and an adjoint of one signature never meet. Linking a tangent's callees
+follows reverse-over-reverse (higher.py): a call of a Gradient G is a call of
+`higher.specialised(G, types)`, the def calling G's generated adjoint, so the
+tangent of a gradient is the tangent of that generated code (forward over reverse,
+the Hessian-vector product); a call of a callee's adjoint in generated code is its
+`higher.vjp_function`. A Gradient is never a callee whose tangent is again a Tangent
+of the Gradient (that recursed forever).
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import re
+from typing import Any, Callable
+
+from . import cache, funcvals, higher, passes, reach, rules, runtime
+from . import types as T
+from .compiler import (PRINTERS, _STATS, Compiled, _module_source, _package_fingerprint, _registry_fingerprint,
+                       _resolve, _specialised, _src, live_globals, program_of)
+from .errors import UnsupportedSyntax
+from .passes import cleanup
+from .passes import inline as inline_pass
+from .passes import tangent as tangent_pass
+
+
+def compile_tangent(t: Any, arg_types: list[T.T], sig: str) -> Compiled:
+    """The tangent function of `t.primal` (forward.Tangent: its wrt are the arguments
+    carrying tangents) for these argument types, cached like an adjoint; the key holds
+    the mode, so a tangent and an adjoint of one signature never meet."""
+    spec = _specialised(t, arg_types, sig)
+    if spec is not t:  # (a call passing functions: the tangent of the specialisation on them)
+        from .forward import Tangent
+        spec = Tangent(spec.primal, t.wrt, outputs=t.outputs)
+        spec._callee = t._callee
+        return compile_tangent(spec, arg_types, sig)
+    reached = funcvals.reach(t.primal, reach.classes_of(arg_types))
+    src, consts = reached.key_parts()
+    parts = {"mode": "tangent", "source": src, "name": t.primal.__qualname__, "module": str(t.primal.__module__),
+             "file": inspect.getsourcefile(t.primal) or "", "wrt": ",".join(t.wrt),
+             "outputs": ",".join(t.outputs), "inline": str(inline_pass.ENABLED),
+             "signature": re.sub(r"#\d+\)", ")", sig), "globals": consts,
+             "rules": _registry_fingerprint() + _jvp_fingerprint(), "compiler": _package_fingerprint()}
+    key = cache.make_key(parts)
+    name = f"{t.primal.__name__}_jvp"
+    namespace: dict[str, Any] = {}
+    for r in rules.REGISTRY.values():
+        namespace.update(r.namespace)
+    module, _hit = cache.load_or_build(key, lambda: transform_tangent(t, arg_types), name=name,
+                                       namespace=namespace)
+    fn = getattr(module, name)
+    c = Compiled(fn, _module_source(module), tuple(getattr(module, "__adjointc_globals__", ())),
+                 getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())), reached)
+    live = live_globals(t.primal)
+    for n, spelling in getattr(module, "__adjointc_synthetic__", {}).items():  # (funcvals.py)
+        live[n] = fn.__globals__[n] = funcvals.resolve(spelling, live, _resolve)
+    for n in c.global_names:
+        if n in live:
+            fn.__globals__[n] = live[n]
+    for tname, (spelling, wrt, types, outputs) in getattr(module, "__adjointc_callee_tangents__", {}).items():
+        callee = _resolve(spelling, live)
+        if higher.is_gradient(callee):  # a call of a gradient: the tangent of its generated adjoint
+            callee = higher.specialised(callee, [T.decode(x) for x in types])
+        elif higher.is_callee_adjoint(callee):  # generated code's call of a callee's adjoint
+            callee = higher.vjp_function(callee)
+        fn.__globals__[tname] = CalleeTangent(tangent_of(callee, wrt, outputs), [T.decode(x) for x in types])
+    for wname, (spelling, outputs) in getattr(module, "__adjointc_wrappers__", {}).items():
+        fn.__globals__[wname] = runtime.Returning(_resolve(spelling, live), outputs)
+    return c
+
+
+def _jvp_fingerprint() -> str:
+    """The forward-mode knowledge of the rules (`defjvp`): a changed tangent rule rebuilds."""
+    h = hashlib.sha256()
+    for op in sorted(rules.REGISTRY):
+        j = rules.REGISTRY[op].jvp
+        h.update(repr((op, _src(j) if callable(j) else sorted(j.items(), key=str) if isinstance(j, dict)
+                       else j)).encode())
+    return h.hexdigest()
+
+
+def transform_tangent(t: Any, arg_types: list[T.T], printer: str = "numpy") -> str:
+    """The generated tangent's source for t at these argument types."""
+    _STATS["transforms"] += 1
+    low = t.lowered()
+    if low.no_return is not None and not t._callee:
+        raise UnsupportedSyntax("the function has no return statement: nothing to differentiate",
+                                low.no_return, "return the value to differentiate")
+    if low.falls_through is not None and not t._callee:
+        raise UnsupportedSyntax(f"{low.function.name} can reach the end of its body without a return "
+                                "statement, and then returns None: the output must be a float or an array",
+                                low.falls_through, "end every path with a return of the value to "
+                                "differentiate (e.g. a final return after the if or loop)")
+    prog = passes.run(program_of(t, arg_types), passes.TANGENT_PIPELINE)
+    calls, fn = prog.calls, low.function
+    globals_read = {**low.globals_read, **prog.inlined_globals}
+    temps = prog.temporaries | {d for n, d in tangent_pass.dot_names(prog.fn, set(prog.active)).items()
+                                if n in prog.temporaries}
+    out = cleanup.run(prog.adjoint, temps.__contains__)
+    text = PRINTERS[printer](out, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line,
+                             title="Tangent (JVP)")
+    synthetic = low.synthetic
+    names = tuple(sorted(n for n in globals_read if n not in synthetic))
+    text += (f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(prog.mutated))!r}\n"
+             f"__adjointc_callee_tangents__ = {calls.tangents!r}\n__adjointc_wrappers__ = {calls.wrappers!r}\n")
+    if synthetic:
+        text += f"__adjointc_synthetic__ = {dict(sorted(synthetic.items()))!r}\n"
+    return text
+
+
+_TANGENTS: dict[tuple, Any] = {}
+
+
+def tangent_of(fn: Callable, wrt: tuple[str, ...], outputs: tuple[str, ...] = ()) -> Any:
+    """The forward.Tangent compiled for calls of `fn` from functions in forward mode."""
+    from .forward import Tangent
+    key = (id(fn), wrt, outputs)
+    t = _TANGENTS.get(key)
+    if t is None or t.primal is not fn:
+        t = _TANGENTS[key] = Tangent(fn, wrt, outputs=outputs)
+        t._callee = True
+    return t
+
+
+class CalleeTangent:
+    """What a caller's tangent calls for a user function: its compiled tangent function
+    (compiled on first use), `h_jvp(*args, *dots) -> (out, out_dot)`."""
+
+    def __init__(self, tangent: Any, types: list[T.T]):
+        self.tangent, self.types, self.compiled = tangent, types, None
+
+    def __call__(self, *args):
+        if self.compiled is None:
+            self.compiled = self.tangent.get_abstract(self.types)
+        c = self.compiled
+        if c.global_names:
+            live = live_globals(self.tangent.primal)
+            for n in c.global_names:
+                c.fn.__globals__[n] = live[n]
+        return c.fn(*args)
