@@ -16,7 +16,6 @@ of the Gradient (that recursed forever).
 """
 from __future__ import annotations
 
-import hashlib
 import inspect
 import re
 from typing import Any, Callable
@@ -24,8 +23,7 @@ from typing import Any, Callable
 from . import cache, funcvals, higher, passes, reach, rules, runtime
 from . import types as T
 from .compiler import (PRINTERS, _STATS, Compiled, _module_source, _package_fingerprint, _registry_fingerprint,
-                       _resolve, _specialised, _src, live_globals, program_of)
-from .errors import UnsupportedSyntax
+                       _resolve, _specialised, live_globals, manifest, program_of, returning_lowered)
 from .passes import cleanup
 from .passes import inline as inline_pass
 from .passes import tangent as tangent_pass
@@ -47,7 +45,8 @@ def compile_tangent(t: Any, arg_types: list[T.T], sig: str) -> Compiled:
              "file": inspect.getsourcefile(t.primal) or "", "wrt": ",".join(t.wrt),
              "outputs": ",".join(t.outputs), "inline": str(inline_pass.ENABLED),
              "signature": re.sub(r"#\d+\)", ")", sig), "globals": consts,
-             "rules": _registry_fingerprint() + _jvp_fingerprint(), "compiler": _package_fingerprint()}
+             "rules": _registry_fingerprint(),  # (the VJPs and the tangents)
+             "compiler": _package_fingerprint()}
     key = cache.make_key(parts)
     name = f"{t.primal.__name__}_jvp"
     namespace: dict[str, Any] = {}
@@ -76,28 +75,10 @@ def compile_tangent(t: Any, arg_types: list[T.T], sig: str) -> Compiled:
     return c
 
 
-def _jvp_fingerprint() -> str:
-    """The forward-mode knowledge of the rules (`defjvp`): a changed tangent rule rebuilds."""
-    h = hashlib.sha256()
-    for op in sorted(rules.REGISTRY):
-        j = rules.REGISTRY[op].jvp
-        h.update(repr((op, _src(j) if callable(j) else sorted(j.items(), key=str) if isinstance(j, dict)
-                       else j)).encode())
-    return h.hexdigest()
-
-
 def transform_tangent(t: Any, arg_types: list[T.T], printer: str = "numpy") -> str:
     """The generated tangent's source for t at these argument types."""
     _STATS["transforms"] += 1
-    low = t.lowered()
-    if low.no_return is not None and not t._callee:
-        raise UnsupportedSyntax("the function has no return statement: nothing to differentiate",
-                                low.no_return, "return the value to differentiate")
-    if low.falls_through is not None and not t._callee:
-        raise UnsupportedSyntax(f"{low.function.name} can reach the end of its body without a return "
-                                "statement, and then returns None: the output must be a float or an array",
-                                low.falls_through, "end every path with a return of the value to "
-                                "differentiate (e.g. a final return after the if or loop)")
+    low = returning_lowered(t)
     prog = passes.run(program_of(t, arg_types), passes.TANGENT_PIPELINE)
     calls, fn = prog.calls, low.function
     globals_read = {**low.globals_read, **prog.inlined_globals}
@@ -106,12 +87,7 @@ def transform_tangent(t: Any, arg_types: list[T.T], printer: str = "numpy") -> s
     out = cleanup.run(prog.adjoint, temps.__contains__)
     text = PRINTERS[printer](out, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line,
                              title="Tangent (JVP)")
-    synthetic = low.synthetic
-    names = tuple(sorted(n for n in globals_read if n not in synthetic))
-    text += (f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(prog.mutated))!r}\n"
-             f"__adjointc_callee_tangents__ = {calls.tangents!r}\n__adjointc_wrappers__ = {calls.wrappers!r}\n")
-    if synthetic:
-        text += f"__adjointc_synthetic__ = {dict(sorted(synthetic.items()))!r}\n"
+    text += manifest(low, prog, globals_read, "__adjointc_callee_tangents__", calls.tangents)
     return text
 
 

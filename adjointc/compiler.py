@@ -188,29 +188,44 @@ def run_pipeline(g: Any, arg_types: list[T.T], after: str | None = None) -> Prog
     return passes.run(program_of(_specialised(g, arg_types), arg_types), after=after, dump=False if after else None)
 
 
-def transform(g: Any, arg_types: list[T.T], stats: bool = False, printer: str = "numpy") -> str:
-    """The generated adjoint's source for g at these argument types (PRINTERS[printer])."""
-    _STATS["transforms"] += 1
+def returning_lowered(g: Any) -> Any:
+    """g's lowering, refusing a function that can end without returning a value (for
+    the function differentiated; a callee's own adjoint returns its cotangents)."""
     low = g.lowered()
     if low.no_return is not None and not g._callee:
         raise UnsupportedSyntax("the function has no return statement: nothing to differentiate",
-                                low.no_return, "return the scalar to differentiate")
+                                low.no_return, "return the value to differentiate")
     if low.falls_through is not None and not g._callee:
         raise UnsupportedSyntax(f"{low.function.name} can reach the end of its body without a return "
                                 "statement, and then returns None: the output must be a float or an array",
                                 low.falls_through, "end every path with a return of the value to "
                                 "differentiate (e.g. a final return after the if or loop)")
+    return low
+
+
+def manifest(low: Any, prog: Program, globals_read: dict, callees_name: str, callees: dict) -> str:
+    """The generated module's tail: what compile_gradient/compile_tangent link when it
+    loads (the globals read, the mutated parameters, the callees' adjoints or tangents
+    under `callees_name`, the argument-returning wrappers, the synthetic names)."""
+    synthetic = low.synthetic  # (an inlined callee never brings its own: inline.inlinable)
+    names = tuple(sorted(n for n in globals_read if n not in synthetic))  # (those: linked by spelling)
+    text = (f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(prog.mutated))!r}\n"
+            f"{callees_name} = {callees!r}\n__adjointc_wrappers__ = {prog.calls.wrappers!r}\n")
+    if synthetic:
+        text += f"__adjointc_synthetic__ = {dict(sorted(synthetic.items()))!r}\n"
+    return text
+
+
+def transform(g: Any, arg_types: list[T.T], stats: bool = False, printer: str = "numpy") -> str:
+    """The generated adjoint's source for g at these argument types (PRINTERS[printer])."""
+    _STATS["transforms"] += 1
+    low = returning_lowered(g)
     prog = passes.run(program_of(g, arg_types))
     calls, fn = prog.calls, low.function
     globals_read = {**low.globals_read, **prog.inlined_globals}
     adjoint = cleanup.run(prog.adjoint, prog.is_temp, tape_report=stats)
     text = PRINTERS[printer](adjoint, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line)
-    synthetic = low.synthetic  # (an inlined callee never brings its own: inline.inlinable)
-    names = tuple(sorted(n for n in globals_read if n not in synthetic))  # (those: linked by spelling)
-    text += (f"\n\n__adjointc_globals__ = {names!r}\n__adjointc_mutated__ = {tuple(sorted(prog.mutated))!r}\n"
-             f"__adjointc_callees__ = {calls.manifest!r}\n__adjointc_wrappers__ = {calls.wrappers!r}\n")
-    if synthetic:
-        text += f"__adjointc_synthetic__ = {dict(sorted(synthetic.items()))!r}\n"
+    text += manifest(low, prog, globals_read, "__adjointc_callees__", calls.manifest)
     made = {n: f.__adjointc_made__ for n, f in sorted(calls.callees.items()) if hasattr(f, "__adjointc_made__")}
     if made:  # (only then: the text of every other adjoint stays as it was)
         text += f"__adjointc_gradients__ = {made!r}\n"

@@ -197,58 +197,10 @@ def test_hessian_of_several_inputs_is_a_tuple_of_tuples_in_jax_layout():
 
 
 # --------------------------------------------------------- scalars vs SymPy
-X, Y = sp.symbols("x y")
+# (the scalar corpus of reverse over reverse, tests/test_higher_order.py: here by forward over reverse)
+from test_higher_order import SCALAR, X  # noqa: E402
 
-
-def straight(x):
-    return x * x * np.sin(x) + np.exp(0.5 * x) / (1.0 + x * x)
-
-
-def loop(x):
-    s = 0.0
-    for i in range(4):
-        s = s + x * s + np.sin(x * i)
-    return s
-
-
-def branches(x):
-    y = x * x
-    if x > 0.5:
-        y = y * np.cos(x)
-    else:
-        y = y + x ** 3
-    return y * x
-
-
-def while_loop(x):
-    s = x
-    n = 0
-    while n < 3:
-        s = s * np.sin(s) + x
-        n += 1
-    return s
-
-
-def _sym_loop():
-    s = 0
-    for i in range(4):
-        s = s + X * s + sp.sin(X * i)
-    return s
-
-
-def _sym_while():
-    s = X
-    for _ in range(3):
-        s = s * sp.sin(s) + X
-    return s
-
-
-SCALAR = [
-    ("straight", straight, lambda at: X * X * sp.sin(X) + sp.exp(X / 2) / (1 + X * X), (0.7, -1.3)),
-    ("loop", loop, lambda at: _sym_loop(), (0.4, 1.1)),
-    ("branches", branches, lambda at: (X ** 2 * sp.cos(X) if at > 0.5 else X ** 2 + X ** 3) * X, (0.2, 0.9)),
-    ("while", while_loop, lambda at: _sym_while(), (0.3, 0.8)),
-]
+Y = sp.Symbol("y")
 
 
 @pytest.mark.parametrize("name,fn,sym,points", SCALAR, ids=[c[0] for c in SCALAR])
