@@ -130,6 +130,8 @@ def _call_names(fn: Function) -> set[str]:
             for _, v in e.kwargs:
                 visit(v)
     for s in walk(fn.body):
+        if type(s) is Comment:  # (no expression)
+            continue
         for attr in ("value", "index", "iter", "test"):
             e = getattr(s, attr, None)
             if e is not None and not isinstance(e, (str, tuple)):

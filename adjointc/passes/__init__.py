@@ -215,7 +215,7 @@ def run(prog: Program, passes: Sequence[Pass] = PIPELINE, dump: bool | None = No
     if after is not None and after not in [p.name for p in passes]:
         raise ValueError(f"no pass named {after!r}; the pipeline is: {', '.join(p.name for p in passes)}")
     for p in passes:
-        before = prog.ir
+        before = prog.ir if dump else None  # (between reverse and record, `ir` builds a display)
         prog = p(prog)
         if dump and prog.ir is not before:
             print(f"==== after {p.name} " + "=" * 40)

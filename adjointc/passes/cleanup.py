@@ -81,6 +81,8 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
     uses: Counter = Counter()
     defs: Counter = Counter()
     for s in walk(body):
+        if type(s) is Comment:  # (reads and writes nothing: most statements of an adjoint are)
+            continue
         for n in _reads_all(s):
             uses[n] += 1
         for n in stmt_writes(s):
@@ -88,7 +90,7 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
     temps: dict[str, bool] = {}
 
     def candidate(s: Stmt) -> bool:
-        if not isinstance(s, Assign) or defs[s.target] != 1 or uses[s.target] != 1:
+        if type(s) is not Assign or defs[s.target] != 1 or uses[s.target] != 1:
             return False
         t = temps.get(s.target)
         if t is None:
@@ -102,6 +104,8 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
         read_at: dict[str, list[int]] = {}   # name -> positions of the statements reading it (headers
         written_at: dict[str, list[int]] = {}  # and nested bodies) / writing it, ascending
         for j, s in enumerate(stmts):
+            if type(s) is Comment:
+                continue
             for n in set(_deep_reads(s)):
                 read_at.setdefault(n, []).append(j)
             for n in _deep_writes(s):

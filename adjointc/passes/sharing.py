@@ -28,9 +28,24 @@ def _immutable(t: T.T) -> bool:
     return t.is_scalar and t.kind != "array"
 
 
+_LAST: list[tuple] = []  # (body, types, its base map), the latest last: later passes ask again
+
+
 def base_map(body: Block, types: dict[str, T.T]) -> dict[str, set[str]]:
     """name -> every variable whose memory it may share (transitively).
-    Only mutable values (arrays, lists, unknown) can share memory."""
+    Only mutable values (arrays, lists, unknown) can share memory. The same body and
+    types objects (the IR is immutable; a Program's types are inferred once per IR)
+    give the last answer again: inline, mutation and dce ask it of one program."""
+    for b, t, known in _LAST:
+        if b is body and t is types:
+            return {n: set(bs) for n, bs in known.items()}  # (fresh sets: callers may change theirs)
+    out = _base_map(body, types)
+    if len(body) > 1:  # (a statement's own: aliasing asks of each, once)
+        _LAST[:] = _LAST[-3:] + [(body, types, {n: frozenset(bs) for n, bs in out.items()})]
+    return out
+
+
+def _base_map(body: Block, types: dict[str, T.T]) -> dict[str, set[str]]:
     direct: dict[str, set[str]] = {}
     def holder(e) -> bool:  # a value whose fields are objects: reading one shares it
         return isinstance(e, Name) and types.get(e.id, T.UNKNOWN).kind in ("struct", "unknown", "object")

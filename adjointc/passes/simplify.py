@@ -348,15 +348,8 @@ def inplace_targets(b: Block, adjoints: set[str]) -> set[str]:
 # ------------------------------------------------------- copy propagation
 def _writes(s: Stmt) -> set[str]:
     out: set[str] = set()
-    if type(s) not in _COMPOUND:  # (a simple statement: its own target, partial or whole)
-        t = getattr(s, "target", None)
-        if isinstance(t, str):
-            out.add(t)
-        pt = _partial_target(s)
-        if pt:
-            out.add(pt)
-        return out
-    for x in walk((s,)):
+    # (a simple statement: its own target, partial or whole; a compound one: its statements')
+    for x in walk((s,)) if type(s) in _COMPOUND else (s,):
         t = getattr(x, "target", None)
         if isinstance(t, str):
             out.add(t)
@@ -394,6 +387,9 @@ def propagate_copies(b: Block, adjoints: set[str], copies: dict[str, str] | None
         return s if new == s else new
 
     for s in b:
+        if type(s) is Comment:  # (reads and writes nothing)
+            out.append(s)
+            continue
         if isinstance(s, (For, While, If)):
             written = _writes(s)
             copies = {k: v for k, v in copies.items() if k not in written and v not in written}
@@ -472,6 +468,9 @@ class DCE:
                     continue
                 L.discard(s.target)
                 self.live_add(L, names_in(s.value))
+                out.append(s)
+                continue
+            if type(s) is Comment:  # (as `stmt` would: kept, nothing read)
                 out.append(s)
                 continue
             r, L = self.stmt(s, L)

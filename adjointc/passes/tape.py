@@ -145,11 +145,18 @@ class Recompute:
         """The names s rebinds or modifies, and the names sharing memory it modifies."""
         if s is self._last[0]:  # (asked for each of s's contributions, then to step past s)
             return self._last[1]
-        out = set(all_writes((s,)))
-        for x in walk((s,)):
-            if not isinstance(x, (Assign, For)):
-                for w in stmt_writes(x):
-                    out |= self.sharing.related(w)
+        if type(s) is Assign:  # (a simple statement: its own writes; a rebinding shares nothing)
+            out = stmt_writes(s)
+        elif not isinstance(s, (For, While, If)):
+            out = stmt_writes(s)
+            for w in list(out):
+                out |= self.sharing.related(w)
+        else:
+            out = set(all_writes((s,)))
+            for x in walk((s,)):
+                if not isinstance(x, (Assign, For)):
+                    for w in stmt_writes(x):
+                        out |= self.sharing.related(w)
         self._last = (s, out)
         return out
 
