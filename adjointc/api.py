@@ -249,11 +249,7 @@ class Gradient:
     def _invoke(self, c: Compiled, values: list[Any], seed: Any) -> tuple[Any, tuple]:
         if c.mutated:
             _check_arg_aliasing(self._names, values, c.mutated)
-        if c.global_names:
-            g = c.fn.__globals__
-            live = compiler.live_globals(self.primal)
-            for n in c.global_names:
-                g[n] = live[n]
+        c.refresh()
         try:
             value, grads = c.fn(*values, seed)
         except AdjointcError:

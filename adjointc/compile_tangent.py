@@ -56,7 +56,8 @@ def compile_tangent(t: Any, arg_types: list[T.T], sig: str) -> Compiled:
                                        namespace=namespace)
     fn = getattr(module, name)
     c = Compiled(fn, _module_source(module), tuple(getattr(module, "__adjointc_globals__", ())),
-                 getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())), reached)
+                 getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())), reached,
+                 t.primal)
     live = live_globals(t.primal)
     for n, spelling in getattr(module, "__adjointc_synthetic__", {}).items():  # (funcvals.py)
         live[n] = fn.__globals__[n] = funcvals.resolve(spelling, live, _resolve)
@@ -116,8 +117,5 @@ class CalleeTangent:
         if self.compiled is None:
             self.compiled = self.tangent.get_abstract(self.types)
         c = self.compiled
-        if c.global_names:
-            live = live_globals(self.tangent.primal)
-            for n in c.global_names:
-                c.fn.__globals__[n] = live[n]
+        c.refresh()
         return c.fn(*args)

@@ -52,10 +52,19 @@ class Compiled:
     path: str
     mutated: tuple[str, ...] = ()  # parameters f modifies in place (copied on entry)
     reach: reach.Reach | None = None  # what it was built from; re-checked before each reuse
+    primal: Callable | None = None    # the function whose module globals the code reads
 
     def fresh(self) -> bool:
         """Is this adjoint still the one the function's current code and globals give?"""
         return self.reach is None or self.reach.valid()
+
+    def refresh(self) -> None:
+        """Bind the globals the generated code reads to their values now (read at call
+        time, as the primal reads them)."""
+        if self.global_names:
+            g, live = self.fn.__globals__, live_globals(self.primal)
+            for n in self.global_names:
+                g[n] = live[n]
 
 
 @functools.lru_cache(maxsize=1)
@@ -129,7 +138,8 @@ def _compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool) -> Co
     module, _hit = cache.load_or_build(key, build, name=name, namespace=namespace)
     fn = getattr(module, name)
     c = Compiled(fn, _module_source(module), tuple(getattr(module, "__adjointc_globals__", ())),
-                 getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())), reached)
+                 getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())), reached,
+                 g.primal)
     live = live_globals(g.primal)
     for n, spelling in getattr(module, "__adjointc_synthetic__", {}).items():  # (funcvals.py)
         live[n] = fn.__globals__[n] = funcvals.resolve(spelling, live, _resolve)
@@ -268,10 +278,7 @@ class CalleeAdjoint:
         if self.compiled is None:
             self.compiled = self.gradient.get_abstract(self.types)
         c = self.compiled
-        if c.global_names:
-            live = live_globals(self.gradient.primal)
-            for n in c.global_names:
-                c.fn.__globals__[n] = live[n]
+        c.refresh()
         if not kwargs and len(args) == len(self.gradient._names):
             values = list(args)  # (the common case, without inspect's binding)
         else:

@@ -70,10 +70,7 @@ class Tangent(Gradient):
     def _invoke_tangent(self, c: Compiled, values: list[Any], dots: tuple) -> tuple[Any, Any]:
         if c.mutated:
             _check_arg_aliasing(self._names, values, c.mutated)
-        if c.global_names:
-            g, live = c.fn.__globals__, compiler.live_globals(self.primal)
-            for n in c.global_names:
-                g[n] = live[n]
+        c.refresh()
         try:
             value, value_dot = c.fn(*values, *dots)
         except AdjointcError:
