@@ -164,7 +164,19 @@ def _compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool) -> Co
 
 def _specialised(g: Any, arg_types: list[T.T], sig: str = "") -> Any:
     """g, or for a call that passes functions (`f(rhs, y0)`), the Gradient of g's
-    specialisation on them (funcvals.py): compiled, cached and linked as its own."""
+    specialisation on them (funcvals.py): compiled, cached and linked as its own. For
+    `grad(G)` of a gradient G (g's function is higher.as_function's def calling G), the
+    Gradient of G's specialised def at these types: the code differentiated is then G's
+    generated adjoint itself, inlined where it can be, so `.source` shows the second-order
+    code rather than a call of G's adjoint."""
+    inner = higher.gradient_behind(g.primal)
+    if inner is not None and not g.has_aux and not g.outputs:
+        from .api import Gradient
+        fn = higher.specialised(inner, arg_types)
+        if list(inspect.signature(fn).parameters) == list(g._names):
+            spec = Gradient(fn, g.wrt)
+            spec._callee = g._callee
+            return spec
     statics = {n: _function_in(sig, n, t) for n, t in zip(g._names, arg_types)
                if t.kind == "func" and n not in funcvals.statics_of(g.primal)}
     if not statics:

@@ -112,6 +112,14 @@ def as_function(g: Any, what: str = "grad") -> Callable:
     return fn
 
 
+def gradient_behind(fn: Any) -> Any:
+    """The Gradient G an :func:`as_function` def calls, or None for any other function."""
+    for g, made in _AS_FUNCTION.values():
+        if made is fn:
+            return g
+    return None
+
+
 def specialised(g: Any, arg_types: list[T.T]) -> Callable:
     """The def a call of G at these argument types is differentiated as (module docstring)."""
     key = (id(g), tuple(T.encode(t) for t in arg_types))

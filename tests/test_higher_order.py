@@ -466,3 +466,13 @@ def test_saddle_point_objective_matches_finite_differences(seed):
     fdlr = (_best_response_value_inline(x, 0.25 + h) - _best_response_value_inline(x, 0.25 - h)) / (2 * h)
     np.testing.assert_allclose(gx, fdx, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(glr, fdlr, rtol=1e-6, atol=1e-8)
+
+
+def test_the_source_of_a_second_derivative_is_the_second_order_code():
+    """grad(grad(f)).source shows G's generated adjoint differentiated (inlined), not a
+    call of an adjoint of G."""
+    g2 = grad(grad(straight))
+    _close(g2(0.7), sp.diff(_sym_straight(X), X, 2).subs(X, 0.7).evalf(30))
+    src = g2.source
+    assert "np.sin(x)" in src and "np.cos(x)" in src and "_gradient_vjp" not in src
+    assert "# ---- backward sweep ----" in src and "(straight_grad)" in src
