@@ -222,18 +222,10 @@ def check_vjp(fn_or_op: Any, args: tuple, kwargs: dict | None = None, *,
 
     # Which arguments to perturb: positional slots and keywords with an adjoint.
     n = len(rule.params)
-    slots: list[tuple[str, Any, Any, Any]] = []   # (label, key, value, adjoint)
-    for i, x in enumerate(args):
-        p = rule.params[i] if i < n else rule.varargs
-        a = adj.get(p)
-        if i >= n and a is not None:
-            a = a[i - n]
-        if a is not None and (wrt is None or p in wrt):
-            slots.append((f"{p}" if i < n else f"{p}[{i - n}]", i, x, a))
-    for k, x in kwargs.items():
-        if adj.get(k) is not None and (wrt is None or k in wrt):
-            slots.append((k, k, x, adj[k]))
-    assert slots, f"{rule.op}: no differentiable argument in this case"
+    slots: list[tuple[str, Any, Any, Any]] = [   # (label, key, value, adjoint)
+        ((rule.params[k] if k < n else f"{rule.varargs}[{k - n}]") if isinstance(k, int) else k, k,
+         args[k] if isinstance(k, int) else kwargs[k], a)
+        for k, a in _differentiated(rule, args, kwargs, adj, wrt).items()]
 
     dirs = []
     for label, _, x, a in slots:
