@@ -6,6 +6,13 @@ of its assignments; a variable whose kind or rank differs between
 assignments becomes `unknown` (the generated code then stays generic, e.g.
 keeps `unbroadcast`). Loops are iterated to a fixpoint. The result is a
 side table `name -> T`; the IR is not changed.
+
+One exception to the plain join: a zero slot (`_zero_slots`), the element of a
+tuple's zero adjoint `L = [0.0, 0.0]` that only `L[i] = add_adjoint(L[i], g)`
+ever stores into. Its 0.0 is the symbolic zero (runtime.is_zero), never a float
+arithmetic reads, so it joins into the container adjoints added there instead
+of making the element unknown (what lets a third derivative through a loop
+prove the second level's in-place updates safe).
 """
 from __future__ import annotations
 
@@ -60,6 +67,7 @@ class TypeEnv:
         self.appended: dict[str, T.T] = {}  # list -> join of the values appended (what a pop gives)
         self.appended_to: set[str] = set()  # the lists the function appends to somewhere
         self.popped_into: set[str] = set()  # the names `v = vals.pop()` assigns
+        self.zero_slots: set[tuple[str, int]] = set()  # (L, i): L[i] starts as the symbolic zero (_zero_slots)
         # (infer's sweeps: how often each name's type changed, and per statement (sid) the
         # names it reads with those counts when it was last evaluated; see _stmt)
         self.version: dict[str, int] = {}
@@ -298,6 +306,7 @@ def infer(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], calls
         s.value, Call) and s.value.op == "method:append" and isinstance(s.value.args[0], Name)}
     te.popped_into = {s.target for s in walk(fn.body) if isinstance(s, Assign) and isinstance(
         s.value, Call) and s.value.op == "method:pop"}
+    te.zero_slots = _zero_slots(fn, set(arg_types))
     for _ in range(20):  # fixpoint over loops; types only move up the lattice
         before = dict(env)
         _block(fn.body, te)
@@ -306,7 +315,7 @@ def infer(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], calls
     return env
 
 
-def _set(te: TypeEnv, name: str, t: T.T, stmt: Any = None) -> None:
+def _set(te: TypeEnv, name: str, t: T.T, stmt: Any = None, joins: Any = join) -> None:
     if t.kind == "array" and t.shape is None:
         # A new shape, named after the statement that makes it: two assignments of one
         # variable get two symbols (they join to UNSTABLE). A statement in a loop may
@@ -319,7 +328,7 @@ def _set(te: TypeEnv, name: str, t: T.T, stmt: Any = None) -> None:
             shape = tuple((("stmt", key, i), 0) for i in range(t.rank))
         t = T.T("array", t.rank, shape, dtype=t.dtype)
     old = te.env.get(name)
-    new = te.env[name] = join(old, t)
+    new = te.env[name] = joins(old, t)
     if old is None or new != old:
         te.version[name] = te.version.get(name, 0) + 1
 
@@ -366,8 +375,10 @@ def _stmt(s, te: TypeEnv) -> None:
         # a tape's placeholder (generated code: `a = None` pushed before a's first value and
         # popped back at the end): arithmetic never reads it, the values a holds give its type
         pass
+    elif isinstance(s, Assign) and (s.target, -1) in te.zero_slots and s.target in te.env:
+        _set(te, s.target, te.of(s.value), s, _zero_join)  # (`_t4 = L[i]`, L[i] a zero slot)
     elif isinstance(s, Assign):
-        _set(te, s.target, te.of(s.value), s)
+        _set(te, s.target, te.of(s.value), s, _slot_joiner(te, s.target))
     elif isinstance(s, SetItem):
         vt = te.of(s.value)  # (an int array stays int: numpy casts the value; activity sees the dtype)
         lst = te.env.get(s.target)
@@ -375,11 +386,12 @@ def _stmt(s, te: TypeEnv) -> None:
             # a list holds what was stored in it: `L = [0, 0]; L[1] = x * 2.0` makes L[1] a float
             i = s.index.value if isinstance(s.index, Const) and isinstance(s.index.value, int) else None
             if i is not None and -len(lst.elts) <= i < len(lst.elts):
-                elts = tuple(join(t, vt) if k == i % len(lst.elts) else t for k, t in enumerate(lst.elts))
+                elts = tuple((_zero_join(t, vt) if (s.target, k) in te.zero_slots else join(t, vt))
+                             if k == i % len(lst.elts) else t for k, t in enumerate(lst.elts))
             else:  # an unknown position (or a slice): any element may now be the value
                 v = _join_all(vt.elts) if isinstance(s.index, Call) and s.index.op == "slice" else vt
                 elts = tuple(join(t, v) for t in lst.elts)
-            _set(te, s.target, T.T("list", elts=elts))
+            _set(te, s.target, T.T("list", elts=elts), joins=_slot_joiner(te, s.target))
     elif isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append":
         lst, v = s.value.args[0].id, s.value.args[1]
         if not (isinstance(v, Name) and v.id not in te.env and v.id not in te.consts):
@@ -395,6 +407,90 @@ def _stmt(s, te: TypeEnv) -> None:
     elif isinstance(s, If):
         _block(s.body, te)
         _block(s.orelse, te)
+
+
+def _zero_slots(fn: Function, params: set[str]) -> set[tuple[str, int]]:
+    """The elements (L, i) that hold the symbolic zero adjoint until an adjoint is added
+    into them: the reverse pass's zero adjoint of a tuple, `L = [0.0, 0.0]` (simplify.zeros),
+    and its scatter `L[i] = add_adjoint(L[i], g)` (adjoints.scatter). The pattern must be
+    the whole story of L[i]: every assignment of L a list literal with the constant 0.0 at
+    i, every store into L at a constant position, the one at i only that `add_adjoint`, and
+    L never copied to another name nor a parameter. Then a float in L[i] is only ever the
+    0.0 add_adjoint reads as the symbolic zero (it fails on any other float beside a list),
+    so L[i]'s type is that of the adjoints added into it (`_zero_join`)."""
+    assigns: dict[str, list[Assign]] = {}
+    stores: dict[str, list[SetItem]] = {}
+    aliased: set[str] = set()
+    uses: dict[str, int] = {}
+    for s in walk(fn.body):
+        for v in vars(s).values():
+            if isinstance(v, (Name, Call)):
+                for n in names_in(v):
+                    uses[n] = uses.get(n, 0) + 1
+        if isinstance(s, Assign):
+            assigns.setdefault(s.target, []).append(s)
+            if isinstance(s.value, Name):
+                aliased.add(s.value.id)
+        elif isinstance(s, SetItem):
+            stores.setdefault(s.target, []).append(s)
+        elif isinstance(s, For):
+            aliased.add(s.target)
+
+    def once(e: Expr) -> Expr:
+        """A temporary read once and assigned once (three-address IR): its value."""
+        if isinstance(e, Name) and uses.get(e.id) == 1 and len(assigns.get(e.id, ())) == 1:
+            return assigns[e.id][0].value
+        return e
+
+    out: set[tuple[str, int]] = set()
+    for name, sets in stores.items():
+        lits = assigns.get(name, [])
+        if name in params or name in aliased or not lits or not all(
+                isinstance(a.value, Call) and a.value.op == "list" for a in lits):
+            continue
+        n = len(lits[0].value.args)
+        if any(len(a.value.args) != n for a in lits) or not all(
+                isinstance(st.index, Const) and type(st.index.value) is int and -n <= st.index.value < n
+                for st in sets):
+            continue
+        for i in range(n):
+            zero = all(isinstance(a.value.args[i], Const) and type(a.value.args[i].value) is float
+                       and a.value.args[i].value == 0.0 for a in lits)
+            mine = [st for st in sets if st.index.value % n == i]
+            added = [once(st.value) for st in mine]
+            if zero and mine and all(isinstance(v, Call) and v.op == "add_adjoint" and once(v.args[0]) in (
+                    Call("getitem", (Name(name), Const(i))), Call("getitem", (Name(name), Const(i - n))))
+                    for v in added):
+                out.add((name, i))
+                # (the temporary `_t4 = L[i]` add_adjoint reads: a zero slot's value too)
+                out.update((v.args[0].id, -1) for v in added if isinstance(v.args[0], Name))
+    return out
+
+
+def _zero_join(a: T.T | None, b: T.T) -> T.T:
+    """join for a zero slot: the symbolic zero (a float) is a zero of any container adjoint."""
+    if a is None:
+        return b
+    if a.kind == "float" and b.kind in ("list", "tuple"):
+        return b
+    if b.kind == "float" and a.kind in ("list", "tuple"):
+        return a
+    return join(a, b)
+
+
+def _slot_joiner(te: TypeEnv, name: str) -> Any:
+    """join for list L with zero slots: element by element, a slot's zero joining into the
+    adjoints added there (`L = [0.0, 0.0]` re-evaluated, `L[1] = ...` joined with the literal)."""
+    slots = {k for n, k in te.zero_slots if n == name}
+    if not slots:
+        return join
+
+    def joins(old: T.T | None, t: T.T) -> T.T:
+        if old is None or t.kind != "list" or old.kind != "list" or len(old.elts) != len(t.elts) or not t.elts:
+            return join(old, t)
+        return T.T("list", elts=tuple((_zero_join if k in slots else join)(o, e)
+                                      for k, (o, e) in enumerate(zip(old.elts, t.elts))))
+    return joins
 
 
 def _operands(s: Assign | SetItem | ExprStmt) -> tuple[str, ...]:
