@@ -365,7 +365,9 @@ def source_matches(f: pytypes.FunctionType, text: str) -> bool | None:
             return None
         candidates = [c for c in _code_objects(compiled) if c.co_name == code.co_name]
     else:
-        candidates = found.get(_qualname(code), [])
+        # (at f's own first line: the frontend reads f's text by its line numbers, so lines
+        # inserted above an unchanged f would have it read another function's text)
+        candidates = [c for c in found.get(_qualname(code), []) if c.co_firstlineno == code.co_firstlineno]
     loader = f.__globals__.get("__loader__")
     if loader is None or type(loader) is importlib.machinery.SourceFileLoader:
         return any(_same_code(code, c) for c in candidates)

@@ -753,3 +753,18 @@ def test_defaults_reassigned_after_the_first_call_are_bound():
         assert g(3.0) == pytest.approx(2.0 * 5.0 * 3.0 - 4.0, rel=1e-12)
     finally:
         _scaled_square.__defaults__, _scaled_square.__kwdefaults__ = saved
+
+
+def test_lines_inserted_above_an_unchanged_function_are_refused(tmp_path):
+    """The frontend reads a function's text at its line numbers: lines inserted above an
+    unchanged f (a new helper) would make it read another function's text, a silently
+    wrong gradient. Refused like any edit, since f's code is no longer at those lines."""
+    path = tmp_path / "shifted_mod.py"
+    path.write_text("import numpy as np\n\n\ndef f(x):\n    return x * x * x\n")
+    spec = importlib.util.spec_from_file_location("shifted_mod", path)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    path.write_text("import numpy as np\n\n\ndef g(x):\n    return x * 2.0\n\n\ndef f(x):\n    return x * x * x\n")
+    os.utime(path, (1, 1))
+    with pytest.raises(AdjointcError, match="reload the module"):
+        adjointc.grad(m.f)(2.0)
