@@ -188,10 +188,13 @@ def vjp_function(vjp: Any) -> Callable:
     adjoint = c.fn.__name__
     seed = list(inspect.signature(c.fn).parameters)[-1]
     name = f"{g.primal.__name__}_vjp"
-    text = (f"def {name}(_seed, {sig}):\n"
+    cot = "_seed"  # (a name none of the parameters has: the adjoint of an adjoint takes `_seed` too)
+    while cot in {p.name for p in params}:
+        cot += "_"
+    text = (f"def {name}({cot}, {sig}):\n"
             f"    \"\"\"The adjoints of {', '.join(g.wrt)} of one call of {g.primal.__qualname__} for the "
-            f"cotangent _seed: its generated adjoint {adjoint} ({c.path}) (adjointc).\"\"\"\n"
-            f"    _value, _grads = {adjoint}({args}, {seed}=_seed)\n"
+            f"cotangent {cot}: its generated adjoint {adjoint} ({c.path}) (adjointc).\"\"\"\n"
+            f"    _value, _grads = {adjoint}({args}, {seed}={cot})\n"
             f"    return _grads\n")
     fn = _load(name, text, f"vjp_function:{c.path}", {adjoint: c.fn})
     _VJP_FUNCTION[id(vjp)] = (vjp, c, fn)
