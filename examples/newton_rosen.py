@@ -8,14 +8,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from adjointc import grad, hessian, jvp, tangent
-
-
-def rosen(x):
-    s = 0.0
-    for i in range(x.shape[0] - 1):
-        a = x[i + 1] - x[i] * x[i]
-        s = s + 100.0 * a * a + (1.0 - x[i]) ** 2
-    return s
+from rosen import rosen  # the scalar loop of examples/rosen.py
 
 
 def newton(x, steps=30):
