@@ -56,7 +56,9 @@ def key_of(g: Any) -> str:
             + (";aux=True)" if g.has_aux else ")"))
 
 
-def _check(g: Any, what: str) -> list[inspect.Parameter]:
+def _check(g: Any, what: str, outputs: bool = False) -> list[inspect.Parameter]:
+    """G's parameters, refusing a G no def can stand for (`outputs`: in-place outputs are
+    allowed, for the adjoint of a call, whose def takes their cotangents)."""
     from .frontend import def_loc
     loc = def_loc(g.primal)
     name = g.primal.__name__
@@ -64,7 +66,7 @@ def _check(g: Any, what: str) -> list[inspect.Parameter]:
         raise UnsupportedFunction(f"{what} of {g!r}: a gradient of a method, partial or callable object "
                                   "cannot be differentiated again yet", loc,
                                   f"differentiate the gradient of a plain def: def {name}(...)")
-    if g.outputs:
+    if g.outputs and not outputs:
         raise UnsupportedFunction(f"{what} of {g!r}: a gradient with in-place outputs cannot be "
                                   "differentiated again", loc)
     params = list(g._sig.parameters.values())
@@ -178,12 +180,7 @@ def vjp_function(vjp: Any) -> Callable:
     if hit is not None and hit[0] is vjp and hit[1] is c:
         return hit[2]
     g = vjp.gradient
-    if g.outputs:
-        from .frontend import def_loc
-        raise UnsupportedFunction(f"differentiating the adjoint of {g.primal.__qualname__}, which modifies "
-                                  "its arguments in place, is not supported yet", def_loc(g.primal),
-                                  "return the new values instead of modifying the arguments")
-    params = _check(g, "the adjoint of a call")
+    params = _check(g, "the adjoint of a call", outputs=True)
     sig, args = _header(params)
     adjoint = c.fn.__name__
     seed = list(inspect.signature(c.fn).parameters)[-1]
@@ -191,13 +188,58 @@ def vjp_function(vjp: Any) -> Callable:
     cot = "_seed"  # (a name none of the parameters has: the adjoint of an adjoint takes `_seed` too)
     while cot in {p.name for p in params}:
         cot += "_"
+    # (a callee modifying arguments in place: the cotangents of (its result, *the modified
+    # arguments), which its adjoint takes after its parameters, as CalleeAdjoint passes them)
+    seeds = (", ".join(f"{cot}[{k}]" for k in range(1 + len(g.outputs))) if g.outputs
+             else f"{seed}={cot}")
     text = (f"def {name}({cot}, {sig}):\n"
             f"    \"\"\"The adjoints of {', '.join(g.wrt)} of one call of {g.primal.__qualname__} for the "
             f"cotangent {cot}: its generated adjoint {adjoint} ({c.path}) (adjointc).\"\"\"\n"
-            f"    _value, _grads = {adjoint}({args}, {seed}={cot})\n"
+            f"    _value, _grads = {adjoint}({args}, {seeds})\n"
             f"    return _grads\n")
     fn = _load(name, text, f"vjp_function:{c.path}", {adjoint: c.fn})
     _VJP_FUNCTION[id(vjp)] = (vjp, c, fn)
+    return fn
+
+
+_RETURNING: dict[int, tuple[Any, Callable]] = {}  # id(runtime.Returning) -> (it, def)
+
+
+def returning_function(r: Any) -> Callable:
+    """Generated code's `h_returning_u(a, u)` (runtime.Returning: h run on a copy of the
+    argument it modifies, returning h's result and the copy) as a def the frontend reads,
+    for generated code differentiated again::
+
+        def h_returning_u(a, u):
+            u_copy = np.copy(u)
+            _result = h(a, u_copy)
+            return (_result, u_copy)
+    """
+    hit = _RETURNING.get(id(r))
+    if hit is not None and hit[0] is r:
+        return hit[1]
+    params = list(inspect.signature(r.fn).parameters.values())
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or (p.default is not p.empty and not isinstance(
+            p.default, _LITERALS)) for p in params):
+        from .frontend import def_loc
+        raise UnsupportedFunction(f"differentiating again a call of {r.__name__}: {r.fn.__qualname__}'s "
+                                  "parameters are not plain (or have non-literal defaults)", def_loc(r.fn),
+                                  "give the helper plain parameters with literal defaults")
+    sig, _ = _header(params)
+    callee = r.fn.__name__
+    # (copies under names of their own: a parameter rebound to its copy would, once the def
+    # is inlined, alias the caller's array until the copy is made)
+    copy = {p: f"{p}_copy" for p in r.params}
+    copies = "".join(f"    {copy[p]} = np.copy({p})\n" for p in r.params)
+    args = ", ".join(copy.get(p.name, p.name) if p.kind != p.KEYWORD_ONLY else f"{p.name}={copy.get(p.name, p.name)}"
+                     for p in params)
+    outs = ", ".join(copy[p] for p in r.params) + ("," if len(r.params) == 1 else "")
+    text = (f"import numpy as np\n\n\ndef {r.__name__}({sig}):\n"
+            f"    \"\"\"{callee} run on copies of {', '.join(r.params)}, which it modifies in place: "
+            f"(its result, the modified copies) (adjointc).\"\"\"\n"
+            f"{copies}    _result = {callee}({args})\n    return (_result, {outs})\n")
+    fn = _load(r.__name__, text, f"returning:{r.fn.__module__}.{r.fn.__qualname__}", {callee: r.fn})
+    _RETURNING[id(r)] = (r, fn)
     return fn
 
 

@@ -329,6 +329,14 @@ class Resolver(ExprLowerer):
                 self.user_call(fn, name, args, kwargs, node, nested)
                 self.globals_read[name.split(".")[0]] = obj
                 return Call(f"call:{name}", args, kwargs)
+            if type(obj).__name__ == "Returning" and type(obj).__module__ == "adjointc.runtime":
+                # generated code's `h_returning_u(...)` (a helper modifying an argument, run on a
+                # copy): that as a def (higher.py), a call of h the passes handle as in user code
+                from .higher import returning_function
+                fn = returning_function(obj)
+                self.user_call(fn, name, args, kwargs, node, nested)
+                self.globals_read[name.split(".")[0]] = obj
+                return Call(f"call:{name}", args, kwargs)
             if getattr(obj, "__module__", "").partition(".")[0] == "adjointc":
                 # (a runtime helper of generated code being differentiated again: never its source)
                 raise NoAdjointRule(f"differentiating generated code that calls adjointc's helper {name!r} "
