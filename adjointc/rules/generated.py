@@ -327,3 +327,36 @@ nondiff(runtime.zeros_like, "x", name="zeros_like", result="same")
 nondiff(runtime.stand_in, "x", name="stand_in", result="same")
 nondiff(runtime.is_zero, "g", name="is_zero", result="unknown")
 nondiff(zero_adjoint, "x", name="zero_adjoint", result="same")
+
+
+# ---------------------------------------- the shape / selection / scan helpers
+# Each is linear in its adjoint `c` and reads its other arguments for shapes and
+# options only, so its VJP is the forward op on the cotangent (a transpose's
+# transpose) and its tangent the same call on the tangent (`"linear"`).
+defvjp(shape.untile, "c, a, reps", name="untile", c="np.tile(g, reps)", result=same_rank("a"))
+defvjp(shape.unrepeat, "c, a, repeats, axis=None", name="unrepeat", c="np.repeat(g, repeats, axis)",
+       result=same_rank("a"))
+defvjp(shape.untake, "c, a, indices, axis=None", name="untake", c="np.take(g, indices, axis)",
+       result=same_rank("a"))
+defvjp(shape.unpad, "c, array, pad_width", name="unpad", c="np.pad(g, pad_width)", result=same_rank("array"))
+defvjp(shape.undiagonal, "c, a, offset=0, axis1=0, axis2=1", name="undiagonal",
+       c="np.diagonal(g, offset, axis1, axis2)", result=same_rank("a"))
+defvjp(shape.untrace, "c, a, offset=0, axis1=0, axis2=1", name="untrace",
+       c="np.trace(g, offset, axis1, axis2)", result=same_rank("a"))
+defvjp(shape.undiag, "c, v, k=0", name="undiag", c="np.diag(g, k)", result=same_rank("v"))
+defvjp(shape.unmoveaxis, "c, a, source, destination", name="unmoveaxis",
+       c="np.moveaxis(g, source, destination)", result=same_rank("a"))
+# (np.tril of a 1-D array broadcasts it along the rows first: the transpose of untril's unbroadcast)
+defvjp(shape.untril, "c, m, k=0", name="untril", c="np.tril(g, k)", result=same_rank("m"))
+defvjp(shape.untriu, "c, m, k=0", name="untriu", c="np.triu(g, k)", result=same_rank("m"))
+defvjp(reductions.undiff, "c, a, n=1, axis=-1", name="undiff", c="np.diff(g, n, axis)", result=same_rank("a"))
+# sort's adjoint and tangent are the permutation by argsort and its inverse: transposes
+# of each other, piecewise constant in `a` (the order changes only where elements tie)
+defvjp(reductions.unsort, "c, a, axis=-1", name="unsort", c="sort_jvp(g, a, axis)", result=same_rank("a"))
+defvjp(reductions.sort_jvp, "d, a, axis=-1", name="sort_jvp", d="unsort(g, a, axis)", result=same_rank("a"))
+# max/min's tangent is the transpose of its adjoint (the same even split among ties)
+defvjp(reductions.minmax_jvp, "d, a, m, axis=None, keepdims=False", name="minmax_jvp",
+       d="unreduce_minmax(g, a, m, axis, keepdims)", result=lambda types, bound: type_of(types, "m"))
+for _op in ("untile", "unrepeat", "untake", "unpad", "undiagonal", "untrace", "undiag", "unmoveaxis", "untril",
+            "untriu", "undiff", "unsort", "sort_jvp", "minmax_jvp"):
+    defjvp(_op, "linear")
