@@ -139,6 +139,29 @@ CASES = [
     (reductions.minmax_jvp, (_n(3, 4), _A, np.max(_A, axis=1), 1)),
     (reductions.minmax_jvp, (_n(2, 4), _TIES, np.min(_TIES, axis=0, keepdims=True), 0, True)),
     (reductions.minmax_jvp, (_n(3, 4), _A, np.max(_A))),
+    (shape.unstack, (_n(2, 3), [_n(3), _n(3)], 0)),
+    (shape.unstack, (_n(3, 2, 4), [_n(3, 4), _n(3, 4)], 1)),
+    (generated.restack, ([_n(3), _n(3)], _n(2, 3), [_n(3), _n(3)], 0)),
+    (generated.restack, ([_n(3, 4), _n(3, 4)], _n(3, 2, 4), [_n(3, 4), _n(3, 4)], -2)),
+    (shape.unhstack, (_n(5), [_n(2), _n(3)])),
+    (shape.unhstack, (_n(2, 5), [_n(2, 2), _n(2, 3)])),
+    (generated.rehstack, ([_n(2), _n(3)], _n(5), [_n(2), _n(3)])),
+    (generated.rehstack, ([_n(2, 2), _n(2, 3)], _n(2, 5), [_n(2, 2), _n(2, 3)])),
+    (shape.unvstack, (_n(3, 3), [_n(3), _n(2, 3)])),
+    (generated.revstack, ([_n(3), _n(2, 3)], _n(3, 3), [_n(3), _n(2, 3)])),
+    (shape.unappend, (_n(5), _n(3), _n(2), None, 0)),
+    (shape.unappend, (_n(5), _n(3), _n(2), None, 1)),
+    (shape.unappend, (_n(2, 5), _n(2, 3), _n(2, 2), 1, 0)),
+    (shape.unappend, (_n(7), _n(2, 2), _n(3), None, 1)),
+    (generated.reappend, (_n(3), _n(5), _n(3), _n(2), None, 0)),
+    (generated.reappend, (_n(2, 2), _n(2, 5), _n(2, 3), _n(2, 2), 1, 1)),
+    (generated.reappend, (_n(2, 2), _n(7), _n(2, 2), _n(3), None, 0)),
+    (shape.linspace_vjp, (_n(5), 1.5, 5, True, 1.0)),
+    (shape.linspace_vjp, (_n(4, 3), _n(3), 4, False, 0.0)),
+    (shape.linspace_vjp, (_n(4, 2, 3), _n(1, 3), 4, True, 1.0)),
+    (generated.relinspace, (1.5, _n(5), 1.5, 5, True, 1.0)),
+    (generated.relinspace, (_n(3), _n(4, 3), _n(3), 4, False, 0.0)),
+    (generated.relinspace, (_n(1, 3), _n(4, 2, 3), _n(1, 3), 4, True, 1.0)),
 ]
 
 
@@ -233,6 +256,22 @@ def _max(x):
     return np.max(x * x) * np.sum(x) + np.min(np.sin(x))
 
 
+def _stack(x):
+    return np.sum(np.stack([x, x * x], axis=1) ** 3) + np.sum(np.sin(np.hstack([x, x ** 2])))
+
+
+def _vstack(x):
+    return np.sum(np.vstack([x, np.sin(x)]) ** 3) * x[0]
+
+
+def _append(x):
+    return np.sum(np.append(x * x, np.sin(x)) ** 3) + np.sum(np.append([x], [x * x], axis=0) ** 2)
+
+
+def _linspace(x):
+    return np.sum(np.linspace(x, x * x, 4) ** 3) + np.sum(np.linspace(x[0], x[1] ** 2, 3, endpoint=False) ** 3)
+
+
 SECOND = [("untile", _tile, np.array([0.3, -0.8, 1.1])),
           ("unrepeat", _repeat, np.array([0.3, -0.8, 1.1])),
           ("untake", _take, np.array([0.3, -0.8, 1.1])),
@@ -243,7 +282,11 @@ SECOND = [("untile", _tile, np.array([0.3, -0.8, 1.1])),
           ("untril/untriu", _tri, np.array([0.3, -0.8, 1.1])),
           ("undiff", _diff, np.array([0.3, -0.8, 1.1, 0.5])),
           ("unsort", _sort, np.array([0.3, -0.8, 1.1, 0.5])),
-          ("unreduce_minmax/minmax_jvp", _max, np.array([0.3, -0.8, 1.1, 0.5]))]
+          ("unreduce_minmax/minmax_jvp", _max, np.array([0.3, -0.8, 1.1, 0.5])),
+          ("unstack/unhstack", _stack, np.array([0.3, -0.8, 1.1])),
+          ("unvstack", _vstack, np.array([0.3, -0.8, 1.1])),
+          ("unappend", _append, np.array([0.3, -0.8, 1.1])),
+          ("linspace_vjp", _linspace, np.array([0.3, -0.8, 1.1]))]
 
 
 @pytest.mark.parametrize("name,fn,x", SECOND, ids=[c[0] for c in SECOND])

@@ -176,11 +176,62 @@ def pow_dx_dy(x: Any, y: Any) -> Any:
         return (np.power(x, y - 1) * (1 + y * np.log(x)))[()]
 
 
+def restack(g: Any, c: Any, arrays: Any, axis: int = 0) -> Any:
+    """The VJP of `unstack(c, arrays, axis)` (c's slices along axis): the slices'
+    adjoints stacked again (a piece no cotangent reached is the zero)."""
+    if runtime.is_zero(c):
+        return 0.0
+    if runtime.is_zero(g):
+        return zero_adjoint(c)
+    return np.stack([np.broadcast_to(p, np.shape(a)) for p, a in zip(g, arrays)], axis)
+
+
+def rehstack(g: Any, c: Any, tup: Any) -> Any:
+    """The VJP of `unhstack(c, tup)`: the pieces' adjoints hstacked again."""
+    if runtime.is_zero(c):
+        return 0.0
+    if runtime.is_zero(g):
+        return zero_adjoint(c)
+    return np.hstack([np.broadcast_to(p, np.shape(a)) for p, a in zip(g, tup)])
+
+
+def revstack(g: Any, c: Any, tup: Any) -> Any:
+    """The VJP of `unvstack(c, tup)`: the pieces' adjoints vstacked again."""
+    if runtime.is_zero(c):
+        return 0.0
+    if runtime.is_zero(g):
+        return zero_adjoint(c)
+    return np.vstack([np.broadcast_to(p, np.shape(a)) for p, a in zip(g, tup)])
+
+
+def reappend(g: Any, c: Any, arr: Any, values: Any, axis: Any, which: int) -> Any:
+    """The VJP of `unappend(c, arr, values, axis, which)` (the part of c that was arr,
+    which=0, or values, which=1): `g` in that part of zeros shaped like c."""
+    if runtime.is_zero(c):
+        return 0.0
+    if runtime.is_zero(g):
+        return zero_adjoint(c)
+    parts = [np.zeros(np.shape(arr)), np.zeros(np.shape(values))]
+    parts[which] = np.broadcast_to(g, np.shape(parts[which]))
+    return np.append(parts[0], parts[1], axis)
+
+
+def relinspace(g: Any, c: Any, x: Any, num: int, endpoint: bool, weight_from: float) -> Any:
+    """The VJP of `linspace_vjp(c, x, num, endpoint, weight_from)` (c's rows weighted by
+    the endpoint's weights, summed to x's shape) with respect to c: `g` spread back over
+    the row shape, each row times its weight."""
+    if runtime.is_zero(c):
+        return 0.0
+    h = unbroadcast_vjp(g, np.broadcast_to(0.0, np.shape(c)[1:]), x)
+    return np.multiply.outer(np.linspace(weight_from, 1.0 - weight_from, num, endpoint), h)
+
+
 for _name, _fn in (("unbroadcast_vjp", unbroadcast_vjp), ("rearray", rearray), ("reshape_like", reshape_like),
                    ("retranspose", retranspose), ("reswapaxes", reswapaxes), ("recumsum", recumsum),
                    ("resum", resum), ("reconcatenate", reconcatenate), ("pow_dx_dx", pow_dx_dx),
                    ("pow_dx_dy", pow_dx_dy), ("reduce_like", reduce_like), ("unpiece", unpiece),
-                   ("relist", relist)):
+                   ("relist", relist), ("restack", restack), ("rehstack", rehstack), ("revstack", revstack),
+                   ("reappend", reappend), ("relinspace", relinspace)):
     if getattr(runtime, _name, None) not in (None, _fn):
         raise ImportError(f"adjointc.rules.generated.{_name} would shadow adjointc.runtime.{_name}")
     setattr(runtime, _name, _fn)  # (generated code imports every helper from adjointc.runtime)
@@ -359,4 +410,41 @@ defvjp(reductions.minmax_jvp, "d, a, m, axis=None, keepdims=False", name="minmax
        d="unreduce_minmax(g, a, m, axis, keepdims)", result=lambda types, bound: type_of(types, "m"))
 for _op in ("untile", "unrepeat", "untake", "unpad", "undiagonal", "untrace", "undiag", "unmoveaxis", "untril",
             "untriu", "undiff", "unsort", "sort_jvp", "minmax_jvp"):
+    defjvp(_op, "linear")
+
+
+# the assembling helpers split a cotangent into pieces (stack, hstack, vstack, append)
+# or weigh it (linspace's endpoints): linear in it; their transposes assemble again
+def _appended_part(types: dict, bound: dict) -> T.T:
+    which = bound.get("which")
+    if isinstance(which, Const) and which.value in (0, 1):
+        return same_rank("arr" if which.value == 0 else "values")(types, bound)
+    return T.UNKNOWN
+
+
+def _endpoint(types: dict, bound: dict) -> T.T:
+    x = type_of(types, "x")
+    return x if rank_of(x) == 0 and x.kind == "float" else same_rank("x")(types, bound)
+
+
+defvjp(shape.unstack, "c, arrays, axis=0", name="unstack", c="restack(g, c, arrays, axis)",
+       result=lambda types, bound: type_of(types, "arrays"))
+defvjp(restack, "d, c, arrays, axis=0", name="restack", d="unstack(g, arrays, axis)",
+       result=lambda types, bound: type_of(types, "c"))
+defvjp(shape.unhstack, "c, tup", name="unhstack", c="rehstack(g, c, tup)",
+       result=lambda types, bound: type_of(types, "tup"))
+defvjp(rehstack, "d, c, tup", name="rehstack", d="unhstack(g, tup)", result=lambda types, bound: type_of(types, "c"))
+defvjp(shape.unvstack, "c, tup", name="unvstack", c="revstack(g, c, tup)",
+       result=lambda types, bound: type_of(types, "tup"))
+defvjp(revstack, "d, c, tup", name="revstack", d="unvstack(g, tup)", result=lambda types, bound: type_of(types, "c"))
+defvjp(shape.unappend, "c, arr, values, axis, which", name="unappend",
+       c="reappend(g, c, arr, values, axis, which)", result=_appended_part)
+defvjp(reappend, "d, c, arr, values, axis, which", name="reappend", d="unappend(g, arr, values, axis, which)",
+       result=lambda types, bound: type_of(types, "c"))
+defvjp(shape.linspace_vjp, "c, x, num, endpoint, weight_from", name="linspace_vjp",
+       c="relinspace(g, c, x, num, endpoint, weight_from)", result=_endpoint)
+defvjp(relinspace, "d, c, x, num, endpoint, weight_from", name="relinspace",
+       d="linspace_vjp(g, x, num, endpoint, weight_from)", result=lambda types, bound: type_of(types, "c"))
+for _op in ("unstack", "restack", "unhstack", "rehstack", "unvstack", "revstack", "unappend", "reappend",
+            "linspace_vjp", "relinspace"):
     defjvp(_op, "linear")
