@@ -162,6 +162,9 @@ CASES = [
     (generated.relinspace, (1.5, _n(5), 1.5, 5, True, 1.0)),
     (generated.relinspace, (_n(3), _n(4, 3), _n(3), 4, False, 0.0)),
     (generated.relinspace, (_n(1, 3), _n(4, 2, 3), _n(1, 3), 4, True, 1.0)),
+    (runtime.written_part, (_n(5), [1, 3, 1, 0])),
+    (runtime.written_part, (_n(4, 3), ([0, 2, 0], [1, 1, 1]))),
+    (runtime.written_part, (_n(4, 3), [3, 3])),
 ]
 
 
@@ -272,6 +275,12 @@ def _linspace(x):
     return np.sum(np.linspace(x, x * x, 4) ** 3) + np.sum(np.linspace(x[0], x[1] ** 2, 3, endpoint=False) ** 3)
 
 
+def _written(x):
+    u = np.zeros(4)
+    u[[1, 1, 3]] = x ** 2      # (a repeated index: only the last write is stored)
+    return np.sum(u ** 3) + np.sum(np.sin(u) * u)
+
+
 SECOND = [("untile", _tile, np.array([0.3, -0.8, 1.1])),
           ("unrepeat", _repeat, np.array([0.3, -0.8, 1.1])),
           ("untake", _take, np.array([0.3, -0.8, 1.1])),
@@ -286,7 +295,8 @@ SECOND = [("untile", _tile, np.array([0.3, -0.8, 1.1])),
           ("unstack/unhstack", _stack, np.array([0.3, -0.8, 1.1])),
           ("unvstack", _vstack, np.array([0.3, -0.8, 1.1])),
           ("unappend", _append, np.array([0.3, -0.8, 1.1])),
-          ("linspace_vjp", _linspace, np.array([0.3, -0.8, 1.1]))]
+          ("linspace_vjp", _linspace, np.array([0.3, -0.8, 1.1])),
+          ("written_part", _written, np.array([0.3, -0.8, 1.1]))]
 
 
 @pytest.mark.parametrize("name,fn,x", SECOND, ids=[c[0] for c in SECOND])

@@ -226,12 +226,24 @@ def relinspace(g: Any, c: Any, x: Any, num: int, endpoint: bool, weight_from: fl
     return np.multiply.outer(np.linspace(weight_from, 1.0 - weight_from, num, endpoint), h)
 
 
+def rewritten(g: Any, c: Any, index: Any) -> Any:
+    """The VJP of `written_part(c, index)` (c[index] where `u[index] = v` stored, zero
+    at the earlier writes of a repeated index): `g` at the stored elements, added into
+    zeros shaped like c (each position of c is stored from one element at most)."""
+    sel = runtime.written_part(np.arange(np.size(c)).reshape(np.shape(c)), index).astype(int)  # (flat positions)
+    kept = runtime.written_part(np.ones(np.shape(c)), index) != 0  # (sel is 0 for both position 0 and skipped)
+    out = np.zeros(np.shape(c), dtype=np.result_type(np.asarray(c).dtype, np.asarray(g).dtype, float))
+    np.add.at(out.reshape(-1), sel[kept], np.broadcast_to(g, np.shape(sel))[kept])
+    return out
+
+
 for _name, _fn in (("unbroadcast_vjp", unbroadcast_vjp), ("rearray", rearray), ("reshape_like", reshape_like),
                    ("retranspose", retranspose), ("reswapaxes", reswapaxes), ("recumsum", recumsum),
                    ("resum", resum), ("reconcatenate", reconcatenate), ("pow_dx_dx", pow_dx_dx),
                    ("pow_dx_dy", pow_dx_dy), ("reduce_like", reduce_like), ("unpiece", unpiece),
                    ("relist", relist), ("restack", restack), ("rehstack", rehstack), ("revstack", revstack),
-                   ("reappend", reappend), ("relinspace", relinspace)):
+                   ("reappend", reappend), ("relinspace", relinspace),
+                   ("rewritten", rewritten)):
     if getattr(runtime, _name, None) not in (None, _fn):
         raise ImportError(f"adjointc.rules.generated.{_name} would shadow adjointc.runtime.{_name}")
     setattr(runtime, _name, _fn)  # (generated code imports every helper from adjointc.runtime)
@@ -448,3 +460,7 @@ defvjp(relinspace, "d, c, x, num, endpoint, weight_from", name="relinspace",
 for _op in ("unstack", "restack", "unhstack", "rehstack", "unvstack", "revstack", "unappend", "reappend",
             "linspace_vjp", "relinspace"):
     defjvp(_op, "linear")
+
+# `u[idx] = v`'s adjoint of v, with a repeated integer index (only the last write was stored)
+defvjp(runtime.written_part, "x, index", name="written_part", x="rewritten(g, x, index)", result="getitem")
+defjvp("written_part", "linear")
