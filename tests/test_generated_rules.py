@@ -165,6 +165,13 @@ CASES = [
     (runtime.written_part, (_n(5), [1, 3, 1, 0])),
     (runtime.written_part, (_n(4, 3), ([0, 2, 0], [1, 1, 1]))),
     (runtime.written_part, (_n(4, 3), [3, 3])),
+    (reductions.var_jvp, (_n(3, 4), _n(3, 4))),
+    (reductions.var_jvp, (_n(3, 4), _n(3, 4), 1, 1)),
+    (reductions.var_jvp, (_n(2, 3, 4), _n(2, 3, 4), (0, 2), 0, True)),
+    (reductions.unreduce_var, (_n(1, 1), _n(3, 4), None, 0, True)),
+    (reductions.unreduce_var, (1.3, _n(3, 4))),
+    (reductions.unreduce_var, (_n(3), _n(3, 4), 1, 1)),
+    (reductions.unreduce_var, (_n(1, 3, 1), _n(2, 3, 4), (0, 2), 0, True)),
 ]
 
 
@@ -281,6 +288,10 @@ def _written(x):
     return np.sum(u ** 3) + np.sum(np.sin(u) * u)
 
 
+def _var(x):
+    return np.var(x * x) * np.sum(x) + np.var(np.sin(x), ddof=1) + np.std(x * x * x)
+
+
 SECOND = [("untile", _tile, np.array([0.3, -0.8, 1.1])),
           ("unrepeat", _repeat, np.array([0.3, -0.8, 1.1])),
           ("untake", _take, np.array([0.3, -0.8, 1.1])),
@@ -296,7 +307,8 @@ SECOND = [("untile", _tile, np.array([0.3, -0.8, 1.1])),
           ("unvstack", _vstack, np.array([0.3, -0.8, 1.1])),
           ("unappend", _append, np.array([0.3, -0.8, 1.1])),
           ("linspace_vjp", _linspace, np.array([0.3, -0.8, 1.1])),
-          ("written_part", _written, np.array([0.3, -0.8, 1.1]))]
+          ("written_part", _written, np.array([0.3, -0.8, 1.1])),
+          ("unreduce_var/var_jvp (np.var, np.std)", _var, np.array([0.3, -0.8, 1.1, 0.5]))]
 
 
 @pytest.mark.parametrize("name,fn,x", SECOND, ids=[c[0] for c in SECOND])

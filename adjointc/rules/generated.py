@@ -39,6 +39,7 @@ from .. import types as T
 from . import Rule, defjvp, defvjp, nondiff, register
 from ..ir import Const
 from .helpers import elementwise, linalg, reductions, shape, zero_adjoint
+from .helpers.core import reduced_axes
 from .np_results import rank_of, same_rank, type_of
 
 
@@ -237,13 +238,34 @@ def rewritten(g: Any, c: Any, index: Any) -> Any:
     return out
 
 
+def var_jvp_da(g: Any, d: Any, a: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
+    """The VJP of `var_jvp(d, a, ...)` with respect to a. var_jvp is 2 / (n - ddof) times
+    <a - mean(a), d> over the reduced axes, symmetric in (a, d): this is np.var's adjoint
+    with the tangent in a's place (broadcast to a's shape first, as var_jvp reads it)."""
+    return reductions.unreduce_var(g, np.broadcast_to(d, np.shape(a)), axis, ddof, keepdims)
+
+
+def unreduce_var_da(g: Any, c: Any, a: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
+    """The VJP of `unreduce_var(c, a, ...)` (c broadcast back, times 2 / (n - ddof) (a - mean(a)))
+    with respect to a: centring is its own transpose, so the product c * g, centred over
+    the reduced axes, times 2 / (n - ddof) (nan where np.var is)."""
+    a = np.asarray(a)
+    axes = reduced_axes(axis, a.ndim)
+    n = int(np.prod([a.shape[k] for k in axes], dtype=int))
+    u = runtime.unreduce(c, a, axis, keepdims) * np.broadcast_to(g, a.shape)
+    if n - ddof <= 0:
+        return u * np.full(a.shape, np.nan)
+    return (u - np.mean(u, axis=axes, keepdims=True)) * (2 / (n - ddof))
+
+
 for _name, _fn in (("unbroadcast_vjp", unbroadcast_vjp), ("rearray", rearray), ("reshape_like", reshape_like),
                    ("retranspose", retranspose), ("reswapaxes", reswapaxes), ("recumsum", recumsum),
                    ("resum", resum), ("reconcatenate", reconcatenate), ("pow_dx_dx", pow_dx_dx),
                    ("pow_dx_dy", pow_dx_dy), ("reduce_like", reduce_like), ("unpiece", unpiece),
                    ("relist", relist), ("restack", restack), ("rehstack", rehstack), ("revstack", revstack),
                    ("reappend", reappend), ("relinspace", relinspace),
-                   ("rewritten", rewritten)):
+                   ("rewritten", rewritten), ("var_jvp_da", var_jvp_da),
+                   ("unreduce_var_da", unreduce_var_da)):
     if getattr(runtime, _name, None) not in (None, _fn):
         raise ImportError(f"adjointc.rules.generated.{_name} would shadow adjointc.runtime.{_name}")
     setattr(runtime, _name, _fn)  # (generated code imports every helper from adjointc.runtime)
@@ -464,3 +486,14 @@ for _op in ("unstack", "restack", "unhstack", "rehstack", "unvstack", "revstack"
 # `u[idx] = v`'s adjoint of v, with a repeated integer index (only the last write was stored)
 defvjp(runtime.written_part, "x, index", name="written_part", x="rewritten(g, x, index)", result="getitem")
 defjvp("written_part", "linear")
+
+# np.var's tangent (in tangent code read again): bilinear in (d, a); its transpose in d is np.var's adjoint
+defvjp(reductions.var_jvp, "d, a, axis=None, ddof=0, keepdims=False", name="var_jvp",
+       d="unbroadcast(unreduce_var(g, a, axis, ddof, keepdims), d)", a="var_jvp_da(g, d, a, axis, ddof, keepdims)",
+       result=lambda types, bound: T.FLOAT if all(isinstance(bound.get(k), Const) and not bound[k].value
+                                                  for k in ("axis", "keepdims")) else T.array(None))
+defjvp("var_jvp", "multilinear")
+defvjp(reductions.unreduce_var, "c, a, axis=None, ddof=0, keepdims=False", name="unreduce_var",
+       c="unbroadcast(var_jvp(g, a, axis, ddof, keepdims), c)", a="unreduce_var_da(g, c, a, axis, ddof, keepdims)",
+       result=same_rank("a"))
+defjvp("unreduce_var", "multilinear")
