@@ -2,7 +2,9 @@
 each VJP against finite differences (the inner-product test, rules.testing.check_vjp)
 and each tangent against finite differences (check_jvp), over the shapes the
 helpers meet: equal shapes, broadcasting over leading and size-1 axes, scalars,
-reductions with and without axis/keepdims, 1-D and batched matmul operands."""
+reductions with and without axis/keepdims, 1-D and batched matmul operands; and
+the second derivatives (Hessian, jacrev of the gradient) of the NumPy ops whose
+adjoints call the layout helpers, against finite differences of the gradient."""
 from __future__ import annotations
 
 import numpy as np

@@ -13,6 +13,17 @@ its tangent is the same call on the tangent (`defjvp(..., "linear")`):
     piece(t, i), list_adjoint, unarray             <->  unpiece, relist, rearray (lists)
     unroll, unflip (np.roll's, np.flip's)          <->  np.roll, np.flip
     unreduce_minmax (max/min's, ties split)        <->  minmax_jvp (max/min's tangent)
+    unsort (np.sort's)                             <->  sort_jvp (np.sort's tangent)
+    untile, unrepeat, untake, unpad, undiagonal,   <->  the forward ops: np.tile, np.repeat,
+    untrace, undiag, unmoveaxis, untril, untriu,        np.take, np.pad, np.diagonal, ...
+    undiff
+    unstack, unhstack, unvstack, unappend          <->  restack, rehstack, revstack, reappend
+    linspace_vjp (an endpoint's adjoint)           <->  relinspace
+    written_part (`u[idx] = v`, repeated idx)      <->  rewritten
+
+np.var's adjoint `unreduce_var(c, a)` and tangent `var_jvp(d, a)` are bilinear (in
+the cotangent or tangent and in a): each transposes into the other in its first
+argument, and their VJPs in `a` are unreduce_var_da and var_jvp_da.
 
 The two operand adjoints of matmul are bilinear in (the cotangent, the other
 operand), read the differentiated operand for its shape only, and transpose into
