@@ -2,7 +2,9 @@
 each VJP against finite differences (the inner-product test, rules.testing.check_vjp)
 and each tangent against finite differences (check_jvp), over the shapes the
 helpers meet: equal shapes, broadcasting over leading and size-1 axes, scalars,
-reductions with and without axis/keepdims, 1-D and batched matmul operands."""
+reductions with and without axis/keepdims, 1-D and batched matmul operands; and
+the second derivatives (Hessian, jacrev of the gradient) of the NumPy ops whose
+adjoints call the layout helpers, against finite differences of the gradient."""
 from __future__ import annotations
 
 import numpy as np
@@ -107,6 +109,71 @@ CASES = [
     (linalg.matmul_rhs, (_n(5), _n(4), _n(4, 5))),
     (linalg.matmul_rhs, (_n(3), _n(3, 4), _n(4))),
     (linalg.matmul_rhs, (_n(2, 3, 5), _n(2, 3, 4), _n(4, 5))),
+    (shape.untile, (_n(2, 6), _n(2, 3), 2)),
+    (shape.untile, (_n(2, 3, 4), _n(3, 2), (2, 1, 2))),
+    (shape.untile, (_n(6), _n(3), (2,))),
+    (shape.unrepeat, (_n(3, 4), _n(3, 2), 2, 1)),
+    (shape.unrepeat, (_n(6), _n(2, 2), [1, 2, 0, 3])),
+    (shape.untake, (_n(4, 3), _n(3, 3), [0, 2, 2, 1], 0)),
+    (shape.untake, (_n(5), _n(2, 3), [5, 0, 0, 3, 1])),
+    (shape.unpad, (_n(5, 6), _n(3, 3), ((1, 1), (2, 1)))),
+    (shape.unpad, (_n(7), _n(4), 2 - np.array([0, 1]))),
+    (shape.undiagonal, (_n(3), _n(3, 4))),
+    (shape.undiagonal, (_n(2, 3), _n(3, 2, 4), 1, 0, 2)),
+    (shape.untrace, (1.3, _n(3, 4))),
+    (shape.untrace, (_n(2), _n(3, 2, 4), -1, 0, 2)),
+    (shape.undiag, (_n(4, 4), _n(3), 1)),
+    (shape.undiag, (_n(3), _n(3, 4))),
+    (shape.unmoveaxis, (_n(4, 2, 3), _n(2, 3, 4), 2, 0)),
+    (shape.unmoveaxis, (_n(4, 3, 2), _n(2, 3, 4), (0, 2), (2, 0))),
+    (shape.untril, (_n(3, 4), _n(3, 4))),
+    (shape.untril, (_n(3, 3), _n(3), -1)),
+    (shape.untriu, (_n(3, 4), _n(3, 4), 1)),
+    (shape.untriu, (_n(3, 3), _n(3))),
+    (reductions.undiff, (_n(4), _n(5))),
+    (reductions.undiff, (_n(3, 2), _n(3, 4), 2, 1)),
+    (reductions.undiff, (_n(2, 4), _n(3, 4), 1, 0)),
+    (reductions.unsort, (_n(5), _n(5))),
+    (reductions.unsort, (_n(3, 4), _n(3, 4), 0)),
+    (reductions.unsort, (_n(12), _n(3, 4), None)),
+    (reductions.sort_jvp, (_n(5), _n(5))),
+    (reductions.sort_jvp, (_n(3, 4), _n(3, 4), 0)),
+    (reductions.minmax_jvp, (_n(3, 4), _A, np.max(_A, axis=1), 1)),
+    (reductions.minmax_jvp, (_n(2, 4), _TIES, np.min(_TIES, axis=0, keepdims=True), 0, True)),
+    (reductions.minmax_jvp, (_n(3, 4), _A, np.max(_A))),
+    (shape.unstack, (_n(2, 3), [_n(3), _n(3)], 0)),
+    (shape.unstack, (_n(3, 2, 4), [_n(3, 4), _n(3, 4)], 1)),
+    (generated.restack, ([_n(3), _n(3)], _n(2, 3), [_n(3), _n(3)], 0)),
+    (generated.restack, ([_n(3, 4), _n(3, 4)], _n(3, 2, 4), [_n(3, 4), _n(3, 4)], -2)),
+    (shape.unhstack, (_n(5), [_n(2), _n(3)])),
+    (shape.unhstack, (_n(2, 5), [_n(2, 2), _n(2, 3)])),
+    (generated.rehstack, ([_n(2), _n(3)], _n(5), [_n(2), _n(3)])),
+    (generated.rehstack, ([_n(2, 2), _n(2, 3)], _n(2, 5), [_n(2, 2), _n(2, 3)])),
+    (shape.unvstack, (_n(3, 3), [_n(3), _n(2, 3)])),
+    (generated.revstack, ([_n(3), _n(2, 3)], _n(3, 3), [_n(3), _n(2, 3)])),
+    (shape.unappend, (_n(5), _n(3), _n(2), None, 0)),
+    (shape.unappend, (_n(5), _n(3), _n(2), None, 1)),
+    (shape.unappend, (_n(2, 5), _n(2, 3), _n(2, 2), 1, 0)),
+    (shape.unappend, (_n(7), _n(2, 2), _n(3), None, 1)),
+    (generated.reappend, (_n(3), _n(5), _n(3), _n(2), None, 0)),
+    (generated.reappend, (_n(2, 2), _n(2, 5), _n(2, 3), _n(2, 2), 1, 1)),
+    (generated.reappend, (_n(2, 2), _n(7), _n(2, 2), _n(3), None, 0)),
+    (shape.linspace_vjp, (_n(5), 1.5, 5, True, 1.0)),
+    (shape.linspace_vjp, (_n(4, 3), _n(3), 4, False, 0.0)),
+    (shape.linspace_vjp, (_n(4, 2, 3), _n(1, 3), 4, True, 1.0)),
+    (generated.relinspace, (1.5, _n(5), 1.5, 5, True, 1.0)),
+    (generated.relinspace, (_n(3), _n(4, 3), _n(3), 4, False, 0.0)),
+    (generated.relinspace, (_n(1, 3), _n(4, 2, 3), _n(1, 3), 4, True, 1.0)),
+    (runtime.written_part, (_n(5), [1, 3, 1, 0])),
+    (runtime.written_part, (_n(4, 3), ([0, 2, 0], [1, 1, 1]))),
+    (runtime.written_part, (_n(4, 3), [3, 3])),
+    (reductions.var_jvp, (_n(3, 4), _n(3, 4))),
+    (reductions.var_jvp, (_n(3, 4), _n(3, 4), 1, 1)),
+    (reductions.var_jvp, (_n(2, 3, 4), _n(2, 3, 4), (0, 2), 0, True)),
+    (reductions.unreduce_var, (_n(1, 1), _n(3, 4), None, 0, True)),
+    (reductions.unreduce_var, (1.3, _n(3, 4))),
+    (reductions.unreduce_var, (_n(3), _n(3, 4), 1, 1)),
+    (reductions.unreduce_var, (_n(1, 3, 1), _n(2, 3, 4), (0, 2), 0, True)),
 ]
 
 
@@ -147,3 +214,112 @@ def test_wrong_rule_is_caught():
     finally:
         rule.templates.clear()
         rule.templates.update(saved)
+
+
+# ------------------------------------- second derivatives of the ops using them
+# Each function's adjoint calls the helper named first; its Hessian (forward over
+# reverse) and jacrev of its gradient (reverse over reverse) are checked against
+# central finite differences of the gradient.
+def _tile(x):
+    return np.sum(np.tile(x, (2, 1)) ** 3)
+
+
+def _repeat(x):
+    return np.sum(np.sin(np.repeat(x, [1, 2, 3], axis=0)) * np.repeat(x, 2))
+
+
+def _take(x):
+    return np.sum(np.take(x, [2, 0, 2]) ** 3) + np.sum(np.take(x, [0, 1], axis=0) ** 2)
+
+
+def _pad(x):
+    return np.sum(np.cos(np.pad(x, 1)) * np.pad(x, ((0, 2),)))
+
+
+def _diagonal(x):
+    m = np.reshape(np.concatenate([x, x * x, np.sin(x)]), (3, 3))
+    return np.sum(np.diagonal(m) ** 3) + np.trace(m * m, 1) + np.sum(np.diag(np.diag(m)) ** 2)
+
+
+def _diag_build(x):
+    return np.sum(np.sin(np.diag(x, 1)) * np.diag(x * x, 1))
+
+
+def _moveaxis(x):
+    m = np.reshape(x, (2, 3)) ** 2
+    return np.sum(np.moveaxis(m, 0, 1) @ np.arange(2.0) * x[:3])
+
+
+def _tri(x):
+    m = x[:, None] * x[None, :]
+    return np.sum(np.tril(m) ** 2) + np.sum(np.triu(m, 1) * m) + np.sum(np.tril(x) ** 3)
+
+
+def _diff(x):
+    return np.sum(np.diff(x) ** 3) + np.sum(np.diff(x * x, 2) ** 2)
+
+
+def _sort(x):
+    s = np.sort(x * x * x)
+    return np.sum(s * np.arange(4.0))
+
+
+def _max(x):
+    return np.max(x * x) * np.sum(x) + np.min(np.sin(x))
+
+
+def _stack(x):
+    return np.sum(np.stack([x, x * x], axis=1) ** 3) + np.sum(np.sin(np.hstack([x, x ** 2])))
+
+
+def _vstack(x):
+    return np.sum(np.vstack([x, np.sin(x)]) ** 3) * x[0]
+
+
+def _append(x):
+    return np.sum(np.append(x * x, np.sin(x)) ** 3) + np.sum(np.append([x], [x * x], axis=0) ** 2)
+
+
+def _linspace(x):
+    return np.sum(np.linspace(x, x * x, 4) ** 3) + np.sum(np.linspace(x[0], x[1] ** 2, 3, endpoint=False) ** 3)
+
+
+def _written(x):
+    u = np.zeros(4)
+    u[[1, 1, 3]] = x ** 2      # (a repeated index: only the last write is stored)
+    return np.sum(u ** 3) + np.sum(np.sin(u) * u)
+
+
+def _var(x):
+    return np.var(x * x) * np.sum(x) + np.var(np.sin(x), ddof=1) + np.std(x * x * x)
+
+
+SECOND = [("untile", _tile, np.array([0.3, -0.8, 1.1])),
+          ("unrepeat", _repeat, np.array([0.3, -0.8, 1.1])),
+          ("untake", _take, np.array([0.3, -0.8, 1.1])),
+          ("unpad", _pad, np.array([0.3, -0.8, 1.1])),
+          ("undiagonal/untrace/undiag", _diagonal, np.array([0.3, -0.8, 1.1])),
+          ("undiag (build)", _diag_build, np.array([0.3, -0.8, 1.1])),
+          ("unmoveaxis", _moveaxis, np.array([0.3, -0.8, 1.1, 0.4, -0.2, 0.9])),
+          ("untril/untriu", _tri, np.array([0.3, -0.8, 1.1])),
+          ("undiff", _diff, np.array([0.3, -0.8, 1.1, 0.5])),
+          ("unsort", _sort, np.array([0.3, -0.8, 1.1, 0.5])),
+          ("unreduce_minmax/minmax_jvp", _max, np.array([0.3, -0.8, 1.1, 0.5])),
+          ("unstack/unhstack", _stack, np.array([0.3, -0.8, 1.1])),
+          ("unvstack", _vstack, np.array([0.3, -0.8, 1.1])),
+          ("unappend", _append, np.array([0.3, -0.8, 1.1])),
+          ("linspace_vjp", _linspace, np.array([0.3, -0.8, 1.1])),
+          ("written_part", _written, np.array([0.3, -0.8, 1.1])),
+          ("unreduce_var/var_jvp (np.var, np.std)", _var, np.array([0.3, -0.8, 1.1, 0.5]))]
+
+
+@pytest.mark.parametrize("name,fn,x", SECOND, ids=[c[0] for c in SECOND])
+def test_second_derivative_of_the_op(name, fn, x):
+    from adjointc import grad, hessian, jacrev
+    g = grad(fn)
+    n, h = np.size(x), 1e-6
+    ref = np.stack([(g(x + h * e) - g(x - h * e)) / (2 * h) for e in np.eye(n)], axis=1)
+    assert np.max(np.abs(ref)) > 1e-3
+    H = hessian(fn)(x)
+    np.testing.assert_allclose(H, ref, rtol=1e-6, atol=1e-6 * np.max(np.abs(ref)))
+    np.testing.assert_allclose(jacrev(g)(x), ref, rtol=1e-6, atol=1e-6 * np.max(np.abs(ref)))

@@ -13,6 +13,17 @@ its tangent is the same call on the tangent (`defjvp(..., "linear")`):
     piece(t, i), list_adjoint, unarray             <->  unpiece, relist, rearray (lists)
     unroll, unflip (np.roll's, np.flip's)          <->  np.roll, np.flip
     unreduce_minmax (max/min's, ties split)        <->  minmax_jvp (max/min's tangent)
+    unsort (np.sort's)                             <->  sort_jvp (np.sort's tangent)
+    untile, unrepeat, untake, unpad, undiagonal,   <->  the forward ops: np.tile, np.repeat,
+    untrace, undiag, unmoveaxis, untril, untriu,        np.take, np.pad, np.diagonal, ...
+    undiff
+    unstack, unhstack, unvstack, unappend          <->  restack, rehstack, revstack, reappend
+    linspace_vjp (an endpoint's adjoint)           <->  relinspace
+    written_part (`u[idx] = v`, repeated idx)      <->  rewritten
+
+np.var's adjoint `unreduce_var(c, a)` and tangent `var_jvp(d, a)` are bilinear (in
+the cotangent or tangent and in a): each transposes into the other in its first
+argument, and their VJPs in `a` are unreduce_var_da and var_jvp_da.
 
 The two operand adjoints of matmul are bilinear in (the cotangent, the other
 operand), read the differentiated operand for its shape only, and transpose into
@@ -39,6 +50,7 @@ from .. import types as T
 from . import Rule, defjvp, defvjp, nondiff, register
 from ..ir import Const
 from .helpers import elementwise, linalg, reductions, shape, zero_adjoint
+from .helpers.core import reduced_axes
 from .np_results import rank_of, same_rank, type_of
 
 
@@ -176,11 +188,95 @@ def pow_dx_dy(x: Any, y: Any) -> Any:
         return (np.power(x, y - 1) * (1 + y * np.log(x)))[()]
 
 
+def restack(g: Any, c: Any, arrays: Any, axis: int = 0) -> Any:
+    """The VJP of `unstack(c, arrays, axis)` (c's slices along axis): the slices'
+    adjoints stacked again (a piece no cotangent reached is the zero)."""
+    if runtime.is_zero(c):
+        return 0.0
+    if runtime.is_zero(g):
+        return zero_adjoint(c)
+    return np.stack([np.broadcast_to(p, np.shape(a)) for p, a in zip(g, arrays)], axis)
+
+
+def rehstack(g: Any, c: Any, tup: Any) -> Any:
+    """The VJP of `unhstack(c, tup)`: the pieces' adjoints hstacked again."""
+    if runtime.is_zero(c):
+        return 0.0
+    if runtime.is_zero(g):
+        return zero_adjoint(c)
+    return np.hstack([np.broadcast_to(p, np.shape(a)) for p, a in zip(g, tup)])
+
+
+def revstack(g: Any, c: Any, tup: Any) -> Any:
+    """The VJP of `unvstack(c, tup)`: the pieces' adjoints vstacked again."""
+    if runtime.is_zero(c):
+        return 0.0
+    if runtime.is_zero(g):
+        return zero_adjoint(c)
+    return np.vstack([np.broadcast_to(p, np.shape(a)) for p, a in zip(g, tup)])
+
+
+def reappend(g: Any, c: Any, arr: Any, values: Any, axis: Any, which: int) -> Any:
+    """The VJP of `unappend(c, arr, values, axis, which)` (the part of c that was arr,
+    which=0, or values, which=1): `g` in that part of zeros shaped like c."""
+    if runtime.is_zero(c):
+        return 0.0
+    if runtime.is_zero(g):
+        return zero_adjoint(c)
+    parts = [np.zeros(np.shape(arr)), np.zeros(np.shape(values))]
+    parts[which] = np.broadcast_to(g, np.shape(parts[which]))
+    return np.append(parts[0], parts[1], axis)
+
+
+def relinspace(g: Any, c: Any, x: Any, num: int, endpoint: bool, weight_from: float) -> Any:
+    """The VJP of `linspace_vjp(c, x, num, endpoint, weight_from)` (c's rows weighted by
+    the endpoint's weights, summed to x's shape) with respect to c: `g` spread back over
+    the row shape, each row times its weight."""
+    if runtime.is_zero(c):
+        return 0.0
+    h = unbroadcast_vjp(g, np.broadcast_to(0.0, np.shape(c)[1:]), x)
+    return np.multiply.outer(np.linspace(weight_from, 1.0 - weight_from, num, endpoint), h)
+
+
+def rewritten(g: Any, c: Any, index: Any) -> Any:
+    """The VJP of `written_part(c, index)` (c[index] where `u[index] = v` stored, zero
+    at the earlier writes of a repeated index): `g` at the stored elements, added into
+    zeros shaped like c (each position of c is stored from one element at most)."""
+    sel = runtime.written_part(np.arange(np.size(c)).reshape(np.shape(c)), index).astype(int)  # (flat positions)
+    kept = runtime.written_part(np.ones(np.shape(c)), index) != 0  # (sel is 0 for both position 0 and skipped)
+    out = np.zeros(np.shape(c), dtype=np.result_type(np.asarray(c).dtype, np.asarray(g).dtype, float))
+    np.add.at(out.reshape(-1), sel[kept], np.broadcast_to(g, np.shape(sel))[kept])
+    return out
+
+
+def var_jvp_da(g: Any, d: Any, a: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
+    """The VJP of `var_jvp(d, a, ...)` with respect to a. var_jvp is 2 / (n - ddof) times
+    <a - mean(a), d> over the reduced axes, symmetric in (a, d): this is np.var's adjoint
+    with the tangent in a's place (broadcast to a's shape first, as var_jvp reads it)."""
+    return reductions.unreduce_var(g, np.broadcast_to(d, np.shape(a)), axis, ddof, keepdims)
+
+
+def unreduce_var_da(g: Any, c: Any, a: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
+    """The VJP of `unreduce_var(c, a, ...)` (c broadcast back, times 2 / (n - ddof) (a - mean(a)))
+    with respect to a: centring is its own transpose, so the product c * g, centred over
+    the reduced axes, times 2 / (n - ddof) (nan where np.var is)."""
+    a = np.asarray(a)
+    axes = reduced_axes(axis, a.ndim)
+    n = int(np.prod([a.shape[k] for k in axes], dtype=int))
+    u = runtime.unreduce(c, a, axis, keepdims) * np.broadcast_to(g, a.shape)
+    if n - ddof <= 0:
+        return u * np.full(a.shape, np.nan)
+    return (u - np.mean(u, axis=axes, keepdims=True)) * (2 / (n - ddof))
+
+
 for _name, _fn in (("unbroadcast_vjp", unbroadcast_vjp), ("rearray", rearray), ("reshape_like", reshape_like),
                    ("retranspose", retranspose), ("reswapaxes", reswapaxes), ("recumsum", recumsum),
                    ("resum", resum), ("reconcatenate", reconcatenate), ("pow_dx_dx", pow_dx_dx),
                    ("pow_dx_dy", pow_dx_dy), ("reduce_like", reduce_like), ("unpiece", unpiece),
-                   ("relist", relist)):
+                   ("relist", relist), ("restack", restack), ("rehstack", rehstack), ("revstack", revstack),
+                   ("reappend", reappend), ("relinspace", relinspace),
+                   ("rewritten", rewritten), ("var_jvp_da", var_jvp_da),
+                   ("unreduce_var_da", unreduce_var_da)):
     if getattr(runtime, _name, None) not in (None, _fn):
         raise ImportError(f"adjointc.rules.generated.{_name} would shadow adjointc.runtime.{_name}")
     setattr(runtime, _name, _fn)  # (generated code imports every helper from adjointc.runtime)
@@ -327,3 +423,88 @@ nondiff(runtime.zeros_like, "x", name="zeros_like", result="same")
 nondiff(runtime.stand_in, "x", name="stand_in", result="same")
 nondiff(runtime.is_zero, "g", name="is_zero", result="unknown")
 nondiff(zero_adjoint, "x", name="zero_adjoint", result="same")
+
+
+# ---------------------------------------- the shape / selection / scan helpers
+# Each is linear in its adjoint `c` and reads its other arguments for shapes and
+# options only, so its VJP is the forward op on the cotangent (a transpose's
+# transpose) and its tangent the same call on the tangent (`"linear"`).
+defvjp(shape.untile, "c, a, reps", name="untile", c="np.tile(g, reps)", result=same_rank("a"))
+defvjp(shape.unrepeat, "c, a, repeats, axis=None", name="unrepeat", c="np.repeat(g, repeats, axis)",
+       result=same_rank("a"))
+defvjp(shape.untake, "c, a, indices, axis=None", name="untake", c="np.take(g, indices, axis)",
+       result=same_rank("a"))
+defvjp(shape.unpad, "c, array, pad_width", name="unpad", c="np.pad(g, pad_width)", result=same_rank("array"))
+defvjp(shape.undiagonal, "c, a, offset=0, axis1=0, axis2=1", name="undiagonal",
+       c="np.diagonal(g, offset, axis1, axis2)", result=same_rank("a"))
+defvjp(shape.untrace, "c, a, offset=0, axis1=0, axis2=1", name="untrace",
+       c="np.trace(g, offset, axis1, axis2)", result=same_rank("a"))
+defvjp(shape.undiag, "c, v, k=0", name="undiag", c="np.diag(g, k)", result=same_rank("v"))
+defvjp(shape.unmoveaxis, "c, a, source, destination", name="unmoveaxis",
+       c="np.moveaxis(g, source, destination)", result=same_rank("a"))
+# (np.tril of a 1-D array broadcasts it along the rows first: the transpose of untril's unbroadcast)
+defvjp(shape.untril, "c, m, k=0", name="untril", c="np.tril(g, k)", result=same_rank("m"))
+defvjp(shape.untriu, "c, m, k=0", name="untriu", c="np.triu(g, k)", result=same_rank("m"))
+defvjp(reductions.undiff, "c, a, n=1, axis=-1", name="undiff", c="np.diff(g, n, axis)", result=same_rank("a"))
+# sort's adjoint and tangent are the permutation by argsort and its inverse: transposes
+# of each other, piecewise constant in `a` (the order changes only where elements tie)
+defvjp(reductions.unsort, "c, a, axis=-1", name="unsort", c="sort_jvp(g, a, axis)", result=same_rank("a"))
+defvjp(reductions.sort_jvp, "d, a, axis=-1", name="sort_jvp", d="unsort(g, a, axis)", result=same_rank("a"))
+# max/min's tangent is the transpose of its adjoint (the same even split among ties)
+defvjp(reductions.minmax_jvp, "d, a, m, axis=None, keepdims=False", name="minmax_jvp",
+       d="unreduce_minmax(g, a, m, axis, keepdims)", result=lambda types, bound: type_of(types, "m"))
+for _op in ("untile", "unrepeat", "untake", "unpad", "undiagonal", "untrace", "undiag", "unmoveaxis", "untril",
+            "untriu", "undiff", "unsort", "sort_jvp", "minmax_jvp"):
+    defjvp(_op, "linear")
+
+
+# the assembling helpers split a cotangent into pieces (stack, hstack, vstack, append)
+# or weigh it (linspace's endpoints): linear in it; their transposes assemble again
+def _appended_part(types: dict, bound: dict) -> T.T:
+    which = bound.get("which")
+    if isinstance(which, Const) and which.value in (0, 1):
+        return same_rank("arr" if which.value == 0 else "values")(types, bound)
+    return T.UNKNOWN
+
+
+def _endpoint(types: dict, bound: dict) -> T.T:
+    x = type_of(types, "x")
+    return x if rank_of(x) == 0 and x.kind == "float" else same_rank("x")(types, bound)
+
+
+defvjp(shape.unstack, "c, arrays, axis=0", name="unstack", c="restack(g, c, arrays, axis)",
+       result=lambda types, bound: type_of(types, "arrays"))
+defvjp(restack, "d, c, arrays, axis=0", name="restack", d="unstack(g, arrays, axis)",
+       result=lambda types, bound: type_of(types, "c"))
+defvjp(shape.unhstack, "c, tup", name="unhstack", c="rehstack(g, c, tup)",
+       result=lambda types, bound: type_of(types, "tup"))
+defvjp(rehstack, "d, c, tup", name="rehstack", d="unhstack(g, tup)", result=lambda types, bound: type_of(types, "c"))
+defvjp(shape.unvstack, "c, tup", name="unvstack", c="revstack(g, c, tup)",
+       result=lambda types, bound: type_of(types, "tup"))
+defvjp(revstack, "d, c, tup", name="revstack", d="unvstack(g, tup)", result=lambda types, bound: type_of(types, "c"))
+defvjp(shape.unappend, "c, arr, values, axis, which", name="unappend",
+       c="reappend(g, c, arr, values, axis, which)", result=_appended_part)
+defvjp(reappend, "d, c, arr, values, axis, which", name="reappend", d="unappend(g, arr, values, axis, which)",
+       result=lambda types, bound: type_of(types, "c"))
+defvjp(shape.linspace_vjp, "c, x, num, endpoint, weight_from", name="linspace_vjp",
+       c="relinspace(g, c, x, num, endpoint, weight_from)", result=_endpoint)
+defvjp(relinspace, "d, c, x, num, endpoint, weight_from", name="relinspace",
+       d="linspace_vjp(g, x, num, endpoint, weight_from)", result=lambda types, bound: type_of(types, "c"))
+for _op in ("unstack", "restack", "unhstack", "rehstack", "unvstack", "revstack", "unappend", "reappend",
+            "linspace_vjp", "relinspace"):
+    defjvp(_op, "linear")
+
+# `u[idx] = v`'s adjoint of v, with a repeated integer index (only the last write was stored)
+defvjp(runtime.written_part, "x, index", name="written_part", x="rewritten(g, x, index)", result="getitem")
+defjvp("written_part", "linear")
+
+# np.var's tangent (in tangent code read again): bilinear in (d, a); its transpose in d is np.var's adjoint
+defvjp(reductions.var_jvp, "d, a, axis=None, ddof=0, keepdims=False", name="var_jvp",
+       d="unbroadcast(unreduce_var(g, a, axis, ddof, keepdims), d)", a="var_jvp_da(g, d, a, axis, ddof, keepdims)",
+       result=lambda types, bound: T.FLOAT if all(isinstance(bound.get(k), Const) and not bound[k].value
+                                                  for k in ("axis", "keepdims")) else T.array(None))
+defjvp("var_jvp", "multilinear")
+defvjp(reductions.unreduce_var, "c, a, axis=None, ddof=0, keepdims=False", name="unreduce_var",
+       c="unbroadcast(var_jvp(g, a, axis, ddof, keepdims), c)", a="unreduce_var_da(g, c, a, axis, ddof, keepdims)",
+       result=same_rank("a"))
+defjvp("unreduce_var", "multilinear")
