@@ -346,5 +346,7 @@ from . import operators as _operators  # noqa: E402,F401
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
 from . import generated as _generated  # noqa: E402,F401  (the helpers generated code calls)
+from . import generated_linalg as _generated_linalg  # noqa: E402,F401  (the linear-algebra helpers' rules)
+
 
 BUILTIN_RULE_OPS = frozenset(REGISTRY)   # adjointc's own rules (not users')
