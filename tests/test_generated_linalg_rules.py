@@ -10,7 +10,7 @@ import pytest
 
 from adjointc import grad, hessian, jvp, rules
 from adjointc.rules import generated_linalg
-from adjointc.rules.helpers import linalg
+from adjointc.rules.helpers import linalg, reductions
 from adjointc.rules.testing import check_jvp, check_vjp
 
 _r = np.random.default_rng(1)
@@ -41,8 +41,18 @@ CASES = [
     (linalg.inner_rhs, (1.3, _n(4), _n(4))),
     (linalg.inv_vjp, (_n(3, 3), np.linalg.inv(_wellconditioned(3, 3)))),
     (linalg.inv_vjp, (_n(2, 3, 3), np.linalg.inv(_wellconditioned(2, 3, 3)))),
+    (linalg.solve_rhs, (_n(3), _wellconditioned(3, 3), _n(3))),
+    (linalg.solve_rhs, (_n(3, 2), _wellconditioned(3, 3), _n(3, 2))),
+    (linalg.solve_rhs, (_n(2, 3, 2), _wellconditioned(2, 3, 3), _n(3, 2))),   # (b broadcast over a's batch)
+    (linalg.solve_lhs, (_n(3), _wellconditioned(3, 3), _n(3), _n(3))),
+    (linalg.solve_lhs, (_n(3, 2), _wellconditioned(3, 3), _n(3, 2), _n(3, 2))),
+    (linalg.solve_lhs, (_n(2, 3, 2), _wellconditioned(3, 3), _n(2, 3, 2), _n(2, 3, 2))),  # (a broadcast)
+    (reductions.unreduce_var, (1.3, _n(3, 4))),
+    (reductions.unreduce_var, (_n(4), _n(3, 4), 0)),
+    (reductions.unreduce_var, (_n(3, 1), _n(3, 4), 1, 1, True)),
+    (reductions.unreduce_var, (_n(2), _n(2, 3, 4), (1, 2), 1)),
 ]
-MINE = ("tensordot_lhs", "tensordot_rhs", "outer_lhs", "outer_rhs", "inner_lhs", "inner_rhs", "inv_vjp")
+MINE = ("tensordot_lhs", "tensordot_rhs", "outer_lhs", "outer_rhs", "inner_lhs", "inner_rhs", "inv_vjp", "solve_rhs", "solve_lhs", "unreduce_var")
 
 
 def _id(case) -> str:
@@ -90,6 +100,21 @@ def f_inv(x):
     return np.sum(np.linalg.inv(m) ** 2)
 
 
+def f_solve(x):
+    m = np.reshape(x[:9], (3, 3)) + 3.0 * np.eye(3)
+    return np.sum(np.linalg.solve(m, x[9:] * x[9:]) ** 2)
+
+
+def f_solve_matrix(x):
+    m = np.reshape(x[:4], (2, 2)) + 3.0 * np.eye(2)
+    return np.sum(np.sin(np.linalg.solve(m, np.reshape(x[4:], (2, 2)))))
+
+
+def f_var(x):
+    m = np.reshape(x, (2, 3))
+    return np.sum(np.var(m * m, axis=1, ddof=1)) + np.std(np.sin(x))
+
+
 def _fd_hessian(f, x, h=1e-5):
     g = grad(f)
     cols = []
@@ -100,8 +125,11 @@ def _fd_hessian(f, x, h=1e-5):
     return np.array(cols).T
 
 
-@pytest.mark.parametrize("f, n", [(f_tensordot, 6), (f_outer, 4), (f_inner, 6), (f_inv, 9)],
-                         ids=["tensordot", "outer", "inner", "inv"])
+_E2E = [(f_tensordot, 6), (f_outer, 4), (f_inner, 6), (f_inv, 9), (f_solve, 12), (f_solve_matrix, 8), (f_var, 6)]
+_E2E_IDS = ["tensordot", "outer", "inner", "inv", "solve", "solve_matrix", "var_std"]
+
+
+@pytest.mark.parametrize("f, n", _E2E, ids=_E2E_IDS)
 def test_hessian_matches_finite_differences_of_gradient(f, n):
     x = np.random.default_rng(2).normal(size=n) * 0.5
     H = hessian(f)(x)
@@ -109,8 +137,7 @@ def test_hessian_matches_finite_differences_of_gradient(f, n):
     np.testing.assert_allclose(H, H.T, rtol=1e-7, atol=1e-9)
 
 
-@pytest.mark.parametrize("f, n", [(f_tensordot, 6), (f_outer, 4), (f_inner, 6), (f_inv, 9)],
-                         ids=["tensordot", "outer", "inner", "inv"])
+@pytest.mark.parametrize("f, n", _E2E, ids=_E2E_IDS)
 def test_grad_of_grad_and_hvp_match_finite_differences(f, n):
     """Reverse over reverse (grad of <grad f, v>) and forward over reverse (jvp of grad)."""
     x = np.random.default_rng(4).normal(size=n) * 0.5

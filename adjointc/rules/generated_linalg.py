@@ -1,5 +1,6 @@
 """Rules for the linear-algebra helpers generated adjoints call (helpers/linalg.py), so
-that the adjoints of np.tensordot, np.outer, np.inner and np.linalg.inv can be
+that the adjoints of np.tensordot, np.outer, np.inner, np.linalg.inv, np.linalg.solve,
+np.var and np.std can be
 differentiated again (hessian, grad of grad, jvp of grad).
 
 The operand adjoints of the bilinear products are bilinear in (the cotangent, the
@@ -16,13 +17,20 @@ its VJP in c is the same map with r transposed, ``-r G r``; in r it is
 writes the product rule out. These templates use only ops that have rules
 (np.matmul, np.swapaxes), so higher derivatives go on.
 
+np.linalg.solve's solve_rhs and solve_lhs: see below (their VJP helpers have no rules).
+
 Not covered here (still refused, located, when differentiated): det_vjp, slogdet_vjp,
-solve_lhs/solve_rhs, eigh_vjp/eigvalsh_vjp, cholesky_vjp, norm_vjp, einsum_vjp.
+eigh_vjp/eigvalsh_vjp, cholesky_vjp, norm_vjp, einsum_vjp.
 """
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
+from .. import runtime
 from . import defjvp, defvjp
-from .helpers import linalg
+from .helpers import linalg, reductions, zero_adjoint
 from .np_results import same_rank
 
 defvjp(linalg.tensordot_lhs, "c, a, b, axes=2", name="tensordot_lhs", c="np.tensordot(g, b, axes)",
@@ -49,3 +57,100 @@ defvjp(linalg.inv_vjp, "c, r", name="inv_vjp", c=f"inv_vjp(g, {_T.format('r')})"
 defjvp("inv_vjp", c="inv_vjp(d, r)",
        r=f"-(np.matmul(np.matmul({_T.format('d')}, c), {_T.format('r')})"
            f" + np.matmul(np.matmul({_T.format('r')}, c), {_T.format('d')}))")
+
+
+# ------------------------------------------------------------------ np.linalg.solve
+# solve_rhs(c, a, b) = solve(aᵀ, c) (summed to b's shape) and solve_lhs(c, a, b, x) =
+# -solve(aᵀ, c) xᵀ (summed to a's shape) are linear in c (and x); in a, through u = solve(aᵀ, c):
+# du = -solve(aᵀ, daᵀ u). b is read for its shape only (vector or matrix right-hand side).
+def _vec(a: np.ndarray, b: Any, *vs: Any) -> tuple[bool, list[np.ndarray]]:
+    """Whether solve(a, b) solves for vectors, and vs as column matrices if so."""
+    v = linalg._solve_is_vector(a, np.asarray(b))
+    return v, [np.asarray(x)[..., None] if v else np.asarray(x) for x in vs]
+
+
+def _flat(v: bool, m: np.ndarray) -> np.ndarray:
+    return m[..., 0] if v else m
+
+
+def solve_lhs_dc(g: Any, c: Any, a: Any, b: Any, x: Any) -> Any:
+    """The VJP of `solve_lhs(c, a, b, x)` with respect to c: solve(a, -g x)."""
+    a = np.asarray(a)
+    v, (x,) = _vec(a, b, x)
+    return np.reshape(_flat(v, np.linalg.solve(a, -np.asarray(g) @ x)), np.shape(c))
+
+
+def solve_lhs_dx(g: Any, c: Any, a: Any, b: Any, x: Any) -> Any:
+    """The VJP of `solve_lhs(c, a, b, x)` with respect to x: -gᵀ solve(aᵀ, c)."""
+    a = np.asarray(a)
+    v, (c1,) = _vec(a, b, c)
+    u = np.linalg.solve(linalg.mT(a), c1)
+    return runtime.unbroadcast(_flat(v, -linalg.mT(np.asarray(g)) @ u), np.asarray(x))
+
+
+def solve_lhs_da(g: Any, c: Any, a: Any, b: Any, x: Any) -> Any:
+    """The VJP of `solve_lhs(c, a, b, x)` with respect to a: u solve(a, g x)ᵀ, u = solve(aᵀ, c)."""
+    a = np.asarray(a)
+    v, (c1, x1) = _vec(a, b, c, x)
+    u = np.linalg.solve(linalg.mT(a), c1)
+    return runtime.unbroadcast(u @ linalg.mT(np.linalg.solve(a, np.asarray(g) @ x1)), a)
+
+
+def solve_lhs_jvp_a(d: Any, c: Any, a: Any, b: Any, x: Any) -> Any:
+    """The tangent of `solve_lhs(c, a, b, x)` from a's tangent d: solve(aᵀ, dᵀ u) xᵀ."""
+    a = np.asarray(a)
+    v, (c1, x1) = _vec(a, b, c, x)
+    u = np.linalg.solve(linalg.mT(a), c1)
+    return runtime.unbroadcast(np.linalg.solve(linalg.mT(a), linalg.mT(np.asarray(d)) @ u) @ linalg.mT(x1), a)
+
+
+def solve_rhs_jvp_a(d: Any, c: Any, a: Any, b: Any) -> Any:
+    """The tangent of `solve_rhs(c, a, b)` from a's tangent d: -solve(aᵀ, dᵀ u), u = solve(aᵀ, c)."""
+    a = np.asarray(a)
+    v, (c1,) = _vec(a, b, c)
+    u = np.linalg.solve(linalg.mT(a), c1)
+    return runtime.unbroadcast(_flat(v, -np.linalg.solve(linalg.mT(a), linalg.mT(np.asarray(d)) @ u)), np.asarray(b))
+
+
+for _name, _fn in (("solve_lhs_dc", solve_lhs_dc), ("solve_lhs_dx", solve_lhs_dx), ("solve_lhs_da", solve_lhs_da),
+                   ("solve_lhs_jvp_a", solve_lhs_jvp_a), ("solve_rhs_jvp_a", solve_rhs_jvp_a)):
+    if getattr(runtime, _name, None) not in (None, _fn):
+        raise ImportError(f"adjointc.rules.generated_linalg.{_name} would shadow adjointc.runtime.{_name}")
+    setattr(runtime, _name, _fn)  # (generated code imports every helper from adjointc.runtime)
+
+# (g, shaped like b, solves to c's shape whatever b's vector-ness: solve reads it as the original b)
+defvjp(linalg.solve_rhs, "c, a, b", name="solve_rhs", c="np.linalg.solve(a, g)",
+       a="solve_lhs(c, a, b, np.linalg.solve(a, g))", result=same_rank("b"))
+defjvp("solve_rhs", c="solve_rhs(d, a, b)", a="solve_rhs_jvp_a(d, c, a, b)")
+# (x, for solve's result: `ans` in a template is the helper's own result)
+defvjp(linalg.solve_lhs, "c, a, b, x", name="solve_lhs", c="solve_lhs_dc(g, c, a, b, x)",
+       a="solve_lhs_da(g, c, a, b, x)", x="solve_lhs_dx(g, c, a, b, x)", result=same_rank("a"))
+defjvp("solve_lhs", c="solve_lhs(d, a, b, x)", a="solve_lhs_jvp_a(d, c, a, b, x)", x="solve_lhs(c, a, b, d)")
+# (solve_lhs_dc, _dx, _da and the _jvp_a helpers have no rules: a third derivative of solve is refused, located)
+
+
+# ------------------------------------------------------------------ np.var, np.std
+# unreduce_var(c, a, ...) = unreduce(c) * k (a - mean(a)), k = 2 / (n - ddof), is bilinear in
+# (c, a): the centring is linear in a, and symmetric (a projection). Its VJP in c sums
+# against the centred a (var's tangent, var_jvp); in a it centres unreduce(c) * g.
+def unreduce_var_da(g: Any, c: Any, a: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
+    """The VJP of `unreduce_var(c, a, axis, ddof, keepdims)` with respect to a: k times
+    unreduce(c) * g minus its mean over the reduced axes (nan where var is)."""
+    a = np.asarray(a)
+    if runtime.is_zero(c) or runtime.is_zero(g):
+        return zero_adjoint(a)
+    axes = reductions.reduced_axes(axis, a.ndim)
+    n = int(np.prod([a.shape[k] for k in axes], dtype=int))
+    h = runtime.unreduce(c, a, axis, keepdims) * np.asarray(g)
+    if n - ddof <= 0:   # np.var is nan here: so are its derivatives
+        return h * np.nan
+    return (2 / (n - ddof)) * (h - h.mean(axis=axes, keepdims=True))
+
+
+if getattr(runtime, "unreduce_var_da", None) not in (None, unreduce_var_da):
+    raise ImportError("adjointc.rules.generated_linalg.unreduce_var_da would shadow adjointc.runtime.unreduce_var_da")
+runtime.unreduce_var_da = unreduce_var_da  # type: ignore[attr-defined]
+defvjp(reductions.unreduce_var, "c, a, axis=None, ddof=0, keepdims=False", name="unreduce_var",
+       c="var_jvp(g, a, axis, ddof, keepdims)", a="unreduce_var_da(g, c, a, axis, ddof, keepdims)",
+       result=same_rank("a"))
+defjvp("unreduce_var", "multilinear")
