@@ -10,7 +10,7 @@ import pytest
 
 from adjointc import grad, hessian, jvp, rules
 from adjointc.rules import generated_linalg
-from adjointc.rules.helpers import linalg, reductions
+from adjointc.rules.helpers import elementwise, linalg, reductions
 from adjointc.rules.testing import check_jvp, check_vjp
 
 _r = np.random.default_rng(1)
@@ -51,8 +51,19 @@ CASES = [
     (reductions.unreduce_var, (_n(4), _n(3, 4), 0)),
     (reductions.unreduce_var, (_n(3, 1), _n(3, 4), 1, 1, True)),
     (reductions.unreduce_var, (_n(2), _n(2, 3, 4), (1, 2), 1)),
+    (elementwise.pow_dy, (np.abs(_n(3)) + 0.5, np.abs(_n(3)) + 0.5)),
+    (elementwise.pow_dy, (np.abs(_n(3, 1)) + 0.5, np.abs(_n(3, 4)) + 0.5)),   # (x broadcast against x ** y)
+    (elementwise.pow_dy, (1.7, 2.5)),
+    (elementwise.dsinc, (_n(5),)),
+    (elementwise.dsinc, (np.array([1e-5, -3e-5, 0.3]),)),                   # (the series near 0)
+    (linalg.einsum_vjp, (_n(3, 5), "ij,jk->ik", [_n(3, 4), _n(4, 5)], 0)),
+    (linalg.einsum_vjp, (_n(3, 5), "ij,jk->ik", [_n(3, 4), _n(4, 5)], 1)),
+    (linalg.einsum_vjp, (_n(2), "ii,i->i", [_n(2, 2), _n(2)], 0)),           # (a diagonal)
+    (linalg.einsum_vjp, (_n(3), "...i,i->...", [_n(3, 4), _n(4)], 1)),       # (an ellipsis)
+    (linalg.einsum_vjp, (1.3, "i,i,i", [_n(4), _n(4), _n(4)], 2)),           # (three operands, implicit output)
+    (linalg.einsum_vjp, (_n(3, 4), "ij,j->ij", [_n(3, 4), _n(1)], 1)),       # (a broadcast size-1 axis)
 ]
-MINE = ("tensordot_lhs", "tensordot_rhs", "outer_lhs", "outer_rhs", "inner_lhs", "inner_rhs", "inv_vjp", "solve_rhs", "solve_lhs", "unreduce_var")
+MINE = ("tensordot_lhs", "tensordot_rhs", "outer_lhs", "outer_rhs", "inner_lhs", "inner_rhs", "inv_vjp", "solve_rhs", "solve_lhs", "unreduce_var", "pow_dy", "dsinc", "einsum_vjp")
 
 
 def _id(case) -> str:
@@ -115,6 +126,15 @@ def f_var(x):
     return np.sum(np.var(m * m, axis=1, ddof=1)) + np.std(np.sin(x))
 
 
+def f_pow(x):
+    return np.sum(x[0] ** x) + np.sum(np.sinc(x * x))
+
+
+def f_einsum(x):
+    m = np.reshape(x, (2, 3))
+    return np.sum(np.einsum("ij,kj->ik", m, np.sin(m)) ** 2) + np.einsum("i,i,i", x, x, x)
+
+
 def _fd_hessian(f, x, h=1e-5):
     g = grad(f)
     cols = []
@@ -125,13 +145,13 @@ def _fd_hessian(f, x, h=1e-5):
     return np.array(cols).T
 
 
-_E2E = [(f_tensordot, 6), (f_outer, 4), (f_inner, 6), (f_inv, 9), (f_solve, 12), (f_solve_matrix, 8), (f_var, 6)]
-_E2E_IDS = ["tensordot", "outer", "inner", "inv", "solve", "solve_matrix", "var_std"]
+_E2E = [(f_tensordot, 6), (f_outer, 4), (f_inner, 6), (f_inv, 9), (f_solve, 12), (f_solve_matrix, 8), (f_var, 6), (f_pow, 3), (f_einsum, 6)]
+_E2E_IDS = ["tensordot", "outer", "inner", "inv", "solve", "solve_matrix", "var_std", "pow_sinc", "einsum"]
 
 
 @pytest.mark.parametrize("f, n", _E2E, ids=_E2E_IDS)
 def test_hessian_matches_finite_differences_of_gradient(f, n):
-    x = np.random.default_rng(2).normal(size=n) * 0.5
+    x = np.random.default_rng(2).normal(size=n) * 0.5 + (1.0 if f is f_pow else 0.0)  # (x[0] > 0)
     H = hessian(f)(x)
     np.testing.assert_allclose(H, _fd_hessian(f, x), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(H, H.T, rtol=1e-7, atol=1e-9)
@@ -140,7 +160,7 @@ def test_hessian_matches_finite_differences_of_gradient(f, n):
 @pytest.mark.parametrize("f, n", _E2E, ids=_E2E_IDS)
 def test_grad_of_grad_and_hvp_match_finite_differences(f, n):
     """Reverse over reverse (grad of <grad f, v>) and forward over reverse (jvp of grad)."""
-    x = np.random.default_rng(4).normal(size=n) * 0.5
+    x = np.random.default_rng(4).normal(size=n) * 0.5 + (1.0 if f is f_pow else 0.0)
     v = np.random.default_rng(5).normal(size=n)
     want = _fd_hessian(f, x) @ v
     g = grad(f)

@@ -1,6 +1,6 @@
 """Rules for the linear-algebra helpers generated adjoints call (helpers/linalg.py), so
 that the adjoints of np.tensordot, np.outer, np.inner, np.linalg.inv, np.linalg.solve,
-np.var and np.std can be
+np.var, np.std, x ** y (in y) np.sinc and np.einsum (subscripts form) can be
 differentiated again (hessian, grad of grad, jvp of grad).
 
 The operand adjoints of the bilinear products are bilinear in (the cotangent, the
@@ -20,7 +20,9 @@ writes the product rule out. These templates use only ops that have rules
 np.linalg.solve's solve_rhs and solve_lhs: see below (their VJP helpers have no rules).
 
 Not covered here (still refused, located, when differentiated): det_vjp, slogdet_vjp,
-eigh_vjp/eigvalsh_vjp, cholesky_vjp, norm_vjp, einsum_vjp.
+eigh_vjp/eigvalsh_vjp, cholesky_vjp, norm_vjp, einsum_args_vjp
+(np.einsum's sublist form, or a constant subscripts argument's other spellings), prod_of_others,
+cumprod_vjp, interp_vjp/interp_slope.
 """
 from __future__ import annotations
 
@@ -29,8 +31,9 @@ from typing import Any
 import numpy as np
 
 from .. import runtime
+from .. import types as T
 from . import defjvp, defvjp
-from .helpers import linalg, reductions, zero_adjoint
+from .helpers import elementwise, linalg, reductions, zero_adjoint
 from .np_results import same_rank
 
 defvjp(linalg.tensordot_lhs, "c, a, b, axes=2", name="tensordot_lhs", c="np.tensordot(g, b, axes)",
@@ -154,3 +157,76 @@ defvjp(reductions.unreduce_var, "c, a, axis=None, ddof=0, keepdims=False", name=
        c="var_jvp(g, a, axis, ddof, keepdims)", a="unreduce_var_da(g, c, a, axis, ddof, keepdims)",
        result=same_rank("a"))
 defjvp("unreduce_var", "multilinear")
+
+
+# ------------------------------------------------------------------ elementwise: x ** y, np.sinc
+# pow_dy(x, p) = p log x (p = x ** y, read as its own argument; 0 at x = 0): its partials
+# are p / x (0 at x = 0, where the helper is the constant 0) and log x = pow_dy(x, 1.0).
+def ddsinc(x: Any) -> Any:
+    """The derivative of `dsinc` (np.sinc's derivative): -(pi sin(pi x) + 2 dsinc(x)) / x,
+    a Taylor series near 0, as dsinc's (-pi²/3 + pi⁴ x² / 10)."""
+    x = np.asarray(x, dtype=np.result_type(x, float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = -(np.pi * np.sin(np.pi * x) + 2 * elementwise.dsinc(x)) / x
+    return np.where(np.abs(x) < 1e-4, -np.pi ** 2 / 3 + np.pi ** 4 / 10 * x * x, d)[()]
+
+
+if getattr(runtime, "ddsinc", None) not in (None, ddsinc):
+    raise ImportError("adjointc.rules.generated_linalg.ddsinc would shadow adjointc.runtime.ddsinc")
+runtime.ddsinc = ddsinc  # type: ignore[attr-defined]
+# (p, for x ** y: `ans` in a template is the helper's own result)
+defvjp(elementwise.pow_dy, "x, p", name="pow_dy", x="unbroadcast(g * div0(p, x), x)",
+       p="unbroadcast(g * pow_dy(x, 1.0), p)")
+defjvp("pow_dy", x="d * div0(p, x)", p="d * pow_dy(x, 1.0)")
+defvjp(elementwise.dsinc, "x", name="dsinc", x="g * ddsinc(x)")
+defjvp("dsinc", x="d * ddsinc(x)")
+# (ddsinc has no rule: a third derivative of np.sinc is refused, located)
+
+
+# ------------------------------------------------------------------ np.einsum
+# einsum_vjp(c, s, ops, i), operand i's adjoint, is linear in c and in every other operand
+# (ops[i] is read for its shape only). It transposes into the forward einsum with operand i
+# replaced: <G, einsum_vjp(c, s, ops, i)> = <c, einsum(s, ops[i := G])>, so its VJP in c is
+# that einsum, and in ops[j] (j != i) it is einsum_vjp(c, s, ops[i := G], j).
+def _put(ops: Any, i: int, v: Any) -> list:
+    return [v if j == i else o for j, o in enumerate(ops)]
+
+
+def einsum_with(g: Any, subscripts: str, operands: Any, i: int) -> Any:
+    """np.einsum(subscripts, *operands) with operand i replaced by g: the VJP of
+    einsum_vjp(c, subscripts, operands, i) with respect to c."""
+    if runtime.is_zero(g):
+        return 0.0
+    return np.einsum(subscripts, *_put(operands, i, g))
+
+
+def einsum_vjp_operands(g: Any, c: Any, subscripts: str, operands: Any, i: int) -> list:
+    """The VJP of einsum_vjp(c, subscripts, operands, i) with respect to the operands
+    (a list): einsum_vjp(c, subscripts, operands[i := g], j) for j != i, zero for i."""
+    if runtime.is_zero(g) or runtime.is_zero(c):
+        return [zero_adjoint(o) for o in operands]
+    ops = _put(operands, i, g)
+    return [zero_adjoint(o) if j == i else linalg.einsum_vjp(c, subscripts, ops, j) for j, o in enumerate(operands)]
+
+
+def einsum_vjp_jvp_operands(d: Any, c: Any, subscripts: str, operands: Any, i: int) -> Any:
+    """The tangent of einsum_vjp(c, subscripts, operands, i) from the operands' tangents d
+    (a list): the sum over j != i of operand j replaced by its tangent (a product rule)."""
+    total: Any = 0.0
+    for j, dj in enumerate(d):
+        if j != i and not runtime.is_zero(dj) and not runtime.is_zero(c):
+            total = total + linalg.einsum_vjp(c, subscripts, _put(operands, j, dj), i)
+    return total if not runtime.is_zero(total) else zero_adjoint(operands[i])
+
+
+for _name, _fn in (("einsum_with", einsum_with), ("einsum_vjp_operands", einsum_vjp_operands),
+                   ("einsum_vjp_jvp_operands", einsum_vjp_jvp_operands)):
+    if getattr(runtime, _name, None) not in (None, _fn):
+        raise ImportError(f"adjointc.rules.generated_linalg.{_name} would shadow adjointc.runtime.{_name}")
+    setattr(runtime, _name, _fn)  # (generated code imports every helper from adjointc.runtime)
+defvjp(linalg.einsum_vjp, "c, subscripts, operands, i", name="einsum_vjp",
+       c="einsum_with(g, subscripts, operands, i)", operands="einsum_vjp_operands(g, c, subscripts, operands, i)",
+       result=lambda types, bound: T.UNKNOWN)
+defjvp("einsum_vjp", c="einsum_vjp(d, subscripts, operands, i)",
+       operands="einsum_vjp_jvp_operands(d, c, subscripts, operands, i)")
+# (einsum_with and the operands' helpers have no rules: a third derivative of einsum is refused, located)
