@@ -1,6 +1,6 @@
 """Rules for the linear-algebra helpers generated adjoints call (helpers/linalg.py), so
 that the adjoints of np.tensordot, np.outer, np.inner, np.linalg.inv, np.linalg.solve,
-np.var, np.std, x ** y (in y) np.sinc and np.einsum (subscripts form) can be
+np.var, np.std, x ** y (in y), np.sinc and np.einsum (subscripts form) can be
 differentiated again (hessian, grad of grad, jvp of grad).
 
 The operand adjoints of the bilinear products are bilinear in (the cotangent, the
@@ -17,11 +17,14 @@ its VJP in c is the same map with r transposed, ``-r G r``; in r it is
 writes the product rule out. These templates use only ops that have rules
 (np.matmul, np.swapaxes), so higher derivatives go on.
 
-np.linalg.solve's solve_rhs and solve_lhs: see below (their VJP helpers have no rules).
+The others (solve_rhs/solve_lhs, unreduce_var, pow_dy, dsinc, einsum_vjp) are explained
+next to their rules; where a VJP needs a new helper (solve_lhs_da, ddsinc, einsum_with, ...),
+it is defined here, joins adjointc.runtime as generated.py's do, and has no rule itself: a
+third derivative through it is refused, located.
 
 Not covered here (still refused, located, when differentiated): det_vjp, slogdet_vjp,
 eigh_vjp/eigvalsh_vjp, cholesky_vjp, norm_vjp, einsum_args_vjp
-(np.einsum's sublist form, or a constant subscripts argument's other spellings), prod_of_others,
+(np.einsum's sublist form, or subscripts not known when compiling), prod_of_others,
 cumprod_vjp, interp_vjp/interp_slope.
 """
 from __future__ import annotations
