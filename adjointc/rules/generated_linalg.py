@@ -1,6 +1,6 @@
 """Rules for the linear-algebra helpers generated adjoints call (helpers/linalg.py), so
 that the adjoints of np.tensordot, np.outer, np.inner, np.linalg.inv, np.linalg.solve,
-np.var, np.std, x ** y (in y), np.sinc and np.einsum (subscripts form) can be
+x ** y (in y), np.sinc and np.einsum (subscripts form) can be
 differentiated again (hessian, grad of grad, jvp of grad).
 
 The operand adjoints of the bilinear products are bilinear in (the cotangent, the
@@ -17,7 +17,7 @@ its VJP in c is the same map with r transposed, ``-r G r``; in r it is
 writes the product rule out. These templates use only ops that have rules
 (np.matmul, np.swapaxes), so higher derivatives go on.
 
-The others (solve_rhs/solve_lhs, unreduce_var, pow_dy, dsinc, einsum_vjp) are explained
+The others (solve_rhs/solve_lhs, pow_dy, dsinc, einsum_vjp) are explained
 next to their rules; where a VJP needs a new helper (solve_lhs_da, ddsinc, einsum_with, ...),
 it is defined here, joins adjointc.runtime as generated.py's do, and has no rule itself: a
 third derivative through it is refused, located.
@@ -36,7 +36,7 @@ import numpy as np
 from .. import runtime
 from .. import types as T
 from . import defjvp, defvjp
-from .helpers import elementwise, linalg, reductions, zero_adjoint
+from .helpers import elementwise, linalg, zero_adjoint
 from .np_results import same_rank
 
 defvjp(linalg.tensordot_lhs, "c, a, b, axes=2", name="tensordot_lhs", c="np.tensordot(g, b, axes)",
@@ -133,33 +133,6 @@ defvjp(linalg.solve_lhs, "c, a, b, x", name="solve_lhs", c="solve_lhs_dc(g, c, a
        a="solve_lhs_da(g, c, a, b, x)", x="solve_lhs_dx(g, c, a, b, x)", result=same_rank("a"))
 defjvp("solve_lhs", c="solve_lhs(d, a, b, x)", a="solve_lhs_jvp_a(d, c, a, b, x)", x="solve_lhs(c, a, b, d)")
 # (solve_lhs_dc, _dx, _da and the _jvp_a helpers have no rules: a third derivative of solve is refused, located)
-
-
-# ------------------------------------------------------------------ np.var, np.std
-# unreduce_var(c, a, ...) = unreduce(c) * k (a - mean(a)), k = 2 / (n - ddof), is bilinear in
-# (c, a): the centring is linear in a, and symmetric (a projection). Its VJP in c sums
-# against the centred a (var's tangent, var_jvp); in a it centres unreduce(c) * g.
-def unreduce_var_da(g: Any, c: Any, a: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
-    """The VJP of `unreduce_var(c, a, axis, ddof, keepdims)` with respect to a: k times
-    unreduce(c) * g minus its mean over the reduced axes (nan where var is)."""
-    a = np.asarray(a)
-    if runtime.is_zero(c) or runtime.is_zero(g):
-        return zero_adjoint(a)
-    axes = reductions.reduced_axes(axis, a.ndim)
-    n = int(np.prod([a.shape[k] for k in axes], dtype=int))
-    h = runtime.unreduce(c, a, axis, keepdims) * np.asarray(g)
-    if n - ddof <= 0:   # np.var is nan here: so are its derivatives
-        return h * np.nan
-    return (2 / (n - ddof)) * (h - h.mean(axis=axes, keepdims=True))
-
-
-if getattr(runtime, "unreduce_var_da", None) not in (None, unreduce_var_da):
-    raise ImportError("adjointc.rules.generated_linalg.unreduce_var_da would shadow adjointc.runtime.unreduce_var_da")
-runtime.unreduce_var_da = unreduce_var_da  # type: ignore[attr-defined]
-defvjp(reductions.unreduce_var, "c, a, axis=None, ddof=0, keepdims=False", name="unreduce_var",
-       c="var_jvp(g, a, axis, ddof, keepdims)", a="unreduce_var_da(g, c, a, axis, ddof, keepdims)",
-       result=same_rank("a"))
-defjvp("unreduce_var", "multilinear")
 
 
 # ------------------------------------------------------------------ elementwise: x ** y, np.sinc
