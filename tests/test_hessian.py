@@ -26,17 +26,10 @@ from adjointc.errors import AdjointcError
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 import lorenz  # noqa: E402
+from rosen import rosen  # noqa: E402  (the scalar loop of examples/rosen.py)
 
 
 # ------------------------------------------------------------------ functions
-def rosen(x):
-    s = 0.0
-    for i in range(x.shape[0] - 1):
-        a = x[i + 1] - x[i] * x[i]
-        s = s + 100.0 * a * a + (1 - x[i]) ** 2
-    return s
-
-
 def mlp_loss(w1, w2, x, y):
     h = np.tanh(x @ w1)
     out = h @ w2
