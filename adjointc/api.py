@@ -26,6 +26,7 @@ import numpy as np
 from . import compiler, frontend, higher, reach, runtime
 from . import types as T
 from .compiler import Compiled
+from .passes import checkpoint as checkpoint_pass
 from .errors import (AdjointcError, InternalError, InvalidArgument, TypeMismatch,
                      UnsupportedFunction)
 
@@ -54,13 +55,20 @@ class Gradient:
     __adjointc_gradient__ = True  # (higher.is_gradient: recognised without importing this module)
 
     def __init__(self, fn: Callable, wrt: Any = None, *, with_value: bool = False,
-                 outputs: tuple[str, ...] = (), has_aux: bool = False):
+                 outputs: tuple[str, ...] = (), has_aux: bool = False, checkpoints: Any = None,
+                 memory: Any = None):
         """`outputs` (internal): parameters fn modifies in place whose final values
         are outputs too; the adjoint then takes one cotangent per output after the
         result's (used when fn is called by a function being differentiated).
         `has_aux`: fn returns `(value, aux)`; value is differentiated, aux passes
-        through (passes/aux.py); the adjoint's value is then the pair."""
+        through (passes/aux.py); the adjoint's value is then the pair.
+        `checkpoints`/`memory`: the outermost loops checkpointed (passes/checkpoint.py)."""
         entry = _entry(fn, "value_and_grad" if with_value else "grad")
+        try:
+            self.checkpoints = checkpoint_pass.request_of(checkpoints, memory)
+        except ValueError as e:
+            raise InvalidArgument(str(e), frontend.def_loc(entry.function),
+                                  "e.g. grad(f, checkpoints=20), checkpoints='auto' or memory='200MB'") from None
         self.primal = entry.function
         self._sig = inspect.signature(entry.function, follow_wrapped=False)
         self._defaults = (entry.function.__defaults__, entry.function.__kwdefaults__)

@@ -29,6 +29,7 @@ from . import cache, codegen, frontend, funcvals, higher, passes, reach, rules, 
 from . import types as T
 from .errors import GeneratedCodeError, UnsupportedSyntax
 from .ir import Function, Loc, walk
+from .passes import checkpoint as checkpoint_pass
 from .passes import cleanup
 from .passes import inline as inline_pass
 from .passes import mutation
@@ -123,7 +124,8 @@ def _compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool) -> Co
     src, consts = reached.key_parts()
     parts = {"source": src, "name": g.primal.__qualname__, "module": str(g.primal.__module__),
              "file": inspect.getsourcefile(g.primal) or "", "wrt": ",".join(g.wrt),
-             "outputs": ",".join(g.outputs), "has_aux": str(g.has_aux), "inline": str(inline_pass.ENABLED),
+             "outputs": ",".join(g.outputs), "has_aux": str(g.has_aux),
+             "checkpoints": repr(getattr(g, "checkpoints", None)), "inline": str(inline_pass.ENABLED),
              # (a function value's id keeps closures of one def apart in memory, not on disk)
              "signature": re.sub(r"#\d+\)", ")", sig), "globals": consts, "rules": _registry_fingerprint(),
              "compiler": _package_fingerprint()}
@@ -246,6 +248,7 @@ def transform(g: Any, arg_types: list[T.T], stats: bool = False, printer: str = 
     calls, fn = prog.calls, low.function
     globals_read = {**low.globals_read, **prog.inlined_globals}
     adjoint = cleanup.run(prog.adjoint, prog.is_temp, tape_report=stats)
+    adjoint = checkpoint_pass.run(adjoint, getattr(g, "checkpoints", None), prog.types)
     text = PRINTERS[printer](adjoint, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line)
     text += manifest(low, prog, globals_read, "__adjointc_callees__", calls.manifest)
     made = {n: f.__adjointc_made__ for n, f in sorted(calls.callees.items()) if hasattr(f, "__adjointc_made__")}

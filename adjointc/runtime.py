@@ -305,3 +305,6 @@ def tape_report(**recordings) -> None:
     """Statistics builds call this where the backward sweep starts."""
     LAST_TAPE.clear()
     LAST_TAPE.update({k: nbytes(v) for k, v in recordings.items()})
+
+
+from .checkpointing import Checkpoints  # noqa: E402,F401 (checkpointed loops: passes/checkpoint.py)

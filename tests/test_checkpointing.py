@@ -1,0 +1,382 @@
+"""Checkpointed loops (grad(..., checkpoints=K), `# adjointc: checkpoint K`): the schedule
+(adjointc/checkpointing.py) against checkpoint_schedules' binomial schedule, and
+checkpointed gradients against store-all gradients and finite differences."""
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+from checkpoint_schedules import (Copy, EndReverse, Forward, Move, MultistageCheckpointSchedule,
+                                  Reverse)
+
+from adjointc import AdjointcError, InvalidArgument, UnsupportedSyntax, grad, value_and_grad, vjp
+from adjointc.checkpointing import Checkpoints, auto_snapshots, n_advance, repeats
+from adjointc.passes.checkpoint import parse_memory
+
+
+# ------------------------------------------------------------------ the schedule
+def simulate(n: int, k, online: bool = False, memory=None, state_size: int = 0):
+    """Drive Checkpoints through an n-trip loop as generated code does (the state is the
+    trip number, so a wrong restore shows); returns the events, the number of plain trips
+    and the largest number of states kept at once."""
+    ck = Checkpoints(None if online else n, k, (state_size > 0,), memory=memory)
+    events, plain, peak = [], 0, 0
+    payload = np.zeros(state_size) if state_size else None
+
+    def save(i, state):
+        ck.save(i, (state if payload is None else (state, payload.copy()),))
+        events.append(("save", i))
+
+    def value(restored):
+        return restored[0] if payload is None else restored[0][0]
+    state = 0
+    for i in range(n):
+        if i == ck.next:
+            save(i, state)
+        assert state == i
+        state, plain = state + 1, plain + 1
+    for i in reversed(range(n)):
+        state = value(ck.restore(i))
+        events.append(("restore", ck.restored))
+        assert state == ck.restored <= i
+        for j in range(ck.restored, i):
+            if j == ck.next:
+                save(j, state)
+            assert state == j
+            state, plain = state + 1, plain + 1
+        events.append(("recorded", i))
+        peak = max(peak, len(ck._store))
+    assert not ck._store, "every snapshot is used up by the end"
+    return events, plain, peak, ck
+
+
+def library(n: int, k: int):
+    """checkpoint_schedules' MultistageCheckpointSchedule (memory only) as the same events."""
+    events, plain = [], 0
+    for a in MultistageCheckpointSchedule(n, k, 0):
+        if isinstance(a, Forward):
+            if a.write_ics:
+                events.append(("save", a.n0))
+            if a.write_adj_deps:
+                assert a.n1 - a.n0 == 1
+                events.append(("recorded", a.n0))
+            else:
+                plain += a.n1 - a.n0
+        elif isinstance(a, (Copy, Move)):
+            events.append(("restore", a.n))
+        elif isinstance(a, EndReverse):
+            break
+        else:
+            assert isinstance(a, Reverse) or type(a).__name__ == "EndForward"
+    return events, plain
+
+
+@pytest.mark.parametrize("n", list(range(1, 41)) + [64, 100, 257, 1000, 4000])
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 8, 20, 50])
+def test_the_schedule_is_checkpoint_schedules_binomial_one(n, k):
+    ours, plain, peak, _ = simulate(n, k)
+    # adjointc's forward sweep also keeps the state before the last trip (the working copy the
+    # library records the last trip from) and runs that trip plainly: drop the two differences
+    assert ours[:len([e for e in ours if e[0] == "save"])]  # (saves first)
+    first = ours.index(("recorded", n - 1))
+    assert ours[first - 1] == ("restore", n - 1)
+    ours = [e for k_, e in enumerate(ours) if k_ != first - 1 and not (e == ("save", n - 1) and k_ < first)]
+    theirs, their_plain = library(n, k)
+    assert ours == theirs
+    assert plain == their_plain + 1
+    assert peak <= min(k, max(n - 1, 1)) + 1  # K snapshots and the working copy
+
+
+def test_n_advance_is_the_librarys():
+    from checkpoint_schedules.multistage import n_advance as theirs
+    for n in range(2, 300):
+        for s in range(1, 25):
+            assert n_advance(n, s) == theirs(n, s, trajectory="maximum"), (n, s)
+
+
+@pytest.mark.parametrize("n,k", [(4000, 20), (10**5, 20), (1000, 3), (777, 1)])
+def test_recomputation_is_bounded_by_the_repetition_number(n, k):
+    _, plain, peak, _ = simulate(n, k)
+    r = repeats(n, k)
+    assert math.comb(k + r, r) >= n > (math.comb(k + r - 1, r - 1) if r else 0)
+    assert plain <= (r + 1) * n  # (the forward sweep's trips included)
+    assert peak <= k + 1
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 64, 1000, 5000])
+@pytest.mark.parametrize("k", [1, 2, 4, 20])
+def test_the_online_schedule_keeps_at_most_k_states(n, k):
+    _, plain, peak, _ = simulate(n, k, online=True)
+    assert peak <= max(k, 2) + 1
+    if n > 100 and k >= 20:
+        assert plain <= 8 * n
+
+
+def test_auto_takes_about_two_recomputations_per_trip():
+    for n in (10, 1000, 10**5):
+        k = auto_snapshots(n)
+        assert math.comb(k + 2, 2) >= n > math.comb(k + 1, 2)
+        _, plain, peak, _ = simulate(n, "auto")
+        assert plain <= 3 * n and peak <= k + 1
+
+
+def test_a_memory_budget_picks_k_from_the_state_size():
+    _, plain, peak, ck = simulate(500, None, memory=10 * 8000, state_size=1000)  # ~8 kB per state
+    assert 5 <= ck.snapshots <= 9 and peak <= ck.snapshots + 1
+    assert ck.peak_bytes <= 10 * 8000
+    with pytest.raises(InvalidArgument, match="does not hold two copies"):
+        simulate(50, None, memory=1000, state_size=1000)
+
+
+def test_memory_sizes_parse():
+    assert parse_memory("200MB") == 200_000_000
+    assert parse_memory("1.5 GiB") == int(1.5 * 2**30)
+    assert parse_memory(4096) == 4096
+    with pytest.raises(ValueError, match="not a size"):
+        parse_memory("lots")
+
+
+# ------------------------------------------------------------ checkpointed gradients
+def heat_inplace(u0, kappa, steps):
+    u = u0.copy()
+    for _ in range(steps):
+        u[1:-1] = u[1:-1] + kappa * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+    return np.sum(u * u)
+
+
+def heat_rebind(u0, kappa, steps):
+    u = u0.copy()
+    for n in range(steps):
+        lap = np.zeros_like(u)
+        lap[1:-1] = u[2:] - 2.0 * u[1:-1] + u[:-2]
+        u = u + kappa * lap * (1.0 + 0.01 * n)
+    return np.sum(u * u) + np.sum(lap)
+
+
+def rhs(y, sigma):
+    return np.array([sigma * (y[1] - y[0]), y[0] * (28.0 - y[2]) - y[1], y[0] * y[1] - 8.0 / 3.0 * y[2]])
+
+
+def lorenz_rk4(y0, sigma, dt, steps):
+    y = y0
+    for _ in range(steps):
+        k1 = rhs(y, sigma)
+        k2 = rhs(y + 0.5 * dt * k1, sigma)
+        k3 = rhs(y + 0.5 * dt * k2, sigma)
+        k4 = rhs(y + dt * k3, sigma)
+        y = y + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+    return y[0] + y[1] * y[2]
+
+
+def lorenz_scalar(y0, sigma, dt, steps):
+    x, y, z = y0[0], y0[1], y0[2]
+    for k in range(steps):
+        dx = sigma * (y - x)
+        dy = x * (28.0 - z) - y
+        dz = x * y - 8.0 / 3.0 * z
+        x = x + dt * dx
+        y = y + dt * dy
+        z = z + dt * dz
+    return x * x + y + z
+
+
+def adaptive(y0, k, T):
+    y = y0
+    t = 0.0
+    while t < T:
+        h = 0.1 / (1.0 + y * y)
+        y = y + h * (-k * y + np.sin(t))
+        t = t + h
+    return y * t
+
+
+def branchy(x, w, steps):
+    s = x
+    acc = 0.0
+    for i in range(steps):
+        if np.sum(s) > 0.0:
+            s = np.tanh(s * w) + 0.1 * i
+        else:
+            s = s * s - w
+        acc = acc + np.sum(s ** 2)
+        c = 0.5
+        for j in range(3):
+            c = c * np.cos(np.sum(s) + j)
+        acc = acc + c
+    return acc
+
+
+def after_loop_rebinding(x, a, steps):
+    s = x
+    for _ in range(steps):
+        s = np.sin(s) * a + s
+    a = a * 3.0  # (the trips read `a`; the code after the loop rebinds it)
+    return np.sum(s * a)
+
+
+rng = np.random.default_rng(5)
+CASES = [
+    (heat_inplace, ("u0", "kappa"), (np.sin(np.linspace(0.0, 3.0, 24)), 0.2, 37)),
+    (heat_rebind, ("u0", "kappa"), (np.sin(np.linspace(0.0, 3.0, 24)), 0.2, 37)),
+    (lorenz_rk4, ("y0", "sigma"), (np.array([1.0, 2.0, 20.0]), 10.0, 0.005, 120)),
+    (lorenz_scalar, ("y0", "sigma"), (np.array([1.0, 2.0, 20.0]), 10.0, 0.005, 200)),
+    (adaptive, ("y0", "k"), (1.0, 0.5, 4.0)),
+    (branchy, ("x", "w"), (rng.normal(size=5), 0.7, 19)),
+    (after_loop_rebinding, ("x", "a"), (rng.normal(size=4), 0.3, 11)),
+]
+
+
+def _close(a, b, rtol=1e-11):
+    if isinstance(a, tuple):
+        return all(_close(x, y, rtol) for x, y in zip(a, b))
+    return np.allclose(a, b, rtol=rtol, atol=1e-13)
+
+
+@pytest.mark.parametrize("fn,wrt,args", CASES, ids=[c[0].__name__ for c in CASES])
+@pytest.mark.parametrize("k", [1, 2, 3, 7, 50, "auto"])
+def test_checkpointed_gradient_is_the_store_all_gradient(fn, wrt, args, k):
+    ref = grad(fn, wrt=wrt)(*args)
+    g = grad(fn, wrt=wrt, checkpoints=k)
+    got = g(*args)
+    assert "Checkpoints(" in g.source and "_ckpt1.restore" in g.source
+    assert _close(got, ref), (got, ref)
+
+
+@pytest.mark.parametrize("fn,wrt,args", CASES, ids=[c[0].__name__ for c in CASES])
+def test_checkpointed_gradient_matches_finite_differences(fn, wrt, args):
+    got = grad(fn, wrt=wrt, checkpoints=3)(*args)
+    names = list(fn.__code__.co_varnames[:fn.__code__.co_argcount])
+    for w, gw in zip(wrt, got):
+        i = names.index(w)
+        x = np.asarray(args[i], dtype=float)
+        fd = np.zeros_like(x)
+        for idx in np.ndindex(x.shape):
+            e = np.zeros_like(x)
+            e[idx] = 1e-6
+            a_plus, a_minus = list(args), list(args)
+            a_plus[i] = (x + e) if x.shape else float(x + e)
+            a_minus[i] = (x - e) if x.shape else float(x - e)
+            fd[idx] = (fn(*a_plus) - fn(*a_minus)) / 2e-6
+        assert np.allclose(gw, fd, rtol=1e-5, atol=1e-6), (w, gw, fd)
+
+
+def test_the_forward_sweep_records_nothing_per_trip_and_snapshots_only_the_state():
+    g = grad(heat_rebind, wrt=("u0", "kappa"), checkpoints=4)
+    u0 = np.sin(np.linspace(0.0, 3.0, 24))
+    g(u0, 0.2, 37)
+    fwd = g.source.split("# ---- backward sweep")[0]
+    assert ".append(" not in fwd  # no tape pushed in the forward sweep
+    assert "_ckpt1.save(_step1, (u,))" in fwd  # the state is u alone: lap is rebuilt by each trip
+
+
+def test_value_and_grad_and_vjp_take_checkpoints():
+    u0 = np.sin(np.linspace(0.0, 3.0, 24))
+    v, (du, dk) = value_and_grad(heat_inplace, wrt=("u0", "kappa"), checkpoints=3)(u0, 0.2, 30)
+    ref = grad(heat_inplace, wrt=("u0", "kappa"))(u0, 0.2, 30)
+    assert v == heat_inplace(u0, 0.2, 30) and _close((du, dk), ref)
+    value, pullback = vjp(heat_inplace, u0, 0.2, 30, wrt=0, checkpoints=2)
+    assert np.allclose(pullback(2.0), 2.0 * ref[0], rtol=1e-12)
+
+
+def directive_heat(u0, kappa, steps):
+    u = u0.copy()
+    for _ in range(steps):  # adjointc: checkpoint 3
+        u[1:-1] = u[1:-1] + kappa * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+    return np.sum(u * u)
+
+
+def directive_above(y0, k, T):
+    y = y0
+    t = 0.0
+    # adjointc: checkpoint memory=2kB
+    while t < T:
+        h = 0.1 / (1.0 + y * y)
+        y = y + h * (-k * y + np.sin(t))
+        t = t + h
+    return y * t
+
+
+def directive_none(x, steps):
+    s = x
+    for _ in range(steps):  # adjointc: no checkpoint
+        s = np.sin(s)
+    for _ in range(steps):
+        s = np.cos(s)
+    return np.sum(s)
+
+
+def test_a_directive_comment_checkpoints_its_loop():
+    u0 = np.sin(np.linspace(0.0, 3.0, 24))
+    g = grad(directive_heat, wrt=("u0", "kappa"))
+    got = g(u0, 0.2, 40)
+    assert "at most 3 snapshots" in g.source
+    assert _close(got, grad(heat_inplace, wrt=("u0", "kappa"))(u0, 0.2, 40))
+    g = grad(directive_above, wrt=("y0", "k"))
+    assert _close(g(1.0, 0.5, 4.0), grad(adaptive, wrt=("y0", "k"))(1.0, 0.5, 4.0))
+    assert "memory=2000" in g.source and "online" in g.source
+    g = grad(directive_none, checkpoints=2)
+    x = np.linspace(0.1, 0.9, 5)
+    assert _close(g(x, 9), grad(directive_none)(x, 9))
+    assert g.source.count("Checkpoints(") == 1  # the second loop only
+
+
+def stops_early(x, n):
+    s = x
+    for i in range(n):
+        s = s * 0.9 + 0.1
+        if s < 0.5:
+            break
+    return s * s
+
+
+def carries_a_list(x, n):
+    out = []
+    s = x
+    for i in range(n):
+        s = np.sin(s)
+        out.append(s)
+    return np.sum(np.array(out))
+
+
+def nested_directive(x, n):
+    s = x
+    for i in range(n):
+        for j in range(n):  # adjointc: checkpoint 2
+            s = np.sin(s)
+    return s
+
+
+@pytest.mark.parametrize("fn,args,match", [
+    (stops_early, (1.0, 10), "can leave early"),
+    (carries_a_list, (0.3, 5), "its state `out` is a list"),
+])
+def test_what_cannot_be_checkpointed_is_refused_at_the_loop(fn, args, match):
+    with pytest.raises(UnsupportedSyntax, match=match) as e:
+        grad(fn, checkpoints=2)(*args)
+    lines, first = inspect.getsourcelines(fn)
+    loop = first + next(k for k, text in enumerate(lines) if text.strip().startswith("for "))
+    assert f"the loop at line {loop}:" in str(e.value) and f":{loop}" in str(e.value)
+
+
+def test_a_directive_inside_another_loop_is_refused():
+    with pytest.raises(UnsupportedSyntax, match="nested in another loop"):
+        grad(nested_directive)(0.3, 3)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "many", True])
+def test_bad_checkpoint_arguments_are_refused(bad):
+    with pytest.raises(InvalidArgument, match="checkpoints="):
+        grad(heat_inplace, checkpoints=bad)
+    with pytest.raises(AdjointcError):
+        grad(heat_inplace, memory="lots")
+
+
+def test_zero_and_one_trip_loops():
+    u0 = np.sin(np.linspace(0.0, 3.0, 8))
+    for steps in (0, 1, 2):
+        ref = grad(heat_inplace, wrt=("u0", "kappa"))(u0, 0.2, steps)
+        assert _close(grad(heat_inplace, wrt=("u0", "kappa"), checkpoints=1)(u0, 0.2, steps), ref)
+    assert _close(grad(adaptive, wrt=("y0", "k"), checkpoints=2)(1.0, 0.5, 0.0),
+                  grad(adaptive, wrt=("y0", "k"))(1.0, 0.5, 0.0))
