@@ -15,9 +15,10 @@ Generated code drives one `Checkpoints` object per loop with three calls:
     u, t = ck.restore(i)                  backward sweep: the state at ck.restored <= i;
                                           the trips ck.restored .. i-1 are then recomputed
 
-`copies` says which state entries are arrays the loop modifies in place: a snapshot of
-those is a copy, and a restored one is copied again unless the schedule is done with
-that snapshot (a move).
+`copies` says which state entries are arrays the loop modifies in place: a snapshot
+keeps such an array and a copy of its data, and restoring writes the data back into
+that same array (names other than the state's may see it, as in store-all, where the
+backward sweep undoes each in-place write on the object it was made on).
 
 The schedule (offline: the trip count known when the loop starts) is binomial
 checkpointing, Griewank and Walther's revolve ("Algorithm 799", ACM TOMS 26(1), 2000):
@@ -107,10 +108,33 @@ def state_bytes(state: Any) -> int:
     return 32  # a float, an int, a NumPy scalar: one object
 
 
-def _copied(state: tuple, copies: tuple[bool, ...]) -> tuple:
+def _kept(state: tuple, copies: tuple[bool, ...]) -> tuple:
+    """A snapshot: each entry as it is, except an array the loop modifies in place, which is
+    kept as (the array, a copy of its data) — the object too, because other names may see
+    it (a view, an alias made before the loop) as the store-all backward sweep does."""
     if not any(copies):
         return state
-    return tuple(np.copy(v) if c and isinstance(v, np.ndarray) else v for v, c in zip(state, copies))
+    return tuple(_Held(v) if c and isinstance(v, np.ndarray) else v for v, c in zip(state, copies))
+
+
+class _Held:
+    __slots__ = ("array", "data")
+
+    def __init__(self, array: np.ndarray):
+        self.array, self.data = array, array.copy()
+
+    def back(self, keep: bool) -> np.ndarray:
+        """The array with its data as it was; `keep`: the snapshot stays for later restores."""
+        if self.array.flags.writeable:
+            self.array[...] = self.data
+            return self.array
+        return self.data.copy() if keep else self.data
+
+
+def _restored(snapshot: tuple, keep: bool) -> tuple:
+    if not any(isinstance(v, _Held) for v in snapshot):
+        return snapshot
+    return tuple(v.back(keep) if isinstance(v, _Held) else v for v in snapshot)
 
 
 class Checkpoints:
@@ -169,7 +193,7 @@ class Checkpoints:
         """Keep the state before trip i; `next` moves to the following snapshot's trip."""
         if self.snapshots is None:
             self._budget(state)
-        self._store[i] = _copied(state, self.copies)
+        self._store[i] = _kept(state, self.copies)
         if not self._one:
             self._one = state_bytes(state)
         self.bytes += self._one
@@ -201,7 +225,7 @@ class Checkpoints:
                 stack.pop()
             self.bytes -= self._one
             self.restored, self.next = i, -1
-            return store.pop(i)  # a move: the schedule is done with it, no copy
+            return _restored(store.pop(i), False)  # a move: the schedule is done with it
         top = stack[-1]
         free = self.snapshots - len(stack) + 1
         saves, pos = [], top + n_advance(i + 1 - top, free)
@@ -212,7 +236,7 @@ class Checkpoints:
         self.next = self._saves.pop() if self._saves else -1
         self.restored = top
         self.recomputed += i - top
-        return _copied(store[top], self.copies)
+        return _restored(store[top], True)
 
     def report(self) -> dict[str, int]:
         """What tape_bytes shows for this loop: its snapshots' peak, and K."""

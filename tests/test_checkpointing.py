@@ -216,8 +216,27 @@ def after_loop_rebinding(x, a, steps):
     return np.sum(s * a)
 
 
+def alias_before_loop(x, y):
+    v = x / y
+    w = v / (1.0 + x * x)  # (the backward sweep reads this quotient's object after the loop)
+    for i in range(3):
+        w[i] *= w[i + 1]
+    return np.sum(w * y)
+
+
+def rebind_and_mutate(x, steps):
+    v = x * 1.0
+    for k in range(steps):
+        v[0] += 0.5 * v[1]  # (the first trip modifies the array made before the loop)
+        v = np.tanh(v)
+        v[1] += 1.0
+    return np.sum(v * v)
+
+
 rng = np.random.default_rng(5)
 CASES = [
+    (alias_before_loop, ("x", "y"), (np.linspace(1.0, 2.0, 5), np.linspace(2.0, 3.0, 5))),
+    (rebind_and_mutate, ("x",), (np.array([0.3, -0.2, 0.5]), 9)),
     (heat_inplace, ("u0", "kappa"), (np.sin(np.linspace(0.0, 3.0, 24)), 0.2, 37)),
     (heat_rebind, ("u0", "kappa"), (np.sin(np.linspace(0.0, 3.0, 24)), 0.2, 37)),
     (lorenz_rk4, ("y0", "sigma"), (np.array([1.0, 2.0, 20.0]), 10.0, 0.005, 120)),

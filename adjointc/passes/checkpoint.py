@@ -374,7 +374,7 @@ class Rewriter:
         make = Assign(ck, Call("Checkpoints", (steps,) + args + (copies_arg,), kwargs), loc)
         out_f: list[Stmt] = [comment, make]
         init: list[Stmt] = []
-        defined = self._defined_before(fwd[:at], prologue)
+        defined = self._defined_before(fwd[:at], prologue) | {p.name for p in self.fn.params}
         init += [Assign(n, Const(None)) for n in state if n not in defined]
         kept = {}  # name of a tuple kept before the loop -> the values in it
         if invariant:

@@ -41,6 +41,13 @@ have the usual kinds, the detail prefixed "hvp" or "grad2". A second-order refus
 reported in ``extra["second"]`` ("refused:hvp:<error class>"; "ok" when it agreed), which run.py counts
 on its own rows; a refusal without a location is "unlocated:hvp:<error class>", on a row of
 its own too (every refusal should say where).
+
+Checkpointing is judged at the first usable point of a program with a loop
+(`checkpoint=True`, the default): `grad(f, checkpoints=K)`, K in 1..3 from the seed,
+must equal the store-all gradient to rounding (the pushes and pops of each recorded trip
+are the store-all ones). A mismatch is "wrong" with detail "ckpt"; a refusal (a loop
+it cannot checkpoint, located) is reported in ``extra["checkpoint"]``
+("refused:<error class>", "ok", or "n/a" when no loop was checkpointed).
 """
 from __future__ import annotations
 
@@ -231,7 +238,8 @@ def _short(v: Any) -> str:
 
 # ----------------------------------------------------------------------- judge
 def judge(program: Program, seed: int = 0, points: int = 3, sympy: bool = True,
-          at: list[tuple] | None = None, forward: bool = True, second: bool = True) -> Outcome:
+          at: list[tuple] | None = None, forward: bool = True, second: bool = True,
+          checkpoint: bool = True) -> Outcome:
     """Judge one program at up to `points` usable input points drawn from `seed`
     (or exactly at the points `at`, as the shrinker does); see the module doc."""
     try:
@@ -239,13 +247,14 @@ def judge(program: Program, seed: int = 0, points: int = 3, sympy: bool = True,
     except Exception as e:  # noqa: BLE001  not a valid program (the shrinker makes such)
         return Outcome("skipped", f"does not load: {type(e).__name__}")
     try:
-        return _judge(fn, program, seed, points, sympy, at, forward, second)
+        return _judge(fn, program, seed, points, sympy, at, forward, second, checkpoint)
     finally:
         unload(fn)
 
 
 def _judge(fn: Callable, program: Program, seed: int, points: int, sympy: bool,
-           at: list[tuple] | None, forward: bool = True, second: bool = True) -> Outcome:
+           at: list[tuple] | None, forward: bool = True, second: bool = True,
+           checkpoint: bool = True) -> Outcome:
     rng = np.random.default_rng(seed)
     directions = np.random.default_rng(seed + 7919)  # (its own stream: the points stay as they were)
     names = program.names
@@ -314,6 +323,11 @@ def _judge(fn: Callable, program: Program, seed: int, points: int, sympy: bool,
             if isinstance(bad, Outcome):
                 return bad
             extra["second"] = bad or "ok"
+        if checkpoint and "checkpoint" not in extra and ("for " in program.source or "while " in program.source):
+            bad = _judge_checkpoint(fn, names, point, got, 1 + seed % 3)
+            if isinstance(bad, Outcome):
+                return bad
+            extra["checkpoint"] = bad
         checked += 1
     return Outcome("ok" if checked else "skipped", extra={"points": checked, **extra})
 
@@ -359,6 +373,29 @@ def _judge_jvp(fn: Callable, names: tuple, point: tuple, value: float, ref: tupl
     if abs(t - rg) > 1e-6 * max(1.0, sg):  # (tighter than finite differences can judge)
         return Outcome("wrong", "jvp vs <grad, v>", f"jvp {t!r}, <grad, v> {rg!r}", point)
     return None
+
+
+# ---------------------------------------------------------------- checkpointing
+def _judge_checkpoint(fn: Callable, names: tuple, point: tuple, got: tuple, k: int) -> Outcome | str:
+    """grad(f, checkpoints=k) at `point` against the store-all gradient `got`."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            g = adjointc.grad(fn, wrt=names, checkpoints=k)
+            ck = g(*copy_value(point))
+    except AdjointcBug as e:
+        return _crash(e, point)
+    except AdjointcError as e:
+        return f"refused:{type(e).__name__}"
+    except Exception as e:  # noqa: BLE001
+        return _crash(e, point)
+    if "Checkpoints(" not in g.source:
+        return "n/a"
+    for name, a, b in zip(names, ck, got):
+        if _err(a, b) > 1e-9:
+            return Outcome("wrong", f"ckpt d/d{name}", f"checkpoints={k}: {_short(a)}\n  store-all {_short(b)}",
+                           point)
+    return "ok"
 
 
 # ---------------------------------------------------------------- second order

@@ -84,6 +84,10 @@ def _worker(args: tuple) -> dict[str, Any]:
                 counts["second:" + out.kind] += 1
         if "second" in out.extra:  # (second order judged at one point: ok, refused:..., unlocated:...)
             counts["second:" + out.extra["second"]] += 1
+        if "checkpoint" in out.extra:  # (checkpoints=K vs store-all at one point: ok, refused:..., n/a)
+            counts["ckpt:" + out.extra["checkpoint"]] += 1
+        if out.failed and out.detail.startswith("ckpt"):
+            counts["ckpt:" + out.kind] += 1
         if (k + 1) % 250 == 0:
             print(f"[worker {worker}] {k + 1}/{count} programs, {time.time() - started:.0f} s, "
                   f"{sum(counts[f] for f in FAILURES)} failing", file=sys.stderr, flush=True)
@@ -186,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     rows += [("second order (hvp, grad2) judged: correct", counts["second:ok"])]
     rows += [(f"  second order {k.split(':', 1)[1]}", v) for k, v in sorted(counts.items())
              if k.startswith("second:") and k != "second:ok"]
+    rows += [("checkpointed (checkpoints=K) == store-all", counts["ckpt:ok"])]
+    rows += [(f"  checkpointing {k.split(':', 1)[1]}", v) for k, v in sorted(counts.items())
+             if k.startswith("ckpt:") and k != "ckpt:ok"]
     width = max(len(r[0]) for r in rows)
     for label, v in rows:
         print(f"  {label:<{width}}  {v:>7}")
