@@ -157,7 +157,9 @@ def _compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool) -> Co
             callee = higher.specialised(callee, [T.decode(t) for t in types])
         elif higher.is_callee_adjoint(callee):  # generated code's call of a callee's adjoint
             callee = higher.vjp_function(callee)
-        fn.__globals__[gname] = CalleeAdjoint(gradient_of(callee, wrt, outputs),
+        # (a callee's loops are checkpointed as the caller's are: its adjoint runs whole, its
+        # forward sweep and then its backward, inside the caller's backward sweep)
+        fn.__globals__[gname] = CalleeAdjoint(gradient_of(callee, wrt, outputs, getattr(g, "checkpoints", None)),
                                                [T.decode(t) for t in types])
     for wname, (spelling, outputs) in getattr(module, "__adjointc_wrappers__", {}).items():
         fn.__globals__[wname] = runtime.Returning(_resolve(spelling, live), outputs)
@@ -261,14 +263,15 @@ _GRADIENTS: dict[tuple, Any] = {}
 _IN_PROGRESS: set[tuple] = set()
 
 
-def gradient_of(fn: Callable, wrt: tuple[str, ...], outputs: tuple[str, ...] = ()) -> Any:
+def gradient_of(fn: Callable, wrt: tuple[str, ...], outputs: tuple[str, ...] = (), checkpoints: Any = None) -> Any:
     """The Gradient compiled for calls of `fn` from differentiated functions (one per
-    wrt and outputs; it also memoises fn's lowered IR for inlining and effects)."""
+    wrt, outputs and checkpoint request; it also memoises fn's lowered IR for inlining
+    and effects)."""
     from .api import Gradient  # (api.py is the surface over this module)
-    key = (id(fn), wrt, outputs)
+    key = (id(fn), wrt, outputs, checkpoints)
     g = _GRADIENTS.get(key)
     if g is None or (g.primal is not fn and g.__wrapped__ is not fn):  # (a lambda: primal is its named copy)
-        g = _GRADIENTS[key] = Gradient(fn, wrt, outputs=outputs)
+        g = _GRADIENTS[key] = Gradient(fn, wrt, outputs=outputs, checkpoints=checkpoints)
         g._callee = True
     return g
 

@@ -399,3 +399,24 @@ def test_zero_and_one_trip_loops():
         assert _close(grad(heat_inplace, wrt=("u0", "kappa"), checkpoints=1)(u0, 0.2, steps), ref)
     assert _close(grad(adaptive, wrt=("y0", "k"), checkpoints=2)(1.0, 0.5, 0.0),
                   grad(adaptive, wrt=("y0", "k"))(1.0, 0.5, 0.0))
+
+
+def simulate_heat(u, kappa, steps):
+    for _ in range(steps):
+        u = u + kappa * (np.roll(u, 1) - 2.0 * u + np.roll(u, -1))
+    return u
+
+
+def misfit_of_a_simulation(u0, kappa, steps):
+    u = simulate_heat(u0 * 1.0, kappa, steps)  # (a helper with a loop: called, not inlined)
+    return np.sum((u - 0.5) ** 2)
+
+
+def test_a_helpers_loop_is_checkpointed_with_its_caller():
+    u0 = np.sin(np.linspace(0.0, 3.0, 16))
+    g = grad(misfit_of_a_simulation, wrt=("u0", "kappa"), checkpoints=3)
+    got = g(u0, 0.1, 25)
+    assert _close(got, grad(misfit_of_a_simulation, wrt=("u0", "kappa"))(u0, 0.1, 25))
+    callee = [v for v in g.compiled_for(u0, 0.1, 25).fn.__globals__.values()
+              if type(v).__name__ == "CalleeAdjoint"]
+    assert callee and "Checkpoints(" in callee[0].compiled_now().source

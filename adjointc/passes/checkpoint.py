@@ -80,6 +80,8 @@ def parse_memory(text: Any) -> int:
 
 def request_of(checkpoints: Any = None, memory: Any = None) -> Request | None:
     """The default request of grad(..., checkpoints=, memory=), validated (ValueError)."""
+    if isinstance(checkpoints, Request):  # (a caller's, handed to its callees)
+        return checkpoints
     if memory is not None:
         return Request(memory=parse_memory(memory))
     if checkpoints is None or checkpoints is False:
