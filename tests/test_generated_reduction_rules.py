@@ -17,7 +17,7 @@ from adjointc import grad, hessian, jacrev, rules, tangent, value_and_grad
 from adjointc.errors import NoAdjointRule
 from adjointc.rules import generated_reductions as G
 from adjointc.rules.helpers import elementwise, linalg, reductions
-from adjointc.rules.testing import check_jvp, check_vjp
+from adjointc.rules.testing import check_jvp, check_transpose, check_vjp
 
 _r = np.random.default_rng(3)
 
@@ -86,6 +86,9 @@ CASES = [
     (linalg.einsum_args_vjp, (_n(3), ("ij,j->i", _n(3, 4), _n(4)), 2)),     # (subscripts as a value)
     (linalg.solve_jvp, (_n(3, 3), _SA, _B1, np.linalg.solve(_SA, _B1))),
     (linalg.solve_jvp, (_n(3, 3), _SA, _B2, np.linalg.solve(_SA, _B2))),
+    (elementwise.rebroadcast, (_n(4), _n(3, 4))),
+    (elementwise.rebroadcast, (_n(3, 1), _n(3, 4))),
+    (elementwise.rebroadcast, (1.5, _n(2))),
     (G.add_at, (_n(5), [0, 3, 3, 1], _n(4))),
     (G.add_at, (_n(4, 3), ([0, 2, 0], [1, 1, 1]), 1.5)),                     # (v broadcast)
 ]
@@ -98,7 +101,7 @@ PIECEWISE = [
     (linalg.norm_jvp, (_n(5), _V, np.linalg.norm(_V, 0), 0)),
 ]
 MINE = ("prod_of_others", "cumprod_vjp", "cumprod_jvp", "interp_slope", "interp_vjp", "interp_jvp", "norm_vjp",
-        "norm_jvp", "einsum_args_vjp", "solve_jvp", "add_at")
+        "norm_jvp", "einsum_args_vjp", "solve_jvp", "rebroadcast", "add_at")
 
 
 def _id(case) -> str:
@@ -117,6 +120,12 @@ def test_vjp_matches_finite_differences(case):
 def test_tangent_matches_finite_differences(case):
     fn, args = case
     check_jvp(fn, args)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
+def test_tangent_and_vjp_are_transposes(case):
+    fn, args = case
+    check_transpose(fn, args)
 
 
 @pytest.mark.parametrize("case", PIECEWISE, ids=[_id(c) for c in PIECEWISE])
@@ -169,7 +178,7 @@ def test_zero_branches_against_brute_force(a):
     np.testing.assert_allclose(G.cumprod_jvp_ja(y, x, a, r), bi, atol=1e-12)
     np.testing.assert_allclose(G.cumprod_jvp_da(z, x, a, r), tri, atol=1e-12)
     np.testing.assert_allclose(G.cumprod_vjp_da(x, z, a, r), tri, atol=1e-12)   # (symmetric in its roles)
-    assert G.cumprod_vjp_dr(z, x, a) == 0.0 and G.cumprod_jvp_dr(z, x, a) == 0.0
+    assert not np.any(G.cumprod_vjp_dr(z, x, a)) and not np.any(G.cumprod_jvp_dr(z, x, a))
     np.testing.assert_allclose(G.prod_of_others_da(z, a), _brute_prod_pairs(a, z), atol=1e-12)
 
 
@@ -249,6 +258,36 @@ def test_np_add_at_in_user_code():
     np.add.at(u, [0, 2, 2, 3], x[:4] * x[1:5])
     assert value_and_grad(user_add_at)(x)[0] == pytest.approx(np.sum(u ** 3) + np.sum((1 + np.sin(x[:2]).sum()
                                                                                         * np.eye(3)[0]) ** 2 * x[:3]))
+
+
+def loop_add_at(x):
+    u = np.zeros(3)
+    for i in range(3):   # (u is read, then written in place: the tape restores it)
+        np.add.at(u, [i, 0, i], x * u[0] + np.sin(u[i]) + 1.0)
+    return np.sum(u * u * x)
+
+
+def param_add_at(x, m):
+    np.add.at(m, (np.array([0, 1, 1]), np.array([2, 0, 0])), x[:3] ** 2)   # (a parameter, a tuple index)
+    np.add.at(m, [1], x[3])
+    return np.sum(m * m)
+
+
+@pytest.mark.parametrize("f, x, extra", [(loop_add_at, _X6[:3], ()),
+                                         (param_add_at, _X6[:4], (np.arange(6.0).reshape(2, 3),))],
+                         ids=["loop", "parameter"])
+def test_np_add_at_in_loops_and_on_parameters(f, x, extra):
+    h = 1e-6
+    fd = np.array([(f(x + h * e, *[a.copy() for a in extra]) - f(x - h * e, *[a.copy() for a in extra])) / (2 * h)
+                   for e in np.eye(x.size)])
+    kept = [a.copy() for a in extra]
+    np.testing.assert_allclose(grad(f)(x, *extra), fd, rtol=1e-6, atol=1e-7)
+    assert all(np.array_equal(a, b) for a, b in zip(extra, kept))   # (the caller's array: not modified)
+    g, h = grad(f), 1e-5
+    ref = np.array([(g(x + h * e, *extra) - g(x - h * e, *extra)) / (2 * h) for e in np.eye(x.size)]).T
+    assert np.max(np.abs(ref)) > 1.0
+    np.testing.assert_allclose(hessian(f)(x, *extra), ref, rtol=1e-5, atol=1e-6 * np.max(np.abs(ref)))
+    np.testing.assert_allclose(jacrev(g)(x, *extra), ref, rtol=1e-5, atol=1e-6 * np.max(np.abs(ref)))
 
 
 def f_interp_fp(fp):

@@ -32,6 +32,7 @@ branches (cumprod's `np.all(a != 0)`), the partials follow the branch.
 * ``einsum_args_vjp(c, args, k)`` like einsum_vjp (generated_linalg.py), positions in args.
 * ``solve_jvp(e, a, b, x) = -solve(a, e x)``: linear in e and x, and in a its
   VJP is solve_lhs with its own result (``ans``).
+* tangent code's ``rebroadcast(t, r)`` (linear in t) and ``zero_tangent`` (a constant).
 
 The new helpers join adjointc.runtime as generated.py's do and have no rules: a
 third derivative through them is refused, located.
@@ -48,7 +49,7 @@ import numpy as np
 
 from .. import runtime
 from .. import types as T
-from . import defjvp, defvjp
+from . import defjvp, defvjp, nondiff
 from .helpers import elementwise, linalg, reductions, zero_adjoint
 from .helpers.core import linear, mT, reduced_axes
 from .np_results import NOT_CONST, const_value, interp_result, same_rank, type_of
@@ -123,18 +124,24 @@ def _cumprod_tri(a: np.ndarray, x: np.ndarray, z: np.ndarray) -> np.ndarray:
     px = np.zeros(np.broadcast_shapes(a.shape, x.shape))   # tangent of p along x
     for i in range(1, n):
         px[..., i] = px[..., i - 1] * a[..., i - 1] + p[..., i - 1] * x[..., i - 1]
-    lam, mu = np.zeros(px.shape[:-1]), np.zeros(px.shape[:-1])
+    lam = mu = np.zeros(px.shape[:-1])
     out = np.zeros(px.shape)
-    for i in range(n - 1, -1, -1):
-        lam = z[..., i] + (a[..., i + 1] * lam if i + 1 < n else 0.0)
-        mu = (lam_next * x[..., i + 1] + a[..., i + 1] * mu) if i + 1 < n else mu
+    for i in range(n - 1, -1, -1):   # (λ_i = z_i + a_{i+1} λ_{i+1}, μ_i = x_{i+1} λ_{i+1} + a_{i+1} μ_{i+1})
+        if i + 1 < n:
+            lam, mu = z[..., i] + a[..., i + 1] * lam, x[..., i + 1] * lam + a[..., i + 1] * mu
+        else:
+            lam = z[..., i] + lam
         out[..., i] = mu * p[..., i] + lam * px[..., i]
-        lam_next = lam
     return out
 
 
 def _nonzero(a: Any) -> bool:
     return bool(np.all(np.asarray(a) != 0))   # (the branch cumprod_vjp and cumprod_jvp take)
+
+
+def _scanned_zeros(a: Any, axis: Any) -> np.ndarray:
+    """Zeros shaped like np.cumprod(a, axis) (flat for axis None)."""
+    return np.zeros(np.shape(a) if axis is not None else (np.size(a),))
 
 
 def cumprod_vjp_da(w: Any, c: Any, a: Any, r: Any, axis: Any = None) -> np.ndarray:
@@ -153,7 +160,7 @@ def cumprod_vjp_da(w: Any, c: Any, a: Any, r: Any, axis: Any = None) -> np.ndarr
 def cumprod_vjp_dr(g: Any, c: Any, a: Any, axis: Any = None) -> Any:
     """The VJP of `cumprod_vjp(c, a, r, axis)` in r: c cumsum(g / a) without zeros, else 0."""
     if not _nonzero(a) or runtime.is_zero(g) or runtime.is_zero(c):
-        return 0.0
+        return _scanned_zeros(a, axis)
     undo, (am, gm) = _scan(a, axis, g)
     return np.asarray(c) * undo(np.cumsum(gm / am, -1))
 
@@ -194,7 +201,7 @@ def cumprod_jvp_dr(w: Any, e: Any, a: Any, axis: Any = None) -> Any:
     """The VJP of `cumprod_jvp(e, a, r, axis)` in r and its tangent in r (elementwise):
     w cumsum(e / a) without zeros, else 0."""
     if not _nonzero(a) or runtime.is_zero(w):
-        return 0.0
+        return _scanned_zeros(a, axis)
     undo, (am, em) = _scan(a, axis, e)
     return np.asarray(w) * undo(np.cumsum(em / am, -1))
 
@@ -327,8 +334,9 @@ def einsum_args_vjp_jvp_args(d: Any, c: Any, args: Any, k: int) -> Any:
 
 # ------------------------------------------------------------------ np.add.at
 def add_at(a: Any, index: Any, v: Any) -> np.ndarray:
-    """A copy of a with v added at index, repeated indices accumulating (np.add.at)."""
-    out = np.array(a, dtype=np.result_type(a, v))
+    """A copy of a with v added at index, repeated indices accumulating (np.add.at, which
+    keeps a's dtype: an integer a refuses float values as np.add.at does)."""
+    out = np.array(a, copy=True)
     np.add.at(out, index, v)
     return out
 
@@ -430,6 +438,13 @@ defjvp("einsum_args_vjp", c="einsum_args_vjp(d, args, k)", args="einsum_args_vjp
 defvjp(linalg.solve_jvp, "e, a, b, x", name="solve_jvp", e="solve_lhs(g, a, b, x)", a="solve_lhs(g, a, b, ans)",
        x="solve_lhs_dx(e, g, a, b, x)", result=same_rank("x"))
 defjvp("solve_jvp", e="solve_jvp(d, a, b, x)", a="solve_jvp(d, a, b, ans)", x="solve_jvp(e, a, b, d)")
+
+# tangent code's own helpers: rebroadcast (a derived tangent broadcast to its result's
+# shape: linear in t, r read for its shape) and zero_tangent (a constant)
+defvjp(elementwise.rebroadcast, "t, r", name="rebroadcast", t="unbroadcast(g, t)",
+       result=lambda types, bound: type_of(types, "r"), returns_view=True)   # (t itself where shapes agree)
+defjvp("rebroadcast", "linear")
+nondiff(runtime.zero_tangent, "x", name="zero_tangent", result="same")
 
 # add_at(a, index, v): the identity in a, a gather in v (each repeated index reads g once)
 defvjp(add_at, "a, index, v", name="add_at", a="g", v="unbroadcast(g[index], v)", result="same")
