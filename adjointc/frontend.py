@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import libcst as cst
+import numpy as np
 
 from . import rules, source
 from .errors import UnsupportedSyntax
@@ -247,6 +248,8 @@ class Lowerer(NestedDefs, Resolver):
                 return out
             if isinstance(v, cst.Call):
                 obj = self.resolve(v.func)
+                if getattr(obj, "__self__", None) is np.add and getattr(obj, "__name__", "") == "at":
+                    return self.add_at(node, v, loc)
                 rule = rules.lookup_object(obj) if obj is not _UNRESOLVED else None
                 if rule is not None and rule.nondiff:  # print(...), a diagnostic: runs in the forward sweep
                     e = self.expr(v, out)
@@ -330,6 +333,25 @@ class Lowerer(NestedDefs, Resolver):
             out.append(Assign(t, v, loc))
             return Name(t)
         return v
+
+    def add_at(self, node: cst.Expr, v: cst.Call, loc: Loc) -> list[Stmt]:
+        """`np.add.at(a, index, v)` (v added at index, repeated indices accumulating; first-order
+        adjoints emit it for fancy-index reads) as `_t = add_at(a, index, v); a[:] = _t`: the
+        functional helper has a rule (rules/generated_reductions.py), and the write stays in
+        place, so views of a see it as they see np.add.at's."""
+        args = v.args
+        if len(args) != 3 or any(a.keyword is not None or a.star for a in args) \
+                or not isinstance(args[0].value, cst.Name) or args[0].value.value not in self.locals:
+            raise self.unsupported(node, "this form of np.add.at",
+                                   "np.add.at(a, index, values) with a a local array: copy it first, a = a0.copy()")
+        out: list[Stmt] = []
+        base = args[0].value.value
+        index = self.atom(self.expr(args[1].value, out), out, loc, "idx")
+        val = self.atom(self.expr(args[2].value, out), out, loc)
+        t = self.tmp()
+        out.append(Assign(t, Call("add_at", (Name(base), index, val)), loc))
+        out.append(SetItem(base, Call("slice", (Const(None), Const(None), Const(None))), Name(t), loc))
+        return out
 
     def emit_assign(self, target: str, value: Expr, out: list[Stmt], loc: Loc) -> None:
         """Assign, keeping the invariant that a statement never reads its own target.

@@ -15,6 +15,7 @@ from adjointc.rules import generated
 from adjointc.rules.helpers import elementwise, linalg, reductions, shape
 from adjointc.rules.testing import check_jvp, check_vjp
 from test_generated_linalg_rules import CASES as LINALG_CASES  # (generated_linalg.py's helpers)
+from test_generated_reduction_rules import CASES as REDUCTION_CASES  # (generated_reductions.py's)
 
 _r = np.random.default_rng(0)
 
@@ -197,7 +198,7 @@ def test_tangent_matches_finite_differences(case):
 
 
 def test_every_helper_rule_is_tested():
-    tested = {rules.lookup_object(fn).op for fn, _ in CASES + LINALG_CASES}
+    tested = {rules.lookup_object(fn).op for fn, _ in CASES + LINALG_CASES + REDUCTION_CASES}
     differentiable = {op for op, r in rules.REGISTRY.items()
                       if r.objects and getattr(r.objects[0], "__module__", "").startswith("adjointc")
                       and not r.nondiff}

@@ -343,10 +343,11 @@ def cumulative(x):
 
 
 def test_helper_without_a_second_order_rule_is_refused_with_a_location():
-    """cumprod's gradient calls a nonlinear helper (cumprod_vjp) with no rule of its
-    own yet: differentiating it is refused where the generated code calls it."""
-    with pytest.raises(AdjointcError, match="adjointc's helper 'cumprod_vjp'") as e:
-        grad(lambda x: np.sum(grad(cumulative)(x)))(np.array([1.0, 2.0]))
+    """cumprod's second derivative calls nonlinear helpers (cumprod_vjp_da, ...) with no
+    rule of their own yet: differentiating it is refused where the generated code calls it."""
+    g2 = grad(lambda x: np.sum(grad(cumulative)(x) * x))
+    with pytest.raises(AdjointcError, match="adjointc's helper 'cumprod_vjp_d") as e:
+        grad(lambda x: np.sum(g2(x)))(np.array([1.0, 2.0]))
     assert e.value.loc is not None and e.value.loc.line > 0
 
 

@@ -350,3 +350,4 @@ from . import generated_linalg as _generated_linalg  # noqa: E402,F401  (the lin
 
 
 BUILTIN_RULE_OPS = frozenset(REGISTRY)   # adjointc's own rules (not users')
+from . import generated_reductions as _generated_reductions  # noqa: E402,F401  (the reduction, norm and interp helpers' rules)

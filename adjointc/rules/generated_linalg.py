@@ -23,9 +23,7 @@ it is defined here, joins adjointc.runtime as generated.py's do, and has no rule
 third derivative through it is refused, located.
 
 Not covered here (still refused, located, when differentiated): det_vjp, slogdet_vjp,
-eigh_vjp/eigvalsh_vjp, cholesky_vjp, norm_vjp, einsum_args_vjp
-(np.einsum's sublist form, or subscripts not known when compiling), prod_of_others,
-cumprod_vjp, interp_vjp/interp_slope.
+eigh_vjp/eigvalsh_vjp, cholesky_vjp (norm_vjp, einsum_args_vjp, prod_of_others, cumprod_vjp, interp_*: generated_reductions.py).
 """
 from __future__ import annotations
 
