@@ -51,6 +51,8 @@ CASES = [
     (runtime.as_adjoint, (1.2, 0.5)),
     (runtime.seed_adjoint, (1.2, _n(3))),
     (runtime.copy_adjoint, (_n(3),)),
+    (runtime.snapshot, (_n(3),)),
+    (runtime.snapshot, ([_n(2), 1.5],)),
     (runtime.real_adjoint_check, (_n(3), _n(3))),
     (runtime.add_adjoint, (_n(3), _n(3))),
     (runtime.add_adjoint, (_n(3), 2.0)),

@@ -49,8 +49,10 @@ class Emit:
         value: Expr = Name(v) if site.whole else Call("getitem", (Name(v), s.index))
         if how == tape.SHAPE:
             value = Call("stand_in", (value,))
-        elif not site.whole and self.types.get(v, T.UNKNOWN).kind not in ("list", "tuple", "struct"):
-            value = Call("method:copy", (value,))  # (a list's entry is replaced, never modified)
+        elif not site.whole and (kind := self.types.get(v, T.UNKNOWN).kind) not in ("list", "tuple", "struct"):
+            # (a list's entry is replaced, never modified; an entry of a value of unknown type
+            # may be a Python number, which has no .copy(): snapshot copies what is mutable)
+            value = Call("snapshot" if kind == "unknown" else "method:copy", (value,))
         if site.in_loop:
             self._init(name, Call("list"))
             save: Stmt = ExprStmt(Call("method:append", (Name(name), value)), loc)

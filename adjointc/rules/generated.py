@@ -309,6 +309,8 @@ def _seeded(t: T.T) -> T.T:
 defvjp(runtime.seed_adjoint, "seed, y", name="seed_adjoint", seed="unbroadcast(g, seed)",
        result=lambda types, bound: _seeded(type_of(types, "y")))
 defvjp(runtime.copy_adjoint, "v", name="copy_adjoint", v="g", result="same")
+defvjp(runtime.snapshot, "x", name="snapshot", x="g", result="same")  # (a copy, as a tape save of an entry)
+defjvp("snapshot", "linear")
 defvjp(runtime.real_adjoint_check, "v, x", name="real_adjoint_check", v="g", result="same")
 def _added(types: dict, bound: dict) -> T.T:
     """add_adjoint's result: a list where either side is a container's adjoint (the other
