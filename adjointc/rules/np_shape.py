@@ -103,22 +103,12 @@ defvjp(np.gradient, "f, *varargs, axis=None, edge_order=1", f="ungradient(g, f, 
        result=gradient_result)
 
 
-def _index_r(*arys):
-    """`np.r_[a, b, ...]` as a function (the rule's primal, for rules/testing.py)."""
-    return np.r_[arys]
-
-
-def _index_c(*arys):
-    """`np.c_[a, b, ...]` as a function."""
-    return np.c_[arys]
-
-
 # np.r_[a, b] / np.c_[a, b]: index expressions, not calls. The frontend lowers one whose
 # items are all values (no slices, no string directives) to a call of these rules, which
 # the printer writes back as `np.r_[...]` (see expressions.ExprLowerer.concatenator).
-defvjp(_index_r, "*arys", name="np.r_", result=index_concat_result(1))(
+defvjp("np.r_", "*arys", result=index_concat_result(1))(
     lambda arys: {"arys": [f"piece(unindex_concat(g, arys, False), {i})" for i in range(len(arys))]})
-defvjp(_index_c, "*arys", name="np.c_", result=index_concat_result(2))(
+defvjp("np.c_", "*arys", result=index_concat_result(2))(
     lambda arys: {"arys": [f"piece(unindex_concat(g, arys, True), {i})" for i in range(len(arys))]})
 
 # -------------------------------------------- constructors with a value input
@@ -138,7 +128,8 @@ for _f in (np.reshape, np.ravel, np.squeeze, np.expand_dims, np.swapaxes, np.mov
            np.take, np.concatenate, np.append, np.stack, np.hstack, np.vstack, np.array, np.asarray, np.pad,
            np.transpose, np.roll, np.atleast_1d, np.atleast_2d, np.atleast_3d, np.full, np.full_like,
            np.linspace, np.rot90, np.rollaxis, np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
-           np.column_stack, np.select, np.gradient, _index_r, _index_c) + ((np.row_stack,) if hasattr(np, "row_stack") else ()):
+           np.column_stack, np.select, np.gradient, "np.r_", "np.c_") + \
+        ((np.row_stack,) if hasattr(np, "row_stack") else ()):
     defjvp(_f, "linear")
 
 # ---------------------------------------------------------- no derivative
