@@ -84,11 +84,13 @@ defvjp(np.rot90, "m, k=1, axes=(0, 1)", m="unrot90(g, m, k, axes)", result=same_
 defvjp(np.rollaxis, "a, axis, start=0", a="unrollaxis(g, a, axis, start)", result=same_rank("a"),
        returns_view=True)
 # Splitting: the adjoint joins the pieces' adjoints (`ans` gives their shapes).
-defvjp(np.split, "ary, indices_or_sections, axis=0", ary="unsplit(g, ans, ary, axis)", result=split_result)
+defvjp(np.split, "ary, indices_or_sections, axis=0", ary="unsplit(g, ans, ary, axis)", result=split_result,
+       returns_view=True)   # (the pieces are views of ary)
 defvjp(np.array_split, "ary, indices_or_sections, axis=0", ary="unsplit(g, ans, ary, axis)",
-       result=split_result)
+       result=split_result, returns_view=True)
 for _f, _axis in ((np.hsplit, "h"), (np.vsplit, "v"), (np.dsplit, "d")):
-    defvjp(_f, "ary, indices_or_sections", ary=f"unsplit(g, ans, ary, {_axis!r})", result=split_result)
+    defvjp(_f, "ary, indices_or_sections", ary=f"unsplit(g, ans, ary, {_axis!r})", result=split_result,
+           returns_view=True)
 defvjp(np.column_stack, "tup", tup="uncolumn_stack(g, tup)", result=atleast_result(2))
 if hasattr(np, "row_stack"):   # (NumPy 2 deprecates it: np.vstack under another name)
     defvjp(np.row_stack, "tup", tup="unvstack(g, tup)", result=atleast_result(2))
