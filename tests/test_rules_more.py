@@ -101,6 +101,8 @@ MORE_CASES = [
 ]
 if hasattr(np, "row_stack"):
     MORE_CASES.append(case(np.row_stack, [A(3), A(2, 3)]))
+if hasattr(np.linalg, "svdvals"):
+    MORE_CASES += [case(np.linalg.svdvals, A(4, 3)), case(np.linalg.svdvals, A(2, 2, 3), id="svdvals-batched")]
 
 MORE_NONDIFF = [
     (np.tril_indices, (4,)), (np.triu_indices, (4, 1)), (np.tril_indices_from, (A(3, 3),)),
@@ -343,6 +345,18 @@ def test_complex_eigenvalues_are_refused():
 def test_qr_raw_mode_is_refused():
     with pytest.raises(NoAdjointRule, match="raw"):
         grad(qr_raw_loss)(X43)
+
+
+def _svd_hermitian(a):
+    return np.sum(np.linalg.svd(a, hermitian=True)[1])
+
+
+def test_options_outside_the_rules_are_binding_errors():
+    """svd's and pinv's hermitian=True read one triangle of a (another derivative):
+    left out of the signatures, so using them is a located error, not a wrong gradient."""
+    with pytest.raises(UnsupportedSyntax, match="hermitian") as e:
+        grad(_svd_hermitian)(A(3, 3))
+    assert e.value.loc is not None and e.value.loc.file.endswith("test_rules_more.py")
 
 
 def _write_through_a_piece(x):

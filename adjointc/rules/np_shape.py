@@ -1,11 +1,16 @@
 """NumPy's shape and indexing rules: reshaping and rearranging (reshape,
-transpose, flip, roll...), selecting (take, diagonal, triangles), assembling
-(concatenate, stack, array, pad, tile), constructors with a value input
+transpose, flip, roll, rot90, rollaxis...), splitting (split, array_split,
+hsplit, vsplit, dsplit), selecting (take, diagonal, triangles, select, partition),
+assembling (concatenate, stack, column_stack, array, pad, tile, and the index
+expressions np.r_[...] / np.c_[...]), np.gradient, constructors with a value input
 (full, linspace), and, without a derivative, index queries (nonzero,
-searchsorted...), constructors (zeros, arange, eye...) and shape queries.
-Every differentiable rule here is linear in its differentiable arguments (it
-moves, selects, copies or interpolates values): its tangent (forward mode) is
-the same call on the tangents (`defjvp(f, "linear")`, below the rules).
+searchsorted...), index builders (tril_indices, triu_indices, diag_indices, ix_),
+constructors (zeros, arange, eye...) and shape queries.
+Every differentiable rule here but np.partition is linear in its differentiable
+arguments (it moves, selects, copies or interpolates values): its tangent (forward
+mode) is the same call on the tangents (`defjvp(f, "linear")`, below the rules).
+np.partition moves values by their order, so its tangent moves the input tangents
+the same way (`partition_jvp`).
 """
 from __future__ import annotations
 
@@ -109,9 +114,9 @@ defvjp(np.gradient, "f, *varargs, axis=None, edge_order=1", f="ungradient(g, f, 
 # items are all values (no slices, no string directives) to a call of these rules, which
 # the printer writes back as `np.r_[...]` (see expressions.ExprLowerer.concatenator).
 defvjp("np.r_", "*arys", result=index_concat_result(1))(
-    lambda arys: {"arys": [f"piece(unindex_concat(g, arys, False), {i})" for i in range(len(arys))]})
+    lambda arys: {"arys": [f"unr_(g, arys, {i})" for i in range(len(arys))]})
 defvjp("np.c_", "*arys", result=index_concat_result(2))(
-    lambda arys: {"arys": [f"piece(unindex_concat(g, arys, True), {i})" for i in range(len(arys))]})
+    lambda arys: {"arys": [f"unc_(g, arys, {i})" for i in range(len(arys))]})
 
 # -------------------------------------------- constructors with a value input
 defvjp(np.full, "shape, fill_value, dtype=None", fill_value="unbroadcast(g, fill_value)",

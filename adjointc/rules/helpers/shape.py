@@ -282,17 +282,28 @@ def uncolumn_stack(g: Any, tup: Sequence[Any]) -> list[np.ndarray]:
     return [np.reshape(p, np.shape(x)) for p, x in zip(np.split(g, np.cumsum(widths)[:-1], axis=1), tup)]
 
 
-@linear("arys")
-def unindex_concat(g: Any, arys: Sequence[Any], columns: bool) -> list[np.ndarray]:
-    """Adjoint of `np.r_[a, b, ...]` (columns=False: numbers and 0-d arrays become 1-D,
-    joined on axis 0) or `np.c_[a, b, ...]` (True: 1-D items become columns, numbers 1x1,
-    joined on the last axis)."""
+def _index_piece(g: Any, arys: Sequence[Any], i: int, columns: bool) -> np.ndarray:
+    """Item i's part of the adjoint `g` of np.r_[...] (columns=False: numbers and 0-d
+    arrays became 1-D, joined on axis 0) or np.c_[...] (True: 1-D items became columns,
+    numbers 1x1, joined on the last axis), in the item's shape."""
     dims = [np.shape(x) for x in arys]
-    if columns:
-        sizes, axis = [s[-1] if len(s) >= 2 else 1 for s in dims], -1
-    else:
-        sizes, axis = [s[0] if s else 1 for s in dims], 0
-    return [np.reshape(p, s) for p, s in zip(np.split(g, np.cumsum(sizes)[:-1], axis=axis), dims)]
+    sizes = [s[-1] if len(s) >= 2 else 1 for s in dims] if columns else [s[0] if s else 1 for s in dims]
+    g = np.asarray(g)
+    index = [slice(None)] * g.ndim
+    index[-1 if columns else 0] = slice(sum(sizes[:i]), sum(sizes[:i + 1]))
+    return np.reshape(g[tuple(index)], dims[i])
+
+
+@linear(lambda b: b["arys"][b["i"]])
+def unr_(g: Any, arys: Sequence[Any], i: int) -> np.ndarray:
+    """Adjoint of item i of `np.r_[a, b, ...]`: its rows of `g`."""
+    return _index_piece(g, arys, i, False)
+
+
+@linear(lambda b: b["arys"][b["i"]])
+def unc_(g: Any, arys: Sequence[Any], i: int) -> np.ndarray:
+    """Adjoint of item i of `np.c_[a, b, ...]`: its columns of `g`."""
+    return _index_piece(g, arys, i, True)
 
 
 def _gradient_axes(f: Any, varargs: Sequence[Any], axis: Any) -> list[tuple[int, Any]]:
