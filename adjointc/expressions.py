@@ -93,6 +93,11 @@ class ExprLowerer:
     def ellipsis(self, node: cst.Ellipsis) -> Expr:
         return Const(Ellipsis)
 
+    def concatenator(self, node: cst.Subscript, out: list[Stmt], nested: bool) -> Expr | None:
+        """`np.r_[a, b]` / `np.c_[a, b]` as a call of its rule (rules/np_shape.py), or None
+        for any other subscript (the frontend's Resolver knows what `np.r_` names)."""
+        return None
+
     # ------------------------------------------------------------ the lowering
     def atom(self, e: Expr, out: list[Stmt], loc: Loc, hint: str = "t") -> Expr:
         """`e` as a Name or Const: a Call is assigned to a fresh temporary first."""
@@ -157,6 +162,9 @@ class ExprLowerer:
                 raise self.unsupported(node, "starred expressions")
             return Call(op, tuple(sub(el.value) for el in node.elements))
         if isinstance(node, cst.Subscript):
+            made = self.concatenator(node, out, nested)
+            if made is not None:
+                return made
             base = sub(node.value)
             return Call("getitem", (base, self.index(node, out)))
         if isinstance(node, cst.Attribute):

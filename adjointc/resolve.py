@@ -240,6 +240,22 @@ class Resolver(ExprLowerer):
         # it is a field read (checked against the argument's type by the type pass)
         return Call(f"attr:{node.attr.value}", (base,))
 
+    def concatenator(self, node: cst.Subscript, out: list[Stmt], nested: bool) -> Expr | None:
+        op = {id(np.r_): "np.r_", id(np.c_): "np.c_"}.get(id(self.resolve(node.value)))
+        if op is None:
+            return None
+        items = []
+        for el in node.slice:
+            s = el.slice
+            if not isinstance(s, cst.Index) or s.star is not None or isinstance(
+                    s.value, (cst.SimpleString, cst.ConcatenatedString)):
+                raise self.unsupported(s, f"{op}[...] with a slice, a string directive or a starred item",
+                                       "write np.concatenate([...]) (np.arange or np.linspace for a range); "
+                                       f"{op}[a, b, ...] of arrays and numbers is supported")
+            e = self.expr(s.value, out, nested)
+            items.append(e if nested else self.atom(e, out, self.loc(node)))
+        return self.bind_check(rules.lookup(op), tuple(items), (), node)
+
     def call(self, node: cst.Call, out: list[Stmt], nested: bool) -> Expr:
         loc = self.loc(node)
 

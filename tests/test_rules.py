@@ -28,6 +28,8 @@ from adjointc.rules.testing import (check_vjp, claimed_type, eval_rule, find_rul
                                     rendered_templates)
 from adjointc.rules.helpers import einsum_vjp
 
+from test_rules_more import MORE_CASES, MORE_NONDIFF
+
 RNG = np.random.default_rng(20240611)
 
 
@@ -351,6 +353,9 @@ CASES += [
     case(np.linspace, A(2), 1.5, 3, id="linspace-array-start"),
 ]
 
+# The rules of tests/test_rules_more.py (decompositions, splitting, np.r_...) join the table.
+CASES += MORE_CASES
+
 # Rules with no derivative: (function, a sample call's args).
 NONDIFF = [
     (np.floor, (X34,)), (np.ceil, (X34,)), (np.trunc, (X34,)), (np.rint, (X34,)), (np.fix, (X34,)),
@@ -369,6 +374,7 @@ NONDIFF = [
     (np.ones_like, (X34,)), (np.empty_like, (X34,)), (np.arange, (5,)), (np.eye, (3,)),
     (np.identity, (3,)), (np.shape, (X34,)), (np.ndim, (X34,)), (np.size, (X34,)),
 ]
+NONDIFF += MORE_NONDIFF
 
 
 # ---------------------------------------------------------------------------
@@ -384,8 +390,8 @@ def _check_claim(claim: T.T | None, ans, args) -> None:
     """The static type a rule claims must agree with the value produced."""
     if claim is None or claim.kind in ("unknown", "object"):
         return
-    if claim.kind == "tuple":
-        assert isinstance(ans, tuple) and len(ans) == len(claim.elts)
+    if claim.kind in ("tuple", "list"):
+        assert isinstance(ans, {"tuple": tuple, "list": list}[claim.kind]) and len(ans) == len(claim.elts)
         for c, a in zip(claim.elts, ans):
             _check_claim(c, a, args)
         return

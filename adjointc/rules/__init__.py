@@ -199,7 +199,7 @@ def defvjp(fn: Any, signature: str | None = None, *, name: str | None = None,
     params, defaults, varargs, kwonly = _parse_signature(signature)
     objs = () if isinstance(fn, str) else (fn,)
     for p in templates:
-        if p not in params and p != varargs:
+        if p not in params and p != varargs and p not in kwonly:
             raise ValueError(f"defvjp({op}): template for unknown parameter {p!r}")
     for t in templates.values():  # fail at registration, not at use
         if isinstance(t, str):

@@ -110,6 +110,14 @@ defvjp(np.interp, "x, xp, fp, left=None, right=None",
 defjvp(np.interp, x="d * interp_slope(x, xp, fp)", fp="interp_jvp(d, x, xp, left, right)",
        left="d * (x < xp[0])", right="d * (x > xp[-1])")
 
+# nan_to_num passes g where x is finite; a replacement value given as an input gets the
+# adjoints of the elements it replaced (`copy=False`, which writes into x, is left out).
+defvjp(np.nan_to_num, "x, *, nan=0.0, posinf=None, neginf=None", x="np.where(np.isfinite(x), g, 0.0)",
+       nan="np.sum(np.where(np.isnan(x), g, 0.0))", posinf="np.sum(np.where(np.isposinf(x), g, 0.0))",
+       neginf="np.sum(np.where(np.isneginf(x), g, 0.0))")
+defjvp(np.nan_to_num, x="np.where(np.isfinite(x), d, 0.0)", nan="np.where(np.isnan(x), d, 0.0)",
+       posinf="np.where(np.isposinf(x), d, 0.0)", neginf="np.where(np.isneginf(x), d, 0.0)")
+
 # Linear (the tangent is the same call on the tangents) and multilinear ones.
 for _f in (np.add, np.subtract, np.negative, np.positive, np.real, np.conjugate):
     defjvp(_f, "linear")

@@ -1,5 +1,5 @@
 """NumPy's linear-algebra rules: the products (dot, matmul, inner, outer, vdot,
-tensordot, einsum), the trace, and np.linalg's inverse, determinants, solve,
+tensordot, einsum, kron, cross), the trace, and np.linalg's inverse, determinants, solve,
 symmetric eigendecomposition and Cholesky factorisation. The adjoints call the
 helpers of adjointc/rules/helpers/linalg.py. Tangents (`defjvp`, forward mode):
 the products are multilinear (a product rule), the traces linear; the np.linalg
@@ -11,8 +11,8 @@ import numpy as np
 
 from .. import types as T
 from . import defjvp, defvjp
-from .np_results import (NOT_CONST, const_value, det_result, dot_result, einsum_result, inner_result, pair_result,
-                         rank_plus, same_rank, solve_result, tensordot_result)
+from .np_results import (NOT_CONST, const_value, det_result, dot_result, einsum_result, inner_result, kron_result,
+                         pair_result, rank_plus, same_rank, solve_result, tensordot_result)
 from .operators import _matmul_result
 
 
@@ -29,7 +29,9 @@ defvjp(np.tensordot, "a, b, axes=2", a="tensordot_lhs(g, a, b, axes)",
 defvjp(np.trace, "a, offset=0, axis1=0, axis2=1, dtype=None",
        a="untrace(g, a, offset, axis1, axis2)", result=rank_plus(-2))
 defjvp(np.trace, "linear")
-for _f in (np.dot, np.matmul, np.inner, np.outer, np.vdot, np.tensordot):
+defvjp(np.kron, "a, b", a="kron_lhs(g, a, b)", b="kron_rhs(g, a, b)", result=kron_result)
+defvjp(np.cross, "a, b", a="cross_vjp(g, a, b, 0)", b="cross_vjp(g, a, b, 1)", result="unknown")  # (last axes)
+for _f in (np.dot, np.matmul, np.inner, np.outer, np.vdot, np.tensordot, np.kron, np.cross):
     defjvp(_f, "multilinear")
 defvjp(np.linalg.inv, "a", a="inv_vjp(g, ans)", result="same")
 defjvp(np.linalg.inv, a="-(ans @ d @ ans)")

@@ -340,3 +340,94 @@ def arange_result(types, bound):
         _, shape = dims_of(args[0], types["args"][0])
         return T.array(1, shape, dtype=None)
     return T.array(1, dtype=None)
+
+
+def split_result(types, bound):
+    """np.split and its kin: a list of pieces of the input's rank, as many as a constant
+    number of sections (or constant cut indices plus one) says."""
+    t = type_of(types, "ary")
+    r, sections = rank_of(t), const_value(bound["indices_or_sections"])
+    if r is None or sections is NOT_CONST:
+        return T.UNKNOWN
+    count = int(sections) if np.ndim(sections) == 0 else len(sections) + 1
+    return T.T("list", elts=(array_type(r, dtype_of(t)),) * count)
+
+
+def gradient_result(types, bound):
+    """np.gradient: one array of f's shape per axis, a tuple of them for several axes."""
+    t = type_of(types, "f")
+    r, axis = rank_of(t), const_value(bound["axis"])
+    if r is None or axis is NOT_CONST:
+        return T.UNKNOWN
+    n = r if axis is None else (1 if np.ndim(axis) == 0 else len(axis))
+    one = array_type(r, dtype_of(t) if dtype_of(t) in ("f", None) else "f")
+    return one if n == 1 else T.T("tuple", elts=(one,) * n)
+
+
+def select_result(types, bound):
+    """np.select: the broadcast of the conditions, the choices and the default; the dtype
+    of the choices and the default."""
+    conds, choices = elts_of(types, "condlist"), elts_of(types, "choicelist")
+    if not conds or len(conds) != len(choices):
+        return T.UNKNOWN
+    values = T.broadcast(*choices, type_of(types, "default"))
+    full = T.broadcast(*conds, values)
+    if full.kind == "array":
+        return replace(full, dtype=dtype_of(values))
+    return full if full.kind in ("unknown", "object") else values
+
+
+def index_concat_result(ndmin: int):
+    """np.r_ (ndmin=1) / np.c_ (ndmin=2): the items' largest rank, at least ndmin."""
+    def result(types, bound):
+        ranks = [rank_of(t) for t in types.get("arys", ())]
+        return T.UNKNOWN if not ranks or None in ranks else array_type(max(max(ranks), ndmin))
+    return result
+
+
+def kron_result(types, bound):
+    ra, rb = rank_of(type_of(types, "a")), rank_of(type_of(types, "b"))
+    return T.UNKNOWN if ra is None or rb is None else array_type(max(ra, rb))
+
+
+def index_tuple_result(count: int | str | None):
+    """Index builders (np.tril_indices...): a tuple of integer arrays, `count` of them
+    (an int, or the parameter that says how many)."""
+    def result(types, bound):
+        n = count
+        if isinstance(count, str):
+            v = const_value(bound.get(count))
+            n = v if isinstance(v, int) else None
+        if n is None:
+            return T.UNKNOWN
+        return T.T("tuple", elts=(T.array(1, dtype="i"),) * n)
+    return result
+
+
+def ix_result(types, bound):
+    """np.ix_(*args): one integer array per argument, each of rank len(args)."""
+    n = len(bound.get("args", ()))
+    return T.T("tuple", elts=(T.array(n, dtype="i"),) * n) if n else T.UNKNOWN
+
+
+def svd_result(types, bound):
+    """(U, s, Vh), or s alone for compute_uv=False."""
+    r, uv = rank_of(type_of(types, "a")), const_value(bound["compute_uv"])
+    if r is None or uv is NOT_CONST:
+        return T.UNKNOWN
+    s = array_type(r - 1)
+    return T.T("tuple", elts=(array_type(r), s, array_type(r))) if uv else s
+
+
+def qr_result(types, bound):
+    """(Q, R), or R alone for mode='r'."""
+    r, mode = rank_of(type_of(types, "a")), const_value(bound["mode"])
+    if r is None or mode not in ("reduced", "complete", "r"):
+        return T.UNKNOWN
+    return array_type(r) if mode == "r" else T.T("tuple", elts=(array_type(r), array_type(r)))
+
+
+def eig_result(types, bound):
+    """(w, v) of unknown dtype: real for real eigenvalues, complex otherwise."""
+    r = rank_of(type_of(types, "a"))
+    return T.UNKNOWN if r is None else T.T("tuple", elts=(array_type(r - 1, None), array_type(r, None)))

@@ -1,11 +1,16 @@
 """NumPy's shape and indexing rules: reshaping and rearranging (reshape,
-transpose, flip, roll...), selecting (take, diagonal, triangles), assembling
-(concatenate, stack, array, pad, tile), constructors with a value input
+transpose, flip, roll, rot90, rollaxis...), splitting (split, array_split,
+hsplit, vsplit, dsplit), selecting (take, diagonal, triangles, select, partition),
+assembling (concatenate, stack, column_stack, array, pad, tile, and the index
+expressions np.r_[...] / np.c_[...]), np.gradient, constructors with a value input
 (full, linspace), and, without a derivative, index queries (nonzero,
-searchsorted...), constructors (zeros, arange, eye...) and shape queries.
-Every differentiable rule here is linear in its differentiable arguments (it
-moves, selects, copies or interpolates values): its tangent (forward mode) is
-the same call on the tangents (`defjvp(f, "linear")`, below the rules).
+searchsorted...), index builders (tril_indices, triu_indices, diag_indices, ix_),
+constructors (zeros, arange, eye...) and shape queries.
+Every differentiable rule here but np.partition is linear in its differentiable
+arguments (it moves, selects, copies or interpolates values): its tangent (forward
+mode) is the same call on the tangents (`defjvp(f, "linear")`, below the rules).
+np.partition moves values by their order, so its tangent moves the input tangents
+the same way (`partition_jvp`).
 """
 from __future__ import annotations
 
@@ -15,9 +20,10 @@ from .. import types as T
 from . import defjvp, defvjp, nondiff
 from .np_results import (append_result, arange_result, array_result, array_type, atleast_result,
                          atleast_vararg_result, broadcast_to_result, concatenate_result, const_value, diag_result,
-                         dtype_of, full_like_result, linspace_result, rank_plus, repeat_result, reshape_result,
-                         same_rank, shape_arg_result, squeeze_result, stack_result, take_result, tile_result,
-                         tri_result, type_of)
+                         dtype_of, flat_unless_axis, full_like_result, gradient_result, index_concat_result,
+                         index_tuple_result, ix_result, linspace_result, rank_plus, repeat_result, reshape_result,
+                         same_rank, select_result, shape_arg_result, split_result, squeeze_result, stack_result,
+                         take_result, tile_result, tri_result, type_of)
 
 
 # -------------------------------------------------- shapes and rearrangement
@@ -79,6 +85,39 @@ defvjp(np.atleast_1d, "*arys", result=atleast_vararg_result(1), returns_view=Tru
 defvjp(np.atleast_2d, "*arys", result=atleast_vararg_result(2), returns_view=True)(_atleast_rule(2))
 defvjp(np.atleast_3d, "*arys", result=atleast_vararg_result(3))(_atleast_rule(3))
 
+defvjp(np.rot90, "m, k=1, axes=(0, 1)", m="unrot90(g, m, k, axes)", result=same_rank("m"), returns_view=True)
+defvjp(np.rollaxis, "a, axis, start=0", a="unrollaxis(g, a, axis, start)", result=same_rank("a"),
+       returns_view=True)
+# Splitting: the adjoint joins the pieces' adjoints (`ans` gives their shapes).
+defvjp(np.split, "ary, indices_or_sections, axis=0", ary="unsplit(g, ans, ary, axis)", result=split_result,
+       returns_view=True)   # (the pieces are views of ary)
+defvjp(np.array_split, "ary, indices_or_sections, axis=0", ary="unsplit(g, ans, ary, axis)",
+       result=split_result, returns_view=True)
+for _f, _axis in ((np.hsplit, "h"), (np.vsplit, "v"), (np.dsplit, "d")):
+    defvjp(_f, "ary, indices_or_sections", ary=f"unsplit(g, ans, ary, {_axis!r})", result=split_result,
+           returns_view=True)
+defvjp(np.column_stack, "tup", tup="uncolumn_stack(g, tup)", result=atleast_result(2))
+if hasattr(np, "row_stack"):   # (NumPy 2 deprecates it: np.vstack under another name)
+    defvjp(np.row_stack, "tup", tup="unvstack(g, tup)", result=atleast_result(2))
+# np.select: g goes to the choice picked at each element (or to default where none is).
+defvjp(np.select, "condlist, choicelist, default=0", choicelist="unselect(g, condlist, choicelist, default, 'choices')",
+       default="unselect(g, condlist, choicelist, default, 'default')", result=select_result)
+# np.partition moves values (as sort does): matched by value, ties in order.
+defvjp(np.partition, "a, kth, axis=-1", a="unpartition(g, a, ans, axis)", result=flat_unless_axis)
+defjvp(np.partition, a="partition_jvp(d, a, ans, axis)")
+# np.gradient is linear in f; the spacings (numbers or coordinate arrays) are constants.
+defvjp(np.gradient, "f, *varargs, axis=None, edge_order=1", f="ungradient(g, f, varargs, axis, edge_order)",
+       result=gradient_result)
+
+
+# np.r_[a, b] / np.c_[a, b]: index expressions, not calls. The frontend lowers one whose
+# items are all values (no slices, no string directives) to a call of these rules, which
+# the printer writes back as `np.r_[...]` (see expressions.ExprLowerer.concatenator).
+defvjp("np.r_", "*arys", result=index_concat_result(1))(
+    lambda arys: {"arys": [f"unr_(g, arys, {i})" for i in range(len(arys))]})
+defvjp("np.c_", "*arys", result=index_concat_result(2))(
+    lambda arys: {"arys": [f"unc_(g, arys, {i})" for i in range(len(arys))]})
+
 # -------------------------------------------- constructors with a value input
 defvjp(np.full, "shape, fill_value, dtype=None", fill_value="unbroadcast(g, fill_value)",
        result=shape_arg_result("shape"))
@@ -95,7 +134,9 @@ for _f in (np.reshape, np.ravel, np.squeeze, np.expand_dims, np.swapaxes, np.mov
            np.copy, np.flip, np.fliplr, np.flipud, np.tril, np.triu, np.diagonal, np.diag, np.tile, np.repeat,
            np.take, np.concatenate, np.append, np.stack, np.hstack, np.vstack, np.array, np.asarray, np.pad,
            np.transpose, np.roll, np.atleast_1d, np.atleast_2d, np.atleast_3d, np.full, np.full_like,
-           np.linspace):
+           np.linspace, np.rot90, np.rollaxis, np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
+           np.column_stack, np.select, np.gradient, "np.r_", "np.c_") + \
+        ((np.row_stack,) if hasattr(np, "row_stack") else ()):
     defjvp(_f, "linear")
 
 # ---------------------------------------------------------- no derivative
@@ -107,6 +148,14 @@ nondiff(np.searchsorted, "a, v, side='left', sorter=None", result="unknown")
 nondiff(np.digitize, "x, bins, right=False", result="unknown")
 nondiff(np.unique, "ar, return_index=False, return_inverse=False, return_counts=False, axis=None",
         result="unknown")
+# Index builders: integer arrays.
+for _f in (np.tril_indices, np.triu_indices):
+    nondiff(_f, "n, k=0, m=None", result=index_tuple_result(2))
+for _f in (np.tril_indices_from, np.triu_indices_from):
+    nondiff(_f, "arr, k=0", result=index_tuple_result(2))
+nondiff(np.diag_indices, "n, ndim=2", result=index_tuple_result("ndim"))
+nondiff(np.diag_indices_from, "arr", result="unknown")
+nondiff(np.ix_, "*args", result=ix_result)
 # Constructors: the output does not depend on a differentiable value.
 for _f in (np.zeros, np.ones, np.empty):
     nondiff(_f, "shape, dtype=None", result=shape_arg_result("shape"))

@@ -3,6 +3,7 @@
 * rules/np_elementwise.py  ufuncs, where, clip, interp; rounding and comparisons
 * rules/np_reductions.py   sums, means, extrema, norms; scans and sorting
 * rules/np_linalg.py       products, einsum, np.linalg
+* rules/np_decomp.py       np.linalg's svd, eig, pinv, qr
 * rules/np_shape.py        reshaping, selection, assembly, constructors, shape queries
 
 (their result types are in rules/np_results.py), then every other callable of
@@ -41,6 +42,7 @@ from . import BY_OBJECT, refuse
 from . import np_elementwise as _elementwise  # noqa: F401  (each registers its rules at import)
 from . import np_reductions as _reductions  # noqa: F401
 from . import np_linalg as _linalg  # noqa: F401
+from . import np_decomp as _decomp  # noqa: F401
 from . import np_shape as _shape  # noqa: F401
 
 

@@ -36,6 +36,7 @@ OPERATORS: dict[str, Callable[..., Any]] = {
     "tuple": lambda *elts: tuple(elts), "list": lambda *elts: list(elts),
     "attr:T": lambda x: x.T, "attr:real": lambda x: x.real, "method:copy": lambda x: x.copy(),
     "getitem": lambda x, index: x[index],
+    "np.r_": lambda *items: np.r_[items], "np.c_": lambda *items: np.c_[items],   # (index expressions)
 }
 
 

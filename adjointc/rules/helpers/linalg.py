@@ -141,6 +141,45 @@ def outer_rhs(g: Any, a: Any, b: Any) -> np.ndarray:
     return np.reshape(np.ravel(a) @ g, np.shape(b))
 
 
+def _kron_operands(g: Any, a: Any, b: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """np.kron's operands padded to a common rank, and `g` with their axes interleaved:
+    g4[i0, k0, i1, k1, ...] = g[i0 * p0 + k0, i1 * p1 + k1, ...] for b's shape (p0, p1, ...)."""
+    a, b = np.asarray(a), np.asarray(b)
+    nd = max(a.ndim, b.ndim)
+    a2, b2 = a.reshape((1,) * (nd - a.ndim) + a.shape), b.reshape((1,) * (nd - b.ndim) + b.shape)
+    return a2, b2, np.reshape(g, [n for pair in zip(a2.shape, b2.shape) for n in pair]), nd
+
+
+@linear("a")
+def kron_lhs(g: Any, a: Any, b: Any) -> np.ndarray:
+    """Adjoint of `a` in `np.kron(a, b)`: each block of `g` contracted with b."""
+    _, b2, g4, nd = _kron_operands(g, a, b)
+    return np.reshape(np.tensordot(g4, b2, (list(range(1, 2 * nd, 2)), list(range(nd)))), np.shape(a))
+
+
+@linear("b")
+def kron_rhs(g: Any, a: Any, b: Any) -> np.ndarray:
+    """Adjoint of `b` in `np.kron(a, b)`: the blocks of `g` weighted by a's entries and summed."""
+    a2, _, g4, nd = _kron_operands(g, a, b)
+    return np.reshape(np.tensordot(g4, a2, (list(range(0, 2 * nd, 2)), list(range(nd)))), np.shape(b))
+
+
+@linear(lambda b: b["a"] if b["which"] == 0 else b["b"])
+def cross_vjp(g: Any, a: Any, b: Any, which: int) -> np.ndarray:
+    """Adjoint of `a` (which=0) or `b` (1) in `np.cross(a, b)` over the last axis:
+    g . (a x b) = a . (b x g) = b . (g x a). 2-vectors are 3-vectors with z = 0 (two of
+    them give the z component alone)."""
+    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+
+    def three(x: np.ndarray) -> np.ndarray:
+        return x if x.shape[-1] == 3 else np.concatenate([x, np.zeros(x.shape[:-1] + (1,))], axis=-1)
+    if a.shape[-1] == 2 and b.shape[-1] == 2:
+        g = np.stack(np.broadcast_arrays(0.0, 0.0, g), axis=-1)
+    x = a if which == 0 else b
+    bar = np.cross(three(b), g) if which == 0 else np.cross(g, three(a))
+    return unbroadcast(bar[..., :x.shape[-1]], x)
+
+
 # ------------------------------------------------------------------ einsum
 _SUBLIST_LABELS = string.ascii_uppercase + string.ascii_lowercase   # NumPy's labels 0..51
 

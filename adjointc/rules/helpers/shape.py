@@ -205,6 +205,148 @@ def linspace_vjp(g: Any, x: Any, num: int, endpoint: bool, weight_from: float) -
     return unbroadcast(np.tensordot(w, g, 1), x)[()]
 
 
+@linear("ary")
+def unsplit(g: Any, ans: Any, ary: Any, axis: Any) -> np.ndarray:
+    """Adjoint of the pieces `ans` of np.split / array_split (axis an int), hsplit
+    (axis "h": 1, or 0 for a 1-D array), vsplit ("v": 0) or dsplit ("d": 2): the
+    pieces' adjoints `g` put back together, a zero one (a piece nothing read) as zeros."""
+    axis = {"h": 1 if np.ndim(ary) > 1 else 0, "v": 0, "d": 2}.get(axis, axis)
+    parts = [float_zeros(np.shape(p), ary) if x is None or is_zero(x) else np.broadcast_to(x, np.shape(p))
+             for x, p in zip(g, ans)]
+    return np.concatenate(parts, axis=axis)
+
+
+@linear("m")
+def unrot90(g: Any, m: Any, k: int = 1, axes: Any = (0, 1)) -> np.ndarray:
+    """Adjoint of `np.rot90(m, k, axes)`: rotate back."""
+    return np.rot90(g, -k, axes)
+
+
+@linear("a")
+def unrollaxis(g: Any, a: Any, axis: int, start: int = 0) -> np.ndarray:
+    """Adjoint of `np.rollaxis(a, axis, start)`: the inverse of its permutation."""
+    n = np.ndim(a)
+    axis, start = axis % n, start + n if start < 0 else start
+    order = [i for i in range(n) if i != axis]
+    order.insert(start - 1 if axis < start else start, axis)
+    return np.transpose(g, np.argsort(order))
+
+
+def _partition_orders(a: Any, ans: Any, axis: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """np.partition moves values: (a, ia, ia_out, axis) with a[ia[r]] == ans[ia_out[r]]
+    along `axis` (stable sorts of both: tied values are matched in order)."""
+    a = np.ravel(a) if axis is None else np.asarray(a)
+    axis = 0 if axis is None else axis
+    return a, np.argsort(a, axis, kind="stable"), np.argsort(ans, axis, kind="stable"), axis
+
+
+@linear("a")
+def unpartition(g: Any, a: Any, ans: Any, axis: Any = -1) -> np.ndarray:
+    """Adjoint of `np.partition(a, kth, axis)`: each output's adjoint goes to the input
+    element it holds."""
+    flat, ia, io, ax = _partition_orders(a, ans, axis)
+    out = float_zeros(flat.shape, g)
+    np.put_along_axis(out, ia, np.take_along_axis(np.asarray(g), io, ax), ax)
+    return out.reshape(np.shape(a))
+
+
+def partition_jvp(d: Any, a: Any, ans: Any, axis: Any = -1) -> np.ndarray:
+    """Tangent of `np.partition(a, kth, axis)`: the input tangents, moved as the values were."""
+    flat, ia, io, ax = _partition_orders(a, ans, axis)
+    d = np.ravel(d) if axis is None else np.asarray(d)
+    out = np.zeros(np.shape(ans), dtype=np.result_type(d, float))
+    np.put_along_axis(out, io, np.take_along_axis(d, ia, ax), ax)
+    return out
+
+
+@linear(lambda b: b["default"] if b["which"] == "default" else b["choicelist"])
+def unselect(g: Any, condlist: Sequence[Any], choicelist: Sequence[Any], default: Any, which: str) -> Any:
+    """Adjoint of the choices (which="choices": a list) or of `default` in
+    `np.select(condlist, choicelist, default)`: `g` where that one was picked (the first
+    true condition; default where none is)."""
+    g = np.asarray(g)
+    taken = np.zeros(g.shape, dtype=bool)
+    out = []
+    for c, x in zip(condlist, choicelist):
+        picked = np.broadcast_to(c, g.shape) & ~taken
+        out.append(unbroadcast(np.where(picked, g, 0.0), x))
+        taken = taken | picked
+    return unbroadcast(np.where(taken, 0.0, g), default) if which == "default" else out
+
+
+@linear("tup")
+def uncolumn_stack(g: Any, tup: Sequence[Any]) -> list[np.ndarray]:
+    """Adjoint of `np.column_stack(tup)`: 1-D (and 0-d) inputs were one column, 2-D ones
+    their columns."""
+    widths = [1 if np.ndim(x) < 2 else np.shape(x)[1] for x in tup]
+    return [np.reshape(p, np.shape(x)) for p, x in zip(np.split(g, np.cumsum(widths)[:-1], axis=1), tup)]
+
+
+def _index_piece(g: Any, arys: Sequence[Any], i: int, columns: bool) -> np.ndarray:
+    """Item i's part of the adjoint `g` of np.r_[...] (columns=False: numbers and 0-d
+    arrays became 1-D, joined on axis 0) or np.c_[...] (True: 1-D items became columns,
+    numbers 1x1, joined on the last axis), in the item's shape."""
+    dims = [np.shape(x) for x in arys]
+    sizes = [s[-1] if len(s) >= 2 else 1 for s in dims] if columns else [s[0] if s else 1 for s in dims]
+    g = np.asarray(g)
+    index = [slice(None)] * g.ndim
+    index[-1 if columns else 0] = slice(sum(sizes[:i]), sum(sizes[:i + 1]))
+    return np.reshape(g[tuple(index)], dims[i])
+
+
+@linear(lambda b: b["arys"][b["i"]])
+def unr_(g: Any, arys: Sequence[Any], i: int) -> np.ndarray:
+    """Adjoint of item i of `np.r_[a, b, ...]`: its rows of `g`."""
+    return _index_piece(g, arys, i, False)
+
+
+@linear(lambda b: b["arys"][b["i"]])
+def unc_(g: Any, arys: Sequence[Any], i: int) -> np.ndarray:
+    """Adjoint of item i of `np.c_[a, b, ...]`: its columns of `g`."""
+    return _index_piece(g, arys, i, True)
+
+
+def _gradient_axes(f: Any, varargs: Sequence[Any], axis: Any) -> list[tuple[int, Any]]:
+    """np.gradient's (axis, spacing) pairs, in the order of its outputs."""
+    n = np.ndim(f)
+    axes = list(range(n)) if axis is None else [int(a) % n for a in np.atleast_1d(axis)]
+    if not varargs:
+        spacing: list[Any] = [1.0] * len(axes)
+    elif len(varargs) == 1 and np.ndim(varargs[0]) == 0:
+        spacing = [varargs[0]] * len(axes)
+    else:
+        spacing = list(varargs)
+    return list(zip(axes, spacing))
+
+
+@linear("f")
+def ungradient(g: Any, f: Any, varargs: Sequence[Any], axis: Any = None, edge_order: int = 1) -> np.ndarray:
+    """Adjoint of `np.gradient(f, *varargs, axis, edge_order)`, which is linear in f: per
+    axis, a banded matrix J (output i reads inputs i-2..i+2 at most: central differences
+    inside, one-sided at the edges). Its entries are read off np.gradient itself, applied
+    to five combs (ones at the indices j = r mod 5): output i then holds J[i, j] for the
+    one j of its band in that comb, and J^T g gathers g[i] * J[i, j] into j. Spacings
+    (numbers or coordinate arrays) and both edge orders are NumPy's own."""
+    f = np.asarray(f)
+    pairs = _gradient_axes(f, varargs, axis)
+    gs = [g] if len(pairs) == 1 else list(g)
+    out = float_zeros(f.shape, f)
+    for (ax, h), gi in zip(pairs, gs):
+        if gi is None or is_zero(gi):
+            continue
+        n = f.shape[ax]
+        gi = np.moveaxis(np.broadcast_to(gi, f.shape), ax, 0)
+        acc = np.zeros(gi.shape, dtype=np.result_type(gi, float))
+        i = np.arange(n)
+        for r in range(5):
+            coef = np.gradient((i % 5 == r).astype(float), h, edge_order=edge_order)
+            j = i + (r - i + 2) % 5 - 2
+            ok = (j >= 0) & (j < n)
+            np.add.at(acc, j[ok], coef[ok].reshape((-1,) + (1,) * (gi.ndim - 1)) * gi[ok])
+        out = out + np.moveaxis(acc, 0, ax)
+    return out
+
+
 def piece(g: Any, i: int) -> Any:
     """`g[i]` for the adjoint of a tuple output, the symbolic zero staying zero."""
     return 0.0 if is_zero(g) else g[i]
