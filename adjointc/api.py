@@ -211,23 +211,37 @@ class Gradient:
             self._lowered, self._lowered_reach = frontend.lower(self.primal), r
         return self._lowered
 
-    def tape_bytes(self, *args: Any, **kwargs: Any) -> dict[str, int]:
-        """Run the gradient once and report what the forward sweep recorded for the
-        backward sweep: bytes per tape/saved value, and "total". Uses a statistics
-        build of the same adjoint (the normal one carries no instrumentation)."""
+    def tape_bytes(self, *args: Any, **kwargs: Any) -> "runtime.TapeReport":
+        """Run the gradient once and report the memory its backward sweep keeps, in bytes
+        (objects and data: a recorded float is a float object and a list slot): per tape
+        or saved value the forward sweep filled; per checkpointed loop its snapshots' peak
+        and the tape of one recorded trip; per callee whose adjoint runs in the backward
+        sweep, the largest report of one call (`callee NAME`); and "total", their sum.
+        `report.data` has the same entries as bytes of data alone (8 per float: what a
+        C implementation would store). Uses a statistics build of the same adjoint (the normal one carries no
+        instrumentation)."""
         from . import runtime
         values = self._bind(args, kwargs)
         self._check_inputs(values)
-        sig = self._signature(values) + ";stats"
+        c = self._stats_build(values)
+        runtime.TAPE_REPORTS.append({})
+        try:
+            self._invoke(c, values, 1.0)
+        finally:
+            report = runtime.finished_report(runtime.TAPE_REPORTS.pop())
+        return report
+
+    def _stats_build(self, values: list[Any], arg_types: list[T.T] | None = None) -> Compiled:
+        """The statistics build for these arguments (or abstract types: a callee's)."""
+        if arg_types is None:
+            sig, arg_types = self._signature(values) + ";stats", [T.of_value(v) for v in values]
+        else:
+            sig = "abstract;" + ";".join(f"{n}:{T.encode(t)}" for n, t in zip(self._names, arg_types)) + ";stats"
         c = self._memo(sig)
         if c is None:
-            c = self._compiled[sig] = self._reported(
-                lambda: self._compile([T.of_value(v) for v in values], sig, stats=True))
-        runtime.LAST_TAPE.clear()
-        self._invoke(c, values, 1.0)
-        report = dict(runtime.LAST_TAPE)
-        report["total"] = sum(report.values())
-        return report
+            types = list(arg_types)
+            c = self._compiled[sig] = self._reported(lambda: self._compile(types, sig, stats=True))
+        return c
 
     def _compile(self, arg_types: list[T.T], sig: str, stats: bool = False) -> Compiled:
         return compiler.compile_gradient(self, arg_types, sig, stats)

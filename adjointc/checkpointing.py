@@ -44,6 +44,7 @@ is taken, from the size of the state.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -95,17 +96,16 @@ def auto_snapshots(steps: int) -> int:
     return k
 
 
-def state_bytes(state: Any) -> int:
-    """Bytes a snapshot of `state` holds (array data and headers, Python number objects)."""
-    if isinstance(state, (tuple, list)):
-        return sum(state_bytes(v) for v in state) + 8 * len(state)
-    if isinstance(state, np.ndarray):
-        return int(state.nbytes) + 112
-    if isinstance(state, dict):
-        return sum(state_bytes(v) for v in state.values()) + 16 * len(state)
-    if state is None:
-        return 0
-    return 32  # a float, an int, a NumPy scalar: one object
+def state_bytes(state: tuple, data: bool = False) -> int:
+    """Bytes one snapshot of `state` holds (runtime.held_bytes: objects and data; `data`:
+    runtime.nbytes, data alone); of an array kept with a copy of its data, the copy (the
+    array itself is the working state's)."""
+    from .runtime import held_bytes, nbytes
+    seen: set[int] = set()
+    entries = sum((nbytes if data else lambda x: held_bytes(x, seen))(v.data if isinstance(v, _Held) else v)
+                  for v in state)
+    # (and the snapshot itself: its tuple, its slot in the store, the holder of a copied array)
+    return entries if data else entries + sys.getsizeof(state) + 100 + 64 * sum(isinstance(v, _Held) for v in state)
 
 
 def _kept(state: tuple, copies: tuple[bool, ...]) -> tuple:
@@ -143,7 +143,7 @@ class Checkpoints:
     none), `restored` the trip of the state `restore` returned."""
 
     __slots__ = ("steps", "snapshots", "copies", "budget", "next", "restored", "_stack", "_store",
-                 "_saves", "_every", "_one", "_reversing", "bytes", "peak_bytes", "recomputed")
+                 "_saves", "_every", "_one", "_data", "_reversing", "bytes", "peak_bytes", "recomputed", "trip_bytes")
 
     def __init__(self, steps: int | None, snapshots: int | str = "auto",
                  copies: tuple[bool, ...] = (), memory: int | None = None):
@@ -152,8 +152,9 @@ class Checkpoints:
         self._store: dict[int, tuple] = {}
         self._saves: list[int] = []     # the positions the current run of trips saves, reversed
         self._every = 1                 # online: the spacing of the forward sweep's snapshots
-        self._one = 0                   # bytes of one snapshot (the first one's)
-        self.bytes = self.peak_bytes = self.recomputed = self.restored = 0
+        self._one = self._data = 0      # bytes of one snapshot (the first one's): memory, data
+        self.bytes = self.recomputed = self.restored = 0
+        self.peak_bytes = self.trip_bytes = (0, 0)  # (memory held, data alone): runtime.TapeReport
         self._reversing = False         # the backward sweep has begun (the first restore)
         self.snapshots: int | None = None  # (memory=: chosen at the first save, from the state)
         if memory is None:
@@ -179,7 +180,7 @@ class Checkpoints:
 
     def _budget(self, state: tuple) -> None:
         """memory=: as many snapshots as the budget holds, one working state aside."""
-        k = int(self.budget // max(state_bytes(state), 1)) - 1
+        k = int(self.budget // max(state_bytes(_kept(state, self.copies)), 1)) - 1
         if k < 1:
             from .errors import InvalidArgument
             raise InvalidArgument(
@@ -193,12 +194,12 @@ class Checkpoints:
         """Keep the state before trip i; `next` moves to the following snapshot's trip."""
         if self.snapshots is None:
             self._budget(state)
-        self._store[i] = _kept(state, self.copies)
+        self._store[i] = kept = _kept(state, self.copies)
         if not self._one:
-            self._one = state_bytes(state)
+            self._one, self._data = state_bytes(kept), state_bytes(kept, data=True)
         self.bytes += self._one
-        if self.bytes > self.peak_bytes:
-            self.peak_bytes = self.bytes
+        if self.bytes > self.peak_bytes[0]:
+            self.peak_bytes = (self.bytes, self.bytes * self._data // max(self._one, 1))
         if self.steps is None and not self._reversing:  # online forward: every `_every` trips, <= K // 2 kept
             self._stack.append(i)
             if len(self._stack) > max(self.snapshots // 2, 1):
@@ -238,6 +239,9 @@ class Checkpoints:
         self.recomputed += i - top
         return _restored(store[top], True)
 
-    def report(self) -> dict[str, int]:
-        """What tape_bytes shows for this loop: its snapshots' peak, and K."""
-        return {"snapshots": self.peak_bytes, "K": int(self.snapshots or 0)}
+    def measure(self, *tapes: Any) -> None:
+        """Statistics builds: the tapes one recorded trip filled (the largest is reported)."""
+        from .runtime import held_bytes, nbytes
+        seen: set[int] = set()
+        trip = (sum(held_bytes(t, seen) for t in tapes), sum(nbytes(t) for t in tapes))
+        self.trip_bytes = max(self.trip_bytes, trip)

@@ -250,7 +250,7 @@ def transform(g: Any, arg_types: list[T.T], stats: bool = False, printer: str = 
     calls, fn = prog.calls, low.function
     globals_read = {**low.globals_read, **prog.inlined_globals}
     adjoint = cleanup.run(prog.adjoint, prog.is_temp, tape_report=stats)
-    adjoint = checkpoint_pass.run(adjoint, getattr(g, "checkpoints", None), prog.types)
+    adjoint = checkpoint_pass.run(adjoint, getattr(g, "checkpoints", None), prog.types, stats)
     text = PRINTERS[printer](adjoint, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line)
     text += manifest(low, prog, globals_read, "__adjointc_callees__", calls.manifest)
     made = {n: f.__adjointc_made__ for n, f in sorted(calls.callees.items()) if hasattr(f, "__adjointc_made__")}
@@ -276,6 +276,17 @@ def gradient_of(fn: Callable, wrt: tuple[str, ...], outputs: tuple[str, ...] = (
     return g
 
 
+def _callee_call(c: Compiled, gradient: Any, seed: Any, args: tuple, kwargs: dict) -> Any:
+    c.refresh()
+    if not kwargs and len(args) == len(gradient._names):
+        values = list(args)  # (the common case, without inspect's binding)
+    else:
+        values = gradient._bind(args, kwargs)
+    if gradient.outputs:  # seed: the cotangents of (the result, *the modified arguments)
+        return c.fn(*values, *seed)[1]
+    return c.fn(*values, seed)[1]
+
+
 class CalleeAdjoint:
     """What a caller's backward sweep calls for a user function: its compiled adjoint,
     compiled on first use (so recursive functions can refer to themselves)."""
@@ -293,17 +304,24 @@ class CalleeAdjoint:
 
     def __call__(self, seed, *args, **kwargs):
         """The adjoints of the `wrt` inputs of one call, given the output's cotangent."""
+        if runtime.TAPE_REPORTS:  # (inside a statistics run: this call's tapes are reported)
+            return self._measured(seed, args, kwargs)
         if self.compiled is None:
             self.compiled = self.gradient.get_abstract(self.types)
-        c = self.compiled
-        c.refresh()
-        if not kwargs and len(args) == len(self.gradient._names):
-            values = list(args)  # (the common case, without inspect's binding)
-        else:
-            values = self.gradient._bind(args, kwargs)
-        if self.gradient.outputs:  # seed: the cotangents of (the result, *the modified arguments)
-            return c.fn(*values, *seed)[1]
-        return c.fn(*values, seed)[1]
+        return _callee_call(self.compiled, self.gradient, seed, args, kwargs)
+
+    def _measured(self, seed, args, kwargs):
+        """A call inside tape_bytes: the callee's statistics build; its report (the largest of
+        its calls) joins the caller's as `callee NAME`."""
+        c = self.gradient._stats_build([], self.types)
+        runtime.TAPE_REPORTS.append({})
+        try:
+            return _callee_call(c, self.gradient, seed, args, kwargs)
+        finally:
+            inner = runtime.finished_report(runtime.TAPE_REPORTS.pop())
+            key = f"callee {self.gradient.primal.__name__}"
+            outer = runtime.TAPE_REPORTS[-1]
+            outer[key] = max(outer.get(key, (0, 0)), (inner["total"], inner.data["total"]))
 
 
 class Calls:

@@ -12,6 +12,9 @@ namespace when the rules load; this module never imports them.
 """
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import numpy as np
 
 
@@ -277,7 +280,30 @@ class Returning:
         return f"<adjointc wrapper {self.__name__}>"
 
 
-LAST_TAPE: dict[str, int] = {}
+from .checkpointing import Checkpoints  # noqa: E402 (checkpointed loops: passes/checkpoint.py)
+
+# The statistics runs in progress (api.Gradient.tape_bytes; a callee's adjoint called inside
+# one pushes its own): each a dict of what the run's backward sweep keeps, filled by tape_report.
+TAPE_REPORTS: list[dict[str, Any]] = []
+
+
+def held_bytes(v, seen: set[int] | None = None) -> int:
+    """Bytes of memory a recorded value keeps alive: the objects (a list's slots, a float
+    object, an array's header) and the data, each object counted once (`seen`: the ids
+    already counted). An array view counts its header and the data it shows."""
+    seen = set() if seen is None else seen
+    if v is None or id(v) in seen or isinstance(v, (bool, type)):
+        return 0
+    seen.add(id(v))
+    if isinstance(v, np.ndarray):
+        if v.size and not any(v.strides):  # a stand-in: one element broadcast to a shape
+            return sys.getsizeof(v) + (int(v.itemsize) if v.base is not None else 0)
+        return sys.getsizeof(v) + (int(v.nbytes) if v.base is not None else 0)
+    if isinstance(v, (list, tuple)):
+        return sys.getsizeof(v) + sum(held_bytes(x, seen) for x in v)
+    if isinstance(v, dict):
+        return sys.getsizeof(v) + sum(held_bytes(x, seen) for x in v.values())
+    return sys.getsizeof(v)
 
 
 def nbytes(v) -> int:
@@ -301,10 +327,39 @@ def nbytes(v) -> int:
     return 8
 
 
+class TapeReport(dict):
+    """tape_bytes' report: memory held per entry (held_bytes); `.data` the same entries as
+    bytes of data alone (nbytes: what a C implementation would store)."""
+
+    def __init__(self, memory: dict[str, int], data: dict[str, int]):
+        super().__init__(memory)
+        self.data = data
+
+
 def tape_report(**recordings) -> None:
-    """Statistics builds call this where the backward sweep starts."""
-    LAST_TAPE.clear()
-    LAST_TAPE.update({k: nbytes(v) for k, v in recordings.items()})
+    """Statistics builds call this where the backward sweep starts: what each recording
+    holds (a checkpointed loop's Checkpoints: read when the run ends, its peak)."""
+    if not TAPE_REPORTS:
+        return
+    report, seen = TAPE_REPORTS[-1], set()
+    for k, v in recordings.items():
+        report[k] = v if isinstance(v, Checkpoints) else (held_bytes(v, seen), nbytes(v))
 
 
-from .checkpointing import Checkpoints  # noqa: E402,F401 (checkpointed loops: passes/checkpoint.py)
+def finished_report(report: dict[str, Any]) -> TapeReport:
+    """A statistics run's report with its checkpointed loops read (their snapshots' peak and
+    the largest tape of one recorded trip, entries of their own) and "total" (the sum)."""
+    memory: dict[str, int] = {}
+    data: dict[str, int] = {}
+    for k, v in report.items():
+        if isinstance(v, Checkpoints):
+            for key, (m, d) in ((f"{k} snapshots (peak, K={v.snapshots})", v.peak_bytes),
+                                (f"{k} tape of one trip", v.trip_bytes)):
+                memory[key], data[key] = m, d
+        else:
+            memory[k], data[k] = v
+    memory["total"], data["total"] = sum(memory.values()), sum(data.values())
+    return TapeReport(memory, data)
+
+
+

@@ -420,3 +420,36 @@ def test_a_helpers_loop_is_checkpointed_with_its_caller():
     callee = [v for v in g.compiled_for(u0, 0.1, 25).fn.__globals__.values()
               if type(v).__name__ == "CalleeAdjoint"]
     assert callee and "Checkpoints(" in callee[0].compiled_now().source
+
+
+# ------------------------------------------------------------------ tape_bytes
+def _peak(g, *args):
+    import tracemalloc
+    g(*args)
+    tracemalloc.start()
+    g(*args)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+@pytest.mark.parametrize("fn,wrt,args", [
+    (heat_rebind, ("u0", "kappa"), (np.sin(np.linspace(0.0, 3.0, 400)), 0.05, 600)),
+    (lorenz_scalar, ("y0", "sigma"), (np.array([1.0, 2.0, 20.0]), 10.0, 1e-4, 20000)),
+    (misfit_of_a_simulation, ("u0", "kappa"), (np.sin(np.linspace(0.0, 3.0, 400)), 0.1, 600)),
+], ids=["heat", "scalar-lorenz", "callee"])
+@pytest.mark.parametrize("k", [None, 20])
+def test_tape_bytes_is_within_1_5x_of_the_measured_peak(fn, wrt, args, k):
+    # memory held: a recorded float is a float object and a list slot, not 8 bytes; a
+    # callee's tape (its adjoint runs inside the backward sweep) counts; a checkpointed
+    # loop reports its snapshots apart from the tape of one recorded trip
+    g = grad(fn, wrt=wrt, checkpoints=k)
+    report = g.tape_bytes(*args)
+    ratio = report["total"] / _peak(g, *args)
+    assert 1 / 1.5 <= ratio <= 1.5, (ratio, dict(report))
+    if k is not None and fn is not misfit_of_a_simulation:
+        assert any("snapshots" in key for key in report) and any("one trip" in key for key in report)
+    if fn is misfit_of_a_simulation:
+        assert set(report) == {"callee simulate_heat", "total"}
+    if fn is lorenz_scalar and k is None:  # (a float in a list: 24 + 8 bytes; its data: 8)
+        assert report["total"] >= 3.5 * report.data["total"]

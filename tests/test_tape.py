@@ -39,7 +39,7 @@ def test_heat_records_one_interior_laplacian_per_step():
     # kappa's adjoint needs the Laplacian of every step; the overwritten slices of u are
     # never read by the backward sweep. The last step's Laplacian is still live in its
     # variable: (steps - 1) pushes of (n - 2) float64 values.
-    report = grad(heat, wrt=(0, 1)).tape_bytes(np.random.rand(8), 0.1, 10)
+    report = grad(heat, wrt=(0, 1)).tape_bytes(np.random.rand(8), 0.1, 10).data
     assert report["total"] == 9 * 6 * 8
 
 
@@ -57,18 +57,18 @@ def test_lengths_carry_shapes_so_nothing_is_recorded_for_broadcasting():
     # `x`, `f` and `g` have u0's length (from u0.shape[0] and len(u0)), so the terms of the
     # update provably have one shape: no `unbroadcast`, hence no term recorded only for its
     # shape. What remains is the Laplacian, as in `heat`.
-    report = grad(heat_with_source, wrt=(0, 1, 2)).tape_bytes(np.random.rand(8), 0.1, 2.0, 10)
+    report = grad(heat_with_source, wrt=(0, 1, 2)).tape_bytes(np.random.rand(8), 0.1, 2.0, 10).data
     assert report["total"] == 9 * 6 * 8
 
 
 def test_linear_loop_records_nothing():
     # s = s + 2 x[i]: the backward sweep needs no primal value at all, only the trip count
-    assert grad(linear_loop).tape_bytes(np.ones(5))["total"] == 0
+    assert grad(linear_loop).tape_bytes(np.ones(5)).data["total"] == 0
 
 
 def test_loop_carried_scalar_state_records_one_value_per_step():
     # x_{k+1} = x_k - 0.1 sin(x_k) a needs x_k in step k's adjoint: n values
-    report = grad(scalar_state, wrt=(0, 1)).tape_bytes(0.3, 1.5, 20)
+    report = grad(scalar_state, wrt=(0, 1)).tape_bytes(0.3, 1.5, 20).data
     assert report["total"] == 20 * 8
 
 
@@ -78,7 +78,7 @@ def test_rosenbrock_records_one_value_per_iteration():
     # `100.0 * a` on top of it (three): that one value per iteration is recorded,
     # (n - 1) iterations, the last value stays live -> n - 2 pushes
     x = np.random.rand(6)
-    report = grad(rosen).tape_bytes(x)
+    report = grad(rosen).tape_bytes(x).data
     assert report["total"] == (6 - 2) * 8
     assert len(report) == 2
 

@@ -247,8 +247,9 @@ def _fresh_defs(block: Block) -> set[str]:
 
 # ------------------------------------------------------------------ the rewrite
 class Rewriter:
-    def __init__(self, fn: Function, default: Request | None, types: Mapping[str, T.T]):
-        self.fn, self.default, self.types = fn, default, types
+    def __init__(self, fn: Function, default: Request | None, types: Mapping[str, T.T], stats: bool = False):
+        self.fn, self.default, self.types, self.stats = fn, default, types, stats
+        self.made: list[str] = []  # the Checkpoints objects made (statistics builds report them)
         self.taken = {n for s in walk(fn.body) for n in stmt_writes(s) | stmt_reads(s)}
         self.taken |= {p.name for p in fn.params}
         self.counters: dict[str, int] = {}
@@ -289,6 +290,12 @@ class Rewriter:
             prologue += [p for p in init if p not in prologue]
         fwd = [x for i, s in enumerate(fwd) for x in new_fwd.get(i, [s])]
         bwd = [x for j, s in enumerate(bwd) for x in new_bwd.get(j, [s])]
+        if self.stats and self.made:  # (the statistics build's report names the Checkpoints too)
+            def named(s: Stmt) -> Stmt:
+                if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "tape_report":
+                    return ExprStmt(Call("tape_report", (), s.value.kwargs + tuple((c, Name(c)) for c in self.made)))
+                return s
+            fwd, bwd = [named(s) for s in fwd], [named(s) for s in bwd]
         out = tuple(prologue) + (body[fwd_start],) + tuple(fwd) + (body[k],) + tuple(bwd)
         return Function(self.fn.name, self.fn.params, out, self.fn.file, self.fn.line)
 
@@ -357,6 +364,9 @@ class Rewriter:
         recorded = body
 
         ck, step, redo = self.fresh("ckpt"), self.fresh("step"), self.fresh("redo")
+        self.made.append(ck)
+        trip_tapes = sorted({s.value.args[0].id for s in walk(recorded) if is_push(s, tapes)})
+        measure = [ExprStmt(Call("method:measure", (Name(ck), *map(Name, trip_tapes))), loop.loc)] if self.stats else []
         loc = loop.loc
         state_tuple = Call("tuple", tuple(Name(n) for n in state))
         save = lambda i: If(Call("eq", (Name(i), Call("attr:next", (Name(ck),)))),  # noqa: E731
@@ -417,6 +427,7 @@ class Rewriter:
             Comment(f"line {loc.line}: trip {step} recorded, then backpropagated"),
             *at_trip(step, recorded + back.body),
             *recorded,
+            *measure,
             *back.body), loc))
         out_b += unpack  # (the values the trips overwrote, as they were before the loop)
         return out_f, out_b, init
@@ -451,6 +462,7 @@ def _counter(loop: Stmt) -> Assign | None:
     return None
 
 
-def run(fn: Function, default: Request | None, types: Mapping[str, T.T]) -> Function:
-    """Checkpoint the loops asked for (see the module docstring); others unchanged."""
-    return Rewriter(fn, default, types).run()
+def run(fn: Function, default: Request | None, types: Mapping[str, T.T], stats: bool = False) -> Function:
+    """Checkpoint the loops asked for (see the module docstring); others unchanged.
+    `stats`: a statistics build (tape_bytes) also measures each loop's snapshots and trips."""
+    return Rewriter(fn, default, types, stats).run()

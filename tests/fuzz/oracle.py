@@ -389,8 +389,10 @@ def _judge_checkpoint(fn: Callable, names: tuple, point: tuple, got: tuple, k: i
         return f"refused:{type(e).__name__}"
     except Exception as e:  # noqa: BLE001
         return _crash(e, point)
-    if "Checkpoints(" not in g.source:
-        return "n/a"
+    callees = [v.compiled_now().source for v in g.compiled_for(*copy_value(point)).fn.__globals__.values()
+               if type(v).__name__ == "CalleeAdjoint" and v.compiled is not None]
+    if not any("Checkpoints(" in src for src in [g.source, *callees]):
+        return "n/a"  # (no loop the output depends on: nothing to checkpoint)
     for name, a, b in zip(names, ck, got):
         if _err(a, b) > 1e-9:
             return Outcome("wrong", f"ckpt d/d{name}", f"checkpoints={k}: {_short(a)}\n  store-all {_short(b)}",
