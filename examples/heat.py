@@ -33,7 +33,8 @@ def main() -> None:
     h = 1e-6  # a central difference along kappa, as a sanity check
     fd = (heat.primal(u0, kappa + h) - heat.primal(u0, kappa - h)) / (2 * h)
     print(f"finite difference   = {fd:.6f}  (relative error {abs(fd - dkappa) / abs(fd):.1e})")
-    print(f"tape                = {heat.tape_bytes(u0, kappa)['total']} bytes "
+    tape = heat.tape_bytes(u0, kappa)
+    print(f"tape                = {tape['total']} bytes held, {tape.data['total']} bytes of data "
           f"(one interior field per step: {199 * 62 * 8})")
     print("\nThe adjoint adjointc generated (heat.source):\n")
     print(heat.source)

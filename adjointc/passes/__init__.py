@@ -31,7 +31,11 @@ and `tangent-dce` (dead tangents dropped; the primal's statements kept).
 
 After `dce`, compiler.transform runs passes/cleanup.run (temporaries folded into
 their uses) and a printer (compiler.PRINTERS): presentation, not a transform of
-the adjoint's meaning, so not an entry here.
+the adjoint's meaning, so not an entry here. Between the two, where a loop is to be
+checkpointed (grad(..., checkpoints=K) or a `# adjointc: checkpoint K` comment),
+passes/checkpoint.py rewrites that loop's two sweeps into a schedule-driven
+recomputation: it copies the loop's forward body, so it runs on the cleaned adjoint
+(cleanup's folds assume one definition per temporary).
 
 Types are not a pass: they are a fact of the Program, inferred when first read
 after the IR changed. `CALLEE_PASSES`, the prefix up to `aliasing`, is what a
