@@ -319,9 +319,12 @@ class Rewriter:
                     return j
                 if isinstance(s.iter, Call) and s.iter.op == "reversed" and isinstance(s.iter.args[0], Call) \
                         and s.iter.args[0].op == "getitem" and s.iter.args[0].args[0] == loop.iter:
-                    raise refuse(loop, "it can leave early (`break` or `return`): its trip count is not "
-                                 "known when it starts", "write the loop as a `while` loop (checkpointed "
-                                 "online), or drop the checkpoint for it")
+                    counter = _counter(loop)  # (it can leave early: its trips, counted, are known at the end)
+                    if counter is None or s.iter.args[0].args[1] != Call("slice", (Const(None), Name(counter.target),
+                                                                                    Const(None))):
+                        raise refuse(loop, "its trip count is not recorded the way the schedule needs",
+                                     "drop the checkpoint for this loop")
+                    return j
             elif isinstance(s.iter, Call) and s.iter.op == "range" and _counter(loop) is not None \
                     and s.iter.args == (Name(_counter(loop).target),):
                 return j
@@ -329,11 +332,12 @@ class Rewriter:
 
     def _rewrite(self, loop: For | While, back: For, req: Request, tapes: set[str], fwd: list[Stmt],
                  at: int, prologue: list[Stmt], bwd: list[Stmt]) -> tuple[list[Stmt], list[Stmt], list[Stmt]]:
+        leaves = False  # (a trip that can end early: `break`/`continue` of this loop)
         for s in _own_level(loop.body):
-            if isinstance(s, (Break, Continue, Return)):
-                raise refuse(loop, f"it contains `{type(s).__name__.lower()}`",
-                             "checkpointed loops run every trip to its end")
-        counter = _counter(loop) if isinstance(loop, While) else None
+            if isinstance(s, Return):
+                raise refuse(loop, "it contains `return`", "assign the result and `break` instead")
+            leaves = leaves or isinstance(s, (Break, Continue))
+        counter = _counter(loop)
         target = loop.target if isinstance(loop, For) else None
         written = {n for s in walk(loop.body) for n in stmt_writes(s)} - tapes
         body = tuple(s for s in loop.body if s is not counter)
@@ -373,7 +377,7 @@ class Rewriter:
                             (ExprStmt(Call("method:save", (Name(ck), Name(i), state_tuple)), loc),), (), loc)
         how = (f"at most {req.snapshots} snapshots" if isinstance(req.snapshots, int) else
                f"snapshots within memory={req.memory} bytes" if req.memory else "snapshots chosen from the trip count")
-        online = isinstance(loop, While)
+        online = counter is not None  # (a while loop, or a for loop that can break: trips counted)
         comment = Comment(f"line {loc.line}: checkpointed loop ({'online' if online else 'binomial'} schedule, "
                           f"{how}) of its state {', '.join(state) or '(none)'}")
         args, kwargs = req.args()
@@ -401,7 +405,8 @@ class Rewriter:
                 Call("np.copy", (Name(n),)) if n in in_place_after else Name(n) for n in values)), loc))
         if online:
             # the step index is the trip counter before its increment (the first statement)
-            out_f.append(While(loop.test, (save(counter.target),) + plain_fwd, loc))
+            out_f.append(While(loop.test, (save(counter.target),) + plain_fwd, loc) if isinstance(loop, While)
+                         else For(loop.target, loop.iter, (save(counter.target),) + plain_fwd, loc))
         else:
             if target in outside or target in {n for s in walk(plain_fwd) for n in _header_reads(s)}:
                 out_f.append(For(f"{step}, {target}", Call("enumerate", (loop.iter,)), (save(step),) + plain_fwd, loc))
@@ -416,6 +421,8 @@ class Rewriter:
         redo_loop = For(redo, Call("range", (Call("attr:restored", (Name(ck),)), Name(step))),
                         (save(redo), *at_trip(redo, plain_redo)) + plain_redo, loc)
         trip_count = trips if online else Call("len", (loop.iter,))
+        if leaves:  # (a `break` in the recorded trip ends that trip, as it ended the loop)
+            recorded = (For(self.fresh("once"), Call("range", (Const(1),)), recorded, loc),)
         out_b: list[Stmt] = []
         unpack = [Assign(_targets(values), Name(name), loc) for name, values in kept.items()]
         if invariant:  # (the values the trips read, as they were: code after the loop rebinds them)
@@ -454,8 +461,9 @@ def _own_level(block: Block) -> Iterable[Stmt]:
 
 
 def _counter(loop: Stmt) -> Assign | None:
-    """A while loop's trip counter increment (passes/trips.py puts it first)."""
-    if isinstance(loop, While) and loop.body and isinstance(loop.body[0], Assign):
+    """The trip counter's increment of a while loop or a for loop that can break
+    (passes/trips.py puts it first)."""
+    if loop.body and isinstance(loop.body[0], Assign):
         s = loop.body[0]
         if s.target.startswith("_trips") and s.value == Call("add", (Name(s.target), Const(1))):
             return s
