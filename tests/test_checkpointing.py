@@ -482,3 +482,35 @@ def test_tape_bytes_is_within_1_5x_of_the_measured_peak(fn, wrt, args, k):
         assert set(report) == {"callee simulate_heat", "total"}
     if fn is lorenz_scalar and k is None:  # (a float in a list: 24 + 8 bytes; its data: 8)
         assert report["total"] >= 3.5 * report.data["total"]
+
+
+# ------------------------------------------------------------------ the corpus
+def _corpus_loop_cases():
+    import re
+    from test_corpus import CASES as CORPUS
+    return [c for c in CORPUS if re.search(r"^\s*(for|while)\b", inspect.getsource(inspect.unwrap(c.fn)), re.M)
+            and "grad" not in c.bugs]
+
+
+def _same_gradient(a, b) -> bool:
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(_same_gradient(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_gradient(a[k], b[k]) for k in a)
+    if hasattr(a, "__dataclass_fields__"):
+        return _same_gradient(vars(a), vars(b))
+    return np.allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", _corpus_loop_cases(), ids=lambda c: c.name)
+def test_every_corpus_loop_checkpointed_gives_the_store_all_gradient(case):
+    from corpus import copy_value
+    a = case.calls()[0]
+    ref = grad(case.fn, wrt=case.wrt)(*copy_value(a.args), **copy_value(a.kwargs))
+    g = grad(case.fn, wrt=case.wrt, checkpoints=2)
+    try:
+        got = g(*copy_value(a.args), **copy_value(a.kwargs))
+    except UnsupportedSyntax as e:  # (a loop it cannot checkpoint: said at the loop, with what to do)
+        assert "cannot checkpoint the loop at line" in str(e) and e.hint
+        return
+    assert _same_gradient(got, ref), (got, ref)

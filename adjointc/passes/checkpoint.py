@@ -422,7 +422,8 @@ class Rewriter:
                         (save(redo), *at_trip(redo, plain_redo)) + plain_redo, loc)
         trip_count = trips if online else Call("len", (loop.iter,))
         if leaves:  # (a `break` in the recorded trip ends that trip, as it ended the loop)
-            recorded = (For(self.fresh("once"), Call("range", (Const(1),)), recorded, loc),)
+            recorded = (Comment("(a one-trip loop: the trip's `break` ends it, as it ended the loop)"),
+                        For(self.fresh("once"), Call("range", (Const(1),)), recorded, loc))
         out_b: list[Stmt] = []
         unpack = [Assign(_targets(values), Name(name), loc) for name, values in kept.items()]
         if invariant:  # (the values the trips read, as they were: code after the loop rebinds them)
