@@ -73,56 +73,60 @@ def _is(e: Expr, *values: float) -> bool:
 
 
 def fold(e: Expr, types: TypeOracle) -> Expr:
-    def step(n: Expr) -> Expr | None:
-        if not isinstance(n, Call):
-            return None
-        a = n.args
-        if n.op == "unbroadcast" and len(a) == 2:
-            te, tx = types.of(a[0]), types.of(a[1])
-            if T.same_shape(te, tx):
-                return a[0]
-            if tx.kind in ("float", "int") and te.kind in ("float", "int"):
-                return a[0]
-            if tx.kind == "float" and te.kind == "array":
-                return Call("np.sum", (a[0],))
-            return None
-        if n.op in _ARITH and len(a) == 2:
-            x, y = a
-            if _num(x) and _num(y):
-                try:
-                    return Const(_ARITH[n.op](x.value, y.value))
-                except (ZeroDivisionError, OverflowError):
-                    return None
-            if n.op == "pow" and _is(y, 1):
-                return x
-            if n.op == "mul" and _is(x, 1):
-                return y
-            if n.op in ("mul", "truediv") and _is(y, 1):
-                return x
-            if n.op == "add" and _is(x, 0):
-                return y
-            if n.op in ("add", "sub") and _is(y, 0):
-                return x
-            if n.op == "mul" and _is(x, -1):
-                return Call("neg", (y,))
-            if n.op == "mul" and _is(y, -1):
-                return Call("neg", (x,))
-            if n.op == "sub" and _is(x, 0):
-                return Call("neg", (y,))
-            if n.op == "mul" and isinstance(x, Call) and x.op == "neg":  # -g * y -> -(g * y)
-                return Call("neg", (Call("mul", (x.args[0], y)),))
-        if n.op == "neg" and _num(a[0]):
-            return Const(-a[0].value)
-        if n.op == "neg" and isinstance(a[0], Call) and a[0].op == "neg":
-            return a[0].args[0]
-        if n.op in ("getitem", "piece") and isinstance(a[0], Call) and a[0].op in ("tuple", "list") \
-                and isinstance(a[1], Const) and isinstance(a[1].value, int):
-            try:
-                return a[0].args[a[1].value]
-            except IndexError:
-                return None
+    """`e` simplified bottom-up (`fold_step` at every node, its arguments folded first)."""
+    return map_expr(e, lambda n: fold_step(n, types))
+
+
+def fold_step(n: Expr, types: TypeOracle) -> Expr | None:
+    """The simplification of one node whose arguments are folded already (None: none)."""
+    if not isinstance(n, Call):
         return None
-    return map_expr(e, step)
+    a = n.args
+    if n.op == "unbroadcast" and len(a) == 2:
+        te, tx = types.of(a[0]), types.of(a[1])
+        if T.same_shape(te, tx):
+            return a[0]
+        if tx.kind in ("float", "int") and te.kind in ("float", "int"):
+            return a[0]
+        if tx.kind == "float" and te.kind == "array":
+            return Call("np.sum", (a[0],))
+        return None
+    if n.op in _ARITH and len(a) == 2:
+        x, y = a
+        if _num(x) and _num(y):
+            try:
+                return Const(_ARITH[n.op](x.value, y.value))
+            except (ZeroDivisionError, OverflowError):
+                return None
+        if n.op == "pow" and _is(y, 1):
+            return x
+        if n.op == "mul" and _is(x, 1):
+            return y
+        if n.op in ("mul", "truediv") and _is(y, 1):
+            return x
+        if n.op == "add" and _is(x, 0):
+            return y
+        if n.op in ("add", "sub") and _is(y, 0):
+            return x
+        if n.op == "mul" and _is(x, -1):
+            return Call("neg", (y,))
+        if n.op == "mul" and _is(y, -1):
+            return Call("neg", (x,))
+        if n.op == "sub" and _is(x, 0):
+            return Call("neg", (y,))
+        if n.op == "mul" and isinstance(x, Call) and x.op == "neg":  # -g * y -> -(g * y)
+            return Call("neg", (Call("mul", (x.args[0], y)),))
+    if n.op == "neg" and _num(a[0]):
+        return Const(-a[0].value)
+    if n.op == "neg" and isinstance(a[0], Call) and a[0].op == "neg":
+        return a[0].args[0]
+    if n.op in ("getitem", "piece") and isinstance(a[0], Call) and a[0].op in ("tuple", "list") \
+            and isinstance(a[1], Const) and isinstance(a[1].value, int):
+        try:
+            return a[0].args[a[1].value]
+        except IndexError:
+            return None
+    return None
 
 
 # ----------------------------------------------------------- zero adjoints
