@@ -12,6 +12,11 @@ of everything n may view (marked MEM + base), so that a write into that memory
 
 Invariants: never changes a value the program returns; deterministic; the result
 is the same whatever the order the sets are built in.
+
+Speed: a loop's live set is found by passes over its body until it no longer grows
+(most loops of an adjoint take two or three). The first pass also collects the
+names that decide something in the body (`loop`); a pass whose additions are
+none of them is the last, without the confirming pass over the whole body.
 """
 from __future__ import annotations
 
@@ -40,6 +45,9 @@ class DCE:
         self.bases = bases
         self.holders = holders or {}  # name -> the tuples holding its object (`v = t[1]`: t)
         self.changed, self.capped = False, False  # (capped: a loop's fixpoint gave up)
+        # (while a loop's first pass runs: the names deciding something in its body, see
+        # `loop`; RETURN among them when it holds a return)
+        self.decisive: set[str] | None = None
         self.viewers: dict[str, set[str]] = {}
         for n, bs in bases.items():
             for b in bs:
@@ -64,8 +72,11 @@ class DCE:
         out: list[Stmt] = []
         L = set(L)
         keep = self.keep
+        decisive = self.decisive
         for s in reversed(b):
             if type(s) is Assign:  # (`stmt`'s first case, inline: most statements are assignments)
+                if decisive is not None:
+                    decisive.add(s.target)
                 if s.target not in L and s.sid not in keep:
                     self.changed = True
                     continue
@@ -81,22 +92,30 @@ class DCE:
         out.reverse()
         return out, L
 
-    def aliased_live(self, t: str, L: set[str]) -> bool:
-        """Does some live variable (or live memory, MEM + name) share memory with `t`: a view
-        of t, one t views (`v = _t1`, then `v[0] = ...` writes _t1's memory), or a sibling
-        (`a = b = x * 1.0`: both are _t1)? Then writing t's memory matters."""
+    def related(self, t: str) -> set[str]:
+        """The variables (and memory, MEM + name) sharing memory with `t`: views of t,
+        those t views (`v = _t1`, then `v[0] = ...` writes _t1's memory), siblings
+        (`a = b = x * 1.0`: both are _t1), the tuples holding t's object."""
         rel = self._related.get(t)
         if rel is None:
             mine = {t} | self.bases.get(t, set())
             rel = set(mine).union(*(self.viewers.get(m, ()) for m in mine)) | {MEM + m for m in mine}
             rel |= self.holders.get(t, set())  # (a later read of the tuple reads t's object too)
             self._related[t] = rel
-        return not L.isdisjoint(rel)
+        return rel
+
+    def aliased_live(self, t: str, L: set[str]) -> bool:
+        """Does some live variable (or live memory) share memory with `t`? Then writing
+        t's memory matters."""
+        return not L.isdisjoint(self.related(t))
 
     def stmt(self, s: Stmt, L: set[str]) -> tuple[list[Stmt], set[str]]:
         """Updates L (the calling block's) in place; returns the live set before s."""
         removable = s.sid not in self.keep  # (keep: sids; a statement the transform made has sid 0)
+        decisive = self.decisive
         if isinstance(s, Assign):
+            if decisive is not None:
+                decisive.add(s.target)
             # rebinding a name never changes memory: only a later read of the name keeps it
             if removable and s.target not in L:
                 self.changed = True
@@ -106,6 +125,8 @@ class DCE:
             return [s], L
         t = partial_target(s)
         if t is not None:
+            if decisive is not None:
+                decisive |= self.related(t)
             if removable and not self.aliased_live(t, L):
                 self.changed = True
                 return [], L
@@ -121,34 +142,12 @@ class DCE:
             self.live_add(L, names_in(s.test))
             return [If(s.test, tuple(b1), tuple(b2), s.loc)], L
         if isinstance(s, (For, While)):
-            # live after an iteration: after the loop, or the next iteration (and a while's test)
-            test = set(names_in(s.test)) if isinstance(s, While) else set()
-            Lh = set(L) | test
-            changed = self.changed  # (the fixpoint's passes see partial live sets: what they
-            for _ in range(50):     # drop says nothing; only the final pass's deletions count)
-                self.changed = False
-                body, Lb = self.block(s.body, Lh)
-                nL = L | Lb | test
-                if nL == Lh:
-                    break  # (that pass saw the final live set: it is the final pass)
-                Lh = nL
-            else:
-                self.changed, self.capped = False, True
-                body, Lb = self.block(s.body, Lh)
-            self.changed = changed or self.changed
-            if removable and not body:
-                self.changed = True
-                return [], L
-            if isinstance(s, For):  # the header binds the target before every iteration
-                L = L | (Lb - {s.target})
-                self.live_add(L, names_in(s.iter))
-                loop: Stmt = For(s.target, s.iter, tuple(body), s.loc)
-            else:
-                L = Lh | Lb
-                self.live_add(L, names_in(s.test))
-                loop = While(s.test, tuple(body), s.loc)
-            return [loop], L
+            if decisive is not None and isinstance(s, For):
+                decisive.add(s.target)
+            return self.loop(s, L, removable)
         if isinstance(s, Return):
+            if decisive is not None:
+                decisive.add(RETURN)
             L = set()
             self.live_add(L, names_in(s.value))
             return [s], L
@@ -156,6 +155,51 @@ class DCE:
             self.live_add(L, names_in(s.value))
             return [s], L
         return [s], L
+
+    def loop(self, s: For | While, L: set[str], removable: bool) -> tuple[list[Stmt], set[str]]:
+        # live after an iteration: after the loop, or the next iteration (and a while's test)
+        test = set(names_in(s.test)) if isinstance(s, While) else set()
+        Lh = set(L) | test
+        outer, self.decisive = self.decisive, set()  # (the first pass collects the body's)
+        decisive = self.decisive
+        changed = self.changed  # (the fixpoint's passes see partial live sets: what they
+        for _ in range(50):     # drop says nothing; only the final pass's deletions count)
+            self.changed = False
+            capped = self.capped
+            body, Lb = self.block(s.body, Lh)
+            if self.decisive is not None:  # (after the first pass: the enclosing loop's first
+                self.decisive = None       # pass collects this body's names too)
+                if outer is not None:
+                    outer |= decisive
+            nL = L | Lb | test
+            if nL == Lh:
+                break  # (that pass saw the final live set: it is the final pass)
+            if RETURN not in decisive and self.capped == capped and decisive.isdisjoint(nL - Lh):
+                # The names added decide nothing in the body, and none is rebound there: the
+                # pass from nL would make this pass's decisions, and its live set at the body's
+                # start would be this one's plus those names. It is the final pass.
+                Lb |= nL - Lh
+                Lh = nL
+                break
+            Lh = nL
+        else:
+            self.changed, self.capped = False, True
+            body, Lb = self.block(s.body, Lh)
+        self.decisive = outer
+        self.changed = changed or self.changed
+        if removable and not body:
+            self.changed = True
+            return [], L
+        if isinstance(s, For):  # the header binds the target before every iteration
+            L = L | (Lb - {s.target})
+            self.live_add(L, names_in(s.iter))
+            return [For(s.target, s.iter, tuple(body), s.loc)], L
+        L = Lh | Lb
+        self.live_add(L, names_in(s.test))
+        return [While(s.test, tuple(body), s.loc)], L
+
+
+RETURN = "\0return"  # (among a loop's decisive names when its body holds a return)
 
 
 def dce(body: Block, keep: set[int], bases: dict[str, set[str]],
@@ -196,4 +240,3 @@ def _drop_orphan_comments(b: Block) -> Block:
             s = While(s.test, _drop_orphan_comments(s.body), s.loc)
         out.append(s)
     return tuple(out)
-
