@@ -50,6 +50,8 @@ backward sweep's templates; codegen folds single-use temporaries).
 """
 from __future__ import annotations
 
+import collections.abc as _abc
+import itertools as _itertools
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Sequence, Union
 
@@ -412,7 +414,7 @@ def map_stmts(block: Block, f: Callable[[Stmt, Block], "Stmt | Sequence[Stmt] | 
     changed = False
     for i, s in enumerate(block):
         s2 = with_bodies(s, lambda b: map_stmts(b, f))
-        r = f(s2, block[i + 1:])
+        r = f(s2, _Rest(block, i + 1))
         if r is None:
             r = (s2,)
         elif not isinstance(r, (list, tuple)):
@@ -421,6 +423,30 @@ def map_stmts(block: Block, f: Callable[[Stmt, Block], "Stmt | Sequence[Stmt] | 
             changed = True
         out.extend(r)
     return tuple(out) if changed else block
+
+
+class _Rest(_abc.Sequence):
+    """`block[start:]` as a view: map_stmts hands one to `f` for every statement, and
+    slicing the block each time would copy it quadratically often."""
+    __slots__ = ("block", "start")
+
+    def __init__(self, block: Block, start: int):
+        self.block, self.start = block, start
+
+    def __len__(self) -> int:
+        return max(0, len(self.block) - self.start)
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return self.block[self.start:][k]
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        return self.block[self.start + k]
+
+    def __iter__(self) -> Iterator[Stmt]:
+        return _itertools.islice(self.block, self.start, None)
 
 
 def with_bodies(s: Stmt, g: Callable[[Block], Block]) -> Stmt:

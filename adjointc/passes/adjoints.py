@@ -21,7 +21,7 @@ from .. import rules
 from .. import types as T
 from ..errors import TypeMismatch, UnsupportedSyntax
 from ..ir import (Assign, AugAssign, AugSetItem, Call, Comment, Const, Expr, ExprStmt, Loc, Name, SetItem,
-                  Stmt, substitute)
+                  Stmt)
 from ..names import bar
 from . import simplify as S
 from . import tape
@@ -136,9 +136,8 @@ class Adjoints:
                     for a, tp in pairs:
                         if tp is None or not (isinstance(a, Name) and a.id in c.active):
                             continue
-                        shaped = shaped and rules.takes_zero_cotangent(rules.parse_template(tp))
-                        e = self.cheap_for(s).substitute(substitute(rules.parse_template(tp), env))
-                        e = S.fold(e, self.oracle())
+                        shaped = shaped and _takes_zero_cotangent(tp)
+                        e = instantiate(rules.parse_template(tp), env, self.cheap_for(s), self.oracle())
                         contributions.append(self.acc(a.id, e, loc))
                 tt = c.types.get(t, T.UNKNOWN)
                 if not shaped and not shaped_already and not (tt.is_scalar and tt.kind != "array"):
@@ -231,6 +230,44 @@ class Adjoints:
             out.append(self.acc(v.id, e, s.loc))
         out.append(SetItem(bar(u), s.index, Const(0.0), s.loc))
         return out
+
+
+def instantiate(tpl: Expr, env: dict[str, Expr], cheap: tape.Valid, types: S.TypeOracle) -> Expr:
+    """A contribution from its parsed template: `fold(cheap.substitute(substitute(tpl,
+    env)), types)` built in one bottom-up rebuild of the template instead of three (the
+    reverse pass makes one per active argument of every statement). A template name
+    becomes its argument with the recomputed values in place, folded; a call is rebuilt
+    only when an argument changed, then folded by `fold_step`. The same expression: each
+    node is decided by the same step from the same (folded) arguments."""
+    t = type(tpl)
+    if t is Name:
+        v = env.get(tpl.id)
+        v = cheap.substitute(tpl if v is None else v)
+        return S.fold(v, types) if type(v) is Call else v
+    if t is not Call:
+        return tpl
+    args, kwargs = tpl.args, tpl.kwargs
+    new = tuple([instantiate(a, env, cheap, types) for a in args])
+    changed = any([x is not y for x, y in zip(new, args)])
+    if kwargs:
+        new_kw = tuple([(k, instantiate(v, env, cheap, types)) for k, v in kwargs])
+        changed = changed or any([x[1] is not y[1] for x, y in zip(new_kw, kwargs)])
+    else:
+        new_kw = kwargs
+    e = Call(tpl.op, new, new_kw) if changed else tpl
+    r = S.fold_step(e, types)
+    return e if r is None else r
+
+
+_ZERO_SAFE: dict[str, bool] = {}
+
+
+def _takes_zero_cotangent(src: str) -> bool:
+    """rules.takes_zero_cotangent of a template, by its text (parsed templates are too)."""
+    r = _ZERO_SAFE.get(src)
+    if r is None:
+        r = _ZERO_SAFE[src] = rules.takes_zero_cotangent(rules.parse_template(src))
+    return r
 
 
 def _is_temp(n: str) -> bool:

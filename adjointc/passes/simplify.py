@@ -16,16 +16,18 @@
   whose target is dead are deleted, repeatedly. What is recorded is decided by
   passes/tape.py; a recording dies here only with its last restore (read by
   statements `zeros` deleted). The user's own statements are never deleted.
+  It lives in passes/liveness.py (`dce`, `DCE` and `MEM` are re-exported here).
+* `propagate_copies`: after `a_bar = b_bar`, b_bar is read where a_bar was.
 Invariants: never changes a value the program returns; deterministic.
 """
 from __future__ import annotations
 
 import operator
-from typing import Iterable
 
 from .. import types as T
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, Const, Expr, ExprStmt, For, If, Name,
                   Return, SetItem, Stmt, While, all_writes, map_expr, names_in, stmt_reads, walk)
+from .liveness import DCE, MEM, dce, partial_target as _partial_target  # noqa: F401 (re-exported)
 from .types import TypeEnv
 
 FRESH = {"add", "sub", "mul", "truediv", "pow", "neg", "matmul", "np.copy", "copy_adjoint", "np.zeros_like",
@@ -71,56 +73,60 @@ def _is(e: Expr, *values: float) -> bool:
 
 
 def fold(e: Expr, types: TypeOracle) -> Expr:
-    def step(n: Expr) -> Expr | None:
-        if not isinstance(n, Call):
-            return None
-        a = n.args
-        if n.op == "unbroadcast" and len(a) == 2:
-            te, tx = types.of(a[0]), types.of(a[1])
-            if T.same_shape(te, tx):
-                return a[0]
-            if tx.kind in ("float", "int") and te.kind in ("float", "int"):
-                return a[0]
-            if tx.kind == "float" and te.kind == "array":
-                return Call("np.sum", (a[0],))
-            return None
-        if n.op in _ARITH and len(a) == 2:
-            x, y = a
-            if _num(x) and _num(y):
-                try:
-                    return Const(_ARITH[n.op](x.value, y.value))
-                except (ZeroDivisionError, OverflowError):
-                    return None
-            if n.op == "pow" and _is(y, 1):
-                return x
-            if n.op == "mul" and _is(x, 1):
-                return y
-            if n.op in ("mul", "truediv") and _is(y, 1):
-                return x
-            if n.op == "add" and _is(x, 0):
-                return y
-            if n.op in ("add", "sub") and _is(y, 0):
-                return x
-            if n.op == "mul" and _is(x, -1):
-                return Call("neg", (y,))
-            if n.op == "mul" and _is(y, -1):
-                return Call("neg", (x,))
-            if n.op == "sub" and _is(x, 0):
-                return Call("neg", (y,))
-            if n.op == "mul" and isinstance(x, Call) and x.op == "neg":  # -g * y -> -(g * y)
-                return Call("neg", (Call("mul", (x.args[0], y)),))
-        if n.op == "neg" and _num(a[0]):
-            return Const(-a[0].value)
-        if n.op == "neg" and isinstance(a[0], Call) and a[0].op == "neg":
-            return a[0].args[0]
-        if n.op in ("getitem", "piece") and isinstance(a[0], Call) and a[0].op in ("tuple", "list") \
-                and isinstance(a[1], Const) and isinstance(a[1].value, int):
-            try:
-                return a[0].args[a[1].value]
-            except IndexError:
-                return None
+    """`e` simplified bottom-up (`fold_step` at every node, its arguments folded first)."""
+    return map_expr(e, lambda n: fold_step(n, types))
+
+
+def fold_step(n: Expr, types: TypeOracle) -> Expr | None:
+    """The simplification of one node whose arguments are folded already (None: none)."""
+    if not isinstance(n, Call):
         return None
-    return map_expr(e, step)
+    a = n.args
+    if n.op == "unbroadcast" and len(a) == 2:
+        te, tx = types.of(a[0]), types.of(a[1])
+        if T.same_shape(te, tx):
+            return a[0]
+        if tx.kind in ("float", "int") and te.kind in ("float", "int"):
+            return a[0]
+        if tx.kind == "float" and te.kind == "array":
+            return Call("np.sum", (a[0],))
+        return None
+    if n.op in _ARITH and len(a) == 2:
+        x, y = a
+        if _num(x) and _num(y):
+            try:
+                return Const(_ARITH[n.op](x.value, y.value))
+            except (ZeroDivisionError, OverflowError):
+                return None
+        if n.op == "pow" and _is(y, 1):
+            return x
+        if n.op == "mul" and _is(x, 1):
+            return y
+        if n.op in ("mul", "truediv") and _is(y, 1):
+            return x
+        if n.op == "add" and _is(x, 0):
+            return y
+        if n.op in ("add", "sub") and _is(y, 0):
+            return x
+        if n.op == "mul" and _is(x, -1):
+            return Call("neg", (y,))
+        if n.op == "mul" and _is(y, -1):
+            return Call("neg", (x,))
+        if n.op == "sub" and _is(x, 0):
+            return Call("neg", (y,))
+        if n.op == "mul" and isinstance(x, Call) and x.op == "neg":  # -g * y -> -(g * y)
+            return Call("neg", (Call("mul", (x.args[0], y)),))
+    if n.op == "neg" and _num(a[0]):
+        return Const(-a[0].value)
+    if n.op == "neg" and isinstance(a[0], Call) and a[0].op == "neg":
+        return a[0].args[0]
+    if n.op in ("getitem", "piece") and isinstance(a[0], Call) and a[0].op in ("tuple", "list") \
+            and isinstance(a[1], Const) and isinstance(a[1].value, int):
+        try:
+            return a[0].args[a[1].value]
+        except IndexError:
+            return None
+    return None
 
 
 # ----------------------------------------------------------- zero adjoints
@@ -416,184 +422,5 @@ def propagate_copies(b: Block, adjoints: set[str], copies: dict[str, str] | None
     return tuple(out)
 
 
-# ---------------------------------------------------------------- liveness
-def _partial_target(s: Stmt) -> str | None:
-    if isinstance(s, (SetItem, AugSetItem, AugAssign)):
-        return s.target
-    if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.args \
-            and isinstance(s.value.args[0], Name) and s.value.op in ("method:append", "method:pop", "np.add.at"):
-        return s.value.args[0].id
-    return None
-
-
 _WRITES_TARGET = (SetItem, AugAssign, AugSetItem)  # (statements with a target, besides Assign)
 _COMPOUND = (For, While, If)
-
-
-class DCE:
-    def __init__(self, keep: set[int], bases: dict[str, set[str]],
-                 holders: dict[str, set[str]] | None = None):
-        self.keep = keep
-        self.bases = bases
-        self.holders = holders or {}  # name -> the tuples holding its object (`v = t[1]`: t)
-        self.changed, self.capped = False, False  # (capped: a loop's fixpoint gave up)
-        self.viewers: dict[str, set[str]] = {}
-        for n, bs in bases.items():
-            for b in bs:
-                self.viewers.setdefault(b, set()).add(n)
-        self._related: dict[str, set[str]] = {}
-        self._mem: dict[str, frozenset[str]] = {}
-
-    def live_add(self, L: set[str], names: Iterable[str]) -> None:
-        """Reading n needs n's binding, and the memory of everything n may view
-        (marked MEM + base: a write into that memory matters, a rebinding does not)."""
-        for n in names:
-            L.add(n)
-            mem = self._mem.get(n)
-            if mem is None:
-                mem = self._mem[n] = frozenset(MEM + b for b in self.bases.get(n, ()))
-            if mem:
-                L |= mem
-
-    def block(self, b: Block, L: set[str]) -> tuple[list[Stmt], set[str]]:
-        # (the block's own copy of L, updated in place statement by statement: linear time;
-        # the kept statements collected last first, then put in order)
-        out: list[Stmt] = []
-        L = set(L)
-        keep = self.keep
-        for s in reversed(b):
-            if type(s) is Assign:  # (`stmt`'s first case, inline: most statements are assignments)
-                if s.target not in L and s.sid not in keep:
-                    self.changed = True
-                    continue
-                L.discard(s.target)
-                self.live_add(L, names_in(s.value))
-                out.append(s)
-                continue
-            if type(s) is Comment:  # (as `stmt` would: kept, nothing read)
-                out.append(s)
-                continue
-            r, L = self.stmt(s, L)
-            out.extend(reversed(r))
-        out.reverse()
-        return out, L
-
-    def aliased_live(self, t: str, L: set[str]) -> bool:
-        """Does some live variable (or live memory, MEM + name) share memory with `t`: a view
-        of t, one t views (`v = _t1`, then `v[0] = ...` writes _t1's memory), or a sibling
-        (`a = b = x * 1.0`: both are _t1)? Then writing t's memory matters."""
-        rel = self._related.get(t)
-        if rel is None:
-            mine = {t} | self.bases.get(t, set())
-            rel = set(mine).union(*(self.viewers.get(m, ()) for m in mine)) | {MEM + m for m in mine}
-            rel |= self.holders.get(t, set())  # (a later read of the tuple reads t's object too)
-            self._related[t] = rel
-        return not L.isdisjoint(rel)
-
-    def stmt(self, s: Stmt, L: set[str]) -> tuple[list[Stmt], set[str]]:
-        """Updates L (the calling block's) in place; returns the live set before s."""
-        removable = s.sid not in self.keep  # (keep: sids; a statement the transform made has sid 0)
-        if isinstance(s, Assign):
-            # rebinding a name never changes memory: only a later read of the name keeps it
-            if removable and s.target not in L:
-                self.changed = True
-                return [], L
-            L.discard(s.target)
-            self.live_add(L, names_in(s.value))
-            return [s], L
-        t = _partial_target(s)
-        if t is not None:
-            if removable and not self.aliased_live(t, L):
-                self.changed = True
-                return [], L
-            self.live_add(L, stmt_reads(s))
-            return [s], L
-        if isinstance(s, If):
-            b1, L1 = self.block(s.body, L)
-            b2, L2 = self.block(s.orelse, L)
-            if removable and not b1 and not b2:
-                self.changed = True
-                return [], L
-            L = L1 | L2
-            self.live_add(L, names_in(s.test))
-            return [If(s.test, tuple(b1), tuple(b2), s.loc)], L
-        if isinstance(s, (For, While)):
-            # live after an iteration: after the loop, or the next iteration (and a while's test)
-            test = set(names_in(s.test)) if isinstance(s, While) else set()
-            Lh = set(L) | test
-            changed = self.changed  # (the fixpoint's passes see partial live sets: what they
-            for _ in range(50):     # drop says nothing; only the final pass's deletions count)
-                self.changed = False
-                body, Lb = self.block(s.body, Lh)
-                nL = L | Lb | test
-                if nL == Lh:
-                    break  # (that pass saw the final live set: it is the final pass)
-                Lh = nL
-            else:
-                self.changed, self.capped = False, True
-                body, Lb = self.block(s.body, Lh)
-            self.changed = changed or self.changed
-            if removable and not body:
-                self.changed = True
-                return [], L
-            if isinstance(s, For):  # the header binds the target before every iteration
-                L = L | (Lb - {s.target})
-                self.live_add(L, names_in(s.iter))
-                loop: Stmt = For(s.target, s.iter, tuple(body), s.loc)
-            else:
-                L = Lh | Lb
-                self.live_add(L, names_in(s.test))
-                loop = While(s.test, tuple(body), s.loc)
-            return [loop], L
-        if isinstance(s, Return):
-            L = set()
-            self.live_add(L, names_in(s.value))
-            return [s], L
-        if isinstance(s, ExprStmt):
-            self.live_add(L, names_in(s.value))
-            return [s], L
-        return [s], L
-
-
-MEM = "\0mem:"  # liveness marker: the memory a live name may view (see DCE.live_add)
-
-
-def dce(body: Block, keep: set[int], bases: dict[str, set[str]],
-        holders: dict[str, set[str]] | None = None) -> Block:
-    """`keep`: sids of statements never deleted (ir.py: sid 0 is never kept);
-    `bases`: the view/alias relation of the primal program (see passes/sharing.py);
-    `holders`: name -> the tuples holding its object, which `bases` leaves out."""
-    for _ in range(20):
-        d = DCE(keep, bases, holders)
-        out, _ = d.block(body, set())
-        body = tuple(out)
-        if not d.changed or not d.capped and _settled(body):
-            break
-    return _drop_orphan_comments(body)
-
-
-def _settled(body: Block) -> bool:
-    """Would another round (no loop fixpoint capped) delete nothing? Yes: liveness grows with the live set,
-    so a backward pass is exact; unless an empty `if` or loop kept for its sid lost it (a round rebuilds it)."""
-    return not any(isinstance(s, (For, While, If)) and not s.body and not getattr(s, "orelse", ()) for s in walk(body))
-
-
-def _drop_orphan_comments(b: Block) -> Block:
-    out: list[Stmt] = []
-    n = len(b)
-    for i, s in enumerate(b):
-        t = type(s)  # (no class derives from a statement class)
-        if t is Comment:
-            if s.text.startswith("line "):
-                nxt = b[i + 1] if i + 1 < n else None
-                if nxt is None or type(nxt) is Comment:
-                    continue
-        elif t is If:
-            s = If(s.test, _drop_orphan_comments(s.body), _drop_orphan_comments(s.orelse), s.loc)
-        elif t is For:
-            s = For(s.target, s.iter, _drop_orphan_comments(s.body), s.loc)
-        elif t is While:
-            s = While(s.test, _drop_orphan_comments(s.body), s.loc)
-        out.append(s)
-    return tuple(out)
-

@@ -1,0 +1,242 @@
+"""Dead-code elimination of the adjoint: liveness over both sweeps.
+
+`dce(body, keep, bases, holders)` deletes generated statements whose target is
+dead, repeatedly, until a round deletes nothing. A loop's live set is a fixpoint
+(live after an iteration: after the loop, or the next iteration). What is
+recorded is decided by passes/tape.py; a recording dies here only with its last
+restore. The user's own statements (`keep`, by sid) are never deleted.
+
+Liveness is of names and of memory: reading `n` needs n's binding and the memory
+of everything n may view (marked MEM + base), so that a write into that memory
+(`v[0] = ...`, `x_bar[i] += g`) stays while a name sharing it is live.
+
+Invariants: never changes a value the program returns; deterministic; the result
+is the same whatever the order the sets are built in.
+
+Speed: a loop's live set is found by passes over its body until it no longer grows
+(most loops of an adjoint take two or three). The first pass also collects the
+names that decide something in the body (`loop`); a pass whose additions are
+none of them is the last, without the confirming pass over the whole body.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, ExprStmt, For, If, Name, Return, SetItem,
+                  Stmt, While, names_in, stmt_reads, walk)
+
+MEM = "\0mem:"  # liveness marker: the memory a live name may view (see DCE.live_add)
+
+
+def partial_target(s: Stmt) -> str | None:
+    """The variable whose value (or memory) `s` changes without rebinding it, if any."""
+    if isinstance(s, (SetItem, AugSetItem, AugAssign)):
+        return s.target
+    if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.args \
+            and isinstance(s.value.args[0], Name) and s.value.op in ("method:append", "method:pop", "np.add.at"):
+        return s.value.args[0].id
+    return None
+
+
+class DCE:
+    def __init__(self, keep: set[int], bases: dict[str, set[str]],
+                 holders: dict[str, set[str]] | None = None):
+        self.keep = keep
+        self.bases = bases
+        self.holders = holders or {}  # name -> the tuples holding its object (`v = t[1]`: t)
+        self.changed, self.capped = False, False  # (capped: a loop's fixpoint gave up)
+        # (while a loop's first pass runs: the names deciding something in its body, see
+        # `loop`; RETURN among them when it holds a return)
+        self.decisive: set[str] | None = None
+        self.viewers: dict[str, set[str]] = {}
+        for n, bs in bases.items():
+            for b in bs:
+                self.viewers.setdefault(b, set()).add(n)
+        self._related: dict[str, set[str]] = {}
+        self._mem: dict[str, frozenset[str]] = {}
+
+    def live_add(self, L: set[str], names: Iterable[str]) -> None:
+        """Reading n needs n's binding, and the memory of everything n may view
+        (marked MEM + base: a write into that memory matters, a rebinding does not)."""
+        for n in names:
+            L.add(n)
+            mem = self._mem.get(n)
+            if mem is None:
+                mem = self._mem[n] = frozenset(MEM + b for b in self.bases.get(n, ()))
+            if mem:
+                L |= mem
+
+    def block(self, b: Block, L: set[str]) -> tuple[list[Stmt], set[str]]:
+        # (the block's own copy of L, updated in place statement by statement: linear time;
+        # the kept statements collected last first, then put in order)
+        out: list[Stmt] = []
+        L = set(L)
+        keep = self.keep
+        decisive = self.decisive
+        for s in reversed(b):
+            if type(s) is Assign:  # (`stmt`'s first case, inline: most statements are assignments)
+                if decisive is not None:
+                    decisive.add(s.target)
+                if s.target not in L and s.sid not in keep:
+                    self.changed = True
+                    continue
+                L.discard(s.target)
+                self.live_add(L, names_in(s.value))
+                out.append(s)
+                continue
+            if type(s) is Comment:  # (as `stmt` would: kept, nothing read)
+                out.append(s)
+                continue
+            r, L = self.stmt(s, L)
+            out.extend(reversed(r))
+        out.reverse()
+        return out, L
+
+    def related(self, t: str) -> set[str]:
+        """The variables (and memory, MEM + name) sharing memory with `t`: views of t,
+        those t views (`v = _t1`, then `v[0] = ...` writes _t1's memory), siblings
+        (`a = b = x * 1.0`: both are _t1), the tuples holding t's object."""
+        rel = self._related.get(t)
+        if rel is None:
+            mine = {t} | self.bases.get(t, set())
+            rel = set(mine).union(*(self.viewers.get(m, ()) for m in mine)) | {MEM + m for m in mine}
+            rel |= self.holders.get(t, set())  # (a later read of the tuple reads t's object too)
+            self._related[t] = rel
+        return rel
+
+    def aliased_live(self, t: str, L: set[str]) -> bool:
+        """Does some live variable (or live memory) share memory with `t`? Then writing
+        t's memory matters."""
+        return not L.isdisjoint(self.related(t))
+
+    def stmt(self, s: Stmt, L: set[str]) -> tuple[list[Stmt], set[str]]:
+        """Updates L (the calling block's) in place; returns the live set before s."""
+        removable = s.sid not in self.keep  # (keep: sids; a statement the transform made has sid 0)
+        decisive = self.decisive
+        if isinstance(s, Assign):
+            if decisive is not None:
+                decisive.add(s.target)
+            # rebinding a name never changes memory: only a later read of the name keeps it
+            if removable and s.target not in L:
+                self.changed = True
+                return [], L
+            L.discard(s.target)
+            self.live_add(L, names_in(s.value))
+            return [s], L
+        t = partial_target(s)
+        if t is not None:
+            if decisive is not None:
+                decisive |= self.related(t)
+            if removable and not self.aliased_live(t, L):
+                self.changed = True
+                return [], L
+            self.live_add(L, stmt_reads(s))
+            return [s], L
+        if isinstance(s, If):
+            b1, L1 = self.block(s.body, L)
+            b2, L2 = self.block(s.orelse, L)
+            if removable and not b1 and not b2:
+                self.changed = True
+                return [], L
+            L = L1 | L2
+            self.live_add(L, names_in(s.test))
+            return [If(s.test, tuple(b1), tuple(b2), s.loc)], L
+        if isinstance(s, (For, While)):
+            if decisive is not None and isinstance(s, For):
+                decisive.add(s.target)
+            return self.loop(s, L, removable)
+        if isinstance(s, Return):
+            if decisive is not None:
+                decisive.add(RETURN)
+            L = set()
+            self.live_add(L, names_in(s.value))
+            return [s], L
+        if isinstance(s, ExprStmt):
+            self.live_add(L, names_in(s.value))
+            return [s], L
+        return [s], L
+
+    def loop(self, s: For | While, L: set[str], removable: bool) -> tuple[list[Stmt], set[str]]:
+        # live after an iteration: after the loop, or the next iteration (and a while's test)
+        test = set(names_in(s.test)) if isinstance(s, While) else set()
+        Lh = set(L) | test
+        outer, self.decisive = self.decisive, set()  # (the first pass collects the body's)
+        decisive = self.decisive
+        changed = self.changed  # (the fixpoint's passes see partial live sets: what they
+        for _ in range(50):     # drop says nothing; only the final pass's deletions count)
+            self.changed = False
+            capped = self.capped
+            body, Lb = self.block(s.body, Lh)
+            if self.decisive is not None:  # (after the first pass: the enclosing loop's first
+                self.decisive = None       # pass collects this body's names too)
+                if outer is not None:
+                    outer |= decisive
+            nL = L | Lb | test
+            if nL == Lh:
+                break  # (that pass saw the final live set: it is the final pass)
+            if RETURN not in decisive and self.capped == capped and decisive.isdisjoint(nL - Lh):
+                # The names added decide nothing in the body, and none is rebound there: the
+                # pass from nL would make this pass's decisions, and its live set at the body's
+                # start would be this one's plus those names. It is the final pass.
+                Lb |= nL - Lh
+                Lh = nL
+                break
+            Lh = nL
+        else:
+            self.changed, self.capped = False, True
+            body, Lb = self.block(s.body, Lh)
+        self.decisive = outer
+        self.changed = changed or self.changed
+        if removable and not body:
+            self.changed = True
+            return [], L
+        if isinstance(s, For):  # the header binds the target before every iteration
+            L = L | (Lb - {s.target})
+            self.live_add(L, names_in(s.iter))
+            return [For(s.target, s.iter, tuple(body), s.loc)], L
+        L = Lh | Lb
+        self.live_add(L, names_in(s.test))
+        return [While(s.test, tuple(body), s.loc)], L
+
+
+RETURN = "\0return"  # (among a loop's decisive names when its body holds a return)
+
+
+def dce(body: Block, keep: set[int], bases: dict[str, set[str]],
+        holders: dict[str, set[str]] | None = None) -> Block:
+    """`keep`: sids of statements never deleted (ir.py: sid 0 is never kept);
+    `bases`: the view/alias relation of the primal program (see passes/sharing.py);
+    `holders`: name -> the tuples holding its object, which `bases` leaves out."""
+    for _ in range(20):
+        d = DCE(keep, bases, holders)
+        out, _ = d.block(body, set())
+        body = tuple(out)
+        if not d.changed or not d.capped and _settled(body):
+            break
+    return _drop_orphan_comments(body)
+
+
+def _settled(body: Block) -> bool:
+    """Would another round (no loop fixpoint capped) delete nothing? Yes: liveness grows with the live set,
+    so a backward pass is exact; unless an empty `if` or loop kept for its sid lost it (a round rebuilds it)."""
+    return not any(isinstance(s, (For, While, If)) and not s.body and not getattr(s, "orelse", ()) for s in walk(body))
+
+
+def _drop_orphan_comments(b: Block) -> Block:
+    out: list[Stmt] = []
+    n = len(b)
+    for i, s in enumerate(b):
+        t = type(s)  # (no class derives from a statement class)
+        if t is Comment:
+            if s.text.startswith("line "):
+                nxt = b[i + 1] if i + 1 < n else None
+                if nxt is None or type(nxt) is Comment:
+                    continue
+        elif t is If:
+            s = If(s.test, _drop_orphan_comments(s.body), _drop_orphan_comments(s.orelse), s.loc)
+        elif t is For:
+            s = For(s.target, s.iter, _drop_orphan_comments(s.body), s.loc)
+        elif t is While:
+            s = While(s.test, _drop_orphan_comments(s.body), s.loc)
+        out.append(s)
+    return tuple(out)
