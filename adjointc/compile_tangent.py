@@ -1,7 +1,8 @@
 """Forward mode's orchestration: a Tangent's signature -> generated tangent source -> a callable.
 
     compile_tangent(t, arg_types, sig)   cache key (reach.py, the mode, wrt) -> cache.load_or_build
-    transform_tangent(t, arg_types)      program_of -> passes.TANGENT_PIPELINE -> cleanup -> a printer
+    transform_tangent(t, arg_types)      program_of -> passes.TANGENT_PIPELINE (BATCHED_TANGENT_PIPELINE
+                                         for t.batched) -> cleanup -> a printer
     tangent_of(fn, wrt, outputs)         the Tangent compiled for calls of fn from tangent code
     CalleeTangent                        what a caller's tangent calls: `h_jvp(*args, *dots)`
 
@@ -36,19 +37,19 @@ def compile_tangent(t: Any, arg_types: list[T.T], sig: str) -> Compiled:
     spec = _specialised(t, arg_types, sig)
     if spec is not t:  # (a call passing functions: the tangent of the specialisation on them)
         from .forward import Tangent
-        spec = Tangent(spec.primal, t.wrt, outputs=t.outputs)
+        spec = Tangent(spec.primal, t.wrt, outputs=t.outputs, batched=t.batched)
         spec._callee = t._callee
         return compile_tangent(spec, arg_types, sig)
     reached = funcvals.reach(t.primal, reach.classes_of(arg_types))
     src, consts = reached.key_parts()
-    parts = {"mode": "tangent", "source": src, "name": t.primal.__qualname__, "module": str(t.primal.__module__),
+    parts = {"mode": "tangent-batched" if t.batched else "tangent", "source": src, "name": t.primal.__qualname__, "module": str(t.primal.__module__),
              "file": inspect.getsourcefile(t.primal) or "", "wrt": ",".join(t.wrt),
              "outputs": ",".join(t.outputs), "inline": str(inline_pass.ENABLED),
              "signature": re.sub(r"#\d+\)", ")", sig), "globals": consts,
              "rules": _registry_fingerprint(),  # (the VJPs and the tangents)
              "compiler": _package_fingerprint()}
     key = cache.make_key(parts)
-    name = f"{t.primal.__name__}_jvp"
+    name = f"{t.primal.__name__}_jvp_batch" if t.batched else f"{t.primal.__name__}_jvp"
     namespace: dict[str, Any] = {}
     for r in rules.REGISTRY.values():
         namespace.update(r.namespace)
@@ -80,14 +81,16 @@ def transform_tangent(t: Any, arg_types: list[T.T], printer: str = "numpy") -> s
     """The generated tangent's source for t at these argument types."""
     _STATS["transforms"] += 1
     low = returning_lowered(t)
-    prog = passes.run(program_of(t, arg_types), passes.TANGENT_PIPELINE)
+    prog = passes.run(program_of(t, arg_types),
+                      passes.BATCHED_TANGENT_PIPELINE if t.batched else passes.TANGENT_PIPELINE)
     calls, fn = prog.calls, low.function
     globals_read = {**low.globals_read, **prog.inlined_globals}
     temps = prog.temporaries | {d for n, d in tangent_pass.dot_names(prog.fn, set(prog.active)).items()
                                 if n in prog.temporaries}
     out = cleanup.run(prog.adjoint, temps.__contains__)
     text = PRINTERS[printer](out, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line,
-                             title="Tangent (JVP)")
+                             title="Batched tangent (one JVP per row of the leading axis)" if t.batched
+                             else "Tangent (JVP)")
     text += manifest(low, prog, globals_read, "__adjointc_callee_tangents__", calls.tangents)
     return text
 
