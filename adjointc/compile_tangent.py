@@ -3,7 +3,7 @@
     compile_tangent(t, arg_types, sig)   cache key (reach.py, the mode, wrt) -> cache.load_or_build
     transform_tangent(t, arg_types)      program_of -> passes.TANGENT_PIPELINE (BATCHED_TANGENT_PIPELINE
                                          for t.batched) -> cleanup -> a printer
-    tangent_of(fn, wrt, outputs)         the Tangent compiled for calls of fn from tangent code
+    tangent_of(fn, wrt, outputs, batched) the Tangent compiled for calls of fn from tangent code
     CalleeTangent                        what a caller's tangent calls: `h_jvp(*args, *dots)`
 
 The same path as compiler.compile_gradient (whose helpers it uses), keyed by the mode
@@ -71,7 +71,9 @@ def compile_tangent(t: Any, arg_types: list[T.T], sig: str) -> Compiled:
             callee = higher.specialised(callee, [T.decode(x) for x in types])
         elif higher.is_callee_adjoint(callee):  # generated code's call of a callee's adjoint
             callee = higher.vjp_function(callee)
-        fn.__globals__[tname] = CalleeTangent(tangent_of(callee, wrt, outputs), [T.decode(x) for x in types])
+        # (a batched tangent calls its callees' batched tangents: every tangent has the batch axis)
+        fn.__globals__[tname] = CalleeTangent(tangent_of(callee, wrt, outputs, t.batched),
+                                              [T.decode(x) for x in types])
     for wname, (spelling, outputs) in getattr(module, "__adjointc_wrappers__", {}).items():
         fn.__globals__[wname] = runtime.Returning(_resolve(spelling, live), outputs)
     return c
@@ -98,13 +100,14 @@ def transform_tangent(t: Any, arg_types: list[T.T], printer: str = "numpy") -> s
 _TANGENTS: dict[tuple, Any] = {}
 
 
-def tangent_of(fn: Callable, wrt: tuple[str, ...], outputs: tuple[str, ...] = ()) -> Any:
-    """The forward.Tangent compiled for calls of `fn` from functions in forward mode."""
+def tangent_of(fn: Callable, wrt: tuple[str, ...], outputs: tuple[str, ...] = (), batched: bool = False) -> Any:
+    """The forward.Tangent compiled for calls of `fn` from functions in forward mode
+    (`batched`: from a batched tangent, its tangents with the leading batch axis)."""
     from .forward import Tangent
-    key = (id(fn), wrt, outputs)
+    key = (id(fn), wrt, outputs, batched)
     t = _TANGENTS.get(key)
     if t is None or t.primal is not fn:
-        t = _TANGENTS[key] = Tangent(fn, wrt, outputs=outputs)
+        t = _TANGENTS[key] = Tangent(fn, wrt, outputs=outputs, batched=batched)
         t._callee = True
     return t
 

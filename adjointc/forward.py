@@ -169,7 +169,7 @@ def jacfwd(fn: Callable, wrt: Any = 0, *, batched: bool = True) -> Callable:
     The columns J e_j come from one *batched* tangent sweep (rules/batched.py): the
     tangent code is generated with a leading batch axis on every tangent and run on the
     identity's columns, `CHUNK` of them at a time. Where an operation has no batch form
-    (or a user function is called, not inlined), the batched build refuses and the
+    (here or in a user function it calls), the batched build refuses and the
     columns come from one tangent sweep each, through one compiled tangent: the same
     Jacobian, never a wrong one. `batched=False` asks for the per-column sweeps;
     `jacobian.mode` says which the last call used ("batched" or "per-column"; a float
@@ -214,7 +214,8 @@ def _batched_jacobian(t: Tangent, values: list[Any], x: Any) -> Any:
         seeds[np.arange(b), start + np.arange(b)] = 1.0
         try:
             value, dots = t._invoke_tangent(c, values, (seeds.reshape((b,) + x.shape),))
-        except GeneratedCodeError:   # (a batch form that does not fit: the per-column sweeps)
+        except (GeneratedCodeError, Unbatchable):   # (a batch form that does not fit, a callee's
+            # batched build refused when first called: the per-column sweeps)
             t.refused.add(t._signature(values))
             return None
         block = _rows(dots, value, b)

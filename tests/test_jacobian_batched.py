@@ -222,6 +222,28 @@ def calls_helper(x):
     return looped_helper(x) * 2.0 + x
 
 
+def sorting_helper(v):
+    out = v * 1.0
+    for i in range(2):
+        out = np.sort(out) * (1.0 + i)
+    return out
+
+
+def calls_sorting_helper(x):
+    return sorting_helper(x) + x
+
+
+def scale_inplace(v, s):
+    for i in range(v.shape[0]):
+        v[i] = v[i] * s + 0.1 * i
+
+
+def calls_mutating_helper(x):
+    y = x.copy()
+    scale_inplace(y, x[0])
+    return y * x
+
+
 def one_float(s, x):
     return x * s + s * s
 
@@ -246,6 +268,8 @@ CASES = [
     (lists_and_tuples, (RNG.random(5),)),
     (elementwise_mix, (RNG.random(4) + 0.1, RNG.random(4) + 0.2)),
     (two_inputs, (RNG.random(3), RNG.random(5))),
+    (calls_helper, (RNG.random(4),)),
+    (calls_mutating_helper, (RNG.random(4),)),
 ]
 IDS = [f.__name__ for f, _ in CASES]
 
@@ -294,8 +318,8 @@ def test_chunks(monkeypatch):
     np.testing.assert_allclose(J, jacfwd(heat_nonlinear, batched=False)(x, 0.05), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("f", [sorts, calls_helper, unknown_ranks],
-                         ids=["no batch form (np.sort)", "a called helper", "ranks not known"])
+@pytest.mark.parametrize("f", [sorts, calls_sorting_helper, unknown_ranks],
+                         ids=["no batch form (np.sort)", "in a called helper", "ranks not known"])
 def test_falls_back_per_column(f):
     x = RNG.random(5)
     jb = jacfwd(f)
@@ -304,8 +328,9 @@ def test_falls_back_per_column(f):
     assert J.shape == np.shape(f(x)) + (5,)
     np.testing.assert_allclose(J, fd_jacobian(f, (x,)), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(J, jacrev(f)(x), rtol=1e-10, atol=1e-10)
-    with pytest.raises(Unbatchable):
-        Tangent(f, 0, batched=True).source_for(x)
+    if f is not calls_sorting_helper:   # (a callee's batched build refuses when it is first called)
+        with pytest.raises(Unbatchable):
+            Tangent(f, 0, batched=True).source_for(x)
     assert jb(x).shape == J.shape and jb.mode == "per-column"   # (the refusal is remembered)
 
 

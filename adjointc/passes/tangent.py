@@ -44,6 +44,12 @@ Invariants the transform relies on and keeps:
   arrays are never modified.
 * A user function called (not inlined) runs as its own tangent, `h_jvp(args..., dots...)
   -> (out, out_dot)` (compiler.Calls.tangent), which replaces the primal call.
+* *Batched* (`run(prog, batched=True)`, jacfwd's matrix of tangent columns): every
+  tangent written, the parameters' too, carries a leading batch axis; each tangent
+  expression is built as above and then rewritten for the batch by rules/batched.py
+  (`Batcher`), its zeros made `batch_zeros(x, _batch)`; a called user function runs
+  as its own batched tangent. An expression without a batch form raises `Unbatchable`
+  (the whole build refuses; jacfwd falls back to one sweep per column).
 * Refusals are located adjointc errors: a rule without forward-mode knowledge
   (`NoAdjointRule`, hint `adjointc.defjvp`), a complex intermediate computed from a
   varied value (`TypeMismatch`), statements no transform supports (`UnsupportedSyntax`).
@@ -59,7 +65,7 @@ from ..ir import (Assign, Block, Break, Call, Comment, Const, Continue, Expr, Ex
                   Name, Param, Return, SetItem, Stmt, While, map_expr, names_in, replace, stmt_reads,
                   stmt_writes, walk)
 from ..names import dot
-from ..rules.batched import Batcher, Unbatchable
+from ..rules.batched import Batcher
 from ..rules.tangents import NoTangentRule
 from . import activity, sharing
 from . import simplify as S
@@ -274,8 +280,6 @@ class Forward:
         """`y = h(a, b)`, h a user function: `_h_jvp_out = h_jvp(a, b, a_dot)` (h's own
         tangent, compiled for the arguments that carry one), then y and y_dot from it."""
         calls, call = self.p.calls, s.value
-        if self.bat:
-            raise Unbatchable(f"a call of {call.member}, whose tangent is not batched", s.loc)
         name = calls.callee(call, self.oracle.of(call.args[0]) if call.args else T.UNKNOWN)
         if name is None:
             raise UnsupportedSyntax(f"cannot differentiate the call of {call.member}", s.loc)
@@ -295,8 +299,6 @@ class Forward:
             d = self.of(e) or self.zero(e)
             return self.bat.top(d, e) if self.bat else d
         v, loc = s.value, s.loc
-        if self.outputs and self.bat:
-            raise Unbatchable("a callee's tangent", loc)
         if self.outputs:
             outs = tuple(Name(o) for o in self.outputs)
             return Return(Call("tuple", (Call("tuple", (v,) + outs), Call("tuple", tuple(

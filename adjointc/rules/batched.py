@@ -88,10 +88,14 @@ class Batcher:
 
     def zeros(self, like: Expr) -> Expr:
         t = self.types(like)
-        if t.kind not in ("float", "int", "bool", "array", "list", "tuple") or (
+        if t.kind not in ("float", "int", "bool", "array", "list", "tuple", "none", "str") or (
                 t.kind in ("list", "tuple") and not _plain(t)):
             raise Unbatchable(f"no batched zero for a value of type {t}")
+        if t.kind in ("none", "str"):
+            return like   # (carries no tangent: kept, as zero_tangent keeps it)
         self.used = True
+        if t.kind in ("float", "int", "bool"):
+            return Call("np.zeros", (self.nb,))
         return Call("batch_zeros", (like, self.nb))
 
     # ------------------------------------------------------------ expressions
