@@ -42,7 +42,8 @@ def compile_tangent(t: Any, arg_types: list[T.T], sig: str) -> Compiled:
         return compile_tangent(spec, arg_types, sig)
     reached = funcvals.reach(t.primal, reach.classes_of(arg_types))
     src, consts = reached.key_parts()
-    parts = {"mode": "tangent-batched" if t.batched else "tangent", "source": src, "name": t.primal.__qualname__, "module": str(t.primal.__module__),
+    parts = {"mode": "tangent-batched" if t.batched else "tangent", "source": src,
+             "name": t.primal.__qualname__, "module": str(t.primal.__module__),
              "file": inspect.getsourcefile(t.primal) or "", "wrt": ",".join(t.wrt),
              "outputs": ",".join(t.outputs), "inline": str(inline_pass.ENABLED),
              "signature": re.sub(r"#\d+\)", ")", sig), "globals": consts,
@@ -100,7 +101,8 @@ def transform_tangent(t: Any, arg_types: list[T.T], printer: str = "numpy") -> s
 _TANGENTS: dict[tuple, Any] = {}
 
 
-def tangent_of(fn: Callable, wrt: tuple[str, ...], outputs: tuple[str, ...] = (), batched: bool = False) -> Any:
+def tangent_of(fn: Callable, wrt: tuple[str, ...], outputs: tuple[str, ...] = (),
+               batched: bool = False) -> Any:
     """The forward.Tangent compiled for calls of `fn` from functions in forward mode
     (`batched`: from a batched tangent, its tangents with the leading batch axis)."""
     from .forward import Tangent

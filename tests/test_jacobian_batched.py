@@ -198,6 +198,12 @@ def elementwise_mix(x, y):
     return z * w + np.sqrt(x + 1.0) ** 1.5
 
 
+def numbers_and_rebroadcast(x):
+    s = float(x[0] * x[1])
+    M = np.ones((3, x.shape[0])) * 0.7
+    return (np.where(x > 0.5, x, 0.0) * s + np.mod(x, M) + np.sum(x) ** 2).ravel()
+
+
 def two_inputs(x, y):
     return np.concatenate([x * y[:x.shape[0]], np.sin(y) * np.sum(x)])
 
@@ -268,6 +274,7 @@ CASES = [
     (lists_and_tuples, (RNG.random(5),)),
     (elementwise_mix, (RNG.random(4) + 0.1, RNG.random(4) + 0.2)),
     (two_inputs, (RNG.random(3), RNG.random(5))),
+    (numbers_and_rebroadcast, (RNG.random(3) + 0.05,)),
     (calls_helper, (RNG.random(4),)),
     (calls_mutating_helper, (RNG.random(4),)),
 ]

@@ -65,7 +65,7 @@ from ..ir import (Assign, Block, Break, Call, Comment, Const, Continue, Expr, Ex
                   Name, Param, Return, SetItem, Stmt, While, map_expr, names_in, replace, stmt_reads,
                   stmt_writes, walk)
 from ..names import dot
-from ..rules.batched import Batcher
+from ..rules.batched import Batcher, Unbatchable
 from ..rules.tangents import NoTangentRule
 from . import activity, sharing
 from . import simplify as S
@@ -326,6 +326,8 @@ class Forward:
         if self.bat is None:
             return Function(f"{fn.name}_jvp", params, body, fn.file, fn.line)
         if self.bat.used:  # (the batch size, read by the zeros: the first wrt tangent's leading axis)
+            if len(params) == len(fn.params):
+                raise Unbatchable("a batched tangent with respect to nothing", loc)
             size = Call("getitem", (Call("np.shape", (Name(params[len(fn.params)].name),)), Const(0)))
             body = (Assign(self.bat.nb.id, size, loc),) + body
         return Function(f"{fn.name}_jvp_batch", params, body, fn.file, fn.line)

@@ -28,10 +28,12 @@ reads a tangent, else it is a primal value, the same for every column, and kept.
   seeds), made as `batch_zeros`.
 
 Invariant: an expression is either rewritten exactly (the same value, column by
-column, as the unbatched tangent of each column) or refused with `Unbatchable` (any
-op without a batch form, any operand whose rank is not known statically). The
-batched build then refuses as a whole and `jacfwd` falls back to one sweep per
-column: a batched Jacobian is never wrong, only sometimes not batched.
+column, as the unbatched tangent of each column) or refused with `Unbatchable` (an
+op without a batch form, an operand whose rank the form needs and the type facts do
+not give). The batched build then refuses as a whole and `jacfwd` falls back to one
+sweep per column; so does a batched sweep that raises when it runs (a helper meeting
+a value it has no batch form for). A batched Jacobian is never wrong, only sometimes
+not batched.
 """
 from __future__ import annotations
 

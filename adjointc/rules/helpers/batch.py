@@ -32,7 +32,9 @@ def batch_zeros(x: Any, nb: int) -> Any:
         return type(x)._make(items) if hasattr(type(x), "_make") else tuple(items)
     if isinstance(x, (bool, np.bool_, str, bytes, type(None))):
         return x   # (carries no tangent: kept, as zero_tangent keeps it)
-    return np.zeros((nb,) + np.shape(x))
+    if isinstance(x, (int, float, complex, np.number)):
+        return np.zeros(nb)
+    raise TypeError(f"no batched zero tangent for a {type(x).__name__}")   # (jacfwd: the per-column sweeps)
 
 
 def batch_array(v: Any) -> np.ndarray:
