@@ -1,8 +1,9 @@
 """Forward mode's orchestration: a Tangent's signature -> generated tangent source -> a callable.
 
     compile_tangent(t, arg_types, sig)   cache key (reach.py, the mode, wrt) -> cache.load_or_build
-    transform_tangent(t, arg_types)      program_of -> passes.TANGENT_PIPELINE -> cleanup -> a printer
-    tangent_of(fn, wrt, outputs)         the Tangent compiled for calls of fn from tangent code
+    transform_tangent(t, arg_types)      program_of -> passes.TANGENT_PIPELINE (BATCHED_TANGENT_PIPELINE
+                                         for t.batched) -> cleanup -> a printer
+    tangent_of(fn, wrt, outputs, batched) the Tangent compiled for calls of fn from tangent code
     CalleeTangent                        what a caller's tangent calls: `h_jvp(*args, *dots)`
 
 The same path as compiler.compile_gradient (whose helpers it uses), keyed by the mode
@@ -36,19 +37,20 @@ def compile_tangent(t: Any, arg_types: list[T.T], sig: str) -> Compiled:
     spec = _specialised(t, arg_types, sig)
     if spec is not t:  # (a call passing functions: the tangent of the specialisation on them)
         from .forward import Tangent
-        spec = Tangent(spec.primal, t.wrt, outputs=t.outputs)
+        spec = Tangent(spec.primal, t.wrt, outputs=t.outputs, batched=t.batched)
         spec._callee = t._callee
         return compile_tangent(spec, arg_types, sig)
     reached = funcvals.reach(t.primal, reach.classes_of(arg_types))
     src, consts = reached.key_parts()
-    parts = {"mode": "tangent", "source": src, "name": t.primal.__qualname__, "module": str(t.primal.__module__),
+    parts = {"mode": "tangent-batched" if t.batched else "tangent", "source": src,
+             "name": t.primal.__qualname__, "module": str(t.primal.__module__),
              "file": inspect.getsourcefile(t.primal) or "", "wrt": ",".join(t.wrt),
              "outputs": ",".join(t.outputs), "inline": str(inline_pass.ENABLED),
              "signature": re.sub(r"#\d+\)", ")", sig), "globals": consts,
              "rules": _registry_fingerprint(),  # (the VJPs and the tangents)
              "compiler": _package_fingerprint()}
     key = cache.make_key(parts)
-    name = f"{t.primal.__name__}_jvp"
+    name = f"{t.primal.__name__}_jvp_batch" if t.batched else f"{t.primal.__name__}_jvp"
     namespace: dict[str, Any] = {}
     for r in rules.REGISTRY.values():
         namespace.update(r.namespace)
@@ -70,7 +72,9 @@ def compile_tangent(t: Any, arg_types: list[T.T], sig: str) -> Compiled:
             callee = higher.specialised(callee, [T.decode(x) for x in types])
         elif higher.is_callee_adjoint(callee):  # generated code's call of a callee's adjoint
             callee = higher.vjp_function(callee)
-        fn.__globals__[tname] = CalleeTangent(tangent_of(callee, wrt, outputs), [T.decode(x) for x in types])
+        # (a batched tangent calls its callees' batched tangents: every tangent has the batch axis)
+        fn.__globals__[tname] = CalleeTangent(tangent_of(callee, wrt, outputs, t.batched),
+                                              [T.decode(x) for x in types])
     for wname, (spelling, outputs) in getattr(module, "__adjointc_wrappers__", {}).items():
         fn.__globals__[wname] = runtime.Returning(_resolve(spelling, live), outputs)
     return c
@@ -80,14 +84,16 @@ def transform_tangent(t: Any, arg_types: list[T.T], printer: str = "numpy") -> s
     """The generated tangent's source for t at these argument types."""
     _STATS["transforms"] += 1
     low = returning_lowered(t)
-    prog = passes.run(program_of(t, arg_types), passes.TANGENT_PIPELINE)
+    prog = passes.run(program_of(t, arg_types),
+                      passes.BATCHED_TANGENT_PIPELINE if t.batched else passes.TANGENT_PIPELINE)
     calls, fn = prog.calls, low.function
     globals_read = {**low.globals_read, **prog.inlined_globals}
     temps = prog.temporaries | {d for n, d in tangent_pass.dot_names(prog.fn, set(prog.active)).items()
                                 if n in prog.temporaries}
     out = cleanup.run(prog.adjoint, temps.__contains__)
     text = PRINTERS[printer](out, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line,
-                             title="Tangent (JVP)")
+                             title="Batched tangent (one JVP per row of the leading axis)" if t.batched
+                             else "Tangent (JVP)")
     text += manifest(low, prog, globals_read, "__adjointc_callee_tangents__", calls.tangents)
     return text
 
@@ -95,13 +101,15 @@ def transform_tangent(t: Any, arg_types: list[T.T], printer: str = "numpy") -> s
 _TANGENTS: dict[tuple, Any] = {}
 
 
-def tangent_of(fn: Callable, wrt: tuple[str, ...], outputs: tuple[str, ...] = ()) -> Any:
-    """The forward.Tangent compiled for calls of `fn` from functions in forward mode."""
+def tangent_of(fn: Callable, wrt: tuple[str, ...], outputs: tuple[str, ...] = (),
+               batched: bool = False) -> Any:
+    """The forward.Tangent compiled for calls of `fn` from functions in forward mode
+    (`batched`: from a batched tangent, its tangents with the leading batch axis)."""
     from .forward import Tangent
-    key = (id(fn), wrt, outputs)
+    key = (id(fn), wrt, outputs, batched)
     t = _TANGENTS.get(key)
     if t is None or t.primal is not fn:
-        t = _TANGENTS[key] = Tangent(fn, wrt, outputs=outputs)
+        t = _TANGENTS[key] = Tangent(fn, wrt, outputs=outputs, batched=batched)
         t._callee = True
     return t
 

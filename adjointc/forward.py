@@ -17,8 +17,10 @@ on the abstract signature and memoises exactly as a gradient does. Contracts:
 * `jvp` memoises one Tangent per (function, which tangents are given), and that
   memoises the compiled code per signature: a repeated call costs a lookup.
 
-`jacfwd` runs one tangent per input element (columns of the identity): the compiled
-tangent is built once and called n times (see `jacfwd` for why not batched).
+`jacfwd` runs the columns of the identity as one batched tangent (rules/batched.py:
+every tangent with a leading batch axis, up to `CHUNK` columns a sweep), or, where
+the batched build refuses, one tangent per input element, compiled once and called
+n times.
 """
 from __future__ import annotations
 
@@ -30,7 +32,10 @@ from . import compile_tangent, compiler, frontend
 from . import types as T
 from .api import Gradient, _check_arg_aliasing, _copy_arrays, _call_with_values
 from .compiler import Compiled
-from .errors import AdjointcError, InvalidArgument, TypeMismatch
+from .errors import AdjointcError, GeneratedCodeError, InvalidArgument, TypeMismatch
+from .rules.batched import Unbatchable
+
+CHUNK = 256  # jacfwd's columns per batched sweep (the batch axis' length at most)
 
 
 class Tangent(Gradient):
@@ -42,11 +47,18 @@ class Tangent(Gradient):
     code of the last call's signature), `source_for(*args)`.
     """
 
-    def __init__(self, fn: Callable, wrt: Any = None, *, outputs: tuple[str, ...] = ()):
+    def __init__(self, fn: Callable, wrt: Any = None, *, outputs: tuple[str, ...] = (), batched: bool = False):
         super().__init__(fn, wrt, outputs=outputs)
+        # batched: the tangents (given and returned) carry a leading batch axis, one JVP per
+        # row (jacfwd's columns); signatures whose build refused (Unbatchable) are remembered
+        self.batched, self.refused = batched, set()
 
     def _compile(self, arg_types: list[T.T], sig: str, stats: bool = False) -> Compiled:
-        return compile_tangent.compile_tangent(self, arg_types, sig)
+        try:
+            return compile_tangent.compile_tangent(self, arg_types, sig)
+        except Unbatchable:
+            self.refused.add(sig)
+            raise
 
     def __call__(self, *args: Any, tangents: Any = None, **kwargs: Any):
         if tangents is None:
@@ -149,30 +161,91 @@ def jvp(fn: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
     return fwd.run(fwd._bind(tuple(primals), {}), tuple(tangents[i] for i in wrt))
 
 
-def jacfwd(fn: Callable, wrt: Any = 0) -> Callable:
+def jacfwd(fn: Callable, wrt: Any = 0, *, batched: bool = True) -> Callable:
     """The Jacobian by forward mode: `jacfwd(f, wrt)(*args)` has shape out.shape + x.shape
     (out.shape for a float x; a tuple of them for several wrt; a tuple per output for a
     tuple output).
 
-    One tangent sweep per element of x (the columns of the identity), through one
-    compiled tangent. A batched sweep (a matrix of tangent columns) would need every
-    rule's tangent to carry a batch axis: elementwise templates broadcast over a
-    leading axis, but getitem, reductions, matmul, reshape and SetItem index the
-    primal's axes, so each would need a batched form (a vmap of the rules)."""
+    The columns J e_j come from one *batched* tangent sweep (rules/batched.py): the
+    tangent code is generated with a leading batch axis on every tangent and run on the
+    identity's columns, `CHUNK` of them at a time. Where an operation has no batch form
+    (here or in a user function it calls), the batched build refuses and the
+    columns come from one tangent sweep each, through one compiled tangent: the same
+    Jacobian, never a wrong one. `batched=False` asks for the per-column sweeps;
+    `jacobian.mode` says which the last call used ("batched" or "per-column"; a float
+    x takes one plain sweep)."""
     single = wrt is None or isinstance(wrt, (int, np.integer, str))
     items = [0 if wrt is None else wrt] if single else list(wrt)
-    parts = [Tangent(fn, w) for w in items]
+    parts = [(Tangent(fn, w), Tangent(fn, w, batched=True)) for w in items]
 
     def jacobian(*args: Any, **kwargs: Any):
-        out = []
-        for t in parts:
+        out, modes = [], []
+        for t, tb in parts:
             values = t._bind(args, kwargs)
             x = values[t._names.index(t.wrt[0])]
-            out.append(_jacobian(t, values, x))
+            jac = _batched_jacobian(tb, values, x) if batched else None
+            modes.append("per-column" if jac is None else "batched")
+            out.append(_jacobian(t, values, x) if jac is None else jac)
+        jacobian.mode = modes[0] if single else tuple(modes)  # type: ignore[attr-defined]
         return out[0] if single else tuple(out)
-    jacobian.__name__ = f"jacfwd_{getattr(parts[0].primal, '__name__', 'f')}"
-    jacobian.__doc__ = f"Jacobian of {parts[0].primal.__name__} with respect to {', '.join(p.wrt[0] for p in parts)}."
+    first = parts[0][0]
+    jacobian.__name__ = f"jacfwd_{getattr(first.primal, '__name__', 'f')}"
+    jacobian.__doc__ = f"Jacobian of {first.primal.__name__} with respect to {', '.join(p.wrt[0] for p, _ in parts)}."
+    jacobian.mode = None  # type: ignore[attr-defined]
     return jacobian
+
+
+def _batched_jacobian(t: Tangent, values: list[Any], x: Any) -> Any:
+    """The Jacobian from batched sweeps of `t` (a batched Tangent), or None where the batched
+    build refuses (or its result is not shaped as the output's tangents: never expected)."""
+    if not (isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.size > 1):
+        return None   # (a float, an empty array: one plain sweep; a wrong type: refused there)
+    t._check_inputs(values)
+    if t._signature(values) in t.refused:
+        return None
+    try:
+        c = t._get_reported(values)
+    except Unbatchable:
+        return None
+    n, value, blocks = x.size, None, []
+    for start in range(0, n, CHUNK):
+        b = min(CHUNK, n - start)
+        seeds = np.zeros((b, n), dtype=x.dtype)
+        seeds[np.arange(b), start + np.arange(b)] = 1.0
+        try:
+            value, dots = t._invoke_tangent(c, values, (seeds.reshape((b,) + x.shape),))
+        except (GeneratedCodeError, Unbatchable):   # (a batch form that does not fit, a callee's
+            # batched build refused when first called: the per-column sweeps)
+            t.refused.add(t._signature(values))
+            return None
+        block = _rows(dots, value, b)
+        if block is None:
+            t.refused.add(t._signature(values))
+            return None
+        blocks.append(block)
+    return _assemble(blocks, value, x.shape)
+
+
+def _rows(dots: Any, value: Any, b: int) -> Any:
+    """The batched output tangent `dots` (b rows) as float arrays of shape (b,) + out.shape,
+    with the output's structure; None if a row is not shaped like the output."""
+    if isinstance(value, (tuple, list)):
+        if not (isinstance(dots, (tuple, list)) and len(dots) == len(value)):
+            return None
+        rows = [_rows(d, v, b) for d, v in zip(dots, value)]
+        return None if any(r is None for r in rows) else rows
+    if isinstance(value, (bool, np.bool_)):
+        return np.zeros(b)
+    a = np.asarray(dots, dtype=float)
+    return a if a.shape == (b,) + np.shape(value) else None
+
+
+def _assemble(blocks: list[Any], value: Any, shape: tuple) -> Any:
+    """The Jacobian out.shape + x.shape from the batched rows (row j: the column J e_j)."""
+    if isinstance(value, (tuple, list)):
+        return tuple(_assemble([blk[k] for blk in blocks], v, shape) for k, v in enumerate(value))
+    J = np.moveaxis(np.concatenate(blocks, axis=0), 0, -1)
+    return J.reshape(np.shape(value) + shape)
 
 
 def _jacobian(t: Tangent, values: list[Any], x: Any) -> Any:

@@ -13,6 +13,9 @@ shared machine the ratios matter, not the absolute times):
 * jacrev vs jacfwd: a trajectory of many states from 3 parameters (jacfwd: 3 tangent
   sweeps; jacrev: one adjoint per output) and a function of many inputs with 2
   outputs (jacrev: 2 sweeps; jacfwd: one per input). Each should win its case.
+* batched vs per-column jacfwd: the Jacobian's columns from one batched tangent sweep
+  (every tangent with a leading axis of n columns, rules/batched.py) against n tangent
+  sweeps through one compiled tangent (`jacfwd(f, batched=False)`), 50-100 inputs.
 
 Printed as Markdown tables.
 """
@@ -69,6 +72,26 @@ def trajectory(p, y0, dt=0.01, steps=100):
 def two_moments(x):
     """Two outputs of many inputs."""
     return np.array([np.sum(np.sin(x) * x), np.sum(x ** 2) * np.mean(np.cos(x))])
+
+
+def heat_field(u0, kappa, steps=50):
+    """The heat equation's explicit Euler steps: the whole field (n outputs of n inputs)."""
+    u = u0.copy()
+    for _ in range(steps):
+        u[1:-1] = u[1:-1] + kappa * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+    return u
+
+
+def reaction_diffusion(u0, k, steps=20):
+    """A periodic nonlinear reaction-diffusion field by RK2 (np.roll stencil)."""
+    u = u0.copy()
+    dt = 0.01
+    for _ in range(steps):
+        f1 = k * (np.roll(u, 1) - 2.0 * u + np.roll(u, -1)) + u - u ** 3
+        v = u + 0.5 * dt * f1
+        f2 = k * (np.roll(v, 1) - 2.0 * v + np.roll(v, -1)) + v - v ** 3
+        u = u + dt * f2
+    return u
 
 
 def main() -> None:
@@ -148,6 +171,25 @@ def main() -> None:
         win = "jacfwd" if tfw < trv else "jacrev"
         print(f"| {name} | {tf * 1e3:.3f} ms | {tfw * 1e3:.2f} ms | {trv * 1e3:.2f} ms | {tfw / tf:.1f} | "
               f"{trv / tf:.1f} | {win} ({max(tfw, trv) / min(tfw, trv):.1f}x) |")
+
+    # ------------------------------------------------- batched vs per-column jacfwd
+    rows = []
+    nh = 50 if quick else 100
+    uh = np.exp(-30.0 * (np.linspace(0.0, 1.0, nh) - 0.5) ** 2)
+    rows.append((f"heat field, {nh} pts x 50 steps", heat_field, (uh, 0.2)))
+    nr = 50 if quick else 80
+    ur = 0.5 * np.sin(np.linspace(0.0, 2 * np.pi, nr))
+    rows.append((f"reaction-diffusion RK2, {nr} pts x 20 steps", reaction_diffusion, (ur, 0.5)))
+    xt = rng.standard_normal(50 if quick else 100)
+    rows.append((f"2 outputs of {xt.size} inputs", two_moments, (xt,)))
+    print("\n| jacfwd | n inputs | per-column | batched | per-column / batched | mode |")
+    print("|---|---|---|---|---|---|")
+    for name, f, args in rows:
+        jb, jc = adjointc.jacfwd(f), adjointc.jacfwd(f, batched=False)
+        tb = best(lambda: jb(*args), repeat=3)
+        tc = best(lambda: jc(*args), repeat=3)
+        assert np.allclose(jb(*args), jc(*args), rtol=1e-12, atol=1e-12)
+        print(f"| {name} | {np.size(args[0])} | {tc * 1e3:.2f} ms | {tb * 1e3:.2f} ms | {tc / tb:.1f} | {jb.mode} |")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@
 `TANGENT_PIPELINE` is forward mode (passes/tangent.py): the same front passes up to
 `aliasing`, then `tangent` (the primal with each statement's tangent beside it, no tape)
 and `tangent-dce` (dead tangents dropped; the primal's statements kept).
+`BATCHED_TANGENT_PIPELINE` is the same with `tangent-batched`: tangents with a
+leading batch axis, a matrix of tangent columns in one sweep (rules/batched.py).
 
 After `dce`, compiler.transform runs passes/cleanup.run (temporaries folded into
 their uses) and a printer (compiler.PRINTERS): presentation, not a transform of
@@ -204,6 +206,11 @@ CALLEE_PASSES: tuple[Pass, ...] = PIPELINE[:[p.name for p in PIPELINE].index("al
 # forward mode: the front passes, then the tangent transform (passes/tangent.py)
 TANGENT_PIPELINE: tuple[Pass, ...] = CALLEE_PASSES + (
     Pass("tangent", tangent.run),
+    Pass("tangent-dce", tangent.dce),
+)
+# batched forward mode (jacfwd's columns in one sweep): every tangent with a leading batch axis
+BATCHED_TANGENT_PIPELINE: tuple[Pass, ...] = CALLEE_PASSES + (
+    Pass("tangent-batched", lambda prog: tangent.run(prog, batched=True)),
     Pass("tangent-dce", tangent.dce),
 )
 

@@ -44,6 +44,12 @@ Invariants the transform relies on and keeps:
   arrays are never modified.
 * A user function called (not inlined) runs as its own tangent, `h_jvp(args..., dots...)
   -> (out, out_dot)` (compiler.Calls.tangent), which replaces the primal call.
+* *Batched* (`run(prog, batched=True)`, jacfwd's matrix of tangent columns): every
+  tangent written, the parameters' too, carries a leading batch axis; each tangent
+  expression is built as above and then rewritten for the batch by rules/batched.py
+  (`Batcher`), its zeros made `batch_zeros(x, _batch)`; a called user function runs
+  as its own batched tangent. An expression without a batch form raises `Unbatchable`
+  (the whole build refuses; jacfwd falls back to one sweep per column).
 * Refusals are located adjointc errors: a rule without forward-mode knowledge
   (`NoAdjointRule`, hint `adjointc.defjvp`), a complex intermediate computed from a
   varied value (`TypeMismatch`), statements no transform supports (`UnsupportedSyntax`).
@@ -59,6 +65,7 @@ from ..ir import (Assign, Block, Break, Call, Comment, Const, Continue, Expr, Ex
                   Name, Param, Return, SetItem, Stmt, While, map_expr, names_in, replace, stmt_reads,
                   stmt_writes, walk)
 from ..names import dot
+from ..rules.batched import Batcher, Unbatchable
 from ..rules.tangents import NoTangentRule
 from . import activity, sharing
 from . import simplify as S
@@ -100,7 +107,7 @@ def _comment(s: Stmt) -> Comment:
 class Forward:
     """The transform of one function; `block` maps primal statements to primal + tangent."""
 
-    def __init__(self, prog: "Program", outputs: tuple[str, ...]):
+    def __init__(self, prog: "Program", outputs: tuple[str, ...], batched: bool = False):
         self.p, self.types, self.outputs = prog, prog.types, outputs
         self.varied = varied(prog.fn, prog.wrt, prog.types)
         for s in walk(prog.fn.body):
@@ -117,6 +124,9 @@ class Forward:
         written = {s.target for s in walk(prog.fn.body) if isinstance(s, SetItem)} | {
             s.value.args[0].id for s in walk(prog.fn.body) if isinstance(s, ExprStmt)
             and isinstance(s.value, Call) and s.value.op == "method:append"} | set(prog.mutated)
+        # batched (jacfwd's columns): every tangent written has a leading batch axis
+        self.bat = Batcher(self.oracle.of, set(self.dots.values()), self.namer.exact("_batch")) if batched \
+            else None
         bases = sharing.base_map(prog.fn.body, prog.types)
         # (names whose memory an in-place write may reach: the written, what they view, their views)
         self.inplace = written | {b for n in written for b in bases.get(n, ())} | {
@@ -166,10 +176,13 @@ class Forward:
             if v is None:
                 kind = self.types.get(s.target, T.UNKNOWN).kind
                 v = Const(0.0) if kind == "array" else self.zero(s.value)
+            index = s.index
+            if self.bat:
+                index, v = self.bat.setitem(s.target, s.index, v)
             # the tangent first: its operands may view the memory the primal write changes
             # (`_t2 = Y[:, j]` read by `_t2 * s_dot[j]`); primal temporaries are consumed
             # before the write (passes/aliasing.py), so the tangent's must be too
-            return [_comment(s), SetItem(self.dots[s.target], s.index, v, s.loc), s]
+            return [_comment(s), SetItem(self.dots[s.target], index, v, s.loc), s]
         if isinstance(s, If):
             return [If(s.test, tuple(self.block(s.body)), tuple(self.block(s.orelse)), s.loc, sid=s.sid)]
         if isinstance(s, For):
@@ -183,6 +196,8 @@ class Forward:
             if not (isinstance(lst, Name) and lst.id in self.varied):
                 return [s]
             vd = self.of(v) or self.zero(v)
+            if self.bat:
+                vd = self.bat.value(vd, v)
             return [_comment(s), s, ExprStmt(Call("method:append", (Name(self.dots[lst.id]), vd)), s.loc)]
         if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:pop":
             # (a value dropped from a tape, generated code read again: its tangent list in step)
@@ -211,7 +226,9 @@ class Forward:
         e = self.tangent(s)
         if e is None:
             e = self.zero(Name(t))
-        elif isinstance(e, Name) and not isinstance(val, Name) and not self.may_view(val) and (
+        if self.bat:
+            e = self.bat.top(e, Name(t))
+        if isinstance(e, Name) and not isinstance(val, Name) and not self.may_view(val) and (
                 t in self.inplace or e.id in {self.dots.get(n) for n in self.inplace}) and \
                 self.types.get(t, T.UNKNOWN).kind in ("array", "unknown", "list"):
             # (a fresh value's tangent must not alias: see the module docstring)
@@ -279,7 +296,8 @@ class Forward:
 
     def ret(self, s: Return) -> Return:
         def tangent_of(e: Expr) -> Expr:
-            return self.of(e) or self.zero(e)
+            d = self.of(e) or self.zero(e)
+            return self.bat.top(d, e) if self.bat else d
         v, loc = s.value, s.loc
         if self.outputs:
             outs = tuple(Name(o) for o in self.outputs)
@@ -298,13 +316,21 @@ class Forward:
                 prologue.append(self.keep(Assign(self.dots[m], Call("np.copy", (Name(self.dots[m]),)), loc)))
         for q in fn.params:  # varied, but not given a tangent: it starts at zero
             if q.name in self.varied and q.name not in p.wrt:
-                prologue.append(Assign(self.dots[q.name], self.zero(Name(q.name)), loc))
+                z = self.zero(Name(q.name))
+                prologue.append(Assign(self.dots[q.name], self.bat.top(z, Name(q.name)) if self.bat else z, loc))
         body = tuple(prologue) + tuple(self.block(fn.body))
         # (a wrt parameter that carries no derivative, an int, still gets its dot parameter:
         # the tangent function's signature is fixed by wrt alone)
         params = tuple(Param(q.name) for q in fn.params) + tuple(
             Param(self.dots[w] if w in self.dots else self.namer.exact(dot(w))) for w in p.wrt)
-        return Function(f"{fn.name}_jvp", params, body, fn.file, fn.line)
+        if self.bat is None:
+            return Function(f"{fn.name}_jvp", params, body, fn.file, fn.line)
+        if self.bat.used:  # (the batch size, read by the zeros: the first wrt tangent's leading axis)
+            if len(params) == len(fn.params):
+                raise Unbatchable("a batched tangent with respect to nothing", loc)
+            size = Call("getitem", (Call("np.shape", (Name(params[len(fn.params)].name),)), Const(0)))
+            body = (Assign(self.bat.nb.id, size, loc),) + body
+        return Function(f"{fn.name}_jvp_batch", params, body, fn.file, fn.line)
 
 
 def _substitute_name(e: Expr, name: str, value: Expr) -> Expr:
@@ -326,9 +352,11 @@ def dot_names(fn: Function, names: set[str]) -> dict[str, str]:
     return out
 
 
-def run(prog: "Program") -> "Program":
-    """The "tangent" pass: `adjoint` is the tangent function (see the module docstring)."""
-    fw = Forward(prog, prog.outputs)
+def run(prog: "Program", batched: bool = False) -> "Program":
+    """The "tangent" pass: `adjoint` is the tangent function (see the module docstring);
+    `batched`: every tangent with a leading batch axis (rules/batched.py; raises
+    `Unbatchable` where a tangent has no batch form)."""
+    fw = Forward(prog, prog.outputs, batched)
     fn = fw.function()
     return prog.but(adjoint=fn, adjoints=frozenset(fw.dots.values()), keep=prog.sids() | frozenset(fw.kept),
                     active=frozenset(fw.varied), last_sid=fw.sid, namer=fw.namer)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import types as T
-from ..ir import Const
+from ..ir import Call, Const
 from .helpers.linalg import einsum_split
 
 NOT_CONST = object()   # "not a compile-time constant"
@@ -60,6 +60,8 @@ def array_type(rank: int | None, dtype: str | None = "f") -> T.T:
 
 def ndim_of_const(e: Any) -> int | None:
     """len() of a constant shape/axis argument (an int counts as 1)."""
+    if isinstance(e, Call) and e.op in ("tuple", "list"):   # (its length is known: `(3, n)`)
+        return len(e.args)
     v = const_value(e)
     if v is NOT_CONST:
         return None

@@ -29,6 +29,13 @@ sum |g| |v|) and, tightly, with <grad, v> from reverse mode. Its failures have
 the same kinds, their detail prefixed "jvp"; a forward-mode refusal of a
 program reverse mode accepts is "refused" with detail "jvp:<error class>".
 
+Batched Jacobians are judged on a quarter of the programs (picked by a hash of the
+source), at the first point the jvp agreed on: `jacfwd(f, wrt=i)` for each array input
+(one batched tangent sweep over the identity's columns, or the per-column sweeps where
+the batched build refuses) must equal reverse mode's gradient, tightly. A disagreement
+is "wrong" with detail "jvp batched jacfwd ..."; ``extra["batched"]`` says which path
+ran ("batched", "per-column"; "refused:<error class>"), which run.py counts.
+
 Second order is judged at the first usable point (`second=True`, the default), for a
 program whose gradient and jvp agree there: the Hessian-vector product
 `jvp(grad(f), x, v)` (forward over reverse) must give the gradient as its value and
@@ -60,6 +67,7 @@ import sys
 import tempfile
 import traceback
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -318,6 +326,11 @@ def _judge(fn: Callable, program: Program, seed: int, points: int, sympy: bool,
             bad = _judge_jvp(fn, names, point, value, ref, got, directions)
             if bad is not None:
                 return bad
+            if "batched" not in extra and zlib.crc32(program.source.encode()) % 4 == 0:
+                bad = _judge_jacfwd(fn, names, point, got)
+                if isinstance(bad, Outcome):
+                    return bad
+                extra["batched"] = bad
         if second and forward and "second" not in extra:
             bad = _judge_second(fn, g, names, point, got, sympy and "sympy" in program.tags, directions)
             if isinstance(bad, Outcome):
@@ -398,6 +411,39 @@ def _judge_checkpoint(fn: Callable, names: tuple, point: tuple, got: tuple, k: i
             return Outcome("wrong", f"ckpt d/d{name}", f"checkpoints={k}: {_short(a)}\n  store-all {_short(b)}",
                            point)
     return "ok"
+
+
+def _judge_jacfwd(fn: Callable, names: tuple, point: tuple, got: tuple) -> Outcome | str:
+    """jacfwd (batched where it can be) against reverse mode's gradient at one point: the
+    path it took ("batched", "per-column", "refused:<class>", "none") or a failure."""
+    modes = []
+    for i, (name, x) in enumerate(zip(names, point)):
+        if not (isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.size > 1):
+            continue
+        args = copy_value(point)
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                jf = adjointc.jacfwd(fn, wrt=i)
+                J = jf(*args)
+        except AdjointcBug as e:
+            out = _crash(e, point)
+            out.detail = "jvp batched jacfwd: " + out.detail
+            return out
+        except AdjointcError as e:
+            return "refused:" + type(e).__name__
+        except Exception as e:  # noqa: BLE001
+            out = _crash(e, point)
+            out.detail = "jvp batched jacfwd: " + out.detail
+            return out
+        if not all(_same(a, b) for a, b in zip(args, point)):
+            return Outcome("mutated", "jvp batched jacfwd changed its inputs", "", point)
+        if not isinstance(J, np.ndarray) or J.shape != x.shape or \
+                np.max(np.abs(J - got[i]), initial=0.0) > 1e-6 * max(1.0, float(np.max(np.abs(got[i])))):
+            return Outcome("wrong", f"jvp batched jacfwd d/d{name} ({jf.mode})",
+                           f"jacfwd {_short(J)}\n  grad {_short(got[i])}", point)
+        modes.append(jf.mode)
+    return "batched" if "batched" in modes else modes[0] if modes else "none"
 
 
 # ---------------------------------------------------------------- second order

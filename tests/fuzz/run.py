@@ -82,6 +82,8 @@ def _worker(args: tuple) -> dict[str, Any]:
                 counts["forward:" + out.kind] += 1
             if out.detail.startswith(("hvp", "grad2")):  # (second order's share)
                 counts["second:" + out.kind] += 1
+        if "batched" in out.extra:  # (jacfwd judged: batched, per-column, refused:..., none)
+            counts["batched:" + out.extra["batched"]] += 1
         if "second" in out.extra:  # (second order judged at one point: ok, refused:..., unlocated:...)
             counts["second:" + out.extra["second"]] += 1
         if "checkpoint" in out.extra:  # (checkpoints=K vs store-all at one point: ok, refused:..., n/a)
@@ -187,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     rows += [(f"  forward mode (jvp): {k.split(':', 1)[1]}", v) for k, v in sorted(counts.items())
              if k.startswith("forward:")]
     rows += [(f"  {k.split(':', 1)[1]}", v) for k, v in sorted(counts.items()) if k.startswith("crash:")]
+    rows += [(f"jacfwd vs grad (a quarter of programs): {k.split(':', 1)[1]}", v) for k, v in sorted(counts.items())
+             if k.startswith("batched:")]
     rows += [("second order (hvp, grad2) judged: correct", counts["second:ok"])]
     rows += [(f"  second order {k.split(':', 1)[1]}", v) for k, v in sorted(counts.items())
              if k.startswith("second:") and k != "second:ok"]
