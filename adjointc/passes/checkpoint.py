@@ -44,7 +44,7 @@ from .. import types as T
 from ..errors import UnsupportedSyntax
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue, ExprStmt, For,
                   Function, If, Loc, Name, Return, SetItem, Stmt, While, backward_start, names_in,
-                  stmt_reads, stmt_writes, sweep_of, walk)
+                  stmt_reads, stmt_writes, sweep_of, walk, with_bodies)
 
 _DIRECTIVE = re.compile(r"#\s*adjointc\s*:\s*(no[ -]checkpoints?|checkpoints?\b\s*(?:=\s*)?(\S+)?)", re.I)
 _FRESH = {"np.zeros", "np.zeros_like", "np.ones", "np.ones_like", "np.empty", "np.empty_like", "np.full",
@@ -177,18 +177,7 @@ def plain(block: Block, tapes: set[str], live: set[str], drop: Stmt | None = Non
     """The trip without its recordings (`drop`: the while loop's trip counter too), and
     without what only they read."""
     def strip(b: Block) -> Block:
-        out: list[Stmt] = []
-        for s in b:
-            if is_push(s, tapes) or s is drop:
-                continue
-            if isinstance(s, For):
-                s = For(s.target, s.iter, strip(s.body), s.loc)
-            elif isinstance(s, While):
-                s = While(s.test, strip(s.body), s.loc)
-            elif isinstance(s, If):
-                s = If(s.test, strip(s.body), strip(s.orelse), s.loc)
-            out.append(s)
-        return tuple(out)
+        return tuple(with_bodies(s, strip) for s in b if not (is_push(s, tapes) or s is drop))
     body = strip(block)
     while True:  # (a dead assignment's reads may make another one dead)
         reads = set(live)
@@ -205,17 +194,9 @@ def _prune(b: Block, reads: set[str]) -> Block:
     for s in b:
         if isinstance(s, Assign) and s.target not in reads and _pure(s.value):
             continue
-        if isinstance(s, Comment):
-            out.append(s)
+        s = with_bodies(s, lambda b: _prune(b, reads))
+        if isinstance(s, If) and not s.body and not s.orelse:
             continue
-        if isinstance(s, For):
-            s = For(s.target, s.iter, _prune(s.body, reads), s.loc)
-        elif isinstance(s, While):
-            s = While(s.test, _prune(s.body, reads), s.loc)
-        elif isinstance(s, If):
-            s = If(s.test, _prune(s.body, reads), _prune(s.orelse, reads), s.loc)
-            if not s.body and not s.orelse:
-                continue
         out.append(s)
     return tuple(_drop_orphan_comments(out))
 
