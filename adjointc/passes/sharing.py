@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from .. import rules
 from .. import types as T
-from ..ir import (Assign, Block, Break, Call, Continue, ExprStmt, For, Function, If, Name, Return, SetItem, While,
-                  names_in, walk)
+from ..ir import (Assign, Block, Break, Call, Const, Continue, ExprStmt, For, Function, If, Name, Return, SetItem,
+                  While, names_in, walk)
 
 
 def returns_view(op: str) -> bool:
@@ -104,10 +104,10 @@ Obj = tuple
 # ops that may return (part of) an argument although no rule says `returns_view`
 _MAY_RETURN_ARG0 = frozenset({"np.real", "np.imag", "np.atleast_3d", "np.diag", "np.asanyarray",
                               "np.ascontiguousarray", "np.asfortranarray", "np.real_if_close", "np.require",
-                              "method:pop", "method:get", "method:view", "method:setdefault"})
+                              "method:pop", "method:view"})
 # primitives whose result is a new object (never an argument): arithmetic, comparisons, casts
-_FRESH = frozenset({"tuple", "list", "abs", "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "neg", "pos", "matmul",
-                    "fdiv", "eq", "ne", "lt", "le", "gt", "ge", "in", "notin", "is", "isnot", "not", "invert",
+_FRESH = frozenset({"tuple", "list", "abs", "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "neg", "pos",
+                    "matmul", "fdiv", "eq", "ne", "lt", "le", "gt", "ge", "in", "notin", "is", "isnot", "not", "invert",
                     "bitand", "bitor", "bitxor", "bool", "int", "float", "complex", "len", "range", "round",
                     "slice", "sum", "attr:shape", "attr:ndim", "attr:size", "attr:dtype"})
 _ATTR_VIEWS = frozenset({"attr:T", "attr:real", "attr:imag", "attr:flat", "attr:mT"})
@@ -119,8 +119,8 @@ SHAPE_ONLY = {"unbroadcast": (1,), "unreduce": (1,), "as_adjoint": (1,), "real_a
               "np.ndim": (0,), "np.size": (0,), "len": (0,), "attr:shape": (0,), "attr:ndim": (0,),
               "attr:size": (0,), "attr:dtype": (0,)}
 _CONTAINERS = ("list", "tuple", "struct", "object")
-_LISTS_OF_VIEWS = frozenset({"np.split", "np.array_split", "np.hsplit", "np.vsplit", "np.dsplit", "np.broadcast_arrays",
-                             "np.meshgrid", "np.atleast_1d", "np.atleast_2d", "np.atleast_3d"})
+_LISTS_OF_VIEWS = frozenset({"np.split", "np.array_split", "np.hsplit", "np.vsplit", "np.dsplit",
+                             "np.broadcast_arrays", "np.meshgrid", "np.atleast_1d", "np.atleast_2d", "np.atleast_3d"})
 # the runtime's helpers (adjointc/runtime.py): the arguments each may hand back (or a
 # view of); a VJP helper `un...(g, x, ...)` not listed may give back g (or a view of it),
 # any other op not known to be fresh any of its arguments
@@ -324,7 +324,9 @@ class Flow:
             # `_returning` form runs on copies. So here its result is new.)
             back = args = frozenset()
         elif fresh:
-            back: frozenset = frozenset()
+            # (`np.asarray(u, copy=False)`, `np.add(a, b, out=c)`: NumPy hands back u, c)
+            keep = any(k == "copy" and not (isinstance(e, Const) and e.value is True) for k, e in v.kwargs)
+            back = self._args(st, ([v.args[0]] if keep and v.args else []) + [e for k, e in v.kwargs if k == "out"])
         elif v.op in _RETURNS or v.kind == "primitive" and v.op.startswith("un"):
             # (a helper builds its result from the arguments it may give back: `x` in
             # `unbroadcast(g, x)` gives only a shape)
