@@ -119,6 +119,10 @@ SHAPE_ONLY = {"unbroadcast": (1,), "unreduce": (1,), "as_adjoint": (1,), "real_a
               "np.ndim": (0,), "np.size": (0,), "len": (0,), "attr:shape": (0,), "attr:ndim": (0,),
               "attr:size": (0,), "attr:dtype": (0,)}
 _CONTAINERS = ("list", "tuple", "struct", "object")
+# ops whose result is an array of the rank of their argument at that position (when
+# that argument is an array): `as_adjoint(x_bar, x)` has x's shape
+_SHAPED = {"as_adjoint": 1, "zeros_like": 0, "np.zeros_like": 0, "np.ones_like": 0, "np.empty_like": 0,
+           "np.copy": 0}
 _LISTS_OF_VIEWS = frozenset({"np.split", "np.array_split", "np.hsplit", "np.vsplit", "np.dsplit",
                              "np.broadcast_arrays", "np.meshgrid", "np.atleast_1d", "np.atleast_2d", "np.atleast_3d"})
 # the runtime's helpers (adjointc/runtime.py): the arguments each may hand back (or a
@@ -136,15 +140,17 @@ def _no_memory(t: T.T) -> bool:
 
 class _State:
     """May-point-to facts at one program point: `pts` name -> objects, `holds` container
-    object -> the objects it may hold, `made` the statements that made an object."""
+    object -> the objects it may hold, `made` the statements that made an object,
+    `ranks` name -> the rank its array has here when the types do not say (`x_bar =
+    as_adjoint(x_bar, x)`: x's), so that `x_bar[1]` is known to be a number."""
 
-    __slots__ = ("pts", "holds", "made")
+    __slots__ = ("pts", "holds", "made", "ranks")
 
-    def __init__(self, pts: dict, holds: dict, made: frozenset) -> None:
-        self.pts, self.holds, self.made = pts, holds, made
+    def __init__(self, pts: dict, holds: dict, made: frozenset, ranks: dict | None = None) -> None:
+        self.pts, self.holds, self.made, self.ranks = pts, holds, made, ranks or {}
 
     def copy(self) -> "_State":
-        return _State(dict(self.pts), dict(self.holds), self.made)
+        return _State(dict(self.pts), dict(self.holds), self.made, dict(self.ranks))
 
     def join(self, o: "_State") -> "_State":
         pts, holds = dict(self.pts), dict(self.holds)
@@ -152,10 +158,12 @@ class _State:
             pts[n] = pts[n] | s if n in pts else s
         for b, s in o.holds.items():
             holds[b] = holds[b] | s if b in holds else s
-        return _State(pts, holds, self.made | o.made)
+        ranks = {n: r for n, r in self.ranks.items() if o.ranks.get(n) == r}
+        return _State(pts, holds, self.made | o.made, ranks)
 
     def __eq__(self, o: object) -> bool:
-        return isinstance(o, _State) and self.pts == o.pts and self.holds == o.holds and self.made == o.made
+        return isinstance(o, _State) and self.pts == o.pts and self.holds == o.holds and self.made == o.made \
+            and self.ranks == o.ranks
 
     def closure(self, objs: frozenset) -> frozenset:
         """objs and everything they may hold, transitively."""
@@ -220,6 +228,22 @@ class Flow:
                 out |= st.closure(self._pts(st, n))
         return out
 
+    def _rank(self, st: _State, e) -> int | None:
+        """The rank of the array e names here, if known."""
+        if not isinstance(e, Name):
+            return None
+        t = self.types.get(e.id, T.UNKNOWN)
+        return t.rank if t.kind == "array" and t.rank is not None else st.ranks.get(e.id)
+
+    def _ints(self, e) -> int | None:
+        """How many integer indices e is (`1`, `i`, `(i, -1)`), None if it is anything else."""
+        def one(x) -> bool:
+            return isinstance(x, Const) and type(x.value) is int or \
+                isinstance(x, Name) and self.types.get(x.id, T.UNKNOWN).kind == "int"
+        if isinstance(e, Call) and e.op == "tuple":
+            return len(e.args) if all(one(x) for x in e.args) else None
+        return 1 if one(e) else None
+
     def _ways(self, states: list[_State], join: bool = True, ways: int = WAYS) -> list[_State]:
         """states without repeats; joined into one when there are more than `ways`."""
         out: list[_State] = []
@@ -249,6 +273,7 @@ class Flow:
             inner = [x.copy() for x in head]
             for x in inner:
                 if isinstance(s, For):
+                    x.ranks.pop(s.target, None)
                     x.pts[s.target] = frozenset() if _no_memory(self.types.get(s.target, T.UNKNOWN)) \
                         else self._args(x, (s.iter,))
             new = self._ways(head + self._block(s.body, inner, jumps) + jumps[1], join=False)
@@ -301,11 +326,21 @@ class Flow:
             if t.kind != "array":
                 self._store(st, self._pts(st, s.target), self._args(st, v.args[1:] if isinstance(v, Call) else ()))
             return
+        st.ranks.pop(s.target, None)
         if isinstance(v, Name):
             st.pts[s.target] = self._pts(st, v.id)
+            if v.id in st.ranks:
+                st.ranks[s.target] = st.ranks[v.id]
             return
         if not isinstance(v, Call):
             st.pts[s.target] = frozenset()
+            return
+        if v.op in _SHAPED and len(v.args) > _SHAPED[v.op]:
+            r = self._rank(st, v.args[_SHAPED[v.op]])
+            if r is not None:
+                st.ranks[s.target] = r
+        if v.op == "getitem" and len(v.args) == 2 and self._rank(st, v.args[0]) == self._ints(v.args[1]):
+            st.pts[s.target] = frozenset()  # (`x_bar[1]` of a 1-D array: a number, a copy)
             return
         holder = v.kind == "attr" and v.args and isinstance(v.args[0], Name) and \
             self.types.get(v.args[0].id, T.UNKNOWN).kind in ("struct", "unknown", "object")
