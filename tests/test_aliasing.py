@@ -42,13 +42,15 @@ def test_arguments_sharing_memory_with_a_mutated_argument_are_refused():
 def _rebound_alias_then_written(x):
     v = x
     for k in range(2):
-        v = np.tanh(v)
         v[0] += 1.0
+        v = np.tanh(v)
     return np.sum(v * v)
 
 
 def test_alias_refusal_names_the_assignment_that_makes_the_alias():
-    """`v = x` (line 2), not v's later `v = np.tanh(v)`, is where the alias is made."""
+    """`v = x` (line 2), not v's later `v = np.tanh(v)`, is where the alias is made (the
+    first trip writes into the argument through v; with the two statements of the loop
+    the other way round nothing would: tests/test_aliasing_flow.py)."""
     lines, first = inspect.getsourcelines(_rebound_alias_then_written)
     with pytest.raises(adjointc.AliasingError) as info:
         adjointc.grad(_rebound_alias_then_written)(np.array([0.3, -0.2]))

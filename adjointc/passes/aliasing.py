@@ -5,11 +5,15 @@ changes `a`. The reverse transform reasons about values by name, so a
 variable that may share memory with an array modified in place, *and is read
 after that write* (later, or on a later trip of a loop around it), is
 rejected with an `AliasingError` naming the line that made the alias, rather
-than risking a wrong gradient. Aliases are tracked in time: one made after the
-write does not count, nor does one nobody reads after it (a temporary used up
-inside its statement, a finished helper's local, a view no longer read). The
-backward sweep's own reads of such aliases are safe: reverse.py records a
-write into shared memory whenever an alias of it is read backwards.
+than risking a wrong gradient. Aliasing follows the program (sharing.Flow, per
+program point and per way of reaching it): a name rebound to a new value no
+longer shares memory (`a, b = b, a` double buffering, `u = u_new` with u_new a
+fresh copy, `L.append(a); a = np.zeros(n)`), a list holds what was appended to
+it and gives it back (`L.pop()`, `L[i]`); an alias made after the write does not
+count, nor does one nobody reads afterwards (`_live_after`: a temporary used up
+inside its statement, a view rebound or no longer read, a value read for its
+shape only). The backward sweep's own reads of such aliases are safe: reverse.py
+records a write into shared memory whenever an alias of it is read backwards.
 
 The "aliasing" pass (`run`) changes nothing: after it, no in-place write in
 `fn` (a SetItem, or an `x += e` on an array: `Assign.aug`) can be seen through
@@ -22,9 +26,9 @@ from typing import TYPE_CHECKING
 
 from .. import types as T
 from ..errors import AliasingError
-from ..ir import (Assign, Call, ExprStmt, For, Function, Name, SetItem, Stmt, While, names_in, stmt_reads,
-                  walk)
-from .sharing import base_map
+from ..ir import (Assign, Block, Break, Call, Continue, ExprStmt, For, Function, If, Name, Return, SetItem, Stmt,
+                  While, names_in, stmt_reads, walk)
+from .sharing import SHAPE_ONLY, Flow, base_map
 
 if TYPE_CHECKING:
     from ..program import Program
@@ -37,13 +41,16 @@ def run(prog: "Program") -> "Program":
 
 
 def check(fn: Function, types: dict[str, T.T], user_names: set[str]) -> None:
-    """Refuses an in-place write into `c` when a variable that may share c's memory at
-    that moment (aliases made before the write, or on an earlier trip of a loop around
-    it) is read after it (later, or on a later trip): that read would see the change
-    by a name the transform believes unchanged. An alias no one reads after the write
-    (a temporary used up inside its statement, a finished helper's local, a view no
-    longer read) sees nothing; the backward sweep's own reads are recorded like any
-    overwritten value (reverse.py widens `needed` over aliases)."""
+    """Refuses an in-place write into `c` when another variable that may share c's
+    memory at that point of the program (sharing.Flow: rebinding to a new value ends
+    a sharing, a list holds what was appended to it, loops and branches joined) is
+    read afterwards while still bound to that memory (it is live after the write,
+    through the loops around it too), or is a parameter whose argument the write
+    changes: that read would see the change by a name the transform believes
+    unchanged. An alias no one reads after the write (a temporary used up inside its
+    statement, a finished helper's local, a view rebound or no longer read) sees
+    nothing; the backward sweep's own reads are recorded like any overwritten value
+    (reverse.py widens `needed` over aliases)."""
     order = list(walk(fn.body))
     def in_place(s: Stmt) -> bool:  # (`x += e` lowered: in place unless x is a Python scalar)
         if not (isinstance(s, Assign) and s.aug):
@@ -54,79 +61,95 @@ def check(fn: Function, types: dict[str, T.T], user_names: set[str]) -> None:
     if not writes:
         return
     uses = Counter(n for s in order for n in stmt_reads(s))
-    reads: dict[str, list[int]] = {}
-    for k, s in enumerate(order):
-        for n in stmt_reads(s):
-            reads.setdefault(n, []).append(k)
-    spans = [(k + 1, k + sum(1 for _ in walk(s.body))) for k, s in enumerate(order) if isinstance(s, (For, While))]
+    live = _live_after(fn.body, {id(s) for _, s in writes})
     params = {p.name for p in fn.params}
-    defs: dict[str, list[int]] = {}
-    for k, s in enumerate(order):
-        if isinstance(s, Assign):
-            defs.setdefault(s.target, []).append(k)
-
-    # (a tuple holding an array links it to what is taken out of it: `t = (s, y); s, u = t`
-    # makes u share y's memory, and a read of t after a write into y sees the change too;
-    # a temporary read once still links: `u = np.reshape(v, s)[0]` views v through it)
-    edges = [(k, n, b) for k, s in enumerate(order) if isinstance(s, (Assign, ExprStmt))
-             for n, bs in base_map((s,), types).items() for b in bs]
-    # The alias edges a write sees are those before it or in a loop around it: the edges of
-    # statements up to `end` (start <= i). `end` never decreases from one write to the next
-    # (a later write is in the same loops, or after them), so one union-find grows with it.
-    classes, seen_to = _Classes(), 0
+    flow = Flow(fn, types)
     for i, w in writes:
+        if i not in flow.at:
+            continue  # (after a return or a break: never runs)
         c = w.target
-        around = [(a, b) for a, b in spans if a <= i <= b]
-        start = min((a for a, _ in around), default=i)  # the outermost loop around the write
-        end = max((b for _, b in around), default=i)
-        while seen_to < len(edges) and edges[seen_to][0] <= end:
-            classes.union(edges[seen_to][1], edges[seen_to][2])
-            seen_to += 1
-        mates = {n for n in classes.of(c) if n != c}
-        # observers: read after the write, or anywhere in a loop around it; parameters always
-        def sees(o: str, j: int) -> bool:
-            if not (j > i or start <= j <= end):
-                return False
-            # a frontend temporary is assigned right before its reads: one assigned after
-            # the write (later in the trip, or on the next trip) holds a new value
-            return o in user_names or not any((i < d < j) or (j <= i and (start <= d < j or d > i))
-                                              for d in defs.get(o, ()))
-        seen = sorted(o for o in mates if (o in user_names or uses[o] > 1)
-                      and (o in params or any(sees(o, j) for j in reads.get(o, ()))))
+        mine = flow.objects(i, c)  # (per state: one per way of reaching the write)
+        if not any(mine):
+            continue
+        def shares(o: str) -> bool:
+            return any(a & b for a, b in zip(flow.objects(i, o), mine))
+        # observers: live after the write and sharing c's memory; a parameter whose
+        # argument's memory the write reaches, always (the caller's array changes)
+        seen = sorted({o for o in live.get(id(w), ()) if o != c and (o in user_names or uses[o] > 1) and shares(o)}
+                      | {p for p in params if p != c and any(("e", p) in m for m in mine)})
         named = [o for o in seen if o in user_names]
         if not seen or (c not in user_names and not named):
             continue  # (the frontend's own temporaries are consumed in order)
-        _refuse(order, c, w, seen, named, set(classes.of(c)), user_names, edges)
+        group = {n for st in flow.at[i] for n in st.pts if shares(n)} | set(seen) | {c}
+        edges = [(k, n, b) for k, s in enumerate(order) if isinstance(s, (Assign, ExprStmt))
+                 for n, bs in base_map((s,), types).items() for b in bs]
+        _refuse(order, c, w, seen, named, group, user_names, edges)
 
 
-class _Classes:
-    """Union-find over alias edges, with each class's members (edges added one at a
-    time; a class is the set of names connected to each other)."""
+def _value_reads(s: Stmt) -> set[str]:
+    """The names whose values s reads: not the target of `x[i] = v` (unless i or v
+    reads it), the list of `L.append(v)` or `L.pop()`, nor a name whose shape alone s
+    reads (`np.zeros_like(u)`, `unbroadcast(g, x)`: sharing.SHAPE_ONLY), none of which
+    sees what a write in place changed (a read after them is still a read)."""
+    v = getattr(s, "value", None)
+    if isinstance(s, SetItem):
+        return set(names_in(s.index)) | set(names_in(v))
+    if isinstance(s, ExprStmt) and isinstance(v, Call) and v.op in ("method:append", "method:extend", "method:pop") \
+            and v.args and isinstance(v.args[0], Name):
+        return {n for a in v.args[1:] for n in names_in(a)}
+    reads = stmt_reads(s)
+    if isinstance(s, Assign) and isinstance(v, Call) and v.op in SHAPE_ONLY:
+        only = {a.id for j, a in enumerate(v.args) if j in SHAPE_ONLY[v.op] and isinstance(a, Name)}
+        rest = {n for j, a in enumerate(v.args) if j not in SHAPE_ONLY[v.op] for n in names_in(a)}
+        rest |= {n for _, e in v.kwargs for n in names_in(e)}
+        reads -= only - rest
+    return reads
 
-    def __init__(self) -> None:
-        self.up: dict[str, str] = {}
-        self.members: dict[str, set[str]] = {}  # root -> its class
 
-    def find(self, n: str) -> str:
-        while self.up.get(n, n) != n:
-            n = self.up[n]
-        return n
+def _live_after(body: Block, wanted: set[int]) -> dict[int, set[str]]:
+    """id of each statement in `wanted` -> the names live after it: read later (on a
+    later trip of a loop around it too) before being rebound. A backward analysis over
+    the structured IR; `break`/`continue` continue where the loop does."""
+    out: dict[int, set[str]] = {}
 
-    def union(self, n: str, b: str) -> None:
-        for x in (n, b):
-            if x not in self.up:
-                self.up[x] = x
-                self.members[x] = {x}
-        rn, rb = self.find(n), self.find(b)
-        if rn != rb:
-            if len(self.members[rn]) > len(self.members[rb]):
-                rn, rb = rb, rn
-            self.up[rn] = rb
-            self.members[rb] |= self.members.pop(rn)
+    def block(b: Block, live: set[str], brk: set[str], cont: set[str]) -> set[str]:
+        for s in reversed(b):
+            live = stmt(s, live, brk, cont)
+        return live
 
-    def of(self, n: str) -> set[str]:
-        """n's class (empty when no edge names n); not to be modified."""
-        return self.members[self.find(n)] if n in self.up else set()
+    def stmt(s: Stmt, live: set[str], brk: set[str], cont: set[str]) -> set[str]:
+        if id(s) in wanted:
+            out[id(s)] = out.get(id(s), set()) | live
+        if isinstance(s, Return):
+            return set(names_in(s.value))
+        if isinstance(s, Break):
+            return set(brk)
+        if isinstance(s, Continue):
+            return set(cont)
+        if isinstance(s, If):
+            return stmt_reads(s) | block(s.body, live, brk, cont) | block(s.orelse, live, brk, cont)
+        if isinstance(s, (For, While)):
+            head = set(live)
+            while True:  # (the live set at the loop's head, to a fixpoint)
+                inner = block(s.body, head, live, head)
+                new = live | (inner - {s.target} if isinstance(s, For) else inner | stmt_reads(s))
+                if new <= head:
+                    break
+                head |= new
+            return head | stmt_reads(s)
+        if isinstance(s, Assign) and not s.aug:
+            # (a value no one reads later reads nothing that matters: `t = f(u)` with t
+            # dead, unless f is a user function, which may do more than return)
+            dead = s.target not in live and not (isinstance(s.value, Call) and s.value.calls_user)
+            return (live - {s.target}) | (set() if dead else _value_reads(s))
+        v = getattr(s, "value", None)
+        if isinstance(s, ExprStmt) and isinstance(v, Call) and v.op in ("method:append", "method:extend") \
+                and v.args and isinstance(v.args[0], Name) and v.args[0].id not in live:
+            return set(live)  # (appended to a list whose elements no one reads later)
+        return live | _value_reads(s)
+
+    block(body, set(), set(), set())
+    return out
 
 
 def _refuse(order: list[Stmt], culprit: str, w: Stmt, seen: list[str], named: list[str], group: set[str],

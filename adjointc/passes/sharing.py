@@ -7,12 +7,18 @@ mutable values (arrays, lists, unknown objects) can share memory. Which ops
 return views is knowledge of their rules (`Rule.returns_view`).
 
 Used by mutation, aliasing, inline, tape (per-object memory facts) and dce.
+
+`Flow(fn, types)`: the same relation per program point (flow-sensitive: a name
+rebound to a new value stops sharing; a list holds what was appended; loops to a
+fixpoint, branches joined, a few ways of reaching a point kept apart), which the
+aliasing check reads; it over-approximates what may share memory at run time.
 """
 from __future__ import annotations
 
 from .. import rules
 from .. import types as T
-from ..ir import Assign, Block, Call, ExprStmt, Name, walk
+from ..ir import (Assign, Block, Break, Call, Const, Continue, ExprStmt, For, Function, If, Name, Return, SetItem,
+                  While, names_in, walk)
 
 
 def returns_view(op: str) -> bool:
@@ -78,3 +84,309 @@ def _base_map(body: Block, types: dict[str, T.T]) -> dict[str, set[str]]:
                 todo += direct.get(b, ())
         out[n] = seen
     return out
+
+
+# ------------------------------------------------------------------ flow-sensitive
+# The relation above is one per function: `v = x` anywhere makes v and x related
+# everywhere. The aliasing check needs it per program point, `Flow` below.
+#
+# Abstract objects: ("e", n) the object name n holds on entry (a parameter, or a
+# global read); ("r", k) the most recent object made by the k-th statement (walk
+# order) and ("o", k) every older one (recency abstraction: a statement in a loop
+# makes a new object on each trip; only the latest can be pointed to by a name just
+# assigned, so `L.append(a); a = np.zeros(3); a[0] = 1.0` writes an object L does
+# not hold). A name points into a set of objects; a container object (list, tuple,
+# dict, struct, unknown) holds a set of objects (its elements); reading an element
+# out of one (`L[i]`, `L.pop()`, unpacking) may give any object it holds, or the
+# container itself.
+Obj = tuple
+
+# ops that may return (part of) an argument although no rule says `returns_view`
+_MAY_RETURN_ARG0 = frozenset({"np.real", "np.imag", "np.atleast_3d", "np.diag", "np.asanyarray",
+                              "np.ascontiguousarray", "np.asfortranarray", "np.real_if_close", "np.require",
+                              "method:pop", "method:view"})
+# primitives whose result is a new object (never an argument): arithmetic, comparisons, casts
+_FRESH = frozenset({"tuple", "list", "abs", "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "neg", "pos",
+                    "matmul", "fdiv", "eq", "ne", "lt", "le", "gt", "ge", "in", "notin", "is", "isnot", "not", "invert",
+                    "bitand", "bitor", "bitxor", "bool", "int", "float", "complex", "len", "range", "round",
+                    "slice", "sum", "attr:shape", "attr:ndim", "attr:size", "attr:dtype"})
+_ATTR_VIEWS = frozenset({"attr:T", "attr:real", "attr:imag", "attr:flat", "attr:mT"})
+# reads of an argument that see only its shape, dtype or structure (an in-place write
+# changes none of them): op -> those argument positions
+SHAPE_ONLY = {"unbroadcast": (1,), "unreduce": (1,), "as_adjoint": (1,), "real_adjoint_check": (1,),
+              "seed_adjoint": (1,), "list_adjoint": (1,), "zeros_like": (0,), "stand_in": (0,),
+              "np.zeros_like": (0,), "np.ones_like": (0,), "np.empty_like": (0,), "np.shape": (0,),
+              "np.ndim": (0,), "np.size": (0,), "len": (0,), "attr:shape": (0,), "attr:ndim": (0,),
+              "attr:size": (0,), "attr:dtype": (0,)}
+_CONTAINERS = ("list", "tuple", "struct", "object")
+# ops whose result is an array of the rank of their argument at that position (when
+# that argument is an array): `as_adjoint(x_bar, x)` has x's shape
+_SHAPED = {"as_adjoint": 1, "zeros_like": 0, "np.zeros_like": 0, "np.ones_like": 0, "np.empty_like": 0,
+           "np.copy": 0}
+_LISTS_OF_VIEWS = frozenset({"np.split", "np.array_split", "np.hsplit", "np.vsplit", "np.dsplit",
+                             "np.broadcast_arrays", "np.meshgrid", "np.atleast_1d", "np.atleast_2d", "np.atleast_3d"})
+# the runtime's helpers (adjointc/runtime.py): the arguments each may hand back (or a
+# view of); a VJP helper `un...(g, x, ...)` not listed may give back g (or a view of it),
+# any other op not known to be fresh any of its arguments
+_RETURNS = {"unbroadcast": (0,), "unreduce": (0,), "add_adjoint": (0, 1), "zero_tangent": (0,),
+            "real_adjoint_check": (0,), "as_adjoint": (0,), "stand_in": (), "list_adjoint": (0,),
+            "seed_adjoint": (0,), "snapshot": (0,), "copy_adjoint": (), "zeros_like": (), "written_part": ()}
+
+
+def _no_memory(t: T.T) -> bool:
+    """A value that owns no mutable memory: a Python number, string, None, a function."""
+    return t.kind in ("float", "int", "bool", "complex", "str", "none", "func")
+
+
+class _State:
+    """May-point-to facts at one program point: `pts` name -> objects, `holds` container
+    object -> the objects it may hold, `made` the statements that made an object,
+    `ranks` name -> the rank its array has here when the types do not say (`x_bar =
+    as_adjoint(x_bar, x)`: x's), so that `x_bar[1]` is known to be a number."""
+
+    __slots__ = ("pts", "holds", "made", "ranks")
+
+    def __init__(self, pts: dict, holds: dict, made: frozenset, ranks: dict | None = None) -> None:
+        self.pts, self.holds, self.made, self.ranks = pts, holds, made, ranks or {}
+
+    def copy(self) -> "_State":
+        return _State(dict(self.pts), dict(self.holds), self.made, dict(self.ranks))
+
+    def join(self, o: "_State") -> "_State":
+        pts, holds = dict(self.pts), dict(self.holds)
+        for n, s in o.pts.items():
+            pts[n] = pts[n] | s if n in pts else s
+        for b, s in o.holds.items():
+            holds[b] = holds[b] | s if b in holds else s
+        ranks = {n: r for n, r in self.ranks.items() if o.ranks.get(n) == r}
+        return _State(pts, holds, self.made | o.made, ranks)
+
+    def __eq__(self, o: object) -> bool:
+        return isinstance(o, _State) and self.pts == o.pts and self.holds == o.holds and self.made == o.made \
+            and self.ranks == o.ranks
+
+    def closure(self, objs: frozenset) -> frozenset:
+        """objs and everything they may hold, transitively."""
+        out, todo = set(objs), list(objs)
+        while todo:
+            for h in self.holds.get(todo.pop(), ()):
+                if h not in out:
+                    out.add(h)
+                    todo.append(h)
+        return frozenset(out)
+
+    def demote(self, k: int) -> None:
+        """Statement k makes a new object: the one it made before becomes an older one."""
+        if k not in self.made:
+            return
+        r, o = ("r", k), ("o", k)
+        swap = lambda s: _swap(s, k)  # noqa: E731
+        self.pts = {n: swap(s) for n, s in self.pts.items()}
+        holds = {b: swap(s) for b, s in self.holds.items() if b != r}
+        if r in self.holds:
+            holds[o] = holds.get(o, frozenset()) | swap(self.holds[r])
+        self.holds = holds
+
+
+class Flow:
+    """Flow-sensitive may-share facts of a primal function (see the comment above).
+
+    The facts at a program point are a few states, one per way of getting there
+    (at most `WAYS`; more are joined into one): after `a, b = b, a` in a loop, a holds
+    one buffer and b the other on every trip, which one state per point (a and b
+    each "may be either") would lose. `at[k]` (k: a statement's index in
+    `walk(fn.body)` order, for every statement some path reaches): the states before
+    statement k once loops reached their fixpoint; `objects(k, n)`: per state, every
+    object n's value may be or hold there."""
+
+    WAYS = 8
+
+    def __init__(self, fn: Function, types: dict[str, T.T]) -> None:
+        self.types = types
+        self.order = list(walk(fn.body))
+        self.index = {id(s): k for k, s in enumerate(self.order)}
+        self.assigned = {n for s in self.order for n in _bound(s)}
+        self.at: dict[int, list[_State]] = {}
+        start = _State({p.name: frozenset({("e", p.name)}) for p in fn.params}, {}, frozenset())
+        self._block(fn.body, [start])
+
+    def objects(self, k: int, n: str) -> list[frozenset]:
+        return [st.closure(self._pts(st, n)) for st in self.at[k]]
+
+    # ---- the transfer functions
+    def _pts(self, st: _State, n: str) -> frozenset:
+        if _no_memory(self.types.get(n, T.UNKNOWN)):
+            return frozenset()
+        if n in st.pts:
+            return st.pts[n]
+        return frozenset() if n in self.assigned else frozenset({("e", n)})  # (a global, or unbound)
+
+    def _args(self, st: _State, args) -> frozenset:
+        out: frozenset = frozenset()
+        for a in args:
+            for n in names_in(a):
+                out |= st.closure(self._pts(st, n))
+        return out
+
+    def _rank(self, st: _State, e) -> int | None:
+        """The rank of the array e names here, if known."""
+        if not isinstance(e, Name):
+            return None
+        t = self.types.get(e.id, T.UNKNOWN)
+        return t.rank if t.kind == "array" and t.rank is not None else st.ranks.get(e.id)
+
+    def _ints(self, e) -> int | None:
+        """How many integer indices e is (`1`, `i`, `(i, -1)`), None if it is anything else."""
+        def one(x) -> bool:
+            return isinstance(x, Const) and type(x.value) is int or \
+                isinstance(x, Name) and self.types.get(x.id, T.UNKNOWN).kind == "int"
+        if isinstance(e, Call) and e.op == "tuple":
+            return len(e.args) if all(one(x) for x in e.args) else None
+        return 1 if one(e) else None
+
+    def _ways(self, states: list[_State], join: bool = True, ways: int = WAYS) -> list[_State]:
+        """states without repeats; joined into one when there are more than `ways`."""
+        out: list[_State] = []
+        for x in states:
+            if x not in out:
+                out.append(x)
+        if join and len(out) > max(ways, 1):
+            one = out[0]
+            for x in out[1:]:
+                one = one.join(x)
+            out = [one]
+        return out
+
+    def _block(self, body: Block, states: list[_State], loop: list | None = None) -> list[_State]:
+        """The states after `body` from `states` (none: no path gets there). `loop`
+        collects the states at `break` ([0]) and `continue` ([1]) of the innermost loop."""
+        for s in body:
+            if not states:
+                return states
+            states = self._stmt(s, states, loop)
+        return states
+
+    def _loop(self, s, states: list[_State]) -> list[_State]:
+        head, merged = self._ways(states), False
+        while True:
+            jumps: list = [[], []]
+            inner = [x.copy() for x in head]
+            for x in inner:
+                if isinstance(s, For):
+                    x.ranks.pop(s.target, None)
+                    x.pts[s.target] = frozenset() if _no_memory(self.types.get(s.target, T.UNKNOWN)) \
+                        else self._args(x, (s.iter,))
+            new = self._ways(head + self._block(s.body, inner, jumps) + jumps[1], join=False)
+            if merged or len(new) > self.WAYS:
+                # (once joined, stay joined: a single state only grows, so the loop ends)
+                merged, new = True, self._ways(new, join=True, ways=0)
+            if len(new) == len(head) and all(x in head for x in new):
+                return self._ways(head + jumps[0])
+            head = new
+
+    def _stmt(self, s, states: list[_State], loop: list | None) -> list[_State]:
+        k = self.index[id(s)]
+        self.at[k] = states
+        if isinstance(s, (For, While)):
+            return self._loop(s, states)
+        if isinstance(s, If):
+            return self._ways(self._block(s.body, [x.copy() for x in states], loop)
+                              + self._block(s.orelse, [x.copy() for x in states], loop))
+        if isinstance(s, Return):
+            return []
+        if isinstance(s, (Break, Continue)):
+            if loop is not None:
+                loop[0 if isinstance(s, Break) else 1].extend(states)
+            return []
+        return self._ways([self._simple(s, k, x.copy()) for x in states])
+
+    def _simple(self, s, k: int, st: _State) -> _State:
+        if isinstance(s, Assign):
+            self._assign(s, k, st)
+        elif isinstance(s, SetItem) and self.types.get(s.target, T.UNKNOWN).kind != "array":
+            self._store(st, self._pts(st, s.target), self._args(st, (s.value,)))  # `L[i] = v`: L holds v
+        elif isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.args \
+                and isinstance(s.value.args[0], Name) and s.value.kind == "method" \
+                and self.types.get(s.value.args[0].id, T.UNKNOWN).kind != "array":
+            # `L.append(v)`, `L.extend(M)`, `L.insert(i, v)`: L holds v (M's elements)
+            self._store(st, self._pts(st, s.value.args[0].id), self._args(st, s.value.args[1:]))
+        return st
+
+    def _store(self, st: _State, into: frozenset, objs: frozenset) -> None:
+        if objs:
+            for b in into:
+                st.holds[b] = st.holds.get(b, frozenset()) | objs
+
+    def _assign(self, s: Assign, k: int, st: _State) -> None:
+        t, v = self.types.get(s.target, T.UNKNOWN), s.value
+        if _no_memory(t):
+            st.pts[s.target] = frozenset()
+            return
+        if s.aug:  # `x += e` updates x in place (a list: x holds e's elements)
+            if t.kind != "array":
+                self._store(st, self._pts(st, s.target), self._args(st, v.args[1:] if isinstance(v, Call) else ()))
+            return
+        st.ranks.pop(s.target, None)
+        if isinstance(v, Name):
+            st.pts[s.target] = self._pts(st, v.id)
+            if v.id in st.ranks:
+                st.ranks[s.target] = st.ranks[v.id]
+            return
+        if not isinstance(v, Call):
+            st.pts[s.target] = frozenset()
+            return
+        if v.op in _SHAPED and len(v.args) > _SHAPED[v.op]:
+            r = self._rank(st, v.args[_SHAPED[v.op]])
+            if r is not None:
+                st.ranks[s.target] = r
+        if v.op == "getitem" and len(v.args) == 2 and self._rank(st, v.args[0]) == self._ints(v.args[1]):
+            st.pts[s.target] = frozenset()  # (`x_bar[1]` of a 1-D array: a number, a copy)
+            return
+        holder = v.kind == "attr" and v.args and isinstance(v.args[0], Name) and \
+            self.types.get(v.args[0].id, T.UNKNOWN).kind in ("struct", "unknown", "object")
+        if v.op not in ("tuple", "list") and (returns_view(v.op) or v.op in _MAY_RETURN_ARG0 or v.op in _ATTR_VIEWS
+                                               or holder):
+            st.pts[s.target] = self._args(st, v.args[:1])  # a view: into what arg0 is or holds
+            return
+        args = self._args(st, v.args) | self._args(st, [e for _, e in v.kwargs])
+        if v.op == "ifexp":
+            st.pts[s.target] = self._args(st, v.args[1:])
+            return
+        fresh = v.op in _FRESH or v.kind == "primitive" and v.op.startswith(("np.", "math."))
+        if v.calls_user:
+            # (a user function's result that may view (or hold) an argument is for
+            # mutation.check_views to refuse when that argument is modified; its
+            # `_returning` form runs on copies. So here its result is new.)
+            back = args = frozenset()
+        elif fresh:
+            # (`np.asarray(u, copy=False)`, `np.add(a, b, out=c)`: NumPy hands back u, c)
+            keep = any(k == "copy" and not (isinstance(e, Const) and e.value is True) for k, e in v.kwargs)
+            back = self._args(st, ([v.args[0]] if keep and v.args else []) + [e for k, e in v.kwargs if k == "out"])
+        elif v.op in _RETURNS or v.kind == "primitive" and v.op.startswith("un"):
+            # (a helper builds its result from the arguments it may give back: `x` in
+            # `unbroadcast(g, x)` gives only a shape)
+            back = args = self._args(st, [v.args[j] for j in _RETURNS.get(v.op, (0,)) if j < len(v.args)])
+            fresh = True
+        else:  # (a method, `min`/`max`, `and`/`or`, another helper)
+            back = args
+        st.demote(k)
+        st.made = st.made | {k}
+        # (demoted after the arguments were read: `u = np.tanh(u)` in a loop reads the
+        # object the statement made on the trip before, an older one now)
+        st.pts[s.target] = frozenset({("r", k)}) | _swap(back, k)
+        if args and (t.kind in _CONTAINERS or v.op in _LISTS_OF_VIEWS or not fresh or any(
+                self.types.get(n, T.UNKNOWN).kind in _CONTAINERS for a in v.args for n in names_in(a))):
+            # a new container may hold its arguments' objects (`L + M`, `L * 2`, `h(L)`,
+            # `np.split(x, 2)`); arithmetic and NumPy's functions on arrays make arrays
+            st.holds[("r", k)] = _swap(args, k)
+
+
+def _swap(objs: frozenset, k: int) -> frozenset:
+    """objs, with statement k's latest object an older one (k is making a new one)."""
+    return (objs - {("r", k)}) | {("o", k)} if ("r", k) in objs else objs
+
+
+def _bound(s) -> tuple[str, ...]:
+    if isinstance(s, (Assign, For)):
+        return (s.target,)
+    return ()

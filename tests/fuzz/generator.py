@@ -58,6 +58,7 @@ class Features:
     inplace_rebound: bool = True   # writes on a name rebound to an op result (issue 9, class 4)
     mask_writes: bool = True       # u[u > c] = ..., u[x > 0.0] = u[x > 0.0] * c
     views: bool = True             # v = u[::-1], v = u[1:] (aliases, written through too)
+    array_swaps: bool = True       # a, b = b, a on arrays: double buffering around in-place writes
     helpers: bool = True           # module-level helper functions called by prog
     helper_loops: bool = True      # loops inside helpers
     helper_inplace: bool = True    # helpers that modify an array argument in place
@@ -613,6 +614,18 @@ class _Gen:
         self.tags.add("tuples")
         scalars = [v for v in self.vars(F) if v in self.rebindable()]
         form = self.pick(["pack", "swap", "unpack_expr"])
+        if form == "swap" and self.f.array_swaps and self.f.arrays:
+            arrays = [v for v in self.rebindable() if self.kind_of(v) == A(self.n)]
+            if len(arrays) >= 2 and self.chance():
+                # double buffering: each name now holds the other's array (its origin, its views)
+                a, b = self.d(st.lists(st.sampled_from(arrays), min_size=2, max_size=2, unique=True))
+                lines.append(f"{pad}{a}, {b} = {b}, {a}")
+                self.origin[a], self.origin[b] = self.origin.get(b, "rebound"), self.origin.get(a, "rebound")
+                if a in self.viewed or b in self.viewed:
+                    self.viewed |= {a, b}
+                self.recent += [a, b]
+                self.tags.add("array_swaps")
+                return
         if form == "swap" and len(scalars) >= 2:
             a, b = self.d(st.lists(st.sampled_from(scalars), min_size=2, max_size=2, unique=True))
             lines.append(f"{pad}{a}, {b} = {b}, {a}")
