@@ -514,3 +514,19 @@ def test_every_corpus_loop_checkpointed_gives_the_store_all_gradient(case):
         assert "cannot checkpoint the loop at line" in str(e) and e.hint
         return
     assert _same_gradient(got, ref), (got, ref)
+
+
+def converges(M, e):
+    E = M
+    dE = 1.0
+    while abs(dE) > 1e-12:  # (the test reads what the trip computes last: kept in the plain trips)
+        E_new = M + e * np.sin(E)
+        dE = E_new - E
+        E = E_new
+    return E
+
+
+def test_a_while_loops_test_keeps_what_it_reads_in_the_plain_trips():
+    ref = grad(converges, wrt=(0, 1))(0.8, 0.3)
+    for k in (1, 3):
+        assert _close(grad(converges, wrt=(0, 1), checkpoints=k)(0.8, 0.3), ref)

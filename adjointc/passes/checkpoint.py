@@ -343,7 +343,8 @@ class Rewriter:
         invariant = [n for n in exposed if n not in written and n in rebound_after]
         # live after a plain trip: what the next trip reads, and everything read outside the loop
         outside = {n for s in walk(tuple(fwd[:at] + fwd[at + 1:] + bwd)) for n in _header_reads(s)}
-        live = set(state) | outside | ({counter.target} if counter is not None else set())
+        header = set(names_in(loop.test)) if isinstance(loop, While) else set(names_in(loop.iter))
+        live = set(state) | outside | header | ({counter.target} if counter is not None else set())
         plain_fwd = plain(loop.body, tapes, live)
         plain_redo = plain(body, tapes, live)
         recorded = body
