@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import adjointc
 from adjointc import jacfwd, jacrev
 from adjointc import forward
 from adjointc.forward import Tangent
@@ -360,3 +361,33 @@ def test_hessian_still_right():
     expect[:, 0] += np.cos(x)
     expect[1, 1] += 6 * x[1]
     np.testing.assert_allclose(H, expect, rtol=1e-10, atol=1e-12)
+
+
+def element_then_item_write(a, x):
+    pair = (np.sum(x * x), x[-4])  # (an element: a number in the primal, copied)
+    s, e = pair
+    x[1:] = x[1:] + -0.2 * x[:-1]  # (changes x's tangent in place after the element was read)
+    return np.sum(x) + np.log(e * e + 1.0) * s + a
+
+
+def test_an_element_read_before_an_item_write_keeps_its_value():
+    # found by the fuzzer: x_dot[:, -4] is a view of the batched tangent, where x[-4] is a copy
+    x = np.array([0.69, -1.71, 0.39, 0.57, -0.64, -0.92])
+    jf = adjointc.jacfwd(element_then_item_write, wrt=1)
+    J = jf(1.45, x.copy())
+    assert jf.mode == "batched"
+    assert np.allclose(J, adjointc.grad(element_then_item_write, wrt=1)(1.45, x.copy()), rtol=1e-12, atol=1e-12)
+
+
+def computed_element_then_item_write(x):
+    i = 1
+    e = x[i + 2]  # (an index computed in the subscript)
+    x[1:] = x[1:] * 0.5
+    return np.sum(x) * e
+
+
+def test_an_element_at_a_computed_index_keeps_its_value():
+    x = np.array([0.3, -0.2, 0.8, 1.1, -0.5])
+    jf = adjointc.jacfwd(computed_element_then_item_write)
+    J = jf(x.copy())
+    assert np.allclose(J, adjointc.grad(computed_element_then_item_write)(x.copy()), rtol=1e-12, atol=1e-12)

@@ -354,7 +354,17 @@ def _getitem(b: Batcher, call: Call, kids: list[Kid], kw: dict[str, Kid]) -> Exp
         return Call("getitem", (base, idx))   # (its entries are the batched tangents)
     if t.kind != "array":
         raise Unbatchable(f"indexing {printer.expr(call.args[0])}, a {t}")
-    return Call("getitem", (base, b.index(call.args[0], idx)))
+    out: Expr = Call("getitem", (base, b.index(call.args[0], idx)))
+    # an element of the primal is a number, a copy; its batched tangent `x_dot[:, i]` is a view of
+    # x_dot, which a later item write into x_dot would change: copied, as the element is
+    parts = call.args[1].args if isinstance(call.args[1], Call) and call.args[1].op == "tuple" else (call.args[1],)
+    if not all(isinstance(p, Const) and type(p.value) is int or
+               not isinstance(p, Const) and b.types(p).kind == "int" for p in parts):
+        return out  # (a slice keeps a view in both; an array index copies in both)
+    rank = b.rank_or_none(call.args[0])
+    if rank is None:
+        raise Unbatchable(f"the rank of {printer.expr(call.args[0])} is not known")
+    return Call("method:copy", (out,)) if len(parts) >= rank else out
 
 
 # the batch forms of reductions, shape operations and products (registered on import)
