@@ -180,12 +180,18 @@ class _State:
         if k not in self.made:
             return
         r, o = ("r", k), ("o", k)
-        swap = lambda s: _swap(s, k)  # noqa: E731
-        self.pts = {n: swap(s) for n, s in self.pts.items()}
-        holds = {b: swap(s) for b, s in self.holds.items() if b != r}
-        if r in self.holds:
-            holds[o] = holds.get(o, frozenset()) | swap(self.holds[r])
-        self.holds = holds
+        # (only the entries naming k's latest object change: rewritten in place, the rest kept,
+        # so a long loop body does not rebuild every entry at every new object)
+        older = frozenset({o})
+        pts = self.pts
+        for n in [n for n, objs in pts.items() if r in objs]:
+            pts[n] = (pts[n] - {r}) | older
+        holds = self.holds
+        moved = holds.pop(r, None)
+        for b in [b for b, objs in holds.items() if r in objs]:
+            holds[b] = (holds[b] - {r}) | older
+        if moved is not None:
+            holds[o] = holds.get(o, frozenset()) | _swap(moved, k)
 
 
 class Flow:
