@@ -192,11 +192,14 @@ class Gradient:
 
     def get_abstract(self, arg_types: list[T.T]) -> Compiled:
         """The adjoint for an abstract signature (used for calls between user functions)."""
-        sig = "abstract;" + ";".join(f"{n}:{T.encode(t)}" for n, t in zip(self._names, arg_types))
+        sig = self._abstract_signature(arg_types)
         c = self._memo(sig)
         if c is None:
             c = self._compiled[sig] = self._compile(list(arg_types), sig)
         return c
+
+    def _abstract_signature(self, arg_types: list[T.T]) -> str:
+        return "abstract;" + ";".join(f"{n}:{T.encode(t)}" for n, t in zip(self._names, arg_types))
 
     _lowered_reach: reach.Reach | None = None  # what the memoised IR was lowered from
 
@@ -236,7 +239,7 @@ class Gradient:
         if arg_types is None:
             sig, arg_types = self._signature(values) + ";stats", [T.of_value(v) for v in values]
         else:
-            sig = "abstract;" + ";".join(f"{n}:{T.encode(t)}" for n, t in zip(self._names, arg_types)) + ";stats"
+            sig = self._abstract_signature(arg_types) + ";stats"
         c = self._memo(sig)
         if c is None:
             types = list(arg_types)

@@ -45,6 +45,7 @@ from ..errors import UnsupportedSyntax
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue, ExprStmt, For,
                   Function, If, Loc, Name, Return, SetItem, Stmt, While, backward_start, names_in,
                   stmt_reads, stmt_writes, sweep_of, walk, with_bodies)
+from .liveness import drop_orphan_comments
 
 _DIRECTIVE = re.compile(r"#\s*adjointc\s*:\s*(no[ -]checkpoints?|checkpoints?\b\s*(?:=\s*)?(\S+)?)", re.I)
 _FRESH = {"np.zeros", "np.zeros_like", "np.ones", "np.ones_like", "np.empty", "np.empty_like", "np.full",
@@ -173,11 +174,10 @@ def is_push(s: Stmt, tapes: set[str]) -> bool:
             and isinstance(s.value.args[0], Name) and s.value.args[0].id in tapes)
 
 
-def plain(block: Block, tapes: set[str], live: set[str], drop: Stmt | None = None) -> Block:
-    """The trip without its recordings (`drop`: the while loop's trip counter too), and
-    without what only they read."""
+def plain(block: Block, tapes: set[str], live: set[str]) -> Block:
+    """The trip without its recordings, and without what only they read."""
     def strip(b: Block) -> Block:
-        return tuple(with_bodies(s, strip) for s in b if not (is_push(s, tapes) or s is drop))
+        return tuple(with_bodies(s, strip) for s in b if not is_push(s, tapes))
     body = strip(block)
     while True:  # (a dead assignment's reads may make another one dead)
         reads = set(live)
@@ -185,7 +185,7 @@ def plain(block: Block, tapes: set[str], live: set[str], drop: Stmt | None = Non
             reads |= set(_header_reads(s)) if not isinstance(s, Assign) or s.aug else set(names_in(s.value))
         pruned = _prune(body, reads)
         if pruned == body:
-            return body
+            return drop_orphan_comments(body)
         body = pruned
 
 
@@ -198,13 +198,7 @@ def _prune(b: Block, reads: set[str]) -> Block:
         if isinstance(s, If) and not s.body and not s.orelse:
             continue
         out.append(s)
-    return tuple(_drop_orphan_comments(out))
-
-
-def _drop_orphan_comments(b: list[Stmt]) -> list[Stmt]:
-    """A line comment followed by nothing of its own (another comment, or the end) goes."""
-    return [s for k, s in enumerate(b) if not isinstance(s, Comment)
-            or (k + 1 < len(b) and not isinstance(b[k + 1], Comment))]
+    return tuple(out)
 
 
 def _pure(e: Any) -> bool:
@@ -330,7 +324,9 @@ class Rewriter:
         pushed_only = [n for n in exposed if n in written and n not in read]
         for n in state:
             kind = self.types.get(n, T.UNKNOWN).kind
-            if kind not in _OK_KINDS and not n.startswith("_"):
+            # (a list or dict the loop changes: a snapshot would share it; other kinds the
+            # types do not know are refused for user names, and taken as values for temporaries)
+            if kind in ("list", "dict") or kind not in _OK_KINDS and not n.startswith("_"):
                 raise refuse(loop, f"its state `{n}` is a {kind} the loop changes",
                              "checkpointing snapshots numbers and arrays: keep lists and dicts out of "
                              "the loop's state, or drop the checkpoint for this loop")

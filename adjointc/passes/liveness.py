@@ -213,7 +213,7 @@ def dce(body: Block, keep: set[int], bases: dict[str, set[str]],
         body = tuple(out)
         if not d.changed or not d.capped and _settled(body):
             break
-    return _drop_orphan_comments(body)
+    return drop_orphan_comments(body)
 
 
 def _settled(body: Block) -> bool:
@@ -222,7 +222,9 @@ def _settled(body: Block) -> bool:
     return not any(isinstance(s, (For, While, If)) and not s.body and not getattr(s, "orelse", ()) for s in walk(body))
 
 
-def _drop_orphan_comments(b: Block) -> Block:
+def drop_orphan_comments(b: Block) -> Block:
+    """b without the `# line N` comments left with no statement of their own (followed by
+    another comment or by the end of their block), nested blocks too."""
     out: list[Stmt] = []
     n = len(b)
     for i, s in enumerate(b):
@@ -233,10 +235,10 @@ def _drop_orphan_comments(b: Block) -> Block:
                 if nxt is None or type(nxt) is Comment:
                     continue
         elif t is If:
-            s = If(s.test, _drop_orphan_comments(s.body), _drop_orphan_comments(s.orelse), s.loc)
+            s = If(s.test, drop_orphan_comments(s.body), drop_orphan_comments(s.orelse), s.loc)
         elif t is For:
-            s = For(s.target, s.iter, _drop_orphan_comments(s.body), s.loc)
+            s = For(s.target, s.iter, drop_orphan_comments(s.body), s.loc)
         elif t is While:
-            s = While(s.test, _drop_orphan_comments(s.body), s.loc)
+            s = While(s.test, drop_orphan_comments(s.body), s.loc)
         out.append(s)
     return tuple(out)
