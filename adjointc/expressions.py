@@ -63,10 +63,13 @@ _NOT_EXPRESSIONS = {
     cst.Await: "await", cst.FormattedString: "f-strings"}
 
 
+_CONTAINERS = (cst.ListComp, cst.GeneratorExp, cst.DictComp, cst.SetComp, cst.Dict)
+
+
 class ExprLowerer:
     """The shared structure of expression lowering; subclasses give `read_name`,
     `attribute`, `call`, `loc`, `unsupported`, `ellipsis` (a template's `g[..., None]`)
-    and, for three-address mode, `tmp` and `ifexp`."""
+    and, for three-address mode, `tmp`, `ifexp` and `container` (comprehensions, dicts)."""
 
     # ----------------------------------------------------------- the hooks
     def loc(self, node: cst.CSTNode) -> Loc:
@@ -92,6 +95,12 @@ class ExprLowerer:
 
     def ellipsis(self, node: cst.Ellipsis) -> Expr:
         return Const(Ellipsis)
+
+    def container(self, node: cst.BaseExpression, out: list[Stmt], nested: bool, loc: Loc,
+                  name_hint: str) -> Expr:
+        """A comprehension, generator expression or dict display (the frontend's
+        comprehensions.Comprehensions lowers them to loops; templates have none)."""
+        raise self.unsupported(node, _NOT_EXPRESSIONS[type(node)])
 
     def concatenator(self, node: cst.Subscript, out: list[Stmt], nested: bool) -> Expr | None:
         """`np.r_[a, b]` / `np.c_[a, b]` as a call of its rule (rules/np_shape.py), or None
@@ -173,6 +182,8 @@ class ExprLowerer:
             return self.call(node, out, nested)
         if isinstance(node, cst.Ellipsis):
             return self.ellipsis(node)
+        if isinstance(node, _CONTAINERS):
+            return self.container(node, out, nested, loc, name_hint)
         raise self.unsupported(node, _NOT_EXPRESSIONS.get(type(node), type(node).__name__))
 
     def index(self, node: cst.Subscript, out: list[Stmt]) -> Expr:

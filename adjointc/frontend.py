@@ -43,6 +43,7 @@ import numpy as np
 
 from . import rules, source
 from .errors import UnsupportedSyntax
+from .comprehensions import Comprehensions
 from .expressions import dotted, operator_nodes
 from .ir import (Assign, Block, Break, Call, Const, Continue, Expr, ExprStmt, For,
                  Function, If, Loc, Name, Param, Return, SetItem, Stmt, While,
@@ -78,7 +79,7 @@ class Lowered:
     raw: "Lowered | None" = None
 
 
-class Lowerer(NestedDefs, Resolver):
+class Lowerer(Comprehensions, NestedDefs, Resolver):
     """Lowers one function's def (see the module docstring); `lower_function` is the entry."""
 
     def __init__(self, fn: Callable, src: str, first_line: int, file: str, col_offset: int):
@@ -476,7 +477,7 @@ class Lowerer(NestedDefs, Resolver):
         return out
 
     def loop_sequence(self, node: cst.BaseExpression, out: list[Stmt], loc: Loc) -> Expr:
-        e = self.expr(node, out)
+        e = self.iterable(node, out)  # (a dict's keys: comprehensions.py)
         if isinstance(e, Call) and e.op == "range":
             raise self.unsupported(node, "iterating a range inside enumerate/zip",
                                    "loop over the index: for i in range(n)")

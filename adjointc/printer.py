@@ -89,6 +89,8 @@ def expr(e: Expr) -> str:
         return "(" + ", ".join(expr(x) for x in a) + ")"
     if op == "list":
         return "[" + ", ".join(expr(x) for x in a) + "]"
+    if op == "dict" and not a:  # (an empty dict display: filled by item writes)
+        return "{}"
     if op in ("np.r_", "np.c_"):   # index expressions, not calls (expressions.concatenator)
         return f"{op}[{', '.join(expr(x) for x in a)}]"
     kind = e.kind

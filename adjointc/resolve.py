@@ -120,7 +120,8 @@ class BoundNames:
 
 
 _UNRESOLVED = object()
-BUILTIN_OPS = {"float", "int", "bool", "len", "range", "round", "abs", "max", "min", "sum", "print"}
+BUILTIN_OPS = {"float", "int", "bool", "len", "range", "round", "abs", "max", "min", "sum", "print",
+               "any", "all"}  # (any/all: rules/containers.py)
 
 
 class Resolver(ExprLowerer):

@@ -201,7 +201,13 @@ def as_adjoint(x_bar, x):
         if isinstance(x_bar, list):
             return x_bar
         return [zeros_like(v) for v in x]
-    if isinstance(x, dict) or _struct_fields(x) is not None:
+    if isinstance(x, dict):
+        if not isinstance(x_bar, dict):
+            return zeros_like(x)
+        if any(k not in x_bar for k in x):  # (an adjoint made before an entry was written)
+            return {**{k: zeros_like(v) for k, v in x.items() if k not in x_bar}, **x_bar}
+        return x_bar
+    if _struct_fields(x) is not None:
         return x_bar if isinstance(x_bar, dict) else zeros_like(x)
     return x_bar
 
@@ -234,6 +240,81 @@ def list_adjoint(vals_bar, vals):
     if isinstance(vals_bar, np.ndarray) and vals_bar.ndim:
         return list(vals_bar)
     return [zeros_like(v) for v in vals]
+
+
+# ---- dicts (adjointc/comprehensions.py lowers displays and comprehensions to item writes;
+# rules/containers.py has these helpers' rules). A dict's adjoint is a dict of adjoints.
+class _Missing:
+    """What a tape holds for a dict entry that did not exist before a write."""
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing()
+
+
+def dict_entry(m, k):
+    """m[k] before `m[k] = v` overwrites it, or MISSING when the write inserts k."""
+    return m[k] if k in m else MISSING
+
+
+def restore_entry(m, k, old) -> None:
+    """Undo `m[k] = v` (the backward sweep): put the old entry back, or remove an inserted one."""
+    if old is MISSING:
+        m.pop(k, None)
+    else:
+        m[k] = old
+
+
+def dict_keys(m):
+    """m.keys() as a list (the loop lowering reads its sequence by position)."""
+    return list(m)
+
+
+def dict_values(m):
+    """m.values() as a list."""
+    return list(m.values())
+
+
+def dict_items(m):
+    """m.items() as a list of (key, value) pairs."""
+    return list(m.items())
+
+
+def dict_get(m, k, default=None):
+    """m.get(k, default)."""
+    return m.get(k, default)
+
+
+def entry_adjoint(g, m, k):
+    """The adjoint of m for reading m[k] (a dict of zeros but g at k), or 0.0 (k absent)."""
+    if k not in m or is_zero(g):
+        return 0.0
+    out = zeros_like(m)
+    out[k] = g
+    return out
+
+
+def default_adjoint(g, m, k):
+    """The adjoint of the default of m.get(k, default): g when k is absent."""
+    return 0.0 if k in m else g
+
+
+def values_adjoint(g, m):
+    """The adjoint of m for m.values(): the list of adjoints g keyed as m."""
+    if is_zero(g):
+        return 0.0
+    return dict(zip(m, list_adjoint(g, list(m.values()))))
+
+
+def items_adjoint(g, m):
+    """The adjoint of m for m.items(): each pair's value adjoint, keyed as m."""
+    if is_zero(g):
+        return 0.0
+    g = list_adjoint(g, list(m.items()))
+    return {k: (0.0 if is_zero(p) else p[1]) for k, p in zip(m, g)}
 
 
 def seed_adjoint(seed, y):

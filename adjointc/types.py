@@ -22,6 +22,8 @@ class T:
     dtype: str | None = None     # arrays: 'f' float, 'i' int, 'b' bool, 'c' complex
     fields: tuple[tuple[str, "T"], ...] = ()  # structs: attribute/key -> type
     cls: str = ""                # structs: "dict" or "module:QualName" of the class
+    # (a dict, cls "dict": `fields` are the entries of constant keys; `elts` (one type) is
+    # the join of the entries written at keys computed at run time, if any: see dict_value)
 
     @property
     def is_scalar(self) -> bool:
@@ -38,8 +40,8 @@ class T:
             return self.dtype in (None, "f", "c")
         if self.kind in ("tuple", "list"):
             return not self.elts or any(e.differentiable for e in self.elts)
-        if self.kind == "struct":
-            return any(t.differentiable for _, t in self.fields)
+        if self.kind == "struct":  # (a dict's entries at computed keys: elts)
+            return any(t.differentiable for _, t in self.fields) or any(t.differentiable for t in self.elts)
         return self.kind in ("float", "complex", "unknown", "object")
 
     def field(self, name: Any) -> "T":
@@ -70,6 +72,57 @@ def array(rank: int | None, shape: Any = None, dtype: str | None = "f") -> T:
     if rank == 0:
         shape = ()
     return T("array", rank, shape, dtype=dtype)
+
+
+def dict_type(fields: tuple[tuple[Any, T], ...] = (), other: T | None = None) -> T:
+    """A dict: `fields` the entries at constant keys, `other` the join of any others."""
+    return T("struct", fields=fields, cls="dict", elts=(other,) if other is not None else ())
+
+
+def is_dict(t: T) -> bool:
+    return t.kind == "struct" and t.cls == "dict"
+
+
+def dict_value(t: T, key: Any, join: Any, known: bool = True) -> T:
+    """The type of d[key] for a dict type t (`known` False: a key computed at run time,
+    any entry). A constant key not among the fields reads an entry written at a
+    computed key (its join), or is unknown."""
+    other = t.elts[0] if t.elts else None
+    if known:
+        for k, v in t.fields:
+            if type(k) is type(key) and k == key:
+                return v
+        return other if other is not None else UNKNOWN
+    out = other
+    for _, v in t.fields:
+        out = join(out, v)
+    return out if out is not None else UNKNOWN
+
+
+def dict_with(t: T, key: Any, value: T, join: Any, known: bool = True) -> T:
+    """The dict type t after `d[key] = value` (joined with what the entry held: the type
+    pass is flow-insensitive)."""
+    if not known:
+        other = t.elts[0] if t.elts else None
+        return dict_type(t.fields, join(other, value))
+    fields = list(t.fields)
+    for i, (k, v) in enumerate(fields):
+        if type(k) is type(key) and k == key:
+            fields[i] = (k, join(v, value))
+            break
+    else:
+        fields.append((key, value))
+    return dict_type(tuple(fields), t.elts[0] if t.elts else None)
+
+
+def join_dicts(a: T, b: T, join: Any) -> T:
+    """Two dict types joined: every key of either (an entry may be written on one path only)."""
+    out = a
+    for k, v in b.fields:
+        out = dict_with(out, k, v, join)
+    if b.elts:
+        out = dict_with(out, None, b.elts[0], join, known=False)
+    return out
 
 
 def of_value(v: Any) -> T:

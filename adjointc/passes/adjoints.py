@@ -175,8 +175,14 @@ class Adjoints:
         """Adjoint of reading x[index]: add g into x_bar[index]."""
         c = self.c
         out = [self.materialize(x, loc)]
-        kind = c.types.get(x, T.UNKNOWN).kind
-        if kind in ("tuple", "list", "struct", "unknown", "object") and not (
+        xt = c.types.get(x, T.UNKNOWN)
+        kind = xt.kind
+        if T.is_dict(xt):
+            # an entry of a dict (its key any hashable value, never an index array): added
+            # functionally, an entry's adjoint array may be another adjoint's (add_adjoint)
+            old = Call("getitem", (Name(bar(x)), index))
+            out.append(SetItem(bar(x), index, Call("add_adjoint", (old, g)), loc))
+        elif kind in ("tuple", "list", "struct", "unknown", "object") and not (
                 kind in ("unknown", "object") and _advanced(index, c.types)) and (
                 elem is None or elem.kind in ("tuple", "list", "struct", "unknown", "object")):
             # an element that is itself a structure: its adjoint is a list/dict, which `+=` would

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from ..program import Program
 
 
+_SLOTTED = ("list", "struct")  # containers whose item writes replace an entry (a dict is a struct)
+
+
 def run(prog: "Program") -> "Program":
     """The "aliasing" pass: refuse what `check` refuses; the program is unchanged."""
     check(prog.fn, prog.types, set(prog.user_names))
@@ -69,6 +72,10 @@ def check(fn: Function, types: dict[str, T.T], user_names: set[str]) -> None:
             continue  # (after a return or a break: never runs)
         c = w.target
         mine = flow.objects(i, c)  # (per state: one per way of reaching the write)
+        if isinstance(w, SetItem) and types.get(c, T.UNKNOWN).kind in _SLOTTED:
+            # `L[i] = v`, `d[k] = v`: the write changes the container, never the values it
+            # holds (what shares a held array sees nothing; an alias of L itself does)
+            mine = [st.pts.get(c, frozenset({("e", c)})) for st in flow.at[i]]
         if not any(mine):
             continue
         def shares(o: str) -> bool:

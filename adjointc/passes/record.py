@@ -46,7 +46,9 @@ class Emit:
         if site.undefined:
             self._init(v, Const(None))
         name = self.namer.exact(f"_tape_{v.lstrip('_')}" if site.in_loop else f"_saved_{v.lstrip('_')}")
-        value: Expr = Name(v) if site.whole else Call("getitem", (Name(v), s.index))
+        kind = self.types.get(v, T.UNKNOWN)
+        entry = not site.whole and T.is_dict(kind)  # (a dict's entry may be inserted: its absence is kept)
+        value: Expr = Name(v) if site.whole else Call("dict_entry" if entry else "getitem", (Name(v), s.index))
         if how == tape.SHAPE:
             value = Call("stand_in", (value,))
         elif not site.whole and (kind := self.types.get(v, T.UNKNOWN).kind) not in ("list", "tuple", "struct"):
@@ -59,7 +61,9 @@ class Emit:
             popped: Expr = Call("method:pop", (Name(name),))
         else:
             save, popped = Assign(name, value, loc), Name(name)
-        restore: Stmt = Assign(v, popped, loc) if site.whole else SetItem(v, s.index, popped, loc)
+        restore: Stmt = Assign(v, popped, loc) if site.whole else (
+            ExprStmt(Call("restore_entry", (Name(v), s.index, popped)), loc) if entry
+            else SetItem(v, s.index, popped, loc))
         return [save], [restore]
 
     def sweeps(self, fwd: list[Any], bwd: list[Any]) -> tuple[list[Stmt], list[Stmt]]:

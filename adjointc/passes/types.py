@@ -43,6 +43,8 @@ def join(a: T.T | None, b: T.T) -> T.T:
             return T.T(a.kind)
         if a.kind == "int":  # two different lengths: just an int
             return T.INT
+        if a.kind == "struct" and a.cls == b.cls == "dict":
+            return T.join_dicts(a, b, join)
         if a.kind == "struct":  # the same fields: join them; otherwise nothing is known
             if a.cls == b.cls and [k for k, _ in a.fields] == [k for k, _ in b.fields]:
                 return T.T("struct", fields=tuple((k, join(x, y)) for (k, x), (_, y) in zip(a.fields, b.fields)),
@@ -207,10 +209,14 @@ def result_type(rule: rules.Rule, types: dict[str, Any], bound: dict[str, Any], 
         x = types["x"]
         if x.kind == "struct":
             idx = bound["index"]
-            if x.cls == "dict" and types["index"].kind == "int":
+            if x.cls == "dict" and types["index"].kind == "int" and not x.elts and not any(
+                    isinstance(k, int) for k, _ in x.fields):   # (a dict of int keys: an int reads one)
                 raise TypeProblem("a dict indexed by an integer (is this `for k in d:`? it loops over "
-                                  "positions here, not keys)", "loop over the keys explicitly: "
-                                  "`for k in (\"a\", \"b\"):` and read `d[k]`")
+                                  "positions here, not keys)", "loop over its keys or items: "
+                                  "`for k in d.keys():` or `for k, v in d.items():`")
+            if x.cls == "dict":
+                return T.dict_value(x, idx.value if isinstance(idx, Const) else None, join,
+                                    known=isinstance(idx, Const))
             return x.field(idx.value) if isinstance(idx, Const) else T.UNKNOWN
         if x.kind in ("tuple", "list"):
             idx = bound["index"]
@@ -392,6 +398,9 @@ def _stmt(s, te: TypeEnv) -> None:
                 v = _join_all(vt.elts) if isinstance(s.index, Call) and s.index.op == "slice" else vt
                 elts = tuple(join(t, v) for t in lst.elts)
             _set(te, s.target, T.T("list", elts=elts), joins=_slot_joiner(te, s.target))
+        elif lst is not None and T.is_dict(lst):  # an entry written (or inserted)
+            known = isinstance(s.index, Const)
+            _set(te, s.target, T.dict_with(lst, s.index.value if known else None, vt, join, known))
     elif isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append":
         lst, v = s.value.args[0].id, s.value.args[1]
         if not (isinstance(v, Name) and v.id not in te.env and v.id not in te.consts):
