@@ -27,6 +27,7 @@ Invariants:
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Any, Callable, Sequence
 
 import libcst as cst
@@ -81,7 +82,8 @@ class Comprehensions:
                                "bind plain names: `for i, v in enumerate(xs)`")
 
     def call(self, node: cst.Call, out: list[Stmt], nested: bool) -> Expr:
-        """`list(<generator>)` is the list the generator builds (`tuple(...)` too: read as
+        """`math.fsum(items)` is runtime.fsum's (its rule: rules/containers.py);
+        `list(<generator>)` is the list the generator builds (`tuple(...)` too: read as
         a sequence, a list is the same); `max(items)` / `min(items)` of one iterable are
         `np.max(np.array(items))` (the builtins' rules take two arguments)."""
         args = node.args
@@ -102,6 +104,10 @@ class Comprehensions:
                 node.func, (cst.Name, cst.Attribute)):
             obj = self.resolve(node.func)  # type: ignore[attr-defined]
             a = args[0].value
+            if obj is math.fsum:
+                loc = self.loc(node)  # type: ignore[attr-defined]
+                items = self.expr(a, out, nested)  # type: ignore[attr-defined]
+                return Call("fsum", (items if nested else self.atom(items, out, loc),))  # type: ignore[attr-defined]
             if obj in (builtins.list, builtins.tuple) and isinstance(a, (cst.GeneratorExp, cst.ListComp)):
                 return self.expr(a, out, nested)  # type: ignore[attr-defined]
             if obj in _REDUCE_ITEMS:

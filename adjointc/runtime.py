@@ -317,6 +317,12 @@ def items_adjoint(g, m):
     return {k: (0.0 if is_zero(p) else p[1]) for k, p in zip(m, g)}
 
 
+def fsum(items):
+    """math.fsum(items) (its rule is the sum's: rules/containers.py)."""
+    import math
+    return math.fsum(items)
+
+
 def seed_adjoint(seed, y):
     """The cotangent of the output as a fresh array the backward sweep may update."""
     if isinstance(y, np.ndarray):

@@ -1,7 +1,7 @@
 """Rules for Python's container builtins and dicts (what comprehensions and dict code call).
 
 * `any` / `all` of an iterable: no derivative (bool);
-* `math.fsum` of an iterable: as `sum` (adjoint `unsum`), linear;
+* `math.fsum` of an iterable (`fsum`, runtime.fsum): as `sum` (adjoint `unsum`), linear;
 * dicts (see adjointc/comprehensions.py for how displays and comprehensions lower):
   `{}` is the op `dict` (no arguments: an empty dict, filled by item writes);
   `dict_keys/dict_values/dict_items(d)` are d.keys()/.values()/.items() as lists (the
@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import builtins
-import math
 
 from .. import runtime
 from .. import types as T
@@ -21,8 +20,10 @@ from . import defjvp, defvjp, nondiff
 
 nondiff(builtins.any, "x", name="any", result="bool")
 nondiff(builtins.all, "x", name="all", result="bool")
-defvjp(math.fsum, "x", name="math.fsum", x="unsum(g, x)", result="float")
-defjvp("math.fsum", "linear")
+# math.fsum(items) is called as runtime.fsum (comprehensions.Comprehensions.call): a
+# helper of adjointc's own, whose rule is not one of the math module's scalar rules
+defvjp(runtime.fsum, "x", name="fsum", x="unsum(g, x)", result="float")
+defjvp("fsum", "linear")
 
 
 def _receiver(types: dict, what: str) -> T.T:

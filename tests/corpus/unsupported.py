@@ -56,18 +56,18 @@ def function_values_in_a_dict(x):
     return ops["sq"](x)
 
 
-def uses_list_comprehension(x):
+def uses_set_comprehension(x):
     total = 0.0
-    terms = [x ** k for k in range(4)]  # <- unsupported
+    terms = {x ** k for k in range(4)}  # <- unsupported
     for t in terms:
         total = total + t
     return total
 
 
-def uses_generator_expression(x):
-    s = x * x
-    s = s + sum(x ** k for k in range(3))  # <- unsupported
-    return s
+def comprehension_in_a_condition(x):
+    if sum(v for v in x) > 0.0:  # <- unsupported
+        return np.sum(x * x)
+    return np.sum(x)
 
 
 def uses_try_except(x):
@@ -133,9 +133,10 @@ def uses_walrus(x):
     return z + w
 
 
-def uses_dict_literal(x):
-    params = {"a": x}  # <- unsupported
-    return x * 2.0
+def uses_dict_unpacking(x):
+    base = {"a": x}
+    params = {**base, "b": x}  # <- unsupported
+    return params["b"] * 2.0
 
 
 def uses_assert(x):
@@ -260,8 +261,8 @@ CASES = [
     Unsupported(passes_a_closure_lambda_to_a_helper, (1.5, 0.5), UnsupportedSyntax),
     Unsupported(calls_a_function_argument_chosen_at_run_time, ((_square, _cube), 1.5), UnsupportedSyntax, 1),
     Unsupported(function_values_in_a_dict, (1.5,), UnsupportedSyntax),
-    Unsupported(uses_list_comprehension, (1.5,), UnsupportedSyntax),
-    Unsupported(uses_generator_expression, (1.5,), UnsupportedSyntax),
+    Unsupported(uses_set_comprehension, (1.5,), UnsupportedSyntax),
+    Unsupported(comprehension_in_a_condition, (np.array([1.0, 2.0]),), UnsupportedSyntax),
     Unsupported(uses_try_except, (1.5,), UnsupportedSyntax),
     Unsupported(uses_with, (1.5,), UnsupportedSyntax),
     Unsupported(defines_class, (1.5,), UnsupportedSyntax),
@@ -271,7 +272,7 @@ CASES = [
     Unsupported(calls_scipy_without_rule, (1.5,), NoAdjointRule),
     Unsupported(calls_stdlib_without_rule, (1.5, 0.5), NoAdjointRule, (0, 1)),
     Unsupported(uses_walrus, (1.5,), UnsupportedSyntax),
-    Unsupported(uses_dict_literal, (1.5,), UnsupportedSyntax),
+    Unsupported(uses_dict_unpacking, (1.5,), UnsupportedSyntax),
     Unsupported(uses_assert, (1.5,), UnsupportedSyntax),
     Unsupported(uses_for_else, (1.5,), UnsupportedSyntax),
     Unsupported(uses_fstring, (1.5,), UnsupportedSyntax),
