@@ -268,24 +268,32 @@ def restore_entry(m, k, old) -> None:
         m[k] = old
 
 
+def _mapping(m, method: str):
+    """m, checked to be a dict (a value whose type was unknown when compiling): never the
+    elements of an array or list read as keys."""
+    if not isinstance(m, dict):
+        raise TypeError(f".{method}() of a {type(m).__name__}: adjointc compiles it for dicts only")
+    return m
+
+
 def dict_keys(m):
     """m.keys() as a list (the loop lowering reads its sequence by position)."""
-    return list(m)
+    return list(_mapping(m, "keys"))
 
 
 def dict_values(m):
     """m.values() as a list."""
-    return list(m.values())
+    return list(_mapping(m, "values").values())
 
 
 def dict_items(m):
     """m.items() as a list of (key, value) pairs."""
-    return list(m.items())
+    return list(_mapping(m, "items").items())
 
 
 def dict_get(m, k, default=None):
     """m.get(k, default)."""
-    return m.get(k, default)
+    return _mapping(m, "get").get(k, default)
 
 
 def entry_adjoint(g, m, k):

@@ -345,7 +345,8 @@ class Flow:
             r = self._rank(st, v.args[_SHAPED[v.op]])
             if r is not None:
                 st.ranks[s.target] = r
-        if v.op == "getitem" and len(v.args) == 2 and self._rank(st, v.args[0]) == self._ints(v.args[1]):
+        if v.op == "getitem" and len(v.args) == 2 and self._rank(st, v.args[0]) is not None \
+                and self._rank(st, v.args[0]) == self._ints(v.args[1]):  # (not a dict's d["u"]: None == None)
             st.pts[s.target] = frozenset()  # (`x_bar[1]` of a 1-D array: a number, a copy)
             return
         holder = v.kind == "attr" and v.args and isinstance(v.args[0], Name) and \

@@ -166,6 +166,8 @@ def result_type(rule: rules.Rule, types: dict[str, Any], bound: dict[str, Any], 
     if callable(kind):
         try:
             return kind(types, bound)
+        except TypeProblem:  # (a rule refusing its arguments' types: located by _block)
+            raise
         except Exception:
             return T.array(None)
     first = types[rule.params[0]] if rule.params else (types[rule.varargs][0] if rule.varargs and types[rule.varargs] else T.UNKNOWN)
