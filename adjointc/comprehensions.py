@@ -19,7 +19,9 @@ Invariants:
   shadows an outer one's. The first iterable is read in the enclosing scope, each
   later one with the earlier variables bound (Python's rule);
 * the generated statements carry the comprehension's location (line comments);
-* in nested mode (a condition, an index) nothing can be emitted: refused, located;
+* in nested mode (a condition, an index) the loop goes before the statement, which
+  evaluates the condition after it; inside `and`/`or`/`a if c else b` (which may skip
+  it) refused, located;
 * set comprehensions and set literals are refused (their order is the hash order:
   a list would change `min`/`next`/iteration results silently); `sum(set)` users can
   write the list comprehension.
@@ -66,6 +68,17 @@ class Comprehensions:
             if node.value in scope:
                 return Name(scope[node.value])
         return super().read_name(node)  # type: ignore[misc]
+
+    def expr(self, node: cst.BaseExpression, out: list[Stmt], nested: bool = False, name_hint: str = "") -> Expr:
+        # a condition or an index (nested mode) may hold a comprehension: its loop goes to
+        # `out`, before the statement, unless a short-circuit operand holds it (`_lazy`)
+        if isinstance(node, cst.BooleanOperation) or nested and isinstance(node, cst.IfExp):
+            self.__dict__["_lazy"] = self.__dict__.get("_lazy", 0) + 1
+            try:
+                return super().expr(node, out, nested, name_hint)  # type: ignore[misc]
+            finally:
+                self.__dict__["_lazy"] -= 1
+        return super().expr(node, out, nested, name_hint)  # type: ignore[misc]
 
     def _bind(self, target: cst.BaseExpression, scope: dict[str, str]) -> cst.BaseExpression:
         """The target with each name replaced by its fresh name (recorded in `scope`)."""
@@ -137,8 +150,9 @@ class Comprehensions:
         if isinstance(node, cst.SetComp):
             raise self.unsupported(node, "set comprehensions",  # type: ignore[attr-defined]
                                    "a set's order is its hash order; use a list comprehension [...]")
-        if nested:
-            raise self.unsupported(node, f"{what} inside a condition or an index",  # type: ignore[attr-defined]
+        if nested and self.__dict__.get("_lazy", 0):
+            # (its loop would run before the test, also where `and`/`or`/`if else` skips it)
+            raise self.unsupported(node, f"{what} inside `and`/`or` or a conditional expression",  # type: ignore[attr-defined]
                                    "assign it to a variable first")
         is_dict = isinstance(node, (cst.DictComp, cst.Dict))
         if is_dict and name_hint and getattr(self, "bindings", {}).get(name_hint) == 1:

@@ -205,9 +205,20 @@ def set_comp(x):
 
 
 def comp_in_condition(x):
-    if any(v > 0 for v in x):
+    if any(v > 2.0 for v in x):
+        return np.sum(x * x)
+    return np.sum(x) * max(x[i] * x[i] for i in range(2))
+
+
+def comp_after_and(x):
+    if x[0] > 0.0 and any(v > 0 for v in x):
         return np.sum(x)
     return 0.0
+
+
+def test_a_comprehension_in_a_condition_runs_before_it():
+    for x in (np.array([1.0, 2.5]), np.array([0.5, -1.5])):
+        assert np.allclose(grad(comp_in_condition)(x), fd(comp_in_condition, x), rtol=1e-7, atol=1e-9)
 
 
 def loops_over_a_dict_argument(d, x):
@@ -236,7 +247,7 @@ def dict_write(x):
 
 @pytest.mark.parametrize("fn, args, error, words", [
     (set_comp, (np.array([1.0, 2.0]),), UnsupportedSyntax, "set comprehensions"),
-    (comp_in_condition, (np.array([1.0, 2.0]),), UnsupportedSyntax, "inside a condition"),
+    (comp_after_and, (np.array([1.0, 2.0]),), UnsupportedSyntax, "inside `and`/`or`"),
     (loops_over_a_dict_argument, ({"a": 1.0}, 0.5), UnsupportedSyntax, "d.keys()"),
     (keys_of_an_array, (np.array([1.0, 2.0]),), UnsupportedSyntax, "dicts only"),
     (view_of_a_held_array, (np.array([1.0, 2.0]),), AliasingError, "in place"),

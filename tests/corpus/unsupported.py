@@ -65,7 +65,7 @@ def uses_set_comprehension(x):
 
 
 def comprehension_in_a_condition(x):
-    if sum(v for v in x) > 0.0:  # <- unsupported
+    if x[0] > 0.0 and sum(v for v in x) > 0.0:  # <- unsupported
         return np.sum(x * x)
     return np.sum(x)
 

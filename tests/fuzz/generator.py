@@ -71,6 +71,10 @@ class Features:
     cumsum_concat: bool = True     # np.cumsum, np.concatenate
     where_maximum: bool = True     # np.where, np.maximum (elementwise kinks)
     math_scalars: bool = True      # math.* / np.* on scalars
+    comprehensions: bool = True    # sum/max/min/np.array of list comprehensions and generators (nested,
+    #                                with conditions, over range/arrays/zip/enumerate, reusing an outer name)
+    dicts: bool = True             # dict displays, item writes (overwrite, insert, in a branch), d.get, len,
+    #                                iteration over .items()/.values(), dict comprehensions, computed keys
 
     def replace(self, **changes: bool) -> "Features":
         return dataclasses.replace(self, **changes)
@@ -229,9 +233,13 @@ class _Gen:
             choices.append("tuple")
         if self.loops:
             choices.append("loopvar")
+        if self.f.comprehensions and depth < 2:
+            choices.append("genexp")
         c = self.pick(choices) if depth < 2 else "atom"
         if c == "atom":
             return self.s_atom()
+        if c == "genexp":
+            return self.s_genexp(depth)
         if c == "binary":
             t = self.pick(S_BINARY)
             return t.format(a=self.s_expr(depth + 1), b=self.s_expr(depth + 1), k=self.pick(EXPONENTS))
@@ -362,6 +370,14 @@ class _Gen:
         return self.pick(BOUND_S if kind == F else BOUND_A).format(e=e)
 
     def cond(self) -> str:
+        saved = self.f
+        self.f = self.f.replace(comprehensions=False)  # (a loop's test may be `a and b`: refused there)
+        try:
+            return self._cond()
+        finally:
+            self.f = saved
+
+    def _cond(self) -> str:
         forms = ["{s} > {c}", "{s} < {c}", "{s} > {t}"]
         if self.f.arrays and self.vars(A(self.n)):
             forms += ["np.sum({u}) > {c}", "{u}[{j}] < {s}", "np.mean({u}) < {c}"]
@@ -440,6 +456,8 @@ class _Gen:
                 choices.append("list_append")
             if (self.f.lists_const_index or self.f.list_repeat) and not self.in_helper:
                 choices.append("list_const")
+            if self.f.dicts and not self.in_helper:
+                choices.append("dict")
         if self.helpers and not self.in_helper:
             choices += ["call"] * 4
         if self.loops and self.f.break_continue and indent > 0:
@@ -789,6 +807,125 @@ class _Gen:
         s = self.new("s")
         lines.append(f"{pad}{s} = {self.pick(['sum({l})', '{l}[{j}] * {l}[-1]', 'np.sum(np.array({l}))'])}".format(
             l=name, j=self.index(length)))
+        self.bind(s, F)
+        self.recent.append(s)
+
+    # -- comprehensions and dicts (adjointc/comprehensions.py)
+    def comp_var(self) -> str:
+        """A comprehension's variable: often the name of an enclosing scalar (the
+        comprehension's own scope must leave it alone), else a new name."""
+        outer = [v for v in self.vars(F) if v not in self.params]
+        return self.pick(outer) if outer and self.chance(3) else self.new("c")
+
+    def comp_clause(self, depth: int) -> tuple[str, list[str], str]:
+        """`for ... in ...` (and maybe an `if`) of a comprehension: (clause, the float
+        names it binds, a factor of its index (or "1.0")."""
+        forms = ["range"]
+        if self.f.arrays and self.vars(A(self.n)):
+            forms += ["array", "array", "zip", "enumerate"]
+        lists = [l for l, (ek, _, _) in self.lists.items() if self.kind_of(l) and ek == F]
+        if lists:
+            forms.append("list")
+        form = self.pick(forms)
+        if form == "range":
+            j = self.new("j")
+            return f"for {j} in range({self.d(st.integers(1, 4))})", [], f"(0.5 + 0.25 * {j})"
+        if form in ("array", "list"):
+            v = self.comp_var()
+            seq = self.pick(self.vars(A(self.n))) if form == "array" else self.pick(lists)
+            clause = f"for {v} in {seq}"
+            if self.chance(3):
+                clause += f" if {v} > {self.pick(['0.0', '-0.5', '0.3'])}"
+            return clause, [v], "1.0"
+        if form == "zip":
+            v, w = self.comp_var(), self.new("c")
+            if v == w:
+                w = self.new("c")
+            a, b = self.pick(self.vars(A(self.n))), self.pick(self.vars(A(self.n)))
+            return f"for {v}, {w} in zip({a}, {b})", [v, w], "1.0"
+        j, v = self.new("j"), self.comp_var()
+        return f"for {j}, {v} in enumerate({self.pick(self.vars(A(self.n)))})", [v], f"(0.5 + 0.25 * {j})"
+
+    def s_genexp(self, depth: int) -> str:
+        """A scalar reduction of a generator or list comprehension (maybe nested)."""
+        self.tags.add("comprehensions")
+        clauses, names, factors = [], [], []
+        for _ in range(2 if depth == 0 and self.chance(2) else 1):
+            self.scopes.append({v: F for v in names})  # (a later clause sees the earlier names)
+            try:
+                clause, bound, factor = self.comp_clause(depth + 1)
+            finally:
+                self.scopes.pop()
+            clauses.append(clause)
+            names += bound
+            factors.append(factor)
+        self.scopes.append({v: F for v in names})
+        try:
+            body = self.s_expr(depth + 1)
+            if names and self.chance(6):
+                body = f"{self.pick(names)} * {par(body)}"
+        finally:
+            self.scopes.pop()
+        elt = " * ".join([par(body)] + [f for f in factors if f != "1.0"])
+        gen = f"{elt} {' '.join(clauses)}"
+        form = self.pick(["sum({g})", "sum({g})", "sum([{g}])", "np.sum(np.array([{g}]))",
+                          "max({g})", "min([{g}])", "sum(({g}), 0.5)"])
+        if "max" in form or "min" in form:
+            if " if " in gen:   # (a filter may leave nothing: max() of nothing raises)
+                form = "sum({g})"
+            else:
+                self.tags.add("comprehension_minmax")
+        return form.format(g=gen)
+
+    def st_dict(self, lines, pad, indent):
+        self.tags.add("dicts")
+        arrays = self.f.arrays and self.vars(A(self.n)) and self.chance(3)
+        ek = A(self.n) if arrays else F
+        d = self.new("d")
+        keys = ["a", "b", "c"][:self.d(st.integers(1, 3))]
+        def value() -> str:
+            return self.bounded(ek, self.expr_of(ek, 1))
+        if self.chance():
+            lines.append(f"{pad}{d} = {{" + ", ".join(f"'{k}': {value()}" for k in keys) + "}")
+        else:
+            lines.append(f"{pad}{d} = {{}}")
+            for k in keys:
+                lines.append(f"{pad}{d}['{k}'] = {value()}")
+        if self.chance():  # an overwrite reading the dict
+            lines.append(f"{pad}{d}['{self.pick(keys)}'] = {d}['{self.pick(keys)}'] * {par(self.bounded(F, self.s_expr(1)))}")
+        if self.chance(3) and self.vars(F):  # an insertion on one path only
+            lines.append(f"{pad}if {self.cond()}:")
+            lines.append(f"{pad}    {d}['z'] = {value()}")
+        if ek == F and self.chance(3):  # entries at computed keys
+            j = self.new("j")
+            lines.append(f"{pad}for {j} in range({self.d(st.integers(1, 3))}):")
+            lines.append(f"{pad}    {d}[{j}] = {self.bounded(F, self.s_expr(1))} * (0.5 + 0.25 * {j})")
+            self.tags.add("dict_computed_keys")
+        if self.f.comprehensions and self.chance(3):  # a dict comprehension (an optimizer step)
+            d2 = self.new("d")
+            lines.append(f"{pad}{d2} = {{k: v - {self.pick(['0.1', '0.3'])} * {par(self.bounded(F, self.s_expr(1)))} * v "
+                         f"for k, v in {d}.items()}}")
+            d = d2
+            self.tags.add("dict_comprehension")
+        s = self.new("s")
+        if ek == F:
+            form = self.pick(["sum({d}.values())", "{d}['a'] * {d}.get('z', 0.5)", "{d}.get('b', 1.0) + len({d})",
+                              "loop", "keys"])
+            if form == "loop":
+                lines.append(f"{pad}{s} = 0.0")
+                lines.append(f"{pad}for k, v in {d}.items():")
+                lines.append(f"{pad}    {s} = {s} + v * (2.0 if k == 'a' else 1.0)")
+            elif form == "keys":
+                lines.append(f"{pad}{s} = 0.0")
+                lines.append(f"{pad}for k in {d}:")
+                lines.append(f"{pad}    {s} = {s} + {d}[k] * {d}[k]")
+            else:
+                lines.append(f"{pad}{s} = {form.format(d=d)}")
+        else:
+            forms = ["np.sum({d}['a'] * {d}['a'])", "np.sum({d}.get('z', {d}['a']))", "np.sum({d}['a']) + len({d})"]
+            if self.f.comprehensions:
+                forms.append("sum(np.sum(v) for v in {d}.values())")
+            lines.append(f"{pad}{s} = {self.pick(forms).format(d=d)}")
         self.bind(s, F)
         self.recent.append(s)
 
