@@ -10,6 +10,13 @@ sees only what it already knows (lists built by `append`, dicts by item writes):
     {k: v for k, v in d.items()} ->  _d1 = {}; for ...: _d1[k] = v
     {"W": W, "b": b}             ->  _d1 = {}; _d1["W"] = W; _d1["b"] = b
     sum(e for j in range(p))     ->  the list above, then sum(_t1) (a generator is a list)
+    list(<gen>), tuple(<gen>)    ->  the list (a tuple of unknown length is read as a list)
+    max(items), min(items)       ->  np.max(np.array(items)) (ties share the adjoint, as np.max)
+    math.fsum(items)             ->  fsum(items) (runtime.fsum: the sum's rule)
+    d.keys() .values() .items()  ->  dict_keys(d) ... (lists: loops index their sequence)
+    d.get(k, default)            ->  dict_get(d, k, default)
+    d.update(other)              ->  d[k] = v per item (d built here, or other a display)
+    for k in d                   ->  for k in dict_keys(d) (d built here by a display)
 
 Invariants:
 
@@ -24,7 +31,9 @@ Invariants:
   it) refused, located;
 * set comprehensions and set literals are refused (their order is the hash order:
   a list would change `min`/`next`/iteration results silently); `sum(set)` users can
-  write the list comprehension.
+  write the list comprehension;
+* dict methods are lowered by name on a local receiver; their rules' types refuse a
+  receiver known not to be a dict, and the runtime helpers refuse one that is not.
 """
 from __future__ import annotations
 
@@ -35,7 +44,7 @@ from typing import Any, Callable, Sequence
 import libcst as cst
 
 from . import rules
-from .ir import Assign, Call, Const, Expr, ExprStmt, If, Loc, Name, SetItem, Stmt
+from .ir import Assign, Call, Const, Expr, ExprStmt, For, If, Loc, Name, SetItem, Stmt
 from .resolve import _UNRESOLVED, _Overlay
 
 _PASS_BODY = cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
@@ -101,6 +110,11 @@ class Comprehensions:
         `np.max(np.array(items))` (the builtins' rules take two arguments)."""
         args = node.args
         func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "update" and isinstance(func.value, cst.Name) \
+                and self.resolve(func) is _UNRESOLVED and not nested and len(args) == 1 and args[0].keyword is None \
+                and not args[0].star and (func.value.value in self.__dict__.get("_dict_names", ())  # type: ignore[attr-defined]
+                                          or isinstance(args[0].value, (cst.Dict, cst.DictComp))):
+            return self._update(node, func.value, args[0].value, out)
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.attr.value in _DICT_METHODS \
                 and self.resolve(func) is _UNRESOLVED and not any(a.star or a.keyword for a in args):  # type: ignore[attr-defined]
             # d.keys() / .values() / .items() / .get(k, default) on a local value: a dict's
@@ -132,6 +146,31 @@ class Comprehensions:
                 rule = rules.lookup(_REDUCE_ITEMS[obj])
                 return self.bind_check(rule, (arr,), (), node)  # type: ignore[attr-defined]
         return super().call(node, out, nested)  # type: ignore[misc]
+
+    def _update(self, node: cst.Call, target: cst.Name, other: cst.BaseExpression, out: list[Stmt]) -> Expr:
+        """`d.update(other)` (d a dict this function builds, or other a dict display): each
+        item written into d, `d[k] = v`, in other's order; its value is None."""
+        loc = self.loc(node)  # type: ignore[attr-defined]
+        d = self.read_name(target)
+        if not isinstance(d, Name):
+            raise self.unsupported(node, "this .update()", "update a local dict")  # type: ignore[attr-defined]
+        if isinstance(other, cst.Dict) and not any(isinstance(el, cst.StarredDictElement) for el in other.elements):
+            for el in other.elements:
+                key = self.atom(self.expr(el.key, out), out, loc)  # type: ignore[attr-defined]
+                val = self.atom(self.expr(el.value, out), out, loc)  # type: ignore[attr-defined]
+                out.append(SetItem(d.id, key, val, loc))
+            return Const(None)
+        src = self.atom(self.expr(other, out), out, loc)  # type: ignore[attr-defined]
+        items, rng, i = self.tmp("items"), self.tmp("range"), self.tmp("i")  # type: ignore[attr-defined]
+        kv, k, v = self.tmp("kv"), self.tmp("k"), self.tmp("v")  # type: ignore[attr-defined]
+        out.append(Assign(items, Call("dict_items", (src,)), loc))
+        out.append(Assign(rng, Call("range", (Call("len", (Name(items),)),)), loc))
+        body = (Assign(kv, Call("getitem", (Name(items), Name(i))), loc),
+                Assign(k, Call("getitem", (Name(kv), Const(0))), loc),
+                Assign(v, Call("getitem", (Name(kv), Const(1))), loc),
+                SetItem(d.id, Name(k), Name(v), loc))
+        out.append(For(i, Name(rng), body, loc))
+        return Const(None)
 
     def iterable(self, node: cst.BaseExpression, out: list[Stmt]) -> Expr:
         """What a for loop (or comprehension) iterates: `for k in d` over a dict this

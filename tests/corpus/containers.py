@@ -2,7 +2,8 @@
 comprehensions (nested, with conditions, over ranges, arrays, lists, zip, enumerate,
 dict views), generators consumed by sum/max/min/list/any/math.fsum, dict displays,
 item writes (new keys and overwrites), d.get, `in`, len, iteration, dict
-comprehensions and optimizer steps, dicts passed to and returned from helpers."""
+comprehensions and optimizer steps, d.update, dicts passed to and returned from helpers,
+lists of dicts."""
 import math
 
 import numpy as np
@@ -181,6 +182,23 @@ def dict_computed_keys(x):
     return total
 
 
+def dict_update(x, y):
+    d = {"a": x}
+    d.update({"b": y * x, "a": x * x})
+    e = {"c": y}
+    d.update(e)
+    d.update({k + "2": v * 2.0 for k, v in e.items()})
+    return d["a"] * d["b"] + d["c"] * d["c2"] + len(d)
+
+
+def nested_dicts_and_lists(x):
+    layers = [{"w": x[i], "b": x[i] * 0.5} for i in range(x.shape[0])]
+    h = 1.0
+    for layer in layers:
+        h = math.tanh(layer["w"] * h + layer["b"])
+    return h + sum(l["w"] * l["b"] for l in layers)
+
+
 CASES = [
     Case(nested_matrix, 0, [(_n(3, 3),), (_n(2, 2),)]),
     Case(exp_series, 0, [(_u(-1, 1), 4), (_u(-1, 1), 1)], sympy=True),
@@ -209,4 +227,6 @@ CASES = [
     Case(dict_keys_loop, 0, [(_n(3),), (_n(4),)]),
     Case(dict_of_arrays_updated, (0, 1), [(_n(4), 0.3, 3), (_n(2), -0.2, 1)]),
     Case(dict_computed_keys, 0, [(_n(3),), (_n(4),)]),
+    Case(dict_update, (0, 1), [(_u(-1, 1), _u(-1, 1)), (0.5, 1.5)], sympy=True),
+    Case(nested_dicts_and_lists, 0, [(_n(3),), (_n(2),)]),
 ]
