@@ -263,3 +263,18 @@ def test_second_order_through_a_dict_write_is_refused_not_wrong():
     assert grad(dict_write)(0.7) == pytest.approx(3 * 0.7 ** 2, rel=1e-12)
     with pytest.raises(NoAdjointRule, match="dict_entry"):
         grad(grad(dict_write))(0.7)
+
+
+def sgd_step(params, g, lr):
+    new = {k: v - lr * g[k] for k, v in params.items()}
+    return sum(np.sum(v ** 2) for v in new.values())
+
+
+def test_an_optimizer_step_over_two_dict_inputs():
+    p = {"W": np.ones((2, 2)), "b": np.array([1.0, -2.0])}
+    g = {"W": np.full((2, 2), 0.5), "b": np.array([0.1, 0.2])}
+    gp, gg, glr = grad(sgd_step, wrt=(0, 1, 2))(p, g, 0.1)
+    for k in p:   # d/dv sum((v - lr g)^2) = 2 (v - lr g); d/dg = -2 lr (v - lr g)
+        assert np.allclose(gp[k], 2 * (p[k] - 0.1 * g[k]), rtol=1e-12)
+        assert np.allclose(gg[k], -0.2 * (p[k] - 0.1 * g[k]), rtol=1e-12)
+    assert glr == pytest.approx(sum(np.sum(-2 * g[k] * (p[k] - 0.1 * g[k])) for k in p), rel=1e-12)
