@@ -24,6 +24,9 @@ class T:
     cls: str = ""                # structs: "dict" or "module:QualName" of the class
     # (a dict, cls "dict": `fields` are the entries of constant keys; `elts` (one type) is
     # the join of the entries written at keys computed at run time, if any: see dict_value)
+    # lists of unknown length (no `elts`): the type of every element, when known (the values
+    # appended: a comprehension's items); EMPTY for `[]`; None: unknown. Not encoded.
+    item: "T | None" = None
 
     @property
     def is_scalar(self) -> bool:
@@ -57,6 +60,33 @@ class T:
 
 
 FLOAT, INT, BOOL, NONE, STR, UNKNOWN = T("float"), T("int"), T("bool"), T("none"), T("str"), T("unknown")
+EMPTY = T("empty")  # the item type of a list with no elements (`[]`): joins to the other side
+
+
+def item_of(t: T) -> T | None:
+    """The type every element of the list or tuple t has (EMPTY: it has none), None if unknown."""
+    if t.item is not None:
+        return t.item
+    if t.elts:
+        out = t.elts[0]
+        for e in t.elts[1:]:
+            if e != out:
+                return None  # (a mixed list: see join_items for the join of its elements)
+        return out
+    return None
+
+
+def join_items(a: T, b: T, join: Any) -> T | None:
+    """The item type of a join of two lists (None: unknown)."""
+    ia, ib = item_of(a), item_of(b)
+    if ia is None or ib is None:
+        return None
+    if ia == EMPTY:
+        return ib
+    if ib == EMPTY:
+        return ia
+    t = join(ia, ib)
+    return None if t.kind == "unknown" else t
 
 
 UNSTABLE = "?"  # the shape of a variable whose shape may change between assignments

@@ -38,9 +38,9 @@ def join(a: T.T | None, b: T.T) -> T.T:
                 shape = ()
             return T.T("array", a.rank, shape, dtype=a.dtype if a.dtype == b.dtype else None)
         if a.kind in ("tuple", "list"):
-            if len(a.elts) == len(b.elts):
+            if len(a.elts) == len(b.elts) and a.elts:
                 return T.T(a.kind, elts=tuple(join(x, y) for x, y in zip(a.elts, b.elts)))
-            return T.T(a.kind)
+            return T.T(a.kind, item=T.join_items(a, b, join))  # (of unknown length, or empty)
         if a.kind == "int":  # two different lengths: just an int
             return T.INT
         if a.kind == "struct" and a.cls == b.cls == "dict":
@@ -228,6 +228,8 @@ def result_type(rule: rules.Rule, types: dict[str, Any], bound: dict[str, Any], 
                 return x.elts[0]
             if any(T.is_complex(el) for el in x.elts):   # some element is complex: may be this one
                 return T.T("complex")
+            if not x.elts and x.item is not None and x.item != T.EMPTY and types["index"].kind == "int":
+                return x.item  # (an element of a list built by appends)
             return T.UNKNOWN
         if x.kind == "object" and x.cls == "range":  # (generated code reads its recorded ranges)
             return T.INT if types["index"].kind == "int" else x
@@ -246,8 +248,8 @@ def result_type(rule: rules.Rule, types: dict[str, Any], bound: dict[str, Any], 
         return T.array(first.rank, shape, dtype=first.dtype)
     if kind == "tuple":
         return T.T("tuple", elts=tuple(types[rule.varargs]))
-    if kind == "list":
-        return T.T("list", elts=tuple(types[rule.varargs]))
+    if kind == "list":  # (`[]`: a list of no elements, whose item type the appends give)
+        return T.T("list", elts=tuple(types[rule.varargs]), item=None if types[rule.varargs] else T.EMPTY)
     if kind == "sum_list":
         x = first
         return T.broadcast(*x.elts) if x.kind in ("list", "tuple") and x.elts else T.UNKNOWN
@@ -400,6 +402,9 @@ def _stmt(s, te: TypeEnv) -> None:
                 v = _join_all(vt.elts) if isinstance(s.index, Call) and s.index.op == "slice" else vt
                 elts = tuple(join(t, v) for t in lst.elts)
             _set(te, s.target, T.T("list", elts=elts), joins=_slot_joiner(te, s.target))
+        elif lst is not None and lst.kind == "list" and lst.item is not None:  # (of unknown length)
+            slice_ = isinstance(s.index, Call) and s.index.op == "slice"
+            _set(te, s.target, T.T("list", item=None if slice_ else T.join_items(lst, T.T("list", item=vt), join)))
         elif lst is not None and T.is_dict(lst):  # an entry written (or inserted)
             known = isinstance(s.index, Const)
             _set(te, s.target, T.dict_with(lst, s.index.value if known else None, vt, join, known))
@@ -408,8 +413,14 @@ def _stmt(s, te: TypeEnv) -> None:
         if not (isinstance(v, Name) and v.id not in te.env and v.id not in te.consts):
             # (a name not assigned yet on this sweep, in a loop: its type comes on the next)
             te.appended[lst] = join(te.appended.get(lst), te.of(v))
-        # the list grows: its length is no longer known (known `elts` mean a known length)
-        _set(te, s.value.args[0].id, T.T("list"))
+        # the list grows: its length is no longer known (known `elts` mean a known length);
+        # its elements are what was appended (once the value's type is known)
+        # (EMPTY until a value's type is known: a later sweep joins it in)
+        item = te.appended.get(lst, T.EMPTY)
+        _set(te, lst, T.T("list", item=None if item.kind == "unknown" else item))
+    elif isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.kind == "method" and s.value.args \
+            and isinstance(s.value.args[0], Name) and te.env.get(s.value.args[0].id, T.UNKNOWN).kind == "list":
+        _set(te, s.value.args[0].id, T.T("list"))  # (`L.extend(M)`, `L.insert(i, v)`: elements unknown)
     elif isinstance(s, For):
         _set(te, s.target, T.INT)
         _block(s.body, te)

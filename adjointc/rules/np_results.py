@@ -38,6 +38,9 @@ def rank_of(t: Any) -> int | None:
         if t.kind in ("list", "tuple") and t.elts:
             inner = {rank_of(e) for e in t.elts}
             return None if len(inner) != 1 or None in inner else 1 + inner.pop()
+        if t.kind in ("list", "tuple") and t.item is not None and t.item != T.EMPTY:  # (built by appends)
+            r = rank_of(t.item)
+            return None if r is None else 1 + r
     return None
 
 

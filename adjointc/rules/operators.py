@@ -152,6 +152,8 @@ def _builtin_sum_result(types, bound):
     x, start = types["x"], types.get("start", T.INT)
     if x.kind in ("list", "tuple") and x.elts:
         return T.broadcast(*x.elts, start)
+    if x.kind in ("list", "tuple") and x.item is not None and x.item != T.EMPTY:  # (built by appends)
+        return T.broadcast(x.item, start)
     if x.kind == "array" and x.rank is not None and x.rank >= 1:
         if x.rank == 1:
             return T.broadcast(T.FLOAT, start) if x.dtype in ("f", None) else T.UNKNOWN
