@@ -111,11 +111,7 @@ class Adjoints:
                 if isinstance(x, Name) and x.id in c.active:
                     out += self.scatter(x.id, val.args[1], g, loc, c.types.get(t))
             elif val.op in ("add", "mul") and c.types.get(t, T.UNKNOWN).kind in ("list", "tuple"):
-                if any(isinstance(a, Name) and a.id in c.active for a in val.args):
-                    kind = "repeating" if val.op == "mul" else "concatenating"
-                    raise UnsupportedSyntax(f"{kind} a {c.types[t].kind} that holds values being differentiated",
-                                            loc, "start from constants (`L = [0.0] * n`) and store the values "
-                                                 "by index (`L[i] = ...`) or with append")
+                out += self.list_arith(val, g, loc)
             elif rule is not None and not rule.nondiff:
                 if val.op in ("list", "tuple") and any(isinstance(a, Name) and a.id in c.active for a in val.args):
                     # its templates read t_bar[i]: on a path that never reached a read of t
@@ -169,6 +165,20 @@ class Adjoints:
         out: list[Stmt] = [Assign(tmp, Call(vjp, (g,) + args, kwargs), s.loc)]
         for k, i in enumerate(pos):
             out.append(self.acc(full[i].id, Call("getitem", (Name(tmp), Const(k))), s.loc))
+        return out
+
+    def list_arith(self, val: Call, g: Expr, loc: Loc) -> list[Stmt]:
+        """`L + M` (concatenation) and `L * n` / `n * L` (repetition) of lists or tuples: the
+        element adjoints go back to their parts (rules/helpers/shape.py)."""
+        c, out = self.c, []
+        a, b = val.args
+        for k, x in enumerate((a, b)):
+            if not (isinstance(x, Name) and x.id in c.active):
+                continue
+            if val.op == "add":
+                out.append(self.acc(x.id, Call("unconcat_list", (g, a, b, Const(k))), loc))
+            else:
+                out.append(self.acc(x.id, Call("unrepeat_list", (g, x, b if k == 0 else a)), loc))
         return out
 
     def scatter(self, x: str, index: Expr, g: Expr, loc: Loc, elem: T.T | None = None) -> list[Stmt]:
