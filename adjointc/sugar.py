@@ -88,7 +88,8 @@ class Sugar:
                 raise self.unsupported(target, f"unpacking {len(value.elements)} values into "
                                        f"{len(elts) - 1} or more names", "give as many values as names")
             vals = [self.atom(self.expr(v.value, out), out, loc) for v in value.elements]
-            vals = [self.snapshot(v, out, loc) for v in vals]
+            bound = {e.value.value for e in elts if isinstance(e.value, cst.Name)}
+            vals = [self.snapshot(v, out, loc) if isinstance(v, Name) and v.id in bound else v for v in vals]
             n = len(vals)
             mid = vals[k:n - len(after)]
             for t, v in zip(before, vals[:k]):
@@ -97,20 +98,17 @@ class Sugar:
             for t, v in zip(after, vals[n - len(after):]):
                 self.assign_to(t.value, v, out, loc)
             return
-        whole = value if isinstance(value, (Name, Const, Call)) else self.expr(value, out)
-        whole = self.snapshot(self.atom(whole, out, loc), out, loc)
+        whole = self.atom(value if isinstance(value, (Name, Const, Call)) else self.expr(value, out), out, loc)
+        if isinstance(whole, Name) and any(isinstance(e.value, cst.Name) and e.value.value == whole.id for e in elts):
+            whole = self.snapshot(whole, out, loc)  # (`v, *rest = v`: read before it is rebound)
         for i, t in enumerate(before):
             self.assign_to(t.value, Call("getitem", (whole, Const(i))), out, loc)
-        # the middle first read into a temporary: a name bound before it may be `whole`'s own
-        hi = Const(None) if not after else Const(-len(after))
         part = self.tmp("rest")
+        hi = Const(None) if not after else Const(-len(after))
         out.append(Assign(part, Call("getitem", (whole, Call("slice", (Const(k), hi, Const(None))))), loc))
-        rest = self.tmp("rest")
-        out.append(Assign(rest, Call("py:list", (Name(part),)), loc))
+        self.assign_to(elts[k].value, Call("py:list", (Name(part),)), out, loc)
         for i, t in enumerate(after):
             self.assign_to(t.value, Call("getitem", (whole, Const(i - len(after)))), out, loc)
-        self.assign_to(elts[k].value, Name(rest), out, loc)
-
 
     # ------------------------------------------------------ f(*args, **kwargs)
     def expand_stars(self, node: cst.Call) -> cst.Call:
@@ -240,7 +238,10 @@ class Sugar:
             i, v = args
             one = Name(self.tmp("item"))
             stmts.append(Assign(one.id, Call("list", (v,)), loc))
-            concat(part(L, sl(Const(None), i)), one, part(L, sl(i, Const(None))))
+            if i == Const(0):  # (at the front: no empty head)
+                concat(one, L)
+            else:
+                concat(part(L, sl(Const(None), i)), one, part(L, sl(i, Const(None))))
         elif method == "reverse":
             self.emit_assign(name, Call("getitem", (L, sl(Const(None), Const(None), Const(-1)))), stmts, loc)
         else:  # pop(i)
@@ -249,6 +250,8 @@ class Sugar:
             stmts.append(Assign(value.id, Call("getitem", (L, i)), loc))
             if i == Const(-1):
                 self.emit_assign(name, Call("getitem", (L, sl(Const(None), Const(-1)))), stmts, loc)
+            elif i == Const(0):
+                self.emit_assign(name, Call("getitem", (L, sl(Const(1), Const(None)))), stmts, loc)
             elif isinstance(i, Const) and isinstance(i.value, int) and i.value >= 0:
                 concat(part(L, sl(Const(None), i)), part(L, sl(Const(i.value + 1), Const(None))))
             else:  # (a negative or computed index: the tail from i, without its first element)
@@ -325,7 +328,8 @@ class _ListUses:
                 pass  # (an index)
             return
         if isinstance(p, (cst.Element, cst.DictElement, cst.Assign, cst.AnnAssign)):
-            if isinstance(p, cst.Assign) and p.value is n or not isinstance(p, (cst.Assign, cst.AnnAssign)):
+            unpacked = isinstance(p, cst.Assign) and all(isinstance(t.target, (cst.Tuple, cst.List)) for t in p.targets)
+            if isinstance(p, cst.Assign) and p.value is n and not unpacked or not isinstance(p, (cst.Assign, cst.AnnAssign)):
                 self.flag(n.value, "another name or a container may hold its list")
 
 

@@ -238,7 +238,10 @@ class Adjoints:
         if isinstance(v, Name) and v.id in c.active:
             e = S.fold(Call("unbroadcast", (selected, v)), self.oracle())
             out.append(self.acc(v.id, e, s.loc))
-        out.append(SetItem(bar(u), s.index, Const(0.0), s.loc))
+        zero: Expr = Const(0.0)
+        if c.types.get(u, T.UNKNOWN).kind in ("list", "tuple") and isinstance(s.index, Call) and s.index.op == "slice":
+            zero = Call("zeros_like", (selected,))  # (a list slice takes a list, never 0.0)
+        out.append(SetItem(bar(u), s.index, zero, s.loc))
         return out
 
 

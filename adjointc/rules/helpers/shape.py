@@ -154,6 +154,8 @@ def unextreme(g: Any, x: Any, m: Any) -> Any:
 def extreme_jvp(d: Any, x: Any, m: Any) -> Any:
     """Tangent of `max(x)` / `min(x)`: the mean of the tied elements' tangents (the
     transpose of `unextreme`)."""
+    if is_zero(d):
+        return 0.0
     hit, n = _ties(x, m)
     if isinstance(x, np.ndarray):
         return np.sum(np.asarray(d) * hit) / n
@@ -224,6 +226,8 @@ def unsorted(g: Any, x: Any, reverse: Any = False) -> Any:
 
 def sorted_jvp(d: Any, x: Any, reverse: Any = False) -> list[Any]:
     """Tangent of `sorted(x)`: the tangents in the sorted order (unsorted's transpose)."""
+    if is_zero(d):
+        return [0.0] * len(x)
     return [d[i] for i in _order(x, reverse)]
 
 
