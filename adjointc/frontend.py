@@ -237,7 +237,8 @@ class Lowerer(Sugar, NestedDefs, Resolver):
             if isinstance(v, (cst.SimpleString, cst.ConcatenatedString)):  # docstring
                 return []
             if isinstance(v, cst.Call) and isinstance(v.func, cst.Attribute) and isinstance(v.func.value, cst.Name) \
-                    and v.func.attr.value in LIST_METHODS and v.func.value.value in self.own_lists:
+                    and v.func.attr.value in LIST_METHODS and v.func.value.value in self.own_lists \
+                    and (v.func.attr.value != "pop" or v.args):  # (a bare `vals.pop()`: below)
                 return self.list_method(v, loc)  # L.extend(M), L.insert(i, v), L.pop(i), L.reverse() (sugar.py)
             if isinstance(v, cst.Call) and isinstance(v.func, cst.Attribute) and v.func.attr.value == "append" \
                     and isinstance(v.func.value, cst.Name) and v.func.value.value in self.locals:

@@ -101,6 +101,10 @@ class Adjoints:
             rule = rules.lookup(val.op)
             if val.calls_user:
                 out += self.call_adjoint(s, g)
+            elif val.kind == "attr" and _field_position(c.types, val) is not None:
+                x = val.args[0]  # a namedtuple's field: its adjoint is the tuple adjoint's entry
+                if x.id in c.active:
+                    out += self.scatter(x.id, Const(_field_position(c.types, val)), g, s.loc, c.types.get(t))
             elif val.kind == "attr" and (rule is None or c.types.get(
                     getattr(val.args[0], "id", ""), T.UNKNOWN).kind == "struct"):
                 x = val.args[0]  # a field of a parameter object: x_bar is a dict of field adjoints
@@ -304,3 +308,9 @@ def _comment(s: Stmt, adj: list[Stmt]) -> list[Stmt]:
     if not adj:
         return []
     return [Comment(f"line {s.loc.line}: {s.loc.text.strip()}", s.loc)] + adj
+
+
+def _field_position(types: dict, val: Call) -> int | None:
+    """`p.n` of a namedtuple p: n's position (None for any other attribute read)."""
+    x = val.args[0]
+    return types.get(x.id, T.UNKNOWN).position(val.member) if isinstance(x, Name) else None

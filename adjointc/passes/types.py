@@ -97,6 +97,8 @@ class TypeEnv:
         if e.kind == "attr":
             base = self.of(e.args[0])
             attr = e.member
+            if base.position(attr) is not None:   # a namedtuple's field (read as base[i] by the passes)
+                return base.elts[base.position(attr)]
             if base.kind == "struct":
                 t = base.field(attr)
                 if t is T.UNKNOWN and not any(k == attr for k, _ in base.fields):

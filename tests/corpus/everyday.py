@@ -7,7 +7,9 @@ Each function is plain user code; ``CASES`` check it against finite differences 
 several inputs (and SymPy where scalar; tests/test_corpus.py), and in forward mode
 (tests/test_forward.py). The inputs take both sides of every branch that matters
 (a loop that breaks and one that does not, ties left out of min/max)."""
+import collections
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -327,6 +329,26 @@ def rows_of_a_matrix(X, w):
     return s
 
 
+# ======================================================= NamedTuple attributes
+class Setup(NamedTuple):
+    dt: float
+    k: float
+
+
+Grid = collections.namedtuple("Grid", ["h", "weights"])
+
+
+def namedtuple_config(x, cfg):
+    for _ in range(3):
+        x = x + cfg.dt * (-cfg.k * x ** 3)
+    return x * cfg[1]
+
+
+def namedtuple_with_arrays(u, grid):
+    lap = (u[2:] - 2.0 * u[1:-1] + u[:-2]) / (grid.h * grid.h)
+    return np.sum(grid.weights[1:-1] * lap * lap)
+
+
 CASES = [
     Case(for_else_search, 0, [(1.2, 5.0), (1.05, 50.0), (0.3, 2.0)], sympy=True),
     Case(for_else_no_break, 0, [(0.7,), (-1.3,)], sympy=True),
@@ -370,4 +392,6 @@ CASES = [
     Case(list_slices, (0, 1), [(1.5, 2.0), (-0.3, 0.8)], sympy=True),
     Case(sorted_and_reversed_inactive, 0, [(_n(3),), (_n(4),)]),
     Case(rows_of_a_matrix, (0, 1), [(_n(3, 2), _n(2)), (_n(2, 4), _n(4))]),
+    Case(namedtuple_config, 0, [(0.7, Setup(0.1, 2.0)), (-1.1, Setup(0.05, 0.5))], sympy=True),
+    Case(namedtuple_with_arrays, 0, [(_n(5), Grid(0.5, np.abs(_n(5)))), (_n(4), Grid(0.1, np.ones(4)))]),
 ]
