@@ -159,6 +159,8 @@ class Resolver(ExprLowerer):
         p = self.positions.get(node)
         if p is None:
             return Loc(self.file, self.first_line)
+        if isinstance(p, Loc):  # (a node of an inlined module-level helper: sugar.variadic_call)
+            return p
         line, column = p
         text = self.src_lines[line - 1] if 0 < line <= len(self.src_lines) else ""
         return Loc(self.file, self.first_line + line - 1, column + self.col_offset,
@@ -377,6 +379,8 @@ class Resolver(ExprLowerer):
                                     "differentiate a first-derivative function written by hand, or use finite "
                                     "differences of the gradient")
             if isinstance(obj, pytypes.FunctionType) and has_source(obj):
+                if obj.__code__.co_flags & 0x0C and hasattr(self, "variadic_call"):  # (*args/**kwargs: sugar.py)
+                    return self.variadic_call(obj, node, args, kwargs, out, nested)
                 return self.user_call(obj, name, args, kwargs, node, nested)
             raise NoAdjointRule(f"no derivative rule for {name!r}", loc,
                                 f"register one with adjointc.defvjp({name}, ...) or mark it "

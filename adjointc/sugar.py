@@ -15,6 +15,8 @@
   `max(L)` of another iterable: the rule `py:max` (`extreme`);
 * `L.extend(M)`, `L.insert(i, v)`, `L.pop(i)`, `L.reverse()` on a list no other name
   holds: the list rebound to a new one (`list_method`; `rebindable` checks);
+* a call of a module-level `def h(*args, **kw)`: inlined, its signature made explicit
+  for the call (`variadic_call`);
 * starred unpacking `a, *rest = v` / `first, *mid, last = t`: a tuple or list
   display on the right binds the names directly (`rest` a list of the values, as
   Python makes it); any other value is read by index from the front (`v[0]`) and
@@ -32,6 +34,7 @@ from typing import Any
 import libcst as cst
 
 from . import rules
+from .errors import UnsupportedSyntax
 from .expressions import dotted
 
 from .ir import Assign, Break, Call, Const, Expr, ExprStmt, If, Loc, Name, Stmt
@@ -271,6 +274,66 @@ class Sugar:
             self._uses = _ListUses(self.fn_node)
         return self._uses.why(name)
 
+    # ------------------------------------------ def h(*args, **kwargs) helpers
+    def variadic_call(self, fn: Any, node: cst.Call, args: tuple, kwargs: tuple, out: list[Stmt],
+                      nested: bool) -> Expr:
+        """A call of a module-level helper taking *args/**kwargs, inlined here with its
+        signature made explicit for this call: `args` is bound to the tuple of the extra
+        positional values, and `kw["d"]`, `kw.get("d", v)`, `"d" in kw`, `len(kw)` and
+        `g(**kw)` in its body are resolved now (the keywords are known at the call), so the
+        dict itself never exists. Refused when the helper is in another module (its names
+        mean that module's globals), a closure, or uses `kw` any other way."""
+        from . import source
+        from .resolve import BoundNames, _Overlay, names_outside
+        name = fn.__name__
+        if fn.__globals__ is not self.fn.__globals__ or fn.__closure__ or not source.has_source(fn):
+            raise self.unsupported(node, f"calling {name!r}, which takes *args/**kwargs, from another "
+                                   "module or as a closure", "give the helper explicit parameters")
+        src = source.read(fn)
+        fdef = src.node
+        p = fdef.params
+        if fdef.decorators:
+            raise self.unsupported(node, f"calling the decorated {name!r}, which takes *args/**kwargs",
+                                   "give the helper explicit parameters")
+        fixed = list(p.posonly_params) + list(p.params)
+        star = p.star_arg if isinstance(p.star_arg, cst.Param) else None
+        kwp = p.star_kwarg
+        names = {q.name.value for q in fixed + list(p.kwonly_params)}
+        if len(args) > len(fixed) and star is None:
+            raise UnsupportedSyntax(f"bad call to {name}: too many positional arguments", self.loc(node))
+        extra = {k: v for k, v in kwargs if k not in names}
+        if extra and kwp is None:
+            raise UnsupportedSyntax(f"bad call to {name}: unexpected keyword {next(iter(extra))!r}", self.loc(node))
+        taken = BoundNames(fdef.body).names | names
+        keyed = {k: _fresh(f"{kwp.name.value}_{k}", taken) for k in extra} if kwp is not None else {}
+        rewrite = _Variadic(star.name.value if star else None, len(args) - len(fixed),
+                            kwp.name.value if kwp else None, keyed)
+        body = fdef.body.visit(rewrite)
+        bad = _Leftover(kwp.name.value if kwp else None)
+        body.visit(bad)
+        if bad.found:
+            raise self.unsupported(node, f"{name} uses its **{kwp.name.value} other than by constant keys",
+                                   f"read it as {kwp.name.value}[\"key\"] or {kwp.name.value}.get(\"key\", "
+                                   "default), or give the helper explicit parameters")
+        params = fixed + ([cst.Param(cst.Name(star.name.value), default=cst.Tuple([]))] if star else [])
+        kwonly = list(p.kwonly_params) + [cst.Param(cst.Name(v), default=cst.Name("None")) for v in keyed.values()]
+        made = fdef.with_changes(params=cst.Parameters(params=params, star_arg=cst.ParamStar() if kwonly else
+                                                       cst.MaybeSentinel.DEFAULT, kwonly_params=kwonly), body=body)
+        clash = names_outside(made) & self.locals
+        if clash:
+            raise self.unsupported(node, f"inlining {name}, which reads module names the caller also binds "
+                                   f"({', '.join(sorted(clash))})", "rename the caller's variables")
+        self.positions = _Overlay(self.positions, _locs(src, body, rewrite.origin))  # (its lines, its file)
+        loc = self.loc(node)
+        pos = list(args[:len(fixed)])
+        if star is not None:
+            t = self.tmp(star.name.value)
+            out.append(Assign(t, Call("tuple", tuple(args[len(fixed):])), loc))
+            self.locals.add(t)
+            pos.append(Name(t))
+        kws = tuple((k, v) for k, v in kwargs if k in names) + tuple((keyed[k], v) for k, v in extra.items())
+        return self.inline(made, tuple(pos), kws, out, node, nested)
+
 
 class _ListUses:
     """How a function uses its list names (for `Sugar.rebindable`)."""
@@ -334,6 +397,111 @@ class _ListUses:
 
 
 LIST_METHODS = {"extend": 1, "insert": 2, "reverse": 0, "pop": 1}   # (method -> its argument count)
+
+
+def _fresh(base: str, taken: set[str]) -> str:
+    while base in taken:
+        base += "_"
+    taken.add(base)
+    return base
+
+
+def _key(e: cst.BaseExpression) -> str | None:
+    return str(e.evaluated_value) if isinstance(e, cst.SimpleString) else None
+
+
+def _locs(src: Any, body: cst.CSTNode, origin: dict) -> dict:
+    """Every node of a rewritten helper body -> its Loc in the helper's own source."""
+    lines = src.text.splitlines()
+    out: dict = {}
+
+    class Walk(cst.CSTVisitor):
+        def on_visit(self, n: cst.CSTNode) -> bool:
+            p = src.positions.get(origin.get(n, n))
+            if p is not None:
+                text = lines[p[0] - 1] if 0 < p[0] <= len(lines) else ""
+                out[n] = Loc(src.file, src.first_line + p[0] - 1, p[1] + src.col_offset, " " * src.col_offset + text)
+            return True
+    body.visit(Walk())
+    return out
+
+
+class _Variadic(cst.CSTTransformer):
+    """A *args/**kw helper's body for one call (see Sugar.variadic_call); `origin` maps
+    each node it rebuilt to the node it came from (for locations)."""
+
+    def __init__(self, star: str | None, n: int, kw: str | None, keyed: dict[str, str]) -> None:
+        self.star, self.n, self.kw, self.keyed = star, n, kw, keyed
+        self.origin: dict = {}
+
+    def on_leave(self, orig: cst.CSTNode, new: Any) -> Any:
+        out = super().on_leave(orig, new)
+        if isinstance(out, cst.CSTNode) and out is not orig:
+            self.origin[out] = self.origin.get(orig, orig)
+        return out
+
+    def _is_kw(self, e: cst.BaseExpression) -> bool:
+        return self.kw is not None and isinstance(e, cst.Name) and e.value == self.kw
+
+    def leave_Subscript(self, orig: cst.Subscript, new: cst.Subscript) -> cst.BaseExpression:
+        if self._is_kw(new.value) and len(new.slice) == 1 and isinstance(new.slice[0].slice, cst.Index):
+            k = _key(new.slice[0].slice.value)
+            if k is not None:  # (a key not passed: Python raises KeyError there; None fails as loudly)
+                return cst.Name(self.keyed[k]) if k in self.keyed else cst.Name("None")
+        return new
+
+    def leave_Call(self, orig: cst.Call, new: cst.Call) -> cst.BaseExpression:
+        f = new.func
+        if isinstance(f, cst.Attribute) and self._is_kw(f.value) and f.attr.value == "get" and new.args:
+            k = _key(new.args[0].value)
+            if k is not None and len(new.args) <= 2:
+                if k in self.keyed:
+                    return cst.Name(self.keyed[k])
+                return new.args[1].value if len(new.args) == 2 else cst.Name("None")
+        if isinstance(f, cst.Name) and f.value == "len" and len(new.args) == 1 and self._is_kw(new.args[0].value):
+            return cst.Integer(str(len(self.keyed)))
+        args: list[cst.Arg] = []
+        for a in new.args:
+            if a.star == "**" and self._is_kw(a.value):
+                args += [cst.Arg(keyword=cst.Name(k), value=cst.Name(v), equal=cst.AssignEqual())
+                         for k, v in self.keyed.items()]
+            elif a.star == "*" and self.star is not None and isinstance(a.value, cst.Name) and a.value.value == self.star:
+                args += [cst.Arg(value=cst.Subscript(value=cst.Name(self.star), slice=[
+                    cst.SubscriptElement(cst.Index(cst.Integer(str(i))))])) for i in range(self.n)]
+            else:
+                args.append(a)
+        return new.with_changes(args=args)
+
+    def leave_Comparison(self, orig: cst.Comparison, new: cst.Comparison) -> cst.BaseExpression:
+        if len(new.comparisons) == 1 and self._is_kw(new.comparisons[0].comparator):
+            k, op = _key(new.left), new.comparisons[0].operator
+            if k is not None and isinstance(op, (cst.In, cst.NotIn)):
+                return cst.Name(str((k in self.keyed) == isinstance(op, cst.In)))
+        return new
+
+
+    def leave_If(self, orig: cst.If, new: cst.If) -> Any:
+        """`if "d" in kw:` decided here: the branch that runs, in its place."""
+        blocks = [new.body] + ([new.orelse.body] if isinstance(new.orelse, cst.Else) else [])
+        if not (isinstance(new.test, cst.Name) and new.test.value in ("True", "False")) or not isinstance(
+                orig.test, cst.Comparison) or not all(isinstance(b, cst.IndentedBlock) for b in blocks):
+            return new
+        if new.test.value == "True":
+            return cst.FlattenSentinel(new.body.body)
+        if isinstance(new.orelse, cst.If):
+            return new.orelse
+        if isinstance(new.orelse, cst.Else):
+            return cst.FlattenSentinel(new.orelse.body.body)
+        return cst.RemovalSentinel.REMOVE
+
+
+class _Leftover(cst.CSTVisitor):
+    def __init__(self, kw: str | None) -> None:
+        self.kw, self.found = kw, False
+
+    def visit_Name(self, n: cst.Name) -> None:
+        if n.value == self.kw:
+            self.found = True
 
 
 class _Displays(cst.CSTVisitor):

@@ -17,6 +17,7 @@ import pytest
 import adjointc
 from adjointc import AliasingError, NoAdjointRule, UnsupportedSyntax, grad, hessian
 from corpus import everyday as E
+from corpus.everyday import _first_times as helper_mod_star  # (a helper of another module)
 
 
 # -------------------------------------------------------------- second order
@@ -32,7 +33,9 @@ SECOND = [(E.for_else_search, (1.2, 5.0)), (E.for_else_search, (1.05, 50.0)), (E
           (E.dtype_as_value, (1.5, 2)), (E.float_keeps_derivative, (1.5,)),
           (E.extend_in_a_loop, (1.2, 3)), (E.concat_and_repeat, (1.5, 2.0)),
           (E.star_of_list_value, (0.6, 1.7)), (E.pop_in_expressions, (1.5, 2.0)),
-          (E.insert_front_and_back, (1.5, 2.0)), (E.list_slices, (1.5, 2.0))]
+          (E.insert_front_and_back, (1.5, 2.0)), (E.list_slices, (1.5, 2.0)),
+          (E.variadic_helpers, (1.5, 2.0)), (E.variadic_forwarding, (-0.4, 0.9)),
+          (E.namedtuple_config, (0.7, E.Setup(0.1, 2.0)))]
 
 
 def _square_poly(x, y):
@@ -105,10 +108,6 @@ def test_int_and_bool_dtypes_stop_the_derivative():
 
 
 # ----------------------------------------------------------------- refusals
-def _helper_star(*args, **kw):
-    return args[0] * kw["d"]
-
-
 def _two(a, b):
     return a * b
 
@@ -122,8 +121,16 @@ def kwargs_of_a_name(x):
     return _two(x, **dict(opts))  # <- unsupported
 
 
-def calls_a_star_helper(x):
-    return _helper_star(x, d=x)  # <- unsupported
+def _kw_passed_on(*args, **kw):
+    return _two(*args) * len(list(kw.values()))
+
+
+def uses_kwargs_another_way(x):
+    return _kw_passed_on(x, x, d=x)  # <- unsupported
+
+
+def calls_a_star_helper_of_another_module(x):
+    return np.einsum("i->", x) + helper_mod_star(x)  # <- unsupported
 
 
 def extends_an_aliased_list(x, y):
@@ -154,7 +161,8 @@ def extends_in_a_nested_def(x, y):
 
 REFUSED = [(star_of_a_parameter, (1.5, (1.0, 2.0)), "length is not known"),
            (kwargs_of_a_name, (1.5,), "keys are not known"),
-           (calls_a_star_helper, (1.5,), "takes *args/**kwargs"),
+           (uses_kwargs_another_way, (1.5,), "other than by constant keys"),
+           (calls_a_star_helper_of_another_module, (np.ones(2),), "another module"),
            (extends_an_aliased_list, (1.5, 2.0), "another name or a container"),
            (extends_a_parameter, ([1.0, 2.0], 1.5), "extend"),
            (min_with_a_key, (1.5, 2.0), "key="),

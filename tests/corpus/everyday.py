@@ -170,6 +170,39 @@ def star_call_mixed(x, y):
     return _weighted(x, *rest, **{"c": x * y, "scale": y})
 
 
+# ======================================== helpers taking *args / **kwargs (inlined)
+SCALE = 2.0
+
+
+def _first_times(*args, **kw):
+    return args[0] * kw["d"]
+
+
+def _accumulate(x, *terms, w=1.0, **opts):
+    s = x
+    for t in terms:
+        s = s + w * t * t
+    if "bias" in opts:
+        s = s + opts["bias"]
+    return s * opts.get("gain", SCALE) + len(terms)
+
+
+def _forward_all(*a, **k):
+    return _accumulate(*a, **k)
+
+
+def variadic_helpers(x, y):
+    return _first_times(x, y, d=x * y) + _accumulate(x, y, x * y, w=0.5, bias=y) + _accumulate(y, gain=3.0)
+
+
+def variadic_forwarding(x, y):
+    return _forward_all(x, y, w=2.0, gain=x) * _forward_all(y)
+
+
+def variadic_on_arrays(v):
+    return _accumulate(v[0], v[1], v[2]) * np.sum(v) + _first_times(v, d=2.0)[1]
+
+
 # ====================================================== builtins min/max/sum...
 def min_max_several(x):
     return min(x, 2.0, x * x) + max(x, 0.5, x * x * x)
@@ -369,6 +402,9 @@ CASES = [
     Case(star_call_display, (0, 1), [(1.5, 2.0), (-0.4, 0.9)], sympy=True),
     Case(star_call_local, (0, 1), [(1.5, 2.0), (0.4, -0.9)]),
     Case(star_call_mixed, (0, 1), [(1.5, 2.0), (-0.4, 0.9)], sympy=True),
+    Case(variadic_helpers, (0, 1), [(1.5, 2.0), (-0.4, 0.9)], sympy=True),
+    Case(variadic_forwarding, (0, 1), [(1.5, 2.0), (-0.4, 0.9)], sympy=True),
+    Case(variadic_on_arrays, 0, [(_n(3),), (_n(4),)]),
     Case(min_max_several, 0, [(1.5,), (0.7,), (-0.6,)]),
     Case(min_max_of_lists, (0, 1), [(1.5, 2.0), (-0.3, 0.8), (2.5, -1.5)]),
     Case(min_max_of_display, (0, 1), [(1.5, 2.0), (0.3, -0.8)]),
