@@ -121,7 +121,7 @@ class BoundNames:
 
 _UNRESOLVED = object()
 BUILTIN_OPS = {"float", "int", "bool", "len", "range", "round", "abs", "max", "min", "sum", "print", "py:list",
-               "sorted"}
+               "py:tuple", "sorted"}
 
 
 class Resolver(ExprLowerer):
@@ -284,7 +284,7 @@ class Resolver(ExprLowerer):
         else:
             func_def = self.nested.get(func.value) if isinstance(func, cst.Name) else None
         obj = self.resolve(func) if func_def is None else _UNRESOLVED
-        if (obj is builtins.min or obj is builtins.max) and hasattr(self, "extreme"):
+        if (obj is builtins.min or obj is builtins.max or obj is builtins.reversed) and hasattr(self, "extreme"):
             return self.extreme(node, obj.__name__, out, nested)  # (frontend sugar.py)
         values = {id(a): self.function_value(a.value) for a in node.args if not a.star}
         if any(v is not None for v in values.values()):

@@ -168,9 +168,16 @@ class Sugar:
     # ------------------------------------------------------------ min / max
     def extreme(self, node: cst.Call, name: str, out: list[Stmt], nested: bool) -> Expr:
         """`max(a, b, c)`: folded pairwise into the two-argument rule, `max(a, max(b, c))`;
+        `reversed(seq)` as a value: seq[::-1] (the same elements in the same order);
         `max([a, b, c])` (a display) likewise; `max(L)` of another list, tuple or 1-D
         array: the one-iterable rule `py:max` (rules/operators.py)."""
         loc = self.loc(node)
+        if name == "reversed":  # (as a value: a loop header's reversed(...) is the frontend's)
+            if len(node.args) != 1 or node.args[0].keyword is not None or node.args[0].star:
+                raise self.unsupported(node, "this form of reversed", "reversed(seq)")
+            seq = self.expr(node.args[0].value, out, nested)
+            seq = seq if nested else self.atom(seq, out, loc)
+            return Call("getitem", (seq, Call("slice", (Const(None), Const(None), Const(-1)))))
         if any(a.keyword is not None or a.star for a in node.args) or not node.args:
             raise self.unsupported(node, f"{name}() with key=, default= or *args",
                                    f"pass the values: {name}(a, b, ...) or {name}(list_of_values)")

@@ -135,7 +135,8 @@ CASES += [
     case(sum, A(3, 2), A(2), id="sum-builtin-2d-array-start"), case(sum, [A(2), A(2)], id="sum-builtin-list-of-arrays"),
     # (everyday syntax: list(x), max/min of one iterable, sorted, math.fsum, math.prod)
     case("py:list", A(3), id="list-of-array"), case("py:list", [1.5, A(2)], id="list-of-list"),
-    case("py:list", (0.5, -1.5), id="list-of-tuple"), case("py:list", A(3, 2), id="list-of-rows"),
+    case("py:list", (0.5, -1.5), id="list-of-tuple"), case("py:tuple", [0.5, A(2)], id="tuple-of-list"),
+    case("py:tuple", A(3), id="tuple-of-array"), case("py:list", A(3, 2), id="list-of-rows"),
     case("py:max", [0.3, -1.2, 0.9], id="max-of-list"), case("py:min", A(4), id="min-of-array"),
     case(sorted, [1.5, -2.0, 0.5], id="sorted-list"), case(sorted, A(4), reverse=True, id="sorted-array-reverse"),
     case(math.fsum, [1.5, -2.0, 0.5], id="fsum-list"), case(math.fsum, A(4), id="fsum-array"),

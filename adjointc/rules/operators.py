@@ -194,6 +194,9 @@ def _list_result(types, bound):
 # the element adjoints back in x's form (rules/helpers/shape.unlist)
 defvjp(builtins.list, "x=()", name="py:list", x="unlist(g, x)", result=_list_result, returns_view=True)
 defjvp("py:list", "linear")
+defvjp(builtins.tuple, "x=()", name="py:tuple", x="unlist(g, x)", returns_view=True,
+       result=lambda types, bound: T.T("tuple", elts=_list_result(types, bound).elts))
+defjvp("py:tuple", "linear")
 # sorted(x) (key= is refused when the call is bound): a permutation of x's elements
 defvjp(builtins.sorted, "iterable, *, reverse=False", name="sorted", iterable="unsorted(g, iterable, reverse)",
        result=lambda types, bound: _list_result({"x": types["iterable"]}, bound))

@@ -78,6 +78,40 @@ def while_else_iterate(x, tol):
     return v * x
 
 
+def for_else_with_return(x):
+    for i in range(3):
+        if x > 1.0:
+            return x * 2.0
+    else:
+        x = x * 3.0
+    return x * x
+
+
+def nested_for_else(x):
+    s = x
+    for j in range(3):
+        for i in range(3):
+            s = s * 1.1
+            if s > 5.0:
+                break
+        else:
+            s = s + x
+            if s > 3.0:
+                break       # (the outer loop's: its else does not run)
+    else:
+        s = s * x
+    return s
+
+
+def while_else_not_entered(x, k):
+    while k < 3:
+        k += 1
+        x = x * 0.5
+    else:
+        x = x * x
+    return x
+
+
 def uses_for_else(x):
     s = 0.0
     for k in range(3):
@@ -354,6 +388,14 @@ def sorted_and_reversed_inactive(v):
     return s + vals[0] * vals[2] + sorted(v)[1]
 
 
+def reversed_and_tuple_values(x, v):
+    L = [x, x * x, 3.0]
+    R = list(reversed(L))
+    t = tuple(v)
+    u = tuple(L)
+    return R[0] * R[2] + sum(reversed(v)) * t[-1] + u[1] * len(t)
+
+
 def rows_of_a_matrix(X, w):
     rows = list(X)
     s = 0.0
@@ -389,6 +431,9 @@ CASES = [
     Case(for_else_over_rows, (0, 1), [(_n(3, 2), _n(2), 100.0), (np.abs(_n(4, 3)), np.abs(_n(3)), 0.5)]),
     Case(while_else_iterate, 0, [(1.3, 1e-3), (1.7, -1.0)], sympy=True),
     Case(uses_for_else, 0, [(1.5,), (-0.5,)], sympy=True),
+    Case(for_else_with_return, 0, [(0.5,), (1.5,)], sympy=True),
+    Case(nested_for_else, 0, [(0.5,), (1.2,), (2.0,), (0.1,)], sympy=True),
+    Case(while_else_not_entered, 0, [(1.5, 5), (-0.7, 1)], sympy=True),
     Case(uses_while_else, 0, [(1.5,), (-2.5,)], sympy=True),
     Case(star_first_rest, (0, 1), [(1.5, 2.0), (-0.3, 0.8)], sympy=True),
     Case(star_middle, (0, 1), [(1.5, 2.0), (0.4, -1.1)], sympy=True),
@@ -427,6 +472,7 @@ CASES = [
     Case(list_of_range_and_array, 0, [(_n(4), 3), (_n(3), 2)]),
     Case(list_slices, (0, 1), [(1.5, 2.0), (-0.3, 0.8)], sympy=True),
     Case(sorted_and_reversed_inactive, 0, [(_n(3),), (_n(4),)]),
+    Case(reversed_and_tuple_values, (0, 1), [(1.5, _n(3)), (-0.7, _n(4))]),
     Case(rows_of_a_matrix, (0, 1), [(_n(3, 2), _n(2)), (_n(2, 4), _n(4))]),
     Case(namedtuple_config, 0, [(0.7, Setup(0.1, 2.0)), (-1.1, Setup(0.05, 0.5))], sympy=True),
     Case(namedtuple_with_arrays, 0, [(_n(5), Grid(0.5, np.abs(_n(5)))), (_n(4), Grid(0.1, np.ones(4)))]),
