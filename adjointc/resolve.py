@@ -379,8 +379,8 @@ class Resolver(ExprLowerer):
                                     "differentiate a first-derivative function written by hand, or use finite "
                                     "differences of the gradient")
             if isinstance(obj, pytypes.FunctionType) and has_source(obj):
-                if obj.__code__.co_flags & 0x0C and hasattr(self, "variadic_call"):  # (*args/**kwargs: sugar.py)
-                    return self.variadic_call(obj, node, args, kwargs, out, nested)
+                if obj.__code__.co_flags & 0x0C and not hasattr(obj, "__wrapped__") and hasattr(self, "variadic_call"):
+                    return self.variadic_call(obj, node, args, kwargs, out, nested)  # (inlined: sugar.py)
                 return self.user_call(obj, name, args, kwargs, node, nested)
             raise NoAdjointRule(f"no derivative rule for {name!r}", loc,
                                 f"register one with adjointc.defvjp({name}, ...) or mark it "

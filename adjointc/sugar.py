@@ -399,7 +399,8 @@ class _ListUses:
             return
         if isinstance(p, (cst.Element, cst.DictElement, cst.Assign, cst.AnnAssign)):
             unpacked = isinstance(p, cst.Assign) and all(isinstance(t.target, (cst.Tuple, cst.List)) for t in p.targets)
-            if isinstance(p, cst.Assign) and p.value is n and not unpacked or not isinstance(p, (cst.Assign, cst.AnnAssign)):
+            bound_to = isinstance(p, cst.Assign) and p.value is n and not unpacked   # (`M = L`)
+            if bound_to or not isinstance(p, (cst.Assign, cst.AnnAssign)):
                 self.flag(n.value, "another name or a container may hold its list")
 
 
@@ -472,7 +473,7 @@ class _Variadic(cst.CSTTransformer):
             if a.star == "**" and self._is_kw(a.value):
                 args += [cst.Arg(keyword=cst.Name(k), value=cst.Name(v), equal=cst.AssignEqual())
                          for k, v in self.keyed.items()]
-            elif a.star == "*" and self.star is not None and isinstance(a.value, cst.Name) and a.value.value == self.star:
+            elif a.star == "*" and self.star and isinstance(a.value, cst.Name) and a.value.value == self.star:
                 args += [cst.Arg(value=cst.Subscript(value=cst.Name(self.star), slice=[
                     cst.SubscriptElement(cst.Index(cst.Integer(str(i))))])) for i in range(self.n)]
             else:
