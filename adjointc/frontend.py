@@ -52,6 +52,7 @@ from .names import Namer
 from .passes import normalize as N
 from .nested import NestedDefs
 from .resolve import _UNRESOLVED, ARRAY_METHODS, BoundNames, Resolver
+from .sugar import LIST_METHODS, Sugar
 # (api, check and reach read these as frontend.X; they live in source.py)
 from .source import _LIBRARY_ROOTS, def_loc, has_source, refuse_def_form  # noqa: F401
 
@@ -79,7 +80,7 @@ class Lowered:
     raw: "Lowered | None" = None
 
 
-class Lowerer(Comprehensions, NestedDefs, Resolver):
+class Lowerer(Comprehensions, Sugar, NestedDefs, Resolver):
     """Lowers one function's def (see the module docstring); `lower_function` is the entry."""
 
     def __init__(self, fn: Callable, src: str, first_line: int, file: str, col_offset: int):
@@ -96,6 +97,7 @@ class Lowerer(Comprehensions, NestedDefs, Resolver):
 
     # ------------------------------------------------------------ entry point
     def lower_function(self, node: cst.FunctionDef) -> Lowered:
+        self.fn_node = node
         params: list[Param] = []
         p = node.params
         star = p.star_arg if p.star_arg not in (cst.MaybeSentinel.DEFAULT, None) and not isinstance(
@@ -235,6 +237,10 @@ class Lowerer(Comprehensions, NestedDefs, Resolver):
             v = node.value
             if isinstance(v, (cst.SimpleString, cst.ConcatenatedString)):  # docstring
                 return []
+            if isinstance(v, cst.Call) and isinstance(v.func, cst.Attribute) and isinstance(v.func.value, cst.Name) \
+                    and v.func.attr.value in LIST_METHODS and v.func.value.value in self.own_lists \
+                    and (v.func.attr.value != "pop" or v.args):  # (a bare `vals.pop()`: below)
+                return self.list_method(v, loc)  # L.extend(M), L.insert(i, v), L.pop(i), L.reverse() (sugar.py)
             if isinstance(v, cst.Call) and isinstance(v.func, cst.Attribute) and v.func.attr.value == "append" \
                     and isinstance(v.func.value, cst.Name) and v.func.value.value in self.locals:
                 if len(v.args) != 1 or v.args[0].keyword is not None or v.args[0].star:
@@ -275,8 +281,10 @@ class Lowerer(Comprehensions, NestedDefs, Resolver):
             return [Continue(loc)]
         if isinstance(node, cst.Pass):
             return []
+        if isinstance(node, cst.Assert):
+            return self.assert_stmt(node)
         kind = {cst.Global: "global statements", cst.Nonlocal: "nonlocal statements",
-                cst.Del: "del statements", cst.Assert: "assert statements",
+                cst.Del: "del statements",
                 cst.Import: "imports inside the function", cst.ImportFrom: "imports inside the function",
                 cst.Raise: "raise statements"}.get(type(node), type(node).__name__)
         raise self.unsupported(node, kind)
@@ -295,7 +303,7 @@ class Lowerer(Comprehensions, NestedDefs, Resolver):
         elif isinstance(target, (cst.Tuple, cst.List)):
             elts = [el.value for el in target.elements]
             if any(isinstance(el, cst.StarredElement) for el in target.elements):
-                raise self.unsupported(target, "starred assignment")
+                return self.starred_assign(target, value, out, loc)  # (sugar.py)
             if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == len(elts):
                 # a, b = b, a: evaluate every right-hand side before assigning any
                 vals = [self.atom(self.expr(v.value, out), out, loc) for v in value.elements]
@@ -323,6 +331,8 @@ class Lowerer(Comprehensions, NestedDefs, Resolver):
             out.append(SetItem(base, index, self.atom(value, out, loc), loc))
         elif isinstance(target, (cst.Tuple, cst.List)):
             whole = self.atom(value, out, loc)
+            if any(isinstance(el, cst.StarredElement) for el in target.elements):
+                return self.starred_assign(target, whole, out, loc)  # (sugar.py)
             for i, el in enumerate(target.elements):
                 self.assign_to(el.value, Call("getitem", (whole, Const(i))), out, loc)
         else:
@@ -404,8 +414,6 @@ class Lowerer(Comprehensions, NestedDefs, Resolver):
 
     def for_stmt(self, node: cst.For) -> list[Stmt]:
         loc = self.loc(node)
-        if node.orelse is not None:
-            raise self.unsupported(node.orelse, "for ... else", "use a flag variable")
         if node.asynchronous is not None:
             raise self.unsupported(node, "async for")
         out: list[Stmt] = []
@@ -474,6 +482,8 @@ class Lowerer(Comprehensions, NestedDefs, Resolver):
         inner = self.block(node.body.body)
         self.loop_defs(before)
         out.append(For(ivar, Name(rvar), tuple(body) + inner, loc))
+        if node.orelse is not None:  # (sugar.py: a flag says whether a break ran)
+            out[-1:] = self.loop_else(out[-1], node.orelse, loc)
         return out
 
     def loop_sequence(self, node: cst.BaseExpression, out: list[Stmt], loc: Loc) -> Expr:
@@ -484,8 +494,6 @@ class Lowerer(Comprehensions, NestedDefs, Resolver):
         return self.atom(e, out, loc)
 
     def while_stmt(self, node: cst.While) -> list[Stmt]:
-        if node.orelse is not None:
-            raise self.unsupported(node.orelse, "while ... else", "use a flag variable")
         pre: list[Stmt] = []
         test = self.expr(node.test, pre, nested=True)
         if pre:
@@ -493,7 +501,8 @@ class Lowerer(Comprehensions, NestedDefs, Resolver):
         before = dict(self.nested)
         body = self.block(node.body.body)
         self.loop_defs(before)
-        return [While(test, body, self.loc(node))]
+        loop = While(test, body, self.loc(node))
+        return [loop] if node.orelse is None else self.loop_else(loop, node.orelse, self.loc(node))
 
     def ifexp(self, node: cst.IfExp, out: list[Stmt], loc: Loc, name_hint: str) -> Expr:
         test = self.expr(node.test, out, nested=True)

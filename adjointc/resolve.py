@@ -120,8 +120,8 @@ class BoundNames:
 
 
 _UNRESOLVED = object()
-BUILTIN_OPS = {"float", "int", "bool", "len", "range", "round", "abs", "max", "min", "sum", "print",
-               "any", "all"}  # (any/all: rules/containers.py)
+BUILTIN_OPS = {"float", "int", "bool", "len", "range", "round", "abs", "max", "min", "sum", "print", "py:list",
+               "py:tuple", "sorted", "any", "all"}  # (any/all: rules/containers.py)
 
 
 class Resolver(ExprLowerer):
@@ -159,6 +159,8 @@ class Resolver(ExprLowerer):
         p = self.positions.get(node)
         if p is None:
             return Loc(self.file, self.first_line)
+        if isinstance(p, Loc):  # (a node of an inlined module-level helper: sugar.variadic_call)
+            return p
         line, column = p
         text = self.src_lines[line - 1] if 0 < line <= len(self.src_lines) else ""
         return Loc(self.file, self.first_line + line - 1, column + self.col_offset,
@@ -172,7 +174,7 @@ class Resolver(ExprLowerer):
         return self.namer.fresh(hint)
 
     def ellipsis(self, node: cst.Ellipsis) -> Expr:
-        raise self.unsupported(node, "Ellipsis")  # (not in user code yet)
+        return Const(Ellipsis)  # (an index part: `m[..., None]`, `u[..., 0] = v`)
 
     def read_name(self, node: cst.Name) -> Expr:
         n = node.value
@@ -197,6 +199,8 @@ class Resolver(ExprLowerer):
                                        "returned or chosen at run time")
             raise self.unsupported(node, f"reading the global {n!r} of type {type(v).__name__} as a value",
                                    "module-level numbers, arrays and tuples can be read; pass other objects as arguments")
+        if n in ("float", "int", "bool", "complex") and getattr(builtins, n) is self.resolve(node):
+            return Const(getattr(builtins, n))  # a type as a value: `dtype=float`, `.astype(int)`
         if hasattr(builtins, n):
             raise self.unsupported(node, f"the builtin {n!r} used as a value")
         raise UnsupportedSyntax(f"name {n!r} is not defined", self.loc(node))
@@ -230,6 +234,8 @@ class Resolver(ExprLowerer):
         if obj is not _UNRESOLVED:
             if isinstance(obj, (int, float, complex, bool)) or obj is None:
                 return Const(obj)
+            if isinstance(obj, type) and issubclass(obj, np.generic):
+                return Const(obj)  # a NumPy scalar type as a value: `dtype=np.float64`
             if isinstance(obj, (np.ndarray, np.generic, tuple, str)):
                 raise self.unsupported(node, "reading a module's array attribute",
                                        "bind it to a module-level name first")
@@ -258,6 +264,8 @@ class Resolver(ExprLowerer):
         return self.bind_check(rules.lookup(op), tuple(items), (), node)
 
     def call(self, node: cst.Call, out: list[Stmt], nested: bool) -> Expr:
+        if any(a.star for a in node.args) and hasattr(self, "expand_stars"):
+            node = self.expand_stars(node)  # f(*a, **{...}): spliced in (frontend sugar.py)
         loc = self.loc(node)
 
         def arg(a: cst.Arg) -> Expr:
@@ -276,6 +284,8 @@ class Resolver(ExprLowerer):
         else:
             func_def = self.nested.get(func.value) if isinstance(func, cst.Name) else None
         obj = self.resolve(func) if func_def is None else _UNRESOLVED
+        if (obj is builtins.min or obj is builtins.max or obj is builtins.reversed) and hasattr(self, "extreme"):
+            return self.extreme(node, obj.__name__, out, nested)  # (frontend sugar.py)
         values = {id(a): self.function_value(a.value) for a in node.args if not a.star}
         if any(v is not None for v in values.values()):
             user = func_def is not None or (isinstance(obj, pytypes.FunctionType) and has_source(obj)
@@ -308,7 +318,14 @@ class Resolver(ExprLowerer):
             if not nested:
                 receiver = self.atom(receiver, out, loc)
             if name == "astype":
-                raise self.unsupported(node, "x.astype(...)", "use np.asarray(x, dtype=...) or float(...)")
+                # a copy in the new dtype: np.array(x, dtype=...)'s rule (an int or bool dtype is
+                # a cast no derivative goes through: rules/np_results.array_result)
+                if len(args) != 1 or kwargs:
+                    raise self.unsupported(node, "this form of x.astype(...)", "write x.astype(dtype)")
+                return self.bind_check(rules.lookup_object(np.array), (receiver,), (("dtype", args[0]),), node)
+            if name == "pop" and len(node.args) == 1 and not nested and hasattr(self, "list_method") \
+                    and isinstance(receiver, Name) and receiver.id in getattr(self, "own_lists", ()):
+                return self.list_method(node, loc, out, args)  # v = L.pop(i) (frontend sugar.py)
             if name == "pop" and not (not args and not kwargs and isinstance(receiver, Name)
                                       and receiver.id in getattr(self, "own_lists", ())):
                 raise self.unsupported(node, "this .pop()", "pop the last element of a list the function "
@@ -362,6 +379,8 @@ class Resolver(ExprLowerer):
                                     "differentiate a first-derivative function written by hand, or use finite "
                                     "differences of the gradient")
             if isinstance(obj, pytypes.FunctionType) and has_source(obj):
+                if obj.__code__.co_flags & 0x0C and not hasattr(obj, "__wrapped__") and hasattr(self, "variadic_call"):
+                    return self.variadic_call(obj, node, args, kwargs, out, nested)  # (inlined: sugar.py)
                 return self.user_call(obj, name, args, kwargs, node, nested)
             raise NoAdjointRule(f"no derivative rule for {name!r}", loc,
                                 f"register one with adjointc.defvjp({name}, ...) or mark it "

@@ -47,6 +47,12 @@ class T:
             return any(t.differentiable for _, t in self.fields) or any(t.differentiable for t in self.elts)
         return self.kind in ("float", "complex", "unknown", "object")
 
+    def position(self, name: Any) -> int | None:
+        """A namedtuple's field `name`: its position (None for any other value or name)."""
+        if self.kind != "tuple":
+            return None
+        return next((i for i, (k, _) in enumerate(self.fields) if k == name), None)
+
     def field(self, name: Any) -> "T":
         for k, t in self.fields:
             if k == name:
@@ -177,7 +183,11 @@ def of_value(v: Any) -> T:
     if isinstance(v, str):
         return STR
     if isinstance(v, tuple):
-        return T("tuple", elts=tuple(of_value(x) for x in v))
+        elts = tuple(of_value(x) for x in v)
+        names = getattr(type(v), "_fields", None)   # a namedtuple: its fields are read by name too
+        if isinstance(names, tuple) and len(names) == len(elts) and all(isinstance(n, str) for n in names):
+            return T("tuple", elts=elts, fields=tuple(zip(names, elts)), cls=class_key(type(v)))
+        return T("tuple", elts=elts)
     if isinstance(v, list):
         return T("list", elts=tuple(of_value(x) for x in v))
     if isinstance(v, dict) and all(isinstance(k, str) for k in v):

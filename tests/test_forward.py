@@ -438,7 +438,7 @@ def test_complex_intermediates_are_refused_as_in_reverse_mode():
 
 # --------------------------------------------------------- the whole corpus
 MODULES = ("straight_line", "numpy_ops", "numpy_more", "loops", "branches", "inplace", "edge_cases",
-           "entry_points", "fuzz_found", "calls", "function_values")
+           "entry_points", "fuzz_found", "calls", "function_values", "everyday")
 CORPUS = [c for m in MODULES for c in importlib.import_module(f"corpus.{m}").CASES if "grad" not in c.bugs]
 
 
@@ -485,9 +485,9 @@ def test_the_fuzz_oracle_judges_forward_mode(monkeypatch):
 
 # ------------------------------------------------- the unsupported constructs
 UNSUPPORTED = importlib.import_module("corpus.unsupported").CASES
-# Refused by reverse mode but correct in forward mode: a tangent of a repeated or
-# concatenated list is the same operation on the tangents (no adjoint to scatter back).
-FORWARD_SUPPORTS = {"repeats_a_list_of_active_values", "concatenates_lists_of_active_values"}
+# Refused by reverse mode but correct in forward mode (none now: a repeated or
+# concatenated list, once here, is differentiated both ways: corpus/everyday.py).
+FORWARD_SUPPORTS: set[str] = set()
 
 
 @pytest.mark.parametrize("case", UNSUPPORTED, ids=lambda c: c.fn.__name__)

@@ -109,14 +109,15 @@ def test_return_from_a_nested_loop_breaks_only_at_the_loop_body_level():
 def test_libcst_is_known_only_to_the_frontend_modules():
     """Lowering source to IR is the only libcst-aware code: source.py reads defs,
     expressions.py and resolve.py lower expressions (comprehensions.py comprehensions and
-    dict displays), frontend.py statements, nested.py
-    the calls of nested defs and lambdas."""
+    dict displays), frontend.py statements, nested.py the calls of nested defs and lambdas,
+    sugar.py the statement forms it rewrites."""
     import pathlib
     import re
     root = pathlib.Path(adjointc.__file__).parent
     users = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
                    if re.search(r"^\s*(import libcst|from libcst)", p.read_text(), re.M))
-    assert users == ["comprehensions.py", "expressions.py", "frontend.py", "nested.py", "resolve.py", "source.py"]
+    assert users == ["comprehensions.py", "expressions.py", "frontend.py", "nested.py", "resolve.py", "source.py",
+                     "sugar.py"]
 
 
 def test_lowered_reports_what_it_learnt_about_names():

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from adjointc import rules, runtime
-from adjointc.rules import generated
+from adjointc.rules import generated, generated_lists
 from adjointc.rules.helpers import elementwise, linalg, reductions, shape
 from adjointc.rules.testing import check_jvp, check_vjp
 from test_generated_linalg_rules import CASES as LINALG_CASES  # (generated_linalg.py's helpers)
@@ -180,6 +180,23 @@ CASES = [
     (reductions.unreduce_var, (1.3, _n(3, 4))),
     (reductions.unreduce_var, (_n(3), _n(3, 4), 1, 1)),
     (reductions.unreduce_var, (_n(1, 3, 1), _n(2, 3, 4), (0, 2), 0, True)),
+    # (everyday syntax's list helpers: rules/generated_lists.py)
+    (shape.unlist, ([_n(2), _n(2), _n(2)], _n(3, 2))),
+    (shape.unlist, ([1.5, -0.5], [0.3, 0.2])),
+    (generated_lists.relisted, (_n(3, 2), [_n(2), _n(2), _n(2)], _n(3, 2))),
+    (generated_lists.relisted, ([0.7, 0.1], [1.5, -0.5], [0.3, 0.2])),
+    (shape.unconcat_list, ([1.0, 2.0, 3.0], [0.5, 0.2], [0.1], 0)),
+    (shape.unconcat_list, ([1.0, 2.0, 3.0], [0.5, 0.2], [0.1], 1)),
+    (generated_lists.reconcat_list, ([0.3, 0.4], [0.5, 0.6, 0.7], [0.5, 0.2], [0.1], 0)),
+    (generated_lists.reconcat_list, ([0.3], [0.5, 0.6, 0.7], [0.5, 0.2], [0.1], 1)),
+    (shape.unrepeat_list, ([1.0, 2.0, 3.0, 4.0], [0.5, 0.2], 2)),
+    (generated_lists.rerepeat_list, ([0.3, 0.4], [0.1, 0.2, 0.5, 0.6], [0.5, 0.2], 2)),
+    (shape.unextreme, (1.3, [0.5, 2.0, -1.0], 2.0)),
+    (shape.unextreme, (1.3, np.array([0.5, 2.0, -1.0]), 2.0)),
+    (shape.extreme_jvp, ([0.3, 0.2, 0.1], [0.5, 2.0, -1.0], 2.0)),
+    (shape.unsorted, ([0.3, 0.2, 0.1], [0.5, 2.0, -1.0])),
+    (shape.unsorted, ([0.3, 0.2, 0.1], [0.5, 2.0, -1.0], True)),
+    (shape.sorted_jvp, ([0.3, 0.2, 0.1], [0.5, 2.0, -1.0])),
 ]
 
 

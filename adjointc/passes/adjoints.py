@@ -101,6 +101,10 @@ class Adjoints:
             rule = rules.lookup(val.op)
             if val.calls_user:
                 out += self.call_adjoint(s, g)
+            elif val.kind == "attr" and _field_position(c.types, val) is not None:
+                x = val.args[0]  # a namedtuple's field: its adjoint is the tuple adjoint's entry
+                if x.id in c.active:
+                    out += self.scatter(x.id, Const(_field_position(c.types, val)), g, s.loc, c.types.get(t))
             elif val.kind == "attr" and (rule is None or c.types.get(
                     getattr(val.args[0], "id", ""), T.UNKNOWN).kind == "struct"):
                 x = val.args[0]  # a field of a parameter object: x_bar is a dict of field adjoints
@@ -111,11 +115,7 @@ class Adjoints:
                 if isinstance(x, Name) and x.id in c.active:
                     out += self.scatter(x.id, val.args[1], g, loc, c.types.get(t))
             elif val.op in ("add", "mul") and c.types.get(t, T.UNKNOWN).kind in ("list", "tuple"):
-                if any(isinstance(a, Name) and a.id in c.active for a in val.args):
-                    kind = "repeating" if val.op == "mul" else "concatenating"
-                    raise UnsupportedSyntax(f"{kind} a {c.types[t].kind} that holds values being differentiated",
-                                            loc, "start from constants (`L = [0.0] * n`) and store the values "
-                                                 "by index (`L[i] = ...`) or with append")
+                out += self.list_arith(val, g, loc)
             elif rule is not None and not rule.nondiff:
                 if val.op in ("list", "tuple") and any(isinstance(a, Name) and a.id in c.active for a in val.args):
                     # its templates read t_bar[i]: on a path that never reached a read of t
@@ -169,6 +169,20 @@ class Adjoints:
         out: list[Stmt] = [Assign(tmp, Call(vjp, (g,) + args, kwargs), s.loc)]
         for k, i in enumerate(pos):
             out.append(self.acc(full[i].id, Call("getitem", (Name(tmp), Const(k))), s.loc))
+        return out
+
+    def list_arith(self, val: Call, g: Expr, loc: Loc) -> list[Stmt]:
+        """`L + M` (concatenation) and `L * n` / `n * L` (repetition) of lists or tuples: the
+        element adjoints go back to their parts (rules/helpers/shape.py)."""
+        c, out = self.c, []
+        a, b = val.args
+        for k, x in enumerate((a, b)):
+            if not (isinstance(x, Name) and x.id in c.active):
+                continue
+            if val.op == "add":
+                out.append(self.acc(x.id, Call("unconcat_list", (g, a, b, Const(k))), loc))
+            else:
+                out.append(self.acc(x.id, Call("unrepeat_list", (g, x, b if k == 0 else a)), loc))
         return out
 
     def scatter(self, x: str, index: Expr, g: Expr, loc: Loc, elem: T.T | None = None) -> list[Stmt]:
@@ -234,7 +248,10 @@ class Adjoints:
         if isinstance(v, Name) and v.id in c.active:
             e = S.fold(Call("unbroadcast", (selected, v)), self.oracle())
             out.append(self.acc(v.id, e, s.loc))
-        out.append(SetItem(bar(u), s.index, Const(0.0), s.loc))
+        zero: Expr = Const(0.0)
+        if c.types.get(u, T.UNKNOWN).kind in ("list", "tuple") and isinstance(s.index, Call) and s.index.op == "slice":
+            zero = Call("zeros_like", (selected,))  # (a list slice takes a list, never 0.0)
+        out.append(SetItem(bar(u), s.index, zero, s.loc))
         return out
 
 
@@ -297,3 +314,9 @@ def _comment(s: Stmt, adj: list[Stmt]) -> list[Stmt]:
     if not adj:
         return []
     return [Comment(f"line {s.loc.line}: {s.loc.text.strip()}", s.loc)] + adj
+
+
+def _field_position(types: dict, val: Call) -> int | None:
+    """`p.n` of a namedtuple p: n's position (None for any other attribute read)."""
+    x = val.args[0]
+    return types.get(x.id, T.UNKNOWN).position(val.member) if isinstance(x, Name) else None

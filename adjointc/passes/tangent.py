@@ -256,6 +256,11 @@ class Forward:
         rule = rules.lookup(val.op)
         if val.calls_user:
             return None  # (no argument carries a tangent: see `assign`)
+        at = self.types.get(getattr(val.args[0], "id", ""), T.UNKNOWN).position(val.member) \
+            if val.kind == "attr" else None
+        if at is not None:   # a namedtuple's field: its tangent is the tuple tangent's entry
+            x = self.of(val.args[0])
+            return None if x is None else Call("getitem", (x, Const(at)))
         if val.kind == "attr" and (rule is None or self.types.get(
                 getattr(val.args[0], "id", ""), T.UNKNOWN).kind == "struct"):
             x = self.of(val.args[0])  # a field of a parameter object: the tangent has its structure

@@ -99,6 +99,8 @@ class TypeEnv:
         if e.kind == "attr":
             base = self.of(e.args[0])
             attr = e.member
+            if base.position(attr) is not None:   # a namedtuple's field (read as base[i] by the passes)
+                return base.elts[base.position(attr)]
             if base.kind == "struct":
                 t = base.field(attr)
                 if t is T.UNKNOWN and not any(k == attr for k, _ in base.fields):
@@ -222,6 +224,11 @@ def result_type(rule: rules.Rule, types: dict[str, Any], bound: dict[str, Any], 
             return x.field(idx.value) if isinstance(idx, Const) else T.UNKNOWN
         if x.kind in ("tuple", "list"):
             idx = bound["index"]
+            if isinstance(idx, Call) and idx.op == "slice":  # a slice of a list is a list (never an element)
+                parts = [p.value if isinstance(p, Const) and (p.value is None or isinstance(p.value, int))
+                         else NotImplemented for p in idx.args]
+                known = x.elts and NotImplemented not in parts and parts[2] != 0
+                return T.T(x.kind, elts=x.elts[slice(*parts)] if known else ())
             if isinstance(idx, Const) and isinstance(idx.value, int) and x.elts and -len(x.elts) <= idx.value < len(x.elts):
                 return x.elts[idx.value]
             if x.elts and all(el == x.elts[0] for el in x.elts):

@@ -348,6 +348,7 @@ from . import numpy as _numpy  # noqa: E402,F401
 from . import generated as _generated  # noqa: E402,F401  (the helpers generated code calls)
 from . import generated_linalg as _generated_linalg  # noqa: E402,F401  (the linear-algebra helpers' rules)
 from . import containers as _containers  # noqa: E402,F401  (any/all/fsum, dicts)
+from . import generated_lists as _generated_lists  # noqa: E402,F401  (the list helpers' rules: everyday syntax)
 
 
 BUILTIN_RULE_OPS = frozenset(REGISTRY)   # adjointc's own rules (not users')

@@ -189,11 +189,26 @@ def atleast_vararg_result(n: int):
     return result
 
 
+def dtype_code(e: Any) -> str | None:
+    """The dtype kind ('f', 'i', 'b', 'c') a constant `dtype=` argument names (`float`,
+    `np.float64`, `"float32"`, `int`), None when it is not a constant or names no number.
+    An int or bool dtype makes a value no derivative goes through (a cast)."""
+    v = const_value(e)
+    if v is NOT_CONST or v is None:
+        return None
+    try:
+        kind = np.dtype(v).kind
+    except TypeError:
+        return None
+    return {"f": "f", "c": "c", "b": "b", "i": "i", "u": "i"}.get(kind)
+
+
 def array_result(types, bound):
     t = type_of(types, "object")
-    dtype = "f" if const_value(bound.get("dtype")) is None else None
-    if t.kind == "array":      # a copy: same shape
-        return t if dtype else replace(t, dtype=None)
+    given = bound.get("dtype")
+    dtype = "f" if const_value(given) is None else dtype_code(given)
+    if t.kind == "array":      # a copy: same shape (in the dtype given, if one is)
+        return t if const_value(given) is None else replace(t, dtype=dtype)
     r = rank_of(t)
     if r == 1 and t.kind in ("list", "tuple"):  # (known entries: a known length)
         return T.array(1, ((None, len(t.elts)),), dtype=dtype)

@@ -4,6 +4,7 @@ reverse transform itself, since it updates the adjoint in place."""
 from __future__ import annotations
 
 import builtins
+import math
 import operator
 from typing import Any, Callable
 
@@ -138,6 +139,8 @@ nondiff(builtins.bool, "x=False", name="bool", result="bool")
 nondiff(builtins.len, "x", name="len", result=lambda types, bound: _length(types["x"]))
 nondiff(builtins.range, "*args", name="range", result=lambda types, bound: T.T("object", cls="range"))  # (its items: ints)
 nondiff(builtins.print, "*args, sep=' ', end='\\n', file=None, flush=False", name="print", result="none")
+# `assert test, msg` (frontend sugar.py): runs in the forward sweep, printed as the statement
+nondiff("assert", "test, msg=None", result="none")
 nondiff(builtins.round, "x, ndigits=None", name="round", result="elementwise_int")
 defvjp(builtins.abs, "x", name="abs", x="g * np.sign(x)", result=real_result)
 refuse(builtins.complex, "complex(...) makes a complex value (complex numbers are not "
@@ -147,6 +150,25 @@ defvjp(builtins.max, "x, y", name="max", x="g * ((x > y) + 0.5 * (x == y))",
        y="g * ((y > x) + 0.5 * (x == y))", result="elementwise")
 defvjp(builtins.min, "x, y", name="min", x="g * ((x < y) + 0.5 * (x == y))",
        y="g * ((y < x) + 0.5 * (x == y))", result="elementwise")
+
+
+def _extreme_result(types, bound):
+    """max(x)/min(x) of one iterable: an element (the broadcast of a list's; a row of an array)."""
+    x = types["x"]
+    if x.kind in ("list", "tuple") and x.elts:
+        return T.broadcast(*x.elts)
+    if x.kind == "array" and x.rank == 1:
+        return T.FLOAT if x.dtype in ("f", None) else (T.INT if x.dtype == "i" else T.UNKNOWN)
+    return T.UNKNOWN
+
+
+# max(L)/min(L) of one list, tuple or 1-D array (resolve.py chooses these for one argument;
+# several are folded pairwise into max/min above): the adjoint goes to the maxima
+for _name in ("max", "min"):
+    defvjp(f"py:{_name}", "x", x="unextreme(g, x, ans)", result=_extreme_result)
+    defjvp(f"py:{_name}", x="extreme_jvp(d, x, ans)")
+
+
 def _builtin_sum_result(types, bound):
     """sum(list) adds the elements; sum(array) adds the rows (axis 0)."""
     x, start = types["x"], types.get("start", T.INT)
@@ -162,6 +184,32 @@ def _builtin_sum_result(types, bound):
     return T.UNKNOWN
 
 
+def _list_result(types, bound):
+    """list(x): the elements of a list or tuple (known when its length is); an array's rows."""
+    x = types["x"]
+    if x.kind in ("list", "tuple"):
+        return T.T("list", elts=x.elts)
+    return T.T("list")
+
+
+# list(x): a list of x's elements (an array's are its rows, views of it); the adjoint puts
+# the element adjoints back in x's form (rules/helpers/shape.unlist)
+defvjp(builtins.list, "x=()", name="py:list", x="unlist(g, x)", result=_list_result, returns_view=True)
+defjvp("py:list", "linear")
+defvjp(builtins.tuple, "x=()", name="py:tuple", x="unlist(g, x)", returns_view=True,
+       result=lambda types, bound: T.T("tuple", elts=_list_result(types, bound).elts))
+defjvp("py:tuple", "linear")
+# sorted(x) (key= is refused when the call is bound): a permutation of x's elements
+defvjp(builtins.sorted, "iterable, *, reverse=False", name="sorted", iterable="unsorted(g, iterable, reverse)",
+       result=lambda types, bound: _list_result({"x": types["iterable"]}, bound))
+defjvp("sorted", iterable="sorted_jvp(d, iterable, reverse)")
 defvjp(builtins.sum, "x, start=0", name="sum", x="unsum(g, x)", start="unbroadcast(g, start)",
        result=_builtin_sum_result)
 defjvp("sum", "linear")
+# math.fsum: sum's derivative (its exact rounding changes the value, never the derivative)
+defvjp(math.fsum, "seq", seq="unsum(g, seq)", result=lambda types, bound: T.FLOAT)
+defjvp("math.fsum", "linear")
+defvjp(math.prod, "iterable, *, start=1", iterable="unprod(g, iterable, start)",
+       start="g * math.prod(iterable)", result=lambda types, bound: _builtin_sum_result(
+           {"x": types["iterable"], "start": types.get("start", T.INT)}, bound))
+defjvp("math.prod", iterable="prod_jvp(d, iterable, start)", start="d * math.prod(iterable)")

@@ -34,6 +34,7 @@ from .operators import PYTHON
 OPERATORS: dict[str, Callable[..., Any]] = {
     **PYTHON,
     "tuple": lambda *elts: tuple(elts), "list": lambda *elts: list(elts),
+    "py:list": list, "py:tuple": tuple, "py:max": max, "py:min": min,
     "attr:T": lambda x: x.T, "attr:real": lambda x: x.real, "method:copy": lambda x: x.copy(),
     "getitem": lambda x, index: x[index],
     "np.r_": lambda *items: np.r_[items], "np.c_": lambda *items: np.c_[items],   # (index expressions)

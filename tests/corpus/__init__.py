@@ -92,7 +92,8 @@ def copy_value(v: Any) -> Any:
     if isinstance(v, list):
         return [copy_value(x) for x in v]
     if isinstance(v, tuple):
-        return tuple(copy_value(x) for x in v)
+        items = [copy_value(x) for x in v]
+        return type(v)._make(items) if hasattr(type(v), "_make") else tuple(items)  # (a namedtuple stays one)
     return v
 
 

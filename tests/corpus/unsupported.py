@@ -139,20 +139,6 @@ def uses_dict_unpacking(x):
     return params["b"] * 2.0
 
 
-def uses_assert(x):
-    assert x > 0.0  # <- unsupported
-    return math.sqrt(x)
-
-
-def uses_for_else(x):
-    s = 0.0
-    for k in range(3):
-        s = s + x * k
-    else:  # <- unsupported
-        s = s + 1.0
-    return s
-
-
 def uses_fstring(x):
     label = f"{x}"  # <- unsupported
     return x * x
@@ -173,21 +159,6 @@ def uses_raise(x):
     if x < 0.0:
         raise ValueError("negative")  # <- unsupported
     return math.sqrt(x)
-
-
-def uses_while_else(x):
-    k = 0
-    while k < 3:
-        x = x * 0.5
-        k = k + 1
-    else:  # <- unsupported
-        x = x + 1.0
-    return x
-
-
-def uses_starred_assignment(x, y):
-    first, *rest = (x, y, x * y)  # <- unsupported
-    return first * 2.0
 
 
 def uses_set_literal(x):
@@ -238,20 +209,7 @@ def falls_off_the_end(x):  # <- unsupported
         return y
 
 
-def repeats_a_list_of_active_values(x):
-    L = [x] * 3  # <- unsupported
-    L[1] = x * x
-    return L[0] * L[1] + L[2]
-
-
-def concatenates_lists_of_active_values(x, y):
-    L = [x, 0.0] + [y]  # <- unsupported
-    return L[0] * L[2]
-
-
 CASES = [
-    Unsupported(repeats_a_list_of_active_values, (0.7,), UnsupportedSyntax),
-    Unsupported(concatenates_lists_of_active_values, (0.7, 1.3), UnsupportedSyntax, (0, 1)),
     Unsupported(loops_over_dict_keys, ({"a": 1.0, "b": 2.0}, 0.5), UnsupportedSyntax, wrt=1),
     Unsupported(modifies_dict_argument, ({"w": 1.0}, 0.5), UnsupportedSyntax, wrt=1),
     Unsupported(computes_but_returns_nothing, (1.5,), UnsupportedSyntax),
@@ -273,14 +231,10 @@ CASES = [
     Unsupported(calls_stdlib_without_rule, (1.5, 0.5), NoAdjointRule, (0, 1)),
     Unsupported(uses_walrus, (1.5,), UnsupportedSyntax),
     Unsupported(uses_dict_unpacking, (1.5,), UnsupportedSyntax),
-    Unsupported(uses_assert, (1.5,), UnsupportedSyntax),
-    Unsupported(uses_for_else, (1.5,), UnsupportedSyntax),
     Unsupported(uses_fstring, (1.5,), UnsupportedSyntax),
     Unsupported(assigns_attribute, (1.5,), UnsupportedSyntax),
     Unsupported(imports_inside, (1.5,), UnsupportedSyntax),
     Unsupported(uses_raise, (1.5,), UnsupportedSyntax),
-    Unsupported(uses_while_else, (1.5,), UnsupportedSyntax),
-    Unsupported(uses_starred_assignment, (1.5, 0.5), UnsupportedSyntax),
     Unsupported(uses_set_literal, (1.5,), UnsupportedSyntax),
     Unsupported(calls_unknown_method, (np.array([0.5, 1.0]),), UnsupportedSyntax),
     Unsupported(is_async, (1.5,), UnsupportedSyntax),

@@ -75,6 +75,7 @@ class Features:
     #                                with conditions, over range/arrays/zip/enumerate, reusing an outer name)
     dicts: bool = True             # dict displays, item writes (overwrite, insert, in a branch), d.get, len,
     #                                iteration over .items()/.values(), dict comprehensions, computed keys
+    everyday_syntax: bool = True   # for/while-else, starred unpacking, min/max of several, list pop/extend/insert/+
 
     def replace(self, **changes: bool) -> "Features":
         return dataclasses.replace(self, **changes)
@@ -458,6 +459,8 @@ class _Gen:
                 choices.append("list_const")
             if self.f.dicts and not self.in_helper:
                 choices.append("dict")
+        if self.f.everyday_syntax and not self.in_helper and indent < 3:
+            choices += ["everyday"]
         if self.helpers and not self.in_helper:
             choices += ["call"] * 4
         if self.loops and self.f.break_continue and indent > 0:
@@ -928,6 +931,100 @@ class _Gen:
             lines.append(f"{pad}{s} = {self.pick(forms).format(d=d)}")
         self.bind(s, F)
         self.recent.append(s)
+
+    # -- everyday syntax (issue 13): one family, drawn by st_everyday
+    def st_everyday(self, lines, pad, indent):
+        form = self.pick(["for_else", "while_else", "starred", "minmax", "list_ops"])
+        self.tags.add("everyday_syntax")
+        return getattr(self, "ev_" + form)(lines, pad, indent)
+
+    def ev_for_else(self, lines, pad, indent):
+        """`for ...: ... if c: break ... else: ...` (the else runs when no break ran)."""
+        rng, bound = self.loop_header()
+        i = self.new("i")
+        lines.append(f"{pad}for {i} in {rng}:")
+        self.loops.append({"var": i, "bound": bound})
+        try:
+            self.block(lines, indent + 1, self.d(st.integers(0, 2)))
+            lines.append(f"{pad}    if {self.cond()}:")
+            lines.append(f"{pad}        break")
+            self.block(lines, indent + 1, self.d(st.integers(0, 2)))
+        finally:
+            self.loops.pop()
+        lines.append(f"{pad}else:")
+        self.block(lines, indent + 1, self.d(st.integers(1, 2)))
+
+    def ev_while_else(self, lines, pad, indent):
+        k = self.new("k")
+        lines.append(f"{pad}{k} = 0")
+        lines.append(f"{pad}while {k} < {self.pick(['2', '3'])}:")
+        lines.append(f"{pad}    {k} = {k} + 1")
+        self.loops.append({"var": k, "bound": 99})
+        try:
+            if self.chance():
+                lines.append(f"{pad}    if {self.cond()}:")
+                lines.append(f"{pad}        break")
+            self.block(lines, indent + 1, self.d(st.integers(1, 2)))
+        finally:
+            self.loops.pop()
+        lines.append(f"{pad}else:")
+        self.block(lines, indent + 1, self.d(st.integers(1, 2)))
+
+    def _scalar(self, lines, pad, e):
+        s = self.new("s")
+        lines.append(f"{pad}{s} = {e}")
+        self.bind(s, F)
+        self.recent.append(s)
+
+    def ev_starred(self, lines, pad, indent):
+        arrays = [v for v in self.vars(A(self.n))] if self.f.arrays else []
+        h, r = self.new("h"), self.new("r")
+        if arrays and self.chance(3):
+            lines.append(f"{pad}{h}, *{r} = {self.pick(arrays)}")     # rest: a list of the elements
+            n = self.n - 1
+        elif self.chance():
+            n = self.d(st.integers(1, 3))
+            lines.append(f"{pad}*{r}, {h} = [{', '.join(self.s_expr(1) for _ in range(n + 1))}]")
+        else:
+            n = self.d(st.integers(1, 3))
+            t = self.new("t")
+            lines.append(f"{pad}{t} = ({', '.join(self.s_expr(1) for _ in range(n + 1))})")
+            lines.append(f"{pad}{h}, *{r} = {t}")
+        self.bind(h, F)
+        self.recent.append(h)
+        j = self.d(st.integers(-n, n - 1))
+        self._scalar(lines, pad, self.pick([f"{h} * {r}[{j}]", f"sum({r}) + {h}", f"{r}[{j}] - len({r})"]))
+
+    def ev_minmax(self, lines, pad, indent):
+        fn = self.pick(["min", "max"])
+        items = ", ".join(self.s_expr(1) for _ in range(self.d(st.integers(2, 4))))
+        self._scalar(lines, pad, self.pick([f"{fn}({items})", f"{fn}([{items}])"]))
+
+    def ev_list_ops(self, lines, pad, indent):
+        """A list grown and shrunk by its methods, then reduced."""
+        name = self.new("L")
+        length = self.d(st.integers(2, 3))
+        lines.append(f"{pad}{name} = [{', '.join(self.s_expr(1) for _ in range(length))}]")
+        for _ in range(self.d(st.integers(1, 3))):
+            op = self.pick(["extend", "insert", "pop", "concat"] if length > 1 else ["extend", "insert", "concat"])
+            if op == "extend":
+                lines.append(f"{pad}{name}.extend([{self.s_expr(1)}, {self.const()}])")
+                length += 2
+            elif op == "insert":
+                lines.append(f"{pad}{name}.insert({self.d(st.integers(-length, length))}, {self.s_expr(1)})")
+                length += 1
+            elif op == "pop":
+                v = self.new("v")
+                lines.append(f"{pad}{v} = {name}.pop({self.pick(['', '0', '-1', str(length - 1)])})")
+                self.bind(v, F)
+                self.recent.append(v)
+                length -= 1
+            else:
+                lines.append(f"{pad}{name} = {name} + [{self.s_expr(1)}]")
+                length += 1
+        j = self.d(st.integers(-length, length - 1))
+        self._scalar(lines, pad, self.pick([f"sum({name})", f"{name}[{j}] * {name}[-1]",
+                                           f"{name}[len({name}) - 1] + {name}[0]"]))
 
     def st_call(self, lines, pad, indent):
         h, kinds, ret, mutates = self.pick(self.helpers)

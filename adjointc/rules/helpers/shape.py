@@ -132,12 +132,124 @@ def unvstack(g: Any, tup: Sequence[Any]) -> list[np.ndarray]:
     return _split_promoted(g, tup, [np.shape(np.atleast_2d(x)) for x in tup], 0)
 
 
+def _ties(x: Any, m: Any) -> tuple[Any, int]:
+    """Which elements of `x` equal its max/min `m`, and how many do."""
+    if isinstance(x, np.ndarray):
+        hit = np.asarray(x == m, dtype=float)
+        return hit, max(int(hit.sum()), 1)
+    hit = [1.0 if e == m else 0.0 for e in x]
+    return hit, max(int(sum(hit)), 1)
+
+
+@linear("x")
+def unextreme(g: Any, x: Any, m: Any) -> Any:
+    """Adjoint of the builtin `max(x)` / `min(x)` of one iterable (m the result): `g` goes
+    to the elements equal to m, split evenly among ties (as np.max's adjoint)."""
+    hit, n = _ties(x, m)
+    if isinstance(x, np.ndarray):
+        return g * hit / n
+    return [g * h / n for h in hit]
+
+
+def extreme_jvp(d: Any, x: Any, m: Any) -> Any:
+    """Tangent of `max(x)` / `min(x)`: the mean of the tied elements' tangents (the
+    transpose of `unextreme`)."""
+    if is_zero(d):
+        return 0.0
+    hit, n = _ties(x, m)
+    if isinstance(x, np.ndarray):
+        return np.sum(np.asarray(d) * hit) / n
+    return sum(di * h for di, h in zip(d, hit) if h) / n
+
+
+@linear("x")
+def unprod(g: Any, x: Any, start: Any = 1) -> Any:
+    """Adjoint of `math.prod(x, start=s)`: each element gets g times the product of
+    the others and s (no division: exact at zeros)."""
+    vals = list(x)
+    out = []
+    for i in range(len(vals)):
+        p = start
+        for j, v in enumerate(vals):
+            if j != i:
+                p = p * v
+        out.append(g * p)
+    return np.array(out, dtype=np.result_type(float, *vals)).reshape(np.shape(x)) \
+        if isinstance(x, np.ndarray) else out
+
+
+def prod_jvp(d: Any, x: Any, start: Any = 1) -> Any:
+    """Tangent of `math.prod(x, start=s)` for the elements' tangents d (unprod's transpose)."""
+    parts = unprod(1.0, x, start)
+    return sum(di * p for di, p in zip(list(d), list(parts)))
+
+
+def unconcat_list(g: Any, x: Any, y: Any, which: int) -> Any:
+    """Adjoint of the list (or tuple) concatenation `x + y` w.r.t. x (which 0) or y (1):
+    the element adjoints of its part."""
+    part = x if which == 0 else y
+    if is_zero(g):
+        return zero_adjoint(part)
+    return list(g[:len(x)]) if which == 0 else list(g[len(x):])
+
+
+@linear("x")
+def unrepeat_list(g: Any, x: Any, n: Any) -> Any:
+    """Adjoint of the list repetition `x * n` (or `n * x`): each element's copies added."""
+    m = len(x)
+    out = [g[i] for i in range(m)] if n > 0 else zero_adjoint(x)
+    for k in range(1, max(n, 0)):
+        out = [_add(a, b) for a, b in zip(out, g[k * m:(k + 1) * m])]
+    return out
+
+
+def _add(a: Any, b: Any) -> Any:
+    return a if is_zero(b) else (b if is_zero(a) else a + b)
+
+
+def _order(x: Any, reverse: Any) -> list[int]:
+    """The positions of x's elements in `sorted(x, reverse=reverse)` (stable, as sorted is)."""
+    return sorted(range(len(x)), key=lambda i: x[i], reverse=bool(reverse))
+
+
+@linear("x")
+def unsorted(g: Any, x: Any, reverse: Any = False) -> Any:
+    """Adjoint of the builtin `sorted(x)`: each sorted position's adjoint back to the
+    element it came from (a permutation: ties keep their order, as sorted's)."""
+    out: list[Any] = [0.0] * len(x)
+    for k, i in enumerate(_order(x, reverse)):
+        out[i] = g[k]
+    if isinstance(x, np.ndarray):
+        return np.array([np.zeros(np.shape(x)[1:]) if is_zero(e) else e for e in out], dtype=float)
+    return out
+
+
+def sorted_jvp(d: Any, x: Any, reverse: Any = False) -> list[Any]:
+    """Tangent of `sorted(x)`: the tangents in the sorted order (unsorted's transpose)."""
+    if is_zero(d):
+        return [0.0] * len(x)
+    return [d[i] for i in _order(x, reverse)]
+
+
 def unsum(g: Any, x: Any) -> Any:
     """Adjoint of the builtin `sum(x)`: every element of a list gets `g`; an
     array is summed over axis 0, so `g` (a row) goes to every row."""
     if isinstance(x, np.ndarray):
         return np.broadcast_to(g, x.shape)
     return [g] * len(x)
+
+
+@linear("x")
+def unlist(g: Any, x: Any) -> Any:
+    """Adjoint of the builtin `list(x)` (a list of x's elements, or rows): for an array the
+    element adjoints stacked back into x's shape, for a list or tuple the list of them."""
+    if isinstance(x, np.ndarray):
+        out = float_zeros(np.shape(x), x)
+        for i, e in enumerate(g):
+            if not is_zero(e):
+                out[i] = e
+        return out
+    return list(g)
 
 
 def unarray(g: Any, obj: Any) -> Any:
