@@ -62,10 +62,19 @@ class Compiled:
     def refresh(self) -> None:
         """Bind the globals the generated code reads to their values now (read at call
         time, as the primal reads them)."""
-        if self.global_names:
-            g, live = self.fn.__globals__, live_globals(self.primal)
+        if self.global_names:  # (live_globals(primal)[n] for each name, without copying the globals)
+            fn, g = self.primal, self.fn.__globals__
+            statics, src = funcvals.statics_of(fn), fn.__globals__
+            cells = dict(zip(fn.__code__.co_freevars, fn.__closure__)) if fn.__closure__ else {}
             for n in self.global_names:
-                g[n] = live[n]
+                if n in statics:
+                    g[n] = statics[n]
+                    continue
+                cell = cells.get(n)
+                try:
+                    g[n] = cell.cell_contents if cell is not None else src[n]
+                except ValueError:  # (an empty cell: the global of that name, as live_globals)
+                    g[n] = src[n]
 
 
 @functools.lru_cache(maxsize=1)
