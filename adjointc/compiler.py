@@ -258,7 +258,7 @@ def transform(g: Any, arg_types: list[T.T], stats: bool = False, printer: str = 
     prog = passes.run(program_of(g, arg_types))
     calls, fn = prog.calls, low.function
     globals_read = {**low.globals_read, **prog.inlined_globals}
-    adjoint = cleanup.run(prog.adjoint, prog.is_temp, tape_report=stats)
+    adjoint = cleanup.run(prog.adjoint, prog.is_temp, tape_report=stats, **cleanup.kinds_of(prog.types))
     adjoint = checkpoint_pass.run(adjoint, getattr(g, "checkpoints", None), prog.types, stats)
     text = PRINTERS[printer](adjoint, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line)
     text += manifest(low, prog, globals_read, "__adjointc_callees__", calls.manifest)
