@@ -125,7 +125,7 @@ def test_a_copy_stays_when_the_sharing_would_be_seen():
         assert cleanup.drop_copies(body, adj, {"result_bar"}, arrays) == body
 
 
-def test_generated_rebinding_heat_has_no_copies_and_the_same_gradient():
+def test_generated_rebinding_heat_copies_once_per_step_and_has_the_same_gradient():
     def heat(u0, kappa):
         u = u0.copy()
         for _ in range(5):
@@ -137,7 +137,9 @@ def test_generated_rebinding_heat_has_no_copies_and_the_same_gradient():
     u0, kappa = np.sin(np.linspace(0.0, 3.0, 9)), 0.2
     g = grad(heat, wrt=(0, 1))
     du, dk = g(u0, kappa)
-    assert "np.copy" not in g.source.split("backward sweep")[1]
+    # one copy per step, not three (the relay pair keeps one: u_bar later goes through as_adjoint, see
+    # cleanup.drop_copies' `hides`)
+    assert g.source.split("backward sweep")[1].count("np.copy") == 1
     eps = 1e-6
     fd_k = (heat(u0, kappa + eps) - heat(u0, kappa - eps)) / (2 * eps)
     fd_u = [(heat(u0 + eps * e, kappa) - heat(u0 - eps * e, kappa)) / (2 * eps) for e in np.eye(9)]

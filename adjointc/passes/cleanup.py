@@ -544,7 +544,8 @@ def drop_copies(body: Block, adjoints: set[str], params: set[str], arrays: froze
     is not needed, in three shapes:
 
     pair   `y = np.copy(x); x = np.copy(y)` (an adjoint relay): `y = x`, the second
-           dropped, when y dies (its last read) before x or y is written again;
+           dropped, when y dies (its last read) before x or y is written again (else the
+           rebind form: `y = x; x = np.copy(y)`, one copy);
     dead   x is dead after the copy (its last read; at the top level, or x is assigned
            once, in this block, before the copy, and read only after that) and neither is
            written before then;
@@ -554,7 +555,8 @@ def drop_copies(body: Block, adjoints: set[str], params: set[str], arrays: froze
     made (no parameter, nothing else may share them: `_may_share`; every assignment of x
     is fresh arithmetic, so it is a writable array of its own, never a broadcast view or
     the symbolic zero), and while both are alive neither is written, so sharing the object
-    is not observable. Each rewrite makes x and y share: later ones leave them alone."""
+    is not observable. Each rewrite makes x and y share: later ones leave them alone. Not
+    pair or dead when x or y is later passed through `as_adjoint` (see `hides`)."""
     from .simplify import FRESH
     share = _may_share(body, arrays)
     counts: Counter = Counter()
@@ -601,8 +603,20 @@ def drop_copies(body: Block, adjoints: set[str], params: set[str], arrays: froze
             for n in _reads_all(st):
                 total_reads[n] += 1
 
+    def hides(stmts: list, j: int, names: set[str]) -> bool:
+        """Is one of names later given to a helper returning its own object (`x = as_adjoint(x,
+        u)`)? The generated code may be differentiated again (higher.py), and the transform
+        reads that helper's result as a new value: sharing x before it would be missed."""
+        for u in stmts[j + 1:]:
+            for w in walk((u,)) if u is not None and type(u) in _COMPOUND else (u,):
+                if type(w) is Assign and type(w.value) is Call and w.value.op in _OF_FIRST and (
+                        w.target in names or not names.isdisjoint(names_in(w.value.args[0]))):
+                    return True
+        return False
+
     def block(blk: Block, top: bool) -> Block:
         stmts: list[Stmt | None] = [_with_blocks(st, lambda b: block(b, False)) for st in blk]
+        until: dict[str, int] = {}
         for j, st in enumerate(stmts):
             if not (type(st) is Assign and type(st.value) is Call and st.value.op == "np.copy"
                     and len(st.value.args) == 1 and not st.value.kwargs):
@@ -616,11 +630,13 @@ def drop_copies(body: Block, adjoints: set[str], params: set[str], arrays: froze
                     continue
             else:
                 continue
-            if x == y or not (alone(x) and alone(y) and fresh_only.get(x)):
+            if x == y or not (alone(x) and alone(y) and fresh_only.get(x)) or until.get(x, -1) >= j \
+                    or until.get(y, -1) >= j:
                 continue
             nxt = next((k for k in range(j + 1, len(stmts)) if type(stmts[k]) is not Comment), None)
             u = stmts[nxt] if nxt is not None else None
-            if type(X) is Name and type(u) is Assign and u.target == x and u.value == Call("np.copy", (Name(y),)):
+            hidden = hides(stmts, j, {x, y})
+            if not hidden and type(X) is Name and type(u) is Assign and u.target == x and u.value == Call("np.copy", (Name(y),)):
                 if owned_once(stmts, y, j + 1) or counts[y] == 1 and top:  # (pair)
                     end = last_read(stmts, y, nxt)
                     if span_clean(stmts, nxt + 1, end, {x, y}):
@@ -632,7 +648,7 @@ def drop_copies(body: Block, adjoints: set[str], params: set[str], arrays: froze
                                 if stmts[k] is not None:
                                     stmts[k] = _replace_use(stmts[k], y, X)
                 continue
-            if top or owned_once(stmts, x, j):  # (dead)
+            if not hidden and (top or owned_once(stmts, x, j)):  # (dead)
                 end = last_read(stmts, x, j)
                 if span_clean(stmts, j + 1, end, {x, y}):
                     stmts[j] = Assign(y, X, st.loc)
@@ -644,9 +660,10 @@ def drop_copies(body: Block, adjoints: set[str], params: set[str], arrays: froze
                     if w is None or type(w) is Comment:
                         continue
                     if type(w) is Assign and w.target == x and type(w.value) is Call and w.value.op in FRESH \
-                            and w.value.op not in ("list", "zeros_like", "np.sum") and y not in names_in(w.value):
+                            and w.value.op not in ("list", "zeros_like", "np.sum"):
                         stmts[j] = Assign(y, X, st.loc)
-                        touched.update((x, y))
+                        touched.add(y)
+                        until[x] = k  # (x shares y's object until it is rebound at k)
                         break
                     if not {x, y}.isdisjoint(_deep_writes(w)):
                         break
