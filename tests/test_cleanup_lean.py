@@ -1,4 +1,4 @@
-"""The cleanups that bring generated code to the hand-written limit (passes/cleanup.py:
+"""The cleanups that bring generated code to the hand-written limit (passes/peephole.py:
 merge_item_updates, merge_terms, drop_copies): each rewrite is checked by running the
 block before and after on the same inputs, and each refusal on a block where the
 rewrite would be observable."""
@@ -8,7 +8,7 @@ import numpy as np
 
 from adjointc import grad, printer
 from adjointc.ir import Assign, AugAssign, AugSetItem, Call, Const, For, Name, SetItem
-from adjointc.passes import cleanup
+from adjointc.passes import peephole
 
 X, Y, I = Name("x"), Name("y"), Name("i")
 
@@ -32,7 +32,7 @@ def same(a: dict, b: dict, names) -> None:
 def test_item_updates_of_one_element_merge_across_statements_that_do_not_touch_it():
     body = (AugSetItem("g_bar", I, "add", mul(X, Y)), Assign("t_bar", mul(Name("s_bar"), X)),
             AugSetItem("g_bar", I, "add", Call("neg", (Name("t_bar"),))))
-    out = cleanup.merge_item_updates(body, {"g_bar", "t_bar", "s_bar"}, frozenset({"g_bar"}))
+    out = peephole.merge_item_updates(body, {"g_bar", "t_bar", "s_bar"}, frozenset({"g_bar"}))
     assert printer.block(out) == "t_bar = s_bar * x\ng_bar[i] += x * y - t_bar"
     env = {"g_bar": np.zeros(3), "x": 2.0, "y": 3.0, "s_bar": 0.5, "i": 1}
     same(run(out, env), run(body, env), ["g_bar"])
@@ -52,7 +52,7 @@ def test_item_updates_stay_apart_when_something_between_reads_or_writes_what_the
             AugSetItem("g_bar", I, "add", Y))
     other_index = (AugSetItem("g_bar", I, "add", X), AugSetItem("g_bar", Const(0), "add", Y))
     for body in (reads_target, writes_value, writes_index, view, loop, other_index):
-        assert cleanup.merge_item_updates(body, adj, frozenset({"g_bar"})) == body
+        assert peephole.merge_item_updates(body, adj, frozenset({"g_bar"})) == body
 
 
 # ------------------------------------------------------------------ merge_terms
@@ -60,30 +60,30 @@ def test_equal_halves_of_the_product_rule_merge():
     g, a = Name("g_bar"), Name("a")
     halves = Call("add", (mul(g, mul(Const(100.0), a)), mul(mul(g, a), Const(100.0))))
     body = (Assign("a_bar", halves),)
-    out = cleanup.merge_terms(body, {"a_bar"}, frozenset({"g_bar", "a"}), frozenset())
+    out = peephole.merge_terms(body, {"a_bar"}, frozenset({"g_bar", "a"}), frozenset())
     assert printer.block(out) == "a_bar = 200.0 * (g_bar * a)"
     env = {"g_bar": 0.3, "a": 1.7}
     same(run(out, env), run(body, env), ["a_bar"])
     arrays = (Assign("u_bar", Call("add", (mul(Name("t_bar"), Name("u")), mul(Name("t_bar"), Name("u"))))),)
-    out = cleanup.merge_terms(arrays, {"u_bar"}, frozenset(), frozenset({"t_bar", "u"}))
+    out = peephole.merge_terms(arrays, {"u_bar"}, frozenset(), frozenset({"t_bar", "u"}))
     assert printer.block(out) == "u_bar = 2 * (t_bar * u)"
 
 
 def test_terms_are_not_reordered_unless_known_to_commute():
     # two arrays (or unknown values) in a different order: a product that may not commute
     body = (Assign("a_bar", Call("add", (mul(X, Y), mul(Y, X)))),)
-    assert cleanup.merge_terms(body, {"a_bar"}, frozenset(), frozenset({"x", "y"})) == body
+    assert peephole.merge_terms(body, {"a_bar"}, frozenset(), frozenset({"x", "y"})) == body
     # unknown values (a list concatenates): never moved
     body = (Assign("a_bar", Call("add", (Call("add", (Name("p"), Name("q"))), Name("p")))),)
-    assert cleanup.merge_terms(body, {"a_bar"}, frozenset(), frozenset()) == body
+    assert peephole.merge_terms(body, {"a_bar"}, frozenset(), frozenset()) == body
     # not an adjoint: the primal's arithmetic is printed as written
     body = (Assign("a", Call("add", (mul(X, Y), mul(X, Y)))),)
-    assert cleanup.merge_terms(body, {"a_bar"}, frozenset({"x", "y"}), frozenset()) == body
+    assert peephole.merge_terms(body, {"a_bar"}, frozenset({"x", "y"}), frozenset()) == body
 
 
 def test_a_negation_goes_into_the_number():
     body = (AugSetItem("u_bar", I, "add", mul(Call("neg", (Name("t_bar"),)), Const(2.0))),)
-    out = cleanup.merge_terms(body, {"u_bar"}, frozenset(), frozenset())
+    out = peephole.merge_terms(body, {"u_bar"}, frozenset(), frozenset())
     assert printer.block(out) == "u_bar[i] += t_bar * -2.0"
 
 
@@ -99,7 +99,7 @@ def test_a_relay_pair_of_copies_goes():
                                  Assign("l_bar", mul(Name("t_bar"), Const(0.5))),
                                  AugSetItem("u_bar", SL, "add", Call("getitem", (Name("l_bar"), SL))))))
     adj = {"u_bar", "t_bar", "c_bar", "l_bar"}
-    out = cleanup.drop_copies(body, adj, set(), frozenset({"u_bar", "t_bar", "l_bar", "u", "c_bar"}))
+    out = peephole.drop_copies(body, adj, set(), frozenset({"u_bar", "t_bar", "l_bar", "u", "c_bar"}))
     assert "np.copy" not in printer.block(out)
     env = {"u": np.arange(5.0), "r": range(3), "c_bar": 0.0}
     same(run(out, env), run(body, env), ["u_bar", "c_bar"])
@@ -122,7 +122,7 @@ def test_a_copy_stays_when_the_sharing_would_be_seen():
     held = (Assign("u_bar", mul(Const(2.0), Name("u"))), Assign("w", Name("u_bar")),
             Assign("t_bar", Call("np.copy", (Name("u_bar"),))), AugSetItem("t_bar", SL, "add", Const(1.0)))
     for body in (late_read, seed, view, held):
-        assert cleanup.drop_copies(body, adj, {"result_bar"}, arrays) == body
+        assert peephole.drop_copies(body, adj, {"result_bar"}, arrays) == body
 
 
 def test_generated_rebinding_heat_copies_once_per_step_and_has_the_same_gradient():
@@ -138,7 +138,7 @@ def test_generated_rebinding_heat_copies_once_per_step_and_has_the_same_gradient
     g = grad(heat, wrt=(0, 1))
     du, dk = g(u0, kappa)
     # one copy per step, not three (the relay pair keeps one: u_bar later goes through as_adjoint, see
-    # cleanup.drop_copies' `hides`)
+    # peephole.drop_copies' `hides`)
     assert g.source.split("backward sweep")[1].count("np.copy") == 1
     eps = 1e-6
     fd_k = (heat(u0, kappa + eps) - heat(u0, kappa - eps)) / (2 * eps)
