@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from adjointc import grad, printer
-from adjointc.ir import Assign, AugAssign, AugSetItem, Call, Const, For, Name, SetItem
+from adjointc.ir import Assign, AugAssign, AugSetItem, Break, Call, Const, For, If, Name
 from adjointc.passes import peephole
 
 X, Y, I = Name("x"), Name("y"), Name("i")
@@ -51,7 +51,8 @@ def test_item_updates_stay_apart_when_something_between_reads_or_writes_what_the
     loop = (AugSetItem("g_bar", I, "add", X), For("k", Name("r"), (Assign("t_bar", X),)),
             AugSetItem("g_bar", I, "add", Y))
     other_index = (AugSetItem("g_bar", I, "add", X), AugSetItem("g_bar", Const(0), "add", Y))
-    for body in (reads_target, writes_value, writes_index, view, loop, other_index):
+    jump = (AugSetItem("g_bar", I, "add", X), Break(), AugSetItem("g_bar", I, "add", Y))
+    for body in (reads_target, writes_value, writes_index, view, loop, other_index, jump):
         assert peephole.merge_item_updates(body, adj, frozenset({"g_bar"})) == body
 
 
@@ -121,7 +122,12 @@ def test_a_copy_stays_when_the_sharing_would_be_seen():
     # something else holds u_bar's object
     held = (Assign("u_bar", mul(Const(2.0), Name("u"))), Assign("w", Name("u_bar")),
             Assign("t_bar", Call("np.copy", (Name("u_bar"),))), AugSetItem("t_bar", SL, "add", Const(1.0)))
-    for body in (late_read, seed, view, held):
+    # a jump out of the loop could leave the two sharing where they are not proved dead
+    jump = (Assign("u_bar", mul(Const(2.0), Name("u"))),
+            For("k", Name("r"), (Assign("t_bar", Call("np.copy", (Name("u_bar"),))),
+                                 If(Name("c"), (Break(),), ()),
+                                 Assign("u_bar", mul(Name("t_bar"), Const(2.0))))))
+    for body in (late_read, seed, view, held, jump):
         assert peephole.drop_copies(body, adj, {"result_bar"}, arrays) == body
 
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, Const, Expr, ExprStmt, Name, SetItem,
-                  Stmt, map_expr, names_in, stmt_reads, stmt_writes, walk)
+from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue, Expr, ExprStmt,
+                  Name, Return, SetItem, Stmt, map_expr, names_in, stmt_reads, stmt_writes, walk)
 from .cleanup import _COMPOUND, _deep_reads, _deep_writes, _reads_all, _replace_use, _with_blocks
 
 
@@ -72,6 +72,7 @@ def _may_share(body: Block, arrays: frozenset[str]) -> dict[str, frozenset[str]]
 
 
 _OF_FIRST = ("as_adjoint", "unbroadcast", "unreduce")  # runtime helpers returning (a view of) args[0] or new
+_BARRIERS = _COMPOUND + (Break, Continue, Return)  # (nothing moves across these, nor is scanned past them)
 
 
 def merge_item_updates(b: Block, adjoints: set[str], arrays: frozenset[str] = frozenset(),
@@ -108,7 +109,7 @@ def merge_item_updates(b: Block, adjoints: set[str], arrays: frozenset[str] = fr
                     out[k] = AugSetItem(a, u.index, "add", both, u.loc)
                     out[j] = None
                     break
-                if isinstance(u, _COMPOUND) or not group.isdisjoint(stmt_reads(u)) or \
+                if isinstance(u, _BARRIERS) or not group.isdisjoint(stmt_reads(u)) or \
                         not group.isdisjoint(stmt_writes(u)) or not reads.isdisjoint(stmt_writes(u)):
                     break
         return tuple(x for x in out if x is not None)
@@ -343,6 +344,8 @@ def drop_copies(body: Block, adjoints: set[str], params: set[str], arrays: froze
 
     def block(blk: Block, top: bool) -> Block:
         stmts: list[Stmt | None] = [_with_blocks(st, lambda b: block(b, False)) for st in blk]
+        if any(isinstance(w, (Break, Continue)) for w in walk(blk)):
+            return tuple(stmts)  # (a jump would leave the two sharing past where they are proved dead)
         until: dict[str, int] = {}
         for j, st in enumerate(stmts):
             if not (type(st) is Assign and type(st.value) is Call and st.value.op == "np.copy"
