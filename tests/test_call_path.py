@@ -3,7 +3,6 @@ results as the general path (inspect binding, types.signature_key), only cheaper
 import functools
 import inspect
 import math
-import time
 
 import numpy as np
 import pytest
@@ -162,24 +161,21 @@ def _with_global(x):
     return _K * x * x
 
 
-def test_call_overhead_is_small():
-    # the wrapper's cost over the generated function: a few microseconds (generous bound:
-    # the machine is shared; today ~2-4 us against 12-20 us for inspect binding)
-    def sq(x):
-        return x * x
+def test_the_fast_path_binds_without_inspect_and_looks_up_without_signature_strings(monkeypatch):
+    # (what the call costs is benchmarks/call_overhead.py's to measure: x * x 11.6 -> 3.0 us per
+    # call; a timing assertion is flaky on a shared machine, so this checks the mechanism)
+    def sq(x, c=1.0):
+        return c * x * x
 
     g = grad(sq)
-    g(3.0)
-    fn = g._last.fn
-    n = 2000
+    assert g(3.0) == pytest.approx(6.0)
 
-    def per_call(call):
-        best = math.inf
-        for _ in range(5):
-            t0 = time.perf_counter()
-            for _ in range(n):
-                call()
-            best = min(best, (time.perf_counter() - t0) / n)
-        return best
-    overhead = per_call(lambda: g(3.0)) - per_call(lambda: fn(3.0, 1.0))
-    assert overhead < 15e-6
+    def refuse(*a, **k):
+        raise AssertionError("the fast path used the general one")
+    monkeypatch.setattr(inspect.Signature, "bind", refuse)
+    monkeypatch.setattr(T, "signature_key", refuse)
+    monkeypatch.setattr(T, "of_value", refuse)
+    assert g(3.0) == pytest.approx(6.0)
+    assert g(2.0, 0.5) == pytest.approx(2.0)
+    with pytest.raises(AssertionError, match="general"):
+        g(3.0, c=2.0)  # (keywords take the general path)
