@@ -399,7 +399,7 @@ def _copy_arrays(v: Any) -> Any:
 def _like(g: Any, x: Any) -> Any:
     """Give a gradient the type of its input: float for float, array of x's dtype for arrays."""
     fast = callpath.like_fast(g, x)
-    if fast is not callpath._MISS:
+    if fast is not callpath.MISS:
         return fast
     if isinstance(x, (np.ndarray, float)):
         runtime.real_adjoint_check(g, x)  # (never drop the imaginary part of a gradient)

@@ -99,16 +99,16 @@ def quick_key(values: list[Any]) -> tuple | None:
     return tuple(out)
 
 
-_MISS = object()
+MISS = object()  # (like_fast: "not on the fast path")
 
 
 def like_fast(g: Any, x: Any) -> Any:
-    """`g` when it already is what api._like makes of it for input `x`; else `_MISS`."""
+    """`g` when it already is what api._like makes of it for input `x`; else `MISS`."""
     tx = type(x)
     if tx is float:
         tg = type(g)
-        return g if tg is float else float(g) if tg is _float64 else _MISS
+        return g if tg is float else float(g) if tg is _float64 else MISS
     if tx is _ndarray and type(g) is _ndarray:
         if g.shape == x.shape and g.dtype == x.dtype and x.dtype.kind == "f":
             return g
-    return _MISS
+    return MISS
