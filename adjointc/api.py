@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import compiler, frontend, higher, reach, runtime
+from . import callpath, compiler, frontend, higher, reach, runtime
 from . import types as T
 from .compiler import Compiled
 from .passes import checkpoint as checkpoint_pass
@@ -74,15 +74,18 @@ class Gradient:
         self._defaults = (entry.function.__defaults__, entry.function.__kwdefaults__)
         self._names = tuple(self._sig.parameters)
         self._bound_args, self._bound_kwargs = entry.args, entry.kwargs
+        self._plan = callpath.positional_plan(self._sig, self._bound_kwargs)  # (the fast bind, callpath.py)
         self._call_primal = entry.call
         self._visible = tuple(entry.signature.parameters)
         self._single = wrt is None or isinstance(wrt, (int, np.integer, str))
         self.wrt = self._resolve_wrt(wrt)
+        self._wrt_index = tuple(self._names.index(w) for w in self.wrt)
         self._with_value = with_value
         self.has_aux = bool(has_aux)
         self.outputs = tuple(outputs)
         self._callee = False  # compiled for a call from another differentiated function
         self._compiled: dict[str, Compiled] = {}
+        self._fast: dict[tuple, Compiled] = {}  # callpath.quick_key -> an entry of _compiled
         self._last: Compiled | None = None
         self._lowered: frontend.Lowered | None = None
         if fn is entry.function:
@@ -134,6 +137,11 @@ class Gradient:
             # (defaults reassigned since: bind the new ones, as a call of f would)
             self._sig = inspect.signature(f, follow_wrapped=False)
             self._defaults = (f.__defaults__, f.__kwdefaults__)
+            self._plan = callpath.positional_plan(self._sig, self._bound_kwargs)
+        if not kwargs and self._plan is not None:
+            values = callpath.bind_positional(f, self._plan, self._bound_args + args if self._bound_args else args)
+            if values is not None:
+                return values
         try:
             b = self._sig.bind(*self._bound_args, *args, **{**self._bound_kwargs, **kwargs})
         except TypeError as e:
@@ -170,6 +178,12 @@ class Gradient:
         return ";".join(f"{n}:{T.signature_key(v)}" for n, v in zip(self._names, values))
 
     def _get(self, values: list[Any]) -> Compiled:
+        key = callpath.quick_key(values)
+        if key is not None:
+            c = self._fast.get(key)
+            if c is not None and c.fresh():
+                self._last = c
+                return c
         sig = self._signature(values)
         c = self._compiled.get(sig)
         if c is None or not c.fresh():
@@ -177,8 +191,21 @@ class Gradient:
                 c = self._memo(sig)
                 if c is None:
                     c = self._compiled[sig] = self._compile([T.of_value(v) for v in values], sig)
+        if key is not None:
+            self._fast[key] = c
         self._last = c
         return c
+
+    def _checked_get(self, values: list[Any]) -> Compiled:
+        """`_check_inputs` then `_get_reported`; the check is skipped for a signature
+        already memoised (callpath.quick_key), which passed it when it was built."""
+        key = callpath.quick_key(values)
+        c = self._fast.get(key) if key is not None else None
+        if c is not None and c.fresh():
+            self._last = c
+            return c
+        self._check_inputs(values)
+        return self._get_reported(values)
 
     def _memo(self, sig: str) -> Compiled | None:
         """The memoised adjoint for `sig` if it is still fresh; a stale one (a helper
@@ -186,6 +213,7 @@ class Gradient:
         c = self._compiled.get(sig)
         if c is not None and not c.fresh():
             self._compiled.clear()
+            self._fast.clear()
             self._lowered = None
             c = None
         return c
@@ -251,8 +279,7 @@ class Gradient:
 
     def _run(self, args: tuple, kwargs: dict, seed: Any = 1.0) -> tuple[Any, tuple]:
         values = self._bind(args, kwargs)
-        self._check_inputs(values)
-        return self._invoke(self._get_reported(values), values, seed)
+        return self._invoke(self._checked_get(values), values, seed)
 
     def _get_reported(self, values: list[Any]) -> Compiled:
         return self._reported(lambda: self._get(values))
@@ -286,7 +313,7 @@ class Gradient:
             raise TypeMismatch(f"{self.primal.__name__} returned None at these inputs: the output must be a "
                                "float or an array", frontend.def_loc(self.primal),
                                "make every path through the function return the value to differentiate")
-        grads = tuple(_like(gr, values[self._names.index(w)]) for gr, w in zip(grads, self.wrt))
+        grads = tuple(_like(gr, values[i]) for gr, i in zip(grads, self._wrt_index))
         return value, grads
 
     def _diagnose(self, c: Compiled, values: list[Any], seed: Any, exc: Exception) -> None:
@@ -317,7 +344,7 @@ class Gradient:
     def __call__(self, *args: Any, **kwargs: Any):
         value, grads = self._run(args, kwargs)
         out, aux = value if self.has_aux else (value, None)
-        if not _is_real_scalar(out):
+        if type(out) is not float and not _is_real_scalar(out):
             raise _not_scalar(self.primal.__name__, out, frontend.def_loc(self.primal), self.has_aux)
         g = grads[0] if self._single else grads
         if self.has_aux:  # (JAX: grad -> (gradient, aux); value_and_grad -> ((value, aux), gradient))
@@ -371,6 +398,9 @@ def _copy_arrays(v: Any) -> Any:
 
 def _like(g: Any, x: Any) -> Any:
     """Give a gradient the type of its input: float for float, array of x's dtype for arrays."""
+    fast = callpath.like_fast(g, x)
+    if fast is not callpath.MISS:
+        return fast
     if isinstance(x, (np.ndarray, float)):
         runtime.real_adjoint_check(g, x)  # (never drop the imaginary part of a gradient)
     if isinstance(x, np.ndarray):

@@ -62,10 +62,19 @@ class Compiled:
     def refresh(self) -> None:
         """Bind the globals the generated code reads to their values now (read at call
         time, as the primal reads them)."""
-        if self.global_names:
-            g, live = self.fn.__globals__, live_globals(self.primal)
+        if self.global_names:  # (live_globals(primal)[n] for each name, without copying the globals)
+            fn, g = self.primal, self.fn.__globals__
+            statics, src = funcvals.statics_of(fn), fn.__globals__
+            cells = dict(zip(fn.__code__.co_freevars, fn.__closure__)) if fn.__closure__ else {}
             for n in self.global_names:
-                g[n] = live[n]
+                if n in statics:
+                    g[n] = statics[n]
+                    continue
+                cell = cells.get(n)
+                try:
+                    g[n] = cell.cell_contents if cell is not None else src[n]
+                except ValueError:  # (an empty cell: the global of that name, as live_globals)
+                    g[n] = src[n]
 
 
 @functools.lru_cache(maxsize=1)
@@ -249,7 +258,7 @@ def transform(g: Any, arg_types: list[T.T], stats: bool = False, printer: str = 
     prog = passes.run(program_of(g, arg_types))
     calls, fn = prog.calls, low.function
     globals_read = {**low.globals_read, **prog.inlined_globals}
-    adjoint = cleanup.run(prog.adjoint, prog.is_temp, tape_report=stats)
+    adjoint = cleanup.run(prog.adjoint, prog.is_temp, tape_report=stats, **cleanup.kinds_of(prog.types))
     adjoint = checkpoint_pass.run(adjoint, getattr(g, "checkpoints", None), prog.types, stats)
     text = PRINTERS[printer](adjoint, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line)
     text += manifest(low, prog, globals_read, "__adjointc_callees__", calls.manifest)

@@ -1,9 +1,18 @@
 """Cleanups of the final adjoint IR, before it is printed: IR -> IR rewrites that
-make the adjoint read like a hand-written one. None of them changes a value.
+make the adjoint read like a hand-written one. None of them changes a value (those
+of passes/peephole.py: up to rounding, sums reassociated).
 
     fold_temporaries     single-use temporaries back into the expression they came from
     dedupe_comments      one `# line N: ...` comment per run of statements from one line
     merge_accumulations  `a = E1; a += E2` -> `a = E1 + E2`
+    (passes/peephole.py, the hand-written limit:)
+    merge_item_updates   `a[i] += E1; ...; a[i] += E2` -> `...; a[i] += E1 + E2` (one item
+                         update instead of several: each costs a NumPy getitem and setitem)
+    merge_terms          `E + E` -> `2 * E` in an adjoint's value: the product rule's two
+                         equal halves (`x * x`), factors compared in any order where they commute
+    drop_copies          `y_bar = np.copy(x_bar)` -> `y_bar = x_bar` where no one can see the
+                         two share their object (the zeros pass copies wherever an adjoint is
+                         updated in place anywhere; this looks at where)
     with_tape_report     a `tape_report(...)` call where the backward sweep starts (stats builds)
     drop_value_copy      `result_value = result` undone when the backward sweep never
                          rebinds result (run by the dce pass, passes/__init__.py)
@@ -30,12 +39,20 @@ from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, Expr, Exp
 IsTemp = Callable[[str], bool]
 
 
-def run(fn: Function, is_temp: IsTemp, tape_report: bool = False) -> Function:
-    """The cleanups in order; `tape_report` adds the statistics build's report call."""
+def run(fn: Function, is_temp: IsTemp, tape_report: bool = False, scalars: frozenset[str] = frozenset(),
+        numeric: frozenset[str] = frozenset()) -> Function:
+    """The cleanups in order; `tape_report` adds the statistics build's report call.
+    `scalars`: names certainly holding a number (merge_terms reorders products of them);
+    `numeric`: those and the names certainly holding an array (their sums may be reordered)."""
     body = fold_temporaries(fn.body, is_temp)
     adjoints = {s.target for s in walk(body) if isinstance(getattr(s, "target", None), str)
                 and s.target.endswith("_bar")}
     body = merge_accumulations(dedupe_comments(body), adjoints)
+    from . import peephole  # (it reuses this module's statement helpers)
+    share = peephole._may_share(body, numeric | scalars)  # (neither merge changes who holds what)
+    body = peephole.merge_item_updates(body, adjoints, numeric | scalars, share)
+    body = peephole.merge_terms(body, adjoints, scalars, numeric | scalars)
+    body = peephole.drop_copies(body, adjoints, {p.name for p in fn.params}, numeric | scalars, share)
     if tape_report:
         body = with_tape_report(body)
     return Function(fn.name, fn.params, body, fn.file, fn.line)
@@ -281,3 +298,15 @@ def drop_value_copy(body: tuple, result: str) -> tuple:
     value = Name(copy.target)
     new_ret = Return(map_expr(ret.value, lambda e: Name(result) if e == value else None), ret.loc)
     return body[:i - 1] + body[i:-1] + (new_ret,)
+
+
+def kinds_of(types: dict) -> dict[str, frozenset[str]]:
+    """`run`'s `scalars` and `numeric` from a Program's types: a primal name and its
+    adjoint (`x_bar` has x's type; the symbolic zero 0.0 is a number too)."""
+    scalars, arrays = set(), set()
+    for n, t in types.items():
+        if t.kind in ("float", "int"):
+            scalars.update((n, f"{n}_bar"))
+        elif t.kind == "array":
+            arrays.update((n, f"{n}_bar"))
+    return {"scalars": frozenset(scalars), "numeric": frozenset(arrays)}
