@@ -12,7 +12,7 @@ follow JAX's conventions: argnums, has_aux, Jacobians of shape out.shape + in.sh
 __version__ = "0.1.0"
 
 from .transforms import grad, hessian, jacobian, jacrev, value_and_grad, vjp  # noqa: E402
-from .errors import (AdjointcBug, AdjointcError, AliasingError, CheckFailed, GeneratedCodeError,  # noqa: E402
+from .errors import (AdjointcBug, AdjointcError, AdjointcWarning, AliasingError, CheckFailed, GeneratedCodeError,  # noqa: E402
                      InternalError, InvalidArgument, NoAdjointRule, StaleSource, TypeMismatch,
                      UnsupportedFunction, UnsupportedSyntax)
 from .forward import jacfwd, jvp, tangent  # noqa: E402
@@ -26,4 +26,5 @@ from .check import check  # noqa: E402
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacfwd", "tangent", "jacrev", "jacobian", "hessian", "check", "defvjp",
            "defjvp", "nondiff", "AdjointcError",
            "UnsupportedSyntax", "UnsupportedFunction", "NoAdjointRule", "AliasingError", "TypeMismatch",
-           "InvalidArgument", "StaleSource", "CheckFailed", "AdjointcBug", "GeneratedCodeError", "InternalError"]
+           "InvalidArgument", "StaleSource", "CheckFailed", "AdjointcBug", "GeneratedCodeError", "InternalError",
+           "AdjointcWarning"]

@@ -1,0 +1,147 @@
+"""What a numba-compiled adjoint needs at run time, and how compiler.py links one.
+
+* `tape_reserve(tape, need)`: the tape array itself when it holds `need` entries (rows),
+  else a copy at least twice as large (amortised O(1) pushes for a `while` loop; a `for`
+  over a range reserves its whole trip count once, at loop entry); `as_adjoint` and
+  `unreduce`: runtime.py's, for the cases compiled code meets (arrays and numbers).
+  Each is a Python function with a numba implementation (`numba.extending.overload`,
+  registered by `_register` when the first numba adjoint is linked).
+* `link(c, module, fallback)`: a loaded generated module -> the Compiled the caller
+  runs. A module the printer refused (`__adjointc_numba_refused__`: a construct the
+  numba backend cannot compile) is the NumPy adjoint; an AdjointcWarning names why.
+  Otherwise the module is registered in `sys.modules` under its deterministic name
+  (numba's on-disk cache re-imports it by name when a second process loads the
+  compiled code) and `c.fn` becomes a `NumbaAdjoint`.
+* `NumbaAdjoint`: calls the `@njit(cache=True)` dispatcher. numba compiles at the first
+  call of each argument signature; if that compile fails (a construct numba's type
+  inference refuses), the warning names numba's first message line and the NumPy
+  adjoint of the same signature (`fallback()`) runs from then on. An exception the
+  compiled code raises while running is not a compile failure and propagates.
+
+The decision is the user-visible contract: **a construct the numba backend cannot
+compile falls back to the NumPy backend with an `adjointc.AdjointcWarning`**, never a
+wrong or missing gradient. `warnings.simplefilter("error", AdjointcWarning)` turns the
+fallback into an error.
+"""
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import AdjointcWarning
+
+
+def tape_reserve(tape: np.ndarray, need: int) -> np.ndarray:
+    """`tape` if it has room for `need` entries (rows), else a copy with at least twice as many."""
+    if need <= tape.shape[0]:
+        return tape
+    grown = np.empty((max(need, 2 * tape.shape[0]),) + tape.shape[1:], tape.dtype)
+    grown[:tape.shape[0]] = tape
+    return grown
+
+
+def as_adjoint(g: Any, x: Any) -> Any:
+    """runtime.as_adjoint in compiled code: an array adjoint is always a fresh copy (numba
+    cannot tell a view from an owner, and a view must never be updated in place); a
+    number for an array is that array's shape filled with it."""
+    return np.array(g, dtype=float) if isinstance(x, np.ndarray) and np.shape(g) == np.shape(x) else \
+        (np.full(np.shape(x), float(g)) if isinstance(x, np.ndarray) else g)
+
+
+def unreduce(g: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """runtime.unreduce of a whole-array reduction (axis None) in compiled code: a fresh array."""
+    return np.full(np.shape(x), g)
+
+
+_READY = False
+
+
+def _register() -> None:
+    """The numba implementations of the helpers above (once, when numba code first needs them)."""
+    global _READY
+    if _READY:
+        return
+    from numba import types
+    from numba.extending import overload
+
+    @overload(tape_reserve)
+    def _tape_reserve(tape, need):
+        if tape.ndim == 1:
+            def one(tape, need):
+                if need <= tape.shape[0]:
+                    return tape
+                grown = np.empty(max(need, 2 * tape.shape[0]), tape.dtype)
+                grown[:tape.shape[0]] = tape
+                return grown
+            return one
+
+        def rows(tape, need):
+            if need <= tape.shape[0]:
+                return tape
+            grown = np.empty((max(need, 2 * tape.shape[0]), tape.shape[1]), tape.dtype)
+            grown[:tape.shape[0], :] = tape
+            return grown
+        return rows
+
+    @overload(as_adjoint)
+    def _as_adjoint(g, x):
+        if not isinstance(x, types.Array):
+            return lambda g, x: g
+        if isinstance(g, types.Array):
+            return lambda g, x: g.astype(np.float64)  # (astype copies)
+        return lambda g, x: np.full(x.shape, np.float64(g))
+
+    @overload(unreduce)
+    def _unreduce(g, x, axis=None, keepdims=False):
+        if isinstance(x, types.Array) and isinstance(g, (types.Number, types.Boolean)) and \
+                isinstance(axis, (types.NoneType, types.Omitted)) or axis is None:
+            return lambda g, x, axis=None, keepdims=False: np.full(x.shape, g)
+        return None  # (another reduction: numba refuses it, the adjoint falls back to NumPy)
+    _READY = True
+
+
+def warn(function: str, reason: str) -> None:
+    warnings.warn(f"adjointc: {function}: the numba backend cannot compile this adjoint ({reason}); "
+                  "the NumPy backend runs it instead", AdjointcWarning, stacklevel=2)
+
+
+class NumbaAdjoint:
+    """The generated `f_grad` compiled by numba, with the NumPy adjoint of the same
+    signature as the fallback if numba refuses to compile it (see the module docstring)."""
+
+    def __init__(self, dispatcher: Any, function: str, fallback: Callable[[], Callable]):
+        self.dispatcher, self.function, self._fallback = dispatcher, function, fallback
+        self.fell_back: str | None = None  # numba's reason, once the NumPy adjoint runs instead
+        self._run: Callable = dispatcher
+
+    @property
+    def __globals__(self) -> dict:  # (compiler.Compiled and its error path read the module)
+        return getattr(self._run, "__globals__", None) or self.dispatcher.py_func.__globals__
+
+    def __call__(self, *args: Any) -> Any:
+        try:
+            return self._run(*args)
+        except Exception as e:
+            from numba.core.errors import NumbaError
+            if self._run is not self.dispatcher or not isinstance(e, NumbaError):
+                raise
+            reason = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), type(e).__name__)
+            self.fell_back = f"numba: {reason}"
+            warn(self.function, self.fell_back)
+            self._run = self._fallback()
+            return self._run(*args)
+
+
+def link(c: Any, module: Any, function: str, fallback: Callable[[], Callable]) -> Any:
+    """The Compiled `c` made from a numba-backend module (see the module docstring)."""
+    refused = getattr(module, "__adjointc_numba_refused__", None)
+    if refused is not None:
+        warn(function, refused)
+        return c
+    _register()
+    sys.modules[module.__name__] = module  # (numba's cache imports it by this name)
+    c.fn = NumbaAdjoint(c.fn, function, fallback)
+    return c
