@@ -27,7 +27,7 @@ from . import compiler, frontend, higher, reach, runtime
 from . import types as T
 from .compiler import Compiled
 from .passes import checkpoint as checkpoint_pass
-from .errors import (AdjointcError, InternalError, InvalidArgument, TypeMismatch,
+from .errors import (AdjointcError, AdjointcWarning, InternalError, InvalidArgument, TypeMismatch,
                      UnsupportedFunction)
 
 _lock = threading.Lock()
@@ -266,7 +266,7 @@ class Gradient:
         a refusal) reported as an InternalError naming the function."""
         try:
             return build()
-        except AdjointcError:
+        except (AdjointcError, AdjointcWarning):  # (a warning the caller made an error, too)
             raise
         except Exception as e:
             loc = frontend.def_loc(self.primal)
@@ -281,7 +281,7 @@ class Gradient:
         c.refresh()
         try:
             value, grads = c.fn(*values, seed)
-        except AdjointcError:
+        except (AdjointcError, AdjointcWarning):
             raise
         except Exception as e:
             self._diagnose(c, values, seed, e)

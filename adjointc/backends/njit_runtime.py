@@ -128,7 +128,9 @@ class NumbaAdjoint:
             from numba.core.errors import NumbaError
             if self._run is not self.dispatcher or not isinstance(e, NumbaError):
                 raise
-            reason = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), type(e).__name__)
+            lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+            told = [ln for ln in lines if not ln.startswith(("Failed in ", "During:"))]  # (not numba's stage)
+            reason = (told or lines or [type(e).__name__])[0][:240]
             self.fell_back = f"numba: {reason}"
             warn(self.function, self.fell_back)
             self._run = self._fallback()
