@@ -17,9 +17,11 @@ mode compiles, with no Python object inside a compiled loop:
   of x's type: the pop that restores it is never read after.
 * `reversed(R)` over a range (or `R[:k]`, a loop that may break) is the descending
   `range` itself; `reversed(x)` over an array is `x[::-1]`.
-* An adjoint kept as a list of fixed length, read and updated at constant indices
-  (`g = [0.0, 0.0, 0.0]`, `g[2] += d`, `h = copy_adjoint(g)`, `piece(h, 0)`: the
-  adjoint of a helper's tuple result) becomes one scalar variable per entry (`g_2`).
+* A list of fixed length, read and updated at constant indices only (`g = [0.0, 0.0,
+  0.0]`, `g[2] += d`, `h = copy_adjoint(g)`, `piece(h, 0)`: the adjoint of a helper's
+  tuple result) becomes one variable per entry (`g_2`); a copy copies entry by entry
+  (`h_0 = copy_adjoint(g_0)`: an array entry copied, a number as it is). Tuples stay
+  tuples (numba compiles them).
 
 Anything else numba cannot be given (a call of a runtime helper or of a user
 function's own adjoint, a list or dict, a global read at call time, an argument
@@ -44,7 +46,7 @@ _ZEROS: dict[str, Expr] = {"float": Const(0.0), "int": Const(0), "bool": Const(F
                            "range": Call("range", (Const(0),))}
 _RANGE_FIELDS = ("start", "stop", "step")  # (a tape of ranges: one row of three ints per push)
 # The runtime helpers with a numba implementation (njit_runtime.py); any other is refused.
-HELPERS = ("as_adjoint", "tape_reserve", "unreduce")
+HELPERS = ("as_adjoint", "copy_adjoint", "tape_reserve", "unreduce")
 _ARRAY_DTYPES = {"f": "float", "i": "int", "b": "bool"}
 _INT_OPS = frozenset({"add", "sub", "mul", "floordiv", "mod", "neg"})
 DECORATOR = "@njit(cache=True)"
@@ -212,52 +214,55 @@ class _Lowering:
 
     # ---- adjoint lists of fixed length, at constant indices
     def _scalarised(self) -> dict[str, int]:
-        """Names holding a list of fixed length used only at constant indices -> the length."""
+        """Names holding a list of fixed length, used only at constant indices (and copied
+        whole to other such names) -> the length."""
         length: dict[str, int] = {}
         sources: dict[str, str] = {}
+        self.uses: dict[str, list[Stmt]] = {}
         for s in walk(self.fn.body):
-            if isinstance(s, Assign) and isinstance(s.value, Call):
-                if s.value.op == "list" and s.value.args and s.target not in self.tapes:
-                    if length.setdefault(s.target, len(s.value.args)) != len(s.value.args):
-                        length[s.target] = -1
-                elif s.value.op == "copy_adjoint" and s.value.args and isinstance(s.value.args[0], Name):
-                    if sources.setdefault(s.target, s.value.args[0].id) != s.value.args[0].id:
-                        sources[s.target] = ""
+            for n in set(_names_of(s)):
+                self.uses.setdefault(n, []).append(s)
+            if not isinstance(s, Assign):
+                continue
+            v = s.value
+            if isinstance(v, Call) and v.op == "list" and v.args and s.target not in self.tapes:
+                if length.setdefault(s.target, len(v.args)) != len(v.args):
+                    length[s.target] = -1
+            src = _copied(v)
+            if src is not None and sources.setdefault(s.target, src) != src:
+                sources[s.target] = ""
         ok = {n for n, k in length.items() if k > 0 and n not in sources}
-        ok |= {n for n, src in sources.items() if src and n not in length}
+        ok |= {n for n in sources if n not in length and _root(n, sources) in ok}
         changed = True
         while changed:
             changed = False
             for n in sorted(ok):
                 src = sources.get(n)
-                if (src is not None and src not in ok) or not all(self._part_use(s, n, ok) for s in walk(self.fn.body)
-                                                                  if n in _names_of(s)):
+                if (src is not None and src not in ok) or not all(self._part_use(s, n, ok)
+                                                                  for s in self.uses.get(n, ())):
                     ok.discard(n)
                     changed = True
-        for n in sorted(ok):
-            if n in sources:
-                length[n] = length[_root(n, sources)]
-        return {n: length[n] for n in ok}
+        return {n: length[_root(n, sources)] for n in ok}
 
     def _part_use(self, s: Stmt, n: str, ok: set[str]) -> bool:
-        """Does s use the list n only at constant indices (or copy it to another such list)?"""
-        if isinstance(s, Assign) and s.target == n and isinstance(s.value, Call) and \
-                s.value.op in ("list", "copy_adjoint"):
-            return s.value.op == "list" or s.value.args[0] != Name(n)
-        if isinstance(s, (AugSetItem, SetItem)) and s.target == n:
-            if not (isinstance(s.index, Const) and type(s.index.value) is int):
-                return False
-        elif isinstance(s, Assign) and s.value == Call("copy_adjoint", (Name(n),)):
+        """Does s use n only at constant indices, make it whole, or copy it to another such name?"""
+        if isinstance(s, Assign) and s.target == n:
+            if isinstance(s.value, Call) and s.value.op == "list":
+                return n not in names_in(s.value)
+            return _copied(s.value) not in (None, n)  # (anything else made n: not a list)
+        if isinstance(s, Assign) and _copied(s.value) == n:
             return s.target in ok
-        elif isinstance(s, (Assign, SetItem, AugSetItem)) and s.target == n:
-            return False
+        if getattr(s, "target", None) == n:
+            if not (isinstance(s, (AugSetItem, SetItem)) and isinstance(s.index, Const)
+                    and type(s.index.value) is int):
+                return False
         for e in _exprs(s):
+            if e == Name(n):
+                return False
             for c in _calls(e):
                 if Name(n) in c.args and not (c.op in ("getitem", "piece") and c.args[0] == Name(n) and
                                               isinstance(c.args[1], Const) and type(c.args[1].value) is int):
                     return False
-            if e == Name(n):
-                return False
         return True
 
     def _part(self, e: Expr) -> Expr | None:
@@ -361,13 +366,11 @@ class _Lowering:
         return [s]
 
     def parts_assign(self, s: Assign) -> list[Stmt]:
-        v = s.value
-        n = self.parts[s.target]
+        v, n = s.value, self.parts[s.target]
         if v.op == "list":
             values = [self.expr(a) for a in v.args]
-        else:
-            src = v.args[0].id
-            values = [Name(self.part_names[(src, k)]) for k in range(n)]
+        else:  # (copy_adjoint: an array entry is copied, as runtime.copy_adjoint copies it)
+            values = [Call("copy_adjoint", (Name(self.part_names[(v.args[0].id, k)]),)) for k in range(n)]
         return [Assign(self.part_names[(s.target, k)], values[k], s.loc) for k in range(n)]
 
     def _range_like(self, it: Expr) -> bool:
@@ -417,9 +420,19 @@ class _Lowering:
 
 
 def _root(n: str, sources: dict[str, str]) -> str:
-    while n in sources:
+    """Where a chain of copies starts."""
+    seen = set()
+    while n in sources and n not in seen:
+        seen.add(n)
         n = sources[n]
     return n
+
+
+def _copied(v: Expr) -> str | None:
+    """The name `v` copies (`copy_adjoint(m)`), if it is one."""
+    if isinstance(v, Call) and v.op == "copy_adjoint" and len(v.args) == 1 and isinstance(v.args[0], Name):
+        return v.args[0].id
+    return None
 
 
 def _reads(es: tuple) -> set[str]:

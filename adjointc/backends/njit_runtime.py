@@ -2,8 +2,8 @@
 
 * `tape_reserve(tape, need)`: the tape array itself when it holds `need` entries (rows),
   else a copy at least twice as large (amortised O(1) pushes for a `while` loop; a `for`
-  over a range reserves its whole trip count once, at loop entry); `as_adjoint` and
-  `unreduce`: runtime.py's, for the cases compiled code meets (arrays and numbers).
+  over a range reserves its whole trip count once, at loop entry); `as_adjoint`,
+  `copy_adjoint` and `unreduce`: runtime.py's, for the cases compiled code meets (arrays and numbers).
   Each is a Python function with a numba implementation (`numba.extending.overload`,
   registered by `_register` when the first numba adjoint is linked).
 * `link(c, module, fallback)`: a loaded generated module -> the Compiled the caller
@@ -51,6 +51,11 @@ def as_adjoint(g: Any, x: Any) -> Any:
         (np.full(np.shape(x), float(g)) if isinstance(x, np.ndarray) else g)
 
 
+def copy_adjoint(g: Any) -> Any:
+    """runtime.copy_adjoint of one entry in compiled code: an array copied, a number as it is."""
+    return g.copy() if isinstance(g, np.ndarray) else g
+
+
 def unreduce(g: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """runtime.unreduce of a whole-array reduction (axis None) in compiled code: a fresh array."""
     return np.full(np.shape(x), g)
@@ -67,6 +72,7 @@ def _register() -> None:
     from numba import types
     from numba.extending import overload
 
+    # (copies element by element: a slice assignment costs numba seconds to compile)
     @overload(tape_reserve)
     def _tape_reserve(tape, need):
         if tape.ndim == 1:
@@ -74,7 +80,8 @@ def _register() -> None:
                 if need <= tape.shape[0]:
                     return tape
                 grown = np.empty(max(need, 2 * tape.shape[0]), tape.dtype)
-                grown[:tape.shape[0]] = tape
+                for i in range(tape.shape[0]):
+                    grown[i] = tape[i]
                 return grown
             return one
 
@@ -82,7 +89,9 @@ def _register() -> None:
             if need <= tape.shape[0]:
                 return tape
             grown = np.empty((max(need, 2 * tape.shape[0]), tape.shape[1]), tape.dtype)
-            grown[:tape.shape[0], :] = tape
+            for i in range(tape.shape[0]):
+                for j in range(tape.shape[1]):
+                    grown[i, j] = tape[i, j]
             return grown
         return rows
 
@@ -93,6 +102,12 @@ def _register() -> None:
         if isinstance(g, types.Array):
             return lambda g, x: g.astype(np.float64)  # (astype copies)
         return lambda g, x: np.full(x.shape, np.float64(g))
+
+    @overload(copy_adjoint)
+    def _copy_adjoint(g):
+        if isinstance(g, types.Array):
+            return lambda g: g.copy()
+        return lambda g: g
 
     @overload(unreduce)
     def _unreduce(g, x, axis=None, keepdims=False):
