@@ -173,8 +173,8 @@ def _compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool) -> Co
         linked[wname] = runtime.Returning(_resolve(spelling, live), outputs)
     if backend == "numba":
         from .backends import njit_runtime
-        numpy_twin = lambda: compile_gradient(_on_numpy(g), arg_types, sig).fn  # noqa: E731
-        return njit_runtime.link(c, module, f"grad of {g.primal.__qualname__}", numpy_twin)
+        twin = lambda: compile_gradient(numpy_twin(g), arg_types, sig).fn  # noqa: E731
+        return njit_runtime.link(c, module, f"grad of {g.primal.__qualname__}", twin)
     return c
 
 
@@ -183,11 +183,17 @@ def _backend(g: Any, stats: bool) -> str:
     return "numpy" if stats else getattr(g, "backend", "numpy")
 
 
-def _on_numpy(g: Any) -> Any:
-    """g, compiled by the NumPy backend (a numba build's fallback)."""
-    import copy
-    twin = copy.copy(g)
-    twin.backend = "numpy"
+def numpy_twin(g: Any) -> Any:
+    """g as the NumPy backend compiles it (one per Gradient, with its own memo): what a
+    numba build falls back to, and what higher order differentiates (higher.py reads a
+    gradient's generated source, which must be the NumPy one)."""
+    if getattr(g, "backend", "numpy") == "numpy":
+        return g
+    twin = g.__dict__.get("_numpy_twin")
+    if twin is None:
+        import copy
+        twin = g.__dict__["_numpy_twin"] = copy.copy(g)
+        twin.backend, twin._compiled, twin._last = "numpy", {}, None
     return twin
 
 

@@ -304,3 +304,14 @@ def test_compiled_code_is_cached_across_processes(cdir):
     want = adjointc.grad(lorenz, wrt=(0, 1, 2, 3))(1.0, 1.0, 20.0, 10.0, 1e-3, 30)
     np.testing.assert_allclose(eval(first[0]), want, rtol=1e-12)
     assert any(p.name == "__pycache__" for p in cdir.iterdir())  # (numba's files, beside adjointc's)
+
+
+def test_higher_order_differentiates_the_numpy_adjoint():
+    """jacfwd / grad of a numba-backend gradient read its NumPy twin's generated source."""
+    x = R.uniform(-1, 1, 5)
+    g = _numba_grad(rosen, 0)
+    np.testing.assert_allclose(adjointc.jacfwd(g)(x), adjointc.hessian(rosen)(x), rtol=1e-12)
+    outer = adjointc.grad(lambda v: np.sum(g(v) ** 2))
+    reference = adjointc.grad(rosen)
+    np.testing.assert_allclose(outer(x), adjointc.grad(lambda v: np.sum(reference(v) ** 2))(x), rtol=1e-12)
+    assert isinstance(g._last.fn, NumbaAdjoint)  # (g itself still runs compiled)
