@@ -46,7 +46,8 @@ _ZEROS: dict[str, Expr] = {"float": Const(0.0), "int": Const(0), "bool": Const(F
                            "range": Call("range", (Const(0),))}
 _RANGE_FIELDS = ("start", "stop", "step")  # (a tape of ranges: one row of three ints per push)
 # The runtime helpers with a numba implementation (njit_runtime.py); any other is refused.
-HELPERS = ("as_adjoint", "copy_adjoint", "tape_reserve", "unreduce")
+HELPERS = ("as_adjoint", "copy_adjoint", "fdiv", "pow_dx", "seed_adjoint", "tape_reserve", "unbroadcast",
+           "unreduce")
 _ARRAY_DTYPES = {"f": "float", "i": "int", "b": "bool"}
 _INT_OPS = frozenset({"add", "sub", "mul", "floordiv", "mod", "neg"})
 DECORATOR = "@njit(cache=True)"
@@ -195,15 +196,38 @@ class _Lowering:
             t = self.types.get(v.id, T.UNKNOWN)
             if t.kind in _DTYPES:
                 return t.kind
+            if t.kind == "unknown" and self._counter(v.id):
+                return "int"
             raise Refused(f"a tape of {'arrays' if t.kind == 'array' else t.kind + ' values'} "
                           f"({v.id} is overwritten in a loop)", s.loc)
-        if isinstance(v, Call) and v.op == "getitem" and isinstance(v.args[0], Name):
-            t = self.types.get(v.args[0].id, T.UNKNOWN)
-            if t.kind == "array" and t.rank == 1 and t.dtype in _ARRAY_DTYPES and self._is_int(v.args[1]):
-                return _ARRAY_DTYPES[t.dtype]
+        if self._element(v):
+            return _ARRAY_DTYPES[self.types[v.args[0].id].dtype]
         raise Refused("a list appended to in a loop whose entries are not numbers (a value kept for the "
                       "backward sweep, or the user's list: the numba backend keeps numbers, ranges and "
                       "elements of 1-D arrays)", s.loc)
+
+    def _counter(self, n: str) -> bool:
+        """Is n a trip counter (a while loop's, made by the reverse pass): only ever an int
+        constant or itself plus one?"""
+        made = [s.value for s in walk(self.fn.body) if isinstance(s, Assign) and s.target == n]
+        return bool(made) and all((isinstance(v, Const) and type(v.value) is int) or
+                                  v == Call("add", (Name(n), Const(1))) for v in made)
+
+    def _element(self, e: Expr) -> bool:
+        """Is e one element of a real array (`x[i]`, `A[i, j]`: an int per axis)?"""
+        if not (isinstance(e, Call) and e.op == "getitem" and isinstance(e.args[0], Name)):
+            return False
+        t = self.types.get(e.args[0].id, T.UNKNOWN)
+        index = e.args[1]
+        ints = index.args if isinstance(index, Call) and index.op == "tuple" else (index,)
+        return t.kind == "array" and t.dtype in _ARRAY_DTYPES and t.rank == len(ints) and \
+            all(self._is_int(i) for i in ints)
+
+    def _no_element_copy(self, e: Expr) -> Expr | None:
+        """`x[i].copy()` of an element is the element (a number: numba has no .copy for it)."""
+        if isinstance(e, Call) and e.op == "method:copy" and len(e.args) == 1 and self._element(e.args[0]):
+            return e.args[0]
+        return None
 
     def _is_int(self, e: Expr) -> bool:
         if isinstance(e, Const):
@@ -287,6 +311,7 @@ class _Lowering:
         return tuple(out)
 
     def expr(self, e: Expr) -> Expr:
+        e = map_expr(e, self._no_element_copy)
         if self.parts:
             e = map_expr(e, self._part)
         return e
@@ -309,8 +334,6 @@ class _Lowering:
             if s.value.op == "method:pop":
                 return [AugAssign(n, "sub", Const(1), s.loc)]
             v = self.expr(s.value.args[1])
-            if isinstance(v, Call) and v.op == "method:copy":  # (an element: a number, no copy)
-                v = v.args[0]
             grow = [] if t in reserved else [
                 Assign(t, Call("tape_reserve", (Name(t), Call("add", (Name(n), Const(1))))), s.loc)]
             if self.tapes[t] == "range":

@@ -3,7 +3,9 @@
 * `tape_reserve(tape, need)`: the tape array itself when it holds `need` entries (rows),
   else a copy at least twice as large (amortised O(1) pushes for a `while` loop; a `for`
   over a range reserves its whole trip count once, at loop entry); `as_adjoint`,
-  `copy_adjoint` and `unreduce`: runtime.py's, for the cases compiled code meets (arrays and numbers).
+  `copy_adjoint`, `seed_adjoint`, `unbroadcast` and `unreduce` (runtime.py's) and `fdiv`,
+  `pow_dx` (the rules' helpers): for the cases compiled code meets (numbers, arrays of
+  rank 1 and 2; for any other numba's compile fails and the NumPy adjoint runs).
   Each is a Python function with a numba implementation (`numba.extending.overload`,
   registered by `_register` when the first numba adjoint is linked).
 * `link(c, module, fallback)`: a loaded generated module -> the Compiled the caller
@@ -25,6 +27,7 @@ fallback into an error.
 """
 from __future__ import annotations
 
+import math
 import sys
 import warnings
 from typing import Any, Callable
@@ -56,9 +59,36 @@ def copy_adjoint(g: Any) -> Any:
     return g.copy() if isinstance(g, np.ndarray) else g
 
 
+def seed_adjoint(seed: Any, y: Any) -> Any:
+    """runtime.seed_adjoint in compiled code: the output's cotangent as a fresh array (or a number)."""
+    return np.array(np.broadcast_to(seed, np.shape(y)), dtype=float) if isinstance(y, np.ndarray) else seed
+
+
+def unbroadcast(g: Any, x: Any) -> Any:
+    """runtime.unbroadcast in compiled code: g summed back to x's shape (x a number, or an
+    array of rank 1 or 2 that g's broadcast from; any other case numba refuses)."""
+    from ..runtime import unbroadcast as python_unbroadcast
+    return python_unbroadcast(g, x)
+
+
+def pow_dx(x: float, y: float) -> float:
+    """The scalar case of rules' pow_dx: 0 where y == 0, else y * x ** (y - 1) (inf at 0)."""
+    return 0.0 if y == 0 else y * x ** (y - 1)
+
+
+def fdiv(a: float, b: float) -> float:
+    """The scalar case of rules' fdiv: a / b, inf or nan where b == 0 (as NumPy gives)."""
+    return float(np.true_divide(a, b))
+
+
 def unreduce(g: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """runtime.unreduce of a whole-array reduction (axis None) in compiled code: a fresh array."""
     return np.full(np.shape(x), g)
+
+
+def _jit(fn: Callable) -> Callable:
+    import numba
+    return numba.njit(fn)
 
 
 _READY = False
@@ -108,6 +138,81 @@ def _register() -> None:
         if isinstance(g, types.Array):
             return lambda g: g.copy()
         return lambda g: g
+
+    @overload(seed_adjoint)
+    def _seed_adjoint(seed, y):
+        if not isinstance(y, types.Array):
+            return lambda seed, y: seed
+        if isinstance(seed, types.Array):
+            return lambda seed, y: seed.astype(np.float64)  # (the cotangent has y's shape: api checks it)
+        return lambda seed, y: np.full(y.shape, np.float64(seed))
+
+    @overload(unbroadcast)
+    def _unbroadcast(g, x):
+        scalar = (types.Number, types.Boolean)
+        if isinstance(x, scalar):
+            if isinstance(g, scalar):
+                return lambda g, x: g
+            if isinstance(g, types.Array):
+                return lambda g, x: g.sum()
+            return None
+        if not isinstance(x, types.Array) or x.ndim > 2:
+            return None
+        if isinstance(g, scalar):
+            return lambda g, x: g  # (a number broadcasts: as runtime.unbroadcast returns it)
+        if not isinstance(g, types.Array) or g.ndim > 2:
+            return None
+        if x.ndim == 0 or (x.ndim == 2 and g.ndim != 2):
+            return None
+        if x.ndim == 1:
+            def one(g, x):
+                if g.shape[0] == x.shape[0]:
+                    return g
+                if x.shape[0] == 1:  # (x broadcast along g)
+                    return np.full(1, g.sum())
+                return np.full(x.shape[0], g[0])  # (g broadcast along x, as runtime's broadcast_to)
+            if g.ndim == 1:
+                return one
+            _one = _jit(one)
+            return lambda g, x: _one(g.sum(axis=0), x)  # (g of rank 2: its rows summed first)
+
+        def both(g, x):
+            if g.shape[0] == x.shape[0] and g.shape[1] == x.shape[1]:
+                return g
+            r0 = 1 if x.shape[0] == 1 else g.shape[0]  # (each axis x has once is summed)
+            r1 = 1 if x.shape[1] == 1 else g.shape[1]
+            red = np.zeros((r0, r1))
+            for i in range(g.shape[0]):
+                for j in range(g.shape[1]):
+                    red[i if r0 != 1 else 0, j if r1 != 1 else 0] += g[i, j]
+            out = np.empty((x.shape[0], x.shape[1]))  # (then broadcast where g had one)
+            for i in range(x.shape[0]):
+                for j in range(x.shape[1]):
+                    out[i, j] = red[i if r0 != 1 else 0, j if r1 != 1 else 0]
+            return out
+        return both
+
+    @overload(pow_dx)
+    def _pow_dx(x, y):
+        if isinstance(x, types.Number) and isinstance(y, types.Number):
+            def impl(x, y):
+                if y == 0:
+                    return 0.0
+                return y * np.float64(x) ** (y - 1)
+            return impl
+        return None
+
+    @overload(fdiv)
+    def _fdiv(a, b):
+        if isinstance(a, types.Number) and isinstance(b, types.Number):
+            def impl(a, b):
+                if b != 0:
+                    return a / b
+                if a == 0 or a != a:
+                    return np.nan
+                return math.copysign(math.inf, a) * math.copysign(1.0, b)
+            return impl
+        return None
 
     @overload(unreduce)
     def _unreduce(g, x, axis=None, keepdims=False):
