@@ -315,3 +315,43 @@ def test_higher_order_differentiates_the_numpy_adjoint():
     reference = adjointc.grad(rosen)
     np.testing.assert_allclose(outer(x), adjointc.grad(lambda v: np.sum(reference(v) ** 2))(x), rtol=1e-12)
     assert isinstance(g._last.fn, NumbaAdjoint)  # (g itself still runs compiled)
+
+
+def pushed_at_two_depths(x, n):
+    """One value overwritten in a loop and in the loop nested in it: one tape, pushed at both
+    depths (its pushes cannot all be reserved at the outer loop's entry)."""
+    s = 0.0
+    for i in range(n):
+        s = math.sin(s) * 0.5 + x
+        for j in range(i):
+            s = s + math.sin(s * x)
+    return s
+
+
+def test_a_tape_pushed_in_a_nested_loop_grows_safely():
+    g = _numba_grad(pushed_at_two_depths, 0)
+    for args in ((0.3, 12), (0.7, 30)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", AdjointcWarning)
+            got = g(*args)
+        assert got == pytest.approx(adjointc.grad(pushed_at_two_depths)(*args), rel=1e-12)
+        assert got == pytest.approx(_fd(pushed_at_two_depths, args, 0), rel=1e-5)
+
+
+
+def test_one_tape_pushed_at_two_depths_is_not_reserved_at_the_outer_loop():
+    """(adjointc gives each site its own tape, but the lowering must not rely on it: numba does
+    not check bounds, so a push that skips the check must be one a reservation counted.)"""
+    from adjointc import types as T
+    from adjointc.backends.njit import lower
+    from adjointc.ir import Assign, Call, Const, ExprStmt, For, Function, Name, Param, Return
+    push = ExprStmt(Call("method:append", (Name("t"), Name("v"))))
+    body = (Assign("t", Call("list")), Assign("v", Const(0.0)), Assign("r", Call("range", (Name("n"),))),
+            For("i", Name("r"), (push, For("j", Call("range", (Name("i"),)), (push,)))),
+            Assign("v", Call("method:pop", (Name("t"),))), Return(Name("v")))
+    low = lower(Function("f_grad", (Param("n"),), body), {"v": T.FLOAT, "n": T.INT, "i": T.INT}, {"n": T.INT}, {})
+    from adjointc.printer import block
+    text = block(low.body)
+    outer = text[text.index("for i in r:"):text.index("for j in ")]
+    assert "t = tape_reserve(t, t_n + 1)" in outer  # (checked at the push, not reserved at entry)
+    assert "t = tape_reserve(t, t_n + len(range(i)))" in text  # (the inner loop's own pushes)

@@ -12,7 +12,9 @@ mode compiles, with no Python object inside a compiled loop:
   bool, or an element of a 1-D array). Capacity: before a `for` over a range, the
   tapes its body pushes directly (not inside a nested loop; under an `if`, the
   larger branch) are reserved for the whole trip count (`tape_reserve`, at loop
-  entry); any other push (a `while` body) reserves one more, doubling as it grows.
+  entry), unless the tape is also pushed in a nested loop; any other push (a `while`
+  body, that tape) reserves one more, doubling as it grows. numba does not check bounds:
+  a push that skips the check is one a reservation counted.
 * `x = None` before a first push (a value unbound before its loop) is the typed zero
   of x's type: the pop that restores it is never read after.
 * `reversed(R)` over a range (or `R[:k]`, a loop that may break) is the descending
@@ -363,7 +365,11 @@ class _Lowering:
             return [AugAssign(part, s.op, self.expr(s.value), s.loc)]
         if isinstance(s, For):
             it = self.iteration(s.iter, s.loc)
-            pushes = _direct_pushes(s.body, self.tapes)
+            # (a tape also pushed inside a nested loop is not reserved here: its count at
+            # this loop's entry would not bound the pushes that skip the check)
+            nested = {t for inner in walk(s.body) if isinstance(inner, (For, While))
+                      for t in _direct_pushes(inner.body, self.tapes)}
+            pushes = Counter({t: k for t, k in _direct_pushes(s.body, self.tapes).items() if t not in nested})
             before: list[Stmt] = []
             if pushes and self._range_like(it):
                 for t in pushes:  # (in the order of their first push)
