@@ -192,14 +192,10 @@ class _Lowering:
         """The kind of a pushed value: a scalar name's, or an element of a 1-D array."""
         if isinstance(v, Call) and v.op == "method:copy" and len(v.args) == 1:
             v = v.args[0]
-        if isinstance(v, Name):
-            if v.id in self.ranges:  # (an inner loop's range, made again at each outer trip)
-                return "range"
+        if isinstance(v, Name):  # (a range: an inner loop's, made again at each outer trip)
             t = self.types.get(v.id, T.UNKNOWN)
-            if t.kind in _DTYPES:
-                return t.kind
-            if t.kind == "unknown" and self._counter(v.id):
-                return "int"
+            if self._kind(v.id) in _DTYPES:
+                return self._kind(v.id)
             raise Refused(f"a tape of {'arrays' if t.kind == 'array' else t.kind + ' values'} "
                           f"({v.id} is overwritten in a loop)", s.loc)
         if self._element(v):
@@ -212,8 +208,15 @@ class _Lowering:
         """Is n a trip counter (a while loop's, made by the reverse pass): only ever an int
         constant or itself plus one?"""
         made = [s.value for s in walk(self.fn.body) if isinstance(s, Assign) and s.target == n]
-        return bool(made) and all((isinstance(v, Const) and type(v.value) is int) or
+        return bool(made) and all((isinstance(v, Const) and (type(v.value) is int or v.value is None)) or
                                   v == Call("add", (Name(n), Const(1))) for v in made)
+
+    def _kind(self, n: str) -> str:
+        """The kind of the values a name holds, for its tape and its typed zero."""
+        if n in self.ranges:
+            return "range"
+        kind = self.types.get(n, T.UNKNOWN).kind
+        return "int" if kind == "unknown" and self._counter(n) else kind
 
     def _element(self, e: Expr) -> bool:
         """Is e one element of a real array (`x[i]`, `A[i, j]`: an int per axis)?"""
@@ -325,7 +328,7 @@ class _Lowering:
             return [Assign(s.target, Call("np.empty", (size, Name(_DTYPES[kind]))), s.loc),
                     Assign(self.count[s.target], Const(0), s.loc)]
         if isinstance(s, Assign) and s.value == Const(None):
-            kind = "range" if s.target in self.ranges else self.types.get(s.target, T.UNKNOWN).kind
+            kind = self._kind(s.target)
             if kind not in _ZEROS:
                 raise Refused(f"the value None given to {s.target}", s.loc)
             return [Assign(s.target, _ZEROS[kind], s.loc)]
@@ -437,7 +440,7 @@ class _Lowering:
                 if e == Const(None):
                     raise Refused("the value None", s.loc)
                 for c in _calls(e):
-                    if c.op not in ("slice",) + HELPERS and Const(None) in c.args:
+                    if c.op not in ("slice", "tuple", "getitem") + HELPERS and Const(None) in c.args:
                         raise Refused("the value None", s.loc)
                     if c.calls_user:
                         raise Refused(f"a call of {c.member} through its own adjoint (a function adjointc does not "
