@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from .. import codegen, runtime
 from .. import types as T
@@ -103,6 +103,7 @@ def _insert(text: str, banner: list[str], imports: list[str], decorator: str | N
 
 
 def _exprs(s: Stmt) -> list[Expr]:
+    """The expressions a statement holds (its value, index, iterable or test)."""
     out = []
     for attr in ("value", "index", "iter", "test"):
         e = getattr(s, attr, None)
@@ -111,7 +112,8 @@ def _exprs(s: Stmt) -> list[Expr]:
     return out
 
 
-def _calls(e: Expr):
+def _calls(e: Expr) -> Iterator[Call]:
+    """Every call in e, outermost first."""
     if isinstance(e, Call):
         yield e
         for a in e.args:
