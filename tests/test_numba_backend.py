@@ -355,3 +355,33 @@ def test_one_tape_pushed_at_two_depths_is_not_reserved_at_the_outer_loop():
     outer = text[text.index("for i in r:"):text.index("for j in ")]
     assert "t = tape_reserve(t, t_n + 1)" in outer  # (checked at the push, not reserved at entry)
     assert "t = tape_reserve(t, t_n + len(range(i)))" in text  # (the inner loop's own pushes)
+
+
+def _corpus_sample() -> list:
+    """Every twelfth case of the loops and in-place corpora (deterministic): ordinary loop code,
+    some of it compiled by numba and some falling back."""
+    import importlib
+    sys.path.insert(0, os.path.dirname(__file__))
+    out = []
+    for module in ("loops", "inplace"):
+        cases = [c for c in importlib.import_module(f"corpus.{module}").CASES if not c.bugs]
+        out += [pytest.param(c, id=f"{module}:{c.name}") for c in cases[::12]]
+    return out
+
+
+@pytest.mark.parametrize("case", _corpus_sample())
+def test_corpus_gradients_match_the_numpy_backend(case):
+    """Compiled or fallen back, the numba backend's gradient is the NumPy backend's."""
+    from corpus import bind
+    numpy_grad = adjointc.grad(case.fn, wrt=case.wrt)
+    numba_grad = adjointc.grad(case.fn, wrt=case.wrt, backend="numba")
+    for a in case.calls()[:2]:
+        b = bind(case.fn, a)
+        want = numpy_grad(*b.args, **b.kwargs)
+        b = bind(case.fn, a)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AdjointcWarning)
+            got = numba_grad(*b.args, **b.kwargs)
+        for x, y in zip(*((v,) if not isinstance(case.wrt, (tuple, list)) else v for v in (got, want))):
+            np.testing.assert_allclose(np.asarray(x, dtype=float), np.asarray(y, dtype=float), rtol=1e-10,
+                                       atol=1e-12)
