@@ -8,7 +8,7 @@
   rank 1 and 2; for any other numba's compile fails and the NumPy adjoint runs).
   Each is a Python function with a numba implementation (`numba.extending.overload`,
   registered by `_register` when the first numba adjoint is linked).
-* `link(c, module, fallback)`: a loaded generated module -> the Compiled the caller
+* `link(c, module, function, fallback)`: a loaded generated module -> the Compiled the caller
   runs. A module the printer refused (`__adjointc_numba_refused__`: a construct the
   numba backend cannot compile) is the NumPy adjoint; an AdjointcWarning names why.
   Otherwise the module is registered in `sys.modules` under its deterministic name
