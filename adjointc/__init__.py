@@ -12,9 +12,9 @@ follow JAX's conventions: argnums, has_aux, Jacobians of shape out.shape + in.sh
 __version__ = "0.1.0"
 
 from .transforms import grad, hessian, jacobian, jacrev, value_and_grad, vjp  # noqa: E402
-from .errors import (AdjointcBug, AdjointcError, AdjointcWarning, AliasingError, CheckFailed, GeneratedCodeError,  # noqa: E402
+from .errors import (AdjointcBug, AdjointcError, AliasingError, CheckFailed, GeneratedCodeError,  # noqa: E402
                      InternalError, InvalidArgument, NoAdjointRule, StaleSource, TypeMismatch,
-                     UnsupportedFunction, UnsupportedSyntax)
+                     UnsupportedFunction, UnsupportedSyntax, AdjointcWarning)
 from .forward import jacfwd, jvp, tangent  # noqa: E402
 from .rules import defjvp, defvjp, nondiff  # noqa: E402
 # Imported here, once: the package attribute `adjointc.check` is then this function for
