@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 from .transforms import grad, hessian, jacobian, jacrev, value_and_grad, vjp  # noqa: E402
 from .errors import (AdjointcBug, AdjointcError, AliasingError, CheckFailed, GeneratedCodeError,  # noqa: E402
                      InternalError, InvalidArgument, NoAdjointRule, StaleSource, TypeMismatch,
-                     UnsupportedFunction, UnsupportedSyntax)
+                     UnsupportedFunction, UnsupportedSyntax, AdjointcWarning)
 from .forward import jacfwd, jvp, tangent  # noqa: E402
 from .rules import defjvp, defvjp, nondiff  # noqa: E402
 # Imported here, once: the package attribute `adjointc.check` is then this function for
@@ -26,4 +26,5 @@ from .check import check  # noqa: E402
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacfwd", "tangent", "jacrev", "jacobian", "hessian", "check", "defvjp",
            "defjvp", "nondiff", "AdjointcError",
            "UnsupportedSyntax", "UnsupportedFunction", "NoAdjointRule", "AliasingError", "TypeMismatch",
-           "InvalidArgument", "StaleSource", "CheckFailed", "AdjointcBug", "GeneratedCodeError", "InternalError"]
+           "InvalidArgument", "StaleSource", "CheckFailed", "AdjointcBug", "GeneratedCodeError", "InternalError",
+           "AdjointcWarning"]

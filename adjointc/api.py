@@ -27,7 +27,7 @@ from . import callpath, compiler, frontend, higher, reach, runtime
 from . import types as T
 from .compiler import Compiled
 from .passes import checkpoint as checkpoint_pass
-from .errors import (AdjointcError, InternalError, InvalidArgument, TypeMismatch,
+from .errors import (AdjointcError, AdjointcWarning, InternalError, InvalidArgument, TypeMismatch,
                      UnsupportedFunction)
 
 _lock = threading.Lock()
@@ -56,14 +56,18 @@ class Gradient:
 
     def __init__(self, fn: Callable, wrt: Any = None, *, with_value: bool = False,
                  outputs: tuple[str, ...] = (), has_aux: bool = False, checkpoints: Any = None,
-                 memory: Any = None):
+                 memory: Any = None, backend: str | None = None):
         """`outputs` (internal): parameters fn modifies in place whose final values
         are outputs too; the adjoint then takes one cotangent per output after the
         result's (used when fn is called by a function being differentiated).
         `has_aux`: fn returns `(value, aux)`; value is differentiated, aux passes
         through (passes/aux.py); the adjoint's value is then the pair.
-        `checkpoints`/`memory`: the outermost loops checkpointed (passes/checkpoint.py)."""
+        `checkpoints`/`memory`: the outermost loops checkpointed (passes/checkpoint.py).
+        `backend`: "numpy" (the default) or "numba" (the default for a numba @njit f;
+        adjointc/backends/njit.py)."""
         entry = _entry(fn, "value_and_grad" if with_value else "grad")
+        self.from_njit = _is_njit(fn)
+        self.backend = _backend(backend, self.from_njit, entry.function)
         try:
             self.checkpoints = checkpoint_pass.request_of(checkpoints, memory)
         except ValueError as e:
@@ -289,7 +293,7 @@ class Gradient:
         a refusal) reported as an InternalError naming the function."""
         try:
             return build()
-        except AdjointcError:
+        except (AdjointcError, AdjointcWarning):  # (a warning the caller made an error, too)
             raise
         except Exception as e:
             loc = frontend.def_loc(self.primal)
@@ -304,7 +308,7 @@ class Gradient:
         c.refresh()
         try:
             value, grads = c.fn(*values, seed)
-        except AdjointcError:
+        except (AdjointcError, AdjointcWarning):
             raise
         except Exception as e:
             self._diagnose(c, values, seed, e)
@@ -524,6 +528,8 @@ def _entry(fn: Any, what: str) -> _Entry:
                 f"differentiate a function that calls it: def f(x): return {name}(x) "
                 "(it needs a derivative rule, see adjointc.defvjp)")
         return _Entry(fn, (), {}, fn, inspect.signature(fn, follow_wrapped=False))
+    if _is_njit(fn):  # a numba @njit function: its Python source (an @njit adjoint by default)
+        return _entry(fn.py_func, what)
     if isinstance(fn, staticmethod):  # (the raw class-dict entry)
         return _entry(fn.__func__, what)
     if isinstance(fn, types_mod.MethodType):  # obj.f, or K.f of a classmethod: self/cls bound
@@ -558,6 +564,27 @@ def _entry(fn: Any, what: str) -> _Entry:
     raise UnsupportedFunction(f"{what}({name}): cannot read a Python def behind this {type(fn).__name__}",
                               hint=f"differentiate a function that calls it: def f(x): return {name}(x); "
                               "grad takes a def, a method, a partial or a callable object whose __call__ is one")
+
+
+def _is_njit(fn: Any) -> bool:
+    """Is fn a numba-compiled function (a CPUDispatcher, whose `.py_func` is its def)?"""
+    return type(fn).__name__ == "CPUDispatcher" and isinstance(getattr(fn, "py_func", None), types_mod.FunctionType)
+
+
+def _backend(backend: str | None, from_njit: bool, fn: types_mod.FunctionType) -> str:
+    """The printer the adjoint is made by: backend=, else numba for an @njit function."""
+    if backend is None:
+        return "numba" if from_njit else "numpy"
+    if backend not in ("numpy", "numba"):
+        raise InvalidArgument(f"backend={backend!r} is not a backend", frontend.def_loc(fn),
+                              "backend='numpy' (the default) or backend='numba'")
+    if backend == "numba":
+        try:
+            import numba  # noqa: F401
+        except ImportError:
+            raise InvalidArgument("backend='numba' needs numba, which is not installed", frontend.def_loc(fn),
+                                  "pip install adjointc[numba] (or pip install numba)") from None
+    return backend
 
 
 def _named_lambda(fn: types_mod.FunctionType) -> types_mod.FunctionType:

@@ -34,6 +34,7 @@ from .passes import cleanup
 from .passes import inline as inline_pass
 from .passes import mutation
 from .program import Program
+from .backends import njit as njit_printer
 
 _STATS = {"transforms": 0}
 
@@ -41,8 +42,9 @@ _STATS = {"transforms": 0}
 # backend will be a second entry). Before printing, passes/cleanup.run folds the
 # temporaries into their uses: a step of the printing, not a pass of PIPELINE, because
 # what reads well (and what a backend can fold) is the printer's concern, and because
-# it reports the tape statistics (`stats`) a pass has no channel for.
-PRINTERS: dict[str, Callable[..., str]] = {"numpy": codegen.generate}
+# it reports the tape statistics (`stats`) a pass has no channel for. The numba printer
+# (backends/njit.py) also takes the Program (its types) and the globals read.
+PRINTERS: dict[str, Callable[..., str]] = {"numpy": codegen.generate, "numba": njit_printer.generate}
 
 
 @dataclass
@@ -138,28 +140,34 @@ def _compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool) -> Co
              # (a function value's id keeps closures of one def apart in memory, not on disk)
              "signature": re.sub(r"#\d+\)", ")", sig), "globals": consts, "rules": _registry_fingerprint(),
              "compiler": _package_fingerprint()}
+    backend = _backend(g, stats)
+    if backend != "numpy":
+        parts["backend"] = backend + ("+njit" if getattr(g, "from_njit", False) else "")
     key = cache.make_key(parts)
     name = f"{g.primal.__name__}_grad"
 
     def build() -> str:
-        return transform(g, arg_types, stats)
+        return transform(g, arg_types, stats, backend)
     namespace: dict[str, Any] = {}
     for r in rules.REGISTRY.values():  # names user rules' templates refer to
         namespace.update(r.namespace)
+    if backend == "numba":  # (the module name numba's on-disk cache re-imports: one per entry)
+        namespace["__name__"] = f"adjointc_numba_{name}_{key[:16]}"
     module, _hit = cache.load_or_build(key, build, name=name, namespace=namespace)
     fn = getattr(module, name)
     c = Compiled(fn, _module_source(module), tuple(getattr(module, "__adjointc_globals__", ())),
                  getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())), reached,
                  g.primal)
+    linked = module.__dict__  # (fn's globals; a numba dispatcher has none of its own)
     live = live_globals(g.primal)
     for n, spelling in getattr(module, "__adjointc_synthetic__", {}).items():  # (funcvals.py)
-        live[n] = fn.__globals__[n] = funcvals.resolve(spelling, live, _resolve)
+        live[n] = linked[n] = funcvals.resolve(spelling, live, _resolve)
     for n in c.global_names:  # the values the primal reads right now (refreshed per call)
         if n in live:
-            fn.__globals__[n] = live[n]
+            linked[n] = live[n]
     for gname, (maker, spelling, wrt) in getattr(module, "__adjointc_gradients__", {}).items():
         # `grad(f)(w)` in the primal: the gradient it makes, under the name the code calls
-        live[gname] = fn.__globals__[gname] = higher.made_in_code(maker, _resolve(spelling, live), wrt, spelling)
+        live[gname] = linked[gname] = higher.made_in_code(maker, _resolve(spelling, live), wrt, spelling)
     for gname, (spelling, wrt, types, outputs) in getattr(module, "__adjointc_callees__", {}).items():
         callee = _resolve(spelling, live)
         if higher.is_gradient(callee):  # a call of a gradient: its generated adjoint, differentiated
@@ -168,11 +176,34 @@ def _compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool) -> Co
             callee = higher.vjp_function(callee)
         # (a callee's loops are checkpointed as the caller's are: its adjoint runs whole, its
         # forward sweep and then its backward, inside the caller's backward sweep)
-        fn.__globals__[gname] = CalleeAdjoint(gradient_of(callee, wrt, outputs, getattr(g, "checkpoints", None)),
+        linked[gname] = CalleeAdjoint(gradient_of(callee, wrt, outputs, getattr(g, "checkpoints", None)),
                                                [T.decode(t) for t in types])
     for wname, (spelling, outputs) in getattr(module, "__adjointc_wrappers__", {}).items():
-        fn.__globals__[wname] = runtime.Returning(_resolve(spelling, live), outputs)
+        linked[wname] = runtime.Returning(_resolve(spelling, live), outputs)
+    if backend == "numba":
+        from .backends import njit_runtime
+        twin = lambda: compile_gradient(numpy_twin(g), arg_types, sig).fn  # noqa: E731
+        return njit_runtime.link(c, module, f"grad of {g.primal.__qualname__}", twin)
     return c
+
+
+def _backend(g: Any, stats: bool) -> str:
+    """The printer for g (a statistics build is instrumented NumPy code: always NumPy)."""
+    return "numpy" if stats else getattr(g, "backend", "numpy")
+
+
+def numpy_twin(g: Any) -> Any:
+    """g as the NumPy backend compiles it (one per Gradient, with its own memo): what a
+    numba build falls back to, and what higher order differentiates (higher.py reads a
+    gradient's generated source, which must be the NumPy one)."""
+    if getattr(g, "backend", "numpy") == "numpy":
+        return g
+    twin = g.__dict__.get("_numpy_twin")
+    if twin is None:
+        import copy
+        twin = g.__dict__["_numpy_twin"] = copy.copy(g)
+        twin.backend, twin._compiled, twin._last = "numpy", {}, None
+    return twin
 
 
 def _specialised(g: Any, arg_types: list[T.T], sig: str = "") -> Any:
@@ -189,6 +220,7 @@ def _specialised(g: Any, arg_types: list[T.T], sig: str = "") -> Any:
         if list(inspect.signature(fn).parameters) == list(g._names):
             spec = Gradient(fn, g.wrt)
             spec._callee = g._callee
+            spec.backend = getattr(g, "backend", "numpy")
             return spec
     statics = {n: _function_in(sig, n, t) for n, t in zip(g._names, arg_types)
                if t.kind == "func" and n not in funcvals.statics_of(g.primal)}
@@ -197,6 +229,7 @@ def _specialised(g: Any, arg_types: list[T.T], sig: str = "") -> Any:
     from .api import Gradient
     spec = Gradient(funcvals.specialise(g.primal, statics), g.wrt, outputs=g.outputs)
     spec._callee = g._callee
+    spec.backend = getattr(g, "backend", "numpy")
     return spec
 
 
@@ -253,6 +286,7 @@ def manifest(low: Any, prog: Program, globals_read: dict, callees_name: str, cal
 
 def transform(g: Any, arg_types: list[T.T], stats: bool = False, printer: str = "numpy") -> str:
     """The generated adjoint's source for g at these argument types (PRINTERS[printer])."""
+    # (the numba printer lowers tapes by the Program's types and refuses globals read at call time)
     _STATS["transforms"] += 1
     low = returning_lowered(g)
     prog = passes.run(program_of(g, arg_types))
@@ -260,7 +294,9 @@ def transform(g: Any, arg_types: list[T.T], stats: bool = False, printer: str = 
     globals_read = {**low.globals_read, **prog.inlined_globals}
     adjoint = cleanup.run(prog.adjoint, prog.is_temp, tape_report=stats, **cleanup.kinds_of(prog.types))
     adjoint = checkpoint_pass.run(adjoint, getattr(g, "checkpoints", None), prog.types, stats)
-    text = PRINTERS[printer](adjoint, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line)
+    extra = {} if printer == "numpy" else {"program": prog, "globals_read": globals_read,
+                                           "from_njit": getattr(g, "from_njit", False)}
+    text = PRINTERS[printer](adjoint, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line, **extra)
     text += manifest(low, prog, globals_read, "__adjointc_callees__", calls.manifest)
     made = {n: f.__adjointc_made__ for n, f in sorted(calls.callees.items()) if hasattr(f, "__adjointc_made__")}
     if made:  # (only then: the text of every other adjoint stays as it was)

@@ -82,3 +82,9 @@ class GeneratedCodeError(AdjointcBug):
 class InternalError(AdjointcBug):
     """A Python exception from adjointc's own transform (a bug in adjointc), reported
     with the function being differentiated; the original exception is the `__cause__`."""
+
+
+class AdjointcWarning(UserWarning):
+    """A request adjointc carried out differently, with the same gradient: e.g. the numba
+    backend asked for an adjoint it cannot compile, which then runs on NumPy
+    (adjointc/backends/njit_runtime.py)."""

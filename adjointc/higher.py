@@ -124,6 +124,8 @@ def gradient_behind(fn: Any) -> Any:
 
 def specialised(g: Any, arg_types: list[T.T]) -> Callable:
     """The def a call of G at these argument types is differentiated as (module docstring)."""
+    from .compiler import numpy_twin
+    g = numpy_twin(g)  # (a numba backend's gradient: its NumPy adjoint is read and differentiated)
     key = (id(g), tuple(T.encode(t) for t in arg_types))
     c = g.get_abstract(list(arg_types))
     hit = _SPECIALISED.get(key)

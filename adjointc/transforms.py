@@ -40,7 +40,7 @@ from .errors import InvalidArgument, TypeMismatch
 
 
 def grad(fn: Callable | None = None, wrt: Any = None, *, argnums: Any = None, has_aux: bool = False,
-         checkpoints: Any = None, memory: Any = None):
+         checkpoints: Any = None, memory: Any = None, backend: str | None = None):
     """Gradient of a scalar function, as `jax.grad`: `grad(f)(x)`, `grad(f, wrt=(0, "k"))`,
     or as a decorator `@grad` / `@grad(wrt=...)`. See `Gradient` for what f may be.
     `argnums`: JAX's name for `wrt` given as positions (an int or a tuple of ints).
@@ -49,18 +49,21 @@ def grad(fn: Callable | None = None, wrt: Any = None, *, argnums: Any = None, ha
     `checkpoints=K` (an int, or "auto") or `memory="200MB"`: f's outermost loops are
     differentiated in bounded memory, keeping at most K snapshots of their state and
     recomputing the trips in between (binomial checkpointing, adjointc/checkpointing.py);
-    a `# adjointc: checkpoint K` comment on a loop asks the same for that loop alone."""
+    a `# adjointc: checkpoint K` comment on a loop asks the same for that loop alone.
+    `backend="numba"`: the adjoint is compiled by numba (@njit, its machine code cached on
+    disk; the default when f is a numba @njit function; adjointc/backends/njit.py). What
+    the numba backend cannot compile runs on NumPy, with an AdjointcWarning."""
     if fn is None:
-        return lambda f: _public(f, wrt, "grad", argnums, has_aux, checkpoints, memory)
-    return _public(fn, wrt, "grad", argnums, has_aux, checkpoints, memory)
+        return lambda f: _public(f, wrt, "grad", argnums, has_aux, checkpoints, memory, backend)
+    return _public(fn, wrt, "grad", argnums, has_aux, checkpoints, memory, backend)
 
 
 def value_and_grad(fn: Callable | None = None, wrt: Any = None, *, argnums: Any = None, has_aux: bool = False,
-                   checkpoints: Any = None, memory: Any = None):
+                   checkpoints: Any = None, memory: Any = None, backend: str | None = None):
     """Like grad, but the result is `(value, gradient)`; with has_aux, `((value, aux), gradient)`."""
     if fn is None:
-        return lambda f: _public(f, wrt, "value_and_grad", argnums, has_aux, checkpoints, memory)
-    return _public(fn, wrt, "value_and_grad", argnums, has_aux, checkpoints, memory)
+        return lambda f: _public(f, wrt, "value_and_grad", argnums, has_aux, checkpoints, memory, backend)
+    return _public(fn, wrt, "value_and_grad", argnums, has_aux, checkpoints, memory, backend)
 
 
 def _argnums(fn: Callable, wrt: Any, argnums: Any, what: str) -> Any:
@@ -82,10 +85,10 @@ def _argnums(fn: Callable, wrt: Any, argnums: Any, what: str) -> Any:
 
 
 def _public(fn: Callable, wrt: Any, what: str, argnums: Any = None, has_aux: bool = False,
-            checkpoints: Any = None, memory: Any = None) -> Gradient:
+            checkpoints: Any = None, memory: Any = None, backend: str | None = None) -> Gradient:
     wrt = _argnums(fn, wrt, argnums, what)
     g = Gradient(fn, wrt, with_value=what == "value_and_grad", has_aux=has_aux,
-                 checkpoints=checkpoints, memory=memory)
+                 checkpoints=checkpoints, memory=memory, backend=backend)
     if isinstance(wrt, (tuple, list)) and not wrt:
         raise InvalidArgument(f"wrt={wrt!r} names no parameter of {g.primal.__name__}: nothing to differentiate",
                               frontend.def_loc(g.primal), "name at least one parameter, e.g. wrt=0 or wrt=(0, 1)")
@@ -93,13 +96,13 @@ def _public(fn: Callable, wrt: Any, what: str, argnums: Any = None, has_aux: boo
 
 
 def vjp(fn: Callable, *args: Any, wrt: Any = None, argnums: Any = None, has_aux: bool = False,
-        checkpoints: Any = None, memory: Any = None, **kwargs: Any):
+        checkpoints: Any = None, memory: Any = None, backend: str | None = None, **kwargs: Any):
     """`(value, pullback)`: `pullback(cotangent)` returns the cotangents of the `wrt`
     inputs (a tuple when wrt names several). Works for non-scalar outputs; the
     cotangent has the output's structure and shapes. `argnums` is `wrt` by position;
     with `has_aux=True` f returns `(value, aux)` and vjp returns `(value, pullback, aux)`.
-    `checkpoints=` and `memory=` as for grad."""
-    g = _public(fn, wrt, "vjp", argnums, has_aux, checkpoints, memory)  # (a Gradient is refused: that would be higher order)
+    `checkpoints=`, `memory=` and `backend=` as for grad."""
+    g = _public(fn, wrt, "vjp", argnums, has_aux, checkpoints, memory, backend)  # (a Gradient is refused: that would be higher order)
     # (on copies: a function that modifies its arguments must not change the point the
     # pullback differentiates at, nor the caller's arrays)
     value = g._call_primal(*_copy_arrays(args), **_copy_arrays(kwargs))
