@@ -537,7 +537,7 @@ def lower_raw(fn: Callable) -> Lowered:
     The source is the def of `fn`'s own code object: a `functools.wraps` wrapper is
     read as written, never replaced by its `__wrapped__` (which it may scale, shift or
     call on other arguments). A method is read as its function; an lru_cache wrapper
-    as the function it memoises (see api._entry). A lambda is lowered as
+    as the function it memoises (see entry.resolve). A lambda is lowered as
     `def <name>(params): return <body>`."""
     fn = source.unwrap(fn)
     refuse_def_form(fn)

@@ -17,7 +17,7 @@ with a `Gradient` G (api.py), and how each reaches plain Python source:
   The forward sweep of the caller calls G itself (same values: G runs that adjoint);
   the backward sweep calls the adjoint of the specialised def, which differentiates
   the generated adjoint (compiler.Calls and compiler.compile_gradient link it).
-* differentiate it, `grad(G)`, `value_and_grad(G)`, `vjp(G, ...)`: api._entry
+* differentiate it, `grad(G)`, `value_and_grad(G)`, `vjp(G, ...)`: entry.resolve
   differentiates :func:`as_function` ``(G)``, a def with G's parameters that calls
   G, which is the case above. Three levels (`grad(grad(grad(f)))`) are the same
   step once more: the adjoint of an `as_function` def is generated code too.
