@@ -26,8 +26,7 @@ from . import entry as entry_mod
 from . import types as T
 from .compiler import Compiled
 from .passes import checkpoint as checkpoint_pass
-from .errors import (AdjointcError, AdjointcWarning, InternalError, InvalidArgument, TypeMismatch,
-                     UnsupportedFunction)
+from .errors import AdjointcError, AdjointcWarning, InternalError, InvalidArgument, TypeMismatch
 
 _lock = threading.Lock()
 
