@@ -120,7 +120,7 @@ class BoundNames:
 
 
 _UNRESOLVED = object()
-BUILTIN_OPS = {"float", "int", "bool", "len", "range", "round", "abs", "max", "min", "sum", "print"}
+BUILTIN_OPS = {"float", "int", "bool", "complex", "len", "range", "round", "abs", "max", "min", "sum", "print"}
 
 
 class Resolver(ExprLowerer):

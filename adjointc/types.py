@@ -196,9 +196,10 @@ def is_complex(t: T) -> bool:
     return t.kind == "complex" or (t.kind == "array" and t.dtype == "c")
 
 
-COMPLEX_HINT = ("adjointc differentiates real functions of real inputs (complex numbers come in "
-                "a later version): write the real and imaginary parts as separate real values, "
-                "e.g. |x + 1j*y|**2 as x**2 + y**2, exp(1j*x) as cos(x) and sin(x)")
+COMPLEX_HINT = ("complex values are differentiated through arithmetic, np.exp/log/sin/cos/sqrt..., "
+                "np.fft, np.real/imag/conj/abs/angle, sums, products and reshaping (rules/complex.py); "
+                "elsewhere write the real and imaginary parts as separate real values, e.g. "
+                "|x + 1j*y|**2 as x**2 + y**2")
 
 
 def complex_message(value: Any) -> str:
@@ -208,7 +209,7 @@ def complex_message(value: Any) -> str:
     text = expr(value)
     shown = "" if "_t" in text else f" in `{text}`"   # (no compiler temporaries in messages)
     what = f"the complex number {lits[0]!r}{shown}" if lits else f"this expression{shown}"
-    return f"{what} makes a complex value from a differentiated input (its gradient would be wrong)"
+    return f"{what} reads or makes a complex value computed from a differentiated input"
 
 
 def real_part(t: T) -> T:

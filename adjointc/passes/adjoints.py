@@ -19,10 +19,11 @@ from typing import Any
 
 from .. import rules
 from .. import types as T
-from ..errors import TypeMismatch, UnsupportedSyntax
+from ..errors import UnsupportedSyntax
 from ..ir import (Assign, AugAssign, AugSetItem, Call, Comment, Const, Expr, ExprStmt, Loc, Name, SetItem,
                   Stmt)
 from ..names import bar
+from ..rules.complex import involves_complex, rule_for_complex
 from . import simplify as S
 from . import tape
 
@@ -77,8 +78,17 @@ class Adjoints:
         return _comment(s, adj) + [ExprStmt(Call("method:append", (Name(vals), Name(v))), s.loc)]
 
     # -------------------------------------------------------------- adjoints
-    def acc(self, v: str, e: Expr, loc: Loc) -> Stmt:
+    def acc(self, v: str, e: Expr, loc: Loc, cplx: bool = False) -> Stmt:
+        """`v_bar += e`; the real part of e for a real v where e may be complex (from a
+        statement `cplx` with complex values, rules/complex.py): the gradient of a real
+        value is real, never a complex number cast (which would drop nothing, or fail)."""
         self.c.adjoints.add(bar(v))
+        tv = self.c.types.get(v, T.UNKNOWN)
+        if tv.kind == "float" or (tv.kind == "array" and tv.dtype == "f"):
+            inner = e.args[0] if isinstance(e, Call) and e.op == "unbroadcast" else e   # (typed as its x)
+            te = self.oracle().of(inner)
+            if T.is_complex(te) or (cplx and not (te.kind == "float" or (te.kind == "array" and te.dtype == "f"))):
+                e = Call("np.real", (e,))
         return AugAssign(bar(v), "add", e, loc)
 
     def materialize(self, v: str, loc: Loc) -> Stmt:
@@ -88,9 +98,8 @@ class Adjoints:
     def assign_adjoint(self, s: Assign) -> list[Stmt]:
         c = self.c
         t, val, loc = s.target, s.value, s.loc
-        if T.is_complex(c.types.get(t, T.UNKNOWN)) and isinstance(val, Call) and any(
-                isinstance(a, Name) and a.id in c.active for a in val.args):   # never a silent zero
-            raise TypeMismatch(T.complex_message(val), loc, T.COMPLEX_HINT)
+        cplx = isinstance(val, Call) and not val.calls_user and involves_complex(
+            val, self.oracle().of, c.types.get(t, T.UNKNOWN))   # (rules/complex.py: JAX's convention)
         g = Name(bar(t))
         c.adjoints.add(bar(t))
         out: list[Stmt] = []
@@ -117,6 +126,8 @@ class Adjoints:
                                             loc, "start from constants (`L = [0.0] * n`) and store the values "
                                                  "by index (`L[i] = ...`) or with append")
             elif rule is not None and not rule.nondiff:
+                if cplx and any(isinstance(a, Name) and a.id in c.active for a in val.args):
+                    rule = rule_for_complex(rule, val, loc)   # (its complex variant, or refused)
                 if val.op in ("list", "tuple") and any(isinstance(a, Name) and a.id in c.active for a in val.args):
                     # its templates read t_bar[i]: on a path that never reached a read of t
                     # (an early return), t_bar is still the symbolic zero 0.0
@@ -138,7 +149,7 @@ class Adjoints:
                             continue
                         shaped = shaped and _takes_zero_cotangent(tp)
                         e = instantiate(rules.parse_template(tp), env, self.cheap_for(s), self.oracle())
-                        contributions.append(self.acc(a.id, e, loc))
+                        contributions.append(self.acc(a.id, e, loc, cplx))
                 tt = c.types.get(t, T.UNKNOWN)
                 if not shaped and not shaped_already and not (tt.is_scalar and tt.kind != "array"):
                     # t_bar may be the symbolic zero 0.0 here (t unused on the path taken, or

@@ -60,12 +60,13 @@ from typing import TYPE_CHECKING
 
 from .. import rules
 from .. import types as T
-from ..errors import NoAdjointRule, TypeMismatch, UnsupportedSyntax
+from ..errors import NoAdjointRule, UnsupportedSyntax
 from ..ir import (Assign, Block, Break, Call, Comment, Const, Continue, Expr, ExprStmt, For, Function, If, Loc,
                   Name, Param, Return, SetItem, Stmt, While, map_expr, names_in, replace, stmt_reads,
                   stmt_writes, walk)
 from ..names import dot
 from ..rules.batched import Batcher, Unbatchable
+from ..rules.complex import involves_complex, rule_for_complex
 from ..rules.tangents import NoTangentRule
 from . import activity, sharing
 from . import simplify as S
@@ -220,9 +221,6 @@ class Forward:
             return self.call(s)
         if t not in self.varied:
             return [s]
-        if T.is_complex(self.types.get(t, T.UNKNOWN)) and isinstance(val, Call) and any(
-                self.of(a) is not None for a in val.args):  # never a silent zero
-            raise TypeMismatch(T.complex_message(val), s.loc, T.COMPLEX_HINT)
         e = self.tangent(s)
         if e is None:
             e = self.zero(Name(t))
@@ -265,6 +263,9 @@ class Forward:
                                 "register one with adjointc.defvjp and adjointc.defjvp")
         if rule.nondiff:
             return None
+        if involves_complex(val, self.oracle.of, self.types.get(s.target, T.UNKNOWN)) and any(
+                self.of(a) is not None for a in val.args):
+            rule = rule_for_complex(rule, val, s.loc)   # (its complex variant, or refused)
         try:
             bound = rule.bind(val.args, val.kwargs)
             e = rule.tangent(val, bound, self.of, Name(s.target))
