@@ -23,7 +23,7 @@ from ..errors import UnsupportedSyntax
 from ..ir import (Assign, AugAssign, AugSetItem, Call, Comment, Const, Expr, ExprStmt, Loc, Name, SetItem,
                   Stmt)
 from ..names import bar
-from ..rules.complex import involves_complex, rule_for_complex
+from ..rules.complex import rule_for
 from . import simplify as S
 from . import tape
 
@@ -98,8 +98,7 @@ class Adjoints:
     def assign_adjoint(self, s: Assign) -> list[Stmt]:
         c = self.c
         t, val, loc = s.target, s.value, s.loc
-        cplx = isinstance(val, Call) and not val.calls_user and involves_complex(
-            val, self.oracle().of, c.types.get(t, T.UNKNOWN))   # (rules/complex.py: JAX's convention)
+        cplx = False   # (a complex value in the call: rules/complex.py, JAX's convention)
         g = Name(bar(t))
         c.adjoints.add(bar(t))
         out: list[Stmt] = []
@@ -126,8 +125,8 @@ class Adjoints:
                                             loc, "start from constants (`L = [0.0] * n`) and store the values "
                                                  "by index (`L[i] = ...`) or with append")
             elif rule is not None and not rule.nondiff:
-                if cplx and any(isinstance(a, Name) and a.id in c.active for a in val.args):
-                    rule = rule_for_complex(rule, val, loc)   # (its complex variant, or refused)
+                if any(isinstance(a, Name) and a.id in c.active for a in val.args):
+                    rule, cplx = rule_for(rule, val, self.oracle().of, c.types.get(t, T.UNKNOWN), loc)
                 if val.op in ("list", "tuple") and any(isinstance(a, Name) and a.id in c.active for a in val.args):
                     # its templates read t_bar[i]: on a path that never reached a read of t
                     # (an early return), t_bar is still the symbolic zero 0.0

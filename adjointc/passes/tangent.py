@@ -66,7 +66,7 @@ from ..ir import (Assign, Block, Break, Call, Comment, Const, Continue, Expr, Ex
                   stmt_writes, walk)
 from ..names import dot
 from ..rules.batched import Batcher, Unbatchable
-from ..rules.complex import involves_complex, rule_for_complex
+from ..rules.complex import rule_for
 from ..rules.tangents import NoTangentRule
 from . import activity, sharing
 from . import simplify as S
@@ -263,9 +263,8 @@ class Forward:
                                 "register one with adjointc.defvjp and adjointc.defjvp")
         if rule.nondiff:
             return None
-        if involves_complex(val, self.oracle.of, self.types.get(s.target, T.UNKNOWN)) and any(
-                self.of(a) is not None for a in val.args):
-            rule = rule_for_complex(rule, val, s.loc)   # (its complex variant, or refused)
+        if any(self.of(a) is not None for a in val.args):   # (complex values: rules/complex.py)
+            rule = rule_for(rule, val, self.oracle.of, self.types.get(s.target, T.UNKNOWN), s.loc)[0]
         try:
             bound = rule.bind(val.args, val.kwargs)
             e = rule.tangent(val, bound, self.of, Name(s.target))

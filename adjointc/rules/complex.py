@@ -9,7 +9,7 @@ for the real loss L (the conjugate of the "gradient" PyTorch and autograd keep).
 it the VJP of a holomorphic `w = f(z)` is `z_bar = w_bar * f'(z)`, no conjugate: the
 templates written for real values (`g * np.cos(x)`, `g * y`, `matmul_lhs`, the FFTs'
 transposes) hold for complex values as they are. The operations that are not
-holomorphic say so (`z.real`: `g`; `z.imag`: `-1j * g`; `np.conj`: `np.conj(g)`;
+holomorphic say so (`z.real`: `g`; `z.imag`: `1j * -g`; `np.conj`: `np.conj(g)`;
 `abs(z)`: `g * np.conj(csign(z))`...). A real value receiving a complex contribution
 (the real input `x` of `z = 1j * x`) takes its real part: the reverse pass wraps the
 contribution in `np.real(...)` (passes/adjoints.py, `acc`), so the gradient with
@@ -101,9 +101,9 @@ def _imag_result(types, bound) -> T.T:
 
 
 # -------------------------------------------- the parts, the conjugate and the angle
-defvjp(np.imag, "val", val="-1j * g", result=_imag_result)
+defvjp(np.imag, "val", val="1j * -g", result=_imag_result)
 defjvp(np.imag, "linear")
-defvjp("attr:imag", "x", x="-1j * g", result=_imag_result)
+defvjp("attr:imag", "x", x="1j * -g", result=_imag_result)
 defjvp("attr:imag", "linear")
 for _name in ("conjugate", "conj"):
     defvjp(f"method:{_name}", "x", x="np.conj(g)", result="same")
@@ -129,11 +129,25 @@ def involves_complex(val: Call, type_of: Callable[[Expr], T.T], result: T.T) -> 
         T.is_complex(type_of(v)) for _, v in val.kwargs)
 
 
-def rule_for_complex(rule: Rule, val: Call, loc: Loc) -> Rule:
-    """The rule to apply to `val`, a call with a complex value computed from a
-    differentiated input: the rule, its complex variant, or a located refusal."""
-    r = complex_rule(rule)
-    if r is None:
-        raise TypeMismatch(f"{rule.op} of a complex value is not differentiated: {T.complex_message(val)}",
-                           loc, T.COMPLEX_HINT)
-    return r
+def may_be_complex(t: T.T) -> bool:
+    """Might a value of type t be complex at run time (its dtype is not known real)?"""
+    if t.kind == "array":
+        return t.dtype in (None, "c")
+    return t.kind in ("complex", "unknown", "object")
+
+
+def rule_for(rule: Rule, val: Call, type_of: Callable[[Expr], T.T], result: T.T, loc: Loc) -> tuple[Rule, bool]:
+    """The rule to apply to `val`, a call with a differentiated argument, and whether it
+    involves a complex value (the reverse pass takes real parts for real inputs then).
+    Known complex: the rule, its complex variant, or a located refusal. An argument
+    that may be complex (an array of unknown dtype) takes the variant too: it is right
+    for real values as well, where the real template would be wrong for complex ones."""
+    if involves_complex(val, type_of, result):
+        r = complex_rule(rule)
+        if r is None:
+            raise TypeMismatch(f"{rule.op} of a complex value is not differentiated: {T.complex_message(val)}",
+                               loc, T.COMPLEX_HINT)
+        return r, True
+    if isinstance(rule.on_complex, Rule) and any(may_be_complex(type_of(a)) for a in val.args):
+        return rule.on_complex, False
+    return rule, False

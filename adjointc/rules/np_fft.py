@@ -7,8 +7,7 @@ the transposes of adjointc/rules/helpers/spectral.py, in JAX's cotangent convent
 (rules/complex.py). Signatures leave out `out=` (NumPy 2): using it is a binding error.
 
 fftfreq/rfftfreq are index grids: `n` has no derivative; the spacing `d` does
-(fftfreq(n, d) = fftfreq(n) / d), in reverse mode; its tangent is refused
-(located), since a tangent template names the tangent `d` too. fftshift/ifftshift
+(fftfreq(n, d) = fftfreq(n) / d). fftshift/ifftshift
 are permutations: each one's adjoint is the other.
 """
 from __future__ import annotations
@@ -57,7 +56,8 @@ def _grid(types, bound):
     return T.array(1, None, "f")
 
 
-for _f in (np.fft.fftfreq, np.fft.rfftfreq):
+for _f, _full in ((np.fft.fftfreq, True), (np.fft.rfftfreq, False)):
     defvjp(_f, "n, d=1.0", d="-np.sum(g * ans) / d", result=_grid)
-    # (a template's `d` is the tangent: the spacing's tangent is refused, located)
-    lookup_object(_f).jvp = lambda n, d: {"d": None}
+    # A tangent template's `d` is the tangent (so `defjvp` refuses a parameter named d):
+    # freq_jvp reads the spacing off the grid itself (ans[1] = +-1 / (n d)).
+    lookup_object(_f).jvp = {"d": f"freq_jvp(d, ans, n, {_full})"}

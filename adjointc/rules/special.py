@@ -14,5 +14,5 @@ from .helpers.special import digamma, trigamma
 
 defvjp(math.lgamma, "x", x="g * digamma(x)", result="float")
 defvjp(math.gamma, "x", x="g * ans * digamma(x)", result="float")
-defvjp(digamma, "x", x="g * trigamma(x)", result="elementwise")
-defjvp(digamma, x="d * trigamma(x)")
+defvjp(digamma, "x", name="digamma", x="g * trigamma(x)", result="elementwise")
+defjvp("digamma", x="d * trigamma(x)")

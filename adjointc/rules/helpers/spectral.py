@@ -20,7 +20,7 @@ import numpy as np
 from .core import linear
 
 __all__ = ["csign", "csign_vjp", "csign_jvp", "dangle", "fft_fit", "ifft_fit", "fftn_fit", "ifftn_fit", "fftn_vjp", "ifftn_vjp", "rfftn_vjp", "irfftn_vjp", "fft_vjp", "ifft_vjp",
-           "rfft_vjp", "irfft_vjp", "ifftshift_of", "fftshift_of"]
+           "rfft_vjp", "irfft_vjp", "ifftshift_of", "fftshift_of", "freq_jvp"]
 
 
 def csign(x: Any) -> Any:
@@ -204,3 +204,14 @@ def ifftshift_of(g: Any, x: Any, axes: Any = None) -> np.ndarray:
 def fftshift_of(g: Any, x: Any, axes: Any = None) -> np.ndarray:
     """Adjoint of `x` in `ifftshift(x, axes)`."""
     return np.fft.fftshift(g, axes=axes)
+
+
+def freq_jvp(t: Any, ans: Any, n: int, full: bool) -> np.ndarray:
+    """Tangent of `fftfreq(n, d)` (`full`) or `rfftfreq(n, d)` for the spacing's tangent
+    t: -t * ans / d, with 1 / d read off the grid: its entry 1 is 1 / (n d), except
+    fftfreq(2, d)'s, -1 / (2 d); a grid of one point is constant."""
+    ans = np.asarray(ans)
+    if ans.shape[0] < 2:
+        return np.zeros(ans.shape)
+    inv_d = n * ans[1] * (-1.0 if full and n == 2 else 1.0)
+    return -t * ans * inv_d
