@@ -373,3 +373,19 @@ def test_lgamma_second_derivative_is_trigamma():
 
 def test_check_accepts_complex_intermediates():
     adjointc.check(heat_spectral, R(8), np.exp(-0.2 * np.arange(5.0)), 2)
+
+
+def multigammaln(a, p):
+    out = 0.25 * p * (p - 1) * math.log(math.pi)
+    for j in range(1, p + 1):
+        out = out + math.lgamma(a + 0.5 * (1 - j))
+    return out
+
+
+def test_multigammaln_by_lgamma_first_and_second_derivatives():
+    a, p = 2.7, 4
+    assert multigammaln(a, p) == pytest.approx(scipy.special.multigammaln(a, p), rel=1e-14)
+    want1 = sum(float(mpmath.digamma(a + 0.5 * (1 - j))) for j in range(1, p + 1))
+    want2 = sum(float(mpmath.psi(1, a + 0.5 * (1 - j))) for j in range(1, p + 1))
+    assert grad(multigammaln)(a, p) == pytest.approx(want1, rel=1e-13)
+    assert grad(grad(multigammaln))(a, p) == pytest.approx(want2, rel=1e-13)
