@@ -23,7 +23,7 @@ from ..errors import UnsupportedSyntax
 from ..ir import (Assign, AugAssign, AugSetItem, Call, Comment, Const, Expr, ExprStmt, Loc, Name, SetItem,
                   Stmt)
 from ..names import bar
-from ..rules.complex import rule_for
+from ..rules.complex import REAL_VALUED, rule_for
 from . import simplify as S
 from . import tape
 
@@ -84,10 +84,10 @@ class Adjoints:
         value is real, never a complex number cast (which would drop nothing, or fail)."""
         self.c.adjoints.add(bar(v))
         tv = self.c.types.get(v, T.UNKNOWN)
-        if tv.kind == "float" or (tv.kind == "array" and tv.dtype == "f"):
+        if (tv.kind == "float" or (tv.kind == "array" and tv.dtype == "f")) and not (
+                isinstance(e, Call) and e.op in REAL_VALUED):
             inner = e.args[0] if isinstance(e, Call) and e.op == "unbroadcast" else e   # (typed as its x)
-            te = self.oracle().of(inner)
-            if T.is_complex(te) or (cplx and not (te.kind == "float" or (te.kind == "array" and te.dtype == "f"))):
+            if cplx or T.is_complex(self.oracle().of(inner)):
                 e = Call("np.real", (e,))
         return AugAssign(bar(v), "add", e, loc)
 

@@ -66,6 +66,10 @@ SAME = (
     "irfftn_vjp", "fft_fit", "ifft_fit", "fftn_fit", "ifftn_fit", "fftshift_of", "ifftshift_of", "csign")
 
 
+# Templates' outer calls whose value is real for any argument (no `np.real` around them).
+REAL_VALUED = frozenset({"np.real", "np.imag", "rfft_vjp", "rfftn_vjp", "abs", "np.absolute"})
+
+
 def complex_rule(rule: Rule | None) -> Rule | None:
     """The rule to apply to a call with complex values (None: refuse it)."""
     if rule is None:
