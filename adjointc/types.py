@@ -212,6 +212,17 @@ def complex_message(value: Any) -> str:
     return f"{what} reads or makes a complex value computed from a differentiated input"
 
 
+def complexified(t: T) -> T:
+    """The type of an op's result when an argument is complex: a float becomes complex,
+    a float (or unknown-dtype) array a complex one (rules/complex.py lists the ops whose
+    result stays real)."""
+    if t.kind == "float":
+        return T("complex")
+    if t.kind == "array" and t.dtype in ("f", None):
+        return T("array", t.rank, t.shape, dtype="c")
+    return t
+
+
 def real_part(t: T) -> T:
     """The type of abs(), np.real() of a value of type t: complex becomes real."""
     if t.kind == "complex":

@@ -438,7 +438,7 @@ def test_complex_intermediates_as_in_reverse_mode():
 
 # --------------------------------------------------------- the whole corpus
 MODULES = ("straight_line", "numpy_ops", "numpy_more", "loops", "branches", "inplace", "edge_cases",
-           "entry_points", "fuzz_found", "calls", "function_values")
+           "entry_points", "fuzz_found", "calls", "function_values", "spectral")
 CORPUS = [c for m in MODULES for c in importlib.import_module(f"corpus.{m}").CASES if "grad" not in c.bugs]
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import rules
 from .. import types as T
+from ..rules.complex import REAL_VALUED
 from ..ir import (Assign, Block, Call, Const, Expr, ExprStmt, For, Function, If, Name, SetItem, While, call_kind,
                   names_in, walk)
 
@@ -160,6 +161,16 @@ class TypeProblem(Exception):
 
 
 def result_type(rule: rules.Rule, types: dict[str, Any], bound: dict[str, Any], e: Call) -> T.T:
+    """The rule's result type; complex where an argument is complex, unless the op's value
+    is real (rules/complex.py: the result functions need not track complex dtypes)."""
+    t = _rule_result(rule, types, bound, e)
+    if not rule.nondiff and rule.op not in REAL_VALUED and any(
+            T.is_complex(x) for v in types.values() for x in (v if isinstance(v, tuple) else (v,))):
+        return T.complexified(t)
+    return t
+
+
+def _rule_result(rule: rules.Rule, types: dict[str, Any], bound: dict[str, Any], e: Call) -> T.T:
     kind = rule.result
     if callable(kind):
         try:

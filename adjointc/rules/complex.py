@@ -66,8 +66,12 @@ SAME = (
     "irfftn_vjp", "fft_fit", "ifft_fit", "fftn_fit", "ifftn_fit", "fftshift_of", "ifftshift_of", "csign")
 
 
-# Templates' outer calls whose value is real for any argument (no `np.real` around them).
-REAL_VALUED = frozenset({"np.real", "np.imag", "rfft_vjp", "rfftn_vjp", "abs", "np.absolute"})
+# Ops whose value is real for complex arguments too: the type pass does not make their
+# result complex (`complexified`), the reverse pass takes no real part of a contribution
+# they compute.
+REAL_VALUED = frozenset({"np.real", "np.imag", "attr:real", "attr:imag", "abs", "np.absolute", "np.angle",
+                         "np.fft.irfft", "np.fft.irfft2", "np.fft.irfftn", "rfft_vjp", "rfftn_vjp",
+                         "float", "np.linalg.norm"})
 
 
 def complex_rule(rule: Rule | None) -> Rule | None:
