@@ -63,7 +63,7 @@ SAME = (
     "unflip", "uncumsum", "recumsum", "unmoveaxis", "unswapaxes", "reswapaxes", "untake", "untile",
     "unrepeat", "undiff", "untrace", "undiagonal", "unhstack", "rehstack", "unvstack", "revstack",
     "snapshot", "add_at", "fft_vjp", "ifft_vjp", "fftn_vjp", "ifftn_vjp", "rfft_vjp", "rfftn_vjp", "irfft_vjp",
-    "irfftn_vjp", "fft_fit", "ifft_fit", "fftn_fit", "ifftn_fit", "fftshift_of", "ifftshift_of", "csign")
+    "irfftn_vjp", "fft_fit", "ifft_fit", "fftn_fit", "ifftn_fit", "fftshift_of", "ifftshift_of", "csign", "dangle")
 
 
 # Ops whose value is real for complex arguments too: the type pass does not make their

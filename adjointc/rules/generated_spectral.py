@@ -10,9 +10,9 @@ transposed map, in JAX's convention (rules/complex.py: the transpose, no conjuga
     irfft_vjp(c, x, n, axis, norm)  = fit(w * ifft(c)[:m], len x)    <->  irfft(g, n, axis, norm)
     (rfftn_vjp, irfftn_vjp likewise with rfftn, irfftn), fftshift_of <-> ifftshift_of.
 
-`csign` (abs's complex direction) has `csign_vjp`/`csign_jvp`, which have no rules: a
-third derivative through abs of a complex value is refused, located. `dangle`
-(np.angle's) has none: a second derivative through np.angle is refused.
+`csign` (abs's complex direction) has `csign_vjp`/`csign_jvp` and `dangle` (np.angle's,
+-1j / z, holomorphic) has `dangle_vjp`; those have no rules: a third derivative through
+abs or np.angle of a complex value is refused, located.
 """
 from __future__ import annotations
 
@@ -52,3 +52,5 @@ for _n in ("ifftshift_of", "fftshift_of"):
     defjvp(_n, "linear")
 defvjp(H.csign, "x", name="csign", x="csign_vjp(g, x)", result="same")
 defjvp("csign", x="csign_jvp(d, x)")
+defvjp(H.dangle, "z, deg=False", name="dangle", z="dangle_vjp(g, z, deg)", result="same")
+defjvp("dangle", z="dangle_vjp(d, z, deg)")

@@ -19,7 +19,7 @@ import numpy as np
 
 from .core import linear
 
-__all__ = ["csign", "csign_vjp", "csign_jvp", "dangle", "fft_fit", "ifft_fit", "fftn_fit", "ifftn_fit", "fftn_vjp", "ifftn_vjp", "rfftn_vjp", "irfftn_vjp", "fft_vjp", "ifft_vjp",
+__all__ = ["csign", "csign_vjp", "csign_jvp", "dangle", "dangle_vjp", "fft_fit", "ifft_fit", "fftn_fit", "ifftn_fit", "fftn_vjp", "ifftn_vjp", "rfftn_vjp", "irfftn_vjp", "fft_vjp", "ifft_vjp",
            "rfft_vjp", "irfft_vjp", "ifftshift_of", "fftshift_of", "freq_jvp"]
 
 
@@ -62,6 +62,18 @@ def dangle(z: Any, deg: bool = False) -> Any:
     with np.errstate(divide="ignore", invalid="ignore"):
         q = -1j * np.conj(z) / a2
     q = np.where(a2 == 0, 0.0, q)[()]
+    return q * (180 / np.pi) if deg else q
+
+
+@linear("z")
+def dangle_vjp(g: Any, z: Any, deg: bool = False) -> Any:
+    """Adjoint (and, holomorphic, tangent) of `dangle(z, deg)` = -1j / z: g * 1j / z**2,
+    0 at 0 and for a real z (second order of np.angle)."""
+    if not np.iscomplexobj(z):
+        return np.zeros(np.shape(z))[()]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = g * 1j / (z * z)
+    q = np.where(z == 0, 0.0, q)[()]
     return q * (180 / np.pi) if deg else q
 
 
