@@ -4,7 +4,9 @@ The transform is specialised on the call signature: a Python float is a
 scalar, an ndarray of rank k is `array(k)`. Types flow through the program
 (`passes/types.py`) using each rule's `result` function. Knowing scalars
 keeps scalar code scalar; knowing that two arrays have the same shape (the
-same `shape` token) lets the compiler drop `unbroadcast` calls.
+same `shape` token) lets the compiler drop `unbroadcast` calls. The dtype says
+whether a value may be complex (rules/complex.py): an op's result is complex where
+an argument is (`complexified`, passes/types.py), unless its value is real.
 """
 from __future__ import annotations
 

@@ -307,6 +307,27 @@ def test_refused_with_a_location(f):
     assert "test_complex_fft.py" in str(e.value) and "complex" in str(e.value)
 
 
+@pytest.mark.parametrize("f", [complex_maximum, complex_decomposition])
+def test_refused_with_a_location_in_forward_mode(f):
+    with pytest.raises(TypeMismatch) as e:
+        jvp(f, (R(3),), (R(3),))
+    assert "test_complex_fft.py" in str(e.value)
+
+
+def abs_of_unknown_dtype(x):
+    z = np.zeros(x.shape[0], dtype=_DTYPE)   # (a dtype the types cannot read: may be complex)
+    z[0] = x[0] * (1.0 + 2.0j)
+    z[1:] = x[1:] * 1j
+    return np.sum(np.abs(z) ** 3)
+
+
+_DTYPE = "complex128"   # (a module constant: read when the function runs)
+
+
+def test_abs_of_an_array_that_may_be_complex_takes_the_complex_rule():
+    assert_grad(abs_of_unknown_dtype, (R(4),), (0,))
+
+
 def test_second_derivative_through_angle():
     x = R(4)
     assert_grad(angle_twice, (x,), (0,))

@@ -10,6 +10,10 @@ application itself: a mixin of `reverse.Reverser`.
 * `append`: ``vals.append(v)``, undone by ``vals.pop()`` where the tape pass says;
   `pop`: ``v = vals.pop()`` (generated code's tapes), undone by ``vals.append(v)``.
 
+Complex values (rules/complex.py, JAX's convention): a call with one takes its rule's
+complex variant or is refused, located (`rules.complex.rule_for`); a contribution of such
+a call to a real value is its real part (`acc`).
+
 Every method returns backward-sweep statements and registers the adjoints it
 names (`ctx.adjoints`); none decides what is recorded (passes/tape.py does).
 """

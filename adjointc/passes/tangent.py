@@ -51,8 +51,9 @@ Invariants the transform relies on and keeps:
   as its own batched tangent. An expression without a batch form raises `Unbatchable`
   (the whole build refuses; jacfwd falls back to one sweep per column).
 * Refusals are located adjointc errors: a rule without forward-mode knowledge
-  (`NoAdjointRule`, hint `adjointc.defjvp`), a complex intermediate computed from a
-  varied value (`TypeMismatch`), statements no transform supports (`UnsupportedSyntax`).
+  (`NoAdjointRule`, hint `adjointc.defjvp`), a complex value through a rule that does not
+  hold for complex values (`TypeMismatch`; the others take their complex variant:
+  rules/complex.py), statements no transform supports (`UnsupportedSyntax`).
 """
 from __future__ import annotations
 

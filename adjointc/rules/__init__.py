@@ -330,7 +330,7 @@ ZERO_COTANGENT_SAFE = frozenset({
     "add", "sub", "mul", "truediv", "neg", "pow", "eq", "gt", "lt", "invert",
     "np.conj", "np.cos", "np.cosh", "np.exp", "np.exp2", "np.log", "np.sin", "np.sinh",
     "np.sqrt", "np.sign", "np.where", "np.isnan", "np.trunc", "np.floor_divide",
-    "np.shape", "np.size", "len", "unbroadcast", "unreduce", "dsinc"})
+    "np.shape", "np.size", "len", "unbroadcast", "unreduce", "dsinc", "csign", "dangle"})
 
 
 def takes_zero_cotangent(e: Expr) -> bool:
