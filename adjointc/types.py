@@ -178,7 +178,7 @@ def broadcast(*ts: T) -> T:
     """Result type of an elementwise operation."""
     arrays = [t for t in ts if t.kind == "array"]
     if any(t.kind in ("unknown", "object") for t in ts):
-        return UNKNOWN
+        return UNKNOWN_COMPLEX if any(is_complex(t) for t in ts) else UNKNOWN
     if not arrays:
         if any(t.kind == "complex" for t in ts):
             return T("complex")
@@ -194,8 +194,19 @@ def broadcast(*ts: T) -> T:
 
 
 def is_complex(t: T) -> bool:
-    """A complex scalar, or an array of complex dtype."""
-    return t.kind == "complex" or (t.kind == "array" and t.dtype == "c")
+    """A complex scalar, an array of complex dtype, or a complex value of unknown shape."""
+    return t.kind == "complex" or (t.kind in ("array", "unknown") and t.dtype == "c")
+
+
+def is_real(t: T) -> bool:
+    """Known real: a float, a float array, or a real value of unknown shape (abs(v) of an
+    unknown v)."""
+    return t.kind == "float" or (t.kind in ("array", "unknown") and t.dtype == "f")
+
+
+# A value of unknown shape known to be complex (`1j * v`) or real (`abs(v)`): the dtype of
+# an unknown says which (rules/complex.py decides with it; joins forget it).
+UNKNOWN_COMPLEX, UNKNOWN_REAL = T("unknown", dtype="c"), T("unknown", dtype="f")
 
 
 COMPLEX_HINT = ("complex values are differentiated through arithmetic, np.exp/log/sin/cos/sqrt..., "
@@ -222,6 +233,8 @@ def complexified(t: T) -> T:
         return T("complex")
     if t.kind == "array" and t.dtype in ("f", None):
         return T("array", t.rank, t.shape, dtype="c")
+    if t.kind == "unknown":
+        return UNKNOWN_COMPLEX
     return t
 
 
@@ -231,6 +244,8 @@ def real_part(t: T) -> T:
         return FLOAT
     if t.kind == "array" and t.dtype == "c":
         return T("array", t.rank, t.shape, dtype="f")
+    if t.kind == "unknown":
+        return UNKNOWN_REAL
     return t
 
 

@@ -87,8 +87,7 @@ class Adjoints:
         statement `cplx` with complex values, rules/complex.py): the gradient of a real
         value is real, never a complex number cast (which would drop nothing, or fail)."""
         self.c.adjoints.add(bar(v))
-        tv = self.c.types.get(v, T.UNKNOWN)
-        if (tv.kind == "float" or (tv.kind == "array" and tv.dtype == "f")) and not (
+        if T.is_real(self.c.types.get(v, T.UNKNOWN)) and not (
                 isinstance(e, Call) and e.op in REAL_VALUED):
             inner = e.args[0] if isinstance(e, Call) and e.op == "unbroadcast" else e   # (typed as its x)
             if cplx or T.is_complex(self.oracle().of(inner)):

@@ -49,9 +49,15 @@ def join(a: T.T | None, b: T.T) -> T.T:
                 return T.T("struct", fields=tuple((k, join(x, y)) for (k, x), (_, y) in zip(a.fields, b.fields)),
                            cls=a.cls)
             return T.UNKNOWN
+        if a.kind == "unknown" and a.dtype != b.dtype:   # (known real, or known complex: rules/complex.py)
+            return T.UNKNOWN
         return a
     if {a.kind, b.kind} <= {"int", "float", "bool"}:
         return T.FLOAT if "float" in (a.kind, b.kind) else T.INT
+    if {a.kind, b.kind} <= {"int", "float", "bool", "complex"}:   # sometimes complex: complex
+        return T.T("complex")
+    if {a.kind, b.kind} == {"float", "unknown"} and T.is_real(a) and T.is_real(b):
+        return T.UNKNOWN_REAL   # (a float, or a real value of unknown shape: abs(v), v.imag)
     if a.kind == "array" and b.is_scalar or b.kind == "array" and a.is_scalar:
         arr = a if a.kind == "array" else b
         return T.array(None, dtype=arr.dtype)

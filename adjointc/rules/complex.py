@@ -139,9 +139,9 @@ def involves_complex(val: Call, type_of: Callable[[Expr], T.T], result: T.T) -> 
 
 def may_be_complex(t: T.T) -> bool:
     """Might a value of type t be complex at run time (its dtype is not known real)?"""
-    if t.kind == "array":
+    if t.kind in ("array", "unknown"):
         return t.dtype in (None, "c")
-    return t.kind in ("complex", "unknown", "object")
+    return t.kind in ("complex", "object")
 
 
 def rule_for(rule: Rule, val: Call, type_of: Callable[[Expr], T.T], result: T.T, loc: Loc) -> tuple[Rule, bool]:
