@@ -120,8 +120,8 @@ class BoundNames:
 
 
 _UNRESOLVED = object()
-BUILTIN_OPS = {"float", "int", "bool", "len", "range", "round", "abs", "max", "min", "sum", "print", "py:list",
-               "py:tuple", "sorted", "any", "all"}  # (any/all: rules/containers.py)
+BUILTIN_OPS = {"float", "int", "bool", "complex", "len", "range", "round", "abs", "max", "min", "sum", "print",
+               "py:list", "py:tuple", "sorted", "any", "all"}  # (any/all: rules/containers.py)
 
 
 class Resolver(ExprLowerer):

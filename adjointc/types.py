@@ -4,7 +4,9 @@ The transform is specialised on the call signature: a Python float is a
 scalar, an ndarray of rank k is `array(k)`. Types flow through the program
 (`passes/types.py`) using each rule's `result` function. Knowing scalars
 keeps scalar code scalar; knowing that two arrays have the same shape (the
-same `shape` token) lets the compiler drop `unbroadcast` calls.
+same `shape` token) lets the compiler drop `unbroadcast` calls. The dtype says
+whether a value may be complex (rules/complex.py): an op's result is complex where
+an argument is (`complexified`, passes/types.py), unless its value is real.
 """
 from __future__ import annotations
 
@@ -269,7 +271,7 @@ def broadcast(*ts: T) -> T:
     """Result type of an elementwise operation."""
     arrays = [t for t in ts if t.kind == "array"]
     if any(t.kind in ("unknown", "object") for t in ts):
-        return UNKNOWN
+        return UNKNOWN_COMPLEX if any(is_complex(t) for t in ts) else UNKNOWN
     if not arrays:
         if any(t.kind == "complex" for t in ts):
             return T("complex")
@@ -285,13 +287,25 @@ def broadcast(*ts: T) -> T:
 
 
 def is_complex(t: T) -> bool:
-    """A complex scalar, or an array of complex dtype."""
-    return t.kind == "complex" or (t.kind == "array" and t.dtype == "c")
+    """A complex scalar, an array of complex dtype, or a complex value of unknown shape."""
+    return t.kind == "complex" or (t.kind in ("array", "unknown") and t.dtype == "c")
 
 
-COMPLEX_HINT = ("adjointc differentiates real functions of real inputs (complex numbers come in "
-                "a later version): write the real and imaginary parts as separate real values, "
-                "e.g. |x + 1j*y|**2 as x**2 + y**2, exp(1j*x) as cos(x) and sin(x)")
+def is_real(t: T) -> bool:
+    """Known real: a float, a float array, or a real value of unknown shape (abs(v) of an
+    unknown v)."""
+    return t.kind == "float" or (t.kind in ("array", "unknown") and t.dtype == "f")
+
+
+# A value of unknown shape known to be complex (`1j * v`) or real (`abs(v)`): the dtype of
+# an unknown says which (rules/complex.py decides with it; joins forget it).
+UNKNOWN_COMPLEX, UNKNOWN_REAL = T("unknown", dtype="c"), T("unknown", dtype="f")
+
+
+COMPLEX_HINT = ("complex values are differentiated through arithmetic, np.exp/log/sin/cos/sqrt..., "
+                "np.fft, np.real/imag/conj/abs/angle, sums, products and reshaping (rules/complex.py); "
+                "elsewhere write the real and imaginary parts as separate real values, e.g. "
+                "|x + 1j*y|**2 as x**2 + y**2")
 
 
 def complex_message(value: Any) -> str:
@@ -301,7 +315,20 @@ def complex_message(value: Any) -> str:
     text = expr(value)
     shown = "" if "_t" in text else f" in `{text}`"   # (no compiler temporaries in messages)
     what = f"the complex number {lits[0]!r}{shown}" if lits else f"this expression{shown}"
-    return f"{what} makes a complex value from a differentiated input (its gradient would be wrong)"
+    return f"{what} reads or makes a complex value computed from a differentiated input"
+
+
+def complexified(t: T) -> T:
+    """The type of an op's result when an argument is complex: a float becomes complex,
+    a float (or unknown-dtype) array a complex one (rules/complex.py lists the ops whose
+    result stays real)."""
+    if t.kind == "float":
+        return T("complex")
+    if t.kind == "array" and t.dtype in ("f", None):
+        return T("array", t.rank, t.shape, dtype="c")
+    if t.kind == "unknown":
+        return UNKNOWN_COMPLEX
+    return t
 
 
 def real_part(t: T) -> T:
@@ -310,6 +337,8 @@ def real_part(t: T) -> T:
         return FLOAT
     if t.kind == "array" and t.dtype == "c":
         return T("array", t.rank, t.shape, dtype="f")
+    if t.kind == "unknown":
+        return UNKNOWN_REAL
     return t
 
 

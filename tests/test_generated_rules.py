@@ -16,6 +16,7 @@ from adjointc.rules.helpers import elementwise, linalg, reductions, shape
 from adjointc.rules.testing import check_jvp, check_vjp
 from test_generated_linalg_rules import CASES as LINALG_CASES  # (generated_linalg.py's helpers)
 from test_generated_reduction_rules import CASES as REDUCTION_CASES  # (generated_reductions.py's)
+from test_complex_fft import HELPER_CASES as SPECTRAL_CASES  # (generated_spectral.py's, special.py's)
 
 _r = np.random.default_rng(0)
 
@@ -254,7 +255,8 @@ def test_dict_helper_vjp_matches_finite_differences(fn, m):
 
 
 def test_every_helper_rule_is_tested():
-    tested = {rules.lookup_object(fn).op for fn, _ in CASES + LINALG_CASES + REDUCTION_CASES + DICT_CASES}
+    tested = {rules.lookup_object(fn).op for fn, _ in CASES + LINALG_CASES + REDUCTION_CASES + DICT_CASES
+              + SPECTRAL_CASES}
     differentiable = {op for op, r in rules.REGISTRY.items()
                       if r.objects and getattr(r.objects[0], "__module__", "").startswith("adjointc")
                       and not r.nondiff}

@@ -10,6 +10,10 @@ application itself: a mixin of `reverse.Reverser`.
 * `append`: ``vals.append(v)``, undone by ``vals.pop()`` where the tape pass says;
   `pop`: ``v = vals.pop()`` (generated code's tapes), undone by ``vals.append(v)``.
 
+Complex values (rules/complex.py, JAX's convention): a call with one takes its rule's
+complex variant or is refused, located (`rules.complex.rule_for`); a contribution of such
+a call to a real value is its real part (`acc`).
+
 Every method returns backward-sweep statements and registers the adjoints it
 names (`ctx.adjoints`); none decides what is recorded (passes/tape.py does).
 """
@@ -19,10 +23,11 @@ from typing import Any
 
 from .. import rules
 from .. import types as T
-from ..errors import TypeMismatch, UnsupportedSyntax
+from ..errors import UnsupportedSyntax
 from ..ir import (Assign, AugAssign, AugSetItem, Call, Comment, Const, Expr, ExprStmt, Loc, Name, SetItem,
                   Stmt)
 from ..names import bar
+from ..rules.complex import REAL_VALUED, rule_for
 from . import simplify as S
 from . import tape
 
@@ -77,8 +82,16 @@ class Adjoints:
         return _comment(s, adj) + [ExprStmt(Call("method:append", (Name(vals), Name(v))), s.loc)]
 
     # -------------------------------------------------------------- adjoints
-    def acc(self, v: str, e: Expr, loc: Loc) -> Stmt:
+    def acc(self, v: str, e: Expr, loc: Loc, cplx: bool = False) -> Stmt:
+        """`v_bar += e`; the real part of e for a real v where e may be complex (from a
+        statement `cplx` with complex values, rules/complex.py): the gradient of a real
+        value is real, never a complex number cast (which would drop nothing, or fail)."""
         self.c.adjoints.add(bar(v))
+        if T.is_real(self.c.types.get(v, T.UNKNOWN)) and not (
+                isinstance(e, Call) and e.op in REAL_VALUED):
+            inner = e.args[0] if isinstance(e, Call) and e.op == "unbroadcast" else e   # (typed as its x)
+            if cplx or T.is_complex(self.oracle().of(inner)):
+                e = Call("np.real", (e,))
         return AugAssign(bar(v), "add", e, loc)
 
     def materialize(self, v: str, loc: Loc) -> Stmt:
@@ -88,9 +101,7 @@ class Adjoints:
     def assign_adjoint(self, s: Assign) -> list[Stmt]:
         c = self.c
         t, val, loc = s.target, s.value, s.loc
-        if T.is_complex(c.types.get(t, T.UNKNOWN)) and isinstance(val, Call) and any(
-                isinstance(a, Name) and a.id in c.active for a in val.args):   # never a silent zero
-            raise TypeMismatch(T.complex_message(val), loc, T.COMPLEX_HINT)
+        cplx = False   # (a complex value in the call: rules/complex.py, JAX's convention)
         g = Name(bar(t))
         c.adjoints.add(bar(t))
         out: list[Stmt] = []
@@ -117,6 +128,8 @@ class Adjoints:
             elif val.op in ("add", "mul") and c.types.get(t, T.UNKNOWN).kind in ("list", "tuple"):
                 out += self.list_arith(val, g, loc)
             elif rule is not None and not rule.nondiff:
+                if any(isinstance(a, Name) and a.id in c.active for a in val.args):
+                    rule, cplx = rule_for(rule, val, self.oracle().of, c.types.get(t, T.UNKNOWN), loc)
                 if val.op in ("list", "tuple") and any(isinstance(a, Name) and a.id in c.active for a in val.args):
                     # its templates read t_bar[i]: on a path that never reached a read of t
                     # (an early return), t_bar is still the symbolic zero 0.0
@@ -138,7 +151,7 @@ class Adjoints:
                             continue
                         shaped = shaped and _takes_zero_cotangent(tp)
                         e = instantiate(rules.parse_template(tp), env, self.cheap_for(s), self.oracle())
-                        contributions.append(self.acc(a.id, e, loc))
+                        contributions.append(self.acc(a.id, e, loc, cplx))
                 tt = c.types.get(t, T.UNKNOWN)
                 if not shaped and not shaped_already and not (tt.is_scalar and tt.kind != "array"):
                     # t_bar may be the symbolic zero 0.0 here (t unused on the path taken, or

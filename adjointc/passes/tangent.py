@@ -51,8 +51,9 @@ Invariants the transform relies on and keeps:
   as its own batched tangent. An expression without a batch form raises `Unbatchable`
   (the whole build refuses; jacfwd falls back to one sweep per column).
 * Refusals are located adjointc errors: a rule without forward-mode knowledge
-  (`NoAdjointRule`, hint `adjointc.defjvp`), a complex intermediate computed from a
-  varied value (`TypeMismatch`), statements no transform supports (`UnsupportedSyntax`).
+  (`NoAdjointRule`, hint `adjointc.defjvp`), a complex value through a rule that does not
+  hold for complex values (`TypeMismatch`; the others take their complex variant:
+  rules/complex.py), statements no transform supports (`UnsupportedSyntax`).
 """
 from __future__ import annotations
 
@@ -60,12 +61,13 @@ from typing import TYPE_CHECKING
 
 from .. import rules
 from .. import types as T
-from ..errors import NoAdjointRule, TypeMismatch, UnsupportedSyntax
+from ..errors import NoAdjointRule, UnsupportedSyntax
 from ..ir import (Assign, Block, Break, Call, Comment, Const, Continue, Expr, ExprStmt, For, Function, If, Loc,
                   Name, Param, Return, SetItem, Stmt, While, map_expr, names_in, replace, stmt_reads,
                   stmt_writes, walk)
 from ..names import dot
 from ..rules.batched import Batcher, Unbatchable
+from ..rules.complex import rule_for
 from ..rules.tangents import NoTangentRule
 from . import activity, sharing
 from . import simplify as S
@@ -220,9 +222,6 @@ class Forward:
             return self.call(s)
         if t not in self.varied:
             return [s]
-        if T.is_complex(self.types.get(t, T.UNKNOWN)) and isinstance(val, Call) and any(
-                self.of(a) is not None for a in val.args):  # never a silent zero
-            raise TypeMismatch(T.complex_message(val), s.loc, T.COMPLEX_HINT)
         e = self.tangent(s)
         if e is None:
             e = self.zero(Name(t))
@@ -270,6 +269,8 @@ class Forward:
                                 "register one with adjointc.defvjp and adjointc.defjvp")
         if rule.nondiff:
             return None
+        if any(self.of(a) is not None for a in val.args):   # (complex values: rules/complex.py)
+            rule = rule_for(rule, val, self.oracle.of, self.types.get(s.target, T.UNKNOWN), s.loc)[0]
         try:
             bound = rule.bind(val.args, val.kwargs)
             e = rule.tangent(val, bound, self.of, Name(s.target))

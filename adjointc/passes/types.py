@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import rules
 from .. import types as T
+from ..rules.complex import REAL_VALUED
 from ..ir import (Assign, Block, Call, Const, Expr, ExprStmt, For, Function, If, Name, SetItem, While, call_kind,
                   names_in, walk)
 
@@ -50,9 +51,15 @@ def join(a: T.T | None, b: T.T) -> T.T:
                 return T.T("struct", fields=tuple((k, join(x, y)) for (k, x), (_, y) in zip(a.fields, b.fields)),
                            cls=a.cls)
             return T.UNKNOWN
+        if a.kind == "unknown" and a.dtype != b.dtype:   # (known real, or known complex: rules/complex.py)
+            return T.UNKNOWN
         return a
     if {a.kind, b.kind} <= {"int", "float", "bool"}:
         return T.FLOAT if "float" in (a.kind, b.kind) else T.INT
+    if {a.kind, b.kind} <= {"int", "float", "bool", "complex"}:   # sometimes complex: complex
+        return T.T("complex")
+    if {a.kind, b.kind} == {"float", "unknown"} and T.is_real(a) and T.is_real(b):
+        return T.UNKNOWN_REAL   # (a float, or a real value of unknown shape: abs(v), v.imag)
     if a.kind == "array" and b.is_scalar or b.kind == "array" and a.is_scalar:
         arr = a if a.kind == "array" else b
         return T.array(None, dtype=arr.dtype)
@@ -164,6 +171,16 @@ class TypeProblem(Exception):
 
 
 def result_type(rule: rules.Rule, types: dict[str, Any], bound: dict[str, Any], e: Call) -> T.T:
+    """The rule's result type; complex where an argument is complex, unless the op's value
+    is real (rules/complex.py: the result functions need not track complex dtypes)."""
+    t = _rule_result(rule, types, bound, e)
+    if not rule.nondiff and rule.op not in REAL_VALUED and any(
+            T.is_complex(x) for v in types.values() for x in (v if isinstance(v, tuple) else (v,))):
+        return T.complexified(t)
+    return t
+
+
+def _rule_result(rule: rules.Rule, types: dict[str, Any], bound: dict[str, Any], e: Call) -> T.T:
     kind = rule.result
     if callable(kind):
         try:

@@ -57,6 +57,7 @@ class Rule:
     recompute: str | None = None              # "view" | "scalar" | "never": see cheap_to_recompute
     returns_view: bool = False                # the result may share memory with an argument
     jvp: Any = None                           # forward mode: see rules/tangents.py and `defjvp`
+    on_complex: Any = None                    # complex values: see rules/complex.py (None: refused)
 
     def tangent(self, call: Call, bound: dict[str, Any], tangent_of: Callable[[Expr], Expr | None],
                 ans: Expr) -> Expr | None:
@@ -168,6 +169,8 @@ def _canonical_name(obj: Any) -> str:
         return f"np.{name}"
     if name and getattr(np.linalg, name, None) is obj:
         return f"np.linalg.{name}"
+    if name and getattr(np.fft, name, None) is obj:
+        return f"np.fft.{name}"
     if name and getattr(math, name, None) is obj:
         return f"math.{name}"
     mod = getattr(obj, "__module__", None) or ""
@@ -327,7 +330,7 @@ ZERO_COTANGENT_SAFE = frozenset({
     "add", "sub", "mul", "truediv", "neg", "pow", "eq", "gt", "lt", "invert",
     "np.conj", "np.cos", "np.cosh", "np.exp", "np.exp2", "np.log", "np.sin", "np.sinh",
     "np.sqrt", "np.sign", "np.where", "np.isnan", "np.trunc", "np.floor_divide",
-    "np.shape", "np.size", "len", "unbroadcast", "unreduce", "dsinc"})
+    "np.shape", "np.size", "len", "unbroadcast", "unreduce", "dsinc", "csign", "dangle"})
 
 
 def takes_zero_cotangent(e: Expr) -> bool:
@@ -349,7 +352,13 @@ from . import generated as _generated  # noqa: E402,F401  (the helpers generated
 from . import generated_linalg as _generated_linalg  # noqa: E402,F401  (the linear-algebra helpers' rules)
 from . import containers as _containers  # noqa: E402,F401  (any/all/fsum, dicts)
 from . import generated_lists as _generated_lists  # noqa: E402,F401  (the list helpers' rules: everyday syntax)
+from . import special as _special  # noqa: E402,F401  (lgamma, gamma, digamma...)
+from . import np_fft as _np_fft  # noqa: E402,F401
+from . import generated_spectral as _generated_spectral  # noqa: E402,F401  (the FFT helpers' rules)
+
+from . import complex as _complex  # noqa: E402  (after the others: marks which rules hold for complex values)
 
 
 BUILTIN_RULE_OPS = frozenset(REGISTRY)   # adjointc's own rules (not users')
 from . import generated_reductions as _generated_reductions  # noqa: E402,F401  (the reduction, norm and interp helpers' rules)
+_complex.mark_helpers()   # (the reduction helpers' rules hold for complex values too: rules/complex.py)

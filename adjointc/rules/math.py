@@ -73,7 +73,6 @@ defvjp(math.fmod, "x, y", x="g", y="-g * ((x - ans) / y)", result=F)  # ans = x 
 # Special functions.
 defvjp(math.erf, "x", x="g * (2 / math.sqrt(math.pi)) * math.exp(-x * x)", result=F)
 defvjp(math.erfc, "x", x="-g * (2 / math.sqrt(math.pi)) * math.exp(-x * x)", result=F)
-defvjp(math.lgamma, "x", x="g * digamma(x)", result=F)   # (rules/helpers/elementwise.py)
 
 # No derivative: integer-valued or boolean results.
 for _f in (math.floor, math.ceil, math.trunc):

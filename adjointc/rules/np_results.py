@@ -131,11 +131,24 @@ def dims_of(e: Any, t: Any) -> tuple[int | None, Any]:
     return None, None
 
 
+def complex_dtype(bound) -> bool:
+    """Is the call's constant `dtype=` a complex type ("complex128", np.complex64...)?"""
+    v = const_value(bound.get("dtype"))
+    if v is NOT_CONST or v is None:
+        return False
+    try:
+        return np.dtype(v).kind == "c"
+    except TypeError:
+        return False
+
+
 def shape_arg_result(name: str):
     def result(types, bound):
         rank, shape = dims_of(bound[name], types.get(name))
         if rank is None:
             return T.UNKNOWN
+        if complex_dtype(bound):   # (complex zeros: rules/complex.py reads the dtype)
+            return T.array(rank, shape, dtype="c") if rank else T.T("complex")
         return T.array(rank, shape, dtype=None) if rank else T.FLOAT
     return result
 
@@ -206,9 +219,14 @@ def dtype_code(e: Any) -> str | None:
 def array_result(types, bound):
     t = type_of(types, "object")
     given = bound.get("dtype")
-    dtype = "f" if const_value(given) is None else dtype_code(given)
-    if t.kind == "array":      # a copy: same shape (in the dtype given, if one is)
-        return t if const_value(given) is None else replace(t, dtype=dtype)
+    if const_value(given) is None:  # no dtype=: the values' own (complex if an entry is)
+        dtype = "c" if any(T.is_complex(e) for e in _leaf_types(t)) else "f"
+        if t.kind == "array":  # a copy: same shape and dtype
+            return t
+    else:
+        dtype = dtype_code(given)
+        if t.kind == "array":  # a copy in the dtype given
+            return replace(t, dtype=dtype)
     r = rank_of(t)
     if r == 1 and t.kind in ("list", "tuple"):  # (known entries: a known length)
         return T.array(1, ((None, len(t.elts)),), dtype=dtype)
@@ -343,8 +361,15 @@ def linspace_result(types, bound):
 def full_like_result(types, bound):
     t = type_of(types, "a")
     if const_value(bound["dtype"]) is not None:      # dtype changed: same shape, unknown dtype
-        return replace(t, dtype=None) if t.kind == "array" else T.UNKNOWN
+        return replace(t, dtype="c" if complex_dtype(bound) else None) if t.kind == "array" else T.UNKNOWN
     return t
+
+
+def _leaf_types(t: T.T) -> list[T.T]:
+    """The element types of nested lists/tuples (t itself for anything else)."""
+    if t.kind in ("list", "tuple"):
+        return [x for e in t.elts for x in _leaf_types(e)]
+    return [t]
 
 
 def arg_reduce_result(types, bound):

@@ -143,8 +143,7 @@ nondiff(builtins.print, "*args, sep=' ', end='\\n', file=None, flush=False", nam
 nondiff("assert", "test, msg=None", result="none")
 nondiff(builtins.round, "x, ndigits=None", name="round", result="elementwise_int")
 defvjp(builtins.abs, "x", name="abs", x="g * np.sign(x)", result=real_result)
-refuse(builtins.complex, "complex(...) makes a complex value (complex numbers are not "
-       "differentiated yet)", T.COMPLEX_HINT, name="complex")
+# complex(a, b): rules/complex.py
 # ties split the adjoint in halves, as np.maximum/np.minimum (and JAX) do
 defvjp(builtins.max, "x, y", name="max", x="g * ((x > y) + 0.5 * (x == y))",
        y="g * ((y > x) + 0.5 * (x == y))", result="elementwise")

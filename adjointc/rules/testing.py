@@ -36,6 +36,7 @@ OPERATORS: dict[str, Callable[..., Any]] = {
     "tuple": lambda *elts: tuple(elts), "list": lambda *elts: list(elts),
     "py:list": list, "py:tuple": tuple, "py:max": max, "py:min": min,
     "attr:T": lambda x: x.T, "attr:real": lambda x: x.real, "method:copy": lambda x: x.copy(),
+    "attr:imag": lambda x: x.imag, "method:conjugate": lambda x: x.conjugate(), "method:conj": lambda x: x.conj(),
     "getitem": lambda x, index: x[index],
     "np.r_": lambda *items: np.r_[items], "np.c_": lambda *items: np.c_[items],   # (index expressions)
 }
@@ -77,13 +78,25 @@ def _ir_arg(v: Any, name: str, values: dict[str, Any]) -> Expr:
 
 def bind(fn_or_op: Any, args: tuple, kwargs: dict) -> tuple[Rule, dict[str, Any], dict[str, Any]]:
     """Bind concrete arguments: (rule, bound IR args, values of the Names)."""
-    rule = find_rule(fn_or_op)
+    rule = for_values(find_rule(fn_or_op), args, kwargs)
     values: dict[str, Any] = {}
     n = len(rule.params)
     ir_args = tuple(_ir_arg(v, rule.params[i] if i < n else f"{rule.varargs}{i - n}", values)
                     for i, v in enumerate(args))
     ir_kwargs = tuple((k, _ir_arg(v, k, values)) for k, v in kwargs.items())
     return rule, rule.bind(ir_args, ir_kwargs), values
+
+
+def for_values(rule: Rule, args: tuple, kwargs: dict) -> Rule:
+    """The rule the passes apply to these concrete arguments: its complex variant
+    (rules/complex.py) where an argument is complex."""
+    if any(np.iscomplexobj(v) for v in _leaves(list(args) + list(kwargs.values()))
+           if isinstance(v, (np.ndarray, complex, np.complexfloating))):
+        from .complex import complex_rule
+        variant = complex_rule(rule)
+        assert variant is not None, f"{rule.op} is refused for complex values"
+        return variant
+    return rule
 
 
 def _simplify(e: Expr) -> Expr:
@@ -163,7 +176,11 @@ def _like(v: Any, rng: np.random.Generator) -> Any:
     if isinstance(v, (list, tuple)):
         return _rebuild(v, [_like(e, rng) for e in v])
     if isinstance(v, np.ndarray):
-        return rng.standard_normal(v.shape) if v.dtype.kind in "fc" else np.zeros(v.shape)
+        if v.dtype.kind == "c":
+            return rng.standard_normal(v.shape) + 1j * rng.standard_normal(v.shape)
+        return rng.standard_normal(v.shape) if v.dtype.kind == "f" else np.zeros(v.shape)
+    if isinstance(v, (complex, np.complexfloating)):
+        return complex(rng.standard_normal(), rng.standard_normal())
     return float(rng.standard_normal()) if is_differentiable_value(v) else 0.0
 
 
@@ -180,12 +197,21 @@ def _axpy(x: Any, t: float, u: Any) -> Any:
 
 
 def vdot(a: Any, b: Any) -> float:
-    """Sum of elementwise products over matching nested structures."""
+    """Sum of elementwise products over matching nested structures; for complex values
+    Re(sum(a * b)), no conjugate: how a tangent and a cotangent pair in JAX's
+    convention (rules/complex.py)."""
     if a is None or b is None:
         return 0.0
     if isinstance(a, (list, tuple)):
         return sum(vdot(x, y) for x, y in zip(a, b))
+    if np.iscomplexobj(a) or np.iscomplexobj(b):
+        return float(np.real(np.sum(np.asarray(a) * np.asarray(b))))
     return float(np.sum(np.asarray(a, dtype=float) * np.asarray(b, dtype=float)))
+
+
+def _numbers(v: Any) -> np.ndarray:
+    """v as a float array, or a complex one for complex values (never cast to real)."""
+    return np.asarray(v, dtype=np.result_type(np.asarray(v).dtype, float))
 
 
 def _check_shapes(adj: Any, x: Any, where: str) -> None:
@@ -259,7 +285,7 @@ def eval_tangent(fn_or_op: Any, args: tuple, kwargs: dict | None, tangents: dict
     position (int) or keyword (str) to its tangent (absent: a constant). Returns the
     output's tangent (None when no argument carries one)."""
     kwargs = kwargs or {}
-    rule = find_rule(fn_or_op)
+    rule = for_values(find_rule(fn_or_op), args, kwargs)
     values: dict[str, Any] = {}
     n = len(rule.params)
     labels = [rule.params[i] if i < n else f"{rule.varargs}{i - n}" for i in range(len(args))]
@@ -354,8 +380,7 @@ def check_jvp(fn_or_op: Any, args: tuple, kwargs: dict | None = None, *,
     def fd_of(p2: Any, m2: Any, p1: Any, m1: Any) -> Any:
         if isinstance(p1, (list, tuple)):
             return _rebuild(p1, [fd_of(*z) for z in zip(p2, m2, p1, m1)])
-        return (8 * (np.asarray(p1, float) - np.asarray(m1, float))
-                - (np.asarray(p2, float) - np.asarray(m2, float))) / (12 * h)
+        return (8 * (_numbers(p1) - _numbers(m1)) - (_numbers(p2) - _numbers(m2))) / (12 * h)
     fd = fd_of(along(2 * h), along(-2 * h), along(h), along(-h))
 
     def compare(t: Any, d: Any, where: str) -> None:
@@ -365,7 +390,7 @@ def check_jvp(fn_or_op: Any, args: tuple, kwargs: dict | None = None, *,
                 compare(a, b, f"{where}[{i}]")
             return
         assert np.shape(t) == np.shape(d), f"{where}: tangent has shape {np.shape(t)}, the output {np.shape(d)}"
-        ok = np.abs(np.asarray(t, float) - d) <= atol + rtol * np.maximum(np.abs(d), 1.0)
+        ok = np.abs(_numbers(t) - d) <= atol + rtol * np.maximum(np.abs(d), 1.0)
         assert np.all(ok), f"{where}: finite differences give {d!r}, the tangent {t!r}"
     compare(tan, fd, rule.op)
     return tan

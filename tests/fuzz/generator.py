@@ -76,6 +76,7 @@ class Features:
     dicts: bool = True             # dict displays, item writes (overwrite, insert, in a branch), d.get, len,
     #                                iteration over .items()/.values(), dict comprehensions, computed keys
     everyday_syntax: bool = True   # for/while-else, starred unpacking, min/max of several, list pop/extend/insert/+
+    complex_fft: bool = True       # np.fft filters and complex arithmetic ending in a real value
 
     def replace(self, **changes: bool) -> "Features":
         return dataclasses.replace(self, **changes)
@@ -236,11 +237,15 @@ class _Gen:
             choices.append("loopvar")
         if self.f.comprehensions and depth < 2:
             choices.append("genexp")
+        if self.f.complex_fft:
+            choices.append("complex")
         c = self.pick(choices) if depth < 2 else "atom"
         if c == "atom":
             return self.s_atom()
         if c == "genexp":
             return self.s_genexp(depth)
+        if c == "complex":
+            return self.s_complex(depth)
         if c == "binary":
             t = self.pick(S_BINARY)
             return t.format(a=self.s_expr(depth + 1), b=self.s_expr(depth + 1), k=self.pick(EXPONENTS))
@@ -280,6 +285,37 @@ class _Gen:
         i = self.pick(self.loops)["var"]
         return f"{self.s_atom()} * (0.5 + 0.25 * {i})"
 
+    # -- complex intermediates (complex_fft): each form ends in a real value
+    def s_complex(self, depth: int) -> str:
+        """A real scalar computed through complex values: complex arithmetic on scalars,
+        or a spectrum of an array."""
+        self.tags.add("complex_fft")
+        s, t = self.s_expr(depth + 1), self.s_expr(depth + 1)
+        forms = ["abs(complex({s}, 0.5) ** 2 + 1j * {t})", "(({s} + 1j * {t}) * (0.5 - 2j)).imag",
+                 "np.angle({s} + 1j * (1.5 + 0.1 * {t}))", "(({s} - 0.5j) ** 3).real + abs({t} * 1j - 1.0)",
+                 "(np.exp(1j * {s}) * np.conj({t} + 2j)).real"]
+        if self.f.arrays and self.vars(A(self.n)):
+            forms += ["np.sum(np.abs(np.fft.rfft({a})) ** 2) / {n}",
+                      "np.real(np.sum(np.fft.fft({a}) * np.conj(np.fft.fft({b})))) / {n}",
+                      "np.sum(np.imag(np.fft.fft({a}, n={m2})) * np.arange({m2}.0))",
+                      "np.abs(np.sum({a} * np.exp(0.5j * np.arange({n}.0))))"]
+        n = self.n
+        return self.pick(forms).format(s=s, t=t, n=n, m2=2 * n, a=self.a_expr(n, depth + 1) if self.vars(A(n)) else "",
+                                       b=self.a_expr(n, depth + 1) if self.vars(A(n)) else "")
+
+    def a_spectral(self, length: int, depth: int) -> str:
+        """A real array of the given length computed through FFTs or complex arithmetic."""
+        self.tags.add("complex_fft")
+        a = self.a_expr(length, depth + 1)
+        b = self.a_expr(length, depth + 1)
+        m = length // 2 + 1
+        forms = ["np.fft.irfft(np.fft.rfft({a}) * np.exp(-0.3 * np.arange({m}.0)), {n})",
+                 "np.real(np.fft.ifft(np.fft.fft({a}) * np.fft.fft({b}))) / {n}",
+                 "np.abs(np.fft.fft({a})) / {n}", "np.imag(np.fft.ifft({a}) * (1.0 + 0.5j))",
+                 "np.real({a} * np.exp(1j * {b}))", "np.fft.fftshift({a})",
+                 "np.fft.irfft(1j * np.fft.rfft({a}, norm='ortho'), {n}, norm='ortho')"]
+        return self.pick(forms).format(a=a, b=b, m=m, n=length)
+
     def index(self, length: int) -> str:
         return str(self.d(st.integers(-length, length - 1)))
 
@@ -309,7 +345,11 @@ class _Gen:
                 choices.append("reverse")
         if length == self.n - 1 and self.vars(A(self.n)):
             choices += ["slice", "slice"]
+        if self.f.complex_fft:
+            choices.append("spectral")
         c = self.pick(choices) if depth < 2 else "atom"
+        if c == "spectral":
+            return self.a_spectral(length, depth)
         if c == "atom" or (c == "slice" and not self.vars(A(self.n))):
             if not self.vars(A(length)):
                 return self.pick(self.vars(A(self.n))) + "[1:]"

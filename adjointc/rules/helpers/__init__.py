@@ -22,7 +22,8 @@ such guard: an argument without a tangent contributes no term
 
 Modules: core (the symbolic zero, `@linear`), elementwise, reductions (with
 scans and sorting), linalg (products, einsum, norms, np.linalg), decomp (svd, eig,
-pinv, qr), shape (shape, selection and assembly), batch (batched forward mode:
+pinv, qr), shape (shape, selection and assembly), special (digamma,
+trigamma), spectral (complex values and FFTs), batch (batched forward mode:
 rules/batched.py). Dependencies point one way: the helpers import adjointc.runtime
 (`unbroadcast`, `unreduce`), never the reverse.
 
@@ -36,7 +37,7 @@ Each module's `__all__` says which of its names join: its public helpers.
 from __future__ import annotations
 
 from ... import runtime
-from . import batch, core, decomp, elementwise, linalg, reductions, shape
+from . import batch, core, decomp, elementwise, linalg, reductions, shape, special, spectral
 from .batch import *  # noqa: F401,F403
 from .core import *  # noqa: F401,F403
 from .decomp import *  # noqa: F401,F403
@@ -44,9 +45,12 @@ from .elementwise import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .reductions import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from .special import *  # noqa: F401,F403
+from .spectral import *  # noqa: F401,F403
 
 __all__ = sorted(set(batch.__all__) | set(core.__all__) | set(decomp.__all__) | set(elementwise.__all__)
-                 | set(linalg.__all__) | set(reductions.__all__) | set(shape.__all__))
+                 | set(linalg.__all__) | set(reductions.__all__) | set(shape.__all__)
+                 | set(special.__all__) | set(spectral.__all__))
 
 
 def _join_runtime() -> None:

@@ -113,25 +113,6 @@ def interp_jvp(d: Any, x: Any, xp: Any, left: Any = None, right: Any = None) -> 
     return ((d[i] * (1 - t) + d[i + 1] * t) * keep)[()]
 
 
-def digamma(x: float) -> float:
-    """psi(x) = d/dx lgamma(x) for a real x (math.lgamma's derivative): the recurrence
-    psi(x) = psi(x + 1) - 1/x up to x >= 10, then the asymptotic series (error < 1e-13);
-    x < 0 by reflection, psi(1 - x) - pi / tan(pi x). Poles (0, -1, ...): nan."""
-    import math
-    x = float(x)
-    if x <= 0.0 and x == math.floor(x):
-        return math.nan
-    if x < 0.0:
-        return digamma(1.0 - x) - math.pi / math.tan(math.pi * x)
-    acc = 0.0
-    while x < 10.0:
-        acc -= 1.0 / x
-        x += 1.0
-    r = 1.0 / (x * x)
-    series = r * (1.0 / 12 - r * (1.0 / 120 - r * (1.0 / 252 - r * (1.0 / 240 - r * (1.0 / 132)))))
-    return acc + math.log(x) - 0.5 / x - series
-
-
 # What joins adjointc.runtime (see helpers/__init__.py): the helpers, not our imports.
 __all__ = [n for n, v in list(globals().items())
            if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == __name__]
