@@ -15,6 +15,9 @@ aliasing check reads; it over-approximates what may share memory at run time.
 """
 from __future__ import annotations
 
+import functools
+import inspect
+
 from .. import rules
 from .. import types as T
 from ..ir import (Assign, Block, Break, Call, Const, Continue, ExprStmt, For, Function, If, Name, Return, SetItem,
@@ -131,6 +134,28 @@ _LISTS_OF_VIEWS = frozenset({"np.split", "np.array_split", "np.hsplit", "np.vspl
 _RETURNS = {"unbroadcast": (0,), "unreduce": (0,), "add_adjoint": (0, 1), "zero_tangent": (0,),
             "real_adjoint_check": (0,), "as_adjoint": (0,), "stand_in": (), "list_adjoint": (0,),
             "seed_adjoint": (0,), "snapshot": (0,), "copy_adjoint": (), "zeros_like": (), "written_part": ()}
+
+
+# runtime helpers whose result is always a new array (arithmetic on their arguments:
+# adjointc/rules/helpers/linalg.py), never an argument or a part of one
+_FRESH_HELPERS = frozenset({"slogdet_vjp", "inv_vjp"})
+# the runtime's helpers whose new result is an array, a list, a dict or a number
+# (adjointc/runtime.py), never an object of another type
+# (and the VJP helpers `un...`: unbroadcast, unreduce, unpiece, ...)
+_PLAIN_HELPERS = frozenset({"zeros_like", "snapshot", "copy_adjoint", "add_adjoint", "as_adjoint", "seed_adjoint"})
+_PLAIN_KINDS = ("array", "list", "tuple", "float", "int", "bool", "complex", "str", "none")
+
+
+@functools.lru_cache(maxsize=1)
+def _helpers() -> frozenset:
+    """The names of adjointc's own runtime helpers (adjointc.runtime: the VJP and JVP
+    helpers rule templates call). Each gives back at most its first argument (the
+    cotangent), a part or a view of it or a list holding it, or a new value; never
+    another argument (add_adjoint, which may give back either, is in _RETURNS): read
+    off their returns when this was written."""
+    from .. import runtime  # (at first use: the runtime's helpers join it on import)
+    return frozenset(n for n, f in vars(runtime).items()
+                     if inspect.isfunction(f) and (f.__module__ or "").startswith("adjointc."))
 
 
 def _no_memory(t: T.T) -> bool:
@@ -317,6 +342,13 @@ class Flow:
         self.order = list(walk(fn.body))
         self.index = {id(s): k for k, s in enumerate(self.order)}
         self.assigned = {n for s in self.order for n in _bound(s)}
+        # the statements whose new object is plain: an array, list, tuple, dict or number
+        # (what snapshot copies and a slot write only rebinds a slot of), never an object
+        # of a user's class
+        self.plain = {k for k, s in enumerate(self.order) if isinstance(s, Assign) and isinstance(s.value, Call)
+                      and (types.get(s.target, T.UNKNOWN).kind in _PLAIN_KINDS or s.value.op in _FRESH
+                           or s.value.op in _PLAIN_HELPERS
+                           or s.value.kind == "primitive" and s.value.op.startswith(("np.", "math.", "un")))}
         self.at: dict[int, list[_Point]] = {}
         self.reached: set[int] = set()
         start = _State({p.name: frozenset({("e", p.name)}) for p in fn.params})
@@ -324,6 +356,20 @@ class Flow:
 
     def objects(self, k: int, n: str) -> list[frozenset]:
         return [st.closure(self._pts(st, n)) for st in self.at[k]]
+
+    def own(self, k: int, n: str) -> list[frozenset] | None:
+        """Per state before statement k, the objects n's value may be, not what they
+        hold, when each is plain (an array, list, tuple, dict: a slot write `n[i] = v`
+        changes that object only, never one it held); None if one may be of another
+        type (its `__setitem__` may write into what it holds)."""
+        out = [self._pts(st, n) for st in self.at[k]]
+        return out if all(self.is_plain(o) for objs in out for o in objs) else None
+
+    def is_plain(self, o: Obj) -> bool:
+        """Is object o known to be an array, a list, a tuple, a dict or a number?"""
+        if o[0] == "e":
+            return self.types.get(o[1], T.UNKNOWN).kind in _PLAIN_KINDS
+        return o[1] in self.plain
 
     # ---- the transfer functions
     def _pts(self, st: _State | _Point, n: str) -> frozenset:
@@ -465,7 +511,7 @@ class Flow:
         if v.op == "ifexp":
             st.pt(s.target, self._args(st, v.args[1:]))
             return
-        fresh = v.op in _FRESH or v.kind == "primitive" and v.op.startswith(("np.", "math."))
+        fresh = v.op in _FRESH or v.op in _FRESH_HELPERS or v.kind == "primitive" and v.op.startswith(("np.", "math."))
         if v.calls_user:
             # (a user function's result that may view (or hold) an argument is for
             # mutation.check_views to refuse when that argument is modified; its
@@ -475,10 +521,12 @@ class Flow:
             # (`np.asarray(u, copy=False)`, `np.add(a, b, out=c)`: NumPy hands back u, c)
             keep = any(k == "copy" and not (isinstance(e, Const) and e.value is True) for k, e in v.kwargs)
             back = self._args(st, ([v.args[0]] if keep and v.args else []) + [e for k, e in v.kwargs if k == "out"])
-        elif v.op in _RETURNS or v.kind == "primitive" and v.op.startswith("un"):
+        elif v.op in _RETURNS or v.kind == "primitive" and (v.op.startswith("un") or v.op in _helpers()):
             # (a helper builds its result from the arguments it may give back: `x` in
             # `unbroadcast(g, x)` gives only a shape)
             back = args = self._args(st, [v.args[j] for j in _RETURNS.get(v.op, (0,)) if j < len(v.args)])
+            if v.op == "snapshot":  # (arrays, lists, tuples and dicts copied, level by level: only
+                back = args = frozenset(o for o in back if not self.is_plain(o))  # other objects come back)
             fresh = True
         else:  # (a method, `min`/`max`, `and`/`or`, another helper)
             back = args
