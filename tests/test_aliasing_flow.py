@@ -192,7 +192,8 @@ def history_rows_of_a_2d_index(x, c):
     return np.sum(hist * hist)
 
 
-ACCEPTED = [history_row_read_after_the_next_row_is_written, history_rows_of_a_2d_index, double_buffer_swap, leapfrog_rotation, three_buffer_rotation, fresh_copy_each_trip,
+ACCEPTED = [history_row_read_after_the_next_row_is_written, history_rows_of_a_2d_index, double_buffer_swap,
+            leapfrog_rotation, three_buffer_rotation, fresh_copy_each_trip,
             helper_returns_new_then_written, rebound_alias_then_written, appended_then_rebuilt_then_written,
             view_rebound_before_the_write, alias_in_one_branch_then_rebound, tuple_rebound_before_the_write,
             alias_rebound_before_break]

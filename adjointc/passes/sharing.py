@@ -521,7 +521,7 @@ class Flow:
             # (`np.asarray(u, copy=False)`, `np.add(a, b, out=c)`: NumPy hands back u, c)
             keep = any(k == "copy" and not (isinstance(e, Const) and e.value is True) for k, e in v.kwargs)
             back = self._args(st, ([v.args[0]] if keep and v.args else []) + [e for k, e in v.kwargs if k == "out"])
-        elif v.op in _RETURNS or v.kind == "primitive" and (v.op.startswith("un") or v.op in _helpers()):
+        elif v.op in _RETURNS or v.kind == "primitive" and (v.op.startswith("un") or v.op in _helpers() and v.args):
             # (a helper builds its result from the arguments it may give back: `x` in
             # `unbroadcast(g, x)` gives only a shape)
             back = args = self._args(st, [v.args[j] for j in _RETURNS.get(v.op, (0,)) if j < len(v.args)])
