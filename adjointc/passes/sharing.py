@@ -278,14 +278,16 @@ class _State:
     def join(self, o: "_State") -> "_State":
         out = self.copy()
         pts, holds = out.pts, out.holds
-        for n, s in o.pts.items():
+        # (the entries both states share, the same frozenset since one was copied from the
+        # other, are skipped: a join costs what differs, plus one pass over o's entries)
+        for n, s in [(n, s) for n, s in o.pts.items() if pts.get(n) is not s]:
             out.pt(n, pts[n] | s if n in pts else s)
-        for b, s in o.holds.items():
+        for b, s in [(b, s) for b, s in o.holds.items() if holds.get(b) is not s]:
             out.hold(b, holds[b] | s if b in holds else s)
         for n, r in list(out.ranks.items()):
             if o.ranks.get(n) != r:
                 out.rank(n, None)
-        for k in o.made:
+        for k in o.made - out.made:
             out.add_made(k)
         return out
 
