@@ -11,7 +11,11 @@ Used by mutation, aliasing, inline, tape (per-object memory facts) and dce.
 `Flow(fn, types)`: the same relation per program point (flow-sensitive: a name
 rebound to a new value stops sharing; a list holds what was appended; loops to a
 fixpoint, branches joined, a few ways of reaching a point kept apart), which the
-aliasing check reads; it over-approximates what may share memory at run time.
+aliasing check reads; it over-approximates what may share memory at run time. It
+also says which objects are plain (arrays, lists, tuples, dicts, numbers: `own`),
+so that a slot write `L[0] = v` is known to change the list, not the element it
+replaced. Its cost is linear in the statements visited (a loop body a few times
+to its fixpoint): see _State.
 """
 from __future__ import annotations
 
