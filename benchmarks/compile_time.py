@@ -3,12 +3,14 @@
     python benchmarks/compile_time.py
         cold transform vs cache-hit load time of the main example (heat), each
         measured in a fresh process around the first gradient call (median of runs)
-    python benchmarks/compile_time.py --scaling [--sizes 100,300,1000] [--shapes stencil,loop]
+    python benchmarks/compile_time.py --scaling [--sizes 100,300,1000] [--shapes stencil,loop] [--cpu]
         transform time against function size: for each shape, a generated function of
         N statements is differentiated once (fresh cache, after a warm-up transform),
         and the table shows seconds per size and the ratio of the largest to the
         smallest (issue 10's target: 1,000 statements in under 1 s, at most 15x the
-        time of 100). `--profile SHAPE:N` prints the cProfile of one transform.
+        time of 100). `--cpu`: CPU time of this process instead of wall time (steadier
+        on a shared machine). `--profile SHAPE:N` prints the cProfile of one transform;
+        `--stages SHAPE:N` the CPU time of each pass and stage of one transform.
 
 Shapes (seeded, so every run differentiates the same functions):
     scalar    straight-line scalar code, each statement reading an earlier one
@@ -121,13 +123,13 @@ def _function(shape: str, n: int, directory: str):
     return module.f
 
 
-def _transform_seconds(shape: str, n: int, directory: str, profile: bool = False) -> float:
+def _transform_seconds(shape: str, n: int, directory: str, profile: bool = False, clock=time.perf_counter) -> float:
     import numpy as np
     import adjointc
     f = _function(shape, n, directory)
     args = eval(f"({SHAPES[shape][1]},)", {"np": np})
     g = adjointc.grad(f, wrt=0)
-    t0 = time.perf_counter()
+    t0 = clock()
     if profile:
         import cProfile
         import pstats
@@ -136,12 +138,46 @@ def _transform_seconds(shape: str, n: int, directory: str, profile: bool = False
         pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
     else:
         g(*args)
-    t1 = time.perf_counter()
+    t1 = clock()
     g(*args)  # (running the adjoint once is not transform time)
-    return (t1 - t0) - (time.perf_counter() - t1)
+    return (t1 - t0) - (clock() - t1)
 
 
-def scaling(shapes: list[str], sizes: list[int], profile: str | None = None) -> None:
+def stages(shape: str, n: int, directory: str) -> None:
+    """CPU seconds of each pass of PIPELINE and of the stages around it in one transform
+    (a pass's time includes the type inference it is the first to ask for)."""
+    import collections
+    from adjointc import compiler, frontend, passes
+    spent: collections.Counter = collections.Counter()
+
+    def timed(label: str, f):
+        def run(*a, **k):
+            t = time.process_time()
+            try:
+                return f(*a, **k)
+            finally:
+                spent[label] += time.process_time() - t
+        return run
+    call = passes.Pass.__call__
+    passes.Pass.__call__ = lambda self, prog: timed(f"pass {self.name}", call)(self, prog)
+    saved = [(compiler.cleanup, "run", "cleanup (after dce)"), (compiler.checkpoint_pass, "run", "checkpoint"),
+             (frontend, "lower_raw", "libcst -> IR (lower_raw)"), (compiler, "transform", "transform, in all")]
+    saved = [(m, a, getattr(m, a), label) for m, a, label in saved]
+    for m, a, f, label in saved:
+        setattr(m, a, timed(label, f))
+    try:
+        total = _transform_seconds(shape, n, directory, clock=time.process_time)
+    finally:
+        passes.Pass.__call__ = call
+        for m, a, f, _ in saved:
+            setattr(m, a, f)
+    print(f"{shape}:{n}, CPU s: the first call {total:.3f}")
+    for label, t in spent.most_common():
+        print(f"  {label:<28}{t:7.3f}")
+
+
+def scaling(shapes: list[str], sizes: list[int], profile: str | None = None, stage: str | None = None,
+            cpu: bool = False) -> None:
     with tempfile.TemporaryDirectory() as work:
         os.environ["ADJOINTC_CACHE_DIR"] = os.path.join(work, "cache")
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -150,10 +186,16 @@ def scaling(shapes: list[str], sizes: list[int], profile: str | None = None) -> 
             shape, n = profile.split(":")
             print(f"{shape} {n}: {_transform_seconds(shape, int(n), work, profile=True):.3f} s")
             return
-        print(f"transform time (s) by function size; ratio = {sizes[-1]} / {sizes[0]} statements")
+        if stage:
+            shape, n = stage.split(":")
+            stages(shape, int(n), work)
+            return
+        clock = time.process_time if cpu else time.perf_counter
+        print(f"transform {'CPU' if cpu else 'wall'} time (s) by function size; "
+              f"ratio = {sizes[-1]} / {sizes[0]} statements")
         print(f"{'shape':<10}" + "".join(f"{n:>9}" for n in sizes) + f"{'ratio':>9}")
         for shape in shapes:
-            times = [_transform_seconds(shape, n, work) for n in sizes]
+            times = [_transform_seconds(shape, n, work, clock=clock) for n in sizes]
             print(f"{shape:<10}" + "".join(f"{t:9.3f}" for t in times) + f"{times[-1] / times[0]:9.1f}",
                   flush=True)
 
@@ -164,8 +206,11 @@ if __name__ == "__main__":
     ap.add_argument("--sizes", default="100,300,1000")
     ap.add_argument("--shapes", default=",".join(SHAPES))
     ap.add_argument("--profile", default=None, metavar="SHAPE:N", help="profile one transform (with --scaling)")
+    ap.add_argument("--stages", default=None, metavar="SHAPE:N", help="CPU time per pass of one transform "
+                    "(with --scaling)")
+    ap.add_argument("--cpu", action="store_true", help="CPU time instead of wall time (with --scaling)")
     a = ap.parse_args()
     if a.scaling:
-        scaling(a.shapes.split(","), [int(n) for n in a.sizes.split(",")], a.profile)
+        scaling(a.shapes.split(","), [int(n) for n in a.sizes.split(",")], a.profile, a.stages, a.cpu)
     else:
         main()

@@ -171,7 +171,29 @@ def alias_rebound_before_break(x, c):
     return np.sum(v * u)
 
 
-ACCEPTED = [double_buffer_swap, leapfrog_rotation, three_buffer_rotation, fresh_copy_each_trip,
+def history_row_read_after_the_next_row_is_written(x, c):
+    hist = np.zeros((4, x.size))
+    hist[0] = x
+    s = 0.0
+    for i in range(3):
+        y = hist[i]
+        hist[i + 1] = y * c + np.sin(y)
+        s = s + np.sum(y * y)
+    return s + np.sum(hist[3] * hist[2])
+
+
+def history_rows_of_a_2d_index(x, c):
+    hist = np.zeros((5, x.size))
+    hist[0, :] = x
+    for i in range(1, 4):
+        prev = hist[i, :]
+        hist[i + 1, :] = prev * c + 0.5 * np.tanh(prev)
+        hist[0, :] = hist[0, :] + prev * prev
+    return np.sum(hist * hist)
+
+
+ACCEPTED = [history_row_read_after_the_next_row_is_written, history_rows_of_a_2d_index, double_buffer_swap,
+            leapfrog_rotation, three_buffer_rotation, fresh_copy_each_trip,
             helper_returns_new_then_written, rebound_alias_then_written, appended_then_rebuilt_then_written,
             view_rebound_before_the_write, alias_in_one_branch_then_rebound, tuple_rebound_before_the_write,
             alias_rebound_before_break]
@@ -357,7 +379,53 @@ def list_repeated_then_element_written(x, c):
     return np.sum(L[0] * x)
 
 
-REFUSED = [alias_in_one_branch_read_after, appended_then_written_then_read, popped_alias_written,
+def history_row_written_then_read(x, c):
+    hist = np.zeros((4, x.size))
+    hist[0] = x
+    s = 0.0
+    for i in range(3):
+        y = hist[i]
+        hist[i] = y * c  # (the row y views)
+        s = s + np.sum(y * y)
+    return s
+
+
+def history_row_behind_a_negative_offset(x, c):
+    hist = np.zeros((2, x.size))
+    hist[:] = x
+    s = 0.0
+    for i in range(1):
+        y = hist[i - 1]  # (i = 0: the last row, the one i + 1 writes)
+        hist[i + 1] = y * c
+        s = s + np.sum(y * y)
+    return s
+
+
+def history_row_of_a_counter_that_may_go_negative(x, c):
+    hist = np.zeros((3, x.size))
+    hist[:] = x
+    s = 0.0
+    i = -1
+    for _ in range(2):
+        y = hist[i]
+        hist[i + 1] = y * c
+        s = s + np.sum(y * y)
+        i = i + 1
+    return s
+
+
+def list_element_written_in_place_after_read(x, c):
+    u = x * 1.0
+    L = [u, x * 2.0]
+    a = L[0]
+    w = L[0]
+    w[0] = c
+    return np.sum(a * x)
+
+
+REFUSED = [history_row_written_then_read, history_row_behind_a_negative_offset,
+           history_row_of_a_counter_that_may_go_negative, list_element_written_in_place_after_read,
+           alias_in_one_branch_read_after, appended_then_written_then_read, popped_alias_written,
            indexed_alias_written, swap_then_written_through_other, alias_made_on_the_trip_before,
            alias_kept_by_break, double_buffer_aliased_by_a_third_name, list_concatenated_then_element_written,
            list_repeated_then_element_written]

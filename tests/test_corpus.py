@@ -17,7 +17,7 @@ from adjointc import AdjointcError, NoAdjointRule, UnsupportedSyntax, grad, valu
 from corpus import A, Case, bind, call, copy_value, fd_gradient, sympy_gradient, wrt_names
 
 MODULES = ("straight_line", "numpy_ops", "numpy_more", "loops", "branches", "inplace", "edge_cases",
-           "entry_points", "fuzz_found", "function_values", "containers", "everyday", "spectral")
+           "entry_points", "fuzz_found", "function_values", "containers", "everyday", "spectral", "pipe")
 CASES: list[Case] = [c for m in MODULES for c in importlib.import_module(f"corpus.{m}").CASES]
 UNSUPPORTED = importlib.import_module("corpus.unsupported").CASES
 

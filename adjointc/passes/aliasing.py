@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from .. import types as T
 from ..errors import AliasingError
-from ..ir import (Assign, Block, Break, Call, Continue, ExprStmt, For, Function, If, Name, Return, SetItem, Stmt,
+from ..ir import (Assign, Block, Break, Call, Const, Continue, ExprStmt, For, Function, If, Name, Return, SetItem, Stmt,
                   While, names_in, stmt_reads, walk)
 from .sharing import SHAPE_ONLY, Flow, base_map
 
@@ -67,22 +67,30 @@ def check(fn: Function, types: dict[str, T.T], user_names: set[str]) -> None:
     live = _live_after(fn.body, {id(s) for _, s in writes})
     params = {p.name for p in fn.params}
     flow = Flow(fn, types)
+    rows = _Rows(fn, types)
     for i, w in writes:
         if i not in flow.at:
             continue  # (after a return or a break: never runs)
         c = w.target
-        mine = flow.objects(i, c)  # (per state: one per way of reaching the write)
-        if isinstance(w, SetItem) and types.get(c, T.UNKNOWN).kind in _SLOTTED:
-            # `L[i] = v`, `d[k] = v`: the write changes the container, never the values it
-            # holds (what shares a held array sees nothing; an alias of L itself does)
+        # (per state: one per way of reaching the write) the objects the write changes:
+        # a slot of a list or dict (`L[0] = v`, `d[k] = v`, `L += M`) is rebound, what it
+        # held is not changed (`_saved = snapshot(L[0]); L[0] = b` in a generated adjoint;
+        # what shares a held array sees nothing, an alias of L itself does); an array's
+        # memory is written. (An element read by name, `a = L[0]`, still counts as maybe L
+        # itself: Flow's stand-in for elements it does not know.)
+        kind = types.get(c, T.UNKNOWN).kind
+        if isinstance(w, SetItem) and kind in _SLOTTED:
             mine = [st.pts.get(c, frozenset({("e", c)})) for st in flow.at[i]]
+        else:
+            mine = (kind != "array" and flow.own(i, c)) or flow.objects(i, c)
         if not any(mine):
             continue
         def shares(o: str) -> bool:
             return any(a & b for a, b in zip(flow.objects(i, o), mine))
         # observers: live after the write and sharing c's memory; a parameter whose
         # argument's memory the write reaches, always (the caller's array changes)
-        seen = sorted({o for o in live.get(id(w), ()) if o != c and (o in user_names or uses[o] > 1) and shares(o)}
+        seen = sorted({o for o in live.get(id(w), ()) if o != c and (o in user_names or uses[o] > 1) and shares(o)
+                       and not rows.apart(w, o)}
                       | {p for p in params if p != c and any(("e", p) in m for m in mine)})
         named = [o for o in seen if o in user_names]
         if not seen or (c not in user_names and not named):
@@ -91,6 +99,94 @@ def check(fn: Function, types: dict[str, T.T], user_names: set[str]) -> None:
         edges = [(k, n, b) for k, s in enumerate(order) if isinstance(s, (Assign, ExprStmt))
                  for n, bs in base_map((s,), types).items() for b in bs]
         _refuse(order, c, w, seen, named, group, user_names, edges)
+
+
+class _Rows:
+    """Tells a view of one row of an array from a write into another row: `y = hist[i]`
+    then `hist[i + 1] = ...` (a preallocated history) leaves y as it was. `apart(w, o)`:
+    the write w is `c[e2] = v` on an array c, and o's value there is `c[e1]`, assigned
+    earlier in w's block with nothing between rebinding o, c or the index's variable,
+    where e1 and e2 (their first axes) are different rows: `i + a` and `i + b` with
+    a != b both >= 0 and i only ever a `for` target over a range from >= 0, or two
+    constants of one sign."""
+
+    def __init__(self, fn: Function, types: dict[str, T.T]) -> None:
+        self.types = types
+        self.where: dict[int, tuple[list, int]] = {}  # id of a statement -> (its block, its position)
+        def index(b: Block) -> None:
+            for j, s in enumerate(b):
+                self.where[id(s)] = (b, j)
+                for sub in (getattr(s, "body", None), getattr(s, "orelse", None)):
+                    if sub:
+                        index(sub)
+        index(fn.body)
+        order = list(walk(fn.body))
+        self.bound: dict[str, list] = {}  # name -> the statements that bind it
+        for s in order:
+            if isinstance(s, (Assign, For)):
+                self.bound.setdefault(s.target, []).append(s)
+        self.params = {p.name for p in fn.params}
+
+    def _natural(self, n: str) -> bool:
+        """Is n only ever bound by `for n in range(...)` counting up from >= 0?"""
+        binds = self.bound.get(n, [])
+        if n in self.params or not binds:
+            return False
+        for s in binds:
+            it = s.iter if isinstance(s, For) else None
+            if isinstance(it, Name) and len(self.bound.get(it.id, [])) == 1 and it.id not in self.params:
+                it = getattr(self.bound[it.id][0], "value", None)  # (`_range1 = range(n)`)
+            if not (isinstance(it, Call) and it.op == "range" and 1 <= len(it.args) <= 3 and not it.kwargs):
+                return False
+            if len(it.args) > 1 and not (isinstance(it.args[0], Const) and type(it.args[0].value) is int
+                                         and it.args[0].value >= 0):
+                return False
+            if len(it.args) == 3 and not (isinstance(it.args[2], Const) and type(it.args[2].value) is int
+                                          and it.args[2].value > 0):
+                return False
+        return True
+
+    def _row(self, index) -> tuple[str | None, int] | None:
+        """The first axis of an index as (variable, offset): `i + 1` -> (i, 1), `3` -> (None, 3)."""
+        e = index.args[0] if isinstance(index, Call) and index.op == "tuple" and index.args else index
+        def int_name(x) -> bool:
+            return isinstance(x, Name) and self.types.get(x.id, T.UNKNOWN).kind == "int"
+        def int_const(x) -> bool:
+            return isinstance(x, Const) and type(x.value) is int
+        if int_const(e):
+            return None, e.value
+        if int_name(e):
+            return e.id, 0
+        if isinstance(e, Call) and e.op in ("add", "sub") and len(e.args) == 2:
+            a, b = e.args
+            if int_name(a) and int_const(b):
+                return a.id, b.value if e.op == "add" else -b.value
+            if e.op == "add" and int_const(a) and int_name(b):
+                return b.id, a.value
+        return None
+
+    def apart(self, w: Stmt, o: str) -> bool:
+        if not isinstance(w, SetItem) or self.types.get(w.target, T.UNKNOWN).kind != "array" \
+                or id(w) not in self.where:
+            return False
+        c, (block, j) = w.target, self.where[id(w)]
+        for k in range(j - 1, -1, -1):
+            d = block[k]
+            if isinstance(d, Assign) and d.target == o and not d.aug:
+                v = d.value
+                if not (isinstance(v, Call) and v.op == "getitem" and len(v.args) == 2 and v.args[0] == Name(c)):
+                    return False
+                r1, r2 = self._row(v.args[1]), self._row(w.index)
+                if r1 is None or r2 is None or r1[0] != r2[0] or r1[1] == r2[1]:
+                    return False
+                between = {n for s in block[k + 1:j] for x in walk([s]) for n in ((x.target,) if isinstance(
+                    x, (Assign, For)) else ())}
+                if between & {o, c, r1[0]}:
+                    return False
+                if r1[0] is None:
+                    return (r1[1] >= 0) == (r2[1] >= 0)
+                return r1[1] >= 0 and r2[1] >= 0 and self._natural(r1[0])
+        return False
 
 
 def _value_reads(s: Stmt) -> set[str]:

@@ -11,9 +11,16 @@ Used by mutation, aliasing, inline, tape (per-object memory facts) and dce.
 `Flow(fn, types)`: the same relation per program point (flow-sensitive: a name
 rebound to a new value stops sharing; a list holds what was appended; loops to a
 fixpoint, branches joined, a few ways of reaching a point kept apart), which the
-aliasing check reads; it over-approximates what may share memory at run time.
+aliasing check reads; it over-approximates what may share memory at run time. It
+also says which objects are plain (arrays, lists, tuples, dicts, numbers: `own`),
+so that a slot write `L[0] = v` is known to change the list, not the element it
+replaced. Its cost is linear in the statements visited (a loop body a few times
+to its fixpoint): see _State.
 """
 from __future__ import annotations
+
+import functools
+import inspect
 
 from .. import rules
 from .. import types as T
@@ -133,65 +140,192 @@ _RETURNS = {"unbroadcast": (0,), "unreduce": (0,), "add_adjoint": (0, 1), "zero_
             "seed_adjoint": (0,), "snapshot": (0,), "copy_adjoint": (), "zeros_like": (), "written_part": ()}
 
 
+# runtime helpers whose result is always a new array (arithmetic on their arguments:
+# adjointc/rules/helpers/linalg.py), never an argument or a part of one
+_FRESH_HELPERS = frozenset({"slogdet_vjp", "inv_vjp"})
+# the runtime's helpers whose new result is an array, a list, a dict or a number
+# (adjointc/runtime.py), never an object of another type
+# (and the VJP helpers `un...`: unbroadcast, unreduce, unpiece, ...)
+_PLAIN_HELPERS = frozenset({"zeros_like", "snapshot", "copy_adjoint", "add_adjoint", "as_adjoint", "seed_adjoint"})
+_PLAIN_KINDS = ("array", "list", "tuple", "float", "int", "bool", "complex", "str", "none")
+
+
+@functools.lru_cache(maxsize=1)
+def _helpers() -> frozenset:
+    """The names of adjointc's own runtime helpers (adjointc.runtime: the VJP and JVP
+    helpers rule templates call). Each gives back at most its first argument (the
+    cotangent), a part or a view of it or a list holding it, or a new value; never
+    another argument (add_adjoint, which may give back either, is in _RETURNS): read
+    off their returns when this was written."""
+    from .. import runtime  # (at first use: the runtime's helpers join it on import)
+    return frozenset(n for n, f in vars(runtime).items()
+                     if inspect.isfunction(f) and (f.__module__ or "").startswith("adjointc."))
+
+
 def _no_memory(t: T.T) -> bool:
     """A value that owns no mutable memory: a Python number, string, None, a function."""
     return t.kind in ("float", "int", "bool", "complex", "str", "none", "func")
+
+
+_EMPTY: frozenset = frozenset()
+_MASK = (1 << 64) - 1
+
+
+def _closure(holds: dict, objs: frozenset) -> frozenset:
+    """objs and everything they may hold (`holds`: container object -> objects), transitively."""
+    out, todo = set(objs), list(objs)
+    while todo:
+        for h in holds.get(todo.pop(), ()):
+            if h not in out:
+                out.add(h)
+                todo.append(h)
+    return frozenset(out)
+
+
+class _Point:
+    """The facts before one statement, kept for the aliasing check (`Flow.at`): a frozen
+    copy of a state's `pts` and `holds` (see _State)."""
+
+    __slots__ = ("pts", "holds")
+
+    def __init__(self, pts: dict, holds: dict) -> None:
+        self.pts, self.holds = pts, holds
+
+    def closure(self, objs: frozenset) -> frozenset:
+        return _closure(self.holds, objs)
 
 
 class _State:
     """May-point-to facts at one program point: `pts` name -> objects, `holds` container
     object -> the objects it may hold, `made` the statements that made an object,
     `ranks` name -> the rank its array has here when the types do not say (`x_bar =
-    as_adjoint(x_bar, x)`: x's), so that `x_bar[1]` is known to be a number."""
+    as_adjoint(x_bar, x)`: x's), so that `x_bar[1]` is known to be a number.
 
-    __slots__ = ("pts", "holds", "made", "ranks")
+    A state is updated in place, statement after statement (copied only where paths
+    split: a branch, a loop's trip), through `pt`/`hold`/`rank`, which keep two
+    derived facts so that the work per statement does not grow with the function:
+    `refs`/`held_in`, each latest object ("r", k) -> the names / containers that may
+    point at it (a superset: an entry that stopped pointing is dropped when seen), so
+    that `demote` visits only those; and `h`, the sum of the hashes of every fact, so
+    that telling two states apart (`_ways`, a loop's fixpoint) costs O(1) unless
+    they are equal."""
 
-    def __init__(self, pts: dict, holds: dict, made: frozenset, ranks: dict | None = None) -> None:
-        self.pts, self.holds, self.made, self.ranks = pts, holds, made, ranks or {}
+    __slots__ = ("pts", "holds", "made", "ranks", "refs", "held_in", "h")
 
+    def __init__(self, pts: dict) -> None:
+        self.pts: dict = {}
+        self.holds: dict = {}
+        self.made: set = set()
+        self.ranks: dict = {}
+        self.refs: dict = {}
+        self.held_in: dict = {}
+        self.h = 0
+        for n, objs in pts.items():
+            self.pt(n, objs)
+
+    # ---- updates (each keeps `h`, `refs` and `held_in` right)
+    def pt(self, n: str, objs: frozenset) -> None:
+        pts, old = self.pts, self.pts.get(n)
+        if old is not None:
+            if old == objs:
+                return
+            self.h -= hash(("p", n, old))
+        pts[n] = objs
+        self.h = (self.h + hash(("p", n, objs))) & _MASK
+        refs = self.refs
+        for o in objs:
+            if o[0] == "r":
+                r = refs.get(o, _EMPTY)
+                if n not in r:
+                    refs[o] = r | {n}
+
+    def hold(self, b: Obj, objs: frozenset) -> None:
+        holds, old = self.holds, self.holds.get(b)
+        if old is not None:
+            if old == objs:
+                return
+            self.h -= hash(("h", b, old))
+        holds[b] = objs
+        self.h = (self.h + hash(("h", b, objs))) & _MASK
+        held_in = self.held_in
+        for o in objs:
+            if o[0] == "r":
+                r = held_in.get(o, _EMPTY)
+                if b not in r:
+                    held_in[o] = r | {b}
+
+    def rank(self, n: str, r: int | None) -> None:
+        """n's array has rank r here (None: not known)."""
+        old = self.ranks.pop(n, None)
+        if old is not None:
+            self.h -= hash(("k", n, old))
+        if r is not None:
+            self.ranks[n] = r
+            self.h += hash(("k", n, r))
+        self.h &= _MASK
+
+    def add_made(self, k: int) -> None:
+        if k not in self.made:
+            self.made.add(k)
+            self.h = (self.h + hash(("m", k))) & _MASK
+
+    # ----
     def copy(self) -> "_State":
-        return _State(dict(self.pts), dict(self.holds), self.made, dict(self.ranks))
+        c = _State.__new__(_State)
+        c.pts, c.holds, c.made, c.ranks = dict(self.pts), dict(self.holds), set(self.made), dict(self.ranks)
+        c.refs, c.held_in, c.h = dict(self.refs), dict(self.held_in), self.h
+        return c
+
+    def snapshot(self) -> _Point:
+        return _Point(dict(self.pts), dict(self.holds))
 
     def join(self, o: "_State") -> "_State":
-        pts, holds = dict(self.pts), dict(self.holds)
-        for n, s in o.pts.items():
-            pts[n] = pts[n] | s if n in pts else s
-        for b, s in o.holds.items():
-            holds[b] = holds[b] | s if b in holds else s
-        ranks = {n: r for n, r in self.ranks.items() if o.ranks.get(n) == r}
-        return _State(pts, holds, self.made | o.made, ranks)
+        out = self.copy()
+        pts, holds = out.pts, out.holds
+        # (the entries both states share, the same frozenset since one was copied from the
+        # other, are skipped: a join costs what differs, plus one pass over o's entries)
+        for n, s in [(n, s) for n, s in o.pts.items() if pts.get(n) is not s]:
+            out.pt(n, pts[n] | s if n in pts else s)
+        for b, s in [(b, s) for b, s in o.holds.items() if holds.get(b) is not s]:
+            out.hold(b, holds[b] | s if b in holds else s)
+        for n, r in list(out.ranks.items()):
+            if o.ranks.get(n) != r:
+                out.rank(n, None)
+        for k in o.made - out.made:
+            out.add_made(k)
+        return out
 
     def __eq__(self, o: object) -> bool:
-        return isinstance(o, _State) and self.pts == o.pts and self.holds == o.holds and self.made == o.made \
-            and self.ranks == o.ranks
+        return isinstance(o, _State) and self.h == o.h and self.pts == o.pts and self.holds == o.holds \
+            and self.made == o.made and self.ranks == o.ranks
+
+    __hash__ = None  # type: ignore[assignment]  (mutable)
 
     def closure(self, objs: frozenset) -> frozenset:
         """objs and everything they may hold, transitively."""
-        out, todo = set(objs), list(objs)
-        while todo:
-            for h in self.holds.get(todo.pop(), ()):
-                if h not in out:
-                    out.add(h)
-                    todo.append(h)
-        return frozenset(out)
+        return _closure(self.holds, objs)
 
     def demote(self, k: int) -> None:
         """Statement k makes a new object: the one it made before becomes an older one."""
         if k not in self.made:
             return
         r, o = ("r", k), ("o", k)
-        # (only the entries naming k's latest object change: rewritten in place, the rest kept,
-        # so a long loop body does not rebuild every entry at every new object)
         older = frozenset({o})
         pts = self.pts
-        for n in [n for n, objs in pts.items() if r in objs]:
-            pts[n] = (pts[n] - {r}) | older
+        for n in self.refs.pop(r, ()):
+            objs = pts.get(n)
+            if objs is not None and r in objs:
+                self.pt(n, (objs - {r}) | older)
         holds = self.holds
         moved = holds.pop(r, None)
-        for b in [b for b, objs in holds.items() if r in objs]:
-            holds[b] = (holds[b] - {r}) | older
         if moved is not None:
-            holds[o] = holds.get(o, frozenset()) | _swap(moved, k)
+            self.h = (self.h - hash(("h", r, moved))) & _MASK
+        for b in self.held_in.pop(r, ()):
+            objs = holds.get(b)
+            if objs is not None and r in objs:
+                self.hold(b, (objs - {r}) | older)
+        if moved is not None:
+            self.hold(o, holds.get(o, _EMPTY) | _swap(moved, k))
 
 
 class Flow:
@@ -202,8 +336,10 @@ class Flow:
     one buffer and b the other on every trip, which one state per point (a and b
     each "may be either") would lose. `at[k]` (k: a statement's index in
     `walk(fn.body)` order, for every statement some path reaches): the states before
-    statement k once loops reached their fixpoint; `objects(k, n)`: per state, every
-    object n's value may be or hold there."""
+    statement k once loops reached their fixpoint, kept for the statements that write
+    in place (a SetItem, an augmented assignment: what the aliasing check asks about),
+    `_Point`s; `objects(k, n)`: per state, every object n's value may be or hold there.
+    `reached`: every statement some path reaches."""
 
     WAYS = 8
 
@@ -212,15 +348,37 @@ class Flow:
         self.order = list(walk(fn.body))
         self.index = {id(s): k for k, s in enumerate(self.order)}
         self.assigned = {n for s in self.order for n in _bound(s)}
-        self.at: dict[int, list[_State]] = {}
-        start = _State({p.name: frozenset({("e", p.name)}) for p in fn.params}, {}, frozenset())
+        # the statements whose new object is plain: an array, list, tuple, dict or number
+        # (what snapshot copies and a slot write only rebinds a slot of), never an object
+        # of a user's class
+        self.plain = {k for k, s in enumerate(self.order) if isinstance(s, Assign) and isinstance(s.value, Call)
+                      and (types.get(s.target, T.UNKNOWN).kind in _PLAIN_KINDS or s.value.op in _FRESH
+                           or s.value.op in _PLAIN_HELPERS
+                           or s.value.kind == "primitive" and s.value.op.startswith(("np.", "math.", "un")))}
+        self.at: dict[int, list[_Point]] = {}
+        self.reached: set[int] = set()
+        start = _State({p.name: frozenset({("e", p.name)}) for p in fn.params})
         self._block(fn.body, [start])
 
     def objects(self, k: int, n: str) -> list[frozenset]:
         return [st.closure(self._pts(st, n)) for st in self.at[k]]
 
+    def own(self, k: int, n: str) -> list[frozenset] | None:
+        """Per state before statement k, the objects n's value may be, not what they
+        hold, when each is plain (an array, list, tuple, dict: a slot write `n[i] = v`
+        changes that object only, never one it held); None if one may be of another
+        type (its `__setitem__` may write into what it holds)."""
+        out = [self._pts(st, n) for st in self.at[k]]
+        return out if all(self.is_plain(o) for objs in out for o in objs) else None
+
+    def is_plain(self, o: Obj) -> bool:
+        """Is object o known to be an array, a list, a tuple, a dict or a number?"""
+        if o[0] == "e":
+            return self.types.get(o[1], T.UNKNOWN).kind in _PLAIN_KINDS
+        return o[1] in self.plain
+
     # ---- the transfer functions
-    def _pts(self, st: _State, n: str) -> frozenset:
+    def _pts(self, st: _State | _Point, n: str) -> frozenset:
         if _no_memory(self.types.get(n, T.UNKNOWN)):
             return frozenset()
         if n in st.pts:
@@ -276,12 +434,12 @@ class Flow:
         head, merged = self._ways(states), False
         while True:
             jumps: list = [[], []]
-            inner = [x.copy() for x in head]
+            inner = [x.copy() for x in head]  # (head is kept to compare with: the trip runs on copies)
             for x in inner:
                 if isinstance(s, For):
-                    x.ranks.pop(s.target, None)
-                    x.pts[s.target] = frozenset() if _no_memory(self.types.get(s.target, T.UNKNOWN)) \
-                        else self._args(x, (s.iter,))
+                    x.rank(s.target, None)
+                    x.pt(s.target, frozenset() if _no_memory(self.types.get(s.target, T.UNKNOWN))
+                         else self._args(x, (s.iter,)))
             new = self._ways(head + self._block(s.body, inner, jumps) + jumps[1], join=False)
             if merged or len(new) > self.WAYS:
                 # (once joined, stay joined: a single state only grows, so the loop ends)
@@ -291,20 +449,24 @@ class Flow:
             head = new
 
     def _stmt(self, s, states: list[_State], loop: list | None) -> list[_State]:
+        """The states after s; `states` are s's to update in place (each list of states
+        is owned by the one path it follows)."""
         k = self.index[id(s)]
-        self.at[k] = states
+        self.reached.add(k)
+        if isinstance(s, SetItem) or isinstance(s, Assign) and s.aug:
+            self.at[k] = [x.snapshot() for x in states]
         if isinstance(s, (For, While)):
             return self._loop(s, states)
         if isinstance(s, If):
-            return self._ways(self._block(s.body, [x.copy() for x in states], loop)
-                              + self._block(s.orelse, [x.copy() for x in states], loop))
+            other = [x.copy() for x in states]
+            return self._ways(self._block(s.body, states, loop) + self._block(s.orelse, other, loop))
         if isinstance(s, Return):
             return []
         if isinstance(s, (Break, Continue)):
             if loop is not None:
                 loop[0 if isinstance(s, Break) else 1].extend(states)
             return []
-        return self._ways([self._simple(s, k, x.copy()) for x in states])
+        return self._ways([self._simple(s, k, x) for x in states])
 
     def _simple(self, s, k: int, st: _State) -> _State:
         if isinstance(s, Assign):
@@ -321,45 +483,42 @@ class Flow:
     def _store(self, st: _State, into: frozenset, objs: frozenset) -> None:
         if objs:
             for b in into:
-                st.holds[b] = st.holds.get(b, frozenset()) | objs
+                st.hold(b, st.holds.get(b, _EMPTY) | objs)
 
     def _assign(self, s: Assign, k: int, st: _State) -> None:
         t, v = self.types.get(s.target, T.UNKNOWN), s.value
         if _no_memory(t):
-            st.pts[s.target] = frozenset()
+            st.pt(s.target, _EMPTY)
             return
         if s.aug:  # `x += e` updates x in place (a list: x holds e's elements)
             if t.kind != "array":
                 self._store(st, self._pts(st, s.target), self._args(st, v.args[1:] if isinstance(v, Call) else ()))
             return
-        st.ranks.pop(s.target, None)
+        st.rank(s.target, None)
         if isinstance(v, Name):
-            st.pts[s.target] = self._pts(st, v.id)
-            if v.id in st.ranks:
-                st.ranks[s.target] = st.ranks[v.id]
+            st.pt(s.target, self._pts(st, v.id))
+            st.rank(s.target, st.ranks.get(v.id))
             return
         if not isinstance(v, Call):
-            st.pts[s.target] = frozenset()
+            st.pt(s.target, _EMPTY)
             return
         if v.op in _SHAPED and len(v.args) > _SHAPED[v.op]:
-            r = self._rank(st, v.args[_SHAPED[v.op]])
-            if r is not None:
-                st.ranks[s.target] = r
+            st.rank(s.target, self._rank(st, v.args[_SHAPED[v.op]]))
         if v.op == "getitem" and len(v.args) == 2 and self._rank(st, v.args[0]) is not None \
                 and self._rank(st, v.args[0]) == self._ints(v.args[1]):  # (not a dict's d["u"]: None == None)
-            st.pts[s.target] = frozenset()  # (`x_bar[1]` of a 1-D array: a number, a copy)
+            st.pt(s.target, _EMPTY)  # (`x_bar[1]` of a 1-D array: a number, a copy)
             return
         holder = v.kind == "attr" and v.args and isinstance(v.args[0], Name) and \
             self.types.get(v.args[0].id, T.UNKNOWN).kind in ("struct", "unknown", "object")
         if v.op not in ("tuple", "list") and (returns_view(v.op) or v.op in _MAY_RETURN_ARG0 or v.op in _ATTR_VIEWS
                                                or holder):
-            st.pts[s.target] = self._args(st, v.args[:1])  # a view: into what arg0 is or holds
+            st.pt(s.target, self._args(st, v.args[:1]))  # a view: into what arg0 is or holds
             return
         args = self._args(st, v.args) | self._args(st, [e for _, e in v.kwargs])
         if v.op == "ifexp":
-            st.pts[s.target] = self._args(st, v.args[1:])
+            st.pt(s.target, self._args(st, v.args[1:]))
             return
-        fresh = v.op in _FRESH or v.kind == "primitive" and v.op.startswith(("np.", "math."))
+        fresh = v.op in _FRESH or v.op in _FRESH_HELPERS or v.kind == "primitive" and v.op.startswith(("np.", "math."))
         if v.calls_user:
             # (a user function's result that may view (or hold) an argument is for
             # mutation.check_views to refuse when that argument is modified; its
@@ -369,23 +528,25 @@ class Flow:
             # (`np.asarray(u, copy=False)`, `np.add(a, b, out=c)`: NumPy hands back u, c)
             keep = any(k == "copy" and not (isinstance(e, Const) and e.value is True) for k, e in v.kwargs)
             back = self._args(st, ([v.args[0]] if keep and v.args else []) + [e for k, e in v.kwargs if k == "out"])
-        elif v.op in _RETURNS or v.kind == "primitive" and v.op.startswith("un"):
+        elif v.op in _RETURNS or v.kind == "primitive" and (v.op.startswith("un") or v.op in _helpers() and v.args):
             # (a helper builds its result from the arguments it may give back: `x` in
             # `unbroadcast(g, x)` gives only a shape)
             back = args = self._args(st, [v.args[j] for j in _RETURNS.get(v.op, (0,)) if j < len(v.args)])
+            if v.op == "snapshot":  # (arrays, lists, tuples and dicts copied, level by level: only
+                back = args = frozenset(o for o in back if not self.is_plain(o))  # other objects come back)
             fresh = True
         else:  # (a method, `min`/`max`, `and`/`or`, another helper)
             back = args
         st.demote(k)
-        st.made = st.made | {k}
+        st.add_made(k)
         # (demoted after the arguments were read: `u = np.tanh(u)` in a loop reads the
         # object the statement made on the trip before, an older one now)
-        st.pts[s.target] = frozenset({("r", k)}) | _swap(back, k)
+        st.pt(s.target, frozenset({("r", k)}) | _swap(back, k))
         if args and (t.kind in _CONTAINERS or v.op in _LISTS_OF_VIEWS or not fresh or any(
                 self.types.get(n, T.UNKNOWN).kind in _CONTAINERS for a in v.args for n in names_in(a))):
             # a new container may hold its arguments' objects (`L + M`, `L * 2`, `h(L)`,
             # `np.split(x, 2)`); arithmetic and NumPy's functions on arrays make arrays
-            st.holds[("r", k)] = _swap(args, k)
+            st.hold(("r", k), _swap(args, k))
 
 
 def _swap(objs: frozenset, k: int) -> frozenset:

@@ -21,9 +21,8 @@ The others (solve_rhs/solve_lhs, pow_dy, dsinc, einsum_vjp, det_vjp, slogdet_vjp
 eigh_vjp, eigvalsh_vjp, cholesky_vjp) are explained next to their rules; where a VJP
 needs a new helper (solve_lhs_da, ddsinc, einsum_with, det_vjp_da, eigh_vjp_dr, ...),
 it is defined here, joins adjointc.runtime as generated.py's do, and has no rule itself: a
-third derivative through it is refused, located (slogdet_vjp's templates need none,
-but its third derivative is refused today by the alias check's false alarm on the
-second-order adjoint's list-slot restore: tests/test_generated_linalg_rules.py). Each new helper takes the symbolic zero 0.0 for its
+third derivative through it is refused, located (slogdet_vjp's templates need none:
+its third derivative goes on). Each new helper takes the symbolic zero 0.0 for its
 cotangent or the helper's own adjoint and gives the zero adjoint. eigh's and eigvalsh's
 second derivatives hold for distinct eigenvalues (inf or nan where they repeat: never a
 finite wrong value); det's hold at a singular matrix too.

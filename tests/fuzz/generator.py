@@ -77,6 +77,7 @@ class Features:
     #                                iteration over .items()/.values(), dict comprehensions, computed keys
     everyday_syntax: bool = True   # for/while-else, starred unpacking, min/max of several, list pop/extend/insert/+
     complex_fft: bool = True       # np.fft filters and complex arithmetic ending in a real value
+    history: bool = True           # hist = np.zeros((k + 1, n)); y = hist[i]; hist[i + 1] = f(y); read y after
 
     def replace(self, **changes: bool) -> "Features":
         return dataclasses.replace(self, **changes)
@@ -499,6 +500,8 @@ class _Gen:
                 choices.append("list_const")
             if self.f.dicts and not self.in_helper:
                 choices.append("dict")
+            if self.f.history and self.f.arrays and self.vars(A(self.n)) and not self.in_helper:
+                choices.append("history")
         if self.f.everyday_syntax and not self.in_helper and indent < 3:
             choices += ["everyday"]
         if self.helpers and not self.in_helper:
@@ -511,6 +514,26 @@ class _Gen:
         if nest > 4 and c in ("for", "while", "if"):
             c = "new"
         return bool(getattr(self, "st_" + c)(lines, pad, indent))
+
+    def st_history(self, lines, pad, indent):
+        """A preallocated history: row i read as a view, row i + 1 written, the view read
+        after the write (passes/aliasing._Rows: the rows are apart)."""
+        self.tags.add("history")
+        u = self.pick(self.vars(A(self.n)))
+        h, y, i, s, out = self.new("hist"), self.new("y"), self.new("i"), self.new("s"), self.new("u")
+        k = self.d(st.integers(1, 3))
+        lines.append(f"{pad}{h} = np.zeros(({k + 1}, {self.n_expr()}))")
+        lines.append(f"{pad}{h}[0] = {u}")
+        lines.append(f"{pad}{s} = 0.0")
+        lines.append(f"{pad}for {i} in range({k}):")
+        lines.append(f"{pad}    {y} = {h}[{i}]")
+        lines.append(f"{pad}    {h}[{i} + 1] = np.tanh({y} * {self.s_expr(1)}) + 0.5 * {y}")
+        lines.append(f"{pad}    {s} = {s} + 0.1 * np.sum({y} * {y})")
+        lines.append(f"{pad}{out} = {h}[{k}] + {h}[{self.d(st.integers(0, k - 1))}]")
+        self.bind(s, F)
+        self.bind(out, A(self.n))
+        self.origin[out] = "fresh"
+        self.recent += [s, out]
 
     def st_new(self, lines, pad, indent):
         kinds = [F]
