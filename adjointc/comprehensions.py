@@ -9,6 +9,7 @@ sees only what it already knows (lists built by `append`, dicts by item writes):
                                          if c: _a1.append(e)
     {k: v for k, v in d.items()} ->  _d1 = {}; for ...: _d1[k] = v
     {"W": W, "b": b}             ->  _d1 = {}; _d1["W"] = W; _d1["b"] = b
+    {e for i in ...}, {a, b}     ->  the list, then distinct(_a1) (its distinct items, in order)
     sum(e for j in range(p))     ->  the list above, then sum(_t1) (a generator is a list)
     list(<gen>), tuple(<gen>)    ->  the list (a tuple of unknown length is read as a list)
     max(items), min(items)       ->  np.max(np.array(items)) (ties share the adjoint, as np.max)
@@ -29,9 +30,11 @@ Invariants:
 * in nested mode (a condition, an index) the loop goes before the statement, which
   evaluates the condition after it; inside `and`/`or`/`a if c else b` (which may skip
   it) refused, located;
-* set comprehensions and set literals are refused (their order is the hash order:
-  a list would change `min`/`next`/iteration results silently); `sum(set)` users can
-  write the list comprehension;
+* a set (`{e for ...}`, `{a, b}`, `set(x)`) is the list of its distinct items in the
+  order first seen (`distinct(items)`, runtime.distinct): membership, `len`, sums and
+  iteration are the set's, in a deterministic order (Python's is the hash order, so a
+  float sum over a set may differ from Python's in the last bits); set methods
+  (`s.add`, `s | t`) are not supported (a located NoAdjointRule);
 * dict methods are lowered by name on a local receiver; their rules' types refuse a
   receiver known not to be a dict, and the runtime helpers refuse one that is not.
 """
@@ -127,6 +130,15 @@ class Comprehensions:
                 if not nested:
                     vals = [self.atom(v, out, loc) for v in vals]  # type: ignore[attr-defined]
                 return self.bind_check(rules.lookup(op), (recv, *vals), (), node)  # type: ignore[attr-defined]
+        if len(args) <= 1 and not any(a.keyword or a.star for a in args) and isinstance(node.func, cst.Name) \
+                and self.resolve(node.func) is builtins.set:  # type: ignore[attr-defined]
+            # set(x): the distinct items of list(x) (runtime.distinct; see the module docstring)
+            loc = self.loc(node)  # type: ignore[attr-defined]
+            items: Expr = Call("list", ())
+            if args:
+                seq = self.expr(args[0].value, out, nested)  # type: ignore[attr-defined]
+                items = Call("py:list", (seq if nested else self.atom(seq, out, loc),))  # type: ignore[attr-defined]
+            return Call("distinct", (items if nested else self.atom(items, out, loc),))  # type: ignore[attr-defined]
         if len(args) == 1 and args[0].keyword is None and not args[0].star and isinstance(
                 node.func, (cst.Name, cst.Attribute)):
             obj = self.resolve(node.func)  # type: ignore[attr-defined]
@@ -139,7 +151,7 @@ class Comprehensions:
                 return self.expr(a, out, nested)  # type: ignore[attr-defined]
             if obj in _REDUCE_ITEMS:
                 loc = self.loc(node)  # type: ignore[attr-defined]
-                items: Expr = self.expr(a, out, nested)  # type: ignore[attr-defined]
+                items = self.expr(a, out, nested)  # type: ignore[attr-defined]
                 arr: Expr = Call("np.array", (items if nested else self.atom(items, out, loc),))  # type: ignore[attr-defined]
                 if not nested:
                     arr = self.atom(arr, out, loc)  # type: ignore[attr-defined]
@@ -185,10 +197,16 @@ class Comprehensions:
                   name_hint: str) -> Expr:
         """A comprehension or dict display as statements into `out`; the built value's name."""
         what = {cst.ListComp: "a list comprehension", cst.GeneratorExp: "a generator expression",
-                cst.DictComp: "a dict comprehension", cst.Dict: "a dict literal"}.get(type(node))
-        if isinstance(node, cst.SetComp):
-            raise self.unsupported(node, "set comprehensions",  # type: ignore[attr-defined]
-                                   "a set's order is its hash order; use a list comprehension [...]")
+                cst.DictComp: "a dict comprehension", cst.Dict: "a dict literal",
+                cst.SetComp: "a set comprehension"}.get(type(node))
+        if isinstance(node, cst.Set):  # {a, b}: the distinct items of the list [a, b]
+            items = tuple(self.atom(self.expr(el.value, out), out, loc)  # type: ignore[attr-defined]
+                          for el in node.elements if not isinstance(el, cst.StarredElement))
+            if len(items) != len(node.elements):
+                raise self.unsupported(node, "starred items in a set literal",  # type: ignore[attr-defined]
+                                       "build the set from a list: set([*a, b])")
+            made: Expr = Call("list", items)
+            return Call("distinct", (made if nested else self.atom(made, out, loc),))  # type: ignore[attr-defined]
         if nested and self.__dict__.get("_lazy", 0):
             # (its loop would run before the test, also where `and`/`or`/`if else` skips it)
             raise self.unsupported(node, f"{what} inside `and`/`or` or a conditional expression",  # type: ignore[attr-defined]
@@ -226,6 +244,8 @@ class Comprehensions:
             out.extend(self._generators(node, gens, element, loc))
         finally:
             del self._comp_scopes()[depth:]
+        if isinstance(node, cst.SetComp):  # its items, then the distinct ones (runtime.distinct)
+            return Call("distinct", (Name(result),))
         return Name(result)
 
     def _generators(self, node: cst.CSTNode, gens: Sequence[cst.CompFor],

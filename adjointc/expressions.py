@@ -63,7 +63,7 @@ _NOT_EXPRESSIONS = {
     cst.Await: "await", cst.FormattedString: "f-strings"}
 
 
-_CONTAINERS = (cst.ListComp, cst.GeneratorExp, cst.DictComp, cst.SetComp, cst.Dict)
+_CONTAINERS = (cst.ListComp, cst.GeneratorExp, cst.DictComp, cst.SetComp, cst.Dict, cst.Set)
 
 
 class ExprLowerer:

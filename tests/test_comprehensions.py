@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 
 import adjointc
-from adjointc import AliasingError, NoAdjointRule, UnsupportedSyntax, grad, hessian, jvp
+from adjointc import AdjointcError, AliasingError, NoAdjointRule, UnsupportedSyntax, grad, hessian, jvp
 from adjointc import runtime
 from adjointc.frontend import lower
 from adjointc.printer import block
@@ -204,6 +204,25 @@ def set_comp(x):
     return sum({v * v for v in x})
 
 
+def set_of_ints(x):
+    s = {k % 3 for k in range(7)} | set()  # (a set method: refused, located)
+    return x * len(s)
+
+
+def test_a_set_is_its_distinct_items_in_first_seen_order():
+    """{...} / set(...) are runtime.distinct of the items: a repeated value counts once (its
+    derivative goes to its first occurrence), and the generated code says so."""
+    x = np.array([1.5, -2.0, 1.5, 0.5])  # (1.5 twice: the set keeps one)
+    g = grad(set_comp)
+    assert np.allclose(g(x), [3.0, -4.0, 0.0, 1.0], rtol=1e-12)
+    assert "distinct(" in g.source
+    y = np.array([0.3, -1.1, 2.0])  # (all distinct: every entry's derivative, as finite differences)
+    assert np.allclose(g(y), fd(set_comp, y), rtol=1e-7, atol=1e-9)
+    with pytest.raises(AdjointcError) as e:
+        grad(set_of_ints)(0.5)
+    assert f"{HERE}:" in str(e.value)
+
+
 def comp_in_condition(x):
     if any(v > 2.0 for v in x):
         return np.sum(x * x)
@@ -246,7 +265,6 @@ def dict_write(x):
 
 
 @pytest.mark.parametrize("fn, args, error, words", [
-    (set_comp, (np.array([1.0, 2.0]),), UnsupportedSyntax, "set comprehensions"),
     (comp_after_and, (np.array([1.0, 2.0]),), UnsupportedSyntax, "inside `and`/`or`"),
     (loops_over_a_dict_argument, ({"a": 1.0}, 0.5), UnsupportedSyntax, "d.keys()"),
     (keys_of_an_array, (np.array([1.0, 2.0]),), UnsupportedSyntax, "dicts only"),

@@ -1,6 +1,8 @@
 """Rules for Python's container builtins and dicts (what comprehensions and dict code call).
 
 * `any` / `all` of an iterable: no derivative (bool);
+* sets (`{e for ...}`, `{a, b}`, `set(x)`): `distinct(items)` (runtime.distinct), the
+  distinct items in the order first seen, as a list; adjoint `undistinct`, linear;
 * `math.fsum` of an iterable (`fsum`, runtime.fsum): as `sum` (adjoint `unsum`), linear;
 * dicts (see adjointc/comprehensions.py for how displays and comprehensions lower):
   `{}` is the op `dict` (no arguments: an empty dict, filled by item writes);
@@ -24,6 +26,12 @@ nondiff(builtins.all, "x", name="all", result="bool")
 # helper of adjointc's own, whose rule is not one of the math module's scalar rules
 defvjp(runtime.fsum, "x", name="fsum", x="unsum(g, x)", result="float")
 defjvp("fsum", "linear")
+
+
+# a set is built as runtime.distinct(list) (comprehensions.py): its distinct items in the
+# order first seen; the adjoint goes back to each item's first occurrence
+defvjp(runtime.distinct, "x", name="distinct", x="undistinct(g, x)", result=lambda types, bound: T.T("list"))
+defjvp("distinct", x="distinct_jvp(d, x)")
 
 
 def _receiver(types: dict, what: str) -> T.T:

@@ -78,6 +78,8 @@ defvjp(shape.extreme_jvp, "d, x, m", name="extreme_jvp", d="unextreme(g, x, m)",
 defvjp(shape.unsorted, "c, x, reverse=False", name="unsorted", c="sorted_jvp(g, x, reverse)", result=_like("x"))
 defvjp(shape.sorted_jvp, "d, x, reverse=False", name="sorted_jvp", d="unsorted(g, x, reverse)",
        result=_like("d"))
-for _op in ("unlist", "relisted", "unconcat_list", "reconcat_list", "unrepeat_list", "rerepeat_list",
+defvjp(shape.undistinct, "c, x", name="undistinct", c="distinct_jvp(g, x)", result=_like("x"))
+defvjp(shape.distinct_jvp, "d, x", name="distinct_jvp", d="undistinct(g, x)", result=lambda types, bound: T.T("list"))
+for _op in ("undistinct", "distinct_jvp", "unlist", "relisted", "unconcat_list", "reconcat_list", "unrepeat_list", "rerepeat_list",
             "unextreme", "extreme_jvp", "unsorted", "sorted_jvp"):
     defjvp(_op, "linear")

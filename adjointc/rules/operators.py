@@ -88,8 +88,25 @@ for _op in ("add", "sub", "neg", "pos"):
     defjvp(_op, "linear")
 for _op in ("mul", "matmul"):
     defjvp(_op, "multilinear")
-for _op in (*COMPARE, "not", *BOOLEAN, "bitand", "bitor", "bitxor", "invert"):
+for _op in (*COMPARE, "not", *BOOLEAN, "invert"):
     nondiff(_op, "*args", result="bool")
+
+
+def _bitwise_result(types, bound) -> T.T:
+    """`a | b`, `a & b`, `a ^ b` of bools or ints; refused on lists, which is what a set is
+    here (runtime.distinct builds one as the list of its distinct items)."""
+    kinds = [u.kind for t in types.values() for u in (t if isinstance(t, (tuple, list)) else (t,))
+             if isinstance(u, T.T)]
+    if "list" in kinds:
+        from ..passes.types import TypeProblem
+        raise TypeProblem("set operators (|, &, ^) on a set: adjointc builds a set as the list of its "
+                          "distinct items, which has no set operators",
+                          "build the result with a comprehension, e.g. {v for v in a if v in b}")
+    return T.BOOL
+
+
+for _op in ("bitand", "bitor", "bitxor"):
+    nondiff(_op, "*args", result=_bitwise_result)
 
 
 def real_result(types, bound) -> T.T:

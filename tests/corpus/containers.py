@@ -199,6 +199,26 @@ def nested_dicts_and_lists(x):
     return h + sum(l["w"] * l["b"] for l in layers)
 
 
+def set_comprehension_sum(x):
+    total = 0.0
+    terms = {x ** k for k in range(4)}
+    for t in terms:
+        total = total + t
+    return total
+
+
+def set_literal_and_set_call(x, y):
+    seen = {1, 2, 2}
+    pair = {x, y * y}
+    ks = set([k for k in range(5) if k % 2 == 0])
+    return sum(v * k for v in pair for k in ks) * len(seen) + max(pair) * (2 in ks)
+
+
+def set_of_rounded_values(v):
+    buckets = {round(float(a), 0) for a in v}
+    return np.sum(v ** 2) * len(buckets)
+
+
 CASES = [
     Case(nested_matrix, 0, [(_n(3, 3),), (_n(2, 2),)]),
     Case(exp_series, 0, [(_u(-1, 1), 4), (_u(-1, 1), 1)], sympy=True),
@@ -229,4 +249,7 @@ CASES = [
     Case(dict_computed_keys, 0, [(_n(3),), (_n(4),)]),
     Case(dict_update, (0, 1), [(_u(-1, 1), _u(-1, 1)), (0.5, 1.5)], sympy=True),
     Case(nested_dicts_and_lists, 0, [(_n(3),), (_n(2),)]),
+    Case(set_comprehension_sum, 0, [(_u(0.5, 1.5),), (-0.7,)], sympy=True),
+    Case(set_literal_and_set_call, (0, 1), [(_u(-1, 1), _u(-1, 1)), (0.3, 1.4)]),
+    Case(set_of_rounded_values, 0, [(np.array([0.2, 1.4, 0.1]),), (np.array([2.2, -1.3, 3.1, 0.4]),)]),
 ]

@@ -56,14 +56,6 @@ def function_values_in_a_dict(x):
     return ops["sq"](x)
 
 
-def uses_set_comprehension(x):
-    total = 0.0
-    terms = {x ** k for k in range(4)}  # <- unsupported
-    for t in terms:
-        total = total + t
-    return total
-
-
 def comprehension_in_a_condition(x):
     if x[0] > 0.0 and sum(v for v in x) > 0.0:  # <- unsupported
         return np.sum(x * x)
@@ -161,11 +153,6 @@ def uses_raise(x):
     return math.sqrt(x)
 
 
-def uses_set_literal(x):
-    seen = {1, 2}  # <- unsupported
-    return x * x
-
-
 def calls_unknown_method(x):
     y = np.sin(x)
     z = y.tobytes()  # <- unsupported
@@ -219,7 +206,6 @@ CASES = [
     Unsupported(passes_a_closure_lambda_to_a_helper, (1.5, 0.5), UnsupportedSyntax),
     Unsupported(calls_a_function_argument_chosen_at_run_time, ((_square, _cube), 1.5), UnsupportedSyntax, 1),
     Unsupported(function_values_in_a_dict, (1.5,), UnsupportedSyntax),
-    Unsupported(uses_set_comprehension, (1.5,), UnsupportedSyntax),
     Unsupported(comprehension_in_a_condition, (np.array([1.0, 2.0]),), UnsupportedSyntax),
     Unsupported(uses_try_except, (1.5,), UnsupportedSyntax),
     Unsupported(uses_with, (1.5,), UnsupportedSyntax),
@@ -235,7 +221,6 @@ CASES = [
     Unsupported(assigns_attribute, (1.5,), UnsupportedSyntax),
     Unsupported(imports_inside, (1.5,), UnsupportedSyntax),
     Unsupported(uses_raise, (1.5,), UnsupportedSyntax),
-    Unsupported(uses_set_literal, (1.5,), UnsupportedSyntax),
     Unsupported(calls_unknown_method, (np.array([0.5, 1.0]),), UnsupportedSyntax),
     Unsupported(is_async, (1.5,), UnsupportedSyntax),
     Unsupported(is_generator, (1.5,), UnsupportedSyntax),

@@ -231,6 +231,34 @@ def sorted_jvp(d: Any, x: Any, reverse: Any = False) -> list[Any]:
     return [d[i] for i in _order(x, reverse)]
 
 
+def _firsts(x: Any) -> list[int]:
+    """The positions of the first occurrence of each distinct item of x (runtime.distinct's)."""
+    seen: set = set()
+    out = []
+    for i, v in enumerate(x):
+        if v not in seen:
+            seen.add(v)
+            out.append(i)
+    return out
+
+
+@linear("x")
+def undistinct(g: Any, x: Any) -> list[Any]:
+    """Adjoint of `distinct(x)` (a set): each distinct item's adjoint back to its first
+    occurrence in x; the repeats, which the set dropped, get none."""
+    out: list[Any] = [0.0] * len(x)
+    for k, i in enumerate(_firsts(x)):
+        out[i] = g[k]
+    return out
+
+
+def distinct_jvp(d: Any, x: Any) -> list[Any]:
+    """Tangent of `distinct(x)`: the first occurrences' tangents (undistinct's transpose)."""
+    if is_zero(d):
+        return [0.0] * len(_firsts(x))
+    return [d[i] for i in _firsts(x)]
+
+
 def unsum(g: Any, x: Any) -> Any:
     """Adjoint of the builtin `sum(x)`: every element of a list gets `g`; an
     array is summed over axis 0, so `g` (a row) goes to every row."""
