@@ -71,7 +71,7 @@ class Features:
     cumsum_concat: bool = True     # np.cumsum, np.concatenate
     where_maximum: bool = True     # np.where, np.maximum (elementwise kinks)
     math_scalars: bool = True      # math.* / np.* on scalars
-    comprehensions: bool = True    # sum/max/min/np.array of list comprehensions and generators (nested,
+    comprehensions: bool = True    # sum/max/min/np.array of list/set comprehensions and generators (nested,
     #                                with conditions, over range/arrays/zip/enumerate, reusing an outer name)
     dicts: bool = True             # dict displays, item writes (overwrite, insert, in a branch), d.get, len,
     #                                iteration over .items()/.values(), dict comprehensions, computed keys
@@ -935,7 +935,7 @@ class _Gen:
         elt = " * ".join([par(body)] + [f for f in factors if f != "1.0"])
         gen = f"{elt} {' '.join(clauses)}"
         form = self.pick(["sum({g})", "sum({g})", "sum([{g}])", "np.sum(np.array([{g}]))",
-                          "max({g})", "min([{g}])", "sum(({g}), 0.5)"])
+                          "max({g})", "min([{g}])", "sum(({g}), 0.5)", "sum({{{g}}})"])
         if "max" in form or "min" in form:
             if " if " in gen:   # (a filter may leave nothing: max() of nothing raises)
                 form = "sum({g})"
