@@ -438,3 +438,29 @@ def test_true_alias_stays_refused(f):
         grad(f, wrt=(0, 1))(x, 0.3)
     assert e.value.loc is not None and e.value.loc.line > 0
     assert "hint:" in str(e.value)
+
+
+def array_from_a_list_then_written(u0, nu):
+    u = np.array(u0, dtype=float)  # (a list in: NumPy copies its numbers into a new array)
+    for _ in range(2):
+        un = u.copy()
+        u[1:-1] = un[1:-1] * nu + un[2:] ** 2
+        u[0] = u[-2]
+    return np.sum(u ** 2)
+
+
+def test_a_numeric_array_made_from_a_list_shares_nothing_with_it():
+    """np.array(list, dtype=float) holds copies of the list's numbers: writing into it in
+    place is no alias of the list (the burgers form `u = np.array(u0, dtype=float)`)."""
+    for u0, nu in (([1.0, 2.0, 0.5, 1.5], 0.5), ([0.3, -0.2, 0.8, 0.1, 0.4], -0.7)):
+        g_u0, g_nu = grad(array_from_a_list_then_written, wrt=(0, 1))(list(u0), nu)
+        assert isinstance(g_u0, list) and len(g_u0) == len(u0)
+        eps = 1e-6
+        for i in range(len(u0)):
+            up, dn = list(u0), list(u0)
+            up[i] += eps
+            dn[i] -= eps
+            ref = (array_from_a_list_then_written(up, nu) - array_from_a_list_then_written(dn, nu)) / (2 * eps)
+            assert g_u0[i] == pytest.approx(ref, rel=1e-6, abs=1e-8)
+        ref_nu = (array_from_a_list_then_written(u0, nu + eps) - array_from_a_list_then_written(u0, nu - eps)) / (2 * eps)
+        assert g_nu == pytest.approx(ref_nu, rel=1e-6, abs=1e-8)

@@ -542,10 +542,13 @@ class Flow:
         # (demoted after the arguments were read: `u = np.tanh(u)` in a loop reads the
         # object the statement made on the trip before, an older one now)
         st.pt(s.target, frozenset({("r", k)}) | _swap(back, k))
-        if args and (t.kind in _CONTAINERS or v.op in _LISTS_OF_VIEWS or not fresh or any(
+        numeric = fresh and t.kind == "array" and t.dtype in ("f", "c", "i", "b")
+        if args and not numeric and (t.kind in _CONTAINERS or v.op in _LISTS_OF_VIEWS or not fresh or any(
                 self.types.get(n, T.UNKNOWN).kind in _CONTAINERS for a in v.args for n in names_in(a))):
             # a new container may hold its arguments' objects (`L + M`, `L * 2`, `h(L)`,
-            # `np.split(x, 2)`); arithmetic and NumPy's functions on arrays make arrays
+            # `np.split(x, 2)`); arithmetic and NumPy's functions on arrays make arrays, and
+            # a numeric array NumPy makes from a list (`np.array(L, dtype=float)`) holds
+            # numbers, copied, never the list's objects
             st.hold(("r", k), _swap(args, k))
 
 
