@@ -163,6 +163,17 @@ def snapshot(x):
     return x
 
 
+def real_like(e, x):
+    """A contribution e to the adjoint of x, real where x is real when the code runs (the
+    gradient of a real value is real: JAX's convention, rules/complex.py); complex where x
+    is complex. For a value whose type the transform could not read."""
+    if isinstance(e, (list, tuple, dict)):
+        return e  # (containers are checked entry by entry: real_adjoint_check)
+    if np.iscomplexobj(e) and not np.iscomplexobj(x):
+        return np.real(e)
+    return e
+
+
 def real_adjoint_check(x_bar, x):
     """Refuse a complex adjoint for a real value: a complex intermediate the
     transform could not see (`np.asarray(x, dtype=np.complex128)`, a negative

@@ -417,3 +417,29 @@ def test_multigammaln_by_lgamma_first_and_second_derivatives():
     want2 = sum(float(mpmath.psi(1, a + 0.5 * (1 - j))) for j in range(1, p + 1))
     assert grad(multigammaln)(a, p) == pytest.approx(want1, rel=1e-13)
     assert grad(grad(multigammaln))(a, p) == pytest.approx(want2, rel=1e-13)
+
+
+def _through_an_untyped_sum(a, x):
+    """Found by the fuzzer: `s` (a sum over a dict's values) has no type the transform can
+    read; its adjoint gets a complex contribution from `1j * s`, which must be real when s
+    is (it crashed casting complex into x_bar)."""
+    d = {}
+    d["a"] = np.sin(np.concatenate([x[:1], x[1:]]))
+    d2 = {k: v - 0.1 * math.cos(((a - 0.5j) ** 3).real) * v for k, v in d.items()}
+    s = sum(np.sum(v) for v in d2.values())
+    x[-3] *= ((a + 1j * s) * (0.5 - 2j)).imag
+    return np.sum(np.sin(x))
+
+
+def test_a_complex_contribution_to_a_value_of_unknown_type_is_real_where_the_value_is():
+    from adjointc import grad as _grad
+    for a, x in ((0.007, np.array([1.3, 0.67, 1.0, -1.1, 0.99])), (-0.4, np.array([0.2, -0.5, 0.8]))):
+        ga, gx = _grad(_through_an_untyped_sum, wrt=(0, 1))(a, x.copy())
+        e = 1e-6
+        fa = (_through_an_untyped_sum(a + e, x.copy()) - _through_an_untyped_sum(a - e, x.copy())) / (2 * e)
+        fx = [(_through_an_untyped_sum(a, x + e * u) - _through_an_untyped_sum(a, x - e * u)) / (2 * e)
+              for u in np.eye(len(x))]
+        assert isinstance(ga, float) and gx.dtype == np.float64
+        assert ga == pytest.approx(fa, rel=1e-6, abs=1e-8)
+        assert np.allclose(gx, fx, rtol=1e-6, atol=1e-8)
+

@@ -196,6 +196,7 @@ CASES = [
     (shape.unextreme, (1.3, np.array([0.5, 2.0, -1.0]), 2.0)),
     (shape.extreme_jvp, ([0.3, 0.2, 0.1], [0.5, 2.0, -1.0], 2.0)),
     (shape.unsorted, ([0.3, 0.2, 0.1], [0.5, 2.0, -1.0])),
+    (runtime.real_like, (_n(3), _n(3))),  # (a real value's contribution: the identity on real values)
     (runtime.distinct, ([0.5, 2.0, -1.0],)),  # (distinct items: finite differences keep them distinct)
     (shape.undistinct, ([0.3, 0.2, 0.1], [0.5, 2.0, 0.5, -1.0])),
     (shape.distinct_jvp, ([0.3, 0.2, 0.1, 0.7], [0.5, 2.0, 0.5, -1.0])),

@@ -87,11 +87,15 @@ class Adjoints:
         statement `cplx` with complex values, rules/complex.py): the gradient of a real
         value is real, never a complex number cast (which would drop nothing, or fail)."""
         self.c.adjoints.add(bar(v))
-        if T.is_real(self.c.types.get(v, T.UNKNOWN)) and not (
-                isinstance(e, Call) and e.op in REAL_VALUED):
+        t = self.c.types.get(v, T.UNKNOWN)
+        if T.is_real(t) and not (isinstance(e, Call) and e.op in REAL_VALUED):
             inner = e.args[0] if isinstance(e, Call) and e.op == "unbroadcast" else e   # (typed as its x)
             if cplx or T.is_complex(self.oracle().of(inner)):
                 e = Call("np.real", (e,))
+        elif cplx and not T.is_complex(t) and t.kind in ("unknown", "object", "array"):
+            # (a value the types could not read, `sum(np.sum(v) for v in d.values())`: real or
+            # complex is known when it runs, and the gradient of a real one is real)
+            e = Call("real_like", (e, Name(v)))
         return AugAssign(bar(v), "add", e, loc)
 
     def materialize(self, v: str, loc: Loc) -> Stmt:

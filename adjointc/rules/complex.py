@@ -159,3 +159,10 @@ def rule_for(rule: Rule, val: Call, type_of: Callable[[Expr], T.T], result: T.T,
     if isinstance(rule.on_complex, Rule) and any(may_be_complex(type_of(a)) for a in val.args):
         return rule.on_complex, False
     return rule, False
+
+
+# real_like(e, x): a contribution to a real value's adjoint is its real part, decided when it
+# runs for a value the types could not read (passes/adjoints.py). Real part's adjoint: g.
+from .. import runtime as _runtime  # noqa: E402
+defvjp(_runtime.real_like, "e, x", name="real_like", e="g", result=lambda types, bound: types["x"])
+defjvp("real_like", e="real_like(d, x)")
