@@ -222,3 +222,17 @@ def test_array_of_a_filtered_comprehension_changes_length_between_trips():
     x = np.array([-1.17, -1.96, 1.49, 2.30, 0.53, 1.26])
     np.testing.assert_allclose(grad(filtered_comprehension_in_a_loop)(x),
                                fd(filtered_comprehension_in_a_loop, [x], 0), rtol=1e-6, atol=1e-8)
+
+
+def methods_of_a_display(x):
+    u = x * 1.0
+    s = 0.0
+    for k, v in {"a": u, "b": x ** 2}.items():
+        s = s + np.sum(v * v) * (2.0 if k == "a" else 1.0)
+    s = s + sum(np.sum(w) for w in {k: np.sin(x) * j for j, k in enumerate("ab")}.values())
+    return s + {"z": x[0]}.get("z", 0.0) * len({"p": 1.0, "q": 2.0}.keys())
+
+
+def test_dict_methods_of_a_display():
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(grad(methods_of_a_display)(x), fd(methods_of_a_display, [x], 0), rtol=1e-6, atol=1e-8)

@@ -15,6 +15,14 @@ inside its statement, a view rebound or no longer read, a value read for its
 shape only). The backward sweep's own reads of such aliases are safe: reverse.py
 records a write into shared memory whenever an alias of it is read backwards.
 
+Containers: `L[i] = v` / `d[k] = v` replace an entry: they write the container,
+not the values it holds (an alias of L itself sees it; a name holding the old
+entry does not). `d[k][i] = v` (the frontend's `_held = d[k]; _held[i] = v;
+d[k] = _held`) writes the held array, which d then sees by value; `L[i] += e`
+on a held array (SetItem.aug) is Python's in-place update of that array, so a
+name sharing it is an observer (the lowering is functional). Errors name the
+user's variables, or describe a temporary's value (`describe`), never `_t23`.
+
 The "aliasing" pass (`run`) changes nothing: after it, no in-place write in
 `fn` (a SetItem, or an `x += e` on an array: `Assign.aug`) can be seen through
 an alias the transform does not know about.
