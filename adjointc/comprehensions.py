@@ -118,10 +118,11 @@ class Comprehensions:
                 and not args[0].star and (func.value.value in self.__dict__.get("_dict_names", ())  # type: ignore[attr-defined]
                                           or isinstance(args[0].value, (cst.Dict, cst.DictComp))):
             return self._update(node, func.value, args[0].value, out)
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.attr.value in _DICT_METHODS \
-                and self.resolve(func) is _UNRESOLVED and not any(a.star or a.keyword for a in args):  # type: ignore[attr-defined]
-            # d.keys() / .values() / .items() / .get(k, default) on a local value: a dict's
-            # (the rule's type checks the receiver is one)
+        if isinstance(func, cst.Attribute) and func.attr.value in _DICT_METHODS and (
+                isinstance(func.value, cst.Name) and self.resolve(func) is _UNRESOLVED  # type: ignore[attr-defined]
+                or isinstance(func.value, (cst.Dict, cst.DictComp))) and not any(a.star or a.keyword for a in args):
+            # d.keys() / .values() / .items() / .get(k, default) on a local value or a dict
+            # display: a dict's (the rule's type checks the receiver is one)
             op, arity = _DICT_METHODS[func.attr.value]
             if len(args) in arity:
                 loc = self.loc(node)  # type: ignore[attr-defined]

@@ -134,6 +134,7 @@ class Lowerer(Comprehensions, Sugar, NestedDefs, Resolver):
                                         "value it is specialised on", self.loc(node),
                                         "use another name for the new value")
         self.locals = collector.names | {q.name for q in params if q.name not in self.statics}
+        self.write_backs: list[Stmt] = []  # (subscript_target's, of a nested write target)
         self.own_lists = collector.names - {q.name for q in params}  # (what `.pop()` may be called on)
         self.bindings = dict(collector.count)
         for q in params:
@@ -219,7 +220,8 @@ class Lowerer(Comprehensions, Sugar, NestedDefs, Resolver):
                 out.append(Assign(cur, Call("getitem", (Name(base), index)), loc))
                 new = self.tmp()
                 out.append(Assign(new, Call(op, (Name(cur), rhs)), loc))
-                out.append(SetItem(base, index, Name(new), loc))
+                out.append(SetItem(base, index, Name(new), loc, aug=True))
+                self.stored(out)
                 return out
             raise self.unsupported(node.target, "this augmented-assignment target")
         if isinstance(node, cst.Return):
@@ -318,6 +320,7 @@ class Lowerer(Comprehensions, Sugar, NestedDefs, Resolver):
             base, index = self.subscript_target(target, out)
             val = self.atom(self.expr(value, out), out, loc)
             out.append(SetItem(base, index, val, loc))
+            self.stored(out)
         elif isinstance(target, cst.Attribute):
             raise self.unsupported(target, "assignment to an attribute", "use local variables")
         else:
@@ -329,6 +332,7 @@ class Lowerer(Comprehensions, Sugar, NestedDefs, Resolver):
         elif isinstance(target, cst.Subscript):
             base, index = self.subscript_target(target, out)
             out.append(SetItem(base, index, self.atom(value, out, loc), loc))
+            self.stored(out)
         elif isinstance(target, (cst.Tuple, cst.List)):
             whole = self.atom(value, out, loc)
             if any(isinstance(el, cst.StarredElement) for el in target.elements):
@@ -377,10 +381,28 @@ class Lowerer(Comprehensions, Sugar, NestedDefs, Resolver):
         out.append(Assign(target, value, loc))
 
     def subscript_target(self, node: cst.Subscript, out: list[Stmt]) -> tuple[str, Expr]:
+        """The (base, index) a write `base[index] = ...` stores into. `d[k][i] = v` (an
+        element of something a local holds) is `_held = d[k]; _held[i] = v; d[k] = _held`:
+        the write-back (`self.write_backs`, emitted by `stored`) replaces the entry, so the
+        passes see the container change by value; the alias check knows the pattern."""
+        if isinstance(node.value, cst.Subscript):
+            outer, key = self.subscript_target(node.value, out)
+            loc = self.loc(node)
+            held = self.tmp("held")
+            out.append(Assign(held, Call("getitem", (Name(outer), key)), loc))
+            self.write_backs.append(SetItem(outer, key, Name(held), loc))
+            return held, self._target_index(node, held, out)
         if not isinstance(node.value, cst.Name) or node.value.value not in self.locals:
             raise self.unsupported(node, "assignment into something other than a local array",
                                    "copy it into a local first: u = u0.copy(); u[...] = ...")
-        base = node.value.value
+        return node.value.value, self._target_index(node, node.value.value, out)
+
+    def stored(self, out: list[Stmt]) -> None:
+        """Emit the write-backs of the nested targets of the write just emitted, innermost first."""
+        while self.write_backs:
+            out.append(self.write_backs.pop())
+
+    def _target_index(self, node: cst.Subscript, base: str, out: list[Stmt]) -> Expr:
         index = self.index(node, out)
         # The backward sweep re-reads the index after the write: an index that
         # reads the array itself (u[u > 0] = ...) or computes a mask is evaluated once.
@@ -391,8 +413,7 @@ class Lowerer(Comprehensions, Sugar, NestedDefs, Resolver):
             if base in set(names_in(part)) or _computes(part):
                 part = self.atom(part, out, loc, "idx")
             hoisted.append(part)
-        index = Call("tuple", tuple(hoisted)) if isinstance(index, Call) and index.op == "tuple" else hoisted[0]
-        return base, index
+        return Call("tuple", tuple(hoisted)) if isinstance(index, Call) and index.op == "tuple" else hoisted[0]
 
     def if_stmt(self, node: cst.If) -> list[Stmt]:
         out: list[Stmt] = []

@@ -159,6 +159,9 @@ class SetItem:
     index: Expr
     value: Expr
     loc: Loc = field(default=NOLOC, compare=False)
+    # lowered from `x[i] += e` (`_t = x[i]; _t2 = _t + e; x[i] = _t2`): when x is a list or a
+    # dict holding an array, Python updates that array in place (the aliasing check looks)
+    aug: bool = field(default=False, compare=False, kw_only=True)
     sid: int = field(default=0, compare=False, kw_only=True)
 
 

@@ -15,6 +15,14 @@ inside its statement, a view rebound or no longer read, a value read for its
 shape only). The backward sweep's own reads of such aliases are safe: reverse.py
 records a write into shared memory whenever an alias of it is read backwards.
 
+Containers: `L[i] = v` / `d[k] = v` replace an entry: they write the container,
+not the values it holds (an alias of L itself sees it; a name holding the old
+entry does not). `d[k][i] = v` (the frontend's `_held = d[k]; _held[i] = v;
+d[k] = _held`) writes the held array, which d then sees by value; `L[i] += e`
+on a held array (SetItem.aug) is Python's in-place update of that array, so a
+name sharing it is an observer (the lowering is functional). Errors name the
+user's variables, or describe a temporary's value (`describe`), never `_t23`.
+
 The "aliasing" pass (`run`) changes nothing: after it, no in-place write in
 `fn` (a SetItem, or an `x += e` on an array: `Assign.aug`) can be seen through
 an alias the transform does not know about.
@@ -68,6 +76,8 @@ def check(fn: Function, types: dict[str, T.T], user_names: set[str]) -> None:
     params = {p.name for p in fn.params}
     flow = Flow(fn, types)
     rows = _Rows(fn, types)
+    held = _written_back(order)
+    defs = {s.target: s.value for s in order if isinstance(s, Assign)}
     for i, w in writes:
         if i not in flow.at:
             continue  # (after a return or a break: never runs)
@@ -76,29 +86,90 @@ def check(fn: Function, types: dict[str, T.T], user_names: set[str]) -> None:
         # a slot of a list or dict (`L[0] = v`, `d[k] = v`, `L += M`) is rebound, what it
         # held is not changed (`_saved = snapshot(L[0]); L[0] = b` in a generated adjoint;
         # what shares a held array sees nothing, an alias of L itself does); an array's
-        # memory is written. (An element read by name, `a = L[0]`, still counts as maybe L
-        # itself: Flow's stand-in for elements it does not know.)
+        # memory is written.
         kind = types.get(c, T.UNKNOWN).kind
+        mine = (kind != "array" and flow.own(i, c)) or flow.objects(i, c)
+        checks = [(c, mine, held.get(i))]
         if isinstance(w, SetItem) and kind in _SLOTTED:
-            mine = [st.pts.get(c, frozenset({("e", c)})) for st in flow.at[i]]
-        else:
-            mine = (kind != "array" and flow.own(i, c)) or flow.objects(i, c)
-        if not any(mine):
-            continue
-        def shares(o: str) -> bool:
-            return any(a & b for a, b in zip(flow.objects(i, o), mine))
-        # observers: live after the write and sharing c's memory; a parameter whose
-        # argument's memory the write reaches, always (the caller's array changes)
-        seen = sorted({o for o in live.get(id(w), ()) if o != c and (o in user_names or uses[o] > 1) and shares(o)
-                       and not rows.apart(w, o)}
-                      | {p for p in params if p != c and any(("e", p) in m for m in mine)})
-        named = [o for o in seen if o in user_names]
-        if not seen or (c not in user_names and not named):
-            continue  # (the frontend's own temporaries are consumed in order)
-        group = {n for st in flow.at[i] for n in st.pts if shares(n)} | set(seen) | {c}
-        edges = [(k, n, b) for k, s in enumerate(order) if isinstance(s, (Assign, ExprStmt))
-                 for n, bs in base_map((s,), types).items() for b in bs]
-        _refuse(order, c, w, seen, named, group, user_names, edges)
+            checks = [(c, [st.pts.get(c, frozenset({("e", c)})) for st in flow.at[i]], None)]
+            cur = _augmented(w, defs)
+            if cur is not None:
+                # `d[k] += e` (lowered `_t = d[k]; _t2 = _t + e; d[k] = _t2`): Python adds
+                # into the array d[k] holds, in place; the functional form is the same
+                # for everyone but another name sharing that array (d's entry is replaced)
+                checks.append((cur, flow.objects(i, cur), c))
+        for c, mine, by_value in checks:
+            if any(mine):
+                _observe(i, w, c, mine, by_value, order, flow, rows, live, uses, user_names, params, types)
+
+
+def _observe(i: int, w: Stmt, c: str, mine: list, by_value: str | None, order: list[Stmt], flow: Flow,
+             rows: "_Rows", live: dict, uses: Counter, user_names: set[str], params: set[str], types: dict[str, T.T]) -> None:
+    """Refuse the write w (the k-th statement) into the objects `mine` (per state) that c
+    holds when another name that may share them reads them later (`by_value`: a
+    container whose entry the write replaces, which sees the change by value)."""
+    def shares(o: str) -> bool:
+        return any(a & b for a, b in zip(flow.objects(i, o), mine))
+    # observers: live after the write and sharing c's memory; a parameter whose
+    # argument's memory the write reaches, always (the caller's array changes)
+    seen = sorted({o for o in live.get(id(w), ()) if o != c and o != by_value
+                   and (o in user_names or uses[o] > 1) and shares(o) and not rows.apart(w, o)}
+                  | {p for p in params if p != c and any(("e", p) in m for m in mine)})
+    named = [o for o in seen if o in user_names]
+    if not seen or (c not in user_names and not named):
+        return  # (the frontend's own temporaries are consumed in order)
+    group = {n for st in flow.at[i] for n in st.pts if shares(n)} | set(seen) | {c}
+    edges = [(k, n, b) for k, s in enumerate(order) if isinstance(s, (Assign, ExprStmt))
+             for n, bs in base_map((s,), types).items() for b in bs]
+    _refuse(order, c, w, seen, named, group, user_names, edges, types)
+
+
+def _augmented(w: SetItem, defs: dict) -> str | None:
+    """The entry `_t` that `c[i] += e` (w, lowered `_t = c[i]; _t2 = _t + e; c[i] = _t2`,
+    marked `aug` by the frontend) updates, or None for another write."""
+    v = defs.get(w.value.id) if w.aug and isinstance(w.value, Name) else None
+    if isinstance(v, Call) and v.args and isinstance(v.args[0], Name):
+        return v.args[0].id
+    return None
+
+
+def _written_back(order: list[Stmt]) -> dict[int, str]:
+    """Index of each write `_held[i] = v` that the frontend's `d[k][i] = v` became ->
+    d: `_held = d[k]` before it and `d[k] = _held` right after it, so d's entry is
+    replaced by the changed value and d's readers see the change by value (the
+    frontend's subscript_target)."""
+    defs = Counter(s.target for s in order if isinstance(s, Assign))
+    got = {s.target: s.value for s in order if isinstance(s, Assign) and defs[s.target] == 1}
+    out: dict[int, str] = {}
+    for k, (s, nxt) in enumerate(zip(order, order[1:])):
+        g = got.get(getattr(s, "target", ""))
+        if isinstance(s, SetItem) and isinstance(nxt, SetItem) and nxt.value == Name(s.target) \
+                and isinstance(g, Call) and g.op == "getitem" and g.args == (Name(nxt.target), nxt.index):
+            out[k] = nxt.target
+    return out
+
+
+def describe(n: str, order: list[Stmt], types: dict[str, T.T], user_names: set[str]) -> str:
+    """How an error names the variable n: a user's variable by its name; one of
+    adjointc's temporaries by the expression it holds when that reads only the user's
+    names (`params[k]`, `d.keys()`), else by the value it holds and its line (`the
+    dict built at line 4`): the user never wrote `_t23`."""
+    if n in user_names:
+        return f"'{n}'"
+    d = next((s for s in order if isinstance(s, Assign) and s.target == n), None)
+    v = d.value if d is not None else None
+    if isinstance(v, Name):
+        return describe(v.id, order, types, user_names) if v.id != n else f"'{n}'"
+    if isinstance(v, Call) and all(x in user_names for x in names_in(v)):
+        methods = {"dict_keys": "keys", "dict_values": "values", "dict_items": "items"}
+        if v.op in methods and isinstance(v.args[0], Name):
+            return f"`{v.args[0].id}.{methods[v.op]}()`"
+        if v.op == "getitem" and isinstance(v.args[0], Name):
+            from ..printer import expr
+            return f"`{expr(v)}`"
+    t = types.get(n, T.UNKNOWN)
+    kind = "dict" if T.is_dict(t) else t.kind if t.kind in ("list", "tuple", "array") else "value"
+    return f"the {kind} built at line {d.loc.line}" if d is not None else "a value adjointc made"
 
 
 class _Rows:
@@ -256,7 +327,7 @@ def _live_after(body: Block, wanted: set[int]) -> dict[int, set[str]]:
 
 
 def _refuse(order: list[Stmt], culprit: str, w: Stmt, seen: list[str], named: list[str], group: set[str],
-            user_names: set[str], edges: list) -> None:
+            user_names: set[str], edges: list, types: dict[str, T.T]) -> None:
     """Raise the error naming the assignment (or append) that made the alias."""
     appends = [s for s in order if isinstance(s, ExprStmt) and isinstance(s.value, Call)
                and s.value.op == "method:append" and isinstance(s.value.args[0], Name)
@@ -275,9 +346,11 @@ def _refuse(order: list[Stmt], culprit: str, w: Stmt, seen: list[str], named: li
         d = next((s for s in order if isinstance(s, Assign) and s.target == v
                   and set(names_in(s.value)) & (group - {v})), None)
         how = "assigned"
+    def said(n: str) -> str:
+        return describe(n, order, types, user_names)
     raise AliasingError(
-        f"'{v}' may share memory with '{other}' ({how} at line {d.loc.line if d else '?'}), and "
-        f"'{culprit}' is modified in place at line {w.loc.line}: adjointc cannot track an in-place "
+        f"{said(v)} may share memory with {said(other)}{f' ({how} at line {d.loc.line})' if d else ''}, and "
+        f"{said(culprit)} is modified in place at line {w.loc.line}: adjointc cannot track an in-place "
         f"update through an alias",
         d.loc if d else w.loc,
         "make the copy explicit, e.g. `a = u[1:].copy()`, `u = u0.copy()` or `out.append(buf.copy())`")

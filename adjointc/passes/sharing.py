@@ -137,7 +137,8 @@ _LISTS_OF_VIEWS = frozenset({"np.split", "np.array_split", "np.hsplit", "np.vspl
 # any other op not known to be fresh any of its arguments
 _RETURNS = {"unbroadcast": (0,), "unreduce": (0,), "add_adjoint": (0, 1), "zero_tangent": (0,),
             "real_adjoint_check": (0,), "as_adjoint": (0,), "stand_in": (), "list_adjoint": (0,),
-            "seed_adjoint": (0,), "snapshot": (0,), "copy_adjoint": (), "zeros_like": (), "written_part": ()}
+            "seed_adjoint": (0,), "snapshot": (0,), "copy_adjoint": (), "zeros_like": (), "written_part": (),
+            "dict_keys": ()}  # (d.keys(): a new list of keys, which own no memory one can write into)
 
 
 # runtime helpers whose result is always a new array (arithmetic on their arguments:
@@ -507,6 +508,15 @@ class Flow:
         if v.op == "getitem" and len(v.args) == 2 and self._rank(st, v.args[0]) is not None \
                 and self._rank(st, v.args[0]) == self._ints(v.args[1]):  # (not a dict's d["u"]: None == None)
             st.pt(s.target, _EMPTY)  # (`x_bar[1]` of a 1-D array: a number, a copy)
+            return
+        if v.op == "getitem" and len(v.args) == 2 and isinstance(v.args[0], Name) \
+                and self.types.get(v.args[0].id, T.UNKNOWN).kind in ("list", "struct", "tuple") \
+                and not (isinstance(v.args[1], Call) and v.args[1].op in ("slice", "tuple")):
+            # an entry of a list or dict: what the container holds, not the container (after
+            # `a = d["u"]`, `d["u"] = b` leaves a alone); one whose contents are not known
+            # (a parameter, a helper's result) may be its own entry
+            st.pts[s.target] = frozenset().union(*(st.closure(st.holds[o]) if o in st.holds else {o}
+                                                   for o in self._pts(st, v.args[0].id)))
             return
         holder = v.kind == "attr" and v.args and isinstance(v.args[0], Name) and \
             self.types.get(v.args[0].id, T.UNKNOWN).kind in ("struct", "unknown", "object")

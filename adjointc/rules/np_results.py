@@ -228,7 +228,8 @@ def array_result(types, bound):
         if t.kind == "array":  # a copy in the dtype given
             return replace(t, dtype=dtype)
     r = rank_of(t)
-    if r == 1 and t.kind in ("list", "tuple"):  # (known entries: a known length)
+    if r == 1 and t.kind in ("list", "tuple") and t.elts:  # (known entries: a known length; a list
+        #                                                      built by appends has none)
         return T.array(1, ((None, len(t.elts)),), dtype=dtype)
     return T.UNKNOWN if r is None else T.array(r, dtype=dtype)
 

@@ -75,6 +75,8 @@ class Features:
     #                                with conditions, over range/arrays/zip/enumerate, reusing an outer name)
     dicts: bool = True             # dict displays, item writes (overwrite, insert, in a branch), d.get, len,
     #                                iteration over .items()/.values(), dict comprehensions, computed keys
+    dict_updates: bool = True      # a dict of arrays updated entry by entry (an optimizer step: `for k in p:
+    #                                p[k] = p[k] - lr * g[k]`, momentum too), maybe an element of a held array
     everyday_syntax: bool = True   # for/while-else, starred unpacking, min/max of several, list pop/extend/insert/+
     complex_fft: bool = True       # np.fft filters and complex arithmetic ending in a real value
     history: bool = True           # hist = np.zeros((k + 1, n)); y = hist[i]; hist[i + 1] = f(y); read y after
@@ -973,6 +975,8 @@ class _Gen:
                          f"for k, v in {d}.items()}}")
             d = d2
             self.tags.add("dict_comprehension")
+        if ek != F and self.f.dict_updates and self.chance(2):
+            self.dict_update(lines, pad, d, keys)
         s = self.new("s")
         if ek == F:
             form = self.pick(["sum({d}.values())", "{d}['a'] * {d}.get('z', 0.5)", "{d}.get('b', 1.0) + len({d})",
@@ -994,6 +998,29 @@ class _Gen:
             lines.append(f"{pad}{s} = {self.pick(forms).format(d=d)}")
         self.bind(s, F)
         self.recent.append(s)
+
+    def dict_update(self, lines, pad, d, keys):
+        """A few steps of an optimizer over the dict of arrays d: entries replaced by new
+        arrays (`d[k] = d[k] - lr * g[k]`, with momentum `m[k]` maybe), which writes the
+        dict, not the arrays it holds; maybe an element of a held array written too."""
+        self.tags.add("dict_updates")
+        g, m, t = self.new("g"), self.new("m"), self.new("t")
+        lines.append(f"{pad}{g} = {{" + ", ".join(f"'{k}': {self.bounded(A(self.n), self.expr_of(A(self.n), 1))}"
+                                                  for k in keys) + "}")
+        momentum = self.chance()
+        if momentum:
+            lines.append(f"{pad}{m} = {{k: np.zeros_like(v) for k, v in {d}.items()}}")
+        lr = self.pick(["0.1", "0.3"])
+        lines.append(f"{pad}for {t} in range({self.d(st.integers(1, 3))}):")
+        lines.append(f"{pad}    for k in {d}:")
+        if momentum:
+            lines.append(f"{pad}        {m}[k] = 0.9 * {m}[k] + {g}[k] * np.tanh({d}[k])")
+            lines.append(f"{pad}        {d}[k] = {d}[k] - {lr} * {m}[k]")
+        else:
+            lines.append(f"{pad}        {d}[k] = {d}[k] - {lr} * {g}[k] * np.tanh({d}[k])")
+        if self.f.dict_updates and self.chance(3):  # an element of a held array, in place
+            lines.append(f"{pad}{d}['a'][0] = {d}['a'][0] * {par(self.bounded(F, self.s_expr(1)))}")
+            self.tags.add("dict_element_write")
 
     # -- everyday syntax (issue 13): one family, drawn by st_everyday
     def st_everyday(self, lines, pad, indent):
