@@ -224,6 +224,8 @@ def _cases():
         (burgers, (0, 1), [(np.sin(np.linspace(0, 2 * np.pi, 24)) + 1.5, 0.05), (list(r.random(16) + 1.0), 0.1)]),
         (pendulum, (0, 1), [(0.4, 1.2), (-1.1, 0.8)]),
         (kalman, (1, 2), [(r.normal(size=10), 0.1, 0.5), (list(r.normal(size=6)), 0.3, 0.2)]),
+        (mlp_adam, (0, 1), [(r.normal(size=(3, 4)) * 0.5, r.normal(size=(4, 1)) * 0.5, r.normal(size=(6, 3)),
+                             r.normal(size=(6, 1)))]),
         (logistic, (0,), [(r.normal(size=3), r.normal(size=(8, 3)), (r.random(8) > 0.5).astype(float)),
                           (r.normal(size=2), r.normal(size=(5, 2)), np.array([1.0, 0.0, 1.0, 1.0, 0.0]))]),
         (gray_scott, (0, 1, 2, 3), [(1 - 0.1 * r.random((6, 6)), 0.1 * r.random((6, 6)), 0.04, 0.06)]),
