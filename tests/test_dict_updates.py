@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from adjointc import AliasingError, grad
+from test_realistic import mlp_adam  # (the MLP trained with Adam over a dict of parameters)
 
 
 def fd(f, args, i, h=1e-6):
@@ -20,22 +21,6 @@ def fd(f, args, i, h=1e-6):
         dn[i][j] -= h
         g[j] = (f(*up) - f(*dn)) / (2 * h)
     return g
-
-
-def mlp_adam(W1, W2, X, y, steps=3, lr=0.01):
-    params = {"W1": W1, "W2": W2}
-    m = {k: np.zeros_like(v) for k, v in params.items()}
-    loss = 0.0
-    for t in range(1, steps + 1):
-        h = np.tanh(X @ params["W1"])
-        pred = h @ params["W2"]
-        loss = np.mean((pred - y) ** 2)
-        err = 2 * (pred - y) / y.shape[0]
-        grads = {"W2": h.T @ err, "W1": X.T @ ((err @ params["W2"].T) * (1 - h ** 2))}
-        for k in params:
-            m[k] = 0.9 * m[k] + 0.1 * grads[k]
-            params[k] = params[k] - lr * m[k] / (1 - 0.9 ** t)
-    return loss
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -1006,7 +1006,8 @@ class _Gen:
         self.tags.add("dict_updates")
         g, m, t = self.new("g"), self.new("m"), self.new("t")
         lines.append(f"{pad}{g} = {{" + ", ".join(f"'{k}': {self.bounded(A(self.n), self.expr_of(A(self.n), 1))}"
-                                                  for k in keys) + "}")
+                                                  for k in list(keys) + ["z"] * ("z" not in keys)) + "}")
+        # (g covers 'z' too: st_dict may insert it on one path)
         momentum = self.chance()
         if momentum:
             lines.append(f"{pad}{m} = {{k: np.zeros_like(v) for k, v in {d}.items()}}")
