@@ -12,8 +12,6 @@ sees only what it already knows (lists built by `append`, dicts by item writes):
     {e for i in ...}, {a, b}     ->  the list, then distinct(_a1) (its distinct items, in order)
     sum(e for j in range(p))     ->  the list above, then sum(_t1) (a generator is a list)
     list(<gen>), tuple(<gen>)    ->  the list (a tuple of unknown length is read as a list)
-    max(items), min(items)       ->  np.max(np.array(items)) (ties share the adjoint, as np.max)
-    math.fsum(items)             ->  fsum(items) (runtime.fsum: the sum's rule)
     d.keys() .values() .items()  ->  dict_keys(d) ... (lists: loops index their sequence)
     d.get(k, default)            ->  dict_get(d, k, default)
     d.update(other)              ->  d[k] = v per item (d built here, or other a display)
@@ -41,7 +39,6 @@ Invariants:
 from __future__ import annotations
 
 import builtins
-import math
 from typing import Any, Callable, Sequence
 
 import libcst as cst
@@ -51,10 +48,6 @@ from .ir import Assign, Call, Const, Expr, ExprStmt, For, If, Loc, Name, SetItem
 from .resolve import _UNRESOLVED, _Overlay
 
 _PASS_BODY = cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
-# reductions of a generator that have a rule over an array of its items (max/min: the
-# builtins' rules take two arguments; np.max of the items gives the same value, and its
-# adjoint splits ties evenly as np.max's does)
-_REDUCE_ITEMS = {builtins.max: "np.max", builtins.min: "np.min"}
 # dict methods -> (the op, rules/containers.py, and the numbers of arguments it takes)
 _DICT_METHODS = {"keys": ("dict_keys", (0,)), "values": ("dict_values", (0,)), "items": ("dict_items", (0,)),
                  "get": ("dict_get", (1, 2))}
@@ -107,10 +100,10 @@ class Comprehensions:
                                "bind plain names: `for i, v in enumerate(xs)`")
 
     def call(self, node: cst.Call, out: list[Stmt], nested: bool) -> Expr:
-        """`math.fsum(items)` is runtime.fsum's (its rule: rules/containers.py);
-        `list(<generator>)` is the list the generator builds (`tuple(...)` too: read as
-        a sequence, a list is the same); `max(items)` / `min(items)` of one iterable are
-        `np.max(np.array(items))` (the builtins' rules take two arguments)."""
+        """`list(<generator>)` is the list the generator builds (`tuple(...)` too: read as
+        a sequence, a list is the same); `set(x)` its distinct items; dict methods. (A
+        generator passed to any other call, `sum`, `max`, `math.fsum`, is the list it
+        builds: those calls' own rules take it, rules/operators.py.)"""
         args = node.args
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value == "update" and isinstance(func.value, cst.Name) \
@@ -144,20 +137,8 @@ class Comprehensions:
                 node.func, (cst.Name, cst.Attribute)):
             obj = self.resolve(node.func)  # type: ignore[attr-defined]
             a = args[0].value
-            if obj is math.fsum:
-                loc = self.loc(node)  # type: ignore[attr-defined]
-                items = self.expr(a, out, nested)  # type: ignore[attr-defined]
-                return Call("fsum", (items if nested else self.atom(items, out, loc),))  # type: ignore[attr-defined]
             if obj in (builtins.list, builtins.tuple) and isinstance(a, (cst.GeneratorExp, cst.ListComp)):
                 return self.expr(a, out, nested)  # type: ignore[attr-defined]
-            if obj in _REDUCE_ITEMS:
-                loc = self.loc(node)  # type: ignore[attr-defined]
-                items = self.expr(a, out, nested)  # type: ignore[attr-defined]
-                arr: Expr = Call("np.array", (items if nested else self.atom(items, out, loc),))  # type: ignore[attr-defined]
-                if not nested:
-                    arr = self.atom(arr, out, loc)  # type: ignore[attr-defined]
-                rule = rules.lookup(_REDUCE_ITEMS[obj])
-                return self.bind_check(rule, (arr,), (), node)  # type: ignore[attr-defined]
         return super().call(node, out, nested)  # type: ignore[misc]
 
     def _update(self, node: cst.Call, target: cst.Name, other: cst.BaseExpression, out: list[Stmt]) -> Expr:

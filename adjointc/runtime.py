@@ -349,12 +349,6 @@ def distinct(items):
     return out
 
 
-def fsum(items):
-    """math.fsum(items) (its rule is the sum's: rules/containers.py)."""
-    import math
-    return math.fsum(items)
-
-
 def seed_adjoint(seed, y):
     """The cotangent of the output as a fresh array the backward sweep may update."""
     if isinstance(y, np.ndarray):

@@ -61,7 +61,6 @@ CASES = [
     (shape.piece, ([_n(3), 1.5], 1)),
     (generated.unpiece, (_n(3), (_n(3), _n(2, 2)), 0)),
     (generated.unpiece, (_n(2, 2), [_n(3), _n(2, 2)], 1)),
-    (runtime.fsum, ([0.3, -1.2, 2.0],)),                        # (math.fsum: rules/containers.py)
     (runtime.dict_get, ({"a": 0.3, "b": 1.5}, "z", _n(2))),     # (the default's adjoint: k absent)
     (runtime.list_adjoint, ([_n(3), _n(3)], [_n(3), _n(3)])),
     (runtime.list_adjoint, (_n(2, 3), [_n(3), _n(3)])),       # (an array adjoint of a list: its rows)

@@ -350,7 +350,7 @@ from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
 from . import generated as _generated  # noqa: E402,F401  (the helpers generated code calls)
 from . import generated_linalg as _generated_linalg  # noqa: E402,F401  (the linear-algebra helpers' rules)
-from . import containers as _containers  # noqa: E402,F401  (any/all/fsum, dicts)
+from . import containers as _containers  # noqa: E402,F401  (any/all, sets, dicts)
 from . import generated_lists as _generated_lists  # noqa: E402,F401  (the list helpers' rules: everyday syntax)
 from . import special as _special  # noqa: E402,F401  (lgamma, gamma, digamma...)
 from . import np_fft as _np_fft  # noqa: E402,F401

@@ -3,7 +3,6 @@
 * `any` / `all` of an iterable: no derivative (bool);
 * sets (`{e for ...}`, `{a, b}`, `set(x)`): `distinct(items)` (runtime.distinct), the
   distinct items in the order first seen, as a list; adjoint `undistinct`, linear;
-* `math.fsum` of an iterable (`fsum`, runtime.fsum): as `sum` (adjoint `unsum`), linear;
 * dicts (see adjointc/comprehensions.py for how displays and comprehensions lower):
   `{}` is the op `dict` (no arguments: an empty dict, filled by item writes);
   `dict_keys/dict_values/dict_items(d)` are d.keys()/.values()/.items() as lists (the
@@ -22,10 +21,6 @@ from . import defjvp, defvjp, nondiff
 
 nondiff(builtins.any, "x", name="any", result="bool")
 nondiff(builtins.all, "x", name="all", result="bool")
-# math.fsum(items) is called as runtime.fsum (comprehensions.Comprehensions.call): a
-# helper of adjointc's own, whose rule is not one of the math module's scalar rules
-defvjp(runtime.fsum, "x", name="fsum", x="unsum(g, x)", result="float")
-defjvp("fsum", "linear")
 
 
 # a set is built as runtime.distinct(list) (comprehensions.py): its distinct items in the
