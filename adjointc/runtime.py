@@ -336,17 +336,23 @@ def items_adjoint(g, m):
     return {k: (0.0 if is_zero(p) else p[1]) for k, p in zip(m, g)}
 
 
+def first_positions(items) -> list[int]:
+    """The position of the first occurrence of each distinct item (distinct's order)."""
+    seen: set = set()
+    out = []
+    for i, v in enumerate(items):
+        if v not in seen:  # (an unhashable item raises TypeError, as set() does)
+            seen.add(v)
+            out.append(i)
+    return out
+
+
 def distinct(items):
     """A set as adjointc builds it (`{e for ...}`, `{a, b}`, `set(x)`): the distinct
     items in the order first seen, as a list (membership, `len`, iteration and sums
     are a set's; the order is deterministic where a set's hash order is not)."""
-    seen: set = set()
-    out = []
-    for v in items:
-        if v not in seen:  # (an unhashable item raises TypeError, as set() does)
-            seen.add(v)
-            out.append(v)
-    return out
+    items = list(items)
+    return [items[i] for i in first_positions(items)]
 
 
 def seed_adjoint(seed, y):

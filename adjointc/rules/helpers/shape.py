@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ...runtime import unbroadcast
+from ...runtime import first_positions, unbroadcast
 from .core import float_zeros, is_zero, linear, zero_adjoint
 
 
@@ -231,23 +231,12 @@ def sorted_jvp(d: Any, x: Any, reverse: Any = False) -> list[Any]:
     return [d[i] for i in _order(x, reverse)]
 
 
-def _firsts(x: Any) -> list[int]:
-    """The positions of the first occurrence of each distinct item of x (runtime.distinct's)."""
-    seen: set = set()
-    out = []
-    for i, v in enumerate(x):
-        if v not in seen:
-            seen.add(v)
-            out.append(i)
-    return out
-
-
 @linear("x")
 def undistinct(g: Any, x: Any) -> list[Any]:
     """Adjoint of `distinct(x)` (a set): each distinct item's adjoint back to its first
     occurrence in x; the repeats, which the set dropped, get none."""
     out: list[Any] = [0.0] * len(x)
-    for k, i in enumerate(_firsts(x)):
+    for k, i in enumerate(first_positions(x)):
         out[i] = g[k]
     return out
 
@@ -255,8 +244,8 @@ def undistinct(g: Any, x: Any) -> list[Any]:
 def distinct_jvp(d: Any, x: Any) -> list[Any]:
     """Tangent of `distinct(x)`: the first occurrences' tangents (undistinct's transpose)."""
     if is_zero(d):
-        return [0.0] * len(_firsts(x))
-    return [d[i] for i in _firsts(x)]
+        return [0.0] * len(first_positions(x))
+    return [d[i] for i in first_positions(x)]
 
 
 def unsum(g: Any, x: Any) -> Any:
