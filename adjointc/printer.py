@@ -21,7 +21,7 @@ ATOM = 16
 def _const(v: object) -> str:
     if v is Ellipsis:
         return "..."
-    if isinstance(v, type):   # a dtype: `float`, `np.float64` (resolve.py makes them constants)
+    if isinstance(v, type):   # a dtype: `float`, `np.float64` (frontend/resolve.py makes them constants)
         return v.__name__ if v.__module__ == "builtins" else f"np.{v.__name__}"
     if isinstance(v, float):
         if v != v:
@@ -131,7 +131,7 @@ def _emit(s: Stmt, indent: str, out: list[str], origins: list[Stmt] | None) -> N
     if isinstance(s, AugSetItem):
         return line(f"{indent}{s.target}[{_index(s.index)}] {BINOPS[s.op][0]}= {expr(s.value)}")
     if isinstance(s, ExprStmt):
-        if isinstance(s.value, Call) and s.value.op == "assert":   # (frontend sugar.py: `assert test, msg`)
+        if isinstance(s.value, Call) and s.value.op == "assert":   # (frontend/sugar.py: `assert test, msg`)
             return line(f"{indent}assert {', '.join(expr(x) for x in s.value.args)}")
         return line(f"{indent}{expr(s.value)}")
     if isinstance(s, Return):

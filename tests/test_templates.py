@@ -15,7 +15,7 @@ import pytest
 
 import test_rules
 from adjointc import rules
-from adjointc.expressions import lower_template
+from adjointc.frontend.expressions import lower_template
 from adjointc.ir import Call, Const, Expr, Name
 from adjointc.rules import operators
 from adjointc.rules.testing import bind
@@ -168,7 +168,7 @@ def test_bad_templates_are_refused_at_registration(src):
 def test_one_operator_table():
     """The printer and the frontend read rules.operators; every operator has a rule."""
     from adjointc import printer
-    from adjointc.expressions import operator_nodes
+    from adjointc.frontend.expressions import operator_nodes
     assert printer.BINOPS == {**operators.BINARY, **operators.COMPARE, **operators.BOOLEAN}
     assert printer.UNOPS == operators.UNARY
     nodes = operator_nodes()

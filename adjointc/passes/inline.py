@@ -19,7 +19,7 @@ place while the argument is not a plain variable (those go through
 passes/mutation.py).
 
 `splice` is the one splicing of a body into a call site: this pass's, and the
-frontend's for nested defs and lambdas (nested.py), which are always inlined (they
+frontend's for nested defs and lambdas (frontend/nested.py), which are always inlined (they
 read the enclosing function's variables, their free names, at the call).
 """
 from __future__ import annotations
@@ -227,7 +227,7 @@ def splice(body: Block, params: Sequence[str], args: Sequence[Expr], own: Iterab
            namer: Any, loc: Loc, bind: Iterable[str] = (), fresh_hint: Callable[[str], str | None] | None = None,
            note: str = "", ops: dict[str, str] | None = None) -> tuple[list[Stmt], dict[str, Expr]]:
     """The one splicing of a function's body into a call site (a module-level callee
-    here, a nested def or lambda in the frontend, nested.py): the statements that run the
+    here, a nested def or lambda in the frontend, frontend/nested.py): the statements that run the
     call in the caller, and what each of the callee's names became.
 
     A parameter is replaced by its argument (a Name: Python passes the object, so a write

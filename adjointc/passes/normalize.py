@@ -41,7 +41,7 @@ on the body of a nested def it inlines (its returns become assignments).
 
 Not here (yet): loops over arrays / enumerate / zip become index loops while
 lowering, because the IR has no loop over a sequence with a tuple target and the
-temporaries they need are named in source order (see frontend.for_stmt).
+temporaries they need are named in source order (see frontend/statements.py, for_stmt).
 """
 from __future__ import annotations
 

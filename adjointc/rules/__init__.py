@@ -317,7 +317,7 @@ def parse_template(src: str) -> Expr:
     Raises ValueError for what a template cannot say."""
     e = _cache.get(src)
     if e is None:
-        from ..expressions import lower_template  # (lazy: expressions reads operators' table)
+        from ..frontend.expressions import lower_template  # (lazy: expressions reads operators' table)
         e = _cache[src] = lower_template(src)
     return e
 

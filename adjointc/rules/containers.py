@@ -23,7 +23,7 @@ nondiff(builtins.any, "x", name="any", result="bool")
 nondiff(builtins.all, "x", name="all", result="bool")
 
 
-# a set is built as runtime.distinct(list) (comprehensions.py): its distinct items in the
+# a set is built as runtime.distinct(list) (frontend/comprehensions.py): its distinct items in the
 # order first seen; the adjoint goes back to each item's first occurrence
 defvjp(runtime.distinct, "x", name="distinct", x="undistinct(g, x)", result=lambda types, bound: T.T("list"))
 defjvp("distinct", x="distinct_jvp(d, x)")

@@ -34,7 +34,7 @@ symmetrically), and their tangents are product rules (`"multilinear"`).
 What the generated code makes but never differentiates (zero adjoints, stand-ins
 of recorded shapes) is `nondiff`. A helper without a rule here (the VJP helpers of
 nonlinear operations such as `norm_vjp`) is refused when generated code is
-differentiated, with its location (resolve.py): never lowered as user code.
+differentiated, with its location (frontend/resolve.py): never lowered as user code.
 
 The rules register under the helpers' own names (`unbroadcast`, not
 `adjointc.runtime.unbroadcast`): that is how generated code spells them.

@@ -13,7 +13,7 @@ tangent is the same call on the tangent (`"linear"`):
     unsorted(c, x, reverse)        sorted(x)'s              <->  sorted_jvp (its tangent)
 
 `unprod` (math.prod's) is not linear in x: it has no rule, and a second derivative of
-math.prod is refused where generated code calls it (resolve.py). Each transpose takes
+math.prod is refused where generated code calls it (frontend/resolve.py). Each transpose takes
 the symbolic zero 0.0 for c (no cotangent reached it: nothing flows back) and for g.
 """
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any, Callable
 # tighter). The frontend derives its libcst node maps from the spellings
 # (expressions.operator_nodes), the printer prints with them, and PYTHON gives the
 # callables (rules.testing). Defined before any rule: registering a rule parses its
-# templates, which reads this table (through expressions.py).
+# templates, which reads this table (through frontend/expressions.py).
 BINARY: dict[str, tuple[str, int]] = {
     "add": ("+", 11), "sub": ("-", 11), "mul": ("*", 12), "truediv": ("/", 12),
     "floordiv": ("//", 12), "mod": ("%", 12), "matmul": ("@", 12), "pow": ("**", 14),
@@ -178,7 +178,7 @@ def _extreme_result(types, bound):
     return T.UNKNOWN
 
 
-# max(L)/min(L) of one list, tuple or 1-D array (resolve.py chooses these for one argument;
+# max(L)/min(L) of one list, tuple or 1-D array (frontend/resolve.py chooses these for one argument;
 # several are folded pairwise into max/min above): the adjoint goes to the maxima
 for _name in ("max", "min"):
     defvjp(f"py:{_name}", "x", x="unextreme(g, x, ans)", result=_extreme_result)

@@ -27,10 +27,10 @@ from typing import Any
 
 import libcst as cst
 
-from .errors import UnsupportedSyntax
-from .ir import Block, Break, Continue, Expr, Function, Loc, Name, Param, Return, Stmt, names_in, walk
-from .passes import inline as I
-from .passes import normalize as N
+from ..errors import UnsupportedSyntax
+from ..ir import Block, Break, Continue, Expr, Function, Loc, Name, Param, Return, Stmt, names_in, walk
+from ..passes import inline as I
+from ..passes import normalize as N
 from .resolve import BoundNames, FuncValue, names_outside
 
 

@@ -36,11 +36,11 @@ from typing import Any, Callable
 import libcst as cst
 import numpy as np
 
-from . import funcvals, rules
-from .errors import NoAdjointRule, UnsupportedSyntax
+from .. import funcvals, rules
+from ..errors import NoAdjointRule, UnsupportedSyntax
 from .expressions import ExprLowerer, dotted
-from .ir import Call, Const, Expr, Loc, Name, Stmt
-from .names import Namer
+from ..ir import Call, Const, Expr, Loc, Name, Stmt
+from ..names import Namer
 from .source import has_source
 
 
@@ -358,7 +358,7 @@ class Resolver(ExprLowerer):
                 return self.user_call(obj, name, args, kwargs, node, nested)
             if getattr(type(obj), "__adjointc_callee_adjoint__", False) is True:
                 # generated code's `h_vjp(seed, ...)`: the callee's adjoint as a def (higher.py)
-                from .higher import vjp_function
+                from ..higher import vjp_function
                 fn = vjp_function(obj)
                 self.user_call(fn, name, args, kwargs, node, nested)
                 self.globals_read[name.split(".")[0]] = obj
@@ -366,7 +366,7 @@ class Resolver(ExprLowerer):
             if type(obj).__name__ == "Returning" and type(obj).__module__ == "adjointc.runtime":
                 # generated code's `h_returning_u(...)` (a helper modifying an argument, run on a
                 # copy): that as a def (higher.py), a call of h the passes handle as in user code
-                from .higher import returning_function
+                from ..higher import returning_function
                 fn = returning_function(obj)
                 self.user_call(fn, name, args, kwargs, node, nested)
                 self.globals_read[name.split(".")[0]] = obj
@@ -528,8 +528,8 @@ class Resolver(ExprLowerer):
         read by name, wrt a literal) as (the name generated code calls it by, the Gradient)."""
         import ast
 
-        from . import api
-        from .higher import made_in_code
+        from .. import api
+        from ..higher import made_in_code
         maker = self.resolve(node.func)
         if maker not in (api.grad, api.value_and_grad) or not node.args or node.args[0].keyword is not None:
             return None

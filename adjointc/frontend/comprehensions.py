@@ -43,8 +43,8 @@ from typing import Any, Callable, Sequence
 
 import libcst as cst
 
-from . import rules
-from .ir import Assign, Call, Const, Expr, ExprStmt, For, If, Loc, Name, SetItem, Stmt
+from .. import rules
+from ..ir import Assign, Call, Const, Expr, ExprStmt, For, If, Loc, Name, SetItem, Stmt
 from .resolve import _UNRESOLVED, _Overlay
 
 _PASS_BODY = cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])])

@@ -34,9 +34,9 @@ from libcst._add_slots import add_slots
 from libcst._nodes.internal import CodegenState
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from .errors import UnsupportedSyntax
-from .ir import Loc
-from .reach import sourcelines
+from ..errors import UnsupportedSyntax
+from ..ir import Loc
+from ..reach import sourcelines
 
 NEEDS_A_FILE = "adjointc needs functions defined in a .py file (or a notebook cell)"
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import libcst as cst
 
-from .ir import NOLOC, Assign, Call, Const, Expr, Loc, Name, Stmt
+from ..ir import NOLOC, Assign, Call, Const, Expr, Loc, Name, Stmt
 
 
 @functools.cache
@@ -32,7 +32,7 @@ def operator_nodes() -> dict[str, dict[type, str]]:
     """libcst operator node class -> op name, per kind ("binary", "augmented",
     "compare", "unary"), derived from rules.operators by parsing each spelling.
     (Lazy: rules.operators registers templates, which this module lowers.)"""
-    from .rules import operators as ops
+    from ..rules import operators as ops
 
     def expr(src: str) -> Any:
         return cst.parse_expression(src)

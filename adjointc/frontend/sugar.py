@@ -33,11 +33,11 @@ import dataclasses
 from typing import Any
 import libcst as cst
 
-from . import rules
-from .errors import UnsupportedSyntax
+from .. import rules
+from ..errors import UnsupportedSyntax
 from .expressions import dotted
 
-from .ir import Assign, Break, Call, Const, Expr, ExprStmt, If, Loc, Name, Stmt
+from ..ir import Assign, Break, Call, Const, Expr, ExprStmt, If, Loc, Name, Stmt
 
 
 class Sugar:
