@@ -506,3 +506,43 @@ def test_unsupported_constructs_in_forward_mode(case):
     assert isinstance(err, case.error), f"expected {case.error.__name__}, got {type(err).__name__}: {err}"
     where = f"{os.path.basename(inspect.getsourcefile(case.fn))}:{_expected_line(case.fn)}:"
     assert where in str(err) and "hint:" in str(err), str(err)
+
+
+# ------------------------------------------- a popped value nobody reads still pops
+def _pop_dropped_then_read(a, b, x):
+    L = [np.mean(x), a, np.dot(x, x)]
+    dropped = L.pop()
+    kept = L.pop(-1)
+    return kept * b
+
+
+def _pop_dropped_in_loop(x, y):
+    L = [np.sum(x), np.sum(y * y)]
+    for i in range(3):
+        L.append(x[i] * y[i])
+    s = 0.0
+    for i in range(3):
+        unused = L.pop()
+        s = s + L[-1] * (i + 1.0)
+    return s
+
+
+@pytest.mark.parametrize("fn, args", [
+    (_pop_dropped_then_read, (0.25, -0.9, np.array([0.3, 0.4, -1.5, 0.36]))),
+    (_pop_dropped_then_read, (-1.3, 0.7, np.array([1.1, -0.2, 0.5, 2.0]))),
+    (_pop_dropped_in_loop, (np.array([0.5, -1.2, 0.8, 0.1]), np.array([1.5, 0.3, -0.7, 2.2]))),
+    (_pop_dropped_in_loop, (np.array([-0.4, 0.9, 1.8, -1.1]), np.array([0.2, -0.6, 1.3, 0.4]))),
+])
+def test_a_pop_whose_value_is_dead_still_pops_the_tangent_list(fn, args):
+    """`v = L.pop()` with v never read: the tangent list must be popped too, or every
+    later read of L's tangent is one entry off (the fuzzer found `L.pop(); L.pop(-1)`
+    giving the jvp of the popped entry)."""
+    rng = np.random.default_rng(7)
+    for _ in range(2):
+        dirs = tuple(rng.normal(size=np.shape(v)) if np.ndim(v) else float(rng.normal()) for v in args)
+        _, got = jvp(fn, args, dirs)
+        h = 1e-6
+        plus = [v + h * d for v, d in zip(args, dirs)]
+        minus = [v - h * d for v, d in zip(args, dirs)]
+        want = (fn(*plus) - fn(*minus)) / (2 * h)
+        assert np.isclose(got, want, rtol=1e-6, atol=1e-8), (got, want)

@@ -38,6 +38,12 @@ def partial_target(s: Stmt) -> str | None:
     return None
 
 
+def _pops(s: Assign) -> bool:
+    """`v = L.pop()`: an assignment that also changes the list L."""
+    v = s.value
+    return type(v) is Call and v.op == "method:pop" and bool(v.args) and isinstance(v.args[0], Name)
+
+
 class DCE:
     def __init__(self, keep: set[int], bases: dict[str, set[str]],
                  holders: dict[str, set[str]] | None = None):
@@ -78,6 +84,10 @@ class DCE:
                 if decisive is not None:
                     decisive.add(s.target)
                 if s.target not in L and s.sid not in keep:
+                    if _pops(s):  # (the list it pops may still be read: `stmt` decides)
+                        r, L = self.stmt(s, L)
+                        out.extend(reversed(r))
+                        continue
                     self.changed = True
                     continue
                 L.discard(s.target)
@@ -119,6 +129,8 @@ class DCE:
             # rebinding a name never changes memory: only a later read of the name keeps it
             if removable and s.target not in L:
                 self.changed = True
+                if _pops(s):  # `v = L.pop()`, v dead: the pop still changes L (a tape, a list)
+                    return self.stmt(ExprStmt(s.value, s.loc), L)
                 return [], L
             L.discard(s.target)
             self.live_add(L, names_in(s.value))
