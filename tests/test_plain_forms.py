@@ -228,3 +228,30 @@ def test_unbroadcast_and_is_zero_fast_paths():
     assert runtime.unbroadcast(0.0, x) == 0.0
     assert runtime.is_zero(0.0) and runtime.is_zero(np.float64(0.0)) and runtime.is_zero(np.array(0.0))
     assert not runtime.is_zero(np.zeros(3)) and not runtime.is_zero(1.0) and not runtime.is_zero([0.0])
+
+
+def outer_square(a, b):
+    t = a[:, None] * b          # (n, m): neither a's shape nor b's
+    return np.sum(np.sum(t * t, axis=1) ** 2)
+
+
+def looped(x):
+    s = 0.0
+    for _ in range(3):
+        s = s + np.sum(np.sum(x * x, axis=-1) ** 2)
+        x = x[:, :-1]           # x rebound: its shape changes every trip
+    return s
+
+
+def test_shape_read_from_the_source_array():
+    g = grad(pairs)
+    x = _r.normal(size=(5, 3))
+    g(x)
+    src = g.source
+    assert "np.sum(d * d, axis=-1)" in src and "unreduce(r2_bar, d, -1, False)" in src
+    a, b = _r.normal(size=4), _r.normal(size=3)
+    ga, gb = grad(outer_square, wrt=(0, 1))(a, b)
+    np.testing.assert_allclose(ga, fd_grad(outer_square, [a, b], 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(gb, fd_grad(outer_square, [a, b], 1), rtol=1e-6, atol=1e-8)
+    x = _r.normal(size=(3, 5))
+    np.testing.assert_allclose(grad(looped)(x), fd_grad(looped, [x], 0), rtol=1e-6, atol=1e-8)

@@ -45,7 +45,11 @@ def run(fn: Function, is_temp: IsTemp, tape_report: bool = False, scalars: froze
     `scalars`: names certainly holding a number (merge_terms reorders products of them);
     `numeric`: those and the names certainly holding an array (their sums may be reordered);
     `types`: the program's types, to fold the helpers' plain forms again (passes/forms.py)."""
-    body = fold_temporaries(fn.body, is_temp)
+    body = fn.body
+    if types is not None:
+        from .forms import shape_from_sources
+        body = shape_from_sources(body, is_temp, types, {p.name for p in fn.params})
+    body = fold_temporaries(body, is_temp)
     if types is not None:
         from .forms import refold
         body = refold(body, types)

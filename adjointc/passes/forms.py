@@ -15,6 +15,11 @@ arithmetic on small arrays.
   of a's shape is made). Number factors on the way (`* np.size(ans) / np.size(a)`)
   stay numbers.
 * `np.size(v)` of a number: 1.
+* `shape_from_sources`: the shape-only argument of `unreduce(g, t, ...)`, `unbroadcast(g, t)`
+  and `np.size(t)` in the backward sweep, for a temporary `t = u * u` (any elementwise op)
+  of u's shape, becomes u: t then has one reader left, and cleanup folds it back into the
+  forward expression (`np.sum(d * d, axis=-1)`), so its array is freed at once instead of
+  living through the backward sweep.
 * `unbroadcast(-e, x)`: `-unbroadcast(e, x)` (negate the reduced array, not the big one),
   and `unbroadcast(e, x)` where the types say which axes of x were broadcast (length 1
   in x, not in e; the other axes provably equal): `np.sum(e, axis=..., keepdims=True)`.
@@ -27,7 +32,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .. import types as T
-from ..ir import Assign, AugAssign, AugSetItem, Block, Call, Const, Expr, Return, SetItem, map_stmts
+from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Const, Expr, Name, Return, SetItem, backward_start,
+                  map_expr, map_stmts, stmt_writes, walk)
 
 _ALL = Call("slice", (Const(None), Const(None), Const(None)))
 
@@ -145,3 +151,79 @@ def refold(body: Block, types: dict) -> Block:
             return None if v == s.value else replace(s, value=v)
         return None
     return map_stmts(body, visit)
+
+
+_SHAPE_ARG = {"unreduce": 1, "unbroadcast": 1, "np.size": 0}
+_ELEMENTWISE = frozenset({"add", "sub", "mul", "truediv", "pow", "neg"})
+
+
+def shape_from_sources(body: Block, is_temp, types: dict, params: set[str]) -> Block:
+    """See the module doc. Only for names bound once in the whole function, at the top
+    level of the forward sweep (u a parameter never rebound, or bound before t): where the
+    backward sweep reads t's shape, u holds its one value, of t's shape (the types say)."""
+    try:
+        start = backward_start(body)
+    except StopIteration:
+        return body
+    writes: dict[str, int] = {}
+    for st in walk(body):
+        for n in stmt_writes(st):
+            writes[n] = writes.get(n, 0) + 1
+    where = {st.target: k for k, st in enumerate(body[:start]) if isinstance(st, Assign)}
+    source: dict[str, str] = {}
+    for k, st in enumerate(body[:start]):
+        if not (isinstance(st, Assign) and is_temp(st.target) and writes.get(st.target) == 1
+                and isinstance(st.value, Call) and st.value.op in _ELEMENTWISE):
+            continue
+        tt = types.get(st.target)
+        if tt is None or tt.kind != "array":
+            continue
+        for a in st.value.args:
+            if not isinstance(a, Name) or a.id == st.target:
+                continue
+            u, tu = a.id, types.get(a.id)
+            if is_temp(u):   # (a temporary's array would live instead: nothing gained)
+                continue
+            bound_before = (u in params and u not in writes) or (writes.get(u) == 1 and where.get(u, k) < k)
+            if bound_before and tu is not None and T.same_shape(tt, tu):
+                source[st.target] = u
+                break
+    if not source:
+        return body
+    other = set()   # temporaries the backward sweep reads for more than their shape: kept as they are
+
+    def reads(e: Expr, shape_only: bool = False) -> None:
+        if isinstance(e, Name):
+            if not shape_only:
+                other.add(e.id)
+        elif isinstance(e, Call):
+            i = _SHAPE_ARG.get(e.op)
+            for j, x in enumerate(e.args):
+                reads(x, j == i)
+            for _, v in e.kwargs:
+                reads(v)
+    for st in walk(body[start:]):
+        for e in (getattr(st, "value", None), getattr(st, "index", None), getattr(st, "test", None),
+                  getattr(st, "iter", None)):
+            if e is not None:
+                reads(e)
+        if isinstance(st, (AugAssign, AugSetItem, SetItem)):
+            other.add(st.target)
+    source = {t: u for t, u in source.items() if t not in other}
+    if not source:
+        return body
+
+    def swap(n: Expr) -> Expr | None:
+        if isinstance(n, Call) and n.op in _SHAPE_ARG and len(n.args) > _SHAPE_ARG[n.op]:
+            i = _SHAPE_ARG[n.op]
+            t = n.args[i]
+            if isinstance(t, Name) and t.id in source:
+                return Call(n.op, n.args[:i] + (Name(source[t.id]),) + n.args[i + 1:], n.kwargs)
+        return None
+
+    def visit(st, rest):
+        if isinstance(st, (Assign, AugAssign, AugSetItem, SetItem, Return)) and st.value is not None:
+            v = map_expr(st.value, swap)
+            return None if v == st.value else replace(st, value=v)
+        return None
+    return body[:start] + map_stmts(body[start:], visit)
