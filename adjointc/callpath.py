@@ -12,7 +12,8 @@ common calls, and says "not here" (None) for the rest, which then take the gener
   The defaults are read from the function at each call (a reassigned `__defaults__`
   is bound as Python would).
 * `quick_key`: a hashable key of the abstract signature built from exact types only
-  (float, int, bool, complex, str, None, an exact ndarray by rank and dtype, exact
+  (float, int, bool, complex, str, None, an exact ndarray by rank and dtype (the dtype
+  object itself: reading `dtype.str` costs ten times more, and equal dtypes have one kind), exact
   tuples and lists of those). Invariant: two argument lists with the same quick key
   have the same `types.signature_key` string, so the adjoint memoised under the key is
   the one the general path would choose (tests/test_call_path.py checks it). Anything
@@ -74,7 +75,7 @@ def bind_positional(fn: Callable, plan: tuple[int, tuple[str, ...]], given: tupl
 def _key(v: Any) -> Any:
     t = type(v)
     if t is _ndarray:
-        return (v.ndim, v.dtype.str)
+        return (v.ndim, v.dtype)
     s = _SCALARS.get(t)
     if s is not None:
         return s
@@ -90,7 +91,7 @@ def quick_key(values: list[Any]) -> tuple | None:
     for v in values:
         t = type(v)
         if t is _ndarray:
-            out.append((v.ndim, v.dtype.str))
+            out.append((v.ndim, v.dtype))
             continue
         k = _SCALARS.get(t) or _key(v)
         if k is None:

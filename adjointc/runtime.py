@@ -17,13 +17,15 @@ from typing import Any
 
 import numpy as np
 
+_ndarray = np.ndarray
+
 
 def unbroadcast(g, x):
     """Sum the adjoint `g` of a broadcast result back to the shape of `x`."""
-    shape = np.shape(x)
-    if np.shape(g) == shape or np.ndim(g) == 0:  # a scalar: the symbolic zero, or it broadcast
+    if type(g) is _ndarray and type(x) is _ndarray and g.shape == x.shape:  # (the common case first)
         return g
-    if np.ndim(g) == 0 and shape and g == 0:  # the symbolic zero (see as_adjoint) stays one
+    shape = np.shape(x)
+    if np.ndim(g) == 0 or np.shape(g) == shape:  # a scalar: the symbolic zero, or it broadcast
         return g
     g = np.asarray(g)
     extra = g.ndim - len(shape)
@@ -99,6 +101,8 @@ def is_zero(g) -> bool:
     """Is `g` the symbolic zero? Adjoints start as the scalar 0.0 (free), so a
     helper can receive it for an array output, e.g. for a value overwritten in
     a loop that nothing reads after the loop."""
+    if type(g) is _ndarray and g.ndim:  # (the common case first: an array adjoint)
+        return False
     return not isinstance(g, (list, tuple)) and np.ndim(g) == 0 and g == 0
 
 
@@ -201,6 +205,9 @@ def as_adjoint(x_bar, x):
     Adjoints start as the scalar 0.0 (a symbolic zero that costs nothing);
     the first in-place update `x_bar[i] += g` needs a real array. A complex
     adjoint of a real x is refused (`real_adjoint_check`)."""
+    if type(x_bar) is _ndarray and type(x) is _ndarray and x_bar.shape == x.shape and x_bar.base is None \
+            and x_bar.flags.writeable and (x_bar.dtype.kind != "c" or x.dtype.kind == "c"):
+        return x_bar  # (the common case first: an owned array adjoint of x's shape, not complex for a real x)
     real_adjoint_check(x_bar, x)
     if isinstance(x, np.ndarray):
         if not isinstance(x_bar, np.ndarray) or x_bar.shape != x.shape:

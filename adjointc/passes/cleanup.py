@@ -40,11 +40,19 @@ IsTemp = Callable[[str], bool]
 
 
 def run(fn: Function, is_temp: IsTemp, tape_report: bool = False, scalars: frozenset[str] = frozenset(),
-        numeric: frozenset[str] = frozenset()) -> Function:
+        numeric: frozenset[str] = frozenset(), types: dict | None = None) -> Function:
     """The cleanups in order; `tape_report` adds the statistics build's report call.
     `scalars`: names certainly holding a number (merge_terms reorders products of them);
-    `numeric`: those and the names certainly holding an array (their sums may be reordered)."""
-    body = fold_temporaries(fn.body, is_temp)
+    `numeric`: those and the names certainly holding an array (their sums may be reordered);
+    `types`: the program's types, to fold the helpers' plain forms again (passes/forms.py)."""
+    body = fn.body
+    if types is not None:
+        from .forms import shape_from_sources
+        body = shape_from_sources(body, is_temp, types, {p.name for p in fn.params})
+    body = fold_temporaries(body, is_temp)
+    if types is not None:
+        from .forms import refold
+        body = refold(body, types)
     adjoints = {s.target for s in walk(body) if isinstance(getattr(s, "target", None), str)
                 and s.target.endswith("_bar")}
     body = merge_accumulations(dedupe_comments(body), adjoints)

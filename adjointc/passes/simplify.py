@@ -27,6 +27,7 @@ import operator
 from .. import types as T
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, Const, Expr, ExprStmt, For, If, Name,
                   Return, SetItem, Stmt, While, all_writes, map_expr, names_in, stmt_reads, walk)
+from . import forms
 from .liveness import DCE, MEM, dce, partial_target as _partial_target  # noqa: F401 (re-exported)
 from .types import TypeEnv
 
@@ -90,7 +91,7 @@ def fold_step(n: Expr, types: TypeOracle) -> Expr | None:
             return a[0]
         if tx.kind == "float" and te.kind == "array":
             return Call("np.sum", (a[0],))
-        return None
+        return forms.form(n, types)
     if n.op in _ARITH and len(a) == 2:
         x, y = a
         if _num(x) and _num(y):
@@ -115,7 +116,8 @@ def fold_step(n: Expr, types: TypeOracle) -> Expr | None:
         if n.op == "sub" and _is(x, 0):
             return Call("neg", (y,))
         if n.op == "mul" and isinstance(x, Call) and x.op == "neg":  # -g * y -> -(g * y)
-            return Call("neg", (Call("mul", (x.args[0], y)),))
+            product = Call("mul", (x.args[0], y))
+            return Call("neg", (fold_step(product, types) or product,))
     if n.op == "neg" and _num(a[0]):
         return Const(-a[0].value)
     if n.op == "neg" and isinstance(a[0], Call) and a[0].op == "neg":
@@ -126,7 +128,7 @@ def fold_step(n: Expr, types: TypeOracle) -> Expr | None:
             return a[0].args[a[1].value]
         except IndexError:
             return None
-    return None
+    return forms.form(n, types)
 
 
 # ----------------------------------------------------------- zero adjoints

@@ -20,6 +20,7 @@ from .elementwise import div0
 from .reductions import prod_of_others
 from .shape import piece
 
+_ndarray = np.ndarray
 _NUMPY2 = int(np.__version__.split(".")[0]) >= 2
 
 
@@ -34,9 +35,26 @@ def _matmul_promote(g: Any, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.
     return g, x, y
 
 
+def _plain(g: Any, x: Any, y: Any) -> int:
+    """The rank pair of `x @ y` when it is a plain matrix or matrix-vector product of
+    arrays with `g` its adjoint (22: 2-D @ 2-D, 21: 2-D @ 1-D, 12: 1-D @ 2-D); 0 otherwise
+    (batch dimensions, Python lists, anything else: the general path)."""
+    if type(g) is not _ndarray or type(x) is not _ndarray or type(y) is not _ndarray:
+        return 0
+    r = x.ndim * 10 + y.ndim
+    return r if r in (22, 21, 12) and g.ndim == (2 if r == 22 else 1) else 0
+
+
 @linear("x")
 def matmul_lhs(g: Any, x: Any, y: Any) -> np.ndarray:
     """Adjoint of `x` in `x @ y` (1-D promotion, broadcast batch dimensions)."""
+    r = _plain(g, x, y)
+    if r == 22:
+        return g @ y.T
+    if r == 21:      # (m, k) @ (k,): the outer product of g and y
+        return g[:, None] * y
+    if r == 12:      # (k,) @ (k, n)
+        return y @ g
     g2, x2, y2 = _matmul_promote(g, x, y)
     return unbroadcast(g2 @ mT(y2), x2).reshape(np.shape(x))
 
@@ -44,6 +62,11 @@ def matmul_lhs(g: Any, x: Any, y: Any) -> np.ndarray:
 @linear("y")
 def matmul_rhs(g: Any, x: Any, y: Any) -> np.ndarray:
     """Adjoint of `y` in `x @ y` (1-D promotion, broadcast batch dimensions)."""
+    r = _plain(g, x, y)
+    if r == 22 or r == 21:
+        return x.T @ g
+    if r == 12:      # (k,) @ (k, n): the outer product of x and g
+        return x[:, None] * g
     g2, x2, y2 = _matmul_promote(g, x, y)
     return unbroadcast(mT(x2) @ g2, y2).reshape(np.shape(y))
 
