@@ -407,6 +407,8 @@ def drop_copies(body: Block, adjoints: set[str], params: set[str], arrays: froze
 
 # ------------------------------------------------------------------ dot_products
 _ARITH = ("add", "sub", "mul", "truediv", "neg", "pow")  # (an ndarray operand makes an ndarray)
+_UFUNCS = ("np.sin", "np.cos", "np.tan", "np.exp", "np.log", "np.sqrt", "np.tanh", "np.sinh", "np.cosh",
+           "np.abs", "np.sign", "np.square")  # (of an ndarray: an ndarray of its shape)
 
 
 def certain_arrays(body: Block, types: dict, oracle: Any) -> frozenset[str]:
@@ -416,7 +418,7 @@ def certain_arrays(body: Block, types: dict, oracle: Any) -> frozenset[str]:
     the same facts; its tape placeholder `None` is never read by arithmetic). An adjoint
     `x_bar` is not trusted from x's type: it may be the symbolic zero 0.0 on some path or
     trip. It is certain when every binding of it is such a value: arithmetic with one such
-    operand, `np.copy` of one, a basic slice of one or of any value typed as an array
+    operand, a NumPy ufunc of one, `np.copy` of one, a basic slice of one or of any value typed as an array
     (slicing 0.0 fails: the run never gets further), `as_adjoint(g, x)`, `unreduce(g, x)` or
     `np.zeros_like(x)` of one (runtime.py: ndarrays of x's shape). A greatest fixpoint:
     each binding is checked assuming the names it reads hold what they are claimed to,
@@ -444,6 +446,8 @@ def certain_arrays(body: Block, types: dict, oracle: Any) -> frozenset[str]:
         op, args = e.op, e.args
         if op in _ARITH:
             return any(sure(a) for a in args)
+        if op in _UFUNCS and len(args) == 1:
+            return sure(args[0])
         if op == "np.copy" and len(args) == 1:
             return sure(args[0])
         if op == "getitem" and len(args) == 2 and _sliced(args[1]):
