@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adjointc import grad
+from adjointc import grad, value_and_grad
 
 
 def fd(f, args, i, h=1e-6):
@@ -225,3 +225,41 @@ def test_an_adjoint_rebound_in_one_branch_is_right(n):
     g = grad(branch_rebinds, wrt=("u0", "kappa"))
     args = (rng.standard_normal(n), 0.2)
     check(g, branch_rebinds, args, (0, 1))
+
+
+# ------------------------------------------ increments: `u[s] = u[s] + E` -> `u[s] += E`
+def prefix_sums(u0, k, steps=3):
+    u = u0.copy()
+    for _ in range(steps):
+        u[1:] = u[1:] + u[:-1]      # (E is a view overlapping the slice written)
+        u[:-1] = u[:-1] + k * u[1:]
+    return np.sum(u * u)
+
+
+def complex_increment(u0, k):
+    u = u0.copy()
+    u[1:] = u[1:] + np.real(np.exp(1j * k * u[:-1]))   # (a real E, computed through complex values)
+    return np.sum(u * u)
+
+
+@pytest.mark.parametrize("n", [3, 8])
+def test_increments_write_the_same_bits_and_differentiate(n):
+    rng = np.random.default_rng(n)
+    args = (rng.standard_normal(n), 0.3)
+    for f, line in ((prefix_sums, "u[1:] += u[:-1]"), (heat_inplace, "u[1:-1] += kappa * _t7")):
+        g = value_and_grad(f, wrt=(0, 1))
+        value, grads = g(*args)
+        assert value == f(*args)  # (the primal's value, to the bit)
+        assert line in g.source
+        for gi, i in zip(grads, (0, 1)):
+            np.testing.assert_allclose(gi, fd(f, args, i), rtol=1e-6, atol=1e-8)
+
+
+def test_an_increment_of_a_complex_computation_is_right():
+    rng = np.random.default_rng(7)
+    args = (rng.standard_normal(5), 0.4)
+    g = value_and_grad(complex_increment, wrt=(0, 1))
+    value, grads = g(*args)
+    assert value == complex_increment(*args)
+    for gi, i in zip(grads, (0, 1)):
+        np.testing.assert_allclose(gi, fd(complex_increment, args, i), rtol=1e-6, atol=1e-8)

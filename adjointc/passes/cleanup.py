@@ -15,6 +15,7 @@ of passes/peephole.py: up to rounding, sums reassociated).
                          updated in place anywhere; this looks at where)
     dot_products         `np.sum(a * b)` -> `a @ b` in an adjoint's value (two real vectors of
                          one length, certainly arrays)
+    increments           `u[1:-1] = u[1:-1] + E` -> `u[1:-1] += E` (a real float array u, E real)
     with_tape_report     a `tape_report(...)` call where the backward sweep starts (stats builds)
     drop_value_copy      `result_value = result` undone when the backward sweep never
                          rebinds result (run by the dce pass, passes/__init__.py)
@@ -46,7 +47,7 @@ def run(fn: Function, is_temp: IsTemp, tape_report: bool = False, scalars: froze
     """The cleanups in order; `tape_report` adds the statistics build's report call.
     `scalars`: names certainly holding a number (merge_terms reorders products of them);
     `numeric`: those and the names certainly holding an array (their sums may be reordered);
-    `types`: the Program's types (peephole.dot_products reads their shapes)."""
+    `types`: the Program's types (peephole.dot_products and increments read them)."""
     body = fold_temporaries(fn.body, is_temp)
     adjoints = {s.target for s in walk(body) if isinstance(getattr(s, "target", None), str)
                 and s.target.endswith("_bar")}
@@ -57,6 +58,7 @@ def run(fn: Function, is_temp: IsTemp, tape_report: bool = False, scalars: froze
     body = peephole.merge_terms(body, adjoints, scalars, numeric | scalars)
     body = peephole.drop_copies(body, adjoints, {p.name for p in fn.params}, numeric | scalars, share)
     body = peephole.dot_products(body, adjoints, types or {})
+    body = peephole.increments(body, types or {})
     if tape_report:
         body = with_tape_report(body)
     return Function(fn.name, fn.params, body, fn.file, fn.line)

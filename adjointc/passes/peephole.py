@@ -9,6 +9,9 @@ cleanup.run after its own: IR -> IR rewrites of the final adjoint that change no
     drop_copies          `y_bar = np.copy(x_bar)` -> `y_bar = x_bar` where the sharing cannot be
                          seen (the zeros pass copies wherever an adjoint is updated in place
                          anywhere; this looks at where, and at who else may hold the object)
+    increments           `u[1:-1] = u[1:-1] + E` -> `u[1:-1] += E` for a real float array u and a real
+                         E (the bits are the same: NumPy adds into the view, overlap-safe; one
+                         temporary array less per step of a stencil)
     dot_products         `np.sum(a * b)` -> `a @ b` in an adjoint's value, for two arrays certainly
                          1-D of one length and real (a scalar's adjoint from a vector: the
                          hand-written `g @ lap`; one BLAS call instead of a product and a sum)
@@ -516,4 +519,46 @@ def dot_products(body: Block, adjoints: set[str], types: dict) -> Block:
                     return AugAssign(st.target, st.op, v, st.loc)
                 return AugSetItem(st.target, st.index, st.op, v, st.loc)
         return st
+    return tuple(stmt(x) for x in body)
+
+
+# ------------------------------------------------------------------- increments
+def increments(body: Block, types: dict) -> Block:
+    """`x[I] = x[I] + E` -> `x[I] += E` (I a basic slice, the same expression twice) where the
+    types pass types x as a real float array of rank >= 1 and E as a real value (a float or
+    int number or array). In the primal's statements too: x holds f's values to the bit.
+
+    Invariant: the same bits in x. `x[I] + E` is computed in the result type of the two and
+    cast into x's dtype on assignment; `x[I] += E` is np.add(x[I], E, out=x[I]), the same
+    loop and the same cast (float into float: allowed by the same-kind rule), and NumPy
+    copies an operand that overlaps the output first (`u[1:-1] += u[2:]` reads the old
+    u[2:]), so E sees what it saw. Shapes that do not fit raise in both. Not for a complex
+    or unknown E (`+=` would refuse the cast where `=` drops the imaginary part), nor an
+    int, bool or complex x."""
+    if not types:
+        return body
+    from .simplify import TypeOracle
+    oracle = TypeOracle(types)
+
+    def real(t: T.T) -> bool:
+        return t.kind in ("float", "int") or t.kind == "array" and t.dtype in ("f", "i", "b")
+
+    def stmt(st: Stmt) -> Stmt:
+        t = type(st)
+        if t in _COMPOUND:
+            return _with_blocks(st, lambda blk: tuple(stmt(x) for x in blk))
+        if t is not SetItem or not _sliced(st.index):
+            return st
+        v = st.value
+        if not (type(v) is Call and v.op == "add" and len(v.args) == 2 and not v.kwargs):
+            return st
+        old, e = v.args
+        if old != Call("getitem", (Name(st.target), st.index)):
+            return st
+        xt = types.get(st.target)
+        if xt is None or st.target.endswith("_bar") or xt.kind != "array" or not xt.rank or xt.dtype != "f":
+            return st
+        if not real(oracle.of(e)):
+            return st
+        return AugSetItem(st.target, st.index, "add", e, st.loc)
     return tuple(stmt(x) for x in body)
