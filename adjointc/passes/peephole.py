@@ -558,7 +558,11 @@ def increments(body: Block, types: dict) -> Block:
         xt = types.get(st.target)
         if xt is None or st.target.endswith("_bar") or xt.kind != "array" or not xt.rank or xt.dtype != "f":
             return st
-        if not real(oracle.of(e)):
+        try:
+            et = oracle.of(e)
+        except Exception:  # (a type the oracle cannot tell, a TypeProblem: left as written)
+            return st
+        if not real(et):
             return st
         return AugSetItem(st.target, st.index, "add", e, st.loc)
     return tuple(stmt(x) for x in body)

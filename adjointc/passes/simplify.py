@@ -343,7 +343,9 @@ class Zeros:
             b1, Z1, O1 = self.block(s.body, Z, O)
             M1, self.M = self.M, M0
             b2, Z2, O2 = self.block(s.orelse, Z, O)
-            for a, x in after:  # (materialized in the branch that does not own a: materialized_next)
+            jumps = (Break, Continue, Return)  # (a branch that ends in a jump never reaches what follows)
+            for a, x in after if not (b1 and type(b1[-1]) in jumps or b2 and type(b2[-1]) in jumps) else ():
+                # (materialized in the branch that does not own a: materialized_next)
                 if a in O1 and a not in O2:
                     r, Z2, O2 = self.stmt(Assign(a, Call("as_adjoint", (Name(a), x)), s.loc), Z2, O2)
                     b2 += r
