@@ -2,13 +2,19 @@
 import numpy as np
 
 
-def heat_adjoint(u0, kappa, steps):
+def heat_forward(u0, kappa, steps):
+    """heat_adjoint's forward sweep: the final field and the tape (one interior Laplacian per step)."""
     u = u0.copy()
     laps = []
     for _ in range(steps):
         lap = u[2:] - 2.0 * u[1:-1] + u[:-2]
         laps.append(lap)
         u[1:-1] += kappa * lap
+    return u, laps
+
+
+def heat_adjoint(u0, kappa, steps):
+    u, laps = heat_forward(u0, kappa, steps)
     ub = 2.0 * u
     kb = 0.0
     for lap in reversed(laps):
@@ -80,8 +86,8 @@ def heat_bc_adjoint(u0, kappa, left, amplitude, steps=200):
     return ub, kb, lb, fb @ e
 
 
-def heat_rebind_adjoint(u0, kappa, steps=200):
-    """The careful adjoint of benchmarks/rebind.py: one Laplacian per step on the tape."""
+def heat_rebind_forward(u0, kappa, steps=200):
+    """heat_rebind_adjoint's forward sweep: the final field and the tape (one Laplacian per step)."""
     u = u0.copy()
     laps = []
     for _ in range(steps):
@@ -89,6 +95,12 @@ def heat_rebind_adjoint(u0, kappa, steps=200):
         lap[1:-1] = u[2:] - 2.0 * u[1:-1] + u[:-2]
         laps.append(lap)
         u = u + kappa * lap
+    return u, laps
+
+
+def heat_rebind_adjoint(u0, kappa, steps=200):
+    """The careful adjoint of benchmarks/rebind.py: one Laplacian per step on the tape."""
+    u, laps = heat_rebind_forward(u0, kappa, steps)
     ub = 2.0 * u
     kb = 0.0
     for lap in reversed(laps):

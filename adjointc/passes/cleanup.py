@@ -13,6 +13,9 @@ of passes/peephole.py: up to rounding, sums reassociated).
     drop_copies          `y_bar = np.copy(x_bar)` -> `y_bar = x_bar` where no one can see the
                          two share their object (the zeros pass copies wherever an adjoint is
                          updated in place anywhere; this looks at where)
+    dot_products         `np.sum(a * b)` -> `a @ b` in an adjoint's value (two real vectors of
+                         one length, certainly arrays)
+    increments           `u[1:-1] = u[1:-1] + E` -> `u[1:-1] += E` (a real float array u, E real)
     with_tape_report     a `tape_report(...)` call where the backward sweep starts (stats builds)
     drop_value_copy      `result_value = result` undone when the backward sweep never
                          rebinds result (run by the dce pass, passes/__init__.py)
@@ -44,7 +47,8 @@ def run(fn: Function, is_temp: IsTemp, tape_report: bool = False, scalars: froze
     """The cleanups in order; `tape_report` adds the statistics build's report call.
     `scalars`: names certainly holding a number (merge_terms reorders products of them);
     `numeric`: those and the names certainly holding an array (their sums may be reordered);
-    `types`: the program's types, to fold the helpers' plain forms again (passes/forms.py)."""
+    `types`: the program's types, to fold the helpers' plain forms again (passes/forms.py);
+    peephole.dot_products and increments read them too."""
     body = fn.body
     if types is not None:
         from .forms import shape_from_sources
@@ -61,6 +65,8 @@ def run(fn: Function, is_temp: IsTemp, tape_report: bool = False, scalars: froze
     body = peephole.merge_item_updates(body, adjoints, numeric | scalars, share)
     body = peephole.merge_terms(body, adjoints, scalars, numeric | scalars)
     body = peephole.drop_copies(body, adjoints, {p.name for p in fn.params}, numeric | scalars, share)
+    body = peephole.dot_products(body, adjoints, types or {})
+    body = peephole.increments(body, types or {})
     if tape_report:
         body = with_tape_report(body)
     return Function(fn.name, fn.params, body, fn.file, fn.line)
@@ -317,4 +323,4 @@ def kinds_of(types: dict) -> dict[str, frozenset[str]]:
             scalars.update((n, f"{n}_bar"))
         elif t.kind == "array":
             arrays.update((n, f"{n}_bar"))
-    return {"scalars": frozenset(scalars), "numeric": frozenset(arrays)}
+    return {"scalars": frozenset(scalars), "numeric": frozenset(arrays), "types": types}

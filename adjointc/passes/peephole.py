@@ -9,6 +9,12 @@ cleanup.run after its own: IR -> IR rewrites of the final adjoint that change no
     drop_copies          `y_bar = np.copy(x_bar)` -> `y_bar = x_bar` where the sharing cannot be
                          seen (the zeros pass copies wherever an adjoint is updated in place
                          anywhere; this looks at where, and at who else may hold the object)
+    increments           `u[1:-1] = u[1:-1] + E` -> `u[1:-1] += E` for a real float array u and a real
+                         E (the bits are the same: NumPy adds into the view, overlap-safe; one
+                         temporary array less per step of a stencil)
+    dot_products         `np.sum(a * b)` -> `a @ b` in an adjoint's value, for two arrays certainly
+                         1-D of one length and real (a scalar's adjoint from a vector: the
+                         hand-written `g @ lap`; one BLAS call instead of a product and a sum)
 
 What they may assume about names comes from the types pass (cleanup.kinds_of: which names
 certainly hold numbers or arrays) and from `_may_share`, a flow-insensitive
@@ -22,7 +28,8 @@ from collections import Counter
 from typing import Any
 
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue, Expr, ExprStmt,
-                  Name, Return, SetItem, Stmt, map_expr, names_in, stmt_reads, stmt_writes, walk)
+                  For, Name, Return, SetItem, Stmt, map_expr, names_in, stmt_reads, stmt_writes, walk)
+from .. import types as T
 from .cleanup import _COMPOUND, _deep_reads, _deep_writes, _reads_all, _replace_use, _with_blocks
 
 
@@ -399,3 +406,163 @@ def drop_copies(body: Block, adjoints: set[str], params: set[str], arrays: froze
                         break
         return tuple(u for u in stmts if u is not None)
     return block(body, True)
+
+
+# ------------------------------------------------------------------ dot_products
+_ARITH = ("add", "sub", "mul", "truediv", "neg", "pow")  # (an ndarray operand makes an ndarray)
+_UFUNCS = ("np.sin", "np.cos", "np.tan", "np.exp", "np.log", "np.sqrt", "np.tanh", "np.sinh", "np.cosh",
+           "np.abs", "np.sign", "np.square")  # (of an ndarray: an ndarray of its shape)
+
+
+def certain_arrays(body: Block, types: dict, oracle: Any) -> frozenset[str]:
+    """The names that, wherever they are read, certainly hold an ndarray of rank >= 1.
+
+    A primal name the types pass types so is trusted (the rest of the compiler relies on
+    the same facts; its tape placeholder `None` is never read by arithmetic). An adjoint
+    `x_bar` is not trusted from x's type: it may be the symbolic zero 0.0 on some path or
+    trip. It is certain when every binding of it is such a value: arithmetic with one such
+    operand, a NumPy ufunc of one, `np.copy` of one, a basic slice of one or of any value typed as an array
+    (slicing 0.0 fails: the run never gets further), `as_adjoint(g, x)`, `unreduce(g, x)` or
+    `np.zeros_like(x)` of one (runtime.py: ndarrays of x's shape). A greatest fixpoint:
+    each binding is checked assuming the names it reads hold what they are claimed to,
+    true by induction over the run (a name is read only after it is bound; `+=` and item
+    updates of an ndarray keep it one). A loop target, a pop, a parameter of the
+    generated function or any other binding: not certain."""
+    def primal(n: str) -> bool:
+        t = types.get(n)
+        return not n.endswith("_bar") and t is not None and t.kind == "array" and bool(t.rank)
+    binds: dict[str, list] = {}
+    for st in walk(body):
+        t = type(st)
+        if t is Assign and not primal(st.target):
+            binds.setdefault(st.target, []).append(st.value)
+        elif t is For and not primal(st.target):
+            binds.setdefault(st.target, []).append(None)
+    live = set(binds)
+
+    def sure(e: Expr) -> bool:
+        t = type(e)
+        if t is Name:
+            return e.id in live or primal(e.id)
+        if t is not Call or e.kwargs:
+            return False
+        op, args = e.op, e.args
+        if op in _ARITH:
+            return any(sure(a) for a in args)
+        if op in _UFUNCS and len(args) == 1:
+            return sure(args[0])
+        if op == "np.copy" and len(args) == 1:
+            return sure(args[0])
+        if op == "getitem" and len(args) == 2 and _sliced(args[1]):
+            # (a basic slice of a value typed as an array: an ndarray, or the run has already
+            # failed there, slicing the symbolic zero 0.0 or a 0-d array)
+            t = oracle.of(args[0])
+            parts = len(args[1].args) if args[1].op == "tuple" else 1
+            return sure(args[0]) or t.kind == "array" and t.rank is not None and t.rank >= parts
+        if op == "np.zeros_like" and len(args) == 1:
+            return sure(args[0])
+        if op in ("as_adjoint", "unreduce") and len(args) >= 2:
+            return sure(args[1])
+        return False
+    changed = True
+    while changed:
+        changed = False
+        for n in list(live):
+            if any(v is None or not sure(v) for v in binds[n]):
+                live.discard(n)
+                changed = True
+    return frozenset(live | {n for n in types if primal(n)})
+
+
+def dot_products(body: Block, adjoints: set[str], types: dict) -> Block:
+    """`np.sum(a * b)` -> `a @ b` in what is assigned or added to an adjoint, where a and b
+    are names certainly holding ndarrays (`certain_arrays`) that the types pass types as
+    1-D, of one symbolic length and real floats (`x_bar` typed as x).
+
+    Invariant: the value is unchanged up to rounding (a dot product sums the same products
+    in another order): same dtype (numpy's result type of the two), a scalar either way;
+    never where broadcasting could differ (a length-1 operand, 2-D, a number, the symbolic
+    zero), nor on ints, bools or complex values (where `@` is exact but the types are not
+    proved), nor in the primal's arithmetic (its value must be f's, to the bit)."""
+    if not types:
+        return body
+    from .simplify import TypeOracle
+    oracle = TypeOracle(types)
+    sure = certain_arrays(body, types, oracle)
+
+    def vector(e: Expr) -> T.T | None:
+        if type(e) is not Name or e.id not in sure:
+            return None
+        t = oracle.of(e)
+        ok = t.kind == "array" and t.rank == 1 and t.dtype == "f" and isinstance(t.shape, tuple)
+        return t if ok else None
+
+    def fix(e: Expr) -> Expr | None:
+        if type(e) is Call and e.op == "np.sum" and len(e.args) == 1 and not e.kwargs:
+            p = e.args[0]
+            if type(p) is Call and p.op == "mul" and len(p.args) == 2 and not p.kwargs:
+                a, b = vector(p.args[0]), vector(p.args[1])
+                if a is not None and b is not None and a.shape == b.shape:
+                    return Call("matmul", p.args)
+        return None
+
+    def stmt(st: Stmt) -> Stmt:
+        t = type(st)
+        if t in _COMPOUND:
+            return _with_blocks(st, lambda blk: tuple(stmt(x) for x in blk))
+        if t in (Assign, AugAssign, AugSetItem) and st.target in adjoints:
+            v = map_expr(st.value, fix)
+            if v is not st.value:
+                if t is Assign:
+                    return Assign(st.target, v, st.loc)
+                if t is AugAssign:
+                    return AugAssign(st.target, st.op, v, st.loc)
+                return AugSetItem(st.target, st.index, st.op, v, st.loc)
+        return st
+    return tuple(stmt(x) for x in body)
+
+
+# ------------------------------------------------------------------- increments
+def increments(body: Block, types: dict) -> Block:
+    """`x[I] = x[I] + E` -> `x[I] += E` (I a basic slice, the same expression twice) where the
+    types pass types x as a real float array of rank >= 1 and E as a real value (a float or
+    int number or array). In the primal's statements too: x holds f's values to the bit.
+
+    Invariant: the same bits in x. `x[I] + E` is computed in the result type of the two and
+    cast into x's dtype on assignment; `x[I] += E` is np.add(x[I], E, out=x[I]), the same
+    loop and the same cast (float into float: allowed by the same-kind rule), and NumPy
+    copies an operand that overlaps the output first (`u[1:-1] += u[2:]` reads the old
+    u[2:]), so E sees what it saw. Shapes that do not fit raise in both. Not for a complex
+    or unknown E (`+=` would refuse the cast where `=` drops the imaginary part), nor an
+    int, bool or complex x."""
+    if not types:
+        return body
+    from .simplify import TypeOracle
+    oracle = TypeOracle(types)
+
+    def real(t: T.T) -> bool:
+        return t.kind in ("float", "int") or t.kind == "array" and t.dtype in ("f", "i", "b")
+
+    def stmt(st: Stmt) -> Stmt:
+        t = type(st)
+        if t in _COMPOUND:
+            return _with_blocks(st, lambda blk: tuple(stmt(x) for x in blk))
+        if t is not SetItem or not _sliced(st.index):
+            return st
+        v = st.value
+        if not (type(v) is Call and v.op == "add" and len(v.args) == 2 and not v.kwargs):
+            return st
+        old, e = v.args
+        if old != Call("getitem", (Name(st.target), st.index)):
+            return st
+        xt = types.get(st.target)
+        if xt is None or st.target.endswith("_bar") or xt.kind != "array" or not xt.rank or xt.dtype != "f":
+            return st
+        try:
+            et = oracle.of(e)
+        except Exception:  # (a type the oracle cannot tell, a TypeProblem: left as written)
+            return st
+        if not real(et):
+            return st
+        return AugSetItem(st.target, st.index, "add", e, st.loc)
+    return tuple(stmt(x) for x in body)

@@ -25,8 +25,9 @@ from __future__ import annotations
 import operator
 
 from .. import types as T
-from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, Const, Expr, ExprStmt, For, If, Name,
-                  Return, SetItem, Stmt, While, all_writes, map_expr, names_in, stmt_reads, walk)
+from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue, Expr, ExprStmt, For,
+                  If, Name, Return, SetItem, Stmt, While, all_writes, map_expr, names_in, stmt_reads, stmt_writes,
+                  walk)
 from . import forms
 from .liveness import DCE, MEM, dce, partial_target as _partial_target  # noqa: F401 (re-exported)
 from .types import TypeEnv
@@ -149,6 +150,14 @@ class Zeros:
         t = self.types.of(Name(a))
         return not (t.is_scalar and t.kind != "array")
 
+    def same_vectors(self, a: str, b: str) -> bool:
+        """Are adjoints a and b typed as real arrays of one known shape (rank >= 1)? Then
+        `np.copy(b)`, b owned (an array of its own, of b's shape), is an array of a's shape:
+        what `as_adjoint(a, x)` would return unchanged."""
+        ta, tb = self.types.of(Name(a)), self.types.of(Name(b))
+        return ta.kind == tb.kind == "array" and bool(ta.rank) and ta.dtype == tb.dtype == "f" \
+            and isinstance(ta.shape, tuple) and T.same_shape(ta, tb)
+
     def zeros(self, x: Expr) -> Expr:
         """A fresh zero adjoint for x: an array for arrays, a list for tuples/lists."""
         t = self.types.of(x)
@@ -187,14 +196,40 @@ class Zeros:
         out: list[Stmt] = []
         Z, O = set(Z), set(O)
         A = self.adjoints
-        for s in b:
+        for i, s in enumerate(b):
             t = type(s)
             if t is Comment or (t is Assign or t in _WRITES_TARGET) and s.target not in A:
                 out.append(s)  # (what `stmt` does with them: the primal's own statements, comments)
                 continue
+            if t is If:
+                self.owned_next = self.materialized_next(b, i)
             r, Z, O = self.stmt(s, Z, O)
             out += r
         return out, Z, O
+
+    owned_next: list[tuple[str, Expr]] = []  # (the If `stmt` is about to take: see materialized_next)
+
+    def materialized_next(self, b: Block, i: int) -> list[tuple[str, Expr]]:
+        """The `a = as_adjoint(a, x)` that follow the If b[i], before anything reads or writes
+        a or writes x (simple statements only, a few): (a, x). An adjoint owned at the end
+        of one branch and not the other is materialized at the end of that other branch
+        instead (`stmt`), where it runs only on that path: the one after the If is then
+        dropped, as a is owned on both (`u_bar` rebound by a rarely taken branch, then
+        updated in place on every trip of a loop). The same call on the same values: no
+        value changes."""
+        found: list[tuple[str, Expr]] = []
+        seen: set[str] = set()  # (names read or written since the If)
+        for u in b[i + 1:i + 9]:
+            if type(u) is Comment:
+                continue
+            if type(u) in _COMPOUND or type(u) in (Break, Continue, Return):
+                break
+            v = getattr(u, "value", None)
+            if type(u) is Assign and type(v) is Call and v.op == "as_adjoint" and v.args[0] == Name(u.target) \
+                    and type(v.args[1]) is Name and not {u.target, v.args[1].id} & seen:
+                found.append((u.target, v.args[1]))
+            seen |= stmt_writes(u) | stmt_reads(u)
+        return found
 
     def _maybe(self, a: str, maybe: bool) -> None:
         if maybe:
@@ -272,6 +307,9 @@ class Zeros:
                 if (self.makes_array(s.value) and not (isinstance(s.value, Name) and s.value.id in A)
                         and not maybe):
                     O.add(a)
+                elif isinstance(v, Call) and v.op == "np.copy" and isinstance(s.value, Name) and not maybe \
+                        and s.value.id in O and self.same_vectors(a, s.value.id):
+                    O.add(a)  # (a copy of an owned array of a's shape, never the symbolic zero: owned)
                 self._maybe(a, maybe)
                 return [Assign(a, v, s.loc)], Z, O
             t = self.types.of(Name(a))
@@ -302,10 +340,21 @@ class Zeros:
             Z.discard(s.value.args[0].id)
             return [s], Z, O
         if isinstance(s, If):
+            after, self.owned_next = self.owned_next, []
             M0 = set(self.M)
             b1, Z1, O1 = self.block(s.body, Z, O)
             M1, self.M = self.M, M0
             b2, Z2, O2 = self.block(s.orelse, Z, O)
+            jumps = (Break, Continue, Return)  # (a branch that ends in a jump never reaches what follows)
+            for a, x in after if not (b1 and type(b1[-1]) in jumps or b2 and type(b2[-1]) in jumps) else ():
+                # (materialized in the branch that does not own a: materialized_next)
+                if a in O1 and a not in O2:
+                    r, Z2, O2 = self.stmt(Assign(a, Call("as_adjoint", (Name(a), x)), s.loc), Z2, O2)
+                    b2 += r
+                elif a in O2 and a not in O1:
+                    M2, self.M = self.M, M1
+                    r, Z1, O1 = self.stmt(Assign(a, Call("as_adjoint", (Name(a), x)), s.loc), Z1, O1)
+                    b1, M1, self.M = b1 + r, self.M, M2
             self.M = M1 | self.M
             return [If(s.test, tuple(b1), tuple(b2), s.loc)], Z1 & Z2, O1 & O2
         if isinstance(s, (For, While)):
