@@ -292,7 +292,7 @@ def transform(g: Any, arg_types: list[T.T], stats: bool = False, printer: str = 
     prog = passes.run(program_of(g, arg_types))
     calls, fn = prog.calls, low.function
     globals_read = {**low.globals_read, **prog.inlined_globals}
-    adjoint = cleanup.run(prog.adjoint, prog.is_temp, tape_report=stats, types=prog.types,
+    adjoint = cleanup.run(prog.adjoint, prog.is_temp, tape_report=stats,
                           **cleanup.kinds_of(prog.types))
     adjoint = checkpoint_pass.run(adjoint, getattr(g, "checkpoints", None), prog.types, stats)
     extra = {} if printer == "numpy" else {"program": prog, "globals_read": globals_read,
