@@ -6,9 +6,10 @@ policy an array above the mmap threshold (128 KiB at start, raised up to 32 MiB 
 such arrays are freed) is mapped from the kernel and unmapped when freed, and
 freed memory at the top of the heap beyond the trim threshold (twice the mmap
 threshold) is given back. The next call then faults every page in again, zeroed
-by the kernel: benchmarks/allocation.py measures 17,000 minor faults per call of
-a 1-D reaction-diffusion gradient (10^5 points, 20 steps) and three times the
-CPU time of the same gradient without them (the gradient / f ratio 10.5 -> 3.5).
+by the kernel: benchmarks/allocation.py measures 10,450 minor faults per call of
+a 1-D reaction-diffusion gradient (10^5 points, 20 steps) and 2.3-3x the CPU time
+of the same gradient without them (35-50 ms -> 16-17 ms per call, two runs; the
+results dropped or kept make no difference).
 
 This cannot be fixed inside one call (the tape is live at once by design) nor,
 without rewriting every NumPy expression into `out=` form, by reusing buffers
