@@ -21,10 +21,11 @@ from .rules import defjvp, defvjp, nondiff  # noqa: E402
 # good. (Importing the submodule later, e.g. inside a function, would rebind the attribute
 # to the module.) The module stays importable as `from adjointc.check import ...`.
 from .check import check  # noqa: E402
+from .memory import retain_freed_memory  # noqa: E402  (opt-in, process-wide: adjointc/memory.py)
 
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacfwd", "tangent", "jacrev", "jacobian", "hessian", "check", "defvjp",
            "defjvp", "nondiff", "AdjointcError",
            "UnsupportedSyntax", "UnsupportedFunction", "NoAdjointRule", "AliasingError", "TypeMismatch",
            "InvalidArgument", "StaleSource", "CheckFailed", "AdjointcBug", "GeneratedCodeError", "InternalError",
-           "AdjointcWarning"]
+           "AdjointcWarning", "retain_freed_memory"]
