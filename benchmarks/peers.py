@@ -226,7 +226,7 @@ def cell(r: dict, jit: bool = False) -> str:
         if r.get("first") is None:
             return f"> {r['timeout']:.0f} s {'compile' if jit else 'first call'}"
         return f"one call {r['first']:.1f} s"
-    return f"{ms(r['peer'])} ({r['peer'] / r['ours'][-1]:.1f}x)"
+    return f"{ms(r['peer'])} ({ratio(r['peer'] / r['ours'][-1])})"
 
 
 def first_cell(r: dict) -> str:
@@ -236,6 +236,11 @@ def first_cell(r: dict) -> str:
     if r["status"] == "timeout" and r.get("first") is None:
         return f"> {r['timeout']:.0f} s"
     return "-"
+
+
+def ratio(r: float) -> str:
+    """A ratio with two significant digits (0.0043x, 0.78x, 7.3x, 886x)."""
+    return f"{r:.2g}x" if r < 10 else f"{r:.0f}x"
 
 
 def ms(t: float) -> str:

@@ -20,6 +20,7 @@ Every table is printed as Markdown, ready for benchmarks/README.md.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 
@@ -209,7 +210,9 @@ def numba_gradient(pr: dict) -> tuple[object, str | None]:
     if fell:
         msg = str(fell[0].message)
         reason = msg[msg.find("(") + 1:msg.rfind(")")] if "(" in msg else msg
-        return None, f"falls back: {reason[:90]}"
+        reason = re.sub(r"Function\(<function (\w+) at 0x[0-9a-f]+>\)", r"\1()", reason)
+        reason = re.split(r" \((?:line \d+|a function adjointc)", reason)[0]  # (the gist, not the source line)
+        return None, f"falls back: {reason[:100]}"
     ok, err = peers.same_gradient(peers.flat(got), peers.flat(pr["g"](*pr["args"])))
     if not ok:
         return None, f"wrong gradient ({err:.1e})"
@@ -237,8 +240,9 @@ def print_peers(probs: list[dict], timeout: float) -> None:
           "| JAX jit first call | PyTorch eager |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for pr, tf, tg, th, tn, why_not, res in table:
-        nb = f"{peers.ms(tn[1])} ({tn[1] / tn[0]:.2f}x)" if tn else why_not
-        print(f"| {pr['title']} | {peers.ms(tf)} | {peers.ms(tg)} ({tg / tf:.1f}x f) | {nb} | {peers.ms(th)} ({th / tg:.2f}x) "
+        nb = f"{peers.ms(tn[1])} ({peers.ratio(tn[1] / tn[0])})" if tn else why_not
+        print(f"| {pr['title']} | {peers.ms(tf)} | {peers.ms(tg)} ({tg / tf:.1f}x f) | {nb} | {peers.ms(th)} "
+              f"({peers.ratio(th / tg)}) "
               f"| {peers.cell(res['autograd'])} | {peers.cell(res['jax'])} | {peers.cell(res['jax.jit'], jit=True)} "
               f"| {peers.first_cell(res['jax.jit'])} | {peers.cell(res['torch'])} |")
 
