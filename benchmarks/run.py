@@ -212,7 +212,7 @@ def numba_gradient(pr: dict) -> tuple[object, str | None]:
         reason = msg[msg.find("(") + 1:msg.rfind(")")] if "(" in msg else msg
         reason = re.sub(r"Function\(<function (\w+) at 0x[0-9a-f]+>\)", r"\1()", reason)
         reason = re.split(r" \((?:line \d+|a function adjointc)", reason)[0]  # (the gist, not the source line)
-        return None, f"falls back: {reason[:100]}"
+        return None, f"falls back: {reason[:100].rstrip(' :')}"
     ok, err = peers.same_gradient(peers.flat(got), peers.flat(pr["g"](*pr["args"])))
     if not ok:
         return None, f"wrong gradient ({err:.1e})"
