@@ -1,12 +1,17 @@
 """The numba backend against its bar, in one run on this machine (issue 14).
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/numba_backend.py [--quick]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/numba_backend.py [--quick] [--peer-timeout S]
+    (or as part of: python benchmarks/run.py --numba)
 
 For Lorenz-63 RK4 (2,000 steps, the right-hand side a helper) and the Rosenbrock loop
 (N = 10,000): f in Python, adjointc's NumPy backend, adjointc's numba backend
 (`grad(f, backend="numba")`), a careful hand-written adjoint compiled with numba
-(benchmarks/numba_handwritten.py), and JAX jit when installed. Steady-state times are
-the best of several repeats; "first call" is the first gradient call in a fresh
+(benchmarks/numba_handwritten.py), and JAX jit when installed, in two forms: the user's
+Python loop rebound to jax.numpy (jit unrolls it: its compile is capped at --peer-timeout,
+90 s) and the idiomatic ones (benchmarks/peer_versions.py: lax.scan / lax.fori_loop, and
+the vectorised Rosenbrock), each in a child process with its gradient checked first
+(benchmarks/peers.py). The numba gradient, its compiled adjoint alone and the
+hand-written one are timed in turn (CPU time); the others are the best of several repeats; "first call" is the first gradient call in a fresh
 process with an empty cache (adjointc's transform + numba's compile), "cached" the
 same in a second process that finds both on disk (imports excluded from both, and
 printed apart; the best of three such pairs). Every gradient is checked against the
@@ -31,7 +36,8 @@ import numpy as np  # noqa: E402
 
 import adjointc  # noqa: E402
 import numba_handwritten as hw  # noqa: E402
-from run import best  # noqa: E402
+import peers  # noqa: E402
+from run import best, interleaved  # noqa: E402
 
 LORENZ_ARGS = (1.0, 1.0, 20.0, 10.0, 1e-3, 2000)
 LORENZ_WRT = (0, 1, 2, 3)
@@ -72,53 +78,38 @@ def first_calls(problem: str, repeat: int = 3) -> tuple[dict, dict]:
     return min(cold, key=lambda d: d["first"]), min(warm, key=lambda d: d["first"])
 
 
-def jax_jit(problem: str, args: tuple) -> str:
-    """JAX jit's steady state (and its compile), or why there is none."""
+def jax_cells(key: str, f, args: tuple, argnums: tuple, ref: np.ndarray, g_nb, timeout: float) -> list[str]:
+    """JAX jit on the problem: the user's Python loop (rebound to jax.numpy, unrolled by
+    jit), then each idiomatic form (peer_versions.jax_idiomatic: lax.scan / fori_loop,
+    vectorised); each cell the steady state, its ratio to adjointc's numba gradient timed
+    in the same process, and the first call (trace + compile + one run)."""
     try:
-        import jax
-        import jax.numpy as jnp
+        from peer_versions import jax_idiomatic
+        forms = {label: fn for (k, label), fn in jax_idiomatic().items() if k == key}
     except ImportError:
-        return "not installed"
-    jax.config.update("jax_enable_x64", True)
-    if problem == "lorenz":
-        def f(x0, y0, z0, sigma):
-            def step(s, _):
-                x, y, z = s
-                def r(x, y, z):
-                    return sigma * (y - x), x * (28.0 - z) - y, x * y - 8.0 / 3.0 * z
-                dt = args[4]
-                k1 = r(x, y, z)
-                k2 = r(*(a + 0.5 * dt * k for a, k in zip((x, y, z), k1)))
-                k3 = r(*(a + 0.5 * dt * k for a, k in zip((x, y, z), k2)))
-                k4 = r(*(a + dt * k for a, k in zip((x, y, z), k3)))
-                return tuple(a + dt / 6.0 * (p + 2 * q + 2 * u + w)
-                             for a, p, q, u, w in zip((x, y, z), k1, k2, k3, k4)), None
-            (x, y, z), _ = jax.lax.scan(step, (x0, y0, z0), None, length=args[5])
-            return x + y + z
-        g = jax.jit(jax.grad(f, argnums=(0, 1, 2, 3)))
-        call = lambda: jax.block_until_ready(g(*args[:4]))  # noqa: E731
-    else:
-        def f(x):
-            return jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-        g = jax.jit(jax.grad(f))
-        xj = jnp.asarray(args[0])
-        call = lambda: jax.block_until_ready(g(xj))  # noqa: E731
-    t0 = time.perf_counter()
-    call()
-    compile_s = time.perf_counter() - t0
-    return f"{best(call) * 1e3:.3f} ms (+{compile_s:.1f} s compile; lax.scan / vectorised)"
+        return ["not installed"] * 3
+    problem = peers.Problem(key, key, f, args, argnums, ref, ours=[lambda: g_nb(*args)], idiomatic=forms)
+    cells = []
+    for form in [None, *forms]:
+        r = peers.run_peer(problem, "jax.jit", timeout, form=form)
+        c = peers.cell(r, jit=True)
+        if r["status"] == "times":
+            c += f", first call {peers.first_cell(r)}"
+        cells.append(c if form is None else f"{form}: {c}")
+    loops = [c for c in cells[1:] if not c.startswith("vectorised")]
+    vec = [c for c in cells[1:] if c.startswith("vectorised")]
+    return [cells[0], "; ".join(loops) or "-", "; ".join(vec) or "-"]
 
 
-def main() -> None:
-    quick = "--quick" in sys.argv
+def main(quick: bool = False, timeout: float = 90.0) -> None:
     x = np.linspace(-1.0, 1.5, ROSEN_N)
     problems = [
-        ("lorenz-63 RK4, helper rhs, 2,000 steps", "lorenz", hw.lorenz, LORENZ_WRT, LORENZ_ARGS,
+        ("lorenz-63 RK4, helper rhs, 2,000 steps", "lorenz", "lorenz2000", hw.lorenz, LORENZ_WRT, LORENZ_ARGS,
          lambda: hw.lorenz_adjoint(*LORENZ_ARGS)),
-        ("rosenbrock loop, N = 10,000", "rosen", hw.rosen, 0, (x,), lambda: hw.rosen_adjoint(x)),
+        ("rosenbrock loop, N = 10,000", "rosen", "rosen10000", hw.rosen, 0, (x,), lambda: hw.rosen_adjoint(x)),
     ]
     rows = []
-    for title, key, f, wrt, args, hand in problems:
+    for title, key, pkey, f, wrt, args, hand in problems:
         g_np = adjointc.grad(f, wrt=wrt)
         g_nb = adjointc.grad(f, wrt=wrt, backend="numba")
         want = hand()[1]
@@ -126,22 +117,27 @@ def main() -> None:
             np.testing.assert_allclose(np.hstack(got), np.hstack(want), rtol=1e-9)
         t_f = best(lambda: f(*args))
         t_np = best(lambda: g_np(*args))
-        t_nb = best(lambda: g_nb(*args))
-        t_nb_raw = best(lambda: g_nb._last.fn.dispatcher(*args, 1.0))  # (without grad's Python wrapper)
-        t_hw = best(hand)
+        t_nb, t_nb_raw, t_hw = interleaved([lambda: g_nb(*args), lambda: g_nb._last.fn.dispatcher(*args, 1.0), hand])
         nan = {"first": float("nan"), "transform": float("nan"), "imports": float("nan")}
         cold, warm = first_calls(key) if not quick else (nan, nan)
-        rows.append((title, t_f, t_np, t_nb, t_nb_raw, t_hw, cold, warm, jax_jit(key, args) if not quick else "-"))
+        argnums = wrt if isinstance(wrt, tuple) else (wrt,)
+        jx = jax_cells(pkey, f, args, argnums, peers.flat(want), g_nb, timeout) if not quick else ["-"] * 3
+        rows.append((title, t_f, t_np, t_nb, t_nb_raw, t_hw, cold, warm, jx))
+    print("Steady state in CPU time, adjointc numba, its compiled adjoint alone and the hand-written numba adjoint "
+          "timed in turn; JAX's cells: steady state (ratio to adjointc numba in the same process), first call "
+          "(wall: trace + compile + one run).\n")
     print("| problem | f (Python) | adjointc NumPy | adjointc numba | numba adjoint alone | hand-written numba "
-          "| numba / hand-written | first call | cached first call (2nd process) | JAX jit |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| numba / hand-written | first call | cached first call (2nd process) | JAX jit, the Python loop "
+          "| JAX jit, lax loop | JAX jit, vectorised |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (title, t_f, t_np, t_nb, t_raw, t_hw, cold, warm, jx) in rows:
         print(f"| {title} | {t_f * 1e3:.3f} ms | {t_np * 1e3:.3f} ms | {t_nb * 1e3:.4f} ms | {t_raw * 1e3:.4f} ms "
               f"| {t_hw * 1e3:.4f} ms | {t_nb / t_hw:.2f} ({t_raw / t_hw:.2f} alone) "
               f"| {cold['first']:.2f} s (transform {cold['transform']:.2f} s) "
-              f"| {warm['first']:.2f} s (+{warm['imports']:.2f} s imports) | {jx} |")
+              f"| {warm['first']:.2f} s (+{warm['imports']:.2f} s imports) | {' | '.join(jx)} |")
     print(f"\n(load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":
-    main()
+    t = "--peer-timeout"
+    main(quick="--quick" in sys.argv, timeout=float(sys.argv[sys.argv.index(t) + 1]) if t in sys.argv else 90.0)
