@@ -97,3 +97,38 @@ def rosen_adjoint(x):
         g[i + 1] += 200.0 * a
     return s, g
 
+
+
+def heat(u0, kappa, steps):
+    """1-D heat, explicit Euler with NumPy slicing (examples/heat.py)."""
+    u = u0.copy()
+    for _ in range(steps):
+        u[1:-1] = u[1:-1] + kappa * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+    return np.sum(u * u)
+
+
+@njit(cache=True)
+def heat_adjoint(u0, kappa, steps):
+    """(value, (du0, dkappa)) of heat: the forward sweep keeps each step's field (one row
+    per step of a preallocated (steps, n) array), the backward sweep reads them back."""
+    n = u0.shape[0]
+    fields = np.empty((steps, n))
+    u = u0.copy()
+    for k in range(steps):
+        fields[k] = u
+        lap = u[2:] - 2.0 * u[1:-1] + u[:-2]
+        u[1:-1] = u[1:-1] + kappa * lap
+    value = np.sum(u * u)
+    u_bar = 2.0 * u
+    kappa_bar = 0.0
+    for k in range(steps - 1, -1, -1):
+        v = fields[k]
+        g = u_bar[1:-1].copy()  # (the interior's cotangent, before this step)
+        for i in range(1, n - 1):
+            kappa_bar += g[i - 1] * (v[i + 1] - 2.0 * v[i] + v[i - 1])
+        for i in range(1, n - 1):  # (u_bar[1:-1] kept g: the identity part of the update)
+            d = kappa * g[i - 1]
+            u_bar[i - 1] += d
+            u_bar[i] -= 2.0 * d
+            u_bar[i + 1] += d
+    return value, (u_bar, kappa_bar)
