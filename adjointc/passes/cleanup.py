@@ -150,7 +150,10 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
                 if uses[n] == 1:
                     read_at[n] = [j]
         return tuple(s for s in stmts if s is not None)
-    return block(body)
+    try:
+        return block(body)
+    finally:  # (block refers to itself, a cycle holding is_temp's Program: broken here, the
+        del block  # Program is freed when the transform drops it, not by the cyclic collector)
 
 
 def _between(positions, i: int, j: int) -> bool:
