@@ -343,32 +343,31 @@ def substitute(e: Expr, env: dict[str, Expr]) -> Expr:
 
 def stmt_reads(s: Stmt) -> set[str]:
     """Names read by one statement, not counting nested blocks' statements."""
-    if isinstance(s, Assign):
+    # (dispatch on the exact class, `type(s) is`: no class derives from a statement class,
+    # and this is asked for every statement by most passes)
+    t = type(s)
+    if t is Assign or t is ExprStmt or t is Return:
         return set(names_in(s.value))
-    if isinstance(s, SetItem):
+    if t is SetItem or t is AugSetItem:
         return set(names_in(s.index)) | set(names_in(s.value)) | {s.target}
-    if isinstance(s, AugAssign):
+    if t is AugAssign:
         return set(names_in(s.value)) | {s.target}
-    if isinstance(s, AugSetItem):
-        return set(names_in(s.index)) | set(names_in(s.value)) | {s.target}
-    if isinstance(s, (ExprStmt, Return)):
-        return set(names_in(s.value))
-    if isinstance(s, For):
+    if t is For:
         return set(names_in(s.iter))
-    if isinstance(s, (While, If)):
+    if t is While or t is If:
         return set(names_in(s.test))
     return set()
 
 
 def stmt_writes(s: Stmt) -> set[str]:
     """Names (re)bound or mutated by one statement itself."""
-    if isinstance(s, (Assign, SetItem, AugAssign, AugSetItem)):
+    t = type(s)
+    if t is Assign or t is SetItem or t is AugAssign or t is AugSetItem or t is For:
         return {s.target}
-    if isinstance(s, For):
-        return {s.target}
-    if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.args \
-            and isinstance(s.value.args[0], Name):
-        return {s.value.args[0].id}  # list.append(x), np.add.at(a, ...) mutate their first argument
+    if t is ExprStmt:
+        v = s.value
+        if type(v) is Call and v.args and type(v.args[0]) is Name:
+            return {v.args[0].id}  # list.append(x), np.add.at(a, ...) mutate their first argument
     return set()
 
 

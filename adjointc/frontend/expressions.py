@@ -20,6 +20,7 @@ libcst node classes are derived from its Python spellings.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 import libcst as cst
@@ -123,7 +124,7 @@ class ExprLowerer:
         if isinstance(node, cst.Name):
             return self.read_name(node)
         if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)):
-            return Const(node.evaluated_value)
+            return Const(_literal(node))
         loc = self.loc(node)
         ops = operator_nodes()
 
@@ -250,3 +251,18 @@ def lower_template(src: str) -> Expr:
     except cst.ParserSyntaxError as e:
         raise ValueError(f"cannot parse the template {src!r}: {e}") from None
     return TemplateLowerer(src).expr(node, [], nested=True)
+
+
+_DECIMAL = re.compile(r"[0-9]+")
+_FLOAT = re.compile(r"(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+")
+
+
+def _literal(node: cst.BaseExpression) -> Any:
+    """A literal's value: plain decimal integers and floats read by int()/float() (the
+    values Python's compiler gives them); the rest by libcst's evaluated_value, whose
+    ast.literal_eval makes four closures per call, cyclic garbage for the collector."""
+    if type(node) is cst.Integer and _DECIMAL.fullmatch(node.value):
+        return int(node.value)
+    if type(node) is cst.Float and _FLOAT.fullmatch(node.value):
+        return float(node.value)
+    return node.evaluated_value

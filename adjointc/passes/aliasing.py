@@ -191,6 +191,7 @@ class _Rows:
                     if sub:
                         index(sub)
         index(fn.body)
+        del index  # (a recursive closure is a cycle: without it, this object is freed by refcount)
         order = list(walk(fn.body))
         self.bound: dict[str, list] = {}  # name -> the statements that bind it
         for s in order:
@@ -323,6 +324,7 @@ def _live_after(body: Block, wanted: set[int]) -> dict[int, set[str]]:
         return live | _value_reads(s)
 
     block(body, set(), set(), set())
+    del block, stmt  # (two closures calling each other are a cycle: broken, freed by refcount)
     return out
 
 

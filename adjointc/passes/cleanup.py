@@ -76,17 +76,16 @@ def run(fn: Function, is_temp: IsTemp, tape_report: bool = False, scalars: froze
 def _reads_all(s: Stmt) -> list[str]:
     """Names one statement reads itself (a compound statement: its header only); an
     item assignment or augmented assignment reads its target too."""
-    if isinstance(s, Assign):
+    t = type(s)  # (no class derives from a statement class)
+    if t is Assign or t is ExprStmt or t is Return:
         return list(names_in(s.value))
-    if isinstance(s, (SetItem, AugSetItem)):
+    if t is SetItem or t is AugSetItem:
         return list(names_in(s.index)) + list(names_in(s.value)) + [s.target]
-    if isinstance(s, AugAssign):
+    if t is AugAssign:
         return list(names_in(s.value)) + [s.target]
-    if isinstance(s, (ExprStmt, Return)):
-        return list(names_in(s.value))
-    if isinstance(s, For):
+    if t is For:
         return list(names_in(s.iter))
-    if isinstance(s, (While, If)):
+    if t is While or t is If:
         return list(names_in(s.test))
     return []
 
@@ -164,7 +163,10 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
                 if uses[n] == 1:
                     read_at[n] = [j]
         return tuple(s for s in stmts if s is not None)
-    return block(body)
+    try:
+        return block(body)
+    finally:  # (block refers to itself, a cycle holding is_temp's Program: broken here, the
+        del block  # Program is freed when the transform drops it, not by the cyclic collector)
 
 
 def _between(positions, i: int, j: int) -> bool:
