@@ -249,6 +249,12 @@ def merge_terms(b: Block, adjoints: set[str], scalars: frozenset[str], numeric: 
                 return Call("mul", (Const(-a.value), b.args[0]))
         return None
 
+    return _map_adjoint_values(b, adjoints, fix)
+
+
+def _map_adjoint_values(body: Block, adjoints: set[str], fix) -> Block:
+    """`body` with `fix` (map_expr's callback) applied to the value of every assignment to
+    an adjoint (`x_bar = ...`, `x_bar += ...`, `x_bar[i] += ...`), in every block."""
     def stmt(st: Stmt) -> Stmt:
         t = type(st)
         if t in _COMPOUND:
@@ -262,7 +268,7 @@ def merge_terms(b: Block, adjoints: set[str], scalars: frozenset[str], numeric: 
                     return AugAssign(st.target, st.op, v, st.loc)
                 return AugSetItem(st.target, st.index, st.op, v, st.loc)
         return st
-    return tuple(stmt(x) for x in b)
+    return tuple(stmt(x) for x in body)
 
 
 # ------------------------------------------------------------------ drop_copies
@@ -506,20 +512,7 @@ def dot_products(body: Block, adjoints: set[str], types: dict) -> Block:
                     return Call("matmul", p.args)
         return None
 
-    def stmt(st: Stmt) -> Stmt:
-        t = type(st)
-        if t in _COMPOUND:
-            return _with_blocks(st, lambda blk: tuple(stmt(x) for x in blk))
-        if t in (Assign, AugAssign, AugSetItem) and st.target in adjoints:
-            v = map_expr(st.value, fix)
-            if v is not st.value:
-                if t is Assign:
-                    return Assign(st.target, v, st.loc)
-                if t is AugAssign:
-                    return AugAssign(st.target, st.op, v, st.loc)
-                return AugSetItem(st.target, st.index, st.op, v, st.loc)
-        return st
-    return tuple(stmt(x) for x in body)
+    return _map_adjoint_values(body, adjoints, fix)
 
 
 # ------------------------------------------------------------------- increments
