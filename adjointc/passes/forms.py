@@ -5,10 +5,11 @@ arithmetic on small arrays.
 
 * `matmul_lhs(g, x, y)` / `matmul_rhs(g, x, y)` of a 2-D @ 2-D product: `g @ y.T` and
   `x.T @ g`; of a 2-D @ 1-D one: `g[:, None] * y` and `x.T @ g`; of 1-D @ 2-D: `y @ g`
-  and `x[:, None] * g`; of 1-D @ 1-D (g a number): `g * y` and `g * x`. Only when both operands are arrays of exactly those ranks (the
-  reverse pass gives g its shape first: matmul_lhs does not take the symbolic zero, see
-  rules.ZERO_COTANGENT_SAFE). Stacked (3-D and more), 1-D @ 1-D, and unknown ranks keep
-  the helper, which broadcasts batch dimensions. The forms hold for complex values too
+  and `x[:, None] * g`; of 1-D @ 1-D (g a number): `g * y` and `g * x`. Only when both
+  operands are arrays of exactly those ranks and g has the product's rank (the reverse
+  pass gives g its shape first: matmul_lhs does not take the symbolic zero, see
+  rules.ZERO_COTANGENT_SAFE). Stacked (3-D and more) and unknown ranks keep the helper,
+  which broadcasts batch dimensions. The forms hold for complex values too
   (no conjugate: rules/complex.py) and for integer operands (their adjoints are not read).
 * `unreduce(s, a, None, False) * e` (the adjoint of a full sum or mean, times an
   elementwise factor) with s a number and e of a's shape: `s * e` (no broadcast array
