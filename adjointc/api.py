@@ -29,6 +29,7 @@ from .passes import checkpoint as checkpoint_pass
 from .errors import AdjointcError, AdjointcWarning, InternalError, InvalidArgument, TypeMismatch
 
 _lock = threading.Lock()
+NO_VALUE = object()  # (Gradient._invoke's value when the adjoint computed none: grad, passes/value.py)
 
 
 class Gradient:
@@ -86,6 +87,7 @@ class Gradient:
         self.has_aux = bool(has_aux)
         self.outputs = tuple(outputs)
         self._callee = False  # compiled for a call from another differentiated function
+        self._keeps_value = self.backend != "numpy"  # (the numba printer always returns the value)
         self._compiled: dict[str, Compiled] = {}
         self._fast: dict[tuple, Compiled] = {}  # callpath.quick_key -> an entry of _compiled
         self._last: Compiled | None = None
@@ -95,6 +97,12 @@ class Gradient:
         else:  # name and docs of the function; never the instance dict of a callable object
             functools.update_wrapper(self, entry.function, updated=())
             self.__wrapped__ = fn
+
+    @property
+    def value_wanted(self) -> bool:
+        """Does the generated adjoint return f's value? grad needs only the gradient: its
+        adjoint leaves out what only computes the value (passes/value.py)."""
+        return self._with_value or self.has_aux or self._callee or bool(self.outputs) or self._keeps_value
 
     def _resolve_wrt(self, wrt: Any) -> tuple[str, ...]:
         """`wrt` as parameter names. Positions count the parameters the caller sees."""
@@ -311,6 +319,8 @@ class Gradient:
         except Exception as e:
             self._diagnose(c, values, seed, e)
             raise  # (not reached: _diagnose raises)
+        if not c.value:  # (its type is a real float: passes/value.py)
+            return NO_VALUE, tuple(_like(gr, values[i]) for gr, i in zip(grads, self._wrt_index))
         if (value[0] if self.has_aux else value) is None:
             raise TypeMismatch(f"{self.primal.__name__} returned None at these inputs: the output must be a "
                                "float or an array", frontend.def_loc(self.primal),
@@ -345,6 +355,8 @@ class Gradient:
 
     def __call__(self, *args: Any, **kwargs: Any):
         value, grads = self._run(args, kwargs)
+        if value is NO_VALUE:  # (grad: not computed, a real float by its type)
+            return grads[0] if self._single else grads
         out, aux = value if self.has_aux else (value, None)
         if type(out) is not float and not _is_real_scalar(out):
             raise _not_scalar(self.primal.__name__, out, frontend.def_loc(self.primal), self.has_aux)

@@ -56,6 +56,7 @@ class Compiled:
     mutated: tuple[str, ...] = ()  # parameters f modifies in place (copied on entry)
     reach: reach.Reach | None = None  # what it was built from; re-checked before each reuse
     primal: Callable | None = None    # the function whose module globals the code reads
+    value: bool = True                # fn returns f's value (False: None, passes/value.py)
 
     def fresh(self) -> bool:
         """Is this adjoint still the one the function's current code and globals give?"""
@@ -135,7 +136,7 @@ def _compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool) -> Co
     src, consts = reached.key_parts()
     parts = {"source": src, "name": g.primal.__qualname__, "module": str(g.primal.__module__),
              "file": inspect.getsourcefile(g.primal) or "", "wrt": ",".join(g.wrt),
-             "outputs": ",".join(g.outputs), "has_aux": str(g.has_aux),
+             "outputs": ",".join(g.outputs), "has_aux": str(g.has_aux), "value": str(g.value_wanted),
              "checkpoints": repr(getattr(g, "checkpoints", None)), "inline": str(inline_pass.ENABLED),
              # (a function value's id keeps closures of one def apart in memory, not on disk)
              "signature": re.sub(r"#\d+\)", ")", sig), "globals": consts, "rules": _registry_fingerprint(),
@@ -157,7 +158,7 @@ def _compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool) -> Co
     fn = getattr(module, name)
     c = Compiled(fn, _module_source(module), tuple(getattr(module, "__adjointc_globals__", ())),
                  getattr(module, "__file__", ""), tuple(getattr(module, "__adjointc_mutated__", ())), reached,
-                 g.primal)
+                 g.primal, getattr(module, "__adjointc_value__", True))
     linked = module.__dict__  # (fn's globals; a numba dispatcher has none of its own)
     live = live_globals(g.primal)
     for n, spelling in getattr(module, "__adjointc_synthetic__", {}).items():  # (funcvals.py)
@@ -218,17 +219,19 @@ def _specialised(g: Any, arg_types: list[T.T], sig: str = "") -> Any:
         from .api import Gradient
         fn = higher.specialised(inner, arg_types)
         if list(inspect.signature(fn).parameters) == list(g._names):
-            spec = Gradient(fn, g.wrt)
-            spec._callee = g._callee
-            spec.backend = getattr(g, "backend", "numpy")
-            return spec
+            return _standing_for(Gradient(fn, g.wrt), g)
     statics = {n: _function_in(sig, n, t) for n, t in zip(g._names, arg_types)
                if t.kind == "func" and n not in funcvals.statics_of(g.primal)}
     if not statics:
         return g
     from .api import Gradient
-    spec = Gradient(funcvals.specialise(g.primal, statics), g.wrt, outputs=g.outputs)
-    spec._callee = g._callee
+    return _standing_for(Gradient(funcvals.specialise(g.primal, statics), g.wrt, outputs=g.outputs,
+                                  has_aux=g.has_aux), g)
+
+
+def _standing_for(spec: Any, g: Any) -> Any:
+    """spec, compiled in g's place: g's backend, role and whether it returns the value."""
+    spec._callee, spec._with_value, spec._keeps_value = g._callee, g._with_value, g._keeps_value
     spec.backend = getattr(g, "backend", "numpy")
     return spec
 
@@ -248,7 +251,8 @@ def program_of(g: Any, arg_types: list[T.T], callee: bool = False) -> Program:
     calls = Calls(dict(low.callees)) if callee else Calls(low.callees, live_globals(g.primal))
     start = Function(low.function.name, (), (), low.function.file, low.function.line)
     return Program(start, dict(zip(g._names, arg_types)), tuple(g.wrt), "", tuple(g.outputs), calls=calls,
-                   callee=callee, has_aux=g.has_aux and not callee, primal=g.primal, lowering=g.lowered)
+                   callee=callee, has_aux=g.has_aux and not callee, primal=g.primal, lowering=g.lowered,
+                   value=g.value_wanted or callee)
 
 
 def run_pipeline(g: Any, arg_types: list[T.T], after: str | None = None) -> Program:
@@ -281,6 +285,8 @@ def manifest(low: Any, prog: Program, globals_read: dict, callees_name: str, cal
             f"{callees_name} = {callees!r}\n__adjointc_wrappers__ = {prog.calls.wrappers!r}\n")
     if synthetic:
         text += f"__adjointc_synthetic__ = {dict(sorted(synthetic.items()))!r}\n"
+    if not prog.value:  # (grad: the adjoint returns no value, passes/value.py)
+        text += "__adjointc_value__ = False\n"
     return text
 
 

@@ -47,6 +47,10 @@ class Program:
     result: str                            # the variable holding the returned value
     outputs: tuple[str, ...] = ()          # parameters whose final value is an output too
     has_aux: bool = False                  # f returns (value, aux): only value is differentiated
+    value: bool = True                     # the adjoint returns f's value; False (grad, which returns
+                                           # the gradient alone): the statements that only compute the
+                                           # value may go (passes/value.py), and after `record` False
+                                           # means they went: the adjoint returns (None, gradients)
     consts: dict[str, Any] = field(default_factory=dict)  # module globals read, folded in as constants
     namer: Namer = field(default_factory=lambda: Namer(set()))
     calls: Any = None                      # compiler.Calls: questions about calls to user functions

@@ -320,6 +320,24 @@ def test_checkpointed_gradient_matches_finite_differences(fn, wrt, args):
         assert np.allclose(gw, fd, rtol=1e-5, atol=1e-6), (w, gw, fd)
 
 
+def loop_sum(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + x[i] * x[i]
+    return s
+
+
+@pytest.mark.parametrize("fn,wrt,args", CASES + [(loop_sum, ("x",), (np.linspace(1.0, 6.0, 6),))],
+                         ids=[c[0].__name__ for c in CASES] + ["loop_sum"])
+@pytest.mark.parametrize("k", [1, 3])
+def test_checkpointed_value_and_grad_returns_the_functions_value(fn, wrt, args, k):
+    # (the recomputation rebinds the loop's state in the backward sweep: `return s` of the
+    # state once returned the state the first trip started from, 1.0 for loop_sum's 91.0)
+    value, got = value_and_grad(fn, wrt=wrt, checkpoints=k)(*args)
+    assert value == pytest.approx(fn(*args), rel=1e-13, abs=1e-15)
+    assert _close(got, grad(fn, wrt=wrt)(*args))
+
+
 def test_the_forward_sweep_records_nothing_per_trip_and_snapshots_only_the_state():
     g = grad(heat_rebind, wrt=("u0", "kappa"), checkpoints=4)
     u0 = np.sin(np.linspace(0.0, 3.0, 24))

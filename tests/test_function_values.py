@@ -10,7 +10,7 @@ import pytest
 
 import adjointc
 from adjointc.passes import inline as inline_pass
-from corpus import bind, call, copy_value, fd_gradient, sympy_gradient, wrt_names
+from corpus import A, bind, call, copy_value, fd_gradient, sympy_gradient, wrt_names
 from corpus import function_values as fv
 
 CASES = fv.CASES + fv.TOP_LEVEL
@@ -135,3 +135,31 @@ def test_a_new_process_links_specialisations_and_lambdas_from_the_disk_cache(tmp
         for out, _, _ in runs:
             for got, ref in zip(out, refs):
                 np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-7)
+
+
+def _decay_rhs(y):
+    return -0.5 * y
+
+
+def _simulate_with_aux(f, y0):
+    y = y0
+    for _ in range(3):
+        y = y + 0.1 * f(y)
+    return np.sum(y * y), y
+
+
+@pytest.mark.parametrize("y0", [np.array([1.0, 2.0]), np.array([-0.3, 0.7, 1.5])])
+def test_has_aux_and_value_and_grad_survive_the_specialisation_on_a_function(y0):
+    # (the specialised Gradient once lost has_aux: its adjoint seeded the (value, aux) pair)
+    end = y0 * 0.95 ** 3
+    g, aux = adjointc.grad(_simulate_with_aux, wrt=1, has_aux=True)(_decay_rhs, y0)
+    fd = fd_gradient(lambda v: _simulate_with_aux(_decay_rhs, v)[0], A(y0), ["v"])[0]
+    np.testing.assert_allclose(g, fd, rtol=1e-6)
+    np.testing.assert_allclose(g, 2 * end * 0.95 ** 3, rtol=1e-13)
+    np.testing.assert_allclose(aux, end, rtol=1e-13)
+    (value, aux2), g2 = adjointc.value_and_grad(_simulate_with_aux, wrt=1, has_aux=True)(_decay_rhs, y0)
+    assert value == pytest.approx(np.sum(end * end), rel=1e-13)
+    np.testing.assert_allclose(aux2, end, rtol=1e-13)
+    np.testing.assert_allclose(g2, g, rtol=1e-14)
+    v3, g3 = adjointc.value_and_grad(_simulate_with_aux, wrt=1, has_aux=True)(_decay_rhs, y0)
+    assert v3[0] == value

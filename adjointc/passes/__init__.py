@@ -20,10 +20,14 @@
     tape       what each site keeps for the backward sweep (value, shape stand-in,
                nothing): `tape`, the one place that decides it (passes/tape.py)
     record     the sites as push/pop, tapes initialised, seeds and return: `adjoint`,
-               facts `adjoints` and `keep` (passes/reverse.py, passes/record.py)
+               facts `adjoints` and `keep` (passes/reverse.py, passes/record.py); for grad,
+               which returns no value, the statements computing only f's value are left
+               out of `keep` (passes/value.py)
     zeros      first accumulation is `=`, zero contributions vanish (passes/simplify.py)
     dce        liveness over both sweeps: drops dead adjoints and unread recordings,
-               propagates copies (passes/simplify.py)
+               propagates copies (passes/simplify.py); for grad, where leaving f's value
+               out would leave a dead statement of f's, it is done again on the adjoint
+               returning the value (passes/value.py)
 
 `TANGENT_PIPELINE` is forward mode (passes/tangent.py): the same front passes up to
 `aliasing`, then `tangent` (the primal with each statement's tangent beside it, no tape)
@@ -59,7 +63,8 @@ from .. import types as T
 from ..ir import Assign, Call, Function, Loc, Name, walk
 from ..names import Namer, bar
 from ..program import Program
-from . import activity, aliasing, aux, cleanup, inline, mutation, normalize, reverse, sharing, simplify, tangent
+from . import (activity, aliasing, aux, cleanup, forms, inline, mutation, normalize, reverse, sharing, simplify,
+               tangent, value)
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,8 @@ def _record(prog: Program) -> Program:
     entry. Facts: `adjoints` (the adjoint variables it made), `keep` (the primal's
     statements and the copies: cleanups never delete them), `temporaries` (those the
     reverse pass made)."""
-    adj, ctx = reverse.assemble(prog.sweeps, prog.tape, set(), prog.outputs)
+    dropping = value.possible(prog)  # (grad: f's value is not returned, passes/value.py)
+    adj, ctx = reverse.assemble(prog.sweeps, prog.tape, set(), prog.outputs, value=not dropping)
     # The copies of the parameters modified in place come first, before the tapes. They
     # are made here (reverse.transform is told of no mutated parameters) so that they
     # have sids: `keep` protects them by id, not by their position in the body.
@@ -156,8 +162,9 @@ def _record(prog: Program) -> Program:
     adjoints = (ctx.adjoints | {bar(w) for w in prog.wrt if w in prog.active} | {bar(prog.result)}) \
         & {bar(v) for v in prog.types}
     adj = aux.pass_through(adj, prog, frozenset(ctx.adjoints) | adjoints)  # (has_aux: returns aux too)
-    return prog.but(adjoint=adj, adjoints=frozenset(adjoints), keep=prog.sids() | {s.sid for s in copies},
-                    temporaries=prog.temporaries | ctx.namer.temporaries)
+    keep = prog.sids() - (value.droppable(prog) if dropping else frozenset())
+    return prog.but(adjoint=adj, adjoints=frozenset(adjoints), keep=keep | {s.sid for s in copies},
+                    temporaries=prog.temporaries | ctx.namer.temporaries, value=not dropping)
 
 
 def _zeros(prog: Program) -> Program:
@@ -178,11 +185,20 @@ def _dce(prog: Program) -> Program:
     raw = sharing.base_map(prog.fn.body, prog.types)
     bases = {n: {b for b in bs if prog.types.get(b, T.UNKNOWN).kind != "tuple"} for n, bs in raw.items()}
     holders = {n: bs - bases[n] for n, bs in raw.items() if bs - bases[n]}
-    keep = set(prog.keep)
-    body = simplify.dce(adj.body, keep, bases, holders)
-    body = simplify.dce(simplify.propagate_copies(body, set(prog.adjoints)), keep, bases, holders)
-    body = cleanup.drop_value_copy(body, prog.result)
-    return prog.but(adjoint=Function(adj.name, adj.params, body, adj.file, adj.line))
+
+    def dce(body: tuple, keep: set[int]) -> tuple:
+        body = simplify.dce(body, keep, bases, holders)
+        # (a shape read from a value that lives anyway: t = u * 2 is then dead if only its shape was read)
+        body = forms.shape_from_sources(body, prog.is_temp, prog.types, {p.name for p in adj.params})
+        body = simplify.dce(simplify.propagate_copies(body, set(prog.adjoints)), keep, bases, holders)
+        return cleanup.drop_value_copy(body, prog.result)
+    body = dce(adj.body, set(prog.keep))
+    if not prog.value and value.orphaned(body, prog.keep):  # (grad: see passes/value.py)
+        keep = prog.keep | value.droppable(prog)
+        body = dce(value.with_value(adj.body, prog.result, prog.namer), set(keep))
+        prog = prog.but(keep=keep, value=True)
+    body, has_value = value.returned_if_computed(body, prog.result, prog.value)
+    return prog.but(adjoint=Function(adj.name, adj.params, body, adj.file, adj.line), value=has_value)
 
 
 PIPELINE: tuple[Pass, ...] = (

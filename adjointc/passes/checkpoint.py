@@ -42,9 +42,9 @@ from typing import Any, Iterable, Mapping
 
 from .. import types as T
 from ..errors import UnsupportedSyntax
-from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue, ExprStmt, For,
-                  Function, If, Loc, Name, Return, SetItem, Stmt, While, backward_start, names_in,
-                  stmt_reads, stmt_writes, sweep_of, walk, with_bodies)
+from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue, Expr, ExprStmt,
+                  For, Function, If, Loc, Name, Return, SetItem, Stmt, While, backward_start, names_in,
+                  stmt_reads, stmt_writes, substitute, sweep_of, walk, with_bodies)
 from .liveness import drop_orphan_comments
 
 _DIRECTIVE = re.compile(r"#\s*adjointc\s*:\s*(no[ -]checkpoints?|checkpoints?\b\s*(?:=\s*)?(\S+)?)", re.I)
@@ -271,8 +271,33 @@ class Rewriter:
                     return ExprStmt(Call("tape_report", (), s.value.kwargs + tuple((c, Name(c)) for c in self.made)))
                 return s
             fwd, bwd = [named(s) for s in fwd], [named(s) for s in bwd]
+        fwd, bwd = self._keep_returned(fwd, bwd)
         out = tuple(prologue) + (body[fwd_start],) + tuple(fwd) + (body[k],) + tuple(bwd)
         return Function(self.fn.name, self.fn.params, out, self.fn.file, self.fn.line)
+
+    def _keep_returned(self, fwd: list[Stmt], bwd: list[Stmt]) -> tuple[list[Stmt], list[Stmt]]:
+        """The recomputation rebinds the loop's state in the backward sweep: a value the
+        adjoint returns from that state (`return (s, (x_bar,))` of a loop accumulator, or
+        an aux) is kept where the forward sweep ends, as the dce pass keeps one the
+        backward sweep restores (cleanup.drop_value_copy), and returned from there."""
+        ret = bwd[-1] if bwd else None
+        if not (isinstance(ret, Return) and isinstance(ret.value, Call) and ret.value.op == "tuple"):
+            return fwd, bwd
+        rebound = {n for s in bwd[:-1] for x in walk([s]) for n in stmt_writes(x)}
+        value = ret.value.args[0]
+        names = [n for n in dict.fromkeys(names_in(value)) if n in rebound]
+        if not names:
+            return fwd, bwd
+        taken = {n for s in walk(self.fn.body) for n in stmt_writes(s) | stmt_reads(s)}
+        env: dict[str, Expr] = {}
+        for n in names:
+            kept = next(f"{n}_value{i or ''}" for i in range(len(taken) + 1) if f"{n}_value{i or ''}" not in taken)
+            t = self.types.get(n, T.UNKNOWN)
+            fwd.append(Assign(kept, Name(n) if t.is_scalar and t.kind != "array" else Call("snapshot", (Name(n),)),
+                              ret.loc))
+            env[n] = Name(kept)
+        pair = Call("tuple", (substitute(value, env),) + ret.value.args[1:])
+        return fwd, bwd[:-1] + [Return(pair, ret.loc)]
 
     def _check_nested(self, fwd: list[Stmt]) -> None:
         for s in fwd:

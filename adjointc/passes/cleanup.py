@@ -49,11 +49,7 @@ def run(fn: Function, is_temp: IsTemp, tape_report: bool = False, scalars: froze
     `numeric`: those and the names certainly holding an array (their sums may be reordered);
     `types`: the program's types, to fold the helpers' plain forms again (passes/forms.py);
     peephole.dot_products and increments read them too."""
-    body = fn.body
-    if types is not None:
-        from .forms import shape_from_sources
-        body = shape_from_sources(body, is_temp, types, {p.name for p in fn.params})
-    body = fold_temporaries(body, is_temp)
+    body = fold_temporaries(fn.body, is_temp)
     if types is not None:
         from .forms import refold
         body = refold(body, types)
@@ -305,13 +301,12 @@ def with_tape_report(body: Block) -> Block:
 def drop_value_copy(body: tuple, result: str) -> tuple:
     """Undo the `result_value = result` copy when the backward sweep never rebinds result."""
     i = backward_start(body)
-    copy = body[i - 1]
+    copy, ret = body[i - 1], body[-1]
+    value = Name(getattr(copy, "target", ""))
     if not (isinstance(copy, Assign) and isinstance(copy.value, Name) and copy.value.id == result):
         return body
-    if result in all_writes(body[i:]):
+    if value.id not in names_in(ret.value) or result in all_writes(body[i:]):  # (no copy: grad, no value)
         return body
-    ret = body[-1]
-    value = Name(copy.target)
     new_ret = Return(map_expr(ret.value, lambda e: Name(result) if e == value else None), ret.loc)
     return body[:i - 1] + body[i:-1] + (new_ret,)
 

@@ -16,11 +16,16 @@ arithmetic on small arrays.
   of a's shape is made). Number factors on the way (`* np.size(ans) / np.size(a)`)
   stay numbers.
 * `np.size(v)` of a number: 1.
+* the shape-only argument of `unreduce`, `unbroadcast` and `np.size`, an elementwise
+  expression whose array operands have one shape by the types (`u * u`, once cleanup
+  folded a temporary into it): its first array operand, not computed.
 * `shape_from_sources`: the shape-only argument of `unreduce(g, t, ...)`, `unbroadcast(g, t)`
   and `np.size(t)` in the backward sweep, for a temporary `t = u * u` (any elementwise op)
-  of u's shape, becomes u: t then has one reader left, and cleanup folds it back into the
+  of u's shape, becomes u (a user's name, or a temporary whose value the backward sweep
+  reads anyway): t then has one reader left, and cleanup folds it back into the
   forward expression (`np.sum(d * d, axis=-1)`), so its array is freed at once instead of
-  living through the backward sweep.
+  living through the backward sweep; or none, and for grad, which computes no value, the
+  dce pass deletes it (passes/value.py). Run by the dce pass, between its two rounds.
 * `unbroadcast(-e, x)`: `-unbroadcast(e, x)` (negate the reduced array, not the big one),
   and `unbroadcast(e, x)` where the types say which axes of x were broadcast (length 1
   in x, not in e; the other axes provably equal): `np.sum(e, axis=..., keepdims=True)`.
@@ -105,9 +110,28 @@ def _summed_axes(te: T.T, tx: T.T) -> tuple[int, ...] | None:
     return tuple(axes) or None
 
 
+def _shape_source(e: Expr, types) -> Expr | None:
+    """For an elementwise `u * u` (`u ** 2`, `2.0 * u - v`) whose array operands all have
+    one shape by their types, the others numbers: its first array operand, of the same
+    shape (what a shape-only argument can read instead of computing e)."""
+    if not (isinstance(e, Call) and e.op in _ELEMENTWISE and not e.kwargs
+            and all(isinstance(x, (Name, Const)) for x in e.args)):
+        return None
+    arrays = [x for x in e.args if types.of(x).kind == "array"]
+    if not arrays or any(not _number(types.of(x)) for x in e.args if types.of(x).kind != "array"):
+        return None
+    first = types.of(arrays[0])
+    return arrays[0] if all(x == arrays[0] or T.same_shape(first, types.of(x)) for x in arrays[1:]) else None
+
+
 def form(n: Call, types) -> Expr | None:
     """The plain form of node n (its arguments folded already), None if none applies."""
     a = n.args
+    i = _SHAPE_ARG.get(n.op)
+    if i is not None and len(a) > i and not n.kwargs:  # (only the shape of that argument is read)
+        source = _shape_source(a[i], types)
+        if source is not None:
+            return Call(n.op, a[:i] + (source,) + a[i + 1:])
     if n.op in ("matmul_lhs", "matmul_rhs") and len(a) == 3 and not n.kwargs:
         return matmul_form(n.op, *a, types)
     if n.op == "np.size" and len(a) == 1 and not n.kwargs and _number(types.of(a[0])):
@@ -183,8 +207,6 @@ def shape_from_sources(body: Block, is_temp, types: dict, params: set[str]) -> B
             if not isinstance(a, Name) or a.id == st.target:
                 continue
             u, tu = a.id, types.get(a.id)
-            if is_temp(u):   # (a temporary's array would live instead: nothing gained)
-                continue
             bound_before = (u in params and u not in writes) or (writes.get(u) == 1 and where.get(u, k) < k)
             if bound_before and tu is not None and T.same_shape(tt, tu):
                 source[st.target] = u
@@ -210,7 +232,9 @@ def shape_from_sources(body: Block, is_temp, types: dict, params: set[str]) -> B
                 reads(e)
         if isinstance(st, (AugAssign, AugSetItem, SetItem)):
             other.add(st.target)
-    source = {t: u for t, u in source.items() if t not in other}
+    # (a temporary u only if the backward sweep reads its value anyway: else u's array
+    # would live instead of t's, nothing gained)
+    source = {t: u for t, u in source.items() if t not in other and (u in other or not is_temp(u))}
     if not source:
         return body
 

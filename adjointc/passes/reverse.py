@@ -237,11 +237,12 @@ def decide(sw: Sweeps) -> tape.Tape:
 
 
 def assemble(sw: Sweeps, facts: tape.Tape, mutated_params: set[str] = frozenset(),
-             outputs: tuple[str, ...] = ()) -> tuple[Function, Context]:
+             outputs: tuple[str, ...] = (), value: bool = True) -> tuple[Function, Context]:
     """The adjoint function: the sites turned into push/pop as `facts` decided, the
     tapes' initialisations, the seeds and zero adjoints, and the return.
     `outputs`: parameters whose final values are outputs too; the adjoint function
-    takes a cotangent `{p}_out_bar` for each, after the result's."""
+    takes a cotangent `{p}_out_bar` for each, after the result's. `value` False: it
+    returns None for the value (passes/value.py)."""
     fn, ctx, types, result, wrt, grads = sw.fn, sw.ctx, sw.ctx.types, sw.result, sw.wrt, sw.grads
     active = ctx.active
     loc = Loc(fn.file, fn.line)
@@ -262,10 +263,12 @@ def assemble(sw: Sweeps, facts: tape.Tape, mutated_params: set[str] = frozenset(
         seed_copy.append(AugAssign(seed, "add", Name(out_seeds[seed]), loc))
     # The backward sweep restores overwritten values, the output's included: keep the
     # value in its own name (`drop_value_copy` removes it again when nothing restores it).
-    value = ctx.namer.exact(f"{result}_value")
-    ret_stmt = Return(Call("tuple", (Name(value), Call("tuple", tuple(grads)))), loc)
-    full = (tuple(prologue) + (FORWARD,) + tuple(fwd)
-            + (Assign(value, Name(result), loc), BACKWARD) + tuple(seed_copy) + tuple(zero_init)
+    copy: tuple[Stmt, ...] = ()
+    if value:
+        copy = (Assign(ctx.namer.exact(f"{result}_value"), Name(result), loc),)
+    ret_stmt = Return(Call("tuple", (Name(copy[0].target) if copy else Const(None), Call("tuple", tuple(grads)))),
+                      loc)
+    full = (tuple(prologue) + (FORWARD,) + tuple(fwd) + copy + (BACKWARD,) + tuple(seed_copy) + tuple(zero_init)
             + tuple(bwd) + (ret_stmt,))
     params = fn.params + (Param(seed, Const(1.0)),) + tuple(Param(out_seeds[bar(p)], Const(0.0)) for p in outputs)
     return Function(f"{fn.name}_grad", params, full, fn.file, fn.line), ctx

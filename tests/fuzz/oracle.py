@@ -337,7 +337,7 @@ def _judge(fn: Callable, program: Program, seed: int, points: int, sympy: bool,
                 return bad
             extra["second"] = bad or "ok"
         if checkpoint and "checkpoint" not in extra and ("for " in program.source or "while " in program.source):
-            bad = _judge_checkpoint(fn, names, point, got, 1 + seed % 3)
+            bad = _judge_checkpoint(fn, names, point, got, 1 + seed % 3, value)
             if isinstance(bad, Outcome):
                 return bad
             extra["checkpoint"] = bad
@@ -389,13 +389,17 @@ def _judge_jvp(fn: Callable, names: tuple, point: tuple, value: float, ref: tupl
 
 
 # ---------------------------------------------------------------- checkpointing
-def _judge_checkpoint(fn: Callable, names: tuple, point: tuple, got: tuple, k: int) -> Outcome | str:
-    """grad(f, checkpoints=k) at `point` against the store-all gradient `got`."""
+def _judge_checkpoint(fn: Callable, names: tuple, point: tuple, got: tuple, k: int,
+                      value: float) -> Outcome | str:
+    """grad(f, checkpoints=k) at `point` against the store-all gradient `got`, and
+    value_and_grad(f, checkpoints=k)'s value against f's `value` (the recomputation
+    rebinds the loop's state in the backward sweep: the value must not be read from it)."""
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             g = adjointc.grad(fn, wrt=names, checkpoints=k)
             ck = g(*copy_value(point))
+            v2, _ = adjointc.value_and_grad(fn, wrt=names, checkpoints=k)(*copy_value(point))
     except AdjointcBug as e:
         return _crash(e, point)
     except AdjointcError as e:
@@ -410,6 +414,9 @@ def _judge_checkpoint(fn: Callable, names: tuple, point: tuple, got: tuple, k: i
         if _err(a, b) > 1e-9:
             return Outcome("wrong", f"ckpt d/d{name}", f"checkpoints={k}: {_short(a)}\n  store-all {_short(b)}",
                            point)
+    if not abs(float(v2) - value) <= VALUE_TOL * max(1.0, abs(value)):
+        return Outcome("value", "checkpointed value_and_grad value != f(x)",
+                       f"checkpoints={k}: value {v2!r} != f(x) = {value!r}", point)
     return "ok"
 
 
