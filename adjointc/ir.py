@@ -385,11 +385,20 @@ def _walk_into(block: Block, out: list[Stmt]) -> None:
     for s in block:
         out.append(s)
         t = type(s)
-        if t is For or t is While:
-            _walk_into(s.body, out)
-        elif t is If:
-            _walk_into(s.body, out)
-            _walk_into(s.orelse, out)
+        if t is For or t is While or t is If:
+            # (the statements nested in a compound statement, memoised on it: statements are
+            # immutable, so its walk is too, and the passes walk the same loop body dozens of
+            # times. Kept out of the fields, like names_in's memo: equality, hashing, repr and
+            # `replace` never see it.)
+            d = s.__dict__
+            inner = d.get("_walk")
+            if inner is None:
+                found: list[Stmt] = []
+                _walk_into(s.body, found)
+                if t is If:
+                    _walk_into(s.orelse, found)
+                inner = d["_walk"] = tuple(found)
+            out.extend(inner)
 
 
 def all_reads(block: Block) -> set[str]:
