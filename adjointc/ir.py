@@ -285,20 +285,21 @@ class Function:
 
 
 # -------------------------------------------------------------------- helpers
-def names_in(e: Expr) -> Iterator[str]:
-    """Every variable name an expression reads (in order, with repeats)."""
+def names_in(e: Expr) -> tuple[str, ...]:
+    """Every variable name an expression reads (in order, with repeats). (A tuple, not an
+    iterator: every caller iterates it once or builds a set, and this is the compiler's
+    most frequent call; the tuple must not be changed, it is the memo.)"""
     if type(e) is Call:
         # (memoised on the call: a call is immutable, and each is asked ~6 times by the
         # passes after reverse. Kept out of the fields, so equality, hashing, repr and
         # `replace` never see it.)
-        d = e.__dict__
-        names = d.get("_names")
+        names = e.__dict__.get("_names")
         if names is None:
             out: list[str] = []
             _collect_names(e, out)
-            names = d["_names"] = tuple(out)
-        return iter(names)
-    return iter((e.id,)) if type(e) is Name else iter(())
+            names = e.__dict__["_names"] = tuple(out)
+        return names
+    return (e.id,) if type(e) is Name else ()
 
 
 def _collect_names(e: Expr, out: list[str]) -> None:
