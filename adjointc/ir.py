@@ -326,7 +326,8 @@ def map_expr(e: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
     equal: Call compares by value), so `fn` sees it, and the result may be, `e` itself."""
     if type(e) is Call:
         args = e.args
-        new = tuple([map_expr(a, fn) for a in args])
+        # (a name or constant argument handled here: one frame less per leaf)
+        new = tuple([map_expr(a, fn) if type(a) is Call else (a if (r := fn(a)) is None else r) for a in args])
         changed = type(args) is not tuple or any([x is not y for x, y in zip(new, args)])
         kwargs = e.kwargs
         if kwargs:
