@@ -51,6 +51,7 @@ backward sweep's templates; codegen folds single-use temporaries).
 from __future__ import annotations
 
 import collections.abc as _abc
+import dataclasses as _dc
 import itertools as _itertools
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Sequence, Union
@@ -284,20 +285,21 @@ class Function:
 
 
 # -------------------------------------------------------------------- helpers
-def names_in(e: Expr) -> Iterator[str]:
-    """Every variable name an expression reads (in order, with repeats)."""
+def names_in(e: Expr) -> tuple[str, ...]:
+    """Every variable name an expression reads (in order, with repeats). (A tuple, not an
+    iterator: every caller iterates it once or builds a set, and this is the compiler's
+    most frequent call; the tuple must not be changed, it is the memo.)"""
     if type(e) is Call:
         # (memoised on the call: a call is immutable, and each is asked ~6 times by the
         # passes after reverse. Kept out of the fields, so equality, hashing, repr and
         # `replace` never see it.)
-        d = e.__dict__
-        names = d.get("_names")
+        names = e.__dict__.get("_names")
         if names is None:
             out: list[str] = []
             _collect_names(e, out)
-            names = d["_names"] = tuple(out)
-        return iter(names)
-    return iter((e.id,)) if type(e) is Name else iter(())
+            names = e.__dict__["_names"] = tuple(out)
+        return names
+    return (e.id,) if type(e) is Name else ()
 
 
 def _collect_names(e: Expr, out: list[str]) -> None:
@@ -324,7 +326,8 @@ def map_expr(e: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
     equal: Call compares by value), so `fn` sees it, and the result may be, `e` itself."""
     if type(e) is Call:
         args = e.args
-        new = tuple([map_expr(a, fn) for a in args])
+        # (a name or constant argument handled here: one frame less per leaf)
+        new = tuple([map_expr(a, fn) if type(a) is Call else (a if (r := fn(a)) is None else r) for a in args])
         changed = type(args) is not tuple or any([x is not y for x, y in zip(new, args)])
         kwargs = e.kwargs
         if kwargs:
@@ -385,11 +388,20 @@ def _walk_into(block: Block, out: list[Stmt]) -> None:
     for s in block:
         out.append(s)
         t = type(s)
-        if t is For or t is While:
-            _walk_into(s.body, out)
-        elif t is If:
-            _walk_into(s.body, out)
-            _walk_into(s.orelse, out)
+        if t is For or t is While or t is If:
+            # (the statements nested in a compound statement, memoised on it: statements are
+            # immutable, so its walk is too, and the passes walk the same loop body dozens of
+            # times. Kept out of the fields, like names_in's memo: equality, hashing, repr and
+            # `replace` never see it.)
+            d = s.__dict__
+            inner = d.get("_walk")
+            if inner is None:
+                found: list[Stmt] = []
+                _walk_into(s.body, found)
+                if t is If:
+                    _walk_into(s.orelse, found)
+                inner = d["_walk"] = tuple(found)
+            out.extend(inner)
 
 
 def all_reads(block: Block) -> set[str]:
@@ -483,6 +495,39 @@ def rename(block: Block, mapping: dict[str, str]) -> Block:
             return replace(s, test=e(s.test))
         return None
     return map_stmts(block, one)
+
+
+def _direct_init(cls: type) -> type:
+    """`cls`, a frozen dataclass, with an `__init__` that stores the fields straight into
+    the instance's `__dict__`: the signature, defaults and resulting state of the one
+    dataclass generates, which calls `object.__setattr__` once per field (to get past the
+    frozen `__setattr__`) and costs twice as much. A 1,000-statement transform builds
+    ~100,000 IR nodes. Only for classes without `__post_init__` or default factories."""
+    fs = [f for f in _dc.fields(cls) if f.init]
+    assert not hasattr(cls, "__post_init__") and "_d" not in {f.name for f in fs}
+    assert all(f.default_factory is _dc.MISSING for f in fs)
+    positional: list[str] = []
+    keyword: list[str] = []
+    env: dict[str, Any] = {}
+    for f in fs:
+        p = f.name
+        if f.default is not _dc.MISSING:
+            env[f"_default_{f.name}"] = f.default
+            p += f"=_default_{f.name}"
+        (keyword if f.kw_only else positional).append(p)
+    sig = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
+    src = f"def __init__({sig}):\n    _d = self.__dict__\n" + "".join(
+        f"    _d[{f.name!r}] = {f.name}\n" for f in fs)
+    exec(src, env)
+    init = env["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init
+    return cls
+
+
+for _cls in (Loc, Name, Const, Call, Assign, SetItem, AugAssign, AugSetItem, ExprStmt, For, While, If, Break,
+             Continue, Return, Comment, Param, Function):
+    _direct_init(_cls)
 
 
 __all__ = [n for n in dir() if not n.startswith("_")] + ["replace"]

@@ -15,6 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from .ir import _direct_init
+
+
 @dataclass(frozen=True)
 class T:
     kind: str            # float int bool complex array list tuple none str object unknown func
@@ -66,6 +69,8 @@ class T:
             return f"array(rank={self.rank}, dtype={self.dtype})"
         return self.kind
 
+
+_direct_init(T)  # (a transform builds thousands: ir._direct_init says why)
 
 FLOAT, INT, BOOL, NONE, STR, UNKNOWN = T("float"), T("int"), T("bool"), T("none"), T("str"), T("unknown")
 EMPTY = T("empty")  # the item type of a list with no elements (`[]`): joins to the other side

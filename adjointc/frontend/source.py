@@ -179,9 +179,9 @@ class _StartsState(CodegenState):
         self.stack.append((self.line, self.column))
 
     def after_codegen(self, node: cst.CSTNode) -> None:
-        start = self.stack.pop()
-        if node not in self.starts:  # (a syntactic position recorded already wins)
-            self.starts[node] = start
+        # (a syntactic position recorded already wins; setdefault hashes the node once, and
+        # a node's hash is a Python-level call)
+        self.starts.setdefault(node, self.stack.pop())
 
     def record_syntactic_position(self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
                                   end_node: cst.CSTNode | None = None) -> "_Syntactic":

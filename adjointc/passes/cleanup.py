@@ -32,7 +32,6 @@ statement, as a 100-statement one.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections import Counter
 from typing import Callable
 
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, Expr, ExprStmt, For, Function, If,
@@ -104,19 +103,19 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
     once: a temporary that cannot move cannot become movable by a later fold
     (folds only delete assignments to temporaries and add reads to readers).
     """
-    uses: Counter = Counter()
-    defs: Counter = Counter()
+    uses: dict[str, int] = {}  # (plain dicts: a Counter's missing keys cost a Python call each)
+    defs: dict[str, int] = {}
     for s in walk(body):
         if type(s) is Comment:  # (reads and writes nothing: most statements of an adjoint are)
             continue
         for n in _reads_all(s):
-            uses[n] += 1
+            uses[n] = uses.get(n, 0) + 1
         for n in stmt_writes(s):
-            defs[n] += 1
+            defs[n] = defs.get(n, 0) + 1
     temps: dict[str, bool] = {}
 
     def candidate(s: Stmt) -> bool:
-        if type(s) is not Assign or defs[s.target] != 1 or uses[s.target] != 1:
+        if type(s) is not Assign or defs.get(s.target, 0) != 1 or uses.get(s.target, 0) != 1:
             return False
         t = temps.get(s.target)
         if t is None:
@@ -156,7 +155,7 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
                 stmts[j] = _replace_use(u, t, s.value)
             stmts[i] = None
             for n in reads:  # their reads moved from i to j (only single readers matter)
-                if uses[n] == 1:
+                if uses.get(n, 0) == 1:
                     read_at[n] = [j]
         return tuple(s for s in stmts if s is not None)
     try:

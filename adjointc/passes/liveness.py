@@ -79,6 +79,7 @@ class DCE:
         L = set(L)
         keep = self.keep
         decisive = self.decisive
+        mem_of = self._mem
         for s in reversed(b):
             if type(s) is Assign:  # (`stmt`'s first case, inline: most statements are assignments)
                 if decisive is not None:
@@ -91,7 +92,13 @@ class DCE:
                     self.changed = True
                     continue
                 L.discard(s.target)
-                self.live_add(L, names_in(s.value))
+                for n in names_in(s.value):  # (live_add, inline)
+                    L.add(n)
+                    mem = mem_of.get(n)
+                    if mem is None:
+                        mem = mem_of[n] = frozenset(MEM + x for x in self.bases.get(n, ()))
+                    if mem:
+                        L |= mem
                 out.append(s)
                 continue
             if type(s) is Comment:  # (as `stmt` would: kept, nothing read)

@@ -174,6 +174,11 @@ _MASK = (1 << 64) - 1
 
 def _closure(holds: dict, objs: frozenset) -> frozenset:
     """objs and everything they may hold (`holds`: container object -> objects), transitively."""
+    if holds.keys().isdisjoint(objs):
+        # (none of them holds anything: the closure is objs. A name may point into hundreds
+        # of objects after a loop, most of which hold nothing; this C-level test looks at
+        # the smaller of the two sets instead of following each object)
+        return objs if type(objs) is frozenset else frozenset(objs)
     out, todo = set(objs), list(objs)
     while todo:
         for h in holds.get(todo.pop(), ()):

@@ -405,7 +405,8 @@ def _stmt(s, te: TypeEnv) -> None:
         if t is not None or lst not in te.appended_to:  # (else: known once an append's value is)
             _set(te, s.target, t if t is not None else T.UNKNOWN, s)
         _set(te, lst, T.T("list"))  # (its length is no longer known)
-    elif isinstance(s, Assign) and s.value == Const(None) and s.target in te.popped_into:
+    elif isinstance(s, Assign) and type(s.value) is Const and s.value == Const(None) \
+            and s.target in te.popped_into:
         # a tape's placeholder (generated code: `a = None` pushed before a's first value and
         # popped back at the end): arithmetic never reads it, the values a holds give its type
         pass

@@ -82,17 +82,12 @@ class Rule:
         the call does not fit the signature, `Refused` for a refused function."""
         if self.refused is not None:
             raise Refused(*self.refused)
-        bound: dict[str, Any] = {}
-        pos = list(self.params)
-        args = list(args)
-        for p in pos:
-            if not args:
-                break
-            bound[p] = args.pop(0)
-        if args:
+        pos = self.params
+        bound: dict[str, Any] = dict(zip(pos, args))  # (the positional arguments, in order)
+        if len(args) > len(pos):
             if self.varargs is None:
                 raise TypeError(f"{self.op}() takes at most {len(pos)} positional arguments")
-            bound[self.varargs] = tuple(args)
+            bound[self.varargs] = tuple(args[len(pos):])
         elif self.varargs:
             bound[self.varargs] = ()
         for k, v in kwargs:
