@@ -5,13 +5,11 @@
     analyse_callee(fn, arg_types)         a callee through passes.CALLEE_PASSES -> its Effects
     (forward mode, the same path through passes.TANGENT_PIPELINE: compile_tangent.py)
 
-`Calls` answers the passes' questions about calls to user functions and
-records what the generated code must be linked to (the callees' adjoints, the
-argument-returning wrappers); `CalleeAdjoint` is what a caller's backward
-sweep calls for a callee (compile_tangent.CalleeTangent: what a caller's tangent calls).
-api.py is the public surface over this module; it
-hands in the Gradient (`g`: its primal, signature names, wrt, outputs and
-lowered IR), which is the only thing this module needs of it.
+`Calls` answers the passes' questions about calls to user functions and records what
+the generated code must be linked to (the callees' adjoints, the argument-returning
+wrappers); `CalleeAdjoint` is what a caller's backward sweep calls for a callee
+(compile_tangent.CalleeTangent: what a caller's tangent calls). api.py is the public
+surface; it hands in the Gradient (`g`: primal, names, wrt, outputs, lowered IR).
 """
 from __future__ import annotations
 
@@ -113,10 +111,8 @@ def _src(fn: Callable) -> str:
 def compile_gradient(g: Any, arg_types: list[T.T], sig: str, stats: bool = False) -> Compiled:
     """The adjoint of `g.primal` for these argument types: from the disk cache, or
     transformed and stored; linked to the primal's current globals and callees."""
-    # The transform allocates hundreds of thousands of short-lived, acyclic objects (libcst
-    # nodes, IR, sets): the cyclic collector's passes over them find nothing and cost ~10%
-    # of a large function's transform. It is off while compiling, and on again after
-    # (unless the caller had turned it off; a nested compile leaves it to the outer one).
+    # (the transform's many short-lived acyclic objects cost the cyclic collector ~10% of a large
+    # transform for nothing: off while compiling, on after unless the caller had it off)
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -231,8 +227,8 @@ def _specialised(g: Any, arg_types: list[T.T], sig: str = "") -> Any:
 
 def _standing_for(spec: Any, g: Any) -> Any:
     """spec, compiled in g's place: g's backend, role and whether it returns the value."""
-    spec._callee, spec._with_value, spec._keeps_value = g._callee, g._with_value, g._keeps_value
-    spec.backend = getattr(g, "backend", "numpy")
+    spec._callee, spec._with_value, spec._keeps_value, spec.backend = g._callee, g._with_value, g._keeps_value, \
+        getattr(g, "backend", "numpy")
     return spec
 
 
