@@ -43,7 +43,7 @@ from typing import Any, Iterable, Mapping
 from .. import types as T
 from ..errors import UnsupportedSyntax
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue, Expr, ExprStmt,
-                  For, Function, If, Loc, Name, Return, SetItem, Stmt, While, backward_start, names_in,
+                  For, Function, If, Loc, Name, Return, SetItem, Stmt, While, all_writes, backward_start, names_in,
                   stmt_reads, stmt_writes, substitute, sweep_of, walk, with_bodies)
 from .liveness import drop_orphan_comments
 
@@ -283,15 +283,15 @@ class Rewriter:
         ret = bwd[-1] if bwd else None
         if not (isinstance(ret, Return) and isinstance(ret.value, Call) and ret.value.op == "tuple"):
             return fwd, bwd
-        rebound = {n for s in bwd[:-1] for x in walk([s]) for n in stmt_writes(x)}
+        rebound = all_writes(tuple(bwd[:-1]))
         value = ret.value.args[0]
         names = [n for n in dict.fromkeys(names_in(value)) if n in rebound]
         if not names:
             return fwd, bwd
-        taken = {n for s in walk(self.fn.body) for n in stmt_writes(s) | stmt_reads(s)}
         env: dict[str, Expr] = {}
         for n in names:
-            kept = next(f"{n}_value{i or ''}" for i in range(len(taken) + 1) if f"{n}_value{i or ''}" not in taken)
+            kept = f"{n}_value" if f"{n}_value" not in self.taken else self.fresh(f"{n}_value")
+            self.taken.add(kept)
             t = self.types.get(n, T.UNKNOWN)
             fwd.append(Assign(kept, Name(n) if t.is_scalar and t.kind != "array" else Call("snapshot", (Name(n),)),
                               ret.loc))

@@ -24,8 +24,8 @@ arithmetic on small arrays.
   of u's shape, becomes u (a user's name, or a temporary whose value the backward sweep
   reads anyway): t then has one reader left, and cleanup folds it back into the
   forward expression (`np.sum(d * d, axis=-1)`), so its array is freed at once instead of
-  living through the backward sweep; or none, and for grad, which computes no value, the
-  dce pass deletes it (passes/value.py). Run by the dce pass, between its two rounds.
+  living through the backward sweep; where no reader is left (grad computes no value,
+  passes/value.py) the dce pass deletes t. Run by the dce pass, between its two rounds.
 * `unbroadcast(-e, x)`: `-unbroadcast(e, x)` (negate the reduced array, not the big one),
   and `unbroadcast(e, x)` where the types say which axes of x were broadcast (length 1
   in x, not in e; the other axes provably equal): `np.sum(e, axis=..., keepdims=True)`.

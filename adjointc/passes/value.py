@@ -15,9 +15,10 @@ nobody reads:
   a reduction or elementwise function of one array (`np.sum`, `np.mean`,
   `np.square`, `np.abs`) — never a view, never a call of user code;
 * it cannot raise: its operands are Python floats, real float arrays or number
-  literals (no int variables, whose powers and conversions can raise), two array operands have the same
-  shape (the types say so: no broadcast that could fail), and `/` and `**` have
-  an array operand (NumPy warns where Python raises `ZeroDivisionError`).
+  literals (no int variables, whose powers and conversions can raise), two array
+  operands have the same shape (the types say so: no broadcast that could fail), and
+  `/` and `**` have an array operand (NumPy warns where Python raises
+  `ZeroDivisionError`).
 
 `possible` says whether the value may go at all: f's result must be a real float
 by its type (the check that grad's output is a real scalar is then static: the
@@ -85,9 +86,9 @@ def _safe(v, types) -> bool:
 def returned_if_computed(body: tuple, result: str, value: bool) -> tuple[tuple, bool]:
     """After dce: where the value was left out but the forward sweep still computes it
     (the statements were not dead: the backward sweep reads them), binds it on every
-    path (an assignment at its top level) and the backward sweep never rebinds it, the adjoint returns it after all:
-    `return (s, (x_bar,))` costs nothing and reads as the function does. Returns the body
-    and whether the adjoint now returns the value."""
+    path (an assignment at its top level) and the backward sweep never rebinds it, the
+    adjoint returns it after all: `return (s, (x_bar,))` costs nothing and reads as the
+    function does. Returns the body and whether the adjoint now returns the value."""
     if value:
         return body, True
     i = backward_start(body)
