@@ -116,6 +116,41 @@ def steps_down(x, n):
     return s
 
 
+def heat(u0, kappa, steps):
+    """The heat stencil (examples/heat.py): a tape of 1-D arrays, one Laplacian per step."""
+    u = u0.copy()
+    for _ in range(steps):
+        u[1:-1] = u[1:-1] + kappa * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+    return np.sum(u * u)
+
+
+def heat_rebind(u0, kappa, steps):
+    """The rebinding form: each step's Laplacian a fresh array, filled in place."""
+    u = u0.copy()
+    for _ in range(steps):
+        lap = np.zeros_like(u)
+        lap[1:-1] = u[2:] - 2.0 * u[1:-1] + u[:-2]
+        u = u + kappa * lap
+    return np.sum(u * u)
+
+
+def heat_until(u0, kappa, T):
+    """Heat steps in a while loop, the step shortened where the field is steep: a tape of
+    arrays whose trip count is known only at the end (grown as it is pushed), pushed
+    under a branch."""
+    u = u0.copy()
+    t = 0.0
+    while t < T:
+        lap = u[2:] - 2.0 * u[1:-1] + u[:-2]
+        if np.max(np.abs(lap)) > 0.1:
+            u[1:-1] = u[1:-1] + 0.5 * kappa * lap
+            t = t + 0.5
+        else:
+            u[1:-1] = u[1:-1] + kappa * lap
+            t = t + 1.0
+    return np.sum(u * u)
+
+
 R = np.random.default_rng(3)
 CASES = {  # name -> (f, wrt, [argument tuples])
     "lorenz": (lorenz, (0, 1, 2, 3), [(1.0, 1.0, 20.0, 10.0, 1e-3, 40), (-2.0, 0.5, 10.0, 8.0, 2e-3, 25)]),
@@ -127,6 +162,10 @@ CASES = {  # name -> (f, wrt, [argument tuples])
     "smooth": (smooth, 0, [(np.linspace(0.1, 1.0, 6), 3), (R.uniform(-1, 1, 10), 2)]),
     "mixed": (mixed, (0, 1), [(R.uniform(0, 1, 5), 1.5), (R.uniform(-1, 1, 8), 0.5)]),
     "steps_down": (steps_down, 0, [(0.4, 9), (1.3, 6)]),
+    "heat": (heat, (0, 1), [(np.exp(-30 * (np.linspace(0, 1, 9) - 0.5) ** 2), 0.2, 6), (R.uniform(0, 1, 6), 0.3, 3)]),
+    "heat_rebind": (heat_rebind, (0, 1), [(R.uniform(-1, 1, 8), 0.25, 5), (R.uniform(0, 1, 5), 0.1, 2)]),
+    "heat_until": (heat_until, (0, 1), [(np.exp(-30 * (np.linspace(0, 1, 9) - 0.5) ** 2), 0.2, 6.0),
+                                        (R.uniform(0, 1, 7), 0.3, 4.0)]),
 }
 
 
@@ -236,6 +275,42 @@ def test_refused_construct_falls_back_to_numpy_with_a_warning():
     assert d == pytest.approx(4 * 0.7)  # d/dx (x * 2x) = 4x
     assert "Backend: NumPy. The numba backend was asked for" in g.source
     assert "@njit" not in g.source
+
+
+def heat_2d(u0, kappa, steps):
+    """A 2-D field: a tape of 2-D arrays (the numba backend keeps 1-D ones)."""
+    u = u0.copy()
+    for _ in range(steps):
+        u[1:-1, 1:-1] = u[1:-1, 1:-1] + kappa * (u[2:, 1:-1] + u[:-2, 1:-1] + u[1:-1, 2:] + u[1:-1, :-2]
+                                                 - 4.0 * u[1:-1, 1:-1])
+    return np.sum(u * u)
+
+
+def heat_inner(u0, kappa, steps):
+    """A tape of arrays that another name views (`inner`): the numba backend's copy on
+    the tape would not be the object the NumPy adjoint restores, which the view shares."""
+    u = u0.copy()
+    s = 0.0
+    for _ in range(steps):
+        lap = np.zeros_like(u)
+        lap[1:-1] = u[2:] - 2.0 * u[1:-1] + u[:-2]
+        inner = lap[1:-1]
+        u = u + kappa * lap
+        s = s + np.sum(inner * inner)
+    return s + np.sum(u * u)
+
+
+@pytest.mark.parametrize("f, x, reason", [
+    (heat_2d, np.outer(np.linspace(0, 1, 6), np.linspace(1, 2, 5)), "a tape of arrays of rank other than 1"),
+    (heat_inner, np.linspace(0.2, 1.0, 7) ** 2, "a tape of arrays sharing memory with another name"),
+])
+def test_tapes_of_arrays_numba_cannot_keep_fall_back_with_the_reason(f, x, reason):
+    g = _numba_grad(f, (0, 1))
+    with pytest.warns(AdjointcWarning, match=r"numba backend cannot compile .*" + reason + r".*line \d+"):
+        du, dk = g(x, 0.1, 3)
+    np.testing.assert_allclose(du, _fd(f, (x, 0.1, 3), 0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(dk, _fd(f, (x, 0.1, 3), 1), rtol=1e-5, atol=1e-7)
+    assert "Backend: NumPy. The numba backend was asked for" in g.source
 
 
 def axis_sum(x):

@@ -15,8 +15,16 @@ mode compiles, with no Python object inside a compiled loop:
   entry), unless the tape is also pushed in a nested loop; any other push (a `while`
   body, that tape) reserves one more, doubling as it grows. numba does not check bounds:
   a push that skips the check is one a reservation counted.
+* A tape of 1-D real arrays becomes one flat typed array of their elements, pushed one
+  after another (`tape_push_array` copies them in, doubling the array as it grows), with
+  each push's size in a second typed array (reserved at loop entry as above) and an end
+  position: a pop moves the end back by the last size and restores a copy of those
+  elements. A copy on the tape is what the NumPy adjoint's list holds (passes/tape.py
+  pushes a copy of a value changed in place afterwards) only for an array that shares
+  memory with no other name (passes/sharing.py's facts of the primal); a tape of such
+  arrays, or of arrays of another rank, is refused.
 * `x = None` before a first push (a value unbound before its loop) is the typed zero
-  of x's type: the pop that restores it is never read after.
+  of x's type (an empty array for an array): the pop that restores it is never read after.
 * `reversed(R)` over a range (or `R[:k]`, a loop that may break) is the descending
   `range` itself; `reversed(x)` over an array is `x[::-1]`.
 * A list of fixed length, read and updated at constant indices only (`g = [0.0, 0.0,
@@ -27,7 +35,7 @@ mode compiles, with no Python object inside a compiled loop:
 
 Anything else numba cannot be given (a call of a runtime helper or of a user
 function's own adjoint, a list or dict, a global read at call time, an argument
-that is not a number or an array, a tape of arrays) raises `Refused`, naming the
+that is not a number or an array, a tape of arrays other than the above) raises `Refused`, naming the
 construct and its line: `generate` then prints the NumPy adjoint with a banner
 line and `__adjointc_numba_refused__` saying why, and njit_runtime.link warns.
 Lowering never changes what is computed: only where values are kept.
@@ -40,6 +48,7 @@ from typing import Any, Iterator, Mapping
 
 from .. import codegen, runtime
 from .. import types as T
+from ..passes import sharing
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Const, Expr, ExprStmt, For, Function, If, Loc,
                   Name, Return, SetItem, Stmt, While, map_expr, names_in, walk)
 
@@ -48,9 +57,11 @@ _ZEROS: dict[str, Expr] = {"float": Const(0.0), "int": Const(0), "bool": Const(F
                            "range": Call("range", (Const(0),))}
 _RANGE_FIELDS = ("start", "stop", "step")  # (a tape of ranges: one row of three ints per push)
 # The runtime helpers with a numba implementation (njit_runtime.py); any other is refused.
-HELPERS = ("as_adjoint", "copy_adjoint", "fdiv", "pow_dx", "seed_adjoint", "tape_reserve", "unbroadcast",
-           "unreduce")
+HELPERS = ("as_adjoint", "copy_adjoint", "fdiv", "pow_dx", "seed_adjoint", "tape_push_array", "tape_reserve",
+           "unbroadcast", "unreduce", "zeros_like")
 _ARRAY_DTYPES = {"f": "float", "i": "int", "b": "bool"}
+_ARRAY = "array of "  # (the kind of a tape of 1-D arrays: "array of float", ...)
+_SIZES = "size of "   # (of a tape of the sizes of 1-D arrays read only for their shape: "size of float")
 _INT_OPS = frozenset({"add", "sub", "mul", "floordiv", "mod", "neg"})
 DECORATOR = "@njit(cache=True)"
 
@@ -67,7 +78,7 @@ def generate(fn: Function, *, primal_name: str, wrt: tuple[str, ...], source_fil
              program: Any, globals_read: Mapping[str, Any], from_njit: bool = False) -> str:
     """The module text (see the module docstring): numba's, or NumPy's with the reason."""
     try:
-        low = lower(fn, program.types, program.arg_types, globals_read)
+        low = lower(fn, program.types, program.arg_types, globals_read, _shared(program))
     except Refused as r:
         text = codegen.generate(fn, primal_name=primal_name, wrt=wrt, source_file=source_file, line=line)
         note = [f"# Backend: NumPy. The numba backend was asked for, but cannot compile {r}."]
@@ -81,12 +92,35 @@ def generate(fn: Function, *, primal_name: str, wrt: tuple[str, ...], source_fil
     used = sorted({c.op for s in walk(low.body) for e in _exprs(s) for c in _calls(e) if c.op in HELPERS})
     if used:
         imports.append(f"from adjointc.backends.njit_runtime import {', '.join(used)}")
-    return _insert(text, banner, imports, DECORATOR)
+    return _insert(text, banner, imports, DECORATOR, set(used))
 
 
-def _insert(text: str, banner: list[str], imports: list[str], decorator: str | None) -> str:
-    """`text` with banner lines after its two header comments, imports after numpy's and
-    the decorator above the def, its line map shifted by the lines added above the def."""
+def _without_runtime_imports(lines: list[str], names: set[str]) -> list[str]:
+    """`lines` without their imports from adjointc.runtime of `names` (njit_runtime's are
+    imported instead: one import per name)."""
+    out = []
+    for ln in lines:
+        if ln.startswith("from adjointc.runtime import "):
+            kept = [n for n in ln.split(" import ", 1)[1].split(", ") if n not in names]
+            if not kept:
+                continue
+            ln = f"from adjointc.runtime import {', '.join(kept)}"
+        out.append(ln)
+    return out
+
+
+def _shared(program: Any) -> frozenset[str]:
+    """The primal's names that may view, or be viewed by, another (passes/sharing.py)."""
+    bases = sharing.base_map(program.fn.body, program.types)
+    return frozenset(n for n, bs in bases.items() if bs - {n}) | frozenset(b for n, bs in bases.items()
+                                                                       for b in bs if b != n)
+
+
+def _insert(text: str, banner: list[str], imports: list[str], decorator: str | None,
+            replaced: set[str] = frozenset()) -> str:
+    """`text` with banner lines after its two header comments, imports after numpy's (the
+    runtime's imports of the names in `replaced` left out) and the decorator above the def,
+    its line map shifted by the lines added above the def."""
     lines = text.rstrip("\n").split("\n")
     trailer = lines.pop()
     assert trailer.startswith(codegen.LINEMAP + " = ")
@@ -95,7 +129,8 @@ def _insert(text: str, banner: list[str], imports: list[str], decorator: str | N
     while lines[at_numpy].startswith("from "):
         at_numpy += 1
     at_def = next(i for i, ln in enumerate(lines) if ln.startswith("def "))
-    out = lines[:2] + banner + lines[2:at_numpy] + imports + lines[at_numpy:at_def]
+    out = lines[:2] + banner + _without_runtime_imports(lines[2:at_numpy], replaced) + imports + \
+        _without_runtime_imports(lines[at_numpy:at_def], replaced)
     out += ([decorator] if decorator else []) + lines[at_def:]
     shift = len(out) - len(lines)
     linemap = codegen.LineMap(tuple(files), tuple((g + shift, f, s) for g, f, s in entries))
@@ -124,8 +159,10 @@ def _calls(e: Expr) -> Iterator[Call]:
 
 # ------------------------------------------------------------------ lowering
 def lower(fn: Function, types: Mapping[str, T.T], arg_types: Mapping[str, T.T],
-          globals_read: Mapping[str, Any]) -> Function:
-    """The adjoint `fn` as numba compiles it (see the module docstring), or Refused."""
+          globals_read: Mapping[str, Any], shared: frozenset[str] = frozenset()) -> Function:
+    """The adjoint `fn` as numba compiles it (see the module docstring), or Refused.
+    `shared`: the primal's names that may share memory with another (a tape of such
+    arrays is refused: a snapshot would not be the object the NumPy adjoint restores)."""
     for name, t in arg_types.items():
         if not (t.kind in ("float", "int", "bool") or (t.kind == "array" and t.dtype in _ARRAY_DTYPES)):
             raise Refused(f"the argument {name}, a {t}: the numba backend takes numbers and real arrays")
@@ -133,17 +170,21 @@ def lower(fn: Function, types: Mapping[str, T.T], arg_types: Mapping[str, T.T],
     if read:  # (an inlined helper is among the globals the primal reads, but its adjoint is not)
         raise Refused(f"reads of the module global{'s' if len(read) > 1 else ''} {', '.join(read)} "
                       "(read at call time; numba would freeze their values)")
-    return Function(fn.name, fn.params, _Lowering(fn, types).run(), fn.file, fn.line)
+    return Function(fn.name, fn.params, _Lowering(fn, types, shared).run(), fn.file, fn.line)
 
 
 class _Lowering:
-    def __init__(self, fn: Function, types: Mapping[str, T.T]):
-        self.fn, self.types = fn, types
+    def __init__(self, fn: Function, types: Mapping[str, T.T], shared: frozenset[str] = frozenset()):
+        self.fn, self.types, self.shared = fn, types, shared
         self.used = {p.name for p in fn.params} | {n for s in walk(fn.body) for n in _names_of(s)}
         self.ranges = {s.target: s.value for s in walk(fn.body)
                        if isinstance(s, Assign) and isinstance(s.value, Call) and s.value.op == "range"}
         self.tapes = self._tapes()
         self.count = {t: self._fresh(f"{t}_n") for t in sorted(self.tapes)}
+        # (a tape of 1-D arrays: the elements one push after another, each push's size, the end)
+        arrays = sorted(t for t, k in self.tapes.items() if k.startswith(_ARRAY))
+        self.sizes = {t: self._fresh(f"{t}_sizes") for t in arrays}
+        self.end = {t: self._fresh(f"{t}_end") for t in arrays}
         self.parts = self._scalarised()
         self.part_names = {(L, k): self._fresh(f"{L}_{k}") for L, n in sorted(self.parts.items())
                            for k in range(n)}
@@ -191,20 +232,45 @@ class _Lowering:
         return False
 
     def _element_kind(self, v: Expr, s: Stmt) -> str:
-        """The kind of a pushed value: a scalar name's, or an element of a 1-D array."""
-        if isinstance(v, Call) and v.op == "method:copy" and len(v.args) == 1:
+        """The kind of a pushed value: a scalar name's, an element of a 1-D array, a 1-D
+        real array (a copy, or a name sharing memory with no other), or the shape of one
+        (`stand_in(x)`: the backward sweep reads only its size)."""
+        if isinstance(v, Call) and v.op == "stand_in" and len(v.args) == 1 and isinstance(v.args[0], Name):
+            if self._kind(v.args[0].id) in _DTYPES:  # (stand_in of a number: the number)
+                return self._kind(v.args[0].id)
+            dtype = self._vector(v.args[0])
+            if dtype is not None:
+                return _SIZES + dtype
+        copied = isinstance(v, Call) and v.op == "method:copy" and len(v.args) == 1
+        if copied:
             v = v.args[0]
+            dtype = self._vector(v)
+            if dtype is not None:  # (a fresh array: no name shares its memory)
+                return _ARRAY + dtype
         if isinstance(v, Name):  # (a range: an inner loop's, made again at each outer trip)
             t = self.types.get(v.id, T.UNKNOWN)
             if self._kind(v.id) in _DTYPES:
                 return self._kind(v.id)
-            raise Refused(f"a tape of {'arrays' if t.kind == 'array' else t.kind + ' values'} "
+            if self._vector(v) is not None and v.id not in self.shared:
+                return _ARRAY + self._vector(v)
+            what = "arrays sharing memory with another name" if v.id in self.shared else \
+                "arrays that are not real" if t.dtype not in _ARRAY_DTYPES else "arrays of rank other than 1"
+            raise Refused(f"a tape of {what if t.kind == 'array' else t.kind + ' values'} "
                           f"({v.id} is overwritten in a loop)", s.loc)
         if self._element(v):
             return _ARRAY_DTYPES[self.types[v.args[0].id].dtype]
         raise Refused("a list appended to in a loop whose entries are not numbers (a value kept for the "
-                      "backward sweep, or the user's list: the numba backend keeps numbers, ranges and "
-                      "elements of 1-D arrays)", s.loc)
+                      "backward sweep, or the user's list: the numba backend keeps numbers, ranges, "
+                      "elements of 1-D arrays and 1-D arrays)", s.loc)
+
+    def _vector(self, e: Expr) -> str | None:
+        """The element kind of e if e is a 1-D real array: a name, or a slice of one."""
+        if isinstance(e, Call) and e.op == "getitem" and isinstance(e.args[1], Call) and e.args[1].op == "slice":
+            e = e.args[0]
+        if not isinstance(e, Name):
+            return None
+        t = self.types.get(e.id, T.UNKNOWN)
+        return _ARRAY_DTYPES[t.dtype] if t.kind == "array" and t.rank == 1 and t.dtype in _ARRAY_DTYPES else None
 
     def _counter(self, n: str) -> bool:
         """Is n a trip counter (a while loop's, made by the reverse pass): only ever an int
@@ -324,13 +390,23 @@ class _Lowering:
         return e
 
     def stmt(self, s: Stmt, reserved: frozenset[str]) -> list[Stmt]:
+        if isinstance(s, Assign) and s.target in self.sizes and s.value == Call("list"):
+            t = s.target
+            dtype = Name(_DTYPES[self.tapes[t][len(_ARRAY):]])
+            return [Assign(t, Call("np.empty", (Const(0), dtype)), s.loc),
+                    Assign(self.sizes[t], Call("np.empty", (Const(0), Name("np.int64"))), s.loc),
+                    Assign(self.count[t], Const(0), s.loc), Assign(self.end[t], Const(0), s.loc)]
         if isinstance(s, Assign) and s.target in self.tapes and s.value == Call("list"):
             kind = self.tapes[s.target]
             size: Expr = Call("tuple", (Const(0), Const(3))) if kind == "range" else Const(0)
-            return [Assign(s.target, Call("np.empty", (size, Name(_DTYPES[kind]))), s.loc),
+            dtype = Name("np.int64" if kind.startswith(_SIZES) else _DTYPES[kind])
+            return [Assign(s.target, Call("np.empty", (size, dtype)), s.loc),
                     Assign(self.count[s.target], Const(0), s.loc)]
         if isinstance(s, Assign) and s.value == Const(None):
             kind = self._kind(s.target)
+            t = self.types.get(s.target, T.UNKNOWN)
+            if kind == "array" and t.rank == 1 and t.dtype in _ARRAY_DTYPES:  # (an empty array of its type)
+                return [Assign(s.target, Call("np.empty", (Const(0), Name(_DTYPES[_ARRAY_DTYPES[t.dtype]]))), s.loc)]
             if kind not in _ZEROS:
                 raise Refused(f"the value None given to {s.target}", s.loc)
             return [Assign(s.target, _ZEROS[kind], s.loc)]
@@ -338,6 +414,8 @@ class _Lowering:
                 isinstance(s.value.args[0], Name) and s.value.args[0].id in self.tapes:
             t = s.value.args[0].id
             n = self.count[t]
+            if t in self.sizes:
+                return self.array_push(s, t, reserved)
             if s.value.op == "method:pop":
                 return [AugAssign(n, "sub", Const(1), s.loc)]
             v = self.expr(s.value.args[1])
@@ -346,16 +424,22 @@ class _Lowering:
             if self.tapes[t] == "range":
                 put = [SetItem(t, Call("tuple", (Name(n), Const(k))), Call(f"attr:{a}", (v,)), s.loc)
                        for k, a in enumerate(_RANGE_FIELDS)]
+            elif self.tapes[t].startswith(_SIZES):  # (stand_in(x): x's size is all that is read)
+                put = [SetItem(t, Name(n), Call("attr:size", v.args), s.loc)]
             else:
                 put = [SetItem(t, Name(n), v, s.loc)]
             return grow + put + [AugAssign(n, "add", Const(1), s.loc)]
         if isinstance(s, (Assign, SetItem)) and isinstance(s.value, Call) and s.value.op == "method:pop" and \
                 s.value.args[0] in map(Name, self.tapes):
             t = s.value.args[0].id
+            if t in self.sizes:
+                return self.array_pop(s, t)
             got: Expr = Call("getitem", (Name(t), Name(self.count[t])))
             if self.tapes[t] == "range":
                 got = Call("range", tuple(Call("getitem", (Name(t), Call("tuple", (Name(self.count[t]), Const(k)))))
                                           for k in range(3)))
+            elif self.tapes[t].startswith(_SIZES):  # (zeros of the size kept: only the shape is read)
+                got = Call("np.zeros", (got, Name(_DTYPES[self.tapes[t][len(_SIZES):]])))
             restore = Assign(s.target, got, s.loc) if isinstance(s, Assign) else \
                 SetItem(s.target, self.expr(s.index), got, s.loc)
             return [AugAssign(self.count[t], "sub", Const(1), s.loc), restore]
@@ -380,8 +464,9 @@ class _Lowering:
                 for t in pushes:  # (in the order of their first push)
                     trips = Call("len", (it,))
                     need = Call("mul", (Const(pushes[t]), trips)) if pushes[t] != 1 else trips
-                    before.append(Assign(t, Call("tape_reserve", (Name(t), Call("add", (Name(self.count[t]), need)))),
-                                         s.loc))
+                    rows = self.sizes.get(t, t)  # (an array tape's elements grow as they are pushed)
+                    before.append(Assign(rows, Call("tape_reserve", (Name(rows), Call("add", (Name(self.count[t]),
+                                                                                             need)))), s.loc))
                 inner = frozenset(pushes)
             else:
                 inner = frozenset()
@@ -398,6 +483,37 @@ class _Lowering:
         if isinstance(s, (AugAssign, ExprStmt, Return)):
             return [_replace(s, value=self.expr(s.value))]
         return [s]
+
+    def array_push(self, s: ExprStmt, t: str, reserved: frozenset[str]) -> list[Stmt]:
+        """A push onto (or a pop of) a tape of 1-D arrays: its elements copied after the
+        last push's (a snapshot: what the NumPy adjoint's list holds, the tape pass having
+        copied a value changed afterwards), its size kept."""
+        n, sizes, end = self.count[t], self.sizes[t], self.end[t]
+        if s.value.op == "method:pop":
+            return [AugAssign(n, "sub", Const(1), s.loc),
+                    AugAssign(end, "sub", Call("getitem", (Name(sizes), Name(n))), s.loc)]
+        v = s.value.args[1]
+        if isinstance(v, Call) and v.op == "method:copy":
+            v = v.args[0]  # (copied onto the tape anyway)
+        size = Call("attr:size", (v,))
+        grow = [] if t in reserved else [
+            Assign(sizes, Call("tape_reserve", (Name(sizes), Call("add", (Name(n), Const(1))))), s.loc)]
+        return grow + [SetItem(sizes, Name(n), size, s.loc),
+                       Assign(t, Call("tape_push_array", (Name(t), Name(end), v)), s.loc),
+                       AugAssign(end, "add", size, s.loc), AugAssign(n, "add", Const(1), s.loc)]
+
+    def array_pop(self, s: Assign | SetItem, t: str) -> list[Stmt]:
+        """`v = T.pop()` of a tape of 1-D arrays: a copy of the last push's elements (the
+        tape's memory is reused by later pushes)."""
+        if isinstance(s, Assign) and s.target in self.shared:
+            raise Refused(f"a tape of arrays restoring {s.target}, which shares memory with another name", s.loc)
+        n, sizes, end = self.count[t], self.sizes[t], self.end[t]
+        size = Call("getitem", (Name(sizes), Name(n)))
+        got = Call("method:copy", (Call("getitem", (Name(t), Call("slice", (Name(end), Call("add", (Name(end), size)),
+                                                                            Const(None))))),))
+        restore = Assign(s.target, got, s.loc) if isinstance(s, Assign) else \
+            SetItem(s.target, self.expr(s.index), got, s.loc)
+        return [AugAssign(n, "sub", Const(1), s.loc), AugAssign(end, "sub", size, s.loc), restore]
 
     def parts_assign(self, s: Assign) -> list[Stmt]:
         v, n = s.value, self.parts[s.target]

@@ -3,7 +3,7 @@
 * `tape_reserve(tape, need)`: the tape array itself when it holds `need` entries (rows),
   else a copy at least twice as large (amortised O(1) pushes for a `while` loop; a `for`
   over a range reserves its whole trip count once, at loop entry); `as_adjoint`,
-  `copy_adjoint`, `seed_adjoint`, `unbroadcast` and `unreduce` (runtime.py's) and `fdiv`,
+  `copy_adjoint`, `seed_adjoint`, `unbroadcast`, `unreduce` and `zeros_like` (runtime.py's) and `fdiv`,
   `pow_dx` (the rules' helpers): for the cases compiled code meets (numbers, arrays of
   rank 1 and 2; for any other numba's compile fails and the NumPy adjoint runs).
   Each is a Python function with a numba implementation (`numba.extending.overload`,
@@ -46,6 +46,14 @@ def tape_reserve(tape: np.ndarray, need: int) -> np.ndarray:
     return grown
 
 
+def tape_push_array(tape: np.ndarray, end: int, v: np.ndarray) -> np.ndarray:
+    """`tape` (grown, at least doubling, if it lacks room) with the 1-D array v's elements
+    written from `end` on: a push onto a tape of arrays."""
+    tape = tape_reserve(tape, end + v.size)
+    tape[end:end + v.size] = v
+    return tape
+
+
 def as_adjoint(g: Any, x: Any) -> Any:
     """runtime.as_adjoint in compiled code: an array adjoint is always a fresh copy (numba
     cannot tell a view from an owner, and a view must never be updated in place); a
@@ -86,6 +94,13 @@ def unreduce(g: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return np.full(np.shape(x), g)
 
 
+def zeros_like(x: Any) -> Any:
+    """runtime.zeros_like in compiled code, for a number or an array: 0.0, or zeros of x's
+    shape (x's dtype when it is floating or complex, else float64)."""
+    from ..runtime import zeros_like as python_zeros_like
+    return python_zeros_like(x)
+
+
 def _jit(fn: Callable) -> Callable:
     import numba
     return numba.njit(fn)
@@ -124,6 +139,20 @@ def _register() -> None:
                     grown[i, j] = tape[i, j]
             return grown
         return rows
+
+    @overload(tape_push_array)
+    def _tape_push_array(tape, end, v):
+        def push(tape, end, v):
+            need = end + v.shape[0]
+            if need > tape.shape[0]:
+                grown = np.empty(max(need, 2 * tape.shape[0]), tape.dtype)
+                for i in range(end):
+                    grown[i] = tape[i]
+                tape = grown
+            for i in range(v.shape[0]):
+                tape[end + i] = v[i]
+            return tape
+        return push
 
     @overload(as_adjoint)
     def _as_adjoint(g, x):
@@ -213,6 +242,16 @@ def _register() -> None:
                 return math.copysign(math.inf, a) * math.copysign(1.0, b)
             return impl
         return None
+
+    @overload(zeros_like)
+    def _zeros_like(x):
+        if isinstance(x, types.Array):
+            if isinstance(x.dtype, (types.Float, types.Complex)):
+                return lambda x: np.zeros(x.shape, x.dtype)
+            return lambda x: np.zeros(x.shape, np.float64)
+        if isinstance(x, (types.Number, types.Boolean)):
+            return lambda x: 0.0
+        return None  # (a list, a dict...: numba refuses it, the adjoint falls back to NumPy)
 
     @overload(unreduce)
     def _unreduce(g, x, axis=None, keepdims=False):
