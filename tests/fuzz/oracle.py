@@ -55,6 +55,13 @@ must equal the store-all gradient to rounding (the pushes and pops of each recor
 are the store-all ones). A mismatch is "wrong" with detail "ckpt"; a refusal (a loop
 it cannot checkpoint, located) is reported in ``extra["checkpoint"]``
 ("refused:<error class>", "ok", or "n/a" when no loop was checkpointed).
+
+The numba backend is judged on a quarter of the programs (another quarter than jacfwd's,
+picked by the same hash), at the first usable point (`numba=True`, the default; "n/a"
+without numba installed): grad and value_and_grad with `backend="numba"` must equal the
+NumPy backend's gradient to rounding and give f's value, whether the adjoint compiled or
+fell back (with a warning) to NumPy. A mismatch is "wrong" with detail "numba ...";
+``extra["numba"]`` says which path ran ("compiled", "fallback:printer", "fallback:numba").
 """
 from __future__ import annotations
 
@@ -247,7 +254,7 @@ def _short(v: Any) -> str:
 # ----------------------------------------------------------------------- judge
 def judge(program: Program, seed: int = 0, points: int = 3, sympy: bool = True,
           at: list[tuple] | None = None, forward: bool = True, second: bool = True,
-          checkpoint: bool = True) -> Outcome:
+          checkpoint: bool = True, numba: bool = True) -> Outcome:
     """Judge one program at up to `points` usable input points drawn from `seed`
     (or exactly at the points `at`, as the shrinker does); see the module doc."""
     try:
@@ -255,14 +262,14 @@ def judge(program: Program, seed: int = 0, points: int = 3, sympy: bool = True,
     except Exception as e:  # noqa: BLE001  not a valid program (the shrinker makes such)
         return Outcome("skipped", f"does not load: {type(e).__name__}")
     try:
-        return _judge(fn, program, seed, points, sympy, at, forward, second, checkpoint)
+        return _judge(fn, program, seed, points, sympy, at, forward, second, checkpoint, numba)
     finally:
         unload(fn)
 
 
 def _judge(fn: Callable, program: Program, seed: int, points: int, sympy: bool,
            at: list[tuple] | None, forward: bool = True, second: bool = True,
-           checkpoint: bool = True) -> Outcome:
+           checkpoint: bool = True, numba: bool = True) -> Outcome:
     rng = np.random.default_rng(seed)
     directions = np.random.default_rng(seed + 7919)  # (its own stream: the points stay as they were)
     names = program.names
@@ -336,6 +343,11 @@ def _judge(fn: Callable, program: Program, seed: int, points: int, sympy: bool,
             if isinstance(bad, Outcome):
                 return bad
             extra["second"] = bad or "ok"
+        if numba and "numba" not in extra and zlib.crc32(program.source.encode()) % 4 == 1:
+            bad = _judge_numba(fn, names, point, got, value)
+            if isinstance(bad, Outcome):
+                return bad
+            extra["numba"] = bad
         if checkpoint and "checkpoint" not in extra and ("for " in program.source or "while " in program.source):
             bad = _judge_checkpoint(fn, names, point, got, 1 + seed % 3, value)
             if isinstance(bad, Outcome):
@@ -418,6 +430,47 @@ def _judge_checkpoint(fn: Callable, names: tuple, point: tuple, got: tuple, k: i
         return Outcome("value", "checkpointed value_and_grad value != f(x)",
                        f"checkpoints={k}: value {v2!r} != f(x) = {value!r}", point)
     return "ok"
+
+
+# ----------------------------------------------------------------- numba backend
+def _judge_numba(fn: Callable, names: tuple, point: tuple, got: tuple, value: float) -> Outcome | str:
+    """grad and value_and_grad with backend="numba" at `point` against the NumPy backend's
+    gradient `got` (to rounding: the same adjoint IR, printed for numba) and f's `value`.
+    The path taken: "compiled", "fallback:printer" (a construct the numba printer refuses),
+    "fallback:numba" (numba's own compile refused it), "n/a" (numba is not installed);
+    either fallback must warn and still give the NumPy gradient."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return "n/a"
+    args = copy_value(point)
+    try:
+        with warnings.catch_warnings(record=True) as told, np.errstate(all="ignore"):
+            warnings.simplefilter("always", adjointc.AdjointcWarning)
+            g = adjointc.grad(fn, wrt=names, backend="numba")
+            nb = g(*args)
+            v2, nb2 = adjointc.value_and_grad(fn, wrt=names, backend="numba")(*copy_value(point))
+    except AdjointcBug as e:
+        out = _crash(e, point)
+        out.detail = "numba: " + out.detail
+        return out
+    except AdjointcError as e:
+        return Outcome("refused", "numba:" + type(e).__name__, str(e), point)
+    except Exception as e:  # noqa: BLE001
+        out = _crash(e, point)
+        out.detail = "numba: " + out.detail
+        return out
+    if not all(_same(a, b) for a, b in zip(args, point)):
+        return Outcome("mutated", "numba grad changed its inputs", "", point)
+    fell = [str(w.message) for w in told if issubclass(w.category, adjointc.AdjointcWarning)]
+    path = "compiled" if not fell else "fallback:numba" if "(numba: " in fell[0] else "fallback:printer"
+    for name, a, a2, b in zip(names, nb, nb2, got):
+        if _err(a, b) > 1e-8 or _err(a2, b) > 1e-8:
+            return Outcome("wrong", f"numba d/d{name} ({path})", f"numba {_short(a)}\n  NumPy {_short(b)}", point)
+    if not abs(float(v2) - value) <= VALUE_TOL * max(1.0, abs(value)):
+        return Outcome("value", f"numba value_and_grad value != f(x) ({path})",
+                       f"value {v2!r} != f(x) = {value!r}", point)
+    return path
 
 
 def _judge_jacfwd(fn: Callable, names: tuple, point: tuple, got: tuple) -> Outcome | str:

@@ -86,6 +86,10 @@ def _worker(args: tuple) -> dict[str, Any]:
             counts["batched:" + out.extra["batched"]] += 1
         if "second" in out.extra:  # (second order judged at one point: ok, refused:..., unlocated:...)
             counts["second:" + out.extra["second"]] += 1
+        if "numba" in out.extra:  # (backend="numba" judged: compiled, fallback:printer/numba, n/a)
+            counts["numba:" + out.extra["numba"]] += 1
+        if out.failed and out.detail.startswith("numba"):
+            counts["numba:" + out.kind] += 1
         if "checkpoint" in out.extra:  # (checkpoints=K vs store-all at one point: ok, refused:..., n/a)
             counts["ckpt:" + out.extra["checkpoint"]] += 1
         if out.failed and out.detail.startswith("ckpt"):
@@ -197,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     rows += [("checkpointed (checkpoints=K) == store-all", counts["ckpt:ok"])]
     rows += [(f"  checkpointing {k.split(':', 1)[1]}", v) for k, v in sorted(counts.items())
              if k.startswith("ckpt:") and k != "ckpt:ok"]
+    rows += [(f"numba backend == NumPy (a quarter of programs): {k.split(':', 1)[1]}", v)
+             for k, v in sorted(counts.items()) if k.startswith("numba:")]
     width = max(len(r[0]) for r in rows)
     for label, v in rows:
         print(f"  {label:<{width}}  {v:>7}")
