@@ -19,7 +19,8 @@ the bound arguments and returns the templates::
 
 Templates are parsed once, inlined into the generated adjoint with the
 actual argument names substituted, and simplified with the types known at
-transform time (`unbroadcast(g, x)` disappears when shapes provably agree).
+transform time (`unbroadcast(g, x)` disappears when shapes provably agree; a
+helper's plain form, `plain_form`, replaces its call where the types allow).
 Built-in rules use this same public decorator; so do users registering the
 adjoint of their own opaque function. `nondiff(f)` marks a function whose
 output carries no derivative (rounding, comparisons, random draws).
@@ -339,9 +340,10 @@ def takes_zero_cotangent(e: Expr) -> bool:
 
 # ------------------------------------------------------------- plain forms
 # What a careful hand-written adjoint prints instead of a helper call, where the types
-# prove it valid (`matmul_lhs(g, x, y)` of 2-D operands is `g @ y.T`). Each op's entry
-# sits with its rule (rules/generated_forms.py, np_shape.py); passes/forms.py is the
-# driver that consults them. A form never changes a value's shape or elements.
+# prove it valid (`matmul_lhs(g, x, y)` of 2-D operands is `g @ y.T`). Each op's entry is
+# registered beside its rule's family (generated_forms.py for the helpers whose rules
+# generated.py registers, np_shape.py for np.size); passes/forms.py is the driver that
+# consults them. A form never changes a value's shape or elements.
 PlainForm = Callable[[tuple[Expr, ...], Any], "Expr | None"]
 PLAIN_FORMS: dict[str, PlainForm] = {}   # op -> (its call's arguments, types) -> plain form or None
 SHAPE_ONLY: dict[str, int] = {}          # op -> the position of the argument it reads for its shape only
