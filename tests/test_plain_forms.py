@@ -1,9 +1,10 @@
-"""The plain forms of the matmul and broadcasting adjoints (passes/forms.py) and the fast
-paths of the helpers they replace (rules/helpers/linalg.py matmul_lhs/rhs, runtime's
-unbroadcast, as_adjoint, is_zero): gradients against central finite differences, over
-the rank pairs where a plain form applies (2-D @ 2-D, 2-D @ 1-D, 1-D @ 2-D, 1-D @ 1-D)
-and where it must not (stacked and broadcast batch dimensions), with integer and complex
-operands, float32 inputs, second order (Hessians) and forward mode."""
+"""The plain forms of the matmul and broadcasting adjoints (rules/generated_forms.py,
+applied by passes/forms.py) and the fast paths of the helpers they replace
+(rules/helpers/linalg.py matmul_lhs/rhs, runtime's unbroadcast, as_adjoint, is_zero):
+gradients against central finite differences, over the rank pairs where a plain form
+applies (2-D @ 2-D, 2-D @ 1-D, 1-D @ 2-D, 1-D @ 1-D) and where it must not (stacked and
+broadcast batch dimensions), with integer and complex operands, float32 inputs, second
+order (Hessians) and forward mode."""
 from __future__ import annotations
 
 import numpy as np
@@ -255,3 +256,29 @@ def test_shape_read_from_the_source_array():
     np.testing.assert_allclose(gb, fd_grad(outer_square, [a, b], 1), rtol=1e-6, atol=1e-8)
     x = _r.normal(size=(3, 5))
     np.testing.assert_allclose(grad(looped)(x), fd_grad(looped, [x], 0), rtol=1e-6, atol=1e-8)
+
+
+def test_forms_are_registered_by_op_and_driven_by_the_pass():
+    """Each helper's plain form is registered once, with its rule (rules.plain_form); the
+    driver (passes/forms.form) reads the shape-only argument from a source first, then
+    asks the op's entry, and leaves a call with keywords as it is."""
+    from adjointc import rules, types as T
+    from adjointc.ir import Call, Const, Name
+    from adjointc.passes import forms
+
+    assert {"matmul_lhs", "matmul_rhs", "mul", "unbroadcast", "np.size"} <= set(rules.PLAIN_FORMS)
+    assert rules.SHAPE_ONLY == {"unreduce": 1, "unbroadcast": 1, "np.size": 0}
+    with pytest.raises(ValueError, match="registered already"):
+        rules.plain_form("unbroadcast")(lambda args, types: None)
+
+    class Types:
+        table = {"g": T.array(2), "x": T.array(2), "y": T.array(2), "u": T.array(1), "s": T.T("float")}
+
+        def of(self, e):
+            return self.table[e.id] if isinstance(e, Name) else T.UNKNOWN
+    g, x, y, u, s = (Name(n) for n in "gxyus")
+    assert forms.form(Call("matmul_lhs", (g, x, y)), Types()) == Call("matmul", (g, Call("attr:T", (y,))))
+    assert forms.form(Call("matmul_rhs", (g, x, y)), Types()) == Call("matmul", (Call("attr:T", (x,)), g))
+    assert forms.form(Call("matmul_lhs", (g, x, y), (("out", Const(None)),)), Types()) is None
+    assert forms.form(Call("np.size", (s,)), Types()) == Const(1)
+    assert forms.form(Call("np.size", (Call("mul", (u, u)),)), Types()) == Call("np.size", (u,))

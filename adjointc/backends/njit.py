@@ -470,12 +470,12 @@ class _Lowering:
                 inner = frozenset(pushes)
             else:
                 inner = frozenset()
-            return before + [For(s.target, it, self.block(s.body, inner), s.loc, sid=s.sid)]
+            return before + [_replace(s, iter=it, body=self.block(s.body, inner))]
         if isinstance(s, While):
-            return [While(self.expr(s.test), self.block(s.body, frozenset()), s.loc, sid=s.sid)]
+            return [_replace(s, test=self.expr(s.test), body=self.block(s.body, frozenset()))]
         if isinstance(s, If):
-            return [If(self.expr(s.test), self.block(s.body, reserved), self.block(s.orelse, reserved), s.loc,
-                       sid=s.sid)]
+            return [_replace(s, test=self.expr(s.test), body=self.block(s.body, reserved),
+                             orelse=self.block(s.orelse, reserved))]
         if isinstance(s, Assign):
             return [_replace(s, value=self.expr(s.value))]
         if isinstance(s, (SetItem, AugSetItem)):

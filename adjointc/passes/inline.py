@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable, Sequence
 from .. import funcvals
 from .. import types as T
 from ..ir import (Assign, Block, Call, Const, Expr, ExprStmt, For, Function, If, Loc, Name, Return, SetItem, Stmt,
-                  While, map_expr, stmt_reads, walk)
+                  While, map_expr, map_stmts, stmt_reads, walk, with_bodies)
 from .mutation import may_share, modifies
 from .sharing import base_map
 
@@ -73,18 +73,7 @@ def _drop_dead(body: Block, inlined: set[int]) -> Block:
 
 
 def _without(body: Block, dead: set[int]) -> Block:
-    out: list[Stmt] = []
-    for s in body:
-        if s.sid in dead:
-            continue
-        if isinstance(s, For):
-            s = For(s.target, s.iter, _without(s.body, dead), s.loc)
-        elif isinstance(s, While):
-            s = While(s.test, _without(s.body, dead), s.loc)
-        elif isinstance(s, If):
-            s = If(s.test, _without(s.body, dead), _without(s.orelse, dead), s.loc)
-        out.append(s)
-    return tuple(out)
+    return map_stmts(body, lambda s, _rest: () if s.sid in dead else None)
 
 
 class _Inliner:
@@ -105,12 +94,8 @@ class _Inliner:
     def block(self, body: Block, stack: tuple) -> tuple:
         out: list[Stmt] = []
         for i, s in enumerate(body):
-            if isinstance(s, For):
-                out.append(For(s.target, s.iter, self.block(s.body, stack), s.loc))
-            elif isinstance(s, While):
-                out.append(While(s.test, self.block(s.body, stack), s.loc))
-            elif isinstance(s, If):
-                out.append(If(s.test, self.block(s.body, stack), self.block(s.orelse, stack), s.loc))
+            if isinstance(s, (For, While, If)):
+                out.append(with_bodies(s, lambda b: self.block(b, stack)))
             elif isinstance(s, Assign) and isinstance(s.value, Call) and s.value.calls_user:
                 later = [x for x in body[i + 1:] if x.loc.line == s.loc.line and x.loc.file == s.loc.file]
                 out += self.call(s, stack, later)

@@ -50,7 +50,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..ir import (Assign, Block, Break, Const, Continue, For, Function, If, Loc, Name, Param, Return, Stmt,
-                  While, rename, walk)
+                  While, rename, walk, with_bodies)
 from ..names import Namer
 
 _JUMPS = (Break, Continue, Return)
@@ -135,7 +135,7 @@ def structure(b: Block) -> Block:
     jumps into its falling-through paths. Nested blocks first."""
     out: list[Stmt] = []
     for i, s in enumerate(b):
-        s = _structure_stmt(s)
+        s = with_bodies(s, structure)
         if isinstance(s, _JUMPS):
             out.append(s)
             break
@@ -144,16 +144,6 @@ def structure(b: Block) -> Block:
             break
         out.append(s)
     return b if len(out) == len(b) and all(x is y for x, y in zip(out, b)) else tuple(out)
-
-
-def _structure_stmt(s: Stmt) -> Stmt:
-    if isinstance(s, If):
-        body, orelse = structure(s.body), structure(s.orelse)
-        return s if body is s.body and orelse is s.orelse else If(s.test, body, orelse, s.loc)
-    if isinstance(s, (For, While)):
-        body = structure(s.body)
-        return s if body is s.body else replace(s, body=body)
-    return s
 
 
 def jumps(s: Stmt) -> bool:
@@ -174,7 +164,7 @@ def _append_fallthrough(s: If, rest: Block) -> If:
         if b and isinstance(b[-1], If) and jumps(b[-1]):
             return b[:-1] + (_append_fallthrough(b[-1], rest),)
         return b + rest
-    return If(s.test, extend(s.body), extend(s.orelse), s.loc)
+    return replace(s, body=extend(s.body), orelse=extend(s.orelse))
 
 
 # ------------------------------------------------------------ 4. fall-through
@@ -249,8 +239,7 @@ def _loop_returns(b: Block, result: str, flag: str, in_loop: bool, direct: bool 
             out += [Assign(flag, Const(True), s.loc), Break(s.loc)]
             return tuple(out)
         if isinstance(s, If):
-            out.append(If(s.test, _loop_returns(s.body, result, flag, in_loop, False),
-                          _loop_returns(s.orelse, result, flag, in_loop, False), s.loc))
+            out.append(with_bodies(s, lambda blk: _loop_returns(blk, result, flag, in_loop, False)))
             if returns_in_loop(s.body) or returns_in_loop(s.orelse):
                 # a loop inside this `if` can return: as after a loop, the rest of the
                 # block runs only if it did not
@@ -276,9 +265,5 @@ def returns_to_assign(b: Block, result: str) -> Block:
             if s.value != Name(result):
                 out.append(Assign(result, s.value, s.loc))
             break
-        if isinstance(s, If):
-            s = If(s.test, returns_to_assign(s.body, result), returns_to_assign(s.orelse, result), s.loc)
-        elif isinstance(s, (For, While)):
-            s = replace(s, body=returns_to_assign(s.body, result))
-        out.append(s)
+        out.append(with_bodies(s, lambda blk: returns_to_assign(blk, result)))
     return tuple(out)

@@ -15,6 +15,7 @@ tape pass did not count its range or test as read: tape._Scan).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping
 
 from .. import types as T
@@ -79,12 +80,11 @@ class Emit:
             elif isinstance(s, (For, While)):
                 body = self.block(s.body, backward)
                 if body or not backward:
-                    out.append(For(s.target, s.iter, body, s.loc) if isinstance(s, For)
-                               else While(s.test, body, s.loc))
+                    out.append(replace(s, body=body))
             elif isinstance(s, If):
                 b1, b2 = self.block(s.body, backward), self.block(s.orelse, backward)
                 if b1 or b2 or not backward:
-                    out.append(If(s.test, b1, b2, s.loc))
+                    out.append(replace(s, body=b1, orelse=b2))
             else:
                 out.append(s)
         return tuple(out)

@@ -64,7 +64,7 @@ from .. import types as T
 from ..errors import NoAdjointRule, UnsupportedSyntax
 from ..ir import (Assign, Block, Break, Call, Comment, Const, Continue, Expr, ExprStmt, For, Function, If, Loc,
                   Name, Param, Return, SetItem, Stmt, While, map_expr, names_in, replace, stmt_reads,
-                  stmt_writes, walk)
+                  stmt_writes, walk, with_bodies)
 from ..names import dot
 from ..rules.batched import Batcher, Unbatchable
 from ..rules.complex import rule_for
@@ -185,12 +185,8 @@ class Forward:
             # (`_t2 = Y[:, j]` read by `_t2 * s_dot[j]`); primal temporaries are consumed
             # before the write (passes/aliasing.py), so the tangent's must be too
             return [_comment(s), SetItem(self.dots[s.target], index, v, s.loc), s]
-        if isinstance(s, If):
-            return [If(s.test, tuple(self.block(s.body)), tuple(self.block(s.orelse)), s.loc, sid=s.sid)]
-        if isinstance(s, For):
-            return [For(s.target, s.iter, tuple(self.block(s.body)), s.loc, sid=s.sid)]
-        if isinstance(s, While):
-            return [While(s.test, tuple(self.block(s.body)), s.loc, sid=s.sid)]
+        if isinstance(s, (If, For, While)):
+            return [with_bodies(s, lambda b: tuple(self.block(b)))]
         if isinstance(s, Return):
             return [self.ret(s)]
         if isinstance(s, ExprStmt) and isinstance(s.value, Call) and s.value.op == "method:append":

@@ -19,7 +19,8 @@ the bound arguments and returns the templates::
 
 Templates are parsed once, inlined into the generated adjoint with the
 actual argument names substituted, and simplified with the types known at
-transform time (`unbroadcast(g, x)` disappears when shapes provably agree).
+transform time (`unbroadcast(g, x)` disappears when shapes provably agree; a
+helper's plain form, `plain_form`, replaces its call where the types allow).
 Built-in rules use this same public decorator; so do users registering the
 adjoint of their own opaque function. `nondiff(f)` marks a function whose
 output carries no derivative (rounding, comparisons, random draws).
@@ -337,6 +338,35 @@ def takes_zero_cotangent(e: Expr) -> bool:
     return True
 
 
+# ------------------------------------------------------------- plain forms
+# What a careful hand-written adjoint prints instead of a helper call, where the types
+# prove it valid (`matmul_lhs(g, x, y)` of 2-D operands is `g @ y.T`). Each op's entry is
+# registered beside its rule's family (generated_forms.py for the helpers whose rules
+# generated.py registers, np_shape.py for np.size); passes/forms.py is the driver that
+# consults them. A form never changes a value's shape or elements.
+PlainForm = Callable[[tuple[Expr, ...], Any], "Expr | None"]
+PLAIN_FORMS: dict[str, PlainForm] = {}   # op -> (its call's arguments, types) -> plain form or None
+SHAPE_ONLY: dict[str, int] = {}          # op -> the position of the argument it reads for its shape only
+
+
+def plain_form(op: str) -> Callable[[PlainForm], PlainForm]:
+    """Register the plain form of calls of `op` without keywords: a function of the call's
+    arguments (folded already) and `types` (`types.of(e)`: an expression's type), giving
+    the form or None. One entry per op."""
+    def deco(fn: PlainForm) -> PlainForm:
+        if op in PLAIN_FORMS:
+            raise ValueError(f"plain_form({op}): registered already")
+        PLAIN_FORMS[op] = fn
+        return fn
+    return deco
+
+
+def shape_only(op: str, position: int) -> None:
+    """Declare that `op` reads its argument at `position` for its shape only (`unbroadcast(g,
+    x)` reads x's): passes/forms.py may pass an array of that shape instead."""
+    SHAPE_ONLY[op] = position
+
+
 # The helpers the templates call (they join adjointc.runtime's namespace), then the
 # built-in rules (they use the same public decorator).
 from . import helpers as _helpers  # noqa: E402,F401
@@ -344,6 +374,7 @@ from . import operators as _operators  # noqa: E402,F401
 from . import math as _math  # noqa: E402,F401
 from . import numpy as _numpy  # noqa: E402,F401
 from . import generated as _generated  # noqa: E402,F401  (the helpers generated code calls)
+from . import generated_forms as _generated_forms  # noqa: E402,F401  (their plain forms)
 from . import generated_linalg as _generated_linalg  # noqa: E402,F401  (the linear-algebra helpers' rules)
 from . import containers as _containers  # noqa: E402,F401  (any/all, sets, dicts)
 from . import generated_lists as _generated_lists  # noqa: E402,F401  (the list helpers' rules: everyday syntax)

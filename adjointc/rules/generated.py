@@ -37,7 +37,9 @@ nonlinear operations such as `norm_vjp`) is refused when generated code is
 differentiated, with its location (frontend/resolve.py): never lowered as user code.
 
 The rules register under the helpers' own names (`unbroadcast`, not
-`adjointc.runtime.unbroadcast`): that is how generated code spells them.
+`adjointc.runtime.unbroadcast`): that is how generated code spells them. What is
+printed instead of unbroadcast, unreduce and matmul_lhs/rhs where the types allow
+(their plain forms): generated_forms.py.
 """
 from __future__ import annotations
 

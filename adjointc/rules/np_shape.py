@@ -5,7 +5,8 @@ assembling (concatenate, stack, column_stack, array, pad, tile, and the index
 expressions np.r_[...] / np.c_[...]), np.gradient, constructors with a value input
 (full, linspace), and, without a derivative, index queries (nonzero,
 searchsorted...), index builders (tril_indices, triu_indices, diag_indices, ix_),
-constructors (zeros, arange, eye...) and shape queries.
+constructors (zeros, arange, eye...) and shape queries (`np.size(v)` of a number has
+the plain form 1, and reads v for its shape only: passes/forms.py).
 Every differentiable rule here but np.partition is linear in its differentiable
 arguments (it moves, selects, copies or interpolates values): its tangent (forward
 mode) is the same call on the tangents (`defjvp(f, "linear")`, below the rules).
@@ -14,10 +15,13 @@ the same way (`partition_jvp`).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import types as T
-from . import defjvp, defvjp, nondiff
+from ..ir import Const, Expr
+from . import defjvp, defvjp, nondiff, plain_form, shape_only
 from .np_results import (append_result, arange_result, array_result, array_type, atleast_result,
                          atleast_vararg_result, broadcast_to_result, concatenate_result, const_value, diag_result,
                          dtype_of, flat_unless_axis, full_like_result, gradient_result, index_concat_result,
@@ -168,3 +172,9 @@ nondiff(np.identity, "n, dtype=None", result=lambda types, bound: T.array(2, dty
 nondiff(np.shape, "a", result="object")
 nondiff(np.ndim, "a", result="int")
 nondiff(np.size, "a, axis=None", result="int")
+shape_only("np.size", 0)
+
+
+@plain_form("np.size")
+def _size_of_number(args: tuple[Expr, ...], types: Any) -> Expr | None:
+    return Const(1) if len(args) == 1 and types.of(args[0]).kind in ("float", "int") else None
