@@ -247,6 +247,16 @@ def _crash(exc: BaseException, point: tuple) -> Outcome:
     return Outcome("crash", f"{type(exc).__name__} in {where}", _tail(exc), point)
 
 
+def _failed(what: str, exc: BaseException, point: tuple) -> Outcome:
+    """The outcome of a transform `what` (jvp, numba) that raised: a refusal for an
+    AdjointcError that is not an AdjointcBug, else a crash; the detail says which transform."""
+    if isinstance(exc, AdjointcError) and not isinstance(exc, AdjointcBug):
+        return Outcome("refused", f"{what}:{type(exc).__name__}", str(exc), point)
+    out = _crash(exc, point)
+    out.detail = f"{what}: {out.detail}"
+    return out
+
+
 def _short(v: Any) -> str:
     return np.array2string(np.asarray(v), precision=6, max_line_width=200)
 
@@ -366,16 +376,8 @@ def _judge_jvp(fn: Callable, names: tuple, point: tuple, value: float, ref: tupl
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             v, t = adjointc.jvp(fn, args, dirs)
-    except AdjointcBug as e:
-        out = _crash(e, point)
-        out.detail = "jvp: " + out.detail
-        return out
-    except AdjointcError as e:
-        return Outcome("refused", "jvp:" + type(e).__name__, str(e), point)
     except Exception as e:  # noqa: BLE001
-        out = _crash(e, point)
-        out.detail = "jvp: " + out.detail
-        return out
+        return _failed("jvp", e, point)
     if not all(_same(a, b) for a, b in zip(args, point)):
         return Outcome("mutated", "jvp changed its inputs", "", point)
     try:
@@ -450,16 +452,8 @@ def _judge_numba(fn: Callable, names: tuple, point: tuple, got: tuple, value: fl
             g = adjointc.grad(fn, wrt=names, backend="numba")
             nb = g(*args)
             v2, nb2 = adjointc.value_and_grad(fn, wrt=names, backend="numba")(*copy_value(point))
-    except AdjointcBug as e:
-        out = _crash(e, point)
-        out.detail = "numba: " + out.detail
-        return out
-    except AdjointcError as e:
-        return Outcome("refused", "numba:" + type(e).__name__, str(e), point)
     except Exception as e:  # noqa: BLE001
-        out = _crash(e, point)
-        out.detail = "numba: " + out.detail
-        return out
+        return _failed("numba", e, point)
     if not all(_same(a, b) for a, b in zip(args, point)):
         return Outcome("mutated", "numba grad changed its inputs", "", point)
     fell = [str(w.message) for w in told if issubclass(w.category, adjointc.AdjointcWarning)]
