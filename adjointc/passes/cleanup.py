@@ -86,6 +86,7 @@ def _reads_all(s: Stmt) -> list[str]:
 
 
 _COMPOUND = (For, While, If)
+_EMPTY: frozenset[str] = frozenset()
 
 
 def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
@@ -124,17 +125,38 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
         return t and (isinstance(v, Call) or s.target.endswith("_bar")) \
             and not (isinstance(v, Call) and v.op in ("method:pop", "list"))
 
+    # (each block's deep reads and writes, kept by the id of the block `block` returned, so
+    # that a loop or branch is summarised from its bodies instead of walked again per level)
+    summary: dict[int, tuple[set[str], set[str]]] = {}
+
+    def deep(s: Stmt) -> tuple[set[str], set[str]]:
+        """s's reads (its own and its nested statements') and writes, after its bodies were cleaned."""
+        if type(s) not in _COMPOUND:
+            return set(_reads_all(s)), stmt_writes(s)
+        reads, writes = set(_reads_all(s)), stmt_writes(s)
+        for inner in (s.body, s.orelse) if type(s) is If else (s.body,):
+            r, w = summary[id(inner)] if inner else (_EMPTY, _EMPTY)
+            reads |= r
+            writes |= w
+        return reads, writes
+
     def block(b: Block) -> Block:
         stmts: list[Stmt | None] = [_with_blocks(s, block) for s in b]
         read_at: dict[str, list[int]] = {}   # name -> positions of the statements reading it (headers
         written_at: dict[str, list[int]] = {}  # and nested bodies) / writing it, ascending
+        reads: set[str] = set()
+        writes: set[str] = set()
+        folded: set[str] = set()
         for j, s in enumerate(stmts):
             if type(s) is Comment:
                 continue
-            for n in set(_deep_reads(s)):
+            r, w = deep(s)
+            for n in r:
                 read_at.setdefault(n, []).append(j)
-            for n in _deep_writes(s):
+            for n in w:
                 written_at.setdefault(n, []).append(j)
+            reads |= r
+            writes |= w
         for i, s in enumerate(stmts):
             if not candidate(s):
                 continue
@@ -146,18 +168,22 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
             u = stmts[j]
             if t not in _reads_all(u) or isinstance(u, (For, While)):
                 continue  # read inside a nested block, or by a loop header
-            reads = set(names_in(s.value))
-            if any(_between(written_at.get(n, ()), i, j) for n in reads):
+            moved = set(names_in(s.value))
+            if any(_between(written_at.get(n, ()), i, j) for n in moved):
                 continue
             if isinstance(u, If):
                 stmts[j] = If(map_expr(u.test, _sub(t, s.value)), u.body, u.orelse, u.loc)
             else:
                 stmts[j] = _replace_use(u, t, s.value)
             stmts[i] = None
-            for n in reads:  # their reads moved from i to j (only single readers matter)
+            folded.add(t)
+            for n in moved:  # their reads moved from i to j (only single readers matter)
                 if uses.get(n, 0) == 1:
                     read_at[n] = [j]
-        return tuple(s for s in stmts if s is not None)
+        out = tuple(s for s in stmts if s is not None)
+        if out:  # (a folded temporary was written and read here only, and is no longer)
+            summary[id(out)] = (reads - folded, writes - folded)
+        return out
     try:
         return block(body)
     finally:  # (block refers to itself, a cycle holding is_temp's Program: broken here, the

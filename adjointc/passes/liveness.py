@@ -14,16 +14,17 @@ Invariants: never changes a value the program returns; deterministic; the result
 is the same whatever the order the sets are built in.
 
 Speed: a loop's live set is found by passes over its body until it no longer grows
-(most loops of an adjoint take two or three). The first pass also collects the
-names that decide something in the body (`loop`); a pass whose additions are
-none of them is the last, without the confirming pass over the whole body.
+(most loops of an adjoint take two or three). Each pass also collects the names
+whose liveness decided one of its deletions (`loop`); a pass whose additions are
+none of them is the last, without the confirming pass over the whole body (a
+statement it kept stays kept when more is live).
 """
 from __future__ import annotations
 
 from typing import Iterable
 
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, ExprStmt, For, If, Name, Return, SetItem,
-                  Stmt, While, names_in, stmt_reads, walk)
+                  Stmt, While, names_in, stmt_reads)
 
 MEM = "\0mem:"  # liveness marker: the memory a live name may view (see DCE.live_add)
 
@@ -51,8 +52,9 @@ class DCE:
         self.bases = bases
         self.holders = holders or {}  # name -> the tuples holding its object (`v = t[1]`: t)
         self.changed, self.capped = False, False  # (capped: a loop's fixpoint gave up)
-        # (while a loop's first pass runs: the names deciding something in its body, see
-        # `loop`; RETURN among them when it holds a return)
+        self.emptied = False  # (a loop or `if` kept for its sid with nothing left in it: see `dce`)
+        # (while a pass over a loop's body runs: the names whose liveness decided a deletion
+        # in it, see `loop`; RETURN among them when it holds a return)
         self.decisive: set[str] | None = None
         self.viewers: dict[str, set[str]] = {}
         for n, bs in bases.items():
@@ -82,9 +84,9 @@ class DCE:
         mem_of = self._mem
         for s in reversed(b):
             if type(s) is Assign:  # (`stmt`'s first case, inline: most statements are assignments)
-                if decisive is not None:
-                    decisive.add(s.target)
                 if s.target not in L and s.sid not in keep:
+                    if decisive is not None:
+                        decisive.add(s.target)
                     if _pops(s):  # (the list it pops may still be read: `stmt` decides)
                         r, L = self.stmt(s, L)
                         out.extend(reversed(r))
@@ -131,10 +133,10 @@ class DCE:
         removable = s.sid not in self.keep  # (keep: sids; a statement the transform made has sid 0)
         decisive = self.decisive
         if isinstance(s, Assign):
-            if decisive is not None:
-                decisive.add(s.target)
             # rebinding a name never changes memory: only a later read of the name keeps it
             if removable and s.target not in L:
+                if decisive is not None:
+                    decisive.add(s.target)
                 self.changed = True
                 if _pops(s):  # `v = L.pop()`, v dead: the pop still changes L (a tape, a list)
                     return self.stmt(ExprStmt(s.value, s.loc), L)
@@ -144,9 +146,9 @@ class DCE:
             return [s], L
         t = partial_target(s)
         if t is not None:
-            if decisive is not None:
-                decisive |= self.related(t)
             if removable and not self.aliased_live(t, L):
+                if decisive is not None:
+                    decisive |= self.related(t)
                 self.changed = True
                 return [], L
             self.live_add(L, stmt_reads(s))
@@ -154,9 +156,11 @@ class DCE:
         if isinstance(s, If):
             b1, L1 = self.block(s.body, L)
             b2, L2 = self.block(s.orelse, L)
-            if removable and not b1 and not b2:
-                self.changed = True
-                return [], L
+            if not b1 and not b2:
+                if removable:
+                    self.changed = True
+                    return [], L
+                self.emptied = True
             L = L1 | L2
             self.live_add(L, names_in(s.test))
             return [If(s.test, tuple(b1), tuple(b2), s.loc)], L
@@ -179,36 +183,40 @@ class DCE:
         # live after an iteration: after the loop, or the next iteration (and a while's test)
         test = set(names_in(s.test)) if isinstance(s, While) else set()
         Lh = set(L) | test
-        outer, self.decisive = self.decisive, set()  # (the first pass collects the body's)
-        decisive = self.decisive
+        outer = self.decisive
         changed = self.changed  # (the fixpoint's passes see partial live sets: what they
-        for _ in range(50):     # drop says nothing; only the final pass's deletions count)
-            self.changed = False
+        emptied = self.emptied  # drop or leave empty says nothing; only the final pass's count)
+        for _ in range(50):
+            self.changed, self.emptied = False, emptied
             capped = self.capped
+            decisive = self.decisive = set()  # (this pass's)
             body, Lb = self.block(s.body, Lh)
-            if self.decisive is not None:  # (after the first pass: the enclosing loop's first
-                self.decisive = None       # pass collects this body's names too)
-                if outer is not None:
-                    outer |= decisive
             nL = L | Lb | test
             if nL == Lh:
                 break  # (that pass saw the final live set: it is the final pass)
-            if RETURN not in decisive and self.capped == capped and decisive.isdisjoint(nL - Lh):
-                # The names added decide nothing in the body, and none is rebound there: the
-                # pass from nL would make this pass's decisions, and its live set at the body's
-                # start would be this one's plus those names. It is the final pass.
-                Lb |= nL - Lh
+            added = nL - Lh
+            if RETURN not in decisive and self.capped == capped and decisive.isdisjoint(added):
+                # No name added decided a deletion of this pass: the pass from nL would make
+                # this pass's decisions (a statement kept stays kept with more live), and its
+                # live set at the body's start would be this one's plus the names added that
+                # some path through the body does not rebind. It is the final pass.
+                Lb |= added - _rebound(body, added)
                 Lh = nL
                 break
             Lh = nL
         else:
-            self.changed, self.capped = False, True
+            self.changed, self.capped, self.emptied = False, True, emptied
+            decisive = self.decisive = set()
             body, Lb = self.block(s.body, Lh)
         self.decisive = outer
+        if outer is not None:  # (what decided the final pass decides the enclosing loop's pass)
+            outer |= decisive
         self.changed = changed or self.changed
-        if removable and not body:
-            self.changed = True
-            return [], L
+        if not body:
+            if removable:
+                self.changed = True
+                return [], L
+            self.emptied = True
         if isinstance(s, For):  # the header binds the target before every iteration
             L = L | (Lb - {s.target})
             self.live_add(L, names_in(s.iter))
@@ -221,6 +229,22 @@ class DCE:
 RETURN = "\0return"  # (among a loop's decisive names when its body holds a return)
 
 
+def _rebound(b: Block, names: set[str]) -> set[str]:
+    """Those of `names` that every path through b rebinds (after which liveness drops them):
+    an assignment; an `if` whose two branches do (a loop may run no trip)."""
+    out: set[str] = set()
+    for s in b:
+        t = type(s)
+        if t is Assign:
+            if s.target in names:
+                out.add(s.target)
+        elif t is If:
+            out |= _rebound(s.body, names) & _rebound(s.orelse, names)
+        elif t is Return:  # (never met: a body with a return takes no shortcut)
+            return set(names)
+    return out
+
+
 def dce(body: Block, keep: set[int], bases: dict[str, set[str]],
         holders: dict[str, set[str]] | None = None) -> Block:
     """`keep`: sids of statements never deleted (ir.py: sid 0 is never kept);
@@ -230,15 +254,12 @@ def dce(body: Block, keep: set[int], bases: dict[str, set[str]],
         d = DCE(keep, bases, holders)
         out, _ = d.block(body, set())
         body = tuple(out)
-        if not d.changed or not d.capped and _settled(body):
+        # (another round, when no loop fixpoint capped, would delete nothing: liveness grows with
+        # the live set, so a backward pass is exact; unless an empty `if` or loop kept for its sid
+        # lost it, `emptied`: a round rebuilds it)
+        if not d.changed or not d.capped and not d.emptied:
             break
     return drop_orphan_comments(body)
-
-
-def _settled(body: Block) -> bool:
-    """Would another round (no loop fixpoint capped) delete nothing? Yes: liveness grows with the live set,
-    so a backward pass is exact; unless an empty `if` or loop kept for its sid lost it (a round rebuilds it)."""
-    return not any(isinstance(s, (For, While, If)) and not s.body and not getattr(s, "orelse", ()) for s in walk(body))
 
 
 def drop_orphan_comments(b: Block) -> Block:

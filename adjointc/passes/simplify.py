@@ -448,8 +448,9 @@ def propagate_copies(b: Block, adjoints: set[str], copies: dict[str, str] | None
             out.append(s)
             continue
         if isinstance(s, (For, While, If)):
-            written = _writes(s)
-            copies = {k: v for k, v in copies.items() if k not in written and v not in written}
+            if copies:  # (nothing to invalidate otherwise)
+                written = _writes(s)
+                copies = {k: v for k, v in copies.items() if k not in written and v not in written}
             if isinstance(s, For):
                 new: Stmt = For(s.target, sub(s.iter), propagate_copies(s.body, adjoints, copies), s.loc)
             elif isinstance(s, While):
