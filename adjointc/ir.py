@@ -320,6 +320,16 @@ def _collect_names(e: Expr, out: list[str]) -> None:
             _collect_names(v, out)
 
 
+def calls_in(e: Expr) -> Iterator["Call"]:
+    """Every call in e (arguments and keyword values), outermost first."""
+    if isinstance(e, Call):
+        yield e
+        for a in e.args:
+            yield from calls_in(a)
+        for _, v in e.kwargs:
+            yield from calls_in(v)
+
+
 def map_expr(e: Expr, fn: Callable[[Expr], Expr | None]) -> Expr:
     """Rebuild `e` bottom-up; `fn` may return a replacement for a node or None.
     A call whose arguments all come back as themselves is not rebuilt (it would be

@@ -40,12 +40,12 @@ Lowering never changes what is computed: only where values are kept.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from .. import codegen, runtime
 from .. import types as T
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Const, Expr, ExprStmt, For, Function, If, Loc,
-                  Name, Return, SetItem, Stmt, While, map_expr, names_in, walk)
+                  Name, Return, SetItem, Stmt, While, calls_in as _calls, map_expr, names_in, walk)
 
 _DTYPES = {"float": "np.float64", "int": "np.int64", "bool": "np.bool_", "range": "np.int64"}
 _ZEROS: dict[str, Expr] = {"float": Const(0.0), "int": Const(0), "bool": Const(False),
@@ -76,16 +76,6 @@ def _exprs(s: Stmt) -> list[Expr]:
         if e is not None and not isinstance(e, (str, tuple)):
             out.append(e)
     return out
-
-
-def _calls(e: Expr) -> Iterator[Call]:
-    """Every call in e, outermost first."""
-    if isinstance(e, Call):
-        yield e
-        for a in e.args:
-            yield from _calls(a)
-        for _, v in e.kwargs:
-            yield from _calls(v)
 
 
 # ------------------------------------------------------------------ lowering

@@ -43,8 +43,8 @@ from typing import Any, Iterable, Mapping
 from .. import types as T
 from ..errors import UnsupportedSyntax
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue, Expr, ExprStmt,
-                  For, Function, If, Loc, Name, Return, SetItem, Stmt, While, all_writes, backward_start, names_in,
-                  stmt_reads, stmt_writes, substitute, sweep_of, walk, with_bodies)
+                  For, Function, If, Loc, Name, Return, SetItem, Stmt, While, all_writes, backward_start, calls_in,
+                  names_in, stmt_reads, stmt_writes, substitute, sweep_of, walk, with_bodies)
 from .liveness import drop_orphan_comments
 
 _DIRECTIVE = re.compile(r"#\s*adjointc\s*:\s*(no[ -]checkpoints?|checkpoints?\b\s*(?:=\s*)?(\S+)?)", re.I)
@@ -203,16 +203,7 @@ def _prune(b: Block, reads: set[str]) -> Block:
 
 def _pure(e: Any) -> bool:
     return not any(isinstance(c, Call) and c.kind in ("user", "user_method", "method")
-                   for c in _calls(e))
-
-
-def _calls(e: Any) -> Iterable[Call]:
-    if isinstance(e, Call):
-        yield e
-        for a in e.args:
-            yield from _calls(a)
-        for _, a in e.kwargs:
-            yield from _calls(a)
+                   for c in calls_in(e))
 
 
 def _fresh_defs(block: Block) -> set[str]:
