@@ -86,7 +86,6 @@ def _reads_all(s: Stmt) -> list[str]:
 
 
 _COMPOUND = (For, While, If)
-_EMPTY: frozenset[str] = frozenset()
 
 
 def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
@@ -125,23 +124,32 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
         return t and (isinstance(v, Call) or s.target.endswith("_bar")) \
             and not (isinstance(v, Call) and v.op in ("method:pop", "list"))
 
-    # (each block's deep reads and writes, kept by the id of the block `block` returned, so
-    # that a loop or branch is summarised from its bodies instead of walked again per level)
-    summary: dict[int, tuple[set[str], set[str]]] = {}
-
-    def deep(s: Stmt) -> tuple[set[str], set[str]]:
-        """s's reads (its own and its nested statements') and writes, after its bodies were cleaned."""
-        if type(s) not in _COMPOUND:
-            return set(_reads_all(s)), stmt_writes(s)
+    def clean(s: Stmt) -> tuple[Stmt, set[str], set[str]]:
+        """s with its bodies cleaned, and its reads and writes (its own and its nested
+        statements': a loop or branch is summarised from its cleaned bodies, not walked again)."""
         reads, writes = set(_reads_all(s)), stmt_writes(s)
+        if type(s) not in _COMPOUND:
+            return s, reads, writes
+        bodies = []
         for inner in (s.body, s.orelse) if type(s) is If else (s.body,):
-            r, w = summary[id(inner)] if inner else (_EMPTY, _EMPTY)
+            cleaned, r, w = block(inner)
+            bodies.append(cleaned)
             reads |= r
             writes |= w
-        return reads, writes
+        if type(s) is If:
+            return If(s.test, bodies[0], bodies[1], s.loc), reads, writes
+        if type(s) is For:
+            return For(s.target, s.iter, bodies[0], s.loc), reads, writes
+        return While(s.test, bodies[0], s.loc), reads, writes
 
-    def block(b: Block) -> Block:
-        stmts: list[Stmt | None] = [_with_blocks(s, block) for s in b]
+    def block(b: Block) -> tuple[Block, set[str], set[str]]:
+        """b cleaned, and its reads and writes (see `clean`)."""
+        stmts: list[Stmt | None] = []
+        deep: list[tuple[set[str], set[str]]] = []
+        for s in b:
+            s, r, w = clean(s)
+            stmts.append(s)
+            deep.append((r, w))
         read_at: dict[str, list[int]] = {}   # name -> positions of the statements reading it (headers
         written_at: dict[str, list[int]] = {}  # and nested bodies) / writing it, ascending
         reads: set[str] = set()
@@ -150,7 +158,7 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
         for j, s in enumerate(stmts):
             if type(s) is Comment:
                 continue
-            r, w = deep(s)
+            r, w = deep[j]
             for n in r:
                 read_at.setdefault(n, []).append(j)
             for n in w:
@@ -180,14 +188,12 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
             for n in moved:  # their reads moved from i to j (only single readers matter)
                 if uses.get(n, 0) == 1:
                     read_at[n] = [j]
-        out = tuple(s for s in stmts if s is not None)
-        if out:  # (a folded temporary was written and read here only, and is no longer)
-            summary[id(out)] = (reads - folded, writes - folded)
-        return out
+        # (a folded temporary was written and read here only, and is no longer)
+        return tuple(s for s in stmts if s is not None), reads - folded, writes - folded
     try:
-        return block(body)
-    finally:  # (block refers to itself, a cycle holding is_temp's Program: broken here, the
-        del block  # Program is freed when the transform drops it, not by the cyclic collector)
+        return block(body)[0]
+    finally:  # (block and clean refer to each other, a cycle holding is_temp's Program: broken here, the
+        del block, clean  # Program is freed when the transform drops it, not by the cyclic collector)
 
 
 def _between(positions, i: int, j: int) -> bool:
