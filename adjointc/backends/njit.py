@@ -17,7 +17,7 @@ import ast
 from typing import Any, Mapping
 
 from .. import codegen
-from ..ir import Function, walk
+from ..ir import Function, names_in, walk
 from ..passes import sharing
 from .njit_lower import HELPERS, Refused, _calls, _exprs, lower  # noqa: F401 (lower: re-exported)
 
@@ -28,7 +28,7 @@ def generate(fn: Function, *, primal_name: str, wrt: tuple[str, ...], source_fil
              program: Any, globals_read: Mapping[str, Any], from_njit: bool = False) -> str:
     """The module text (see the module docstring): numba's, or NumPy's with the reason."""
     try:
-        low = lower(fn, program.types, program.arg_types, globals_read, _shared(program))
+        low = lower(fn, program.types, program.arg_types, globals_read, _shared(program, fn))
     except Refused as r:
         text = codegen.generate(fn, primal_name=primal_name, wrt=wrt, source_file=source_file, line=line)
         note = [f"# Backend: NumPy. The numba backend was asked for, but cannot compile {r}."]
@@ -59,11 +59,18 @@ def _without_runtime_imports(lines: list[str], names: set[str]) -> list[str]:
     return out
 
 
-def _shared(program: Any) -> frozenset[str]:
-    """The primal's names that may view, or be viewed by, another (passes/sharing.py)."""
-    bases = sharing.base_map(program.fn.body, program.types)
-    return frozenset(n for n, bs in bases.items() if bs - {n}) | frozenset(b for n, bs in bases.items()
-                                                                       for b in bs if b != n)
+def _shared(program: Any, fn: Function) -> frozenset[str]:
+    """The names that may view, or be viewed by, another name the adjoint `fn` uses (by
+    passes/sharing.py's facts of the primal; a primal temporary the adjoint no longer
+    names, `_t6` of `u = _t6`, shares with nobody there)."""
+    used = {p.name for p in fn.params} | {n for s in walk(fn.body) for e in _exprs(s) for n in names_in(e)} | \
+        {s.target for s in walk(fn.body) if isinstance(getattr(s, "target", None), str)}
+    related: dict[str, set[str]] = {}
+    for n, bs in sharing.base_map(program.fn.body, program.types).items():
+        for b in bs - {n}:
+            related.setdefault(n, set()).add(b)
+            related.setdefault(b, set()).add(n)
+    return frozenset(n for n, others in related.items() if others & (used - {n}))
 
 
 def _insert(text: str, banner: list[str], imports: list[str], decorator: str | None,
