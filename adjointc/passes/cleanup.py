@@ -32,11 +32,12 @@ statement, as a 100-statement one.
 from __future__ import annotations
 
 from bisect import bisect_right
+from dataclasses import replace
 from typing import Callable
 
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, Expr, ExprStmt, For, Function, If,
                   Name, Return, SetItem, Stmt, While, all_writes, backward_start, map_expr, names_in,
-                  stmt_writes, sweep_of, walk)
+                  stmt_writes, sweep_of, walk, with_bodies)
 
 IsTemp = Callable[[str], bool]
 
@@ -51,7 +52,8 @@ def run(fn: Function, is_temp: IsTemp, tape_report: bool = False, scalars: froze
     body = fold_temporaries(fn.body, is_temp)
     if types is not None:
         from .forms import refold
-        body = refold(body, types)
+        before = frozenset(s.value for s in walk(fn.body) if type(s) in _VALUED and s.value is not None)
+        body = refold(body, types, before)
     adjoints = {s.target for s in walk(body) if isinstance(getattr(s, "target", None), str)
                 and s.target.endswith("_bar")}
     body = merge_accumulations(dedupe_comments(body), adjoints)
@@ -86,6 +88,7 @@ def _reads_all(s: Stmt) -> list[str]:
 
 
 _COMPOUND = (For, While, If)
+_VALUED = frozenset({Assign, AugAssign, AugSetItem, SetItem, Return})
 
 
 def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
@@ -137,10 +140,8 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
             reads |= r
             writes |= w
         if type(s) is If:
-            return If(s.test, bodies[0], bodies[1], s.loc), reads, writes
-        if type(s) is For:
-            return For(s.target, s.iter, bodies[0], s.loc), reads, writes
-        return While(s.test, bodies[0], s.loc), reads, writes
+            return replace(s, body=bodies[0], orelse=bodies[1]), reads, writes
+        return replace(s, body=bodies[0]), reads, writes
 
     def block(b: Block) -> tuple[Block, set[str], set[str]]:
         """b cleaned, and its reads and writes (see `clean`)."""
@@ -180,7 +181,7 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
             if any(_between(written_at.get(n, ()), i, j) for n in moved):
                 continue
             if isinstance(u, If):
-                stmts[j] = If(map_expr(u.test, _sub(t, s.value)), u.body, u.orelse, u.loc)
+                stmts[j] = replace(u, test=map_expr(u.test, _sub(t, s.value)))
             else:
                 stmts[j] = _replace_use(u, t, s.value)
             stmts[i] = None
@@ -212,17 +213,6 @@ def _deep_writes(s: Stmt) -> set[str]:
     if isinstance(s, _COMPOUND):
         return {n for x in walk((s,)) for n in stmt_writes(x)}
     return stmt_writes(s)
-
-
-def _with_blocks(s: Stmt, f: Callable[[Block], Block]) -> Stmt:
-    """`s` with `f` applied to each block it contains."""
-    if isinstance(s, If):
-        return If(s.test, f(s.body), f(s.orelse), s.loc)
-    if isinstance(s, For):
-        return For(s.target, s.iter, f(s.body), s.loc)
-    if isinstance(s, While):
-        return While(s.test, f(s.body), s.loc)
-    return s
 
 
 def _sub(name: str, value: Expr):
@@ -261,7 +251,7 @@ def dedupe_comments(b: Block) -> Block:
             last = s.text
         elif isinstance(s, _COMPOUND):
             last = None
-            s = _with_blocks(s, dedupe_comments)
+            s = with_bodies(s, dedupe_comments)
         out.append(s)
     return tuple(out)
 
@@ -279,7 +269,7 @@ def merge_accumulations(b: Block, adjoints: set[str]) -> Block:
     that buffer is what later in-place updates of a must not share."""
     out: list[Stmt] = []
     for s in b:
-        s = _with_blocks(s, lambda blk: merge_accumulations(blk, adjoints))
+        s = with_bodies(s, lambda blk: merge_accumulations(blk, adjoints))
         prev = out[-1] if out else None
         if isinstance(prev, Assign) and prev.target in adjoints:
             a = prev.target

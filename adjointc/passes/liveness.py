@@ -21,10 +21,11 @@ statement it kept stays kept when more is live).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterable
 
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Comment, ExprStmt, For, If, Name, Return, SetItem,
-                  Stmt, While, names_in, stmt_reads)
+                  Stmt, While, names_in, stmt_reads, with_bodies)
 
 MEM = "\0mem:"  # liveness marker: the memory a live name may view (see DCE.live_add)
 
@@ -163,7 +164,7 @@ class DCE:
                 self.emptied = True
             L = L1 | L2
             self.live_add(L, names_in(s.test))
-            return [If(s.test, tuple(b1), tuple(b2), s.loc)], L
+            return [replace(s, body=tuple(b1), orelse=tuple(b2))], L
         if isinstance(s, (For, While)):
             if decisive is not None and isinstance(s, For):
                 decisive.add(s.target)
@@ -220,10 +221,10 @@ class DCE:
         if isinstance(s, For):  # the header binds the target before every iteration
             L = L | (Lb - {s.target})
             self.live_add(L, names_in(s.iter))
-            return [For(s.target, s.iter, tuple(body), s.loc)], L
+            return [replace(s, body=tuple(body))], L
         L = Lh | Lb
         self.live_add(L, names_in(s.test))
-        return [While(s.test, tuple(body), s.loc)], L
+        return [replace(s, body=tuple(body))], L
 
 
 RETURN = "\0return"  # (among a loop's decisive names when its body holds a return)
@@ -274,11 +275,7 @@ def drop_orphan_comments(b: Block) -> Block:
                 nxt = b[i + 1] if i + 1 < n else None
                 if nxt is None or type(nxt) is Comment:
                     continue
-        elif t is If:
-            s = If(s.test, drop_orphan_comments(s.body), drop_orphan_comments(s.orelse), s.loc)
-        elif t is For:
-            s = For(s.target, s.iter, drop_orphan_comments(s.body), s.loc)
-        elif t is While:
-            s = While(s.test, drop_orphan_comments(s.body), s.loc)
+        elif t is If or t is For or t is While:
+            s = with_bodies(s, drop_orphan_comments)
         out.append(s)
     return tuple(out)

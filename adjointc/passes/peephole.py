@@ -28,9 +28,10 @@ from collections import Counter
 from typing import Any
 
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue, Expr, ExprStmt,
-                  For, Name, Return, SetItem, Stmt, map_expr, names_in, stmt_reads, stmt_writes, walk)
+                  For, Name, Return, SetItem, Stmt, map_expr, names_in, stmt_reads, stmt_writes, walk,
+                  with_bodies)
 from .. import types as T
-from .cleanup import _COMPOUND, _deep_reads, _deep_writes, _reads_all, _replace_use, _with_blocks
+from .cleanup import _COMPOUND, _deep_reads, _deep_writes, _reads_all, _replace_use
 
 
 # ------------------------------------------------------------ merge_item_updates
@@ -95,7 +96,7 @@ def merge_item_updates(b: Block, adjoints: set[str], arrays: frozenset[str] = fr
     share = _may_share(b, arrays) if share is None else share
 
     def block(blk: Block) -> Block:
-        out: list[Stmt | None] = [_with_blocks(st, block) for st in blk]
+        out: list[Stmt | None] = [with_bodies(st, block) for st in blk]
         for j, st in enumerate(out):
             if not (type(st) is AugSetItem and st.op == "add" and st.target in adjoints):
                 continue
@@ -258,7 +259,7 @@ def _map_adjoint_values(body: Block, adjoints: set[str], fix) -> Block:
     def stmt(st: Stmt) -> Stmt:
         t = type(st)
         if t in _COMPOUND:
-            return _with_blocks(st, lambda blk: tuple(stmt(x) for x in blk))
+            return with_bodies(st, lambda blk: tuple(stmt(x) for x in blk))
         if t in (Assign, AugAssign, AugSetItem) and st.target in adjoints:
             v = map_expr(st.value, fix)
             if v is not st.value:
@@ -356,7 +357,7 @@ def drop_copies(body: Block, adjoints: set[str], params: set[str], arrays: froze
         return False
 
     def block(blk: Block, top: bool) -> Block:
-        stmts: list[Stmt | None] = [_with_blocks(st, lambda b: block(b, False)) for st in blk]
+        stmts: list[Stmt | None] = [with_bodies(st, lambda b: block(b, False)) for st in blk]
         if any(isinstance(w, (Break, Continue)) for w in walk(blk)):
             return tuple(stmts)  # (a jump would leave the two sharing past where they are proved dead)
         until: dict[str, int] = {}
@@ -539,7 +540,7 @@ def increments(body: Block, types: dict) -> Block:
     def stmt(st: Stmt) -> Stmt:
         t = type(st)
         if t in _COMPOUND:
-            return _with_blocks(st, lambda blk: tuple(stmt(x) for x in blk))
+            return with_bodies(st, lambda blk: tuple(stmt(x) for x in blk))
         if t is not SetItem or not _sliced(st.index):
             return st
         v = st.value

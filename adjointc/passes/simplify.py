@@ -23,11 +23,12 @@ Invariants: never changes a value the program returns; deterministic.
 from __future__ import annotations
 
 import operator
+from dataclasses import replace
 
 from .. import types as T
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue, Expr, ExprStmt, For,
                   If, Name, Return, SetItem, Stmt, While, all_writes, map_expr, names_in, stmt_reads, stmt_writes,
-                  walk)
+                  walk, with_bodies)
 from . import forms
 from .liveness import DCE, MEM, dce, partial_target as _partial_target  # noqa: F401 (re-exported)
 from .types import TypeEnv
@@ -356,7 +357,7 @@ class Zeros:
                     r, Z1, O1 = self.stmt(Assign(a, Call("as_adjoint", (Name(a), x)), s.loc), Z1, O1)
                     b1, M1, self.M = b1 + r, self.M, M2
             self.M = M1 | self.M
-            return [If(s.test, tuple(b1), tuple(b2), s.loc)], Z1 & Z2, O1 & O2
+            return [replace(s, body=tuple(b1), orelse=tuple(b2))], Z1 & Z2, O1 & O2
         if isinstance(s, (For, While)):
             pre: list[Stmt] = []
             written = all_writes(s.body) | ({s.target} if isinstance(s, For) else set())
@@ -451,13 +452,8 @@ def propagate_copies(b: Block, adjoints: set[str], copies: dict[str, str] | None
             if copies:  # (nothing to invalidate otherwise)
                 written = _writes(s)
                 copies = {k: v for k, v in copies.items() if k not in written and v not in written}
-            if isinstance(s, For):
-                new: Stmt = For(s.target, sub(s.iter), propagate_copies(s.body, adjoints, copies), s.loc)
-            elif isinstance(s, While):
-                new = While(sub(s.test), propagate_copies(s.body, adjoints, copies), s.loc)
-            else:
-                new = If(sub(s.test), propagate_copies(s.body, adjoints, copies),
-                         propagate_copies(s.orelse, adjoints, copies), s.loc)
+            new = with_bodies(s, lambda b: propagate_copies(b, adjoints, copies))
+            new = replace(new, iter=sub(s.iter)) if isinstance(s, For) else replace(new, test=sub(s.test))
             out.append(new)
             continue
         s = rebuilt(s)
