@@ -1,7 +1,7 @@
 """The orchestration: a Gradient's signature -> generated adjoint source -> a callable.
 
     compile_gradient(g, arg_types, sig)   cache key (reach.py) -> cache.load_or_build(transform)
-    transform(g, arg_types)               program_of -> passes.PIPELINE -> cleanup -> a printer: the text
+    transform(g, arg_types)               program_of -> passes.PIPELINE -> a printer: the text
     analyse_callee(fn, arg_types)         a callee through passes.CALLEE_PASSES -> its Effects
     (forward mode, the same path through passes.TANGENT_PIPELINE: compile_tangent.py)
 
@@ -27,8 +27,6 @@ from . import cache, codegen, frontend, funcvals, higher, passes, reach, rules, 
 from . import types as T
 from .errors import GeneratedCodeError, UnsupportedSyntax
 from .ir import Function, Loc, walk
-from .passes import checkpoint as checkpoint_pass
-from .passes import cleanup
 from .passes import inline as inline_pass
 from .passes import mutation
 from .program import Program
@@ -36,12 +34,9 @@ from .backends import njit as njit_printer
 
 _STATS = {"transforms": 0}
 
-# The printers: adjoint IR -> the text of a module defining `<name>_grad` (a compiled
-# backend will be a second entry). Before printing, passes/cleanup.run folds the
-# temporaries into their uses: a step of the printing, not a pass of PIPELINE, because
-# what reads well (and what a backend can fold) is the printer's concern, and because
-# it reports the tape statistics (`stats`) a pass has no channel for. The numba printer
-# (backends/njit.py) also takes the Program (its types) and the globals read.
+# The printers: adjoint IR (after the last pass of PIPELINE) -> the text of a module
+# defining `<name>_grad`. The numba printer (backends/njit.py) also takes the Program
+# (its types) and the globals read.
 PRINTERS: dict[str, Callable[..., str]] = {"numpy": codegen.generate, "numba": njit_printer.generate}
 
 
@@ -239,16 +234,18 @@ def _function_in(sig: str, name: str, t: T.T) -> Any:
     return T.FUNCS[m.group(1)] if m and m.group(1) in T.FUNCS else T.FUNCS[t.cls]
 
 
-def program_of(g: Any, arg_types: list[T.T], callee: bool = False) -> Program:
+def program_of(g: Any, arg_types: list[T.T], callee: bool = False, tape_report: bool = False) -> Program:
     """The Program the pipeline starts from: g's function at this signature (in
     the user's names; passes `lower` and `normalize` give it its IR).
-    `callee`: for analysing its effects (then nothing is inlined into it)."""
+    `callee`: for analysing its effects (then nothing is inlined into it);
+    `tape_report`: a statistics build (the adjoint reports its tape)."""
     low = g.lowered()  # (memoised: the `lower` pass reads it; the calls need its callees)
     calls = Calls(dict(low.callees)) if callee else Calls(low.callees, live_globals(g.primal))
     start = Function(low.function.name, (), (), low.function.file, low.function.line)
     return Program(start, dict(zip(g._names, arg_types)), tuple(g.wrt), "", tuple(g.outputs), calls=calls,
                    callee=callee, has_aux=g.has_aux and not callee, primal=g.primal, lowering=g.lowered,
-                   value=g.value_wanted or callee)
+                   value=g.value_wanted or callee, checkpoints=getattr(g, "checkpoints", None),
+                   tape_report=tape_report)
 
 
 def run_pipeline(g: Any, arg_types: list[T.T], after: str | None = None) -> Program:
@@ -291,12 +288,10 @@ def transform(g: Any, arg_types: list[T.T], stats: bool = False, printer: str = 
     # (the numba printer lowers tapes by the Program's types and refuses globals read at call time)
     _STATS["transforms"] += 1
     low = returning_lowered(g)
-    prog = passes.run(program_of(g, arg_types))
+    prog = passes.run(program_of(g, arg_types, tape_report=stats))
     calls, fn = prog.calls, low.function
     globals_read = {**low.globals_read, **prog.inlined_globals}
-    adjoint = cleanup.run(prog.adjoint, prog.is_temp, tape_report=stats,
-                          **cleanup.kinds_of(prog.types))
-    adjoint = checkpoint_pass.run(adjoint, getattr(g, "checkpoints", None), prog.types, stats)
+    adjoint = prog.adjoint
     extra = {} if printer == "numpy" else {"program": prog, "globals_read": globals_read,
                                            "from_njit": getattr(g, "from_njit", False)}
     text = PRINTERS[printer](adjoint, primal_name=fn.name, wrt=prog.wrt, source_file=fn.file, line=fn.line, **extra)

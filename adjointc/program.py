@@ -58,6 +58,8 @@ class Program:
     primal: Any = None                     # the Python function the pipeline starts from
     lowering: Any = None                   # () -> its frontend.Lowered, memoised (api.Gradient.lowered)
     lowered: Any = None                    # the frontend's Lowered at the stage reached (lower, normalize)
+    checkpoints: Any = None                # grad(..., checkpoints=K): the loops' request (passes/checkpoint.py)
+    tape_report: bool = False              # a statistics build: the adjoint reports its tape (cleanup)
     # ---- facts the passes attach
     user_names: frozenset[str] = frozenset()
     temporaries: frozenset[str] = frozenset()

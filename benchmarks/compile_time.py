@@ -147,7 +147,7 @@ def stages(shape: str, n: int, directory: str) -> None:
     """CPU seconds of each pass of PIPELINE and of the stages around it in one transform
     (a pass's time includes the type inference it is the first to ask for)."""
     import collections
-    from adjointc import compiler, frontend, passes
+    from adjointc import compiler, passes
     spent: collections.Counter = collections.Counter()
 
     def timed(label: str, f):
@@ -160,8 +160,7 @@ def stages(shape: str, n: int, directory: str) -> None:
         return run
     call = passes.Pass.__call__
     passes.Pass.__call__ = lambda self, prog: timed(f"pass {self.name}", call)(self, prog)
-    saved = [(compiler.cleanup, "run", "cleanup (after dce)"), (compiler.checkpoint_pass, "run", "checkpoint"),
-             (frontend, "lower_raw", "libcst -> IR (lower_raw)"), (compiler, "transform", "transform, in all")]
+    saved = [(compiler, "returning_lowered", "libcst -> IR (frontend)"), (compiler, "transform", "transform, in all")]
     saved = [(m, a, getattr(m, a), label) for m, a, label in saved]
     for m, a, f, label in saved:
         setattr(m, a, timed(label, f))

@@ -5,14 +5,15 @@ finite differences."""
 import numpy as np
 import pytest
 
-from adjointc import UnsupportedSyntax, compiler, frontend, grad, passes
+from adjointc import UnsupportedSyntax, compiler, frontend, grad, passes, printer
 from adjointc import types as T
 from adjointc.__main__ import main
 from adjointc.ir import Assign, Call, Const, For, Function, If, Name, map_stmts, replace, walk
 from adjointc.passes import types as typing_pass
 from adjointc.program import number
 
-NAMES = ["lower", "normalize", "inline", "mutation", "legality", "aliasing", "activity", "reverse", "tape", "record", "zeros", "dce"]
+NAMES = ["lower", "normalize", "inline", "mutation", "legality", "aliasing", "activity", "reverse", "tape", "record",
+         "zeros", "dce", "cleanup", "checkpoint"]
 
 
 def accumulate(x, k):
@@ -120,6 +121,26 @@ def test_each_pass_maps_a_program_to_a_program():
     assert {"x_bar", "s_bar"} <= prog.adjoints
 
 
+def test_cleanup_and_checkpoint_are_the_last_passes_and_the_printer_only_prints():
+    x = np.linspace(0.1, 0.9, 4)
+    g, prog = _program(accumulate, x, 2.0)
+    done = passes.run(prog, after="dce", dump=False)
+    cleaned = passes.run(done, passes=[p for p in passes.PIPELINE if p.name == "cleanup"], dump=False)
+    assert len(list(walk(cleaned.adjoint.body))) < len(list(walk(done.adjoint.body)))  # temporaries folded
+    # no loop asked to be checkpointed: the last pass leaves the program as it is
+    assert passes.run(cleaned, passes=passes.PIPELINE[-1:], dump=False) is cleaned
+    # asked for: the loop's backward sweep replays the trips from snapshots, and the printed
+    # adjoint is the Program's after the whole list, gradient unchanged
+    ck = grad(accumulate, checkpoints=2)
+    full = passes.run(compiler.program_of(ck, [T.of_value(x), T.of_value(2.0)]), dump=False)
+    before = passes.run(compiler.program_of(ck, [T.of_value(x), T.of_value(2.0)]), after="cleanup", dump=False)
+    assert "Checkpoints(" not in printer.block(before.adjoint.body)
+    assert "_ckpt1 = Checkpoints(len(_range1), 2, (False,))" in printer.block(full.adjoint.body)
+    assert "(s,) = _ckpt1.restore(_step1)" in compiler.transform(ck, [T.of_value(x), T.of_value(2.0)])
+    np.testing.assert_allclose(ck(x, 2.0), _fd(accumulate, (x, 2.0), 0), rtol=1e-6)
+    np.testing.assert_allclose(ck(x, 2.0), g(x, 2.0), rtol=1e-12)
+
+
 def test_run_stops_after_the_named_pass_and_refuses_unknown_names():
     x = np.linspace(0.1, 0.9, 4)
     _, prog = _program(accumulate, x, 2.0)
@@ -155,6 +176,9 @@ def test_show_after_prints_the_ir_after_that_pass(capsys):
     assert main(["show", target, "--args", "np.linspace(0.1, 0.9, 4), 2.0", "--after", "dce"]) == 0
     final = capsys.readouterr().out
     assert "for i in reversed(_range1):" in final and len(final.splitlines()) < len(adjoint.splitlines())  # dce removed some
+    assert main(["show", target, "--args", "np.linspace(0.1, 0.9, 4), 2.0", "--after", "cleanup"]) == 0
+    cleaned = capsys.readouterr().out  # the temporaries folded back: what the printer prints
+    assert len(cleaned.splitlines()) < len(final.splitlines()) and "for i in reversed(_range1):" in cleaned
     with pytest.raises(SystemExit):
         main(["show", target, "--args", "np.ones(4), 2.0", "--after", "no-such-pass"])
 
@@ -215,14 +239,15 @@ def test_adjointc_dump_prints_the_ir_after_each_pass_that_changed_it(capsys, cdi
     g = grad(accumulate)(x, 2.0)
     out = capsys.readouterr().out
     titles = [line.split()[2] for line in out.splitlines() if line.startswith("==== after ")]
-    assert titles == ["lower", "reverse", "tape", "record", "zeros", "dce"]  # (nothing to normalise, inline or rewrite)
+    # (nothing to normalise, inline or rewrite; no loop to checkpoint)
+    assert titles == ["lower", "reverse", "tape", "record", "zeros", "dce", "cleanup"]
     np.testing.assert_allclose(g, _fd(accumulate, (x, 2.0), 0), rtol=1e-6)
     x = np.linspace(0.1, 0.9, 6)
     g = grad(calls_in_place_helper)(x, 0.5)
     out = capsys.readouterr().out
     titles = [line.split()[2] for line in out.splitlines() if line.startswith("==== after ")]
     # (the helper's own analysis runs quietly; its adjoint, compiled on first use, dumps too)
-    assert titles[:7] == ["lower", "mutation", "reverse", "tape", "record", "zeros", "dce"]
+    assert titles[:8] == ["lower", "mutation", "reverse", "tape", "record", "zeros", "dce", "cleanup"]
     assert "calls_in_place_helper_grad" not in out.split("==== after reverse")[0]  # mutation: the primal
     np.testing.assert_allclose(g, _fd(calls_in_place_helper, (x, 0.5), 0), rtol=1e-6, atol=1e-8)
 

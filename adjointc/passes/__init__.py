@@ -28,6 +28,15 @@
                propagates copies (passes/simplify.py); for grad, where leaving f's value
                out would leave a dead statement of f's, it is done again on the adjoint
                returning the value (passes/value.py)
+    cleanup    single-use temporaries folded back into their uses, accumulations merged,
+               the plain forms folded again, peepholes (passes/cleanup.py, peephole.py);
+               with `tape_report`, the statistics build's report call. No value changes:
+               it is what makes the adjoint read like a hand-written one
+    checkpoint where a loop is to be checkpointed (grad(..., checkpoints=K) or a
+               `# adjointc: checkpoint K` comment), its two sweeps become a
+               schedule-driven recomputation (passes/checkpoint.py). It copies the
+               loop's forward body, so it runs on the cleaned adjoint (cleanup's folds
+               assume one definition per temporary)
 
 `TANGENT_PIPELINE` is forward mode (passes/tangent.py): the same front passes up to
 `aliasing`, then `tangent` (the primal with each statement's tangent beside it, no tape)
@@ -35,13 +44,8 @@ and `tangent-dce` (dead tangents dropped; the primal's statements kept).
 `BATCHED_TANGENT_PIPELINE` is the same with `tangent-batched`: tangents with a
 leading batch axis, a matrix of tangent columns in one sweep (rules/batched.py).
 
-After `dce`, compiler.transform runs passes/cleanup.run (temporaries folded into
-their uses) and a printer (compiler.PRINTERS): presentation, not a transform of
-the adjoint's meaning, so not an entry here. Between the two, where a loop is to be
-checkpointed (grad(..., checkpoints=K) or a `# adjointc: checkpoint K` comment),
-passes/checkpoint.py rewrites that loop's two sweeps into a schedule-driven
-recomputation: it copies the loop's forward body, so it runs on the cleaned adjoint
-(cleanup's folds assume one definition per temporary).
+After `checkpoint`, compiler.transform hands the adjoint to a printer
+(compiler.PRINTERS): IR -> text, nothing else.
 
 Types are not a pass: they are a fact of the Program, inferred when first read
 after the IR changed. `CALLEE_PASSES`, the prefix up to `aliasing`, is what a
@@ -65,6 +69,7 @@ from ..names import Namer, bar
 from ..program import Program
 from . import (activity, aliasing, aux, cleanup, forms, inline, mutation, normalize, reverse, sharing, simplify,
                tangent, value)
+from . import checkpoint as checkpointing
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,20 @@ def _dce(prog: Program) -> Program:
     return prog.but(adjoint=Function(adj.name, adj.params, body, adj.file, adj.line), value=has_value)
 
 
+def _cleanup(prog: Program) -> Program:
+    """Afterwards every single-use temporary the transform made sits in its use, and
+    the adjoint's statements compute the same values (passes/cleanup.py)."""
+    adj = cleanup.run(prog.adjoint, prog.is_temp, tape_report=prog.tape_report, **cleanup.kinds_of(prog.types))
+    return prog.but(adjoint=adj)
+
+
+def _checkpoint(prog: Program) -> Program:
+    """Afterwards each loop asked to be checkpointed recomputes its trips from
+    snapshots in the backward sweep; no other statement changed."""
+    adj = checkpointing.run(prog.adjoint, prog.checkpoints, prog.types, prog.tape_report)
+    return prog if adj is prog.adjoint else prog.but(adjoint=adj)
+
+
 PIPELINE: tuple[Pass, ...] = (
     Pass("lower", _lower),
     Pass("normalize", _normalize),
@@ -214,6 +233,8 @@ PIPELINE: tuple[Pass, ...] = (
     Pass("record", _record),
     Pass("zeros", _zeros),
     Pass("dce", _dce),
+    Pass("cleanup", _cleanup),
+    Pass("checkpoint", _checkpoint),
 )
 # what a callee goes through before its effects are read (compiler.analyse_callee)
 CALLEE_PASSES: tuple[Pass, ...] = PIPELINE[:[p.name for p in PIPELINE].index("aliasing") + 1]
