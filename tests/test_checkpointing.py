@@ -267,8 +267,31 @@ def while_true(y0, k, T):
     return y * t
 
 
+def invariant_rebound_after(a, b, x):
+    # (fuzz-found, seed 1303: the checkpointed adjoint restored b, which the trips read, in
+    # its backward sweep and returned that b as f's value; the value is kept where the
+    # forward sweep ends)
+    y = x.copy()
+    for i in range(3):
+        a = math.sin(a)
+        y[3] += math.sin(b)
+    b = math.sqrt(a * a + 1.0)
+    return b
+
+
+def two_states_returned(a, x):
+    # (the restore rebinds both states, `a, c = _ckpt1.restore(_step1)`, f's value c too)
+    c = 0.0
+    for i in range(4):
+        a = math.sin(a) + x[i]
+        c = c + a
+    return c
+
+
 rng = np.random.default_rng(5)
 CASES = [
+    (invariant_rebound_after, ("a", "b", "x"), (0.24, -0.88, np.array([-0.4, 1.1, -2.5, 0.3, -2.1, 0.96]))),
+    (two_states_returned, ("a", "x"), (0.3, np.array([0.2, -0.5, 0.7, 1.1, -0.3]))),
     (stops_early, ("x",), (1.3, 40)),
     (stops_early, ("x",), (0.4, 40)),
     (returns_inside, ("x",), (0.2, 30)),

@@ -274,7 +274,8 @@ class Rewriter:
         ret = bwd[-1] if bwd else None
         if not (isinstance(ret, Return) and isinstance(ret.value, Call) and ret.value.op == "tuple"):
             return fwd, bwd
-        rebound = all_writes(tuple(bwd[:-1]))
+        # (the unpacking targets this pass makes, `(b,)` and `a, x`, bind each of their names)
+        rebound = {n for t in all_writes(tuple(bwd[:-1])) for n in _NAME.findall(t)}
         value = ret.value.args[0]
         names = [n for n in dict.fromkeys(names_in(value)) if n in rebound]
         if not names:
@@ -439,6 +440,9 @@ class Rewriter:
         out = {s.target for s in prologue if isinstance(s, Assign)}
         out |= {s.target for s in before if isinstance(s, (Assign, For))}
         return out
+
+
+_NAME = re.compile(r"[A-Za-z_]\w*")
 
 
 def _targets(names: list[str]) -> str:
