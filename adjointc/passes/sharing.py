@@ -363,6 +363,9 @@ class Flow:
                            or s.value.kind == "primitive" and s.value.op.startswith(("np.", "math.", "un")))}
         self.at: dict[int, list[_Point]] = {}
         self.reached: set[int] = set()
+        # a loop's statements follow it in walk order: loop's index -> the end of its body's
+        self.body_end = {k: k + 1 + len(list(walk(s.body))) for k, s in enumerate(self.order)
+                         if isinstance(s, (For, While))}
         start = _State({p.name: frozenset({("e", p.name)}) for p in fn.params})
         self._block(fn.body, [start])
 
@@ -437,21 +440,42 @@ class Flow:
         return states
 
     def _loop(self, s, states: list[_State]) -> list[_State]:
+        """The states after loop s: its head's states to a fixpoint. Each state of the
+        head goes through the body once (a trip takes only the states the trip before
+        added; what the body gives for a state, and the facts it records in `at`, do
+        not change), so a head of n states costs n passes over the body, not n(n+1)/2.
+        Once the head is joined into one state, each trip takes that state and the facts
+        of the final trip are the ones kept (those of a smaller state are subsumed)."""
         head, merged = self._ways(states), False
+        k = self.index[id(s)]
+        at = self.at
+        before = {j: len(at[j]) for j in range(k + 1, self.body_end[k]) if j in at}  # (an outer trip's)
+        done: list[_State] = []   # the head's states taken through the body
+        breaks: list[_State] = []
         while True:
             jumps: list = [[], []]
-            inner = [x.copy() for x in head]  # (head is kept to compare with: the trip runs on copies)
+            if merged:  # (the facts of this trip replace those of the trips before)
+                for j in range(k + 1, self.body_end[k]):
+                    if j in at:
+                        del at[j][before.get(j, 0):]
+                breaks = []
+                todo = head
+            else:
+                todo = [x for x in head if x not in done]
+            inner = [x.copy() for x in todo]  # (head is kept to compare with: the trip runs on copies)
             for x in inner:
                 if isinstance(s, For):
                     x.rank(s.target, None)
                     x.pt(s.target, frozenset() if _no_memory(self.types.get(s.target, T.UNKNOWN))
                          else self._args(x, (s.iter,)))
             new = self._ways(head + self._block(s.body, inner, jumps) + jumps[1], join=False)
+            done += todo
+            breaks += jumps[0]
             if merged or len(new) > self.WAYS:
                 # (once joined, stay joined: a single state only grows, so the loop ends)
                 merged, new = True, self._ways(new, join=True, ways=0)
             if len(new) == len(head) and all(x in head for x in new):
-                return self._ways(head + jumps[0])
+                return self._ways(head + breaks)
             head = new
 
     def _stmt(self, s, states: list[_State], loop: list | None) -> list[_State]:
@@ -460,7 +484,8 @@ class Flow:
         k = self.index[id(s)]
         self.reached.add(k)
         if isinstance(s, SetItem) or isinstance(s, Assign) and s.aug:
-            self.at[k] = [x.snapshot() for x in states]
+            # (a loop's trips add the facts of the head's states they take: see _loop)
+            self.at.setdefault(k, []).extend(x.snapshot() for x in states)
         if isinstance(s, (For, While)):
             return self._loop(s, states)
         if isinstance(s, If):
