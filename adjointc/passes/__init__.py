@@ -192,10 +192,12 @@ def _dce(prog: Program) -> Program:
     holders = {n: bs - bases[n] for n, bs in raw.items() if bs - bases[n]}
 
     def dce(body: tuple, keep: set[int]) -> tuple:
-        body = simplify.dce(body, keep, bases, holders)
+        live = simplify.dce(body, keep, bases, holders)
         # (a shape read from a value that lives anyway: t = u * 2 is then dead if only its shape was read)
-        body = forms.shape_from_sources(body, prog.is_temp, prog.types, {p.name for p in adj.params})
-        body = simplify.dce(simplify.propagate_copies(body, set(prog.adjoints)), keep, bases, holders)
+        body = forms.shape_from_sources(live, prog.is_temp, prog.types, {p.name for p in adj.params})
+        body = simplify.propagate_copies(body, set(prog.adjoints))
+        if body is not live:  # (else a second round would delete nothing: dce's result is its fixpoint)
+            body = simplify.dce(body, keep, bases, holders)
         return cleanup.drop_value_copy(body, prog.result)
     body = dce(adj.body, set(prog.keep))
     if not prog.value and value.orphaned(body, prog.keep):  # (grad: see passes/value.py)

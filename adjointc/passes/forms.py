@@ -163,4 +163,6 @@ def shape_from_sources(body: Block, is_temp, types: dict, params: set[str]) -> B
             v = map_expr(st.value, swap)
             return None if v == st.value else replace(st, value=v)
         return None
-    return body[:start] + map_stmts(body[start:], visit)
+    backward = body[start:]
+    swapped = map_stmts(backward, visit)
+    return body if swapped is backward else body[:start] + swapped

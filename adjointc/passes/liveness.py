@@ -157,7 +157,7 @@ class DCE:
         if isinstance(s, If):
             b1, L1 = self.block(s.body, L)
             b2, L2 = self.block(s.orelse, L)
-            if not b1 and not b2:
+            if _empty(b1) and _empty(b2):
                 if removable:
                     self.changed = True
                     return [], L
@@ -213,7 +213,7 @@ class DCE:
         if outer is not None:  # (what decided the final pass decides the enclosing loop's pass)
             outer |= decisive
         self.changed = changed or self.changed
-        if not body:
+        if _empty(body):
             if removable:
                 self.changed = True
                 return [], L
@@ -225,6 +225,12 @@ class DCE:
         L = Lh | Lb
         self.live_add(L, names_in(s.test))
         return [replace(s, body=tuple(body))], L
+
+
+def _empty(b: list[Stmt]) -> bool:
+    """Nothing but comments (which drop_orphan_comments then drops: a `# line N` comment
+    with no statement of its own)."""
+    return all(type(s) is Comment for s in b)
 
 
 RETURN = "\0return"  # (among a loop's decisive names when its body holds a return)

@@ -420,26 +420,24 @@ def _writes(s: Stmt) -> set[str]:
 def propagate_copies(b: Block, adjoints: set[str], copies: dict[str, str] | None = None) -> Block:
     """After `a_bar = b_bar`, read b_bar where a_bar is read (until either changes);
     `dce` then deletes the copy. Keeps the backward sweep free of adjoint relays.
-    Statements that do not change keep their identity (dce never deletes the user's)."""
+    Statements that do not change keep their identity (dce never deletes the user's),
+    and so does the block when none changes."""
     copies = dict(copies or {})
     out: list[Stmt] = []
+    changed = False
 
     def sub(e: Expr) -> Expr:
+        if not copies:
+            return e
         return map_expr(e, lambda n: Name(copies[n.id]) if isinstance(n, Name) and n.id in copies else None)
 
     def rebuilt(s: Stmt) -> Stmt:
         if not copies or copies.keys().isdisjoint(stmt_reads(s)):
             return s  # (nothing to substitute: the rebuilt statement would equal s)
-        if isinstance(s, Assign):
-            new = Assign(s.target, sub(s.value), s.loc)
-        elif isinstance(s, AugAssign):
-            new = AugAssign(s.target, s.op, sub(s.value), s.loc)
-        elif isinstance(s, SetItem):
-            new = SetItem(s.target, sub(s.index), sub(s.value), s.loc)
-        elif isinstance(s, AugSetItem):
-            new = AugSetItem(s.target, sub(s.index), s.op, sub(s.value), s.loc)
-        elif isinstance(s, (ExprStmt, Return)):
-            new = type(s)(sub(s.value), s.loc)
+        if isinstance(s, (SetItem, AugSetItem)):
+            new = replace(s, index=sub(s.index), value=sub(s.value))
+        elif isinstance(s, (Assign, AugAssign, ExprStmt, Return)):
+            new = replace(s, value=sub(s.value))
         else:
             return s
         return s if new == s else new
@@ -453,11 +451,20 @@ def propagate_copies(b: Block, adjoints: set[str], copies: dict[str, str] | None
                 written = _writes(s)
                 copies = {k: v for k, v in copies.items() if k not in written and v not in written}
             new = with_bodies(s, lambda b: propagate_copies(b, adjoints, copies))
-            new = replace(new, iter=sub(s.iter)) if isinstance(s, For) else replace(new, test=sub(s.test))
+            if isinstance(s, For):
+                it = sub(s.iter)
+                new = new if it is s.iter else replace(new, iter=it)
+            else:
+                test = sub(s.test)
+                new = new if test is s.test else replace(new, test=test)
+            changed = changed or new is not s
             out.append(new)
             continue
-        s = rebuilt(s)
+        new = rebuilt(s)
+        changed = changed or new is not s
+        s = new
         if isinstance(s, Assign) and isinstance(s.value, Name) and s.value.id == s.target:
+            changed = True
             continue  # a_bar = a_bar
         if copies:  # (nothing to invalidate otherwise)
             written = _writes(s)
@@ -467,7 +474,7 @@ def propagate_copies(b: Block, adjoints: set[str], copies: dict[str, str] | None
                 and s.value.id in adjoints:
             copies[s.target] = s.value.id
         out.append(s)
-    return tuple(out)
+    return tuple(out) if changed else b
 
 
 _WRITES_TARGET = (SetItem, AugAssign, AugSetItem)  # (statements with a target, besides Assign)
