@@ -3,10 +3,10 @@
     python benchmarks/compile_time.py
         cold transform vs cache-hit load time of the main example (heat), each
         measured in a fresh process around the first gradient call (median of runs)
-    python benchmarks/compile_time.py --scaling [--sizes 100,300,1000] [--shapes stencil,loop] [--cpu]
+    python benchmarks/compile_time.py --scaling [--sizes 100,300,1000] [--shapes stencil,loop] [--cpu] [--repeat 3]
         transform time against function size: for each shape, a generated function of
-        N statements is differentiated once (fresh cache, after a warm-up transform),
-        and the table shows seconds per size and the ratio of the largest to the
+        N statements is differentiated (fresh cache, after a warm-up transform; the least
+        of `--repeat` transforms), and the table shows seconds per size and the ratio of the largest to the
         smallest (issue 10's target: 1,000 statements in under 1 s, at most 15x the
         time of 100). `--cpu`: CPU time of this process instead of wall time (steadier
         on a shared machine). `--profile SHAPE:N` prints the cProfile of one transform;
@@ -176,7 +176,7 @@ def stages(shape: str, n: int, directory: str) -> None:
 
 
 def scaling(shapes: list[str], sizes: list[int], profile: str | None = None, stage: str | None = None,
-            cpu: bool = False) -> None:
+            cpu: bool = False, repeat: int = 3) -> None:
     with tempfile.TemporaryDirectory() as work:
         os.environ["ADJOINTC_CACHE_DIR"] = os.path.join(work, "cache")
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -190,11 +190,16 @@ def scaling(shapes: list[str], sizes: list[int], profile: str | None = None, sta
             stages(shape, int(n), work)
             return
         clock = time.process_time if cpu else time.perf_counter
-        print(f"transform {'CPU' if cpu else 'wall'} time (s) by function size; "
-              f"ratio = {sizes[-1]} / {sizes[0]} statements")
+        print(f"transform {'CPU' if cpu else 'wall'} time (s) by function size, the least of {repeat} "
+              f"transforms; ratio = {sizes[-1]} / {sizes[0]} statements")
         print(f"{'shape':<10}" + "".join(f"{n:>9}" for n in sizes) + f"{'ratio':>9}")
+        runs = iter(range(10 ** 6))
+
+        def fresh(shape: str, n: int) -> float:  # (its own cache directory: a transform, never a hit)
+            os.environ["ADJOINTC_CACHE_DIR"] = os.path.join(work, f"cache{next(runs)}")
+            return _transform_seconds(shape, n, work, clock=clock)
         for shape in shapes:
-            times = [_transform_seconds(shape, n, work, clock=clock) for n in sizes]
+            times = [min(fresh(shape, n) for _ in range(repeat)) for n in sizes]
             print(f"{shape:<10}" + "".join(f"{t:9.3f}" for t in times) + f"{times[-1] / times[0]:9.1f}",
                   flush=True)
 
@@ -208,8 +213,10 @@ if __name__ == "__main__":
     ap.add_argument("--stages", default=None, metavar="SHAPE:N", help="CPU time per pass of one transform "
                     "(with --scaling)")
     ap.add_argument("--cpu", action="store_true", help="CPU time instead of wall time (with --scaling)")
+    ap.add_argument("--repeat", type=int, default=3, help="each size: the least of this many transforms "
+                    "(with --scaling; a shared machine's noise only ever adds time)")
     a = ap.parse_args()
     if a.scaling:
-        scaling(a.shapes.split(","), [int(n) for n in a.sizes.split(",")], a.profile, a.stages, a.cpu)
+        scaling(a.shapes.split(","), [int(n) for n in a.sizes.split(",")], a.profile, a.stages, a.cpu, a.repeat)
     else:
         main()
