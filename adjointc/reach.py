@@ -36,7 +36,6 @@ Objects reached are held (strongly) by the Reach, so identities cannot be reused
 from __future__ import annotations
 
 import __future__ as future_mod
-import ast
 import functools
 import importlib.machinery
 import inspect
@@ -307,53 +306,11 @@ def sourcelines(code: pytypes.CodeType) -> tuple[list[str], int]:
     hit, now = _LINES.get(id(code)), held()
     if hit is not None and hit[0] is code and now is not None and hit[1] is now:
         return list(hit[2][0]), hit[2][1]
-    lines, first = _getsourcelines(code)
+    lines, first = inspect.getsourcelines(code)
     now = held()
     if now is not None:
         _LINES[id(code)] = (code, now, (list(lines), first))
     return lines, first
-
-
-def _getsourcelines(code: pytypes.CodeType) -> tuple[list[str], int]:
-    """`inspect.getsourcelines(code)`, the end of the def read off the file's syntax tree
-    (the C parser) rather than by tokenizing the def in Python (`inspect.getblock`: most
-    of the time a long function's first transform spent outside the compiler). The same
-    lines: a def ends where its last statement does, or at the last comment after it
-    indented as its body, before the next line of code (as inspect's BlockFinder has it).
-    What the tree cannot answer (a lambda, a file that does not parse) is inspect's."""
-    lines, lnum = inspect.findsource(code)
-    found = _defs("".join(lines)).get(lnum + 1)
-    if found is None:
-        return inspect.getblock(lines[lnum:]), lnum + 1
-    end, body_col = found
-    k = end
-    while body_col is not None and k < len(lines):  # (trailing comments, blank lines between)
-        text = lines[k].lstrip()
-        if text and not text.startswith("#"):
-            break
-        k += 1
-        if text and len(lines[k - 1]) - len(text) >= body_col:
-            end = k
-    return lines[lnum:end], lnum + 1
-
-
-@functools.lru_cache(maxsize=16)
-def _defs(text: str) -> dict[int, tuple[int, int | None]]:
-    """First line of each def (its first decorator's, as co_firstlineno) -> (its last
-    line, the column of its body when the body starts a line of its own, else None)."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return {}
-    lines = text.split("\n")  # (as ast numbers them: linecache's lines end in \n alone)
-    out = {}
-    for n in ast.walk(tree):
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.end_lineno is not None:
-            b = n.body[0]
-            own_line = b.lineno <= len(lines) and not lines[b.lineno - 1][:b.col_offset].strip()
-            out[min([d.lineno for d in n.decorator_list] + [n.lineno])] = (n.end_lineno,
-                                                                            b.col_offset if own_line else None)
-    return out
 
 
 _CHECKED: dict[int, tuple[pytypes.CodeType, str]] = {}  # id(code) -> (code, text that matched)
