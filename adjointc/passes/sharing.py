@@ -363,9 +363,8 @@ class Flow:
                            or s.value.kind == "primitive" and s.value.op.startswith(("np.", "math.", "un")))}
         self.at: dict[int, list[_Point]] = {}
         self.reached: set[int] = set()
-        # a loop's statements follow it in walk order: loop's index -> the end of its body's
-        self.body_end = {k: k + 1 + len(list(walk(s.body))) for k, s in enumerate(self.order)
-                         if isinstance(s, (For, While))}
+        self.body_end = {k: k + 1 + len(list(walk(s.body))) for k, s in enumerate(self.order)  # (a loop's
+                         if isinstance(s, (For, While))}  # body follows it in walk order: where it ends)
         start = _State({p.name: frozenset({("e", p.name)}) for p in fn.params})
         self._block(fn.body, [start])
 
@@ -440,12 +439,10 @@ class Flow:
         return states
 
     def _loop(self, s, states: list[_State]) -> list[_State]:
-        """The states after loop s: its head's states to a fixpoint. Each state of the
-        head goes through the body once (a trip takes only the states the trip before
-        added; what the body gives for a state, and the facts it records in `at`, do
-        not change), so a head of n states costs n passes over the body, not n(n+1)/2.
-        Once the head is joined into one state, each trip takes that state and the facts
-        of the final trip are the ones kept (those of a smaller state are subsumed)."""
+        """The states after loop s: its head's states to a fixpoint, each taken through the
+        body once (a trip takes the states the trip before added: n states cost n passes
+        over the body, not n(n+1)/2). Once the head is joined into one state, each trip
+        takes it, and the facts `at` keeps are the final trip's."""
         head, merged = self._ways(states), False
         k = self.index[id(s)]
         at = self.at
