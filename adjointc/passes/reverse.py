@@ -53,6 +53,7 @@ from ..names import Namer, bar
 from . import sharing
 from . import simplify as S
 from . import record, tape
+from .cleanup import dedupe_comments
 from .trips import instrument, trip_counter
 from .adjoints import Adjoints, _advanced, _comment, _is_temp  # noqa: F401 (mutation.py imports these two)
 
@@ -220,6 +221,10 @@ def sweep(fn: Function, active: set[str], types: dict[str, T.T], wrt: tuple[str,
     bases = sharing.base_map(body, types)
     ctx.sharing = tape.Sharing(bases)
     fwd, bwd = Reverser(ctx).block(body)
+    # (one `# line N` comment per run of one line's statements, as cleanup keeps them: the
+    # seven statements `u[1:-1] = u[1:-1] + k * (u[2:] - u[:-2])` lowers to need one, and
+    # the passes after this one handle a tenth fewer statements)
+    bwd = list(dedupe_comments(tuple(bwd)))
     grads: list[Expr] = []
     for w in wrt:
         t = types.get(w, T.UNKNOWN)
