@@ -177,7 +177,8 @@ def _zeros(prog: Program) -> Program:
     accumulation onto zeros, and contributions that are zero are gone."""
     adj = prog.adjoint
     inplace = simplify.inplace_targets(adj.body, set(prog.adjoints))
-    body, _, _ = simplify.Zeros(set(prog.adjoints), prog.types, inplace).block(adj.body, set(), set())
+    body, _, _ = simplify.Zeros(set(prog.adjoints), prog.types, inplace,
+                                [q.name for q in adj.params]).block(adj.body, set(), set())
     return prog.but(adjoint=Function(adj.name, adj.params, tuple(body), adj.file, adj.line))
 
 

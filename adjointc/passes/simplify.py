@@ -23,6 +23,7 @@ Invariants: never changes a value the program returns; deterministic.
 from __future__ import annotations
 
 import operator
+from typing import Iterable
 from dataclasses import replace
 
 from .. import types as T
@@ -135,8 +136,14 @@ def fold_step(n: Expr, types: TypeOracle) -> Expr | None:
 
 # ----------------------------------------------------------- zero adjoints
 class Zeros:
-    def __init__(self, adjoints: set[str], types: dict[str, T.T], inplace: set[str]):
+    def __init__(self, adjoints: set[str], types: dict[str, T.T], inplace: set[str],
+                 params: Iterable[str] = ()):
         self.adjoints = adjoints
+        # names certainly bound where the pass is: the parameters, and the targets of the
+        # top-level statements taken so far (a name the forward sweep binds only in a loop or
+        # a branch may be unbound: a loop that ran no trip, a branch never taken)
+        self.bound: set[str] = set(params)
+        self.depth = 0
         self.types = TypeOracle(types)
         self.inplace = inplace  # adjoints updated in place somewhere
         # Adjoints that may hold the symbolic zero 0.0 here (on some path): a value computed
@@ -199,6 +206,8 @@ class Zeros:
         A = self.adjoints
         for i, s in enumerate(b):
             t = type(s)
+            if self.depth == 0 and t is Assign:
+                self.bound.add(s.target)  # (bound once s ran: a loop after it may read it)
             if t is Comment or (t is Assign or t in _WRITES_TARGET) and s.target not in A:
                 out.append(s)  # (what `stmt` does with them: the primal's own statements, comments)
                 continue
@@ -343,9 +352,11 @@ class Zeros:
         if isinstance(s, If):
             after, self.owned_next = self.owned_next, []
             M0 = set(self.M)
+            self.depth += 1
             b1, Z1, O1 = self.block(s.body, Z, O)
             M1, self.M = self.M, M0
             b2, Z2, O2 = self.block(s.orelse, Z, O)
+            self.depth -= 1
             jumps = (Break, Continue, Return)  # (a branch that ends in a jump never reaches what follows)
             for a, x in after if not (b1 and type(b1[-1]) in jumps or b2 and type(b2[-1]) in jumps) else ():
                 # (materialized in the branch that does not own a: materialized_next)
@@ -361,19 +372,21 @@ class Zeros:
         if isinstance(s, (For, While)):
             pre: list[Stmt] = []
             written = all_writes(s.body) | ({s.target} if isinstance(s, For) else set())
-            for x in walk(s.body):  # hoist `a = as_adjoint(a, x)` out of the loop
+            for x in walk(s.body):  # hoist `a = as_adjoint(a, x)` out of the loop (x bound here)
                 if isinstance(x, Assign) and isinstance(x.value, Call) and x.value.op == "as_adjoint" \
                         and x.target in Z and x.target not in O and isinstance(x.value.args[1], Name) \
-                        and x.value.args[1].id not in written:
+                        and x.value.args[1].id not in written and x.value.args[1].id in self.bound:
                     pre.append(Assign(x.target, self.zeros(x.value.args[1]), s.loc))
                     O.add(x.target)
                     self.M.discard(x.target)
+            self.depth += 1
             Zh, Oh, Mh, last = self.loop_entry(s, Z, O)
             if last is None:  # (the fixpoint gave up: one more pass from where it stopped)
                 self.M = set(Mh)
                 body, Ze, Oe = self.block(s.body, Zh, Oh)
             else:  # (the block is a function of the sets it starts from: that pass is this one)
                 body, Ze, Oe, self.M = last
+            self.depth -= 1
             self.M |= Mh  # (after zero trips, or after the last)
             loop = For(s.target, s.iter, tuple(body), s.loc) if isinstance(s, For) \
                 else While(s.test, tuple(body), s.loc)

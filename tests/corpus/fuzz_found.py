@@ -211,6 +211,23 @@ def written_in_place_after_helper_modified_it(x):
     return np.sum(u * u) + s
 
 
+def copy_bound_only_in_a_loop(p1, p3):
+    """u is bound only on the trips that get past the first `continue`; the zeros pass
+    hoisted `u_bar = np.zeros_like(u)` out of the backward loop, where no trip may have
+    bound u (p1 > 0.4: UnboundLocalError). A hoisted initialisation reads only names
+    certainly bound there (fuzz seed 1306)."""
+    k = 0
+    while k < 3:
+        k = k + 1
+        if p1 > 0.4:
+            continue
+        u = p3.copy()
+        if u[2] < np.sin(p1):
+            continue
+        p1 = math.tanh(math.cos(max(c * 2.0 for c in u)))
+    return p1 * np.sum(p3)
+
+
 CASES = [
     Case(self_assign_scalar_input, (0, 1), [(0.7, 0.3), (-1.2, 0.5)], sympy=True),
     Case(self_assign_array_input, (0, 1), [(0.3, _n(5)), (-0.4, _n(4))]),
@@ -237,4 +254,7 @@ CASES = [
     Case(list_built_in_while_loop, (0, 1), [(0.2, _n(4)), (-0.5, _n(5))]),
     Case(written_in_place_after_helper_modified_it, 0,
          [(np.array([-0.09, -1.66, 0.64, -0.01]),), (np.array([0.3, 0.5, -0.2, 0.1]),)]),
+    Case(copy_bound_only_in_a_loop, (0, 1), [(0.5, np.array([-0.76, -0.125, 0.096, 0.76])),
+                                             (0.1, np.array([-0.76, -0.125, 0.096, 0.76])),
+                                             (-0.3, np.array([0.2, 0.9, -0.4, 0.3]))]),
 ]
