@@ -23,8 +23,8 @@ Invariants: never changes a value the program returns; deterministic.
 from __future__ import annotations
 
 import operator
-from typing import Iterable
 from dataclasses import replace
+from typing import Iterable
 
 from .. import types as T
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue, Expr, ExprStmt, For,
@@ -388,9 +388,7 @@ class Zeros:
                 body, Ze, Oe, self.M = last
             self.depth -= 1
             self.M |= Mh  # (after zero trips, or after the last)
-            loop = For(s.target, s.iter, tuple(body), s.loc) if isinstance(s, For) \
-                else While(s.test, tuple(body), s.loc)
-            return pre + [loop], Zh & Ze, Oh & Oe
+            return pre + [replace(s, body=tuple(body))], Zh & Ze, Oh & Oe
         if isinstance(s, Return):
             def fix(e: Expr) -> Expr | None:
                 if isinstance(e, Call) and e.op == "as_adjoint" and isinstance(e.args[0], Name):
