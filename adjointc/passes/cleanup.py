@@ -21,7 +21,8 @@ of passes/peephole.py: up to rounding, sums reassociated).
                          rebinds result (run by the dce pass, passes/__init__.py)
 
 `run(fn, is_temp, tape_report=...)` applies them in that order (the order the
-printed text depends on). Temporaries are recognised by the predicate `is_temp`
+printed text depends on): the `cleanup` pass of PIPELINE (passes/__init__.py), and
+forward mode's last step (compile_tangent.py). Temporaries are recognised by the predicate `is_temp`
 the caller passes (today a name pattern, `_t3` / `_t3_bar` / `_cond2`).
 
 Every pass here is linear in the size of the function (times the nesting
