@@ -53,8 +53,7 @@ def run(fn: Function, is_temp: IsTemp, tape_report: bool = False, scalars: froze
     body = fold_temporaries(fn.body, is_temp)
     if types is not None:
         from .forms import refold
-        before = frozenset(s.value for s in walk(fn.body) if type(s) in _VALUED and s.value is not None)
-        body = refold(body, types, before)
+        body = refold(body, types)
     adjoints = {s.target for s in walk(body) if isinstance(getattr(s, "target", None), str)
                 and s.target.endswith("_bar")}
     body = merge_accumulations(dedupe_comments(body), adjoints)
@@ -89,7 +88,6 @@ def _reads_all(s: Stmt) -> list[str]:
 
 
 _COMPOUND = (For, While, If)
-_VALUED = frozenset({Assign, AugAssign, AugSetItem, SetItem, Return})
 
 
 def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:

@@ -76,18 +76,17 @@ def _calls_helper(e: Expr) -> bool:
                                     or any(_calls_helper(v) for _, v in e.kwargs))
 
 
-def refold(body: Block, types: dict, folded: frozenset = frozenset()) -> Block:
+def refold(body: Block, types: dict) -> Block:
     """Fold again (simplify.fold, these forms included) every statement value that calls
     one of the helpers above, once cleanup.fold_temporaries has put single-use temporaries
     back into their uses: `unreduce(g, a, None, False)` of a mean and the `* 2 * t` of the
-    square it feeds meet only there. `folded`: values known to be folded already (those
-    of the statements before fold_temporaries, which the passes built folded), skipped."""
+    square it feeds meet only there."""
     from .simplify import TypeOracle, fold
     oracle = TypeOracle(types)
 
     def visit(s, rest):
         if isinstance(s, (Assign, AugAssign, AugSetItem, SetItem, Return)) and s.value is not None \
-                and s.value not in folded and _calls_helper(s.value):
+                and _calls_helper(s.value):
             v = fold(s.value, oracle)
             return None if v == s.value else replace(s, value=v)
         return None

@@ -25,6 +25,7 @@ names' last reads).
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Break, Call, Comment, Const, Continue, Expr, ExprStmt,
@@ -263,11 +264,7 @@ def _map_adjoint_values(body: Block, adjoints: set[str], fix) -> Block:
         if t in (Assign, AugAssign, AugSetItem) and st.target in adjoints:
             v = map_expr(st.value, fix)
             if v is not st.value:
-                if t is Assign:
-                    return Assign(st.target, v, st.loc)
-                if t is AugAssign:
-                    return AugAssign(st.target, st.op, v, st.loc)
-                return AugSetItem(st.target, st.index, st.op, v, st.loc)
+                return replace(st, value=v)
         return st
     return tuple(stmt(x) for x in body)
 
