@@ -436,12 +436,20 @@ def map_stmts(block: Block, f: Callable[[Stmt, Block], "Stmt | Sequence[Stmt] | 
     (an empty one drops it). Unchanged blocks are returned as the same object."""
     out: list[Stmt] = []
     changed = False
+    inner = None
     for i, s in enumerate(block):
-        s2 = with_bodies(s, lambda b: map_stmts(b, f))
+        t = type(s)
+        if t is For or t is While or t is If:
+            if inner is None:
+                def inner(b: Block) -> Block:
+                    return map_stmts(b, f)
+            s2 = with_bodies(s, inner)
+        else:
+            s2 = s
         r = f(s2, _Rest(block, i + 1))
         if r is None:
             r = (s2,)
-        elif not isinstance(r, (list, tuple)):
+        elif type(r) is not list and type(r) is not tuple:
             r = (r,)
         if len(r) != 1 or r[0] is not s:
             changed = True
@@ -475,10 +483,11 @@ class _Rest(_abc.Sequence):
 
 def with_bodies(s: Stmt, g: Callable[[Block], Block]) -> Stmt:
     """`s` with `g` applied to each of its nested blocks (s itself if none changes)."""
-    if isinstance(s, (For, While)):
+    t = type(s)  # (no class derives from a statement class; asked for every statement a pass maps)
+    if t is For or t is While:
         body = g(s.body)
         return s if body is s.body else replace(s, body=body)
-    if isinstance(s, If):
+    if t is If:
         body, orelse = g(s.body), g(s.orelse)
         return s if body is s.body and orelse is s.orelse else replace(s, body=body, orelse=orelse)
     return s

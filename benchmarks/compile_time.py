@@ -14,6 +14,13 @@
         process instead of wall time (steadier
         on a shared machine). `--profile SHAPE:N` prints the cProfile of one transform;
         `--stages SHAPE:N` the CPU time of each pass and stage of one transform.
+    python benchmarks/compile_time.py --instructions loop:1000[,stencil:1000]
+        the machine instructions of one first call of each (counted by valgrind's
+        callgrind, which must be installed: `apt-get install valgrind`; ~100x slower
+        than a plain run): a measure of the transform's cost that does not move with
+        the machine's load, where the time of the same code moves by up to 2x within a
+        day on a shared machine. The count is the run's less that of a run doing
+        only the warm-up (imports, rule templates).
 
 Shapes (seeded, so every run differentiates the same functions):
     scalar    straight-line scalar code, each statement reading an earlier one
@@ -197,6 +204,38 @@ def stages(shape: str, n: int, directory: str) -> None:
         print(f"  {label:<28}{t:7.3f}")
 
 
+def _child(spec: str) -> None:
+    """The process `instructions` counts: the warm-up, then (N > 0) one first call."""
+    shape, n = spec.split(":")
+    with tempfile.TemporaryDirectory() as work:
+        os.environ["ADJOINTC_CACHE_DIR"] = os.path.join(work, "warm-up")
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+        _transform_seconds("stencil", 10, work)
+        if int(n):
+            os.environ["ADJOINTC_CACHE_DIR"] = os.path.join(work, "cache")
+            _transform_seconds(shape, int(n), work)
+
+
+def instructions(specs: list[str]) -> None:
+    """Instructions of one first call of each SHAPE:N (see the module docstring)."""
+    import re
+    import shutil
+    if shutil.which("valgrind") is None:
+        sys.exit("--instructions needs valgrind (apt-get install valgrind)")
+
+    def counted(spec: str) -> int:
+        env = dict(os.environ, PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1")
+        run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+                              os.path.abspath(__file__), "--child", spec], env=env, capture_output=True, text=True)
+        found = re.search(r"Collected : (\d+)", run.stderr)
+        if run.returncode or not found:
+            sys.exit(f"valgrind run of {spec} failed:\n{run.stderr[-2000:]}")
+        return int(found.group(1))
+    base = counted("stencil:0")
+    for spec in specs:
+        print(f"{spec}: {(counted(spec) - base) / 1e9:.3f} G instructions (a first call, and one run)", flush=True)
+
+
 def scaling(shapes: list[str], sizes: list[int], profile: str | None = None, stage: str | None = None,
             cpu: bool = False, repeat: int = 3) -> None:
     with tempfile.TemporaryDirectory() as work:
@@ -243,8 +282,15 @@ if __name__ == "__main__":
     ap.add_argument("--cpu", action="store_true", help="CPU time instead of wall time (with --scaling)")
     ap.add_argument("--repeat", type=int, default=3, help="each size: the least of this many transforms "
                     "(with --scaling; a shared machine's noise only ever adds time)")
+    ap.add_argument("--instructions", default=None, metavar="SHAPE:N[,SHAPE:N]",
+                    help="machine instructions of one first call of each (needs valgrind)")
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
-    if a.scaling:
+    if a.child:
+        _child(a.child)
+    elif a.instructions:
+        instructions(a.instructions.split(","))
+    elif a.scaling:
         scaling(a.shapes.split(","), [int(n) for n in a.sizes.split(",")], a.profile, a.stages, a.cpu, a.repeat)
     else:
         main()

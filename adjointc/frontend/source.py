@@ -179,9 +179,10 @@ class _StartsState(CodegenState):
         self.stack.append((self.line, self.column))
 
     def after_codegen(self, node: cst.CSTNode) -> None:
-        # (a syntactic position recorded already wins; setdefault hashes the node once, and
-        # a node's hash is a Python-level call)
-        self.starts.setdefault(node, self.stack.pop())
+        # (a syntactic position recorded already wins. Keyed by id(node): a node's hash is its
+        # id, but computed by a Python-level __hash__, a call per lookup; the tree is kept
+        # alive by its reader, so the ids are its nodes')
+        self.starts.setdefault(id(node), self.stack.pop())
 
     def record_syntactic_position(self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
                                   end_node: cst.CSTNode | None = None) -> "_Syntactic":
@@ -202,15 +203,44 @@ class _Syntactic:
 
     def __exit__(self, *exc: object) -> None:
         st = self.state
-        st.starts[self.node] = st.starts[self.start_node] if self.start_node is not None else self.start
+        st.starts[id(self.node)] = st.starts[id(self.start_node)] if self.start_node is not None else self.start
 
 
-def starts(module: cst.Module) -> dict[cst.CSTNode, tuple[int, int]]:
+def starts(module: cst.Module) -> "_ByNode":
     """Every node of `module` -> its start (line, column), as libcst's PositionProvider
     gives them (tests/test_frontend.py checks that they agree)."""
     state = _StartsState(default_indent=module.default_indent, default_newline=module.default_newline)
     module._codegen(state)
-    return state.starts
+    return _ByNode(module, state.starts)
+
+
+class _ByNode(Mapping):
+    """The starts of a tree's nodes, looked up by node (held by id: see
+    `_StartsState.after_codegen`). Iterating walks the tree (tests do; the frontend only
+    looks nodes up)."""
+
+    def __init__(self, module: cst.Module, by_id: dict[int, tuple[int, int]]) -> None:
+        self.module, self.by_id = module, by_id
+
+    def get(self, node: Any, default: Any = None) -> Any:
+        return self.by_id.get(id(node), default)
+
+    def __getitem__(self, node: cst.CSTNode) -> tuple[int, int]:
+        return self.by_id[id(node)]
+
+    def __contains__(self, node: object) -> bool:
+        return id(node) in self.by_id
+
+    def __iter__(self) -> Any:
+        todo: list[cst.CSTNode] = [self.module]
+        while todo:
+            n = todo.pop()
+            if id(n) in self.by_id:
+                yield n
+            todo.extend(reversed(n.children))
+
+    def __len__(self) -> int:
+        return len(self.by_id)
 
 
 @functools.lru_cache(maxsize=8)

@@ -216,9 +216,18 @@ class Rewriter:
     def __init__(self, fn: Function, default: Request | None, types: Mapping[str, T.T], stats: bool = False):
         self.fn, self.default, self.types, self.stats = fn, default, types, stats
         self.made: list[str] = []  # the Checkpoints objects made (statistics builds report them)
-        self.taken = {n for s in walk(fn.body) for n in stmt_writes(s) | stmt_reads(s)}
-        self.taken |= {p.name for p in fn.params}
+        self._taken: set[str] | None = None
         self.counters: dict[str, int] = {}
+
+    @property
+    def taken(self) -> set[str]:
+        """Every name the adjoint reads or writes, and its parameters (found when a first
+        name is made: most adjoints have no loop to checkpoint)."""
+        if self._taken is None:
+            fn = self.fn
+            self._taken = {n for s in walk(fn.body) for n in stmt_writes(s) | stmt_reads(s)}
+            self._taken |= {p.name for p in fn.params}
+        return self._taken
 
     def fresh(self, hint: str) -> str:
         while True:
