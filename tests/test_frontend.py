@@ -131,22 +131,58 @@ def test_lowered_reports_what_it_learnt_about_names():
     assert [s.target for s in walk(low.function.body) if isinstance(s, Assign) and s.aug] == ["a"]
 
 
-def test_node_starts_agree_with_libcst_positions():
-    # source.starts is a lean replay of libcst's PositionProvider: every node's start
-    # (line, column) must be the provider's, for the package's own varied source
+def _position_sources():
+    """The package's own varied source, the corpus, the examples and a few edge cases."""
     import glob
     import os
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    paths = sorted(p for d in ("adjointc", "tests/corpus", "examples", "benchmarks")
+                   for p in glob.glob(os.path.join(root, d, "**", "*.py"), recursive=True))
+    texts = [open(p, encoding="utf-8").read() for p in paths]
+    return texts + [
+        "def f(x):\n    y = (x +\n         1)  # c\n    if y: z = 1; w = 2\n    return [\n  y]\r\n",
+        "def g(x):\n    t = (x, (x))\n    s = ((x) + 1) * (2)\n    u = (f)(x)[1:2, ::3]\n"
+        "    v = x if (x) else -(x)\n    if x:\n        pass\n    elif x > 1 < 2:\n        a = b = {1: x}\n"
+        "    else:\n        a = [*x, (x)]\n    return f(*x, k=(1), **x), (x)\n",
+        "def h(\u00e9):\n    \u00e92 = \u00e9 * 2; r = h(\u00e92)\n    return (r,)\n",
+        "def k(x):\r    return x\r",
+    ]
 
+
+def test_node_starts_agree_with_libcst_positions():
+    # positions.full is a lean replay of libcst's PositionProvider, and positions.Starts
+    # (what the frontend reads: ast's starts for the nodes it pairs, the full table for the
+    # rest) gives the same start for every node: both must be the provider's
     import libcst as cst
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from adjointc.frontend import source
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    paths = sorted(glob.glob(os.path.join(root, "adjointc", "**", "*.py"), recursive=True))
-    text = "def f(x):\n    y = (x +\n         1)  # c\n    if y: z = 1; w = 2\n    return [\n  y]\r\n"
-    modules = [cst.parse_module(open(p, encoding="utf-8").read()) for p in paths] + [cst.parse_module(text)]
-    for m in modules:
+    from adjointc.frontend import positions
+    paired = 0
+    for text in _position_sources():
+        m = cst.parse_module(text)
         ranges = MetadataWrapper(m, unsafe_skip_copy=True).resolve(PositionProvider)
-        got = source.starts(m)
+        want = {id(n): (r.start.line, r.start.column) for n, r in ranges.items()}
+        got = positions.full(m)
         assert len(got) == len(ranges)
         assert all(got[n] == (r.start.line, r.start.column) for n, r in ranges.items())
+        fast = positions.Starts(m, text)
+        bad = [(type(n).__name__, m.code_for_node(n)[:30], p, want[i]) for n, r in ranges.items()
+               for i in [id(n)] if (p := fast.paired.get(i)) is not None and p != want[i]]
+        assert not bad, bad
+        assert all(fast.get(n) == (r.start.line, r.start.column) for n, r in ranges.items())
+        paired += len(fast.paired)
+    assert paired > 10_000  # (the pairing covers most of what the frontend asks about)
+
+
+def test_positions_of_nodes_outside_the_pairing_come_from_the_full_table():
+    import libcst as cst
+
+    from adjointc.frontend import positions
+    text = "def f(x):\n    g = lambda y: y + 1\n    return [v for v in x]\n"
+    m = cst.parse_module(text)
+    fast = positions.Starts(m, text)
+    lam = m.body[0].body.body[0].body[0].value
+    assert isinstance(lam, cst.Lambda) and id(lam) not in fast.paired
+    assert fast._full is None and fast.get(lam) == (2, 8) and fast._full is not None
+    lone_cr = "def k(x):\r    return x\r"  # (libcst ends lines there, CPython's tokenizer may not)
+    assert positions.Starts(cst.parse_module(lone_cr), lone_cr).paired == {}

@@ -1,7 +1,8 @@
 """The frontend: Python source -> IR, `lower(fn)`; the only package that imports libcst.
 
 No module outside adjointc/frontend/ knows libcst's node types
-(tests/test_frontend.py holds that): source.py reads the def (and finds a lambda's),
+(tests/test_frontend.py holds that): source.py reads the def (and finds a lambda's;
+positions.py says where each node starts),
 expressions.py lowers the structure of expressions, resolve.py says what names mean,
 statements.py lowers statements (sugar.py the everyday forms, comprehensions.py
 comprehensions and dict displays, nested.py nested defs and lambdas). Its allow-list

@@ -22,21 +22,19 @@ import functools
 import inspect
 import linecache
 import os
-import re
 import sysconfig
 import textwrap
 import types as pytypes
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import libcst as cst
-from libcst._add_slots import add_slots
-from libcst._nodes.internal import CodegenState
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ..errors import UnsupportedSyntax
 from ..ir import Loc
 from ..reach import sourcelines
+from . import positions
 
 NEEDS_A_FILE = "adjointc needs functions defined in a .py file (or a notebook cell)"
 
@@ -141,106 +139,7 @@ def read(fn: pytypes.FunctionType) -> Source:
     if not defs:
         raise UnsupportedSyntax(f"cannot find the def of {fn.__qualname__} in its source", def_loc(fn),
                                 "define the function with a def statement")
-    return Source(defs[0], starts(module), src, file, first, col_offset, src)
-
-
-_NEWLINE = re.compile(r"\r\n?|\n")
-
-
-@add_slots
-@dataclass(frozen=False)
-class _StartsState(CodegenState):
-    """libcst's code generation, recording where each node starts. The same starts
-    as libcst's PositionProvider (positions ignoring the whitespace a node owns but
-    that is not syntactically its own), at a fraction of the cost: no batched visit
-    of the tree first (MetadataWrapper.resolve makes one even for this provider), no
-    `CodeRange` per node, no token list, no regular expression for most tokens."""
-    line: int = 1     # one-indexed
-    column: int = 0   # zero-indexed
-    starts: dict = field(default_factory=dict)
-    stack: list = field(default_factory=list)
-
-    def add_indent_tokens(self) -> None:
-        for token in self.indent_tokens:
-            self.column += len(token)  # (indentation holds no newline)
-
-    def add_token(self, value: str) -> None:
-        if "\n" in value or "\r" in value:
-            segments = _NEWLINE.split(value)
-            self.line += len(segments) - 1
-            self.column = len(segments[-1])
-        else:
-            self.column += len(value)
-
-    def pop_trailing_newline(self) -> None:
-        pass  # (no tokens are kept)
-
-    def before_codegen(self, node: cst.CSTNode) -> None:
-        self.stack.append((self.line, self.column))
-
-    def after_codegen(self, node: cst.CSTNode) -> None:
-        # (a syntactic position recorded already wins. Keyed by id(node): a node's hash is its
-        # id, but computed by a Python-level __hash__, a call per lookup; the tree is kept
-        # alive by its reader, so the ids are its nodes')
-        self.starts.setdefault(id(node), self.stack.pop())
-
-    def record_syntactic_position(self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
-                                  end_node: cst.CSTNode | None = None) -> "_Syntactic":
-        return _Syntactic(self, node, start_node)
-
-
-class _Syntactic:
-    """`with state.record_syntactic_position(node, start_node=...)`: the node starts
-    here, or where `start_node` starts (a plain context manager: contextlib's costs
-    more than the rest of the bookkeeping)."""
-    __slots__ = ("state", "node", "start_node", "start")
-
-    def __init__(self, state: _StartsState, node: cst.CSTNode, start_node: cst.CSTNode | None) -> None:
-        self.state, self.node, self.start_node = state, node, start_node
-
-    def __enter__(self) -> None:
-        self.start = (self.state.line, self.state.column)
-
-    def __exit__(self, *exc: object) -> None:
-        st = self.state
-        st.starts[id(self.node)] = st.starts[id(self.start_node)] if self.start_node is not None else self.start
-
-
-def starts(module: cst.Module) -> "_ByNode":
-    """Every node of `module` -> its start (line, column), as libcst's PositionProvider
-    gives them (tests/test_frontend.py checks that they agree)."""
-    state = _StartsState(default_indent=module.default_indent, default_newline=module.default_newline)
-    module._codegen(state)
-    return _ByNode(module, state.starts)
-
-
-class _ByNode(Mapping):
-    """The starts of a tree's nodes, looked up by node (held by id: see
-    `_StartsState.after_codegen`). Iterating walks the tree (tests do; the frontend only
-    looks nodes up)."""
-
-    def __init__(self, module: cst.Module, by_id: dict[int, tuple[int, int]]) -> None:
-        self.module, self.by_id = module, by_id
-
-    def get(self, node: Any, default: Any = None) -> Any:
-        return self.by_id.get(id(node), default)
-
-    def __getitem__(self, node: cst.CSTNode) -> tuple[int, int]:
-        return self.by_id[id(node)]
-
-    def __contains__(self, node: object) -> bool:
-        return id(node) in self.by_id
-
-    def __iter__(self) -> Any:
-        todo: list[cst.CSTNode] = [self.module]
-        while todo:
-            n = todo.pop()
-            if id(n) in self.by_id:
-                yield n
-            todo.extend(reversed(n.children))
-
-    def __len__(self) -> int:
-        return len(self.by_id)
+    return Source(defs[0], positions.Starts(module, src), src, file, first, col_offset, src)
 
 
 @functools.lru_cache(maxsize=8)

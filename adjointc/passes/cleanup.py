@@ -50,10 +50,11 @@ def run(fn: Function, is_temp: IsTemp, tape_report: bool = False, scalars: froze
     `numeric`: those and the names certainly holding an array (their sums may be reordered);
     `types`: the program's types, to fold the helpers' plain forms again (passes/forms.py);
     peephole.dot_products and increments read them too."""
+    before = {id(s) for s in walk(fn.body)}  # (fn.body is alive throughout: the ids are its statements')
     body = fold_temporaries(fn.body, is_temp)
     if types is not None:
         from .forms import refold
-        body = refold(body, types)
+        body = refold(body, types, before)
     adjoints = {s.target for s in walk(body) if isinstance(getattr(s, "target", None), str)
                 and s.target.endswith("_bar")}
     body = merge_accumulations(dedupe_comments(body), adjoints)

@@ -76,15 +76,19 @@ def _calls_helper(e: Expr) -> bool:
                                     or any(_calls_helper(v) for _, v in e.kwargs))
 
 
-def refold(body: Block, types: dict) -> Block:
+def refold(body: Block, types: dict, unchanged: set[int] = frozenset()) -> Block:
     """Fold again (simplify.fold, these forms included) every statement value that calls
     one of the helpers above, once cleanup.fold_temporaries has put single-use temporaries
     back into their uses: `unreduce(g, a, None, False)` of a mean and the `* 2 * t` of the
-    square it feeds meet only there."""
+    square it feeds meet only there. `unchanged`: ids of the statements fold_temporaries
+    left as they were (built folded, by the reverse pass's templates and the passes
+    since: no temporary moved into them, so nothing new meets there), skipped."""
     from .simplify import TypeOracle, fold
     oracle = TypeOracle(types)
 
     def visit(s, rest):
+        if id(s) in unchanged:
+            return None
         if isinstance(s, (Assign, AugAssign, AugSetItem, SetItem, Return)) and s.value is not None \
                 and _calls_helper(s.value):
             v = fold(s.value, oracle)
