@@ -108,12 +108,14 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
     """
     uses: dict[str, int] = {}  # (plain dicts: a Counter's missing keys cost a Python call each)
     defs: dict[str, int] = {}
+    own: dict[int, tuple[list[str], set[str]]] = {}  # id(s) -> its own reads and writes (`clean` reads them)
     for s in walk(body):
         if type(s) is Comment:  # (reads and writes nothing: most statements of an adjoint are)
             continue
-        for n in _reads_all(s):
+        r, w = own[id(s)] = _reads_all(s), stmt_writes(s)
+        for n in r:
             uses[n] = uses.get(n, 0) + 1
-        for n in stmt_writes(s):
+        for n in w:
             defs[n] = defs.get(n, 0) + 1
     temps: dict[str, bool] = {}
 
@@ -130,9 +132,11 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
     def clean(s: Stmt) -> tuple[Stmt, set[str], set[str]]:
         """s with its bodies cleaned, and its reads and writes (its own and its nested
         statements': a loop or branch is summarised from its cleaned bodies, not walked again)."""
-        reads, writes = set(_reads_all(s)), stmt_writes(s)
+        r, w = own.get(id(s)) or (_reads_all(s), stmt_writes(s))  # (body is alive: its ids are its own)
+        reads = set(r)
         if type(s) not in _COMPOUND:
-            return s, reads, writes
+            return s, reads, w
+        writes = set(w)
         bodies = []
         for inner in (s.body, s.orelse) if type(s) is If else (s.body,):
             cleaned, r, w = block(inner)

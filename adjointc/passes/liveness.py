@@ -4,7 +4,8 @@
 dead, repeatedly, until a round deletes nothing. A loop's live set is a fixpoint
 (live after an iteration: after the loop, or the next iteration). What is
 recorded is decided by passes/tape.py; a recording dies here only with its last
-restore. The user's own statements (`keep`, by sid) are never deleted.
+restore. The user's own statements (`keep`, by sid) are never deleted. A `# line N`
+comment left with no statement of its own goes too (as `drop_orphan_comments`).
 
 Liveness is of names and of memory: reading `n` needs n's binding and the memory
 of everything n may view (marked MEM + base), so that a write into that memory
@@ -105,6 +106,9 @@ class DCE:
                 out.append(s)
                 continue
             if type(s) is Comment:  # (as `stmt` would: kept, nothing read)
+                if not out or type(out[-1]) is Comment:  # (out[-1]: the kept statement after s)
+                    if s.text.startswith("line "):
+                        continue  # (an orphan, as drop_orphan_comments would drop it)
                 out.append(s)
                 continue
             r, L = self.stmt(s, L)
@@ -266,7 +270,7 @@ def dce(body: Block, keep: set[int], bases: dict[str, set[str]],
         # lost it, `emptied`: a round rebuilds it)
         if not d.changed or not d.capped and not d.emptied:
             break
-    return drop_orphan_comments(body)
+    return body  # (DCE.block drops the orphaned `# line N` comments as it goes)
 
 
 def drop_orphan_comments(b: Block) -> Block:
