@@ -50,8 +50,8 @@ def run(fn: Function, is_temp: IsTemp, tape_report: bool = False, scalars: froze
     `numeric`: those and the names certainly holding an array (their sums may be reordered);
     `types`: the program's types, to fold the helpers' plain forms again (passes/forms.py);
     peephole.dot_products and increments read them too."""
-    before = {id(s) for s in walk(fn.body)}  # (fn.body is alive throughout: the ids are its statements')
-    body = fold_temporaries(fn.body, is_temp)
+    before: set[int] = set()  # (fn.body is alive throughout: the ids are its statements')
+    body = fold_temporaries(fn.body, is_temp, before)
     if types is not None:
         from .forms import refold
         body = refold(body, types, before)
@@ -91,7 +91,7 @@ def _reads_all(s: Stmt) -> list[str]:
 _COMPOUND = (For, While, If)
 
 
-def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
+def fold_temporaries(body: Block, is_temp: IsTemp, seen: set[int] | None = None) -> Block:
     """Inline each temporary that is assigned once and read once, by a later
     statement of the same block, when nothing in between writes what it reads.
 
@@ -105,6 +105,7 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
     innermost first; within a block the temporaries are taken in order, each
     once: a temporary that cannot move cannot become movable by a later fold
     (folds only delete assignments to temporaries and add reads to readers).
+    `seen`, if given, gets the ids of body's statements (comments aside).
     """
     uses: dict[str, int] = {}  # (plain dicts: a Counter's missing keys cost a Python call each)
     defs: dict[str, int] = {}
@@ -117,6 +118,8 @@ def fold_temporaries(body: Block, is_temp: IsTemp) -> Block:
             uses[n] = uses.get(n, 0) + 1
         for n in w:
             defs[n] = defs.get(n, 0) + 1
+    if seen is not None:
+        seen.update(own)
     temps: dict[str, bool] = {}
 
     def candidate(s: Stmt) -> bool:
