@@ -334,12 +334,17 @@ def infer(fn: Function, arg_types: dict[str, T.T], consts: dict[str, Any], calls
     te = TypeEnv(env, consts, calls)
     # (keyed by sid: fn is a Program's, numbered; one statement at two places, as the
     # frontend shares them, has one sid and is named after its last place, as before)
-    te.order = {s.sid: k for k, s in enumerate(walk(fn.body)) if s.sid}
-    te.in_loop = {s.sid for loop in walk(fn.body) if isinstance(loop, (For, While)) for s in walk(loop.body)}
-    te.appended_to = {s.value.args[0].id for s in walk(fn.body) if isinstance(s, ExprStmt) and isinstance(
-        s.value, Call) and s.value.op == "method:append" and isinstance(s.value.args[0], Name)}
-    te.popped_into = {s.target for s in walk(fn.body) if isinstance(s, Assign) and isinstance(
-        s.value, Call) and s.value.op == "method:pop"}
+    te.order, te.in_loop, te.appended_to, te.popped_into = {}, set(), set(), set()
+    for k, s in enumerate(walk(fn.body)):  # (one walk for the four)
+        if s.sid:
+            te.order[s.sid] = k
+        t, v = type(s), getattr(s, "value", None)
+        if t is For or t is While:
+            te.in_loop.update(x.sid for x in walk(s.body))
+        elif t is ExprStmt and type(v) is Call and v.op == "method:append" and type(v.args[0]) is Name:
+            te.appended_to.add(v.args[0].id)
+        elif t is Assign and type(v) is Call and v.op == "method:pop":
+            te.popped_into.add(s.target)
     te.zero_slots = _zero_slots(fn, set(arg_types))
     for _ in range(20):  # fixpoint over loops; types only move up the lattice
         before = dict(env)
@@ -468,12 +473,7 @@ def _zero_slots(fn: Function, params: set[str]) -> set[tuple[str, int]]:
     assigns: dict[str, list[Assign]] = {}
     stores: dict[str, list[SetItem]] = {}
     aliased: set[str] = set()
-    uses: dict[str, int] = {}
     for s in walk(fn.body):
-        for v in vars(s).values():
-            if isinstance(v, (Name, Call)):
-                for n in names_in(v):
-                    uses[n] = uses.get(n, 0) + 1
         if isinstance(s, Assign):
             assigns.setdefault(s.target, []).append(s)
             if isinstance(s.value, Name):
@@ -482,6 +482,15 @@ def _zero_slots(fn: Function, params: set[str]) -> set[tuple[str, int]]:
             stores.setdefault(s.target, []).append(s)
         elif isinstance(s, For):
             aliased.add(s.target)
+    if not any(all(isinstance(a.value, Call) and a.value.op == "list" for a in assigns.get(name, ()))
+               and name in assigns for name in stores):
+        return set()  # (no list literal stored into: no slot, and no reads to count)
+    uses: dict[str, int] = {}
+    for s in walk(fn.body):
+        for v in vars(s).values():
+            if isinstance(v, (Name, Call)):
+                for n in names_in(v):
+                    uses[n] = uses.get(n, 0) + 1
 
     def once(e: Expr) -> Expr:
         """A temporary read once and assigned once (three-address IR): its value."""
