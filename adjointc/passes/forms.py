@@ -26,8 +26,8 @@ from dataclasses import replace
 
 from .. import rules
 from .. import types as T
-from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Const, Expr, Name, Return, SetItem, backward_start,
-                  map_expr, map_stmts, stmt_writes, walk)
+from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Const, Expr, For, If, Name, Return, SetItem, While,
+                  backward_start, map_expr, map_stmts, stmt_writes, walk, with_bodies)
 
 _ELEMENTWISE = frozenset({"add", "sub", "mul", "truediv", "pow", "neg"})
 
@@ -86,15 +86,23 @@ def refold(body: Block, types: dict, unchanged: set[int] = frozenset()) -> Block
     from .simplify import TypeOracle, fold
     oracle = TypeOracle(types)
 
-    def visit(s, rest):
-        if id(s) in unchanged:
-            return None
-        if isinstance(s, (Assign, AugAssign, AugSetItem, SetItem, Return)) and s.value is not None \
-                and _calls_helper(s.value):
-            v = fold(s.value, oracle)
-            return None if v == s.value else replace(s, value=v)
-        return None
-    return map_stmts(body, visit)
+    def block(b: Block) -> Block:
+        # (a plain rebuild, not map_stmts: no statement here needs the ones after it)
+        out = []
+        for s in b:
+            t = type(s)
+            if t is For or t is While or t is If:
+                s = with_bodies(s, block)
+            elif id(s) not in unchanged and t in _VALUED and s.value is not None and _calls_helper(s.value):
+                v = fold(s.value, oracle)
+                if v is not s.value and v != s.value:  # (fold gives the value itself when nothing folds)
+                    s = replace(s, value=v)
+            out.append(s)
+        return b if all(x is y for x, y in zip(out, b)) else tuple(out)
+    return block(body)
+
+
+_VALUED = (Assign, AugAssign, AugSetItem, SetItem, Return)
 
 
 def shape_from_sources(body: Block, is_temp, types: dict, params: set[str]) -> Block:
