@@ -371,14 +371,17 @@ class Zeros:
             return [replace(s, body=tuple(b1), orelse=tuple(b2))], Z1 & Z2, O1 & O2
         if isinstance(s, (For, While)):
             pre: list[Stmt] = []
-            written = all_writes(s.body) | ({s.target} if isinstance(s, For) else set())
-            for x in walk(s.body):  # hoist `a = as_adjoint(a, x)` out of the loop (x bound here)
-                if isinstance(x, Assign) and isinstance(x.value, Call) and x.value.op == "as_adjoint" \
-                        and x.target in Z and x.target not in O and isinstance(x.value.args[1], Name) \
-                        and x.value.args[1].id not in written and x.value.args[1].id in self.bound:
-                    pre.append(Assign(x.target, self.zeros(x.value.args[1]), s.loc))
-                    O.add(x.target)
-                    self.M.discard(x.target)
+            # hoist `a = as_adjoint(a, x)` out of the loop (x bound here, and not in the loop)
+            hoist = [x for x in walk(s.body) if type(x) is Assign and type(x.value) is Call
+                     and x.value.op == "as_adjoint" and x.target in Z and type(x.value.args[1]) is Name
+                     and x.value.args[1].id in self.bound]
+            if hoist:  # (what the loop writes, found only then: a forward loop has none to hoist)
+                written = all_writes(s.body) | ({s.target} if isinstance(s, For) else set())
+                for x in hoist:
+                    if x.target not in O and x.value.args[1].id not in written:
+                        pre.append(Assign(x.target, self.zeros(x.value.args[1]), s.loc))
+                        O.add(x.target)
+                        self.M.discard(x.target)
             self.depth += 1
             Zh, Oh, Mh, last = self.loop_entry(s, Z, O)
             if last is None:  # (the fixpoint gave up: one more pass from where it stopped)
