@@ -436,16 +436,11 @@ def map_stmts(block: Block, f: Callable[[Stmt, Block], "Stmt | Sequence[Stmt] | 
     (an empty one drops it). Unchanged blocks are returned as the same object."""
     out: list[Stmt] = []
     changed = False
-    inner = None
+    def inner(b: Block) -> Block:
+        return map_stmts(b, f)
     for i, s in enumerate(block):
         t = type(s)
-        if t is For or t is While or t is If:
-            if inner is None:
-                def inner(b: Block) -> Block:
-                    return map_stmts(b, f)
-            s2 = with_bodies(s, inner)
-        else:
-            s2 = s
+        s2 = with_bodies(s, inner) if t is For or t is While or t is If else s
         r = f(s2, _Rest(block, i + 1))
         if r is None:
             r = (s2,)
