@@ -252,21 +252,15 @@ class _Pairing:
             self.at(c, a)
             self.suite(c.body, a.body)
             return True
-        if t is cst.For:
-            if not isinstance(a, (ast.For, ast.AsyncFor)):
+        if t is cst.For or t is cst.While:
+            if not isinstance(a, (ast.For, ast.AsyncFor) if t is cst.For else ast.While):
                 return False
             self.at(c, a)
-            self.expr(c.target, a.target)
-            self.expr(c.iter, a.iter)
-            self.suite(c.body, a.body)
-            if c.orelse is not None:
-                self.suite(c.orelse.body, a.orelse)
-            return True
-        if t is cst.While:
-            if type(a) is not ast.While:
-                return False
-            self.at(c, a)
-            self.expr(c.test, a.test)
+            if t is cst.For:
+                self.expr(c.target, a.target)
+                self.expr(c.iter, a.iter)
+            else:
+                self.expr(c.test, a.test)
             self.suite(c.body, a.body)
             if c.orelse is not None:
                 self.suite(c.orelse.body, a.orelse)
