@@ -300,13 +300,23 @@ def drop_copies(body: Block, adjoints: set[str], params: set[str], arrays: froze
     share = _may_share(body, arrays) if share is None else share
     counts: Counter = Counter()
     fresh_only: dict[str, bool] = {}
-    for st in walk(body):
-        if type(st) is Assign:
+    total_reads: Counter = Counter()
+    copies = False
+    for st in walk(body):  # (one walk for the three)
+        t = type(st)
+        if t is Comment:
+            continue
+        for n in _reads_all(st):
+            total_reads[n] += 1
+        if t is Assign:
             counts[st.target] += 1
             v = st.value
             ok = isinstance(v, Call) and (v.op in FRESH and v.op not in ("list", "zeros_like", "np.sum") or
                                           v.op == "as_adjoint" and v.args[0] == Name(st.target))
             fresh_only[st.target] = fresh_only.get(st.target, True) and ok
+            copies = copies or type(v) is Call and v.op == "np.copy"
+    if not copies:
+        return body  # (no `y = np.copy(X)` to drop)
     touched: set[str] = set()
 
     def alone(n: str) -> bool:
@@ -335,12 +345,6 @@ def drop_copies(body: Block, adjoints: set[str], params: set[str], arrays: froze
             return False
         reads_here = sum(_deep_reads(u).count(n) for u in stmts[p + 1:] if u is not None)
         return reads_here == total_reads[n]
-
-    total_reads: Counter = Counter()
-    for st in walk(body):
-        if type(st) is not Comment:
-            for n in _reads_all(st):
-                total_reads[n] += 1
 
     def hides(stmts: list, j: int, names: set[str]) -> bool:
         """Is one of names later given to a helper returning its own object (`x = as_adjoint(x,
