@@ -146,6 +146,7 @@ def _position_sources():
         "    else:\n        a = [*x, (x)]\n    return f(*x, k=(1), **x), (x)\n",
         "def h(\u00e9):\n    \u00e92 = \u00e9 * 2; r = h(\u00e92)\n    return (r,)\n",
         "def k(x):\r    return x\r",
+        "def m(x):\n    \x0c\n    y = x  # \u00e9\x0c\n    z = g('\u00e9', f(y))\n    return z\n",
     ]
 
 

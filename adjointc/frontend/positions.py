@@ -194,7 +194,7 @@ class _Pairing:
     subtree (its nodes are the full table's)."""
 
     def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
+        self.lines = _NEWLINE.split(text)  # (ast's lines: not str.splitlines, which also ends one at \f)
         self.found: dict[int, tuple[int, int]] = {}
 
     def at(self, c: cst.CSTNode, a: Any) -> None:
