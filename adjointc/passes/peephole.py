@@ -496,14 +496,15 @@ def dot_products(body: Block, adjoints: set[str], types: dict) -> Block:
         return body
     from .simplify import TypeOracle
     oracle = TypeOracle(types)
-    sure: list[frozenset[str]] = []  # (certain_arrays, found at the first `np.sum(a * b)`: most adjoints have none)
+    sure: frozenset[str] | None = None  # (certain_arrays, found at the first `np.sum(a * b)`: most adjoints have none)
 
     def vector(e: Expr) -> T.T | None:
+        nonlocal sure
         if type(e) is not Name:
             return None
-        if not sure:
-            sure.append(certain_arrays(body, types, oracle))
-        if e.id not in sure[0]:
+        if sure is None:
+            sure = certain_arrays(body, types, oracle)
+        if e.id not in sure:
             return None
         t = oracle.of(e)
         ok = t.kind == "array" and t.rank == 1 and t.dtype == "f" and isinstance(t.shape, tuple)

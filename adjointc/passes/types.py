@@ -482,8 +482,8 @@ def _zero_slots(fn: Function, params: set[str]) -> set[tuple[str, int]]:
             stores.setdefault(s.target, []).append(s)
         elif isinstance(s, For):
             aliased.add(s.target)
-    if not any(all(isinstance(a.value, Call) and a.value.op == "list" for a in assigns.get(name, ()))
-               and name in assigns for name in stores):
+    if not any(name in assigns and all(isinstance(a.value, Call) and a.value.op == "list" for a in assigns[name])
+               for name in stores):
         return set()  # (no list literal stored into: no slot, and no reads to count)
     uses: dict[str, int] = {}
     for s in walk(fn.body):
