@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import types as T
-from .ir import Block, Function, Stmt, replace, walk, with_bodies
+from .ir import Block, Function, Stmt, replace, set_numbered, walk, with_bodies
 from .names import Namer, bar
 
 
@@ -134,11 +134,11 @@ def number(fn: Function, last: int) -> tuple[Function, int]:
     statement object at several places (the frontend shares the statements after
     an early return between the paths that reach them) stays one object, with one
     sid. Returns the largest sid used."""
-    done = fn.__dict__.get("_numbered")  # (a Function number returned: its largest sid)
+    done = getattr(fn, "_numbered", None)  # (a Function number returned: its largest sid)
     if done is not None:
         return fn, max(last, done)
     fn, last = _number(fn, last)
-    fn.__dict__["_numbered"] = max([0] + [s.sid for s in walk(fn.body)])
+    set_numbered(fn, max([0] + [s.sid for s in walk(fn.body)]))
     return fn, last
 
 

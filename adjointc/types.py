@@ -18,7 +18,7 @@ import numpy as np
 from .ir import _direct_init
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class T:
     kind: str            # float int bool complex array list tuple none str object unknown func
     rank: int | None = None      # arrays: number of dimensions (None: unknown)

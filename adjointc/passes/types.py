@@ -16,6 +16,7 @@ prove the second level's in-place updates safe).
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from .. import rules
@@ -487,7 +488,8 @@ def _zero_slots(fn: Function, params: set[str]) -> set[tuple[str, int]]:
         return set()  # (no list literal stored into: no slot, and no reads to count)
     uses: dict[str, int] = {}
     for s in walk(fn.body):
-        for v in vars(s).values():
+        for f in dataclasses.fields(s):
+            v = getattr(s, f.name)
             if isinstance(v, (Name, Call)):
                 for n in names_in(v):
                     uses[n] = uses.get(n, 0) + 1
