@@ -77,7 +77,8 @@ class Comprehensions:
     def expr(self, node: cst.BaseExpression, out: list[Stmt], nested: bool = False, name_hint: str = "") -> Expr:
         # a condition or an index (nested mode) may hold a comprehension: its loop goes to
         # `out`, before the statement, unless a short-circuit operand holds it (`_lazy`)
-        if isinstance(node, cst.BooleanOperation) or nested and isinstance(node, cst.IfExp):
+        t = type(node)  # (exact classes: see expressions.ExprLowerer.expr)
+        if t is cst.BooleanOperation or nested and t is cst.IfExp:
             self.__dict__["_lazy"] = self.__dict__.get("_lazy", 0) + 1
             try:
                 return super().expr(node, out, nested, name_hint)  # type: ignore[misc]

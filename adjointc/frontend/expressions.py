@@ -46,11 +46,15 @@ def operator_nodes() -> dict[str, dict[type, str]]:
     }
 
 
+_LITERALS = frozenset({cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString})
+
+
 def dotted(node: cst.BaseExpression) -> str | None:
     """`np.linalg.norm` for that attribute chain; None for anything else."""
-    if isinstance(node, cst.Name):
+    t = type(node)  # (exact classes: see ExprLowerer.expr)
+    if t is cst.Name:
         return node.value
-    if isinstance(node, cst.Attribute):
+    if t is cst.Attribute:
         base = dotted(node.value)
         return f"{base}.{node.attr.value}" if base else None
     return None
@@ -120,10 +124,14 @@ class ExprLowerer:
     def expr(self, node: cst.BaseExpression, out: list[Stmt], nested: bool = False,
              name_hint: str = "") -> Expr:
         """Lower an expression (see the module docstring for the two modes)."""
-        # (names and literals first: they need no location, and they are most nodes)
-        if isinstance(node, cst.Name):
+        # (names and literals first: they need no location, and they are most nodes. The
+        # node classes are tested by `type(node) is`: the parser makes instances of the
+        # concrete classes themselves, and isinstance on a libcst class, an ABC, costs a
+        # Python-level __instancecheck__ each time)
+        t = type(node)
+        if t is cst.Name:
             return self.read_name(node)
-        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)):
+        if t in _LITERALS:
             return Const(_literal(node))
         loc = self.loc(node)
         ops = operator_nodes()
@@ -132,12 +140,12 @@ class ExprLowerer:
             e = self.expr(n, out, nested)
             return e if nested else self.atom(e, out, loc)
 
-        if isinstance(node, cst.BinaryOperation):
+        if t is cst.BinaryOperation:
             op = ops["binary"].get(type(node.operator))
             if op is None:
                 raise self.unsupported(node, f"the operator {type(node.operator).__name__}")
             return Call(op, (sub(node.left), sub(node.right)))
-        if isinstance(node, cst.UnaryOperation):
+        if t is cst.UnaryOperation:
             op = ops["unary"][type(node.operator)]
             operand = self.expr(node.expression, out, nested)
             if op == "neg" and isinstance(operand, Const) and isinstance(operand.value, (int, float, complex)) \
@@ -146,7 +154,7 @@ class ExprLowerer:
             if op == "pos" and isinstance(operand, Const):
                 return operand
             return Call(op, (operand if nested else self.atom(operand, out, loc),))
-        if isinstance(node, cst.Comparison):
+        if t is cst.Comparison:
             left = sub(node.left)
             result: Expr | None = None
             for c in node.comparisons:
@@ -158,30 +166,30 @@ class ExprLowerer:
                 result = part if result is None else Call("and", (result, part))
                 left = right
             return result if nested or len(node.comparisons) == 1 else self.atom(result, out, loc)
-        if isinstance(node, cst.BooleanOperation):
+        if t is cst.BooleanOperation:
             op = "and" if isinstance(node.operator, cst.And) else "or"
             return Call(op, (self.expr(node.left, out, True), self.expr(node.right, out, True)))
-        if isinstance(node, cst.IfExp):
+        if t is cst.IfExp:
             if nested:
                 return Call("ifexp", (self.expr(node.test, out, True), self.expr(node.body, out, True),
                                       self.expr(node.orelse, out, True)))
             return self.ifexp(node, out, loc, name_hint)
-        if isinstance(node, (cst.Tuple, cst.List)):
-            op = "tuple" if isinstance(node, cst.Tuple) else "list"
+        if t is cst.Tuple or t is cst.List:
+            op = "tuple" if t is cst.Tuple else "list"
             if any(isinstance(el, cst.StarredElement) for el in node.elements):
                 raise self.unsupported(node, "starred expressions")
             return Call(op, tuple(sub(el.value) for el in node.elements))
-        if isinstance(node, cst.Subscript):
+        if t is cst.Subscript:
             made = self.concatenator(node, out, nested)
             if made is not None:
                 return made
             base = sub(node.value)
             return Call("getitem", (base, self.index(node, out)))
-        if isinstance(node, cst.Attribute):
+        if t is cst.Attribute:
             return self.attribute(node, out, nested)
-        if isinstance(node, cst.Call):
+        if t is cst.Call:
             return self.call(node, out, nested)
-        if isinstance(node, cst.Ellipsis):
+        if t is cst.Ellipsis:
             return self.ellipsis(node)
         if isinstance(node, _CONTAINERS):
             return self.container(node, out, nested, loc, name_hint)
