@@ -74,10 +74,11 @@ NOLOC = Loc("<adjointc>", 0)
 # ---------------------------------------------------------------- memo slots
 # Every node has `__slots__`: a 1,000-statement transform holds ~100,000 nodes, and a
 # slot is read ~4x faster than an entry of the instance dict a frozen dataclass fills (a
-# microbenchmark of 200,000 statements), in less than half the memory. The loop:1000
-# transform took 18% less CPU time than with dicts. What is memoised on a node (its names, hash, nested statements) lives in
-# the slots of these bases: not fields, so equality, hashing, repr and `replace` never
-# see it; set through the slot's descriptor, since the node is frozen.
+# microbenchmark of 200,000 statements), in less than half the memory; the loop:1000
+# transform took 11-25% less CPU time than with dicts. What is memoised on a node (its
+# names, hash, nested statements) lives in the slots of these bases: not fields, so
+# equality, hashing, repr and `replace` never see it (a rebuilt node starts without it);
+# set through the slot's descriptor, since the node is frozen.
 class _CallMemo:
     __slots__ = ("_names", "_hash")
 

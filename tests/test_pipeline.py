@@ -269,6 +269,23 @@ def test_a_statement_id_is_identity_not_meaning():
     assert replace(a, target="v").sid == 3  # a rewrite that keeps the statement keeps its id
 
 
+def test_memos_live_in_slots_and_never_change_meaning():
+    from adjointc.ir import names_in
+    call = Call("add", (Name("a"), Call("mul", (Name("b"), Name("a")))))
+    loop = For("i", Name("r"), (Assign("s", call, sid=4),), sid=2)
+    assert not hasattr(call, "__dict__") and not hasattr(loop, "__dict__")  # (slots: no instance dict)
+    fresh = Call("add", (Name("a"), Call("mul", (Name("b"), Name("a")))))
+    hash(call), names_in(call), list(walk((loop,)))  # (fill the memos of call and loop)
+    assert names_in(call) == ("a", "b", "a") and call == fresh and hash(call) == hash(fresh)
+    assert repr(call) == repr(fresh)
+    # a rebuilt statement starts without its memo: the walk of the new body, never the old one
+    other = replace(loop, body=(Assign("t", Name("x")),))
+    assert [getattr(s, "target", None) for s in walk((other,))] == ["i", "t"]
+    assert [getattr(s, "target", None) for s in walk((loop,))] == ["i", "s"]
+    with pytest.raises(AttributeError):  # frozen: a field cannot be set after construction
+        call.op = "sub"
+
+
 def test_map_stmts_rebuilds_nested_blocks_keeping_ids():
     body = (Assign("s", Const(0.0), sid=1),
             For("i", Name("r"), (Assign("s", Name("x"), sid=3),), sid=2))
