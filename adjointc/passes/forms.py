@@ -2,7 +2,7 @@
 node): what a careful hand-written adjoint prints instead of a general helper whose
 per-call checks cost more than the arithmetic on small arrays, where the types prove it
 valid. The forms themselves sit with their helpers' rules, registered by op with
-`rules.plain_form` (matmul_lhs/rhs, unreduce's broadcast of a number, unbroadcast:
+`rules.plain_form` (matmul_lhs/rhs and dot_lhs/rhs, unreduce's broadcast of a number, unbroadcast:
 rules/generated_forms.py; np.size: rules/np_shape.py), each documented there with its
 validity conditions. What this module adds, for every op:
 
@@ -67,8 +67,9 @@ def form(n: Call, types) -> Expr | None:
 
 
 # The helpers whose forms may show only once a temporary is folded back into a call of
-# them (the operand ranks of matmul_lhs/rhs, unreduce's broadcast meeting its factor).
-_HELPERS = frozenset({"matmul_lhs", "matmul_rhs", "unreduce", "unbroadcast"})
+# them (the operand ranks of matmul_lhs/rhs and dot_lhs/rhs, unreduce's broadcast meeting
+# its factor).
+_HELPERS = frozenset({"matmul_lhs", "matmul_rhs", "dot_lhs", "dot_rhs", "unreduce", "unbroadcast"})
 
 
 def _calls_helper(e: Expr) -> bool:

@@ -12,6 +12,9 @@ on small arrays.
   rules.ZERO_COTANGENT_SAFE). Stacked (3-D and more) and unknown ranks keep the helper,
   which broadcasts batch dimensions. The forms hold for complex values too
   (no conjugate: rules/complex.py) and for integer operands (their adjoints are not read).
+  `dot_lhs` / `dot_rhs` (np.dot's) take the same forms: np.dot of 1-D and 2-D operands
+  is their matrix product (at rank 3 and more, or with a number, the two differ, and the
+  helper stays).
 * `unreduce(s, a, None, False) * e` (the adjoint of a full sum or mean, times an
   elementwise factor) with s a number and e of a's shape: `s * e` (no broadcast array
   of a's shape is made). Number factors on the way (`* np.size(ans) / np.size(a)`)
@@ -60,6 +63,7 @@ def _matmul_ranks(g: Expr, x: Expr, y: Expr, types: Any) -> tuple[Any, Any, Any]
 
 
 @plain_form("matmul_lhs")
+@plain_form("dot_lhs")
 def _matmul_lhs(args: tuple[Expr, ...], types: Any) -> Expr | None:
     if len(args) != 3:
         return None
@@ -77,6 +81,7 @@ def _matmul_lhs(args: tuple[Expr, ...], types: Any) -> Expr | None:
 
 
 @plain_form("matmul_rhs")
+@plain_form("dot_rhs")
 def _matmul_rhs(args: tuple[Expr, ...], types: Any) -> Expr | None:
     if len(args) != 3:
         return None
