@@ -102,6 +102,67 @@ def test_matmul_gradient_every_rank_pair(xs, ys, plain):
             assert text in src
 
 
+def sin_of_dot(x, y):
+    return np.sum(np.sin(np.dot(x, y)))
+
+
+def dot_in_a_loop(x, w):
+    s = 0.0
+    for i in range(3):
+        s = s + np.dot(x, w) * np.dot(w, w)
+        x = np.cos(x)
+    return s
+
+
+# np.dot of 1-D and 2-D operands is their matrix product: the same plain forms; at rank 3
+# and with a number the two differ, and the helper stays
+DOT_CASES = [((3, 4), (4, 5), ("@ y.T", "x.T @")),
+             ((3, 4), (4,), ("[:, None] * y", "x.T @")),
+             ((4,), (4, 5), ("y @", "x[:, None] *")),
+             ((4,), (4,), ("* y", "* x")),
+             ((2, 3, 4), (4, 5), None),
+             ((2, 3, 4), (4,), None),
+             ((4,), (2, 4, 5), None),
+             ((), (4,), None),
+             ((3, 4), (), None)]
+
+
+@pytest.mark.parametrize("xs, ys, plain", DOT_CASES)
+def test_dot_gradient_every_rank_pair(xs, ys, plain):
+    g = grad(sin_of_dot, wrt=(0, 1))
+    for seed in range(2):
+        rng = np.random.default_rng(seed)
+        x, y = rng.normal(size=xs), rng.normal(size=ys)
+        gx, gy = g(x, y)
+        assert np.shape(gx) == xs and np.shape(gy) == ys
+        np.testing.assert_allclose(gx, fd_grad(sin_of_dot, [x, y], 0), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(gy, fd_grad(sin_of_dot, [x, y], 1), rtol=1e-6, atol=1e-8)
+    src = g.source
+    if plain is None:
+        assert "dot_lhs" in src or "dot_rhs" in src
+    else:
+        assert "dot_lhs" not in src and "dot_rhs" not in src
+        for text in plain:
+            assert text in src
+
+
+def test_dot_adjoint_in_a_loop_compiles_under_numba():
+    pytest.importorskip("numba")
+    import warnings
+    rng = np.random.default_rng(5)
+    x, w = rng.normal(size=6), rng.normal(size=6)
+    plain = grad(dot_in_a_loop, wrt=(0, 1))
+    gx, gw = plain(x, w)
+    np.testing.assert_allclose(gx, fd_grad(dot_in_a_loop, [x, w], 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(gw, fd_grad(dot_in_a_loop, [x, w], 1), rtol=1e-6, atol=1e-8)
+    assert "dot_lhs" not in plain.source and "dot_rhs" not in plain.source
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (a fallback to NumPy warns: it must not happen here)
+        nx, nw = grad(dot_in_a_loop, wrt=(0, 1), backend="numba")(x, w)
+    np.testing.assert_allclose(nx, gx, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(nw, gw, rtol=1e-12, atol=1e-14)
+
+
 def test_mlp_adjoint_is_plain_and_right():
     rng = np.random.default_rng(3)
     w1, w2, x, y = rng.normal(size=(5, 6)), rng.normal(size=6), rng.normal(size=(8, 5)), rng.normal(size=8)

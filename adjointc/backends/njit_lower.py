@@ -22,6 +22,9 @@ inside a compiled loop:
   arrays, or of arrays of another rank, is refused.
 * `x = None` before a first push (a value unbound before its loop) is the typed zero
   of x's type (an empty array for an array): the pop that restores it is never read after.
+* `x_bar = 0.0`, the symbolic zero, at the top of the backward sweep is `x_bar =
+  zeros_like(x)` for a real array x of one shape bound there (numba gives a variable
+  one type, and x_bar becomes an array in the sweep; see `_Lowering._array_zeros`).
 * `reversed(R)` over a range (or `R[:k]`, a loop that may break) is the descending
   `range` itself; `reversed(x)` over an array is `x[::-1]`.
 * A list of fixed length, read and updated at constant indices only (`g = [0.0, 0.0,
@@ -45,7 +48,8 @@ from typing import Any, Mapping
 from .. import codegen, runtime
 from .. import types as T
 from ..ir import (Assign, AugAssign, AugSetItem, Block, Call, Const, Expr, ExprStmt, For, Function, If, Loc,
-                  Name, Return, SetItem, Stmt, While, calls_in as _calls, map_expr, names_in, walk)
+                  Name, Return, SetItem, Stmt, While, backward_start, calls_in as _calls, map_expr, names_in,
+                  walk)
 
 _DTYPES = {"float": "np.float64", "int": "np.int64", "bool": "np.bool_", "range": "np.int64"}
 _ZEROS: dict[str, Expr] = {"float": Const(0.0), "int": Const(0), "bool": Const(False),
@@ -294,9 +298,33 @@ class _Lowering:
 
     # ---- the rewrite
     def run(self) -> Block:
-        body = self.block(self.fn.body, frozenset())
+        body = self.block(self._array_zeros(self.fn.body), frozenset())
         self.check(body)
         return body
+
+    def _array_zeros(self, body: Block) -> Block:
+        """`x_bar = 0.0` at the top level of the backward sweep, for an x that is a real array
+        of one shape (every value it holds has it: the types' shape is static) and bound
+        there (a parameter, or assigned at the top level of the forward sweep), is
+        `x_bar = zeros_like(x)`: numba gives a variable one type, and x_bar becomes an array
+        in the sweep (`x_bar = -(x_bar * np.sin(x))` in a loop). The same values: the
+        symbolic zero times, or plus, an array of x's shape is that array's zero."""
+        try:
+            start = backward_start(body)
+        except StopIteration:
+            return body
+        bound = {p.name for p in self.fn.params} | {s.target for s in body[:start] if isinstance(s, Assign)}
+        out = list(body)
+        for k in range(start + 1, len(body)):
+            s = body[k]
+            if not (isinstance(s, Assign) and s.value == Const(0.0) and s.target.endswith("_bar")
+                    and s.target not in self.types):
+                continue
+            v = s.target[:-len("_bar")]
+            t = self.types.get(v, T.UNKNOWN)
+            if v in bound and t.kind == "array" and t.rank and isinstance(t.shape, tuple) and t.dtype == "f":
+                out[k] = Assign(s.target, Call("zeros_like", (Name(v),)), s.loc, sid=s.sid)
+        return tuple(out)
 
     def block(self, b: Block, reserved: frozenset[str]) -> Block:
         out: list[Stmt] = []
