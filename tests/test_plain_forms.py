@@ -83,17 +83,23 @@ CASES = [((3, 4), (4, 5), ("@ y.T", "x.T @")),
          ((4,), (2, 4, 5), None)]
 
 
-@pytest.mark.parametrize("xs, ys, plain", CASES)
-def test_matmul_gradient_every_rank_pair(xs, ys, plain):
-    g = grad(sin_of_product, wrt=(0, 1))
+def _checked_product(f, xs: tuple, ys: tuple) -> str:
+    """grad of f(x, y) wrt both, against finite differences at two points of these shapes;
+    its adjoint's source."""
+    g = grad(f, wrt=(0, 1))
     for seed in range(2):
         rng = np.random.default_rng(seed)
         x, y = rng.normal(size=xs), rng.normal(size=ys)
         gx, gy = g(x, y)
-        assert gx.shape == xs and gy.shape == ys
-        np.testing.assert_allclose(gx, fd_grad(sin_of_product, [x, y], 0), rtol=1e-6, atol=1e-8)
-        np.testing.assert_allclose(gy, fd_grad(sin_of_product, [x, y], 1), rtol=1e-6, atol=1e-8)
-    src = g.source
+        assert np.shape(gx) == xs and np.shape(gy) == ys
+        np.testing.assert_allclose(gx, fd_grad(f, [x, y], 0), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(gy, fd_grad(f, [x, y], 1), rtol=1e-6, atol=1e-8)
+    return g.source
+
+
+@pytest.mark.parametrize("xs, ys, plain", CASES)
+def test_matmul_gradient_every_rank_pair(xs, ys, plain):
+    src = _checked_product(sin_of_product, xs, ys)
     if plain is None:
         assert "matmul_lhs" in src or "matmul_rhs" in src or xs == ys == (4,)
     else:
@@ -129,15 +135,7 @@ DOT_CASES = [((3, 4), (4, 5), ("@ y.T", "x.T @")),
 
 @pytest.mark.parametrize("xs, ys, plain", DOT_CASES)
 def test_dot_gradient_every_rank_pair(xs, ys, plain):
-    g = grad(sin_of_dot, wrt=(0, 1))
-    for seed in range(2):
-        rng = np.random.default_rng(seed)
-        x, y = rng.normal(size=xs), rng.normal(size=ys)
-        gx, gy = g(x, y)
-        assert np.shape(gx) == xs and np.shape(gy) == ys
-        np.testing.assert_allclose(gx, fd_grad(sin_of_dot, [x, y], 0), rtol=1e-6, atol=1e-8)
-        np.testing.assert_allclose(gy, fd_grad(sin_of_dot, [x, y], 1), rtol=1e-6, atol=1e-8)
-    src = g.source
+    src = _checked_product(sin_of_dot, xs, ys)
     if plain is None:
         assert "dot_lhs" in src or "dot_rhs" in src
     else:
