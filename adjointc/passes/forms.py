@@ -2,9 +2,9 @@
 node): what a careful hand-written adjoint prints instead of a general helper whose
 per-call checks cost more than the arithmetic on small arrays, where the types prove it
 valid. The forms themselves sit with their helpers' rules, registered by op with
-`rules.plain_form` (matmul_lhs/rhs and dot_lhs/rhs, unreduce's broadcast of a number, unbroadcast:
-rules/generated_forms.py; np.size: rules/np_shape.py), each documented there with its
-validity conditions. What this module adds, for every op:
+`rules.plain_form` (matmul_lhs/rhs and dot_lhs/rhs, unreduce's broadcast of a number,
+unbroadcast: rules/generated_forms.py; np.size: rules/np_shape.py), each documented there
+with its validity conditions. What this module adds, for every op:
 
 * the shape-only argument of a call (`rules.shape_only`: unreduce's, unbroadcast's and
   np.size's), an elementwise expression whose array operands have one shape by the types
