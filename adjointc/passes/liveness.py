@@ -232,8 +232,8 @@ class DCE:
 
 
 def _empty(b: list[Stmt]) -> bool:
-    """Nothing but comments (which drop_orphan_comments then drops: a `# line N` comment
-    with no statement of its own)."""
+    """Nothing but comments (DCE.block drops those that are `# line N` comments with no
+    statement of their own)."""
     return all(type(s) is Comment for s in b)
 
 
